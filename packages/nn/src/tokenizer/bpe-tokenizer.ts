@@ -27,6 +27,9 @@ export interface BpeModel {
 const MAX_CACHED_WORD_LENGTH = 256;
 const MAX_CACHE_ENTRIES = 200_000;
 
+// ignoreBOM keeps a leading U+FEFF, which is content here, not a byte-order mark.
+const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /**
  * Byte-level BPE tokenizer (Sennrich et al. 2016 over GPT-2's byte alphabet,
  * Radford et al. 2019). Encoding matches `@huggingface/tokenizers` loading the
@@ -129,8 +132,7 @@ export class BpeTokenizer {
 
   /** Text of the ids; invalid UTF-8 (possible for arbitrary id sequences) becomes U+FFFD. */
   decode(ids: ArrayLike<number>): string {
-    // ignoreBOM keeps a leading U+FEFF, which is content here, not a byte-order mark.
-    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.decodeBytes(ids));
+    return UTF8_DECODER.decode(this.decodeBytes(ids));
   }
 
   private bytesOf(id: number): Uint8Array {
