@@ -1,0 +1,43 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
+import { PrismaClient } from './generated/client.ts';
+import { migrate, type MigrateOptions } from './migrate.ts';
+
+/** A Prisma client over node-postgres; the generated client needs no engine binary. */
+export function createPrismaClient(url: string): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+}
+
+export interface ResolvedDatabase {
+  url: string;
+  /** True when the app started its own embedded server because DATABASE_URL was unset. */
+  embedded: boolean;
+  /** Stops the embedded server if this process owns it; nothing for DATABASE_URL. */
+  stop(): Promise<void>;
+}
+
+export interface ResolveDatabaseOptions extends MigrateOptions {
+  /** Defaults to process.env.DATABASE_URL. */
+  databaseUrl?: string;
+  embedded?: EmbeddedPostgresOptions;
+}
+
+/**
+ * The database the app should use, migrated to the latest schema: the server
+ * named by DATABASE_URL, or else an embedded server in `.data/`.
+ */
+export async function resolveDatabase(options: ResolveDatabaseOptions = {}): Promise<ResolvedDatabase> {
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (databaseUrl !== undefined && databaseUrl !== '') {
+    await migrate(databaseUrl, options);
+    return { url: databaseUrl, embedded: false, stop: async () => undefined };
+  }
+  const server = await startEmbeddedPostgres(options.embedded);
+  try {
+    await migrate(server.url, options);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { url: server.url, embedded: true, stop: () => server.stop() };
+}

@@ -1,0 +1,14 @@
+export { createPrismaClient, resolveDatabase, type ResolveDatabaseOptions, type ResolvedDatabase } from './client.ts';
+export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
+export {
+  migrate,
+  migrationChecksum,
+  MigrationError,
+  readMigrations,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationFile,
+} from './migrate.ts';
+export { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-database.ts';
+// The generated client: PrismaClient, the Prisma namespace, enums and model types.
+export * from './generated/client.ts';
