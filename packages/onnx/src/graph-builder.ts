@@ -20,6 +20,9 @@ export class GraphBuilder {
   private readonly used = new Set<string>();
   private readonly counters = new Map<string, number>();
   private readonly constCache = new Map<string, string>();
+  // Node names are a namespace of their own in ONNX; keeping them apart lets a node be
+  // called exactly what Optimum calls it even when a value has the same name.
+  private readonly nodeNames = new Set<string>();
 
   constructor(name = 'main') {
     this.graph = emptyGraph(name);
@@ -99,14 +102,25 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Append a node; returns its output names. */
+  /** A node name not yet used: `base` itself when free, else `base_1`, `base_2`, ... */
+  freshNodeName(base: string): string {
+    let name = base;
+    for (let i = 1; this.nodeNames.has(name); i++) name = `${base}_${i}`;
+    this.nodeNames.add(name);
+    return name;
+  }
+
+  /**
+   * Append a node; returns its output names. `opts.name` is used as the node name as is
+   * (Optimum-style `/model/layers.0/mlp/up_proj/MatMul`); unnamed nodes get `<OpType>/node`.
+   */
   node(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, opts: OpOptions = {}): string[] {
     const outs =
       Array.isArray(opts.outputs)
         ? opts.outputs.map((o) => this.claim(o))
         : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(`${opts.name ?? opType.toLowerCase()}_out`));
     this.graph.nodes.push({
-      name: this.fresh(`${opts.name ?? opType}/node`),
+      name: this.freshNodeName(opts.name ?? `${opType}/node`),
       opType,
       domain: opts.domain ?? '',
       inputs,

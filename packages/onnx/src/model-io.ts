@@ -4,7 +4,7 @@
  * inside the model's folder: an absolute path or `..` is refused, since a crafted
  * model could otherwise read any file the server can.
  */
-import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, openSync, readSync, fstatSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeModel, encodeModel, type ExternalRef } from './proto-codec';
@@ -30,11 +30,18 @@ export function decodeModelFromDir(bytes: Uint8Array, modelDir: string): Model {
       const file = resolveExternalLocation(modelDir, ref.location);
       let fd = fds.get(file);
       if (fd === undefined) {
+        let real: string;
         try {
-          fd = openSync(file, 'r');
+          real = realpathSync(file);
         } catch {
           throw new Error(`tensor "${name}": external data file "${ref.location}" not found next to the model`);
         }
+        // A symlink inside the folder could still point anywhere; judge where it really leads.
+        const root = realpathSync(modelDir);
+        if (!real.startsWith(root + path.sep)) {
+          throw new Error(`external data location "${ref.location}" escapes the model's folder (symbolic link to "${real}")`);
+        }
+        fd = openSync(real, 'r');
         fds.set(file, fd);
       }
       const size = fstatSync(fd).size;
@@ -54,7 +61,11 @@ export function decodeModelFromDir(bytes: Uint8Array, modelDir: string): Model {
 
 export async function readModel(file: string): Promise<Model> {
   const bytes = await readFile(file);
-  return decodeModelFromDir(bytes, path.dirname(file));
+  try {
+    return decodeModelFromDir(bytes, path.dirname(file));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export interface WriteOptions {

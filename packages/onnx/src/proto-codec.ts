@@ -98,7 +98,17 @@ function typedFieldToRaw(t: onnxProto.onnx.ITensorProto, dtype: DType, expected:
   }
 }
 
+/** A hand-built Tensor can carry the wrong number of bytes; refuse it before ORT misreads it. */
+function checkTensorBytes(t: Tensor): void {
+  if (t.dtype === 'string') throw new Error(`tensor "${t.name}": string tensors are not supported`);
+  const expected = byteLength(t.dtype, t.dims);
+  if (t.raw.byteLength !== expected) {
+    throw new Error(`tensor "${t.name}": ${t.raw.byteLength} bytes of data for ${t.dtype}[${t.dims.join(',')}] (expected ${expected})`);
+  }
+}
+
 export function tensorToProto(t: Tensor): onnxProto.onnx.ITensorProto {
+  checkTensorBytes(t);
   return { name: t.name, dataType: dtypeCode(t.dtype), dims: t.dims, rawData: t.raw };
 }
 
@@ -212,6 +222,7 @@ export function graphToProto(
     name: g.name,
     node: g.nodes.map(nodeToProto),
     initializer: g.initializers.map((t) => {
+      checkTensorBytes(t);
       const ref = externalize?.(t);
       if (!ref) return tensorToProto(t);
       return {
@@ -239,7 +250,9 @@ export function decodeModel(bytes: Uint8Array, loadExternal?: ExternalLoader): M
   } catch (e) {
     throw new Error(`not an ONNX model: protobuf decoding failed (${(e as Error).message})`);
   }
+  // Arbitrary bytes often decode as a protobuf by accident; a real model always has both.
   if (!m.graph) throw new Error('not an ONNX model: ModelProto has no graph');
+  if (num(m.irVersion) <= 0) throw new Error('not an ONNX model: ModelProto has no ir_version');
   const metadata: Record<string, string> = {};
   for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
   return {

@@ -37,7 +37,8 @@ export function makeTensor(name: string, dtype: DType, dims: number[], data: Num
 
 function aligned(raw: Uint8Array, bytesPerElement: number): ArrayBuffer {
   if (raw.byteOffset % bytesPerElement === 0) return raw.buffer as ArrayBuffer;
-  return raw.slice().buffer as ArrayBuffer;
+  // Buffer.prototype.slice is a view, not a copy: copy through Uint8Array explicitly.
+  return Uint8Array.prototype.slice.call(raw).buffer as ArrayBuffer;
 }
 
 function offsetOf(raw: Uint8Array, bytesPerElement: number): number {

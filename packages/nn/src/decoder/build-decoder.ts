@@ -1,0 +1,187 @@
+/**
+ * Emits the Llama-style decoder as an ONNX model with the Optimum/HF inference interface
+ * (input_ids, attention_mask, position_ids, past_key_values.* -> logits, present.*), node
+ * names as Optimum exports them, opset 17 standard ops only. The math is the one in
+ * reference-forward.ts; tests hold the two together.
+ */
+import { attr, float32ToFloat16Array, GraphBuilder, makeTensor, type AttributeValue, type Model } from '@distillery/onnx';
+import { parseDecoderConfig, type DecoderConfig } from './config';
+import { MASKED_SCORE } from './reference-forward';
+import { checkWeights, decoderWeightShapes, layerPrefix, type DecoderWeights } from './weights';
+
+export interface BuildDecoderOptions {
+  /** float16 stores initializers as half and Casts them to float32 at run time; compute stays float32. */
+  weightDtype?: 'float32' | 'float16';
+}
+
+export const DECODER_CONFIG_METADATA_KEY = 'distillery.decoder_config';
+
+/** model.metadata entries that let a model file describe its own architecture. */
+export function decoderMetadata(c: DecoderConfig): Record<string, string> {
+  return { [DECODER_CONFIG_METADATA_KEY]: JSON.stringify(c) };
+}
+
+/** The config a model built here carries, or undefined for models from elsewhere. */
+export function readDecoderConfig(model: Model): DecoderConfig | undefined {
+  const raw = model.metadata[DECODER_CONFIG_METADATA_KEY];
+  if (raw === undefined) return undefined;
+  return parseDecoderConfig(JSON.parse(raw));
+}
+
+/** cos/sin of pos * theta^(-2i/hd), i duplicated over both halves, as [maxPositions, hd] tables. */
+export function ropeTables(c: DecoderConfig): { cos: Float32Array; sin: Float32Array } {
+  const hd = c.headDim;
+  const half = hd / 2;
+  const cos = new Float32Array(c.maxPositions * hd);
+  const sin = new Float32Array(c.maxPositions * hd);
+  for (let p = 0; p < c.maxPositions; p++) {
+    for (let j = 0; j < hd; j++) {
+      const angle = p * Math.pow(c.ropeTheta, (-2 * (j % half)) / hd);
+      cos[p * hd + j] = Math.cos(angle);
+      sin[p * hd + j] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opts: BuildDecoderOptions = {}): Model {
+  const c = parseDecoderConfig(config);
+  checkWeights(c, weights);
+  const dtype = opts.weightDtype ?? 'float32';
+  const b = new GraphBuilder('main');
+  const nodeNames = new Set<string>();
+
+  /** One node with an exact Optimum-style name; outputs are `<name>_output_k` unless given. */
+  const emit = (opType: string, name: string, inputs: string[], attrs: Record<string, AttributeValue> = {}, outputs?: string[]): string => {
+    if (nodeNames.has(name)) throw new Error(`duplicate node name ${name}`);
+    nodeNames.add(name);
+    b.node(opType, inputs, attrs, { outputs: outputs ?? [`${name}_output_0`] });
+    b.graph.nodes[b.graph.nodes.length - 1]!.name = name;
+    return outputs?.[0] ?? `${name}_output_0`;
+  };
+
+  const shapes = decoderWeightShapes(c);
+  const weight = (name: string): string => {
+    const dims = shapes.get(name)!;
+    const data = weights.get(name)!;
+    if (dtype === 'float32') return b.addInitializer(makeTensor(name, 'float32', dims, data));
+    b.addInitializer(makeTensor(name, 'float16', dims, float32ToFloat16Array(data)));
+    return emit('Cast', `/weights/${name}/Cast`, [name], { to: attr.int(1) });
+  };
+
+  const { headDim: hd, nHeads, nKvHeads, vocabSize: V } = c;
+  const half = hd / 2;
+
+  const inputIds = b.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const attentionMask = b.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = b.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const pastNames: { key: string; value: string }[] = [];
+  for (let i = 0; i < c.nLayers; i++) {
+    const shape = ['batch_size', nKvHeads, 'past_sequence_length', hd];
+    pastNames.push({
+      key: b.input(`past_key_values.${i}.key`, 'float32', shape),
+      value: b.input(`past_key_values.${i}.value`, 'float32', shape),
+    });
+  }
+
+  const embedW = weight('model.embed_tokens.weight');
+  let hidden = emit('Gather', '/model/embed_tokens/Gather', [embedW, inputIds], { axis: attr.int(0) });
+
+  // RoPE: tables gathered by position_ids -> [b, 1, s, hd], broadcast over heads.
+  const tables = ropeTables(c);
+  b.addInitializer(makeTensor('cos_cached', 'float32', [c.maxPositions, hd], tables.cos));
+  b.addInitializer(makeTensor('sin_cached', 'float32', [c.maxPositions, hd], tables.sin));
+  const axis1 = b.constI64([1]);
+  const cosG = emit('Gather', '/model/rotary_emb/Gather', ['cos_cached', positionIds], { axis: attr.int(0) });
+  const sinG = emit('Gather', '/model/rotary_emb/Gather_1', ['sin_cached', positionIds], { axis: attr.int(0) });
+  const cos = emit('Unsqueeze', '/model/rotary_emb/Unsqueeze', [cosG, axis1]);
+  const sin = emit('Unsqueeze', '/model/rotary_emb/Unsqueeze_1', [sinG, axis1]);
+
+  // Mask [b, 1, s, T]: key index t is visible to query index past + i when t <= past + i
+  // (causal by cache index, as HF does) and attention_mask[b, t] is 1.
+  const seqLen = emit('Gather', '/model/mask/Gather', [emit('Shape', '/model/mask/Shape', [inputIds]), b.constI64(1)], { axis: attr.int(0) });
+  const totalLen = emit('Gather', '/model/mask/Gather_1', [emit('Shape', '/model/mask/Shape_1', [attentionMask]), b.constI64(1)], { axis: attr.int(0) });
+  const pastLen = emit('Sub', '/model/mask/Sub', [totalLen, seqLen]);
+  const one = b.constI64(1);
+  const queryIdx = emit('Range', '/model/mask/Range', [pastLen, totalLen, one]);
+  const keyIdx = emit('Range', '/model/mask/Range_1', [b.constI64(0), totalLen, one]);
+  const causal = emit('LessOrEqual', '/model/mask/LessOrEqual', [keyIdx, emit('Unsqueeze', '/model/mask/Unsqueeze', [queryIdx, axis1])]);
+  const padBool = emit('Cast', '/model/mask/Cast', [attentionMask], { to: attr.int(9) });
+  const pad = emit('Unsqueeze', '/model/mask/Unsqueeze_1', [padBool, b.constI64([1, 2])]);
+  const visible = emit('And', '/model/mask/And', [causal, pad]);
+  const masked = b.constF32(MASKED_SCORE);
+
+  const rmsNorm = (x: string, g: string, prefix: string): string => {
+    const sq = emit('Mul', `${prefix}/Mul`, [x, x]);
+    const mean = emit('ReduceMean', `${prefix}/ReduceMean`, [sq], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+    const std = emit('Sqrt', `${prefix}/Sqrt`, [emit('Add', `${prefix}/Add`, [mean, b.constF32(c.normEps)])]);
+    return emit('Mul', `${prefix}/Mul_1`, [emit('Div', `${prefix}/Div`, [x, std]), g]);
+  };
+  const heads = (x: string, n: number, prefix: string): string => {
+    const r = emit('Reshape', `${prefix}/Reshape`, [x, b.constI64([0, 0, n, hd])]);
+    return emit('Transpose', `${prefix}/Transpose`, [r], { perm: attr.ints([0, 2, 1, 3]) });
+  };
+  const applyRope = (x: string, prefix: string): string => {
+    const x1 = emit('Slice', `${prefix}/Slice`, [x, b.constI64([0]), b.constI64([half]), b.constI64([3])]);
+    const x2 = emit('Slice', `${prefix}/Slice_1`, [x, b.constI64([half]), b.constI64([hd]), b.constI64([3])]);
+    const rotated = emit('Concat', `${prefix}/Concat`, [emit('Neg', `${prefix}/Neg`, [x2]), x1], { axis: attr.int(3) });
+    return emit('Add', `${prefix}/Add`, [emit('Mul', `${prefix}/Mul`, [x, cos]), emit('Mul', `${prefix}/Mul_1`, [rotated, sin])]);
+  };
+  const repeatKv = (x: string, prefix: string): string => {
+    const group = nHeads / nKvHeads;
+    if (group === 1) return x;
+    // [b, kv, T, hd] -> [b, kv, group, T, hd] -> [b, kv*group, T, hd]; head h reads kv head floor(h / group).
+    const u = emit('Unsqueeze', `${prefix}/Unsqueeze`, [x, b.constI64([2])]);
+    const e = emit('Expand', `${prefix}/Expand`, [u, b.constI64([1, 1, group, 1, 1])]);
+    return emit('Reshape', `${prefix}/Reshape`, [e, b.constI64([0, nHeads, -1, hd])]);
+  };
+
+  for (let i = 0; i < c.nLayers; i++) {
+    const w = layerPrefix(i);
+    const n = `/model/layers.${i}`;
+    const x = rmsNorm(hidden, weight(`${w}.input_layernorm.weight`), `${n}/input_layernorm`);
+    const a = `${n}/self_attn`;
+    const q = emit('MatMul', `${a}/q_proj/MatMul`, [x, weight(`${w}.self_attn.q_proj.weight`)]);
+    const k = emit('MatMul', `${a}/k_proj/MatMul`, [x, weight(`${w}.self_attn.k_proj.weight`)]);
+    const v = emit('MatMul', `${a}/v_proj/MatMul`, [x, weight(`${w}.self_attn.v_proj.weight`)]);
+    const qr = applyRope(heads(q, nHeads, `${a}/q`), `${a}/q_rope`);
+    const kr = applyRope(heads(k, nKvHeads, `${a}/k`), `${a}/k_rope`);
+    const vh = heads(v, nKvHeads, `${a}/v`);
+    const presentK = emit('Concat', `${a}/present_key/Concat`, [pastNames[i]!.key, kr], { axis: attr.int(2) }, [`present.${i}.key`]);
+    const presentV = emit('Concat', `${a}/present_value/Concat`, [pastNames[i]!.value, vh], { axis: attr.int(2) }, [`present.${i}.value`]);
+    const kAll = repeatKv(presentK, `${a}/repeat_kv_key`);
+    const vAll = repeatKv(presentV, `${a}/repeat_kv_value`);
+    const kT = emit('Transpose', `${a}/Transpose`, [kAll], { perm: attr.ints([0, 1, 3, 2]) });
+    const scores = emit('Mul', `${a}/Mul`, [emit('MatMul', `${a}/MatMul`, [qr, kT]), b.constF32(1 / Math.sqrt(hd))]);
+    // Where, not an additive -inf: 0 * -inf and -inf - -inf are NaN.
+    const probs = emit('Softmax', `${a}/Softmax`, [emit('Where', `${a}/Where`, [visible, scores, masked])], { axis: attr.int(-1) });
+    const ctx = emit('MatMul', `${a}/MatMul_1`, [probs, vAll]);
+    const merged = emit('Reshape', `${a}/Reshape`, [
+      emit('Transpose', `${a}/Transpose_1`, [ctx], { perm: attr.ints([0, 2, 1, 3]) }),
+      b.constI64([0, 0, nHeads * hd]),
+    ]);
+    const o = emit('MatMul', `${a}/o_proj/MatMul`, [merged, weight(`${w}.self_attn.o_proj.weight`)]);
+    hidden = emit('Add', `${n}/Add`, [hidden, o]);
+
+    const m = `${n}/mlp`;
+    const x2 = rmsNorm(hidden, weight(`${w}.post_attention_layernorm.weight`), `${n}/post_attention_layernorm`);
+    const gate = emit('MatMul', `${m}/gate_proj/MatMul`, [x2, weight(`${w}.mlp.gate_proj.weight`)]);
+    const act = emit('Mul', `${m}/act_fn/Mul`, [gate, emit('Sigmoid', `${m}/act_fn/Sigmoid`, [gate])]);
+    const up = emit('MatMul', `${m}/up_proj/MatMul`, [x2, weight(`${w}.mlp.up_proj.weight`)]);
+    const down = emit('MatMul', `${m}/down_proj/MatMul`, [emit('Mul', `${m}/Mul`, [act, up]), weight(`${w}.mlp.down_proj.weight`)]);
+    hidden = emit('Add', `${n}/Add_1`, [hidden, down]);
+  }
+
+  const final = rmsNorm(hidden, weight('model.norm.weight'), '/model/norm');
+  const head = c.tieEmbeddings
+    ? emit('Transpose', '/lm_head/Transpose', [embedW], { perm: attr.ints([1, 0]) })
+    : weight('lm_head.weight');
+  emit('MatMul', '/lm_head/MatMul', [final, head], {}, ['logits']);
+
+  b.output('logits', 'float32', ['batch_size', 'sequence_length', V]);
+  for (let i = 0; i < c.nLayers; i++) {
+    b.output(`present.${i}.key`, 'float32', ['batch_size', nKvHeads, 'total_sequence_length', hd]);
+    b.output(`present.${i}.value`, 'float32', ['batch_size', nKvHeads, 'total_sequence_length', hd]);
+  }
+  return b.toModel({ metadata: decoderMetadata(c) });
+}

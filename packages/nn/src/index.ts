@@ -1,0 +1,2 @@
+export * from './tokenizer/index';
+export * from './decoder/index';

@@ -1,0 +1,97 @@
+/**
+ * Finds the linear layers a weight-only technique can rewrite: MatMul nodes whose second
+ * input is a constant 2-D weight, either a float32 initializer or a float16 initializer
+ * behind a Cast to float32 (how fp16 exports keep fp32 compute).
+ */
+import type { Graph, Model, Node, Tensor } from '@distillery/onnx';
+
+export interface LinearWeight {
+  /** The MatMul nodes that read this weight as their B input, in graph order. */
+  matmuls: Node[];
+  weight: Tensor;
+  /** Present when the weight is float16 and reaches the MatMuls through this Cast. */
+  cast?: Node;
+  inFeatures: number;
+  outFeatures: number;
+  /**
+   * True when nothing but these MatMuls (and the Cast) reads the weight, so it can be
+   * replaced outright. A weight also read by, say, a Gather (tied embeddings) is not:
+   * rewriting it would keep both copies and grow the model.
+   */
+  exclusive: boolean;
+}
+
+interface Use {
+  node: Node | null; // null: a graph output or a read inside a subgraph
+  index: number;
+}
+
+function collectUses(graph: Graph): Map<string, Use[]> {
+  const uses = new Map<string, Use[]>();
+  const add = (name: string, use: Use) => {
+    if (!name) return;
+    const list = uses.get(name);
+    if (list) list.push(use);
+    else uses.set(name, [use]);
+  };
+  // Subgraphs (If/Loop bodies) may read outer values by name; count those as foreign uses.
+  const addSubgraphReads = (g: Graph) => {
+    for (const n of g.nodes) {
+      for (const i of n.inputs) add(i, { node: null, index: -1 });
+      for (const a of Object.values(n.attributes)) if (a.type === 'graph') addSubgraphReads(a.value);
+    }
+    for (const o of g.outputs) add(o.name, { node: null, index: -1 });
+  };
+  for (const n of graph.nodes) {
+    n.inputs.forEach((name, index) => add(name, { node: n, index }));
+    for (const a of Object.values(n.attributes)) if (a.type === 'graph') addSubgraphReads(a.value);
+  }
+  for (const o of graph.outputs) add(o.name, { node: null, index: -1 });
+  return uses;
+}
+
+const isMatMulB = (u: Use) => u.node !== null && u.node.opType === 'MatMul' && u.node.domain === '' && u.index === 1;
+
+const FLOAT32_CODE = 1;
+
+export function findLinearWeights(model: Model): LinearWeight[] {
+  const graph = model.graph;
+  const uses = collectUses(graph);
+  const found: { first: number; layer: LinearWeight }[] = [];
+  const order = new Map(graph.nodes.map((n, i) => [n, i]));
+
+  for (const weight of graph.initializers) {
+    if (weight.dims.length !== 2) continue;
+    const direct = uses.get(weight.name) ?? [];
+    let matmulUses: Use[] = [];
+    let cast: Node | undefined;
+    let exclusive = true;
+    if (weight.dtype === 'float32') {
+      matmulUses = direct.filter(isMatMulB);
+      exclusive = matmulUses.length === direct.length;
+    } else if (weight.dtype === 'float16') {
+      const casts = direct.filter(
+        (u) => u.node?.opType === 'Cast' && u.node.attributes.to?.type === 'int' && u.node.attributes.to.value === FLOAT32_CODE,
+      );
+      if (casts.length !== 1) continue;
+      cast = casts[0]!.node!;
+      const castUses = uses.get(cast.outputs[0]!) ?? [];
+      matmulUses = castUses.filter(isMatMulB);
+      exclusive = direct.length === 1 && matmulUses.length === castUses.length;
+    } else {
+      continue;
+    }
+    if (matmulUses.length === 0) continue;
+    const matmuls = matmulUses.map((u) => u.node!).sort((a, b) => order.get(a)! - order.get(b)!);
+    found.push({
+      first: order.get(matmuls[0]!)!,
+      layer: { matmuls, weight, cast, inFeatures: weight.dims[0]!, outFeatures: weight.dims[1]!, exclusive },
+    });
+  }
+  return found.sort((a, b) => a.first - b.first).map((f) => f.layer);
+}
+
+/** The name users see for a layer: its first MatMul's node name, else the weight's. */
+export function linearLayerName(l: LinearWeight): string {
+  return l.matmuls[0]!.name || l.weight.name;
+}

@@ -1,0 +1,116 @@
+/**
+ * A recipe is an ordered list of technique steps. Parsing validates every step's params
+ * with that technique's own schema, so a bad recipe fails before any work starts, with
+ * errors that point at the field (`steps[0].params.bits: ...`).
+ */
+import { z } from 'zod';
+import type { Model } from '@distillery/onnx';
+import { registry as builtinRegistry, type TechniqueRegistry } from './registry';
+import type { TechniqueContext, TechniqueReport } from './technique';
+import { throwIfCanceled } from './canceled';
+
+export interface RecipeStep {
+  technique: string;
+  params: Record<string, unknown>;
+}
+
+export interface Recipe {
+  steps: RecipeStep[];
+}
+
+const rawStep = z.object({
+  technique: z.string().min(1),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A zod schema for recipes over `reg`; parsed params have the technique's defaults applied. */
+export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodType<Recipe, unknown> {
+  return z
+    .object({ steps: z.array(rawStep).min(1, 'a recipe needs at least one step') })
+    .transform((recipe, ctx): Recipe => {
+      const steps: RecipeStep[] = [];
+      recipe.steps.forEach((step, i) => {
+        if (!reg.has(step.technique)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: step.technique,
+            path: ['steps', i, 'technique'],
+            message: `unknown technique "${step.technique}"; known techniques: ${reg.list().map((t) => t.id).join(', ')}`,
+          });
+          return;
+        }
+        const parsed = reg.get(step.technique).params.safeParse(step.params);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) {
+            ctx.issues.push({ code: 'custom', input: step.params, path: ['steps', i, 'params', ...issue.path], message: issue.message });
+          }
+          return;
+        }
+        steps.push({ technique: step.technique, params: parsed.data as Record<string, unknown> });
+      });
+      return { steps };
+    });
+}
+
+/** The recipe schema over the built-in registry. */
+export const RecipeSchema = recipeSchema();
+
+/** `steps[0].params.bits` style path, as users write it. */
+export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+export class RecipeError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid recipe:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'RecipeError';
+  }
+}
+
+/** Parse and validate; throws RecipeError listing every problem as `path: message`. */
+export function parseRecipe(input: unknown, reg: TechniqueRegistry = builtinRegistry): Recipe {
+  const res = (reg === builtinRegistry ? RecipeSchema : recipeSchema(reg)).safeParse(input);
+  if (res.success) return res.data;
+  throw new RecipeError(res.error.issues.map((i) => `${formatIssuePath(i.path) || '(recipe)'}: ${i.message}`));
+}
+
+export interface RecipeStepReport {
+  technique: string;
+  report: TechniqueReport;
+}
+
+/**
+ * Apply a parsed recipe's steps in order. Progress is split evenly across steps;
+ * cancellation is checked between steps as well as inside each technique.
+ */
+export async function applyRecipe(
+  model: Model,
+  recipe: Recipe,
+  ctx: TechniqueContext,
+  reg: TechniqueRegistry = builtinRegistry,
+): Promise<{ model: Model; steps: RecipeStepReport[] }> {
+  const n = recipe.steps.length;
+  const reports: RecipeStepReport[] = [];
+  let current = model;
+  for (let i = 0; i < n; i++) {
+    throwIfCanceled(ctx.signal, 'recipe');
+    const step = recipe.steps[i]!;
+    const technique = reg.get(step.technique);
+    // Re-parse so callers may pass a recipe that was not parsed with defaults applied.
+    const params = technique.params.parse(step.params);
+    const stepCtx: TechniqueContext = {
+      ...ctx,
+      onProgress: (f, message) => ctx.onProgress((i + Math.min(1, Math.max(0, f))) / n, message ?? step.technique),
+    };
+    const out = await technique.apply(current, params, stepCtx);
+    reports.push({ technique: step.technique, report: out.report });
+    current = out.model;
+  }
+  ctx.onProgress(1, 'done');
+  return { model: current, steps: reports };
+}

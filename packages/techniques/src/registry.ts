@@ -1,0 +1,38 @@
+/** Lookup of techniques by id; recipes and workers resolve step names through it. */
+import type { AnyTechnique, Technique } from './technique';
+import type { z } from 'zod';
+import { rtnInt8 } from './quantize/rtn-int8';
+
+export class TechniqueRegistry {
+  private readonly byId = new Map<string, AnyTechnique>();
+
+  constructor(techniques: Iterable<AnyTechnique> = []) {
+    for (const t of techniques) this.register(t);
+  }
+
+  register<S extends z.ZodType>(t: Technique<S>): void {
+    if (this.byId.has(t.id)) throw new Error(`technique "${t.id}" is already registered`);
+    this.byId.set(t.id, t as unknown as AnyTechnique);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  get(id: string): AnyTechnique {
+    const t = this.byId.get(id);
+    if (!t) {
+      const known = [...this.byId.keys()].sort();
+      throw new Error(`unknown technique "${id}"; known techniques: ${known.length ? known.join(', ') : '(none)'}`);
+    }
+    return t;
+  }
+
+  /** Sorted by id so listings are stable. */
+  list(): AnyTechnique[] {
+    return [...this.byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+}
+
+/** The built-in techniques. New methods are added to this list. */
+export const registry = new TechniqueRegistry([rtnInt8 as unknown as AnyTechnique]);
