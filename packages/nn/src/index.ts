@@ -1,2 +1,3 @@
 export * from './tokenizer/index';
 export * from './decoder/index';
+export * from './train/index';
