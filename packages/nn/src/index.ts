@@ -1,3 +1,4 @@
 export * from './tokenizer/index';
 export * from './decoder/index';
 export * from './train/index';
+export * from './autodiff/index';
