@@ -1,0 +1,80 @@
+/**
+ * The single place that decides whether the viewer may touch a team's data. Every
+ * resolver calls `authorize`; an unknown id and another team's id fail identically
+ * (FORBIDDEN), so nobody can learn what exists outside their teams.
+ */
+import type { MembershipRole } from '@distillery/db';
+import type { ApiContext, Viewer } from './context';
+import { forbidden } from './errors';
+
+/** read: viewer and up; write: member and up (models, runs, projects); manage: owner (members). */
+export type Access = 'read' | 'write' | 'manage';
+
+export type AuthTarget = { teamId: string } | { projectId: string } | { modelId: string } | { runId: string };
+
+const RANK: Record<MembershipRole, number> = { viewer: 0, member: 1, owner: 2 };
+const NEEDED: Record<Access, number> = { read: RANK.viewer, write: RANK.member, manage: RANK.owner };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface Authorized {
+  viewer: Viewer;
+  teamId: string;
+  role: MembershipRole;
+}
+
+export function roleAllows(role: MembershipRole, access: Access): boolean {
+  return RANK[role] >= NEEDED[access];
+}
+
+export async function authorize(ctx: ApiContext, target: AuthTarget, access: Access): Promise<Authorized> {
+  const viewer = await ctx.viewer();
+  const teamId = await teamOf(ctx, target);
+  if (!teamId) throw forbidden();
+  const role = await roleIn(ctx, viewer.userId, teamId);
+  if (!role || !roleAllows(role, access)) {
+    // A member who lacks the role may know the team exists; say what is missing.
+    throw role ? forbidden(`this needs the ${access === 'manage' ? 'owner' : 'member'} role in the team (you are ${role})`) : forbidden();
+  }
+  return { viewer, teamId, role };
+}
+
+async function teamOf(ctx: ApiContext, target: AuthTarget): Promise<string | null> {
+  const { prisma } = ctx;
+  const id = Object.values(target)[0] as string;
+  // Malformed ids cannot exist; rejecting them here also keeps them out of uuid casts.
+  if (typeof id !== 'string' || !UUID.test(id)) return null;
+  if ('teamId' in target) return target.teamId;
+  if ('projectId' in target) return projectTeam(ctx, target.projectId);
+  if ('modelId' in target) {
+    const m = await prisma.model.findUnique({ where: { id: target.modelId }, select: { teamId: true } });
+    return m?.teamId ?? null;
+  }
+  const run = await prisma.run.findUnique({ where: { id: target.runId }, select: { projectId: true } });
+  return run ? projectTeam(ctx, run.projectId) : null;
+}
+
+function projectTeam(ctx: ApiContext, projectId: string): Promise<string | null> {
+  let p = ctx.memo.projectTeams.get(projectId);
+  if (!p) {
+    p = ctx.prisma.project.findUnique({ where: { id: projectId }, select: { teamId: true } }).then((r) => r?.teamId ?? null);
+    ctx.memo.projectTeams.set(projectId, p);
+  }
+  return p;
+}
+
+function roleIn(ctx: ApiContext, userId: string, teamId: string): Promise<MembershipRole | null> {
+  let p = ctx.memo.roles.get(teamId);
+  if (!p) {
+    p = ctx.prisma.membership
+      .findUnique({ where: { userId_teamId: { userId, teamId } }, select: { role: true } })
+      .then((r) => r?.role ?? null);
+    ctx.memo.roles.set(teamId, p);
+  }
+  return p;
+}
+
+/** Forget memoized roles after a membership change inside the same request. */
+export function forgetRole(ctx: ApiContext, teamId: string): void {
+  ctx.memo.roles.delete(teamId);
+}

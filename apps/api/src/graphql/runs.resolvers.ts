@@ -1,0 +1,188 @@
+import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
+import { RecipeSchema, registry } from '@distillery/techniques';
+import { GraphQLError } from 'graphql';
+import { z } from 'zod';
+import { authorize } from '../authorization';
+import type { ApiContext } from '../context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { badInput, conflict, forbidden, parseInput, zodInputError } from '../errors';
+import { dequeueRun, enqueueRun } from '../run-queue';
+import type { ResolverMap } from './resolver-types';
+
+const MAX_PAGE = 100;
+const MAX_SERIES_POINTS = 10_000;
+
+interface RunFilter {
+  status?: RunStatus | null;
+  baseModelId?: string | null;
+  createdAfter?: Date | null;
+}
+
+interface MetricRow {
+  name: string;
+  value: number;
+  step: number | null;
+  runStepId: string | null;
+  createdAt: Date;
+}
+
+const SeedSchema = z.number().int().min(0).max(2 ** 31 - 1);
+const UuidSchema = z.uuid('not a valid id');
+
+export const runsResolvers: ResolverMap = {
+  Query: {
+    async techniques(_: unknown, __: unknown, ctx: ApiContext) {
+      await ctx.viewer();
+      return registry.list().map((t) => ({ id: t.id, family: t.family, title: t.title, description: t.description }));
+    },
+    async run(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
+      await authorize(ctx, { runId: args.id }, 'read');
+      const run = await ctx.prisma.run.findUnique({ where: { id: args.id } });
+      if (!run) throw forbidden();
+      return run;
+    },
+    async runs(_: unknown, args: { projectId: string; filter?: RunFilter | null; first?: number | null; after?: string | null }, ctx: ApiContext) {
+      await authorize(ctx, { projectId: args.projectId }, 'read');
+      const first = args.first ?? 20;
+      if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
+      const filter = args.filter ?? {};
+      const and: Prisma.RunWhereInput[] = [{ projectId: args.projectId }];
+      if (filter.status) and.push({ status: filter.status });
+      if (filter.baseModelId) and.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
+      if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
+      if (args.after) {
+        const key = decodeCursor(args.after);
+        if (!key) throw badInput('after', 'not a cursor returned by this API');
+        and.push({ OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }] });
+      }
+      const rows = await ctx.prisma.run.findMany({
+        where: { AND: and },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: first + 1,
+      });
+      const page = rows.slice(0, first);
+      const edges = page.map((node) => ({ node, cursor: encodeCursor(node) }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage: rows.length > first,
+          // Forward-only pagination, as the Relay spec allows.
+          hasPreviousPage: false,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+  },
+  Mutation: {
+    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null }, ctx: ApiContext) {
+      const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
+      const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
+      const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
+      const parsed = RecipeSchema.safeParse(args.recipe);
+      if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
+      const recipe = parsed.data;
+      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true } });
+      // Same answer for "absent" and "another team's", so nothing leaks.
+      if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
+        throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
+      }
+      const run = await ctx.prisma.$transaction(async (tx) => {
+        const created = await tx.run.create({
+          data: {
+            projectId: args.projectId,
+            baseModelId,
+            recipe: recipe as unknown as Prisma.InputJsonValue,
+            seed,
+            createdById: viewer.userId,
+            steps: {
+              create: recipe.steps.map((s, index) => ({
+                index,
+                techniqueId: s.technique,
+                params: s.params as Prisma.InputJsonValue,
+              })),
+            },
+          },
+        });
+        await enqueueRun(tx, created.id);
+        return created;
+      });
+      ctx.log.info({ runId: run.id, projectId: args.projectId, steps: recipe.steps.length }, 'run queued');
+      return run;
+    },
+    async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
+      await authorize(ctx, { runId: args.id }, 'write');
+      const run = await ctx.prisma.$transaction(async (tx) => {
+        // Conditional update: a worker may pick the run up concurrently.
+        const now = new Date();
+        const res = await tx.run.updateMany({ where: { id: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
+        if (res.count === 1) {
+          await tx.runStep.updateMany({ where: { runId: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
+          await dequeueRun(tx, args.id);
+        }
+        return tx.run.findUniqueOrThrow({ where: { id: args.id } });
+      });
+      if (run.status === 'canceled') return run;
+      if (run.status === 'running') {
+        // Needs a cancel-request flag on Run that workers poll; the schema has none yet.
+        throw new GraphQLError('this run is already running; cancelling a running run is not supported yet', {
+          extensions: { code: 'NOT_SUPPORTED' },
+        });
+      }
+      throw conflict(`the run has already finished (${run.status})`);
+    },
+  },
+  Run: {
+    async project(run: Run, _: unknown, ctx: ApiContext) {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.project.findUniqueOrThrow({ where: { id: run.projectId } });
+    },
+    async baseModel(run: Run, _: unknown, ctx: ApiContext) {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.model.findUniqueOrThrow({ where: { id: run.baseModelId } });
+    },
+    async steps(run: Run, _: unknown, ctx: ApiContext): Promise<RunStep[]> {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.runStep.findMany({ where: { runId: run.id }, orderBy: { index: 'asc' } });
+    },
+    async metrics(run: Run, _: unknown, ctx: ApiContext): Promise<MetricRow[]> {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.$queryRaw<MetricRow[]>`
+        SELECT DISTINCT ON (name) name, value, step, "runStepId", "createdAt"
+        FROM "Metric" WHERE "runId" = ${run.id}::uuid
+        ORDER BY name, "createdAt" DESC, id DESC`;
+    },
+    async metricSeries(run: Run, args: { name: string }, ctx: ApiContext): Promise<MetricRow[]> {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.metric.findMany({
+        where: { runId: run.id, name: args.name },
+        orderBy: [{ step: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+        take: MAX_SERIES_POINTS,
+        select: { name: true, value: true, step: true, runStepId: true, createdAt: true },
+      });
+    },
+    async artifacts(run: Run, _: unknown, ctx: ApiContext): Promise<Artifact[]> {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.artifact.findMany({ where: { runId: run.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+    async outputModel(run: Run, _: unknown, ctx: ApiContext) {
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.model.findFirst({ where: { producedByRunId: run.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    },
+  },
+  RunStep: {
+    async outputModel(step: RunStep, _: unknown, ctx: ApiContext) {
+      if (!step.outputModelId) return null;
+      await authorize(ctx, { modelId: step.outputModelId }, 'read');
+      return ctx.prisma.model.findUnique({ where: { id: step.outputModelId } });
+    },
+  },
+  Artifact: {
+    bytes: (a: Artifact) => Number(a.bytes),
+    async model(a: Artifact, _: unknown, ctx: ApiContext) {
+      if (!a.modelId) return null;
+      await authorize(ctx, { modelId: a.modelId }, 'read');
+      return ctx.prisma.model.findUnique({ where: { id: a.modelId } });
+    },
+  },
+};

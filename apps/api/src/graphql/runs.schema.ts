@@ -1,0 +1,109 @@
+export const runsTypeDefs = /* GraphQL */ `
+  enum RunStatus {
+    queued
+    running
+    succeeded
+    failed
+    canceled
+  }
+
+  "A compression technique a recipe step can name."
+  type Technique {
+    id: ID!
+    family: String!
+    title: String!
+    description: String!
+  }
+
+  type Run {
+    id: ID!
+    project: Project!
+    baseModel: Model!
+    "The recipe as validated, with each technique's default parameters filled in."
+    recipe: JSON!
+    status: RunStatus!
+    error: String
+    seed: Int!
+    "Fraction of the work done, 0 to 1."
+    progress: Float!
+    progressMessage: String
+    attempts: Int!
+    codeVersion: String
+    createdAt: DateTime!
+    startedAt: DateTime
+    finishedAt: DateTime
+    steps: [RunStep!]!
+    "The latest value of each metric."
+    metrics: [MetricValue!]!
+    "Every recorded value of one metric, in step order."
+    metricSeries(name: String!): [MetricValue!]!
+    artifacts: [Artifact!]!
+    "The final model this run produced, once it has one."
+    outputModel: Model
+  }
+
+  type RunStep {
+    id: ID!
+    index: Int!
+    techniqueId: String!
+    params: JSON!
+    status: RunStatus!
+    startedAt: DateTime
+    finishedAt: DateTime
+    outputModel: Model
+  }
+
+  type MetricValue {
+    name: String!
+    value: Float!
+    step: Int
+    runStepId: ID
+    createdAt: DateTime!
+  }
+
+  type Artifact {
+    id: ID!
+    kind: String!
+    sha256: String!
+    bytes: Float!
+    model: Model
+    createdAt: DateTime!
+  }
+
+  input RunFilter {
+    status: RunStatus
+    baseModelId: ID
+    createdAfter: DateTime
+  }
+
+  type PageInfo {
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    startCursor: String
+    endCursor: String
+  }
+
+  type RunEdge {
+    cursor: String!
+    node: Run!
+  }
+
+  type RunConnection {
+    edges: [RunEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  extend type Query {
+    techniques: [Technique!]!
+    run(id: ID!): Run!
+    "Runs of a project, newest first."
+    runs(projectId: ID!, filter: RunFilter, first: Int = 20, after: String): RunConnection!
+  }
+
+  extend type Mutation {
+    "Validate the recipe, record the run and its steps, and queue it, all at once."
+    createRun(projectId: ID!, baseModelId: ID!, recipe: JSON!, seed: Int = 0): Run!
+    "Cancel a queued run."
+    cancelRun(id: ID!): Run!
+  }
+`;

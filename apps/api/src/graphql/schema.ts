@@ -1,0 +1,27 @@
+/** The whole schema: type definitions and resolvers of every domain. */
+import { authResolvers } from './auth.resolvers';
+import { authTypeDefs } from './auth.schema';
+import { baseTypeDefs } from './base.schema';
+import { modelsResolvers } from './models.resolvers';
+import { modelsTypeDefs } from './models.schema';
+import { projectsResolvers } from './projects.resolvers';
+import { projectsTypeDefs } from './projects.schema';
+import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { runsResolvers } from './runs.resolvers';
+import { runsTypeDefs } from './runs.schema';
+import { DateTimeScalar, JSONScalar } from './scalars';
+import { teamsResolvers } from './teams.resolvers';
+import { teamsTypeDefs } from './teams.schema';
+
+export const API_VERSION = '0.1.0';
+
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs];
+
+export const resolvers: ResolverMap = mergeResolvers([
+  { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
+  authResolvers,
+  teamsResolvers,
+  projectsResolvers,
+  modelsResolvers,
+  runsResolvers,
+]);

@@ -1,0 +1,106 @@
+import type { MembershipRole, Team } from '@distillery/db';
+import { z } from 'zod';
+import { authorize, forgetRole } from '../authorization';
+import type { ApiContext } from '../context';
+import { badInput, conflict, forbidden, parseInput } from '../errors';
+import { isUniqueViolation } from '../prisma-errors';
+import type { ResolverMap } from './resolver-types';
+
+const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const CreateTeamSchema = z.object({
+  name: z.string().trim().min(1).max(100),
+  slug: z.string().min(2).max(48).regex(SLUG, 'use lowercase letters, digits and single dashes').nullish(),
+});
+const AddMemberSchema = z.object({
+  teamId: z.string(),
+  email: z.string().trim().toLowerCase().max(254).pipe(z.email('not a valid email address')),
+  role: z.enum(['owner', 'member', 'viewer']),
+});
+
+export function slugify(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return s.length >= 2 ? s : `team-${s}`.replace(/-$/, '');
+}
+
+function toMember(m: { userId: string; role: MembershipRole; createdAt: Date; user: { email: string; name: string | null } }) {
+  return { userId: m.userId, email: m.user.email, name: m.user.name, role: m.role, since: m.createdAt };
+}
+
+/** Refuse changes that would leave a team without an owner. */
+async function assertKeepsAnOwner(ctx: ApiContext, teamId: string, userId: string): Promise<void> {
+  const owners = await ctx.prisma.membership.count({ where: { teamId, role: 'owner', userId: { not: userId } } });
+  if (owners === 0) throw conflict('a team needs at least one owner; make someone else owner first');
+}
+
+export const teamsResolvers: ResolverMap = {
+  Query: {
+    async teams(_: unknown, __: unknown, ctx: ApiContext): Promise<Team[]> {
+      const v = await ctx.viewer();
+      return ctx.prisma.team.findMany({ where: { memberships: { some: { userId: v.userId } } }, orderBy: { createdAt: 'asc' } });
+    },
+    async team(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Team> {
+      await authorize(ctx, { teamId: args.id }, 'read');
+      const team = await ctx.prisma.team.findUnique({ where: { id: args.id } });
+      if (!team) throw forbidden();
+      return team;
+    },
+  },
+  Mutation: {
+    async createTeam(_: unknown, args: { name: string; slug?: string | null }, ctx: ApiContext): Promise<Team> {
+      const v = await ctx.viewer();
+      const input = parseInput(CreateTeamSchema, args, '');
+      const slug = input.slug ?? slugify(input.name);
+      try {
+        return await ctx.prisma.team.create({
+          data: { name: input.name, slug, memberships: { create: { userId: v.userId, role: 'owner' } } },
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw badInput('slug', `the slug "${slug}" is taken; pass another one`);
+        throw e;
+      }
+    },
+    async addTeamMember(_: unknown, args: { teamId: string; email: string; role: MembershipRole }, ctx: ApiContext) {
+      const input = parseInput(AddMemberSchema, args, '');
+      await authorize(ctx, { teamId: input.teamId }, 'manage');
+      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      if (!user) throw badInput('email', 'no registered user has this email; ask them to sign up first');
+      if (input.role !== 'owner') await assertKeepsAnOwner(ctx, input.teamId, user.id);
+      const m = await ctx.prisma.membership.upsert({
+        where: { userId_teamId: { userId: user.id, teamId: input.teamId } },
+        create: { userId: user.id, teamId: input.teamId, role: input.role },
+        update: { role: input.role },
+        include: { user: true },
+      });
+      forgetRole(ctx, input.teamId);
+      return toMember(m);
+    },
+    async removeTeamMember(_: unknown, args: { teamId: string; userId: string }, ctx: ApiContext): Promise<boolean> {
+      await authorize(ctx, { teamId: args.teamId }, 'manage');
+      const userId = parseInput(z.uuid(), args.userId, 'userId');
+      await assertKeepsAnOwner(ctx, args.teamId, userId);
+      const res = await ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId } });
+      forgetRole(ctx, args.teamId);
+      return res.count > 0;
+    },
+  },
+  Team: {
+    async viewerRole(team: Team, _: unknown, ctx: ApiContext): Promise<MembershipRole> {
+      return (await authorize(ctx, { teamId: team.id }, 'read')).role;
+    },
+    async members(team: Team, _: unknown, ctx: ApiContext) {
+      await authorize(ctx, { teamId: team.id }, 'read');
+      const rows = await ctx.prisma.membership.findMany({ where: { teamId: team.id }, include: { user: true }, orderBy: { createdAt: 'asc' } });
+      return rows.map(toMember);
+    },
+    async projects(team: Team, _: unknown, ctx: ApiContext) {
+      await authorize(ctx, { teamId: team.id }, 'read');
+      return ctx.prisma.project.findMany({ where: { teamId: team.id }, orderBy: { createdAt: 'asc' } });
+    },
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * Errors outside GraphQL execution (bad JSON, oversized bodies, unknown routes, failed
+ * uploads) answered in the GraphQL error shape as JSON, never as Express's HTML page.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+
+export interface HttpErrorBody {
+  errors: { message: string; extensions: { code: string } }[];
+}
+
+export function sendJsonError(res: Response, status: number, code: string, message: string): void {
+  const body: HttpErrorBody = { errors: [{ message, extensions: { code } }] };
+  res.status(status).type('application/json').send(JSON.stringify(body));
+}
+
+interface ErrorWithStatus {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+export function jsonErrorHandler(production: boolean, log: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorWithStatus;
+    const status = e.status ?? e.statusCode ?? 500;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e.type === 'entity.parse.failed') return sendJsonError(res, 400, 'BAD_REQUEST', 'the request body is not valid JSON');
+    if (e.type === 'entity.too.large') return sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
+    if (status >= 400 && status < 500) {
+      return sendJsonError(res, status, 'BAD_REQUEST', e.expose && e.message ? e.message : 'bad request');
+    }
+    log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', production || !e.message ? 'internal server error' : e.message);
+  };
+}
+
+export function notFoundHandler(_req: Request, res: Response): void {
+  sendJsonError(res, 404, 'NOT_FOUND', 'no such endpoint; GraphQL is served at /graphql');
+}

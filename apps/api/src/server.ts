@@ -1,0 +1,145 @@
+/**
+ * The API process: Apollo Server 5 on Express 5 with `/graphql`, `/upload` and
+ * `/health`. Everything it needs (database client, artifact store, config, logger) is
+ * passed in, so tests start it on an ephemeral port against their own database.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { PrismaClient } from '@distillery/db';
+import type { ArtifactStore } from '@distillery/artifacts';
+import express from 'express';
+import { runMigrations } from 'graphile-worker';
+import type { Logger } from 'pino';
+import { loadConfig, type ApiConfig } from './config';
+import { createContext, type ApiContext, type ApiServices } from './context';
+import { armorProtection, errorFormatter } from './graphql-hardening';
+import { resolvers, typeDefs } from './graphql/schema';
+import { healthHandler } from './health';
+import { jsonErrorHandler, notFoundHandler } from './http-errors';
+import { legacyJsonStatusPlugin } from './legacy-json-status';
+import { createLogger, workerLogger } from './logger';
+import { queryTokenLimit } from './query-token-limit';
+import { uploadHandler } from './upload';
+
+export interface CreateApiOptions {
+  prisma: PrismaClient;
+  store: ArtifactStore;
+  /** Used to install graphile-worker's schema (createRun enqueues into it); defaults to DATABASE_URL. */
+  databaseUrl?: string;
+  /** Default: API_PORT / PORT / 4000; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Masks internal errors, hides stack traces, disables introspection. Default: NODE_ENV=production. */
+  production?: boolean;
+  /** Overrides of the environment-derived configuration. */
+  config?: Partial<ApiConfig>;
+  logger?: Logger;
+  /** Environment to read the configuration from (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningApi {
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  /** The GraphQL endpoint, `${url}/graphql`. */
+  graphqlUrl: string;
+  port: number;
+  config: ApiConfig;
+  close(): Promise<void>;
+}
+
+function requestLogPlugin(log: Logger): ApolloServerPlugin<ApiContext> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, errors }) {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          log.debug({ operationName, ms: Math.round(ms * 10) / 10, errors: errors?.length ?? 0 }, 'graphql request');
+        },
+      };
+    },
+  };
+}
+
+export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
+  const base = loadConfig(opts.env ?? process.env);
+  const config: ApiConfig = {
+    ...base,
+    ...opts.config,
+    port: opts.port ?? opts.config?.port ?? base.port,
+    host: opts.host ?? opts.config?.host ?? base.host,
+    production: opts.production ?? opts.config?.production ?? base.production,
+    databaseUrl: opts.databaseUrl ?? opts.config?.databaseUrl ?? base.databaseUrl,
+  };
+  const log = opts.logger ?? createLogger(config.logLevel);
+  if (!config.databaseUrl) throw new Error('createApi needs databaseUrl (or DATABASE_URL) to install the job queue schema');
+  // Idempotent and locked by graphile-worker itself, so concurrent API/worker starts are safe.
+  await runMigrations({ connectionString: config.databaseUrl, logger: workerLogger(log) });
+
+  const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log };
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const armor = armorProtection(config.limits);
+  const apollo = new ApolloServer<ApiContext>({
+    typeDefs,
+    resolvers,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    allowBatchedHttpRequests: false,
+    validationRules: armor.validationRules,
+    formatError: errorFormatter(config.production, log),
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<ApiContext>[]),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      requestLogPlugin(log),
+      legacyJsonStatusPlugin<ApiContext>(),
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  app.get('/health', healthHandler(opts.prisma));
+  app.post('/upload', uploadHandler(services));
+  app.use(
+    '/graphql',
+    express.json({ limit: config.maxBodyBytes }),
+    queryTokenLimit(config.limits.maxTokens),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(services, req.headers.authorization),
+    }),
+  );
+  app.use(notFoundHandler);
+  app.use(jsonErrorHandler(config.production, log));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
+  log.info({ url, production: config.production }, 'api listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    port,
+    config,
+    close() {
+      // apollo.stop() drains in-flight requests and closes the HTTP server (drain plugin).
+      closing ??= apollo.stop();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * A real API on an ephemeral port over a fresh, migrated Postgres database and a temp
+ * artifact folder, plus a small GraphQL client. No component is mocked.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalArtifactStore } from '@distillery/artifacts';
+import { createTestDatabase, type TestDatabase } from '@distillery/db';
+import { GraphBuilder, serializeModel } from '@distillery/onnx';
+import { pino } from 'pino';
+import { createApi, type CreateApiOptions, type RunningApi } from '../src/index';
+
+export interface Harness {
+  api: RunningApi;
+  db: TestDatabase;
+  store: LocalArtifactStore;
+  dir: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+export interface GqlError {
+  message: string;
+  extensions?: { code?: string; field?: string; [k: string]: unknown };
+}
+
+export interface GqlResult<T> {
+  status: number;
+  data?: T | null;
+  errors?: GqlError[];
+}
+
+export async function startHarness(overrides: Partial<CreateApiOptions> = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const dir = await mkdtemp(path.join(tmpdir(), 'distillery-api-'));
+  const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+  const api = await createApi({
+    prisma: db.prisma,
+    store,
+    databaseUrl: db.url,
+    port: 0,
+    production: false,
+    logger: pino({ level: 'silent' }),
+    env: {},
+    ...overrides,
+    config: { importRoot: path.join(dir, 'imports'), ...overrides.config },
+  });
+  return {
+    api,
+    db,
+    store,
+    dir,
+    gql: (query, variables, token) => gql(api.graphqlUrl, query, variables, token),
+    async close() {
+      await api.close();
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function gql<T>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T | null; errors?: GqlError[] };
+  return { status: res.status, ...body };
+}
+
+/** The data of a result that must have succeeded (fails the test with the errors otherwise). */
+export function ok<T>(r: GqlResult<T>): T {
+  if (r.errors?.length || !r.data) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
+  return r.data;
+}
+
+/** A tiny valid ONNX model: y = x @ W, with an Optimum-style node name. */
+export function tinyOnnxModel(inFeatures = 4, outFeatures = 3): Uint8Array {
+  const b = new GraphBuilder('tiny');
+  const x = b.input('x', 'float32', [1, inFeatures]);
+  const w = b.initializer(
+    'model.layers.0.mlp.down_proj.weight',
+    'float32',
+    [inFeatures, outFeatures],
+    Float32Array.from({ length: inFeatures * outFeatures }, (_, i) => (i % 7) / 7 - 0.5),
+  );
+  const y = b.op('MatMul', [x, w], {}, { name: '/model/layers.0/mlp/down_proj/MatMul', output: 'y' });
+  b.output(y, 'float32', [1, outFeatures]);
+  return serializeModel(b.toModel()).model;
+}
+
+export async function upload(api: RunningApi, bytes: Uint8Array, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${api.url}/upload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: new Blob([new Uint8Array(bytes)]),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+let userCounter = 0;
+
+/** Sign up a fresh user; returns its session token and id. */
+export async function signUp(h: Harness, name = 'user'): Promise<{ token: string; userId: string; email: string }> {
+  const email = `${name}-${Date.now()}-${userCounter++}@example.com`;
+  const r = ok(
+    await h.gql<{ signUp: { token: string; user: { id: string } } }>(
+      `mutation($email: String!, $password: String!) { signUp(email: $email, password: $password, name: "T") { token user { id } } }`,
+      { email, password: 'correct horse battery' },
+    ),
+  );
+  return { token: r.signUp.token, userId: r.signUp.user.id, email };
+}

@@ -1,0 +1,79 @@
+/**
+ * The one interface every producer and consumer of stored bytes uses. Content is
+ * addressed by its sha256, so a hash in the database always names exactly one, fully
+ * written, verified blob. Implementations: a local folder now, an S3-compatible bucket
+ * later; callers must not assume a local path exists unless `path` is defined.
+ */
+import type { Readable } from 'node:stream';
+
+export interface PutResult {
+  /** Lowercase hex sha256 of the stored bytes. */
+  sha256: string;
+  bytes: number;
+  /** Where the blob lives: a file path for the local store, an object URL for S3. */
+  path: string;
+}
+
+export interface PutOptions {
+  /** Reject (and store nothing) unless the content hashes to this. */
+  expectedSha256?: string;
+  /** Reject (and store nothing) once more than this many bytes arrive. */
+  maxBytes?: number;
+}
+
+export type PutSource = Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+export interface ArtifactStore {
+  put(source: PutSource, opts?: PutOptions): Promise<PutResult>;
+  putFile(file: string, opts?: PutOptions): Promise<PutResult>;
+  /** A stream of the blob; rejects with ArtifactNotFoundError when absent. */
+  get(sha256: string): Promise<Readable>;
+  has(sha256: string): Promise<boolean>;
+  /** Size in bytes, or null when absent. */
+  size(sha256: string): Promise<number | null>;
+  /** Re-hash the stored bytes; false when absent or corrupted. */
+  verify(sha256: string): Promise<boolean>;
+  /** True if something was removed. */
+  delete(sha256: string): Promise<boolean>;
+  /** Local file path of a blob (only stores backed by a filesystem have it). */
+  path?(sha256: string): string;
+}
+
+export class ArtifactNotFoundError extends Error {
+  readonly code = 'ARTIFACT_NOT_FOUND';
+  constructor(readonly sha256: string) {
+    super(`artifact ${sha256} not found`);
+    this.name = 'ArtifactNotFoundError';
+  }
+}
+
+export class ArtifactHashMismatchError extends Error {
+  readonly code = 'ARTIFACT_HASH_MISMATCH';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`content hashes to ${actual}, expected ${expected}`);
+    this.name = 'ArtifactHashMismatchError';
+  }
+}
+
+export class ArtifactTooLargeError extends Error {
+  readonly code = 'ARTIFACT_TOO_LARGE';
+  constructor(readonly maxBytes: number) {
+    super(`content exceeds the limit of ${maxBytes} bytes`);
+    this.name = 'ArtifactTooLargeError';
+  }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function isSha256(s: string): boolean {
+  return SHA256_HEX.test(s);
+}
+
+/** Throws on anything but 64 lowercase hex digits, so a hash can never act as a path. */
+export function assertSha256(s: string): string {
+  if (!SHA256_HEX.test(s)) throw new Error(`not a sha256 (64 lowercase hex digits): ${JSON.stringify(s.slice(0, 80))}`);
+  return s;
+}

@@ -1,0 +1,165 @@
+/**
+ * Content-addressed blobs in a local folder: `<root>/ab/cd/<sha256>`. A put streams to
+ * a temp file in `<root>/tmp` (same filesystem, so rename is atomic), hashes while
+ * writing, fsyncs, and only then renames into place; so a blob is visible only once it
+ * is complete and its hash is known, and an interrupted write leaves nothing visible.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  ArtifactHashMismatchError,
+  ArtifactNotFoundError,
+  ArtifactTooLargeError,
+  assertSha256,
+  type ArtifactStore,
+  type PutOptions,
+  type PutResult,
+  type PutSource,
+} from './artifact-store';
+
+export class LocalArtifactStore implements ArtifactStore {
+  readonly root: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.tmpDir = path.join(this.root, 'tmp');
+  }
+
+  path(sha256: string): string {
+    assertSha256(sha256);
+    return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async put(source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
+    if (opts.expectedSha256 !== undefined) assertSha256(opts.expectedSha256);
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(tmp, 'wx');
+      for await (const chunk of chunksOf(source)) {
+        bytes += chunk.byteLength;
+        if (opts.maxBytes !== undefined && bytes > opts.maxBytes) throw new ArtifactTooLargeError(opts.maxBytes);
+        hash.update(chunk);
+        await writeAll(fh, chunk);
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      const sha256 = hash.digest('hex');
+      if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== sha256) {
+        throw new ArtifactHashMismatchError(opts.expectedSha256, sha256);
+      }
+      const dest = this.path(sha256);
+      const dir = path.dirname(dest);
+      await mkdir(dir, { recursive: true });
+      // Same content under the same name: replacing an existing blob is harmless, and
+      // rename is atomic, so concurrent puts of one content never expose a partial file.
+      await rename(tmp, dest);
+      await syncDir(dir);
+      return { sha256, bytes, path: dest };
+    } catch (e) {
+      if (fh) await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
+  }
+
+  async putFile(file: string, opts: PutOptions = {}): Promise<PutResult> {
+    return this.put(createReadStream(file), opts);
+  }
+
+  async get(sha256: string): Promise<Readable> {
+    const file = this.path(sha256);
+    const stream: ReadStream = createReadStream(file);
+    // Surface "absent" as a rejection here rather than as a later stream error.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ArtifactNotFoundError(sha256) : e));
+    });
+    return stream;
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.size(sha256)) !== null;
+  }
+
+  async size(sha256: string): Promise<number | null> {
+    try {
+      const s = await stat(this.path(sha256));
+      return s.isFile() ? s.size : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async verify(sha256: string): Promise<boolean> {
+    let stream: Readable;
+    try {
+      stream = await this.get(sha256);
+    } catch (e) {
+      if (e instanceof ArtifactNotFoundError) return false;
+      throw e;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+    return hash.digest('hex') === sha256;
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    const file = this.path(sha256);
+    try {
+      await unlink(file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** Remove temp files left by writers that crashed (call at start-up, when no put is running). */
+  async removeStaleTemp(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+async function* chunksOf(source: PutSource): AsyncIterable<Uint8Array> {
+  if (source instanceof Uint8Array) {
+    yield source;
+    return;
+  }
+  for await (const chunk of source as AsyncIterable<unknown>) {
+    if (chunk instanceof Uint8Array) yield chunk;
+    else if (typeof chunk === 'string') yield Buffer.from(chunk);
+    else throw new TypeError('artifact sources must yield bytes');
+  }
+}
+
+async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.byteLength) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+/** fsync the directory so the rename itself survives a power loss. */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the data itself is already synced.
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+

@@ -1,0 +1,19 @@
+/** Read a whole blob into memory, with a ceiling so a huge blob cannot exhaust the heap. */
+import type { ArtifactStore } from './artifact-store';
+import { ArtifactTooLargeError } from './artifact-store';
+
+export async function readArtifact(store: ArtifactStore, sha256: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+  const stream = await store.get(sha256);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    n += b.byteLength;
+    if (n > maxBytes) {
+      stream.destroy();
+      throw new ArtifactTooLargeError(maxBytes);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, n);
+}
