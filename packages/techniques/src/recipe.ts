@@ -14,8 +14,19 @@ export interface RecipeStep {
   params: Record<string, unknown>;
 }
 
+/** How a run's result is evaluated (the worker's defaults apply where a field is absent). */
+export const EvalSettingsSchema = z
+  .object({
+    maxTokens: z.number().int().min(2).max(1_000_000).default(4096),
+    window: z.number().int().min(2).optional(),
+    stride: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type EvalSettings = z.output<typeof EvalSettingsSchema>;
+
 export interface Recipe {
   steps: RecipeStep[];
+  eval?: EvalSettings;
 }
 
 const rawStep = z.object({
@@ -26,7 +37,7 @@ const rawStep = z.object({
 /** A zod schema for recipes over `reg`; parsed params have the technique's defaults applied. */
 export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodType<Recipe, unknown> {
   return z
-    .object({ steps: z.array(rawStep).min(1, 'a recipe needs at least one step') })
+    .object({ steps: z.array(rawStep).min(1, 'a recipe needs at least one step'), eval: EvalSettingsSchema.optional() })
     .transform((recipe, ctx): Recipe => {
       const steps: RecipeStep[] = [];
       recipe.steps.forEach((step, i) => {
@@ -48,7 +59,7 @@ export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodTyp
         }
         steps.push({ technique: step.technique, params: parsed.data as Record<string, unknown> });
       });
-      return { steps };
+      return recipe.eval ? { steps, eval: recipe.eval } : { steps };
     });
 }
 

@@ -124,10 +124,8 @@ export const runsResolvers: ResolverMap = {
       });
       if (run.status === 'canceled') return run;
       if (run.status === 'running') {
-        // Needs a cancel-request flag on Run that workers poll; the schema has none yet.
-        throw new GraphQLError('this run is already running; cancelling a running run is not supported yet', {
-          extensions: { code: 'NOT_SUPPORTED' },
-        });
+        // The executing worker sees the flag on its next heartbeat and stops at a safe point.
+        return ctx.prisma.run.update({ where: { id: args.id }, data: { cancelRequested: true } });
       }
       throw conflict(`the run has already finished (${run.status})`);
     },

@@ -1,0 +1,132 @@
+/**
+ * A worker process's moving parts: graphile-worker pulling `execute-run` jobs, the
+ * Piscina pool doing the work, and the periodic sweep for runs abandoned by dead
+ * workers. `stop()` is the graceful shutdown: no new jobs, attempts in progress stop at
+ * their next safe point and put their run back in the queue, thread tasks drain, and
+ * only then are the threads ended (ending a thread inside ORT aborts the process).
+ */
+import { createPrismaClient } from '@distillery/db';
+import type { ArtifactStore } from '@distillery/artifacts';
+import { Logger as GraphileLogger, run as runGraphileWorker, type JobHelpers, type Runner } from 'graphile-worker';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { BaseEvaluationCache } from './base-evaluation';
+import { ActiveAttempts } from './cancel-flag';
+import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run';
+import { sweepStaleRuns } from './stale-run-sweep';
+import { createThreadPool } from './thread-pool';
+
+export interface WorkerSettings {
+  databaseUrl: string;
+  store: ArtifactStore;
+  log: Logger;
+  /** Runs executed at once by this process. Default 1: one run already uses every thread. */
+  concurrency?: number;
+  /** Piscina threads; default os.availableParallelism(). */
+  threads?: number;
+  /** Default 5 s. */
+  heartbeatMs?: number;
+  /** A running run without a heartbeat for this long is recovered by the sweep. Default 60 s. */
+  staleAfterMs?: number;
+  /** Default 15 s. */
+  sweepIntervalMs?: number;
+  /** How often idle workers look for jobs besides LISTEN/NOTIFY (e.g. jobs freed by the sweep). Default 2 s. */
+  pollIntervalMs?: number;
+  /** Minimum time between progress writes of one run. Default 500 ms. */
+  progressIntervalMs?: number;
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has stopped; rejects if graphile-worker failed. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const PayloadSchema = z.object({ runId: z.uuid() });
+
+function graphileLogger(log: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const fields = { scope, ...meta };
+    if (level === 'error') log.error(fields, message);
+    else if (level === 'warning') log.warn(fields, message);
+    else if (level === 'info') log.info(fields, message);
+    else log.debug(fields, message);
+  });
+}
+
+export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
+  const log = settings.log;
+  const staleAfterMs = settings.staleAfterMs ?? 60_000;
+  const heartbeatMs = settings.heartbeatMs ?? 5_000;
+  if (heartbeatMs * 3 > staleAfterMs) throw new Error(`staleAfterMs (${staleAfterMs}) must be at least 3 heartbeats (${heartbeatMs} ms each)`);
+  const prisma = createPrismaClient(settings.databaseUrl);
+  const pool = createThreadPool({ threads: settings.threads });
+  const active = new ActiveAttempts();
+  const deps: ExecuteRunDeps = {
+    prisma,
+    store: settings.store,
+    pool,
+    log,
+    baseEvaluations: new BaseEvaluationCache(),
+    active,
+    heartbeatMs,
+    progressIntervalMs: settings.progressIntervalMs ?? 500,
+  };
+
+  const task = async (payload: unknown, helpers: JobHelpers): Promise<void> => {
+    const parsed = PayloadSchema.safeParse(payload);
+    if (!parsed.success) {
+      // Retrying cannot fix a malformed payload; completing the job drops it.
+      log.error({ jobId: helpers.job.id, payload }, 'execute-run job without a valid runId; dropped');
+      return;
+    }
+    const workerId = helpers.job.locked_by ?? `job-${helpers.job.id}`;
+    await executeRun({ runId: parsed.data.runId, workerId, jobId: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts }, deps);
+  };
+
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweeping
+      .then(async () => {
+        for (const s of await sweepStaleRuns(prisma, staleAfterMs)) log.warn(s, `stale run ${s.action}`);
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'stale-run sweep failed'));
+  };
+
+  let runner: Runner;
+  try {
+    runner = await runGraphileWorker({
+      connectionString: settings.databaseUrl,
+      concurrency: settings.concurrency ?? 1,
+      pollInterval: settings.pollIntervalMs ?? 2_000,
+      // Signals are ours: graphile-worker's handlers turn a second signal into a forceful
+      // shutdown that would end threads inside ORT.
+      noHandleSignals: true,
+      logger: graphileLogger(log),
+      taskList: { [EXECUTE_RUN_TASK]: task },
+    });
+  } catch (error) {
+    await pool.close();
+    await prisma.$disconnect();
+    throw error;
+  }
+  sweep();
+  const sweepTimer = setInterval(sweep, settings.sweepIntervalMs ?? 15_000);
+  log.info({ threads: pool.threads, concurrency: settings.concurrency ?? 1, staleAfterMs, heartbeatMs }, 'worker started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info({ attempts: active.size }, 'worker stopping');
+      clearInterval(sweepTimer);
+      await sweeping;
+      active.stopAll();
+      await runner.stop();
+      await pool.close();
+      await prisma.$disconnect();
+      log.info('worker stopped');
+    })();
+    return stopping;
+  };
+  return { done: runner.promise, stop };
+}

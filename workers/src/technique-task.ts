@@ -1,0 +1,31 @@
+/**
+ * One recipe step inside a Piscina thread: model bytes in, model bytes + report out.
+ * Pure apart from the progress port and the cancellation flag; the thread never sees
+ * the database or the artifact store.
+ */
+import { decodeModel, inspectModel, serializeModel } from '@distillery/onnx';
+import { CanceledError, registry } from '@distillery/techniques';
+import { threadContext } from './thread-context';
+import type { TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
+
+export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
+  const ctx = threadContext(input);
+  try {
+    const technique = registry.get(input.techniqueId);
+    const params = technique.params.parse(input.params);
+    const model = decodeModel(new Uint8Array(input.model));
+    ctx.checkpoint();
+    const result = await technique.apply(model, params, ctx.technique);
+    ctx.checkpoint();
+    const bytes = serializeModel(result.model).model;
+    // A fresh, exactly-sized buffer so it can be transferred whole.
+    const out = new ArrayBuffer(bytes.byteLength);
+    new Uint8Array(out).set(bytes);
+    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount } };
+  } catch (error) {
+    if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
+    return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${(error as Error).message ?? String(error)}` };
+  } finally {
+    ctx.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Progress and cancellation as seen from inside a Piscina thread. The shared flag is
+ * turned into a real AbortSignal at every progress report: techniques and evaluations
+ * call onProgress between layers or windows and check `signal.aborted` before the next
+ * one, which is exactly where stopping is safe (never inside an ORT call).
+ */
+import type { TechniqueContext } from '@distillery/techniques';
+import { CanceledError } from '@distillery/techniques';
+import { CANCEL_REQUESTED, type ProgressMessage, type ThreadTaskBase } from './thread-messages';
+
+export interface ThreadContext {
+  technique: TechniqueContext;
+  signal: AbortSignal;
+  onProgress(fraction: number, message?: string): void;
+  /** Throws CanceledError once cancellation was requested. */
+  checkpoint(): void;
+  close(): void;
+}
+
+export function threadContext(input: ThreadTaskBase): ThreadContext {
+  const flag = new Int32Array(input.cancel);
+  const controller = new AbortController();
+  const poll = () => {
+    if (!controller.signal.aborted && Atomics.load(flag, 0) === CANCEL_REQUESTED) controller.abort();
+  };
+  const onProgress = (fraction: number, message?: string) => {
+    poll();
+    const msg: ProgressMessage = { fraction: Math.min(1, Math.max(0, fraction)), message };
+    input.progress.postMessage(msg);
+  };
+  return {
+    signal: controller.signal,
+    onProgress,
+    checkpoint() {
+      poll();
+      if (controller.signal.aborted) throw new CanceledError('stopped at a safe point');
+    },
+    close: () => input.progress.close(),
+    technique: {
+      onProgress,
+      signal: controller.signal,
+      log: { info: () => undefined, warn: () => undefined },
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The worker process's Piscina pool: one thread per core, each running ORT with one
+ * intra-op thread (ARCHITECTURE.md: N threads x default ORT threads oversubscribe a
+ * 2-core machine by 40-45%). Threads are never terminated while a task runs; `close()`
+ * waits for running tasks, because ending a thread inside ORT aborts the process.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { CancelFlag } from './cancel-flag';
+import type {
+  EvaluateTaskOutput,
+  EvaluationSettings,
+  ProgressMessage,
+  TechniqueTaskOutput,
+  ThreadOutcome,
+  ThreadTaskInput,
+} from './thread-messages';
+
+export interface TaskHooks {
+  onProgress(progress: ProgressMessage): void;
+  cancel: CancelFlag;
+}
+
+export interface ThreadPool {
+  readonly threads: number;
+  /** `model` is transferred: the caller must not use the buffer afterwards. */
+  runTechnique(
+    job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown> },
+    hooks: TaskHooks,
+  ): Promise<ThreadOutcome<TechniqueTaskOutput>>;
+  /** `model` is transferred: the caller must not use the buffer afterwards. */
+  evaluate(
+    job: { model: ArrayBuffer; tokenizerJson: string | null; settings: EvaluationSettings },
+    hooks: TaskHooks,
+  ): Promise<ThreadOutcome<EvaluateTaskOutput>>;
+  /** Waits for running and queued tasks, then ends the threads. */
+  close(): Promise<void>;
+}
+
+export interface ThreadPoolOptions {
+  /** Default os.availableParallelism(). */
+  threads?: number;
+}
+
+const BOOTSTRAP = new URL('./thread-bootstrap.mjs', import.meta.url).href;
+
+export function createThreadPool(options: ThreadPoolOptions = {}): ThreadPool {
+  const threads = options.threads ?? availableParallelism();
+  const pool = new Piscina({ filename: BOOTSTRAP, minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
+
+  // Piscina's own close() destroys the threads after closeTimeout even with a task inside
+  // ORT, so draining is tracked here and destroy() is called only once nothing runs.
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+
+  async function run<T>(input: Omit<ThreadTaskInput, 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<T>> {
+    if (closed) throw new Error('the thread pool is closed');
+    const task = runInThread<T>(input, hooks);
+    inFlight.add(task);
+    try {
+      return await task;
+    } finally {
+      inFlight.delete(task);
+    }
+  }
+
+  async function runInThread<T>(input: Omit<ThreadTaskInput, 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<T>> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: ProgressMessage) => hooks.onProgress(m));
+    try {
+      const task = { ...input, progress: port2, cancel: hooks.cancel.buffer } as ThreadTaskInput;
+      return (await pool.run(task, { transferList: [input.model, port2] })) as ThreadOutcome<T>;
+    } finally {
+      port1.close();
+    }
+  }
+
+  return {
+    threads,
+    runTechnique: (job, hooks) => run<TechniqueTaskOutput>({ kind: 'technique', ...job }, hooks),
+    evaluate: (job, hooks) => run<EvaluateTaskOutput>({ kind: 'evaluate', ...job }, hooks),
+    async close() {
+      closed = true;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await pool.destroy();
+    },
+  };
+}

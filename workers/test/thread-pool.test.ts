@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { decodeModel, serializeModel } from '@distillery/onnx';
+import { splitBundledCorpora } from '@distillery/data';
+import { CancelFlag } from '../src/cancel-flag';
+import { createThreadPool, type ThreadPool } from '../src/thread-pool';
+import type { ProgressMessage } from '../src/thread-messages';
+
+let pool: ThreadPool;
+let modelBytes: Uint8Array;
+let tokenizerJson: string;
+
+const fresh = () => {
+  const b = new ArrayBuffer(modelBytes.byteLength);
+  new Uint8Array(b).set(modelBytes);
+  return b;
+};
+
+beforeAll(() => {
+  pool = createThreadPool({ threads: 1 });
+  const tokenizer = trainBpe([splitBundledCorpora().train[0]!.text.slice(0, 20_000)], { vocabSize: 300 });
+  tokenizerJson = JSON.stringify(toTokenizerJson(tokenizer));
+  const c = decoderPreset('tiny', { vocabSize: tokenizer.vocabSize });
+  modelBytes = serializeModel(buildDecoder(c, initDecoderWeights(c, 3, 0.2))).model;
+});
+
+afterAll(async () => pool?.close());
+
+describe('thread pool', () => {
+  it('runs a technique in a thread: input transferred away, model and progress back', async () => {
+    const input = fresh();
+    const progress: ProgressMessage[] = [];
+    const out = await pool.runTechnique({ model: input, techniqueId: 'quantize.rtn-int8', params: {} }, { cancel: new CancelFlag(), onProgress: (p) => progress.push(p) });
+    expect(input.byteLength).toBe(0); // moved, not copied
+    if (!out.ok) throw new Error(out.message);
+    const model = decodeModel(new Uint8Array(out.value.model));
+    expect(model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(15);
+    expect(out.value.report.layersQuantized).toBe(15);
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('reports bad parameters as an invalid outcome, naming the field', async () => {
+    const out = await pool.runTechnique({ model: fresh(), techniqueId: 'quantize.rtn-int8', params: { minSize: -1 } }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    expect(out.ok).toBe(false);
+    if (!out.ok) {
+      expect(out.reason).toBe('invalid');
+      expect(out.message).toContain('minSize');
+    }
+  });
+
+  it('stops an evaluation between windows when the shared flag is set', async () => {
+    const cancel = new CancelFlag();
+    const seen: ProgressMessage[] = [];
+    const out = await pool.evaluate(
+      { model: fresh(), tokenizerJson, settings: { maxTokens: 3000, window: 32, stride: 1 } },
+      {
+        cancel,
+        onProgress: (p) => {
+          seen.push(p);
+          cancel.request('canceled');
+        },
+      },
+    );
+    expect(out).toEqual({ ok: false, reason: 'canceled', message: expect.stringContaining('canceled') });
+    // Thousands of windows were due; it stopped within a few (messages in flight when the flag was read).
+    expect(seen.length).toBeLessThan(50);
+  });
+
+  it('skips perplexity without a tokenizer and says so', async () => {
+    const out = await pool.evaluate({ model: fresh(), tokenizerJson: null, settings: { maxTokens: 100, window: null, stride: null } }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    expect(out.ok && out.value.perplexity).toBe(null);
+    expect(out.ok && out.value.note).toMatch(/no tokenizer/);
+    expect(out.ok && out.value.bytes).toBe(modelBytes.byteLength);
+  });
+
+  it('close() waits for a running task instead of ending its thread', async () => {
+    const closing = createThreadPool({ threads: 1 });
+    const task = closing.evaluate({ model: fresh(), tokenizerJson, settings: { maxTokens: 600, window: 32, stride: 4 } }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    await new Promise((r) => setTimeout(r, 50));
+    await closing.close();
+    const out = await task;
+    expect(out.ok && out.value.perplexity!.tokens).toBe(599);
+    await expect(closing.evaluate({ model: fresh(), tokenizerJson, settings: { maxTokens: 10, window: null, stride: null } }, { cancel: new CancelFlag(), onProgress: () => undefined })).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * Real worker processes (`node --import tsx workers/src/main.ts`) on a real Postgres, with
+ * real ONNX models: the int8 recipe end to end, two workers sharing one queue, permanent
+ * failures, cancellation, graceful shutdown and recovery from a SIGKILLed worker.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { readArtifact } from '@distillery/artifacts';
+import { modelPerplexity } from '@distillery/eval';
+import { decodeModel } from '@distillery/onnx';
+import { findRecordedBaseEvaluation } from '../src/base-evaluation';
+import { evaluationTokens } from '../src/evaluation-tokens';
+import {
+  addModel,
+  addTinyDecoder,
+  createFixture,
+  enqueueRun,
+  jobsOf,
+  spawnWorker,
+  waitFor,
+  waitForStatus,
+  waitStarted,
+  type Fixture,
+  type WorkerProcess,
+} from './run-fixtures';
+
+const INT8 = { technique: 'quantize.rtn-int8', params: {} };
+// Scoring one token per window makes evaluation slow enough (seconds) to interrupt.
+const SLOW_EVAL = { maxTokens: 12_000, stride: 1 };
+
+let f: Fixture;
+let workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  f = await createFixture();
+  workers = [spawnWorker(f), spawnWorker(f)];
+  await Promise.all(workers.map((w) => waitStarted(w)));
+});
+
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => Promise.race([w.exited, new Promise((r) => setTimeout(r, 20_000))])));
+  await f?.close();
+});
+
+async function metricsOf(runId: string): Promise<Map<string, number>> {
+  const rows = await f.prisma.metric.findMany({ where: { runId } });
+  const names = rows.map((r) => r.name);
+  expect(new Set(names).size, 'metric names are unique per run').toBe(names.length);
+  return new Map(rows.map((r) => [r.name, r.value]));
+}
+
+function holderOf(runId: string): WorkerProcess | undefined {
+  return workers.find((w) => w.output().includes(`"runId":"${runId}","attempt"`));
+}
+
+describe('worker processes', () => {
+  it('runs the int8 recipe: output model stored and loadable, lineage, metrics with base comparison', async () => {
+    const baseId = await addTinyDecoder(f, 1);
+    const runId = await enqueueRun(f, baseId, { steps: [INT8] });
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 60_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true, outputModels: true, artifacts: true } });
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('succeeded');
+    expect(run.attempts).toBe(1);
+    expect(run.progress).toBe(1);
+    expect(run.finishedAt).not.toBeNull();
+    expect(run.steps.map((s) => s.status)).toEqual(['succeeded']);
+    expect(run.outputModels).toHaveLength(1);
+    const out = run.outputModels[0]!;
+    expect(out.parentId).toBe(baseId);
+    expect(run.steps[0]!.outputModelId).toBe(out.id);
+    expect(run.artifacts.map((a) => a.kind).sort()).toEqual(['model', 'report']);
+
+    // The stored bytes are what the row says, and stock ORT loads them.
+    const bytes = await readArtifact(f.store, out.sha256);
+    expect(bytes.byteLength).toBe(Number(out.bytes));
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    expect(session.outputNames).toContain('logits');
+    await session.release();
+    const model = decodeModel(bytes);
+    expect(model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear').length).toBeGreaterThan(0);
+
+    const m = await metricsOf(runId);
+    const base = await f.prisma.model.findUniqueOrThrow({ where: { id: baseId } });
+    expect(m.get('size.bytes')).toBe(Number(out.bytes));
+    expect(m.get('base.size.bytes')).toBe(Number(base.bytes));
+    expect(m.get('parameters')).toBe(Number(out.parameterCount));
+    expect(m.get('ratio.size')).toBeCloseTo(Number(out.bytes) / Number(base.bytes), 12);
+    expect(m.get('ratio.size')!).toBeLessThan(0.6);
+    expect(m.get('steps.0.report.layersQuantized')).toBe(2 * 7 + 1);
+    // The worker scored the output model on the test split: recompute it here independently of the thread plumbing.
+    const tokens = evaluationTokens(f.tokenizer, 4096);
+    const expected = await modelPerplexity(model, tokens, { window: 64 });
+    expect(m.get('eval.tokens')).toBe(expected.tokens);
+    expect(m.get('perplexity')!).toBeCloseTo(expected.perplexity, 6);
+    expect(m.get('delta.perplexity')!).toBeCloseTo(m.get('perplexity')! - m.get('base.perplexity')!, 9);
+    // int8 weights barely move a model's perplexity; a wrong model or stream would.
+    expect(Math.abs(m.get('ratio.perplexity')! - 1)).toBeLessThan(0.05);
+  });
+
+  it('shares a queue of runs between two workers; no run executes twice', async () => {
+    const bases = await Promise.all([2, 3].map((seed) => addTinyDecoder(f, seed)));
+    const runIds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      runIds.push(await enqueueRun(f, bases[i % 2]!, { steps: i % 2 ? [INT8, { technique: 'quantize.rtn-int8', params: { skip: ['lm_head'] } }] : [INT8] }));
+    }
+    for (const id of runIds) await waitForStatus(f, id, ['succeeded', 'failed'], 90_000);
+    for (const [i, id] of runIds.entries()) {
+      const run = await f.prisma.run.findUniqueOrThrow({ where: { id }, include: { steps: true, outputModels: true } });
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(1);
+      expect(run.outputModels).toHaveLength(run.steps.length);
+      expect(run.steps.length).toBe(i % 2 ? 2 : 1);
+      await metricsOf(id);
+      // Exactly one "run started" line across both workers' logs.
+      const starts = workers.map((w) => w.output().split(`"runId":"${id}","attempt"`).length - 1);
+      expect(starts.reduce((a, b) => a + b, 0)).toBe(1);
+      expect(await jobsOf(f, id)).toEqual([]);
+    }
+  });
+
+  it('fails a bad recipe parameter and a malformed base model at once, without retries', async () => {
+    const good = await addTinyDecoder(f, 4);
+    const badParams = await enqueueRun(f, good, { steps: [{ technique: 'quantize.rtn-int8', params: { minSize: -5 } }] });
+    const garbage = await addModel(f, 'garbage', new TextEncoder().encode('this is not an onnx model at all'), 0);
+    const badModel = await enqueueRun(f, garbage, { steps: [INT8] });
+    for (const id of [badParams, badModel]) await waitForStatus(f, id, ['failed', 'succeeded'], 60_000);
+    const a = await f.prisma.run.findUniqueOrThrow({ where: { id: badParams }, include: { steps: true } });
+    const b = await f.prisma.run.findUniqueOrThrow({ where: { id: badModel }, include: { steps: true } });
+    expect(a.status).toBe('failed');
+    expect(a.error).toContain('steps[0].params.minSize');
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/quantize\.rtn-int8: .*(ONNX|protobuf|graph)/i);
+    for (const r of [a, b]) {
+      expect(r.attempts).toBe(1);
+      expect(r.finishedAt).not.toBeNull();
+      expect(r.steps.map((s) => s.status)).toEqual(['failed']);
+      expect(await f.prisma.metric.count({ where: { runId: r.id } })).toBe(0);
+      expect(await f.prisma.model.count({ where: { producedByRunId: r.id } })).toBe(0);
+      expect(await jobsOf(f, r.id)).toEqual([]); // completed, not waiting for a retry
+    }
+  });
+
+  it('stops a canceled run at a safe point and keeps nothing of it (cancel flag or status set by the API)', async () => {
+    const base = await addTinyDecoder(f, 5);
+    const flagged = await enqueueRun(f, base, { steps: [INT8], eval: SLOW_EVAL });
+    const statusSet = await enqueueRun(f, base, { steps: [INT8], eval: { ...SLOW_EVAL, maxTokens: 11_000 } });
+    await waitFor(async () => {
+      const rs = await f.prisma.run.findMany({ where: { id: { in: [flagged, statusSet] } } });
+      return rs.every((r) => r.status === 'running' && r.progress > 0);
+    }, 60_000, 'both runs to make progress');
+    await f.prisma.run.update({ where: { id: flagged }, data: { cancelRequested: true } });
+    await f.prisma.run.update({ where: { id: statusSet }, data: { status: 'canceled', finishedAt: new Date() } });
+    for (const runId of [flagged, statusSet]) {
+      await waitFor(async () => (await jobsOf(f, runId)).length === 0, 30_000, 'the job to complete');
+      const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true } });
+      expect(run.status).toBe('canceled');
+      expect(run.steps.map((s) => s.status)).toEqual(['canceled']);
+      expect(await f.prisma.metric.count({ where: { runId } })).toBe(0);
+      expect(await f.prisma.model.count({ where: { producedByRunId: runId } })).toBe(0);
+      expect(await f.prisma.artifact.count({ where: { runId } })).toBe(0);
+    }
+  });
+
+  it('evaluates a model without a tokenizer for size only and says perplexity was skipped', async () => {
+    const base = await addTinyDecoder(f, 8, false);
+    const runId = await enqueueRun(f, base, { steps: [INT8] });
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 60_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    expect(run.status).toBe('succeeded');
+    expect(run.progressMessage).toMatch(/perplexity skipped: the model has no tokenizer/);
+    const m = await metricsOf(runId);
+    expect(m.get('eval.perplexitySkipped')).toBe(1);
+    expect(m.has('perplexity') || m.has('base.perplexity')).toBe(false);
+    expect(m.get('ratio.size')!).toBeLessThan(0.6);
+  });
+
+  it('finds the base evaluation recorded by an earlier run for the same bytes and settings only', async () => {
+    const base = await f.prisma.model.findFirstOrThrow({ where: { name: 'tiny-1' } });
+    const settings = { maxTokens: 4096, window: null, stride: null };
+    const key = { modelSha256: base.sha256, tokenizerSha256: f.tokenizerSha, settings };
+    const found = await findRecordedBaseEvaluation(f.prisma, key);
+    const run = await f.prisma.run.findFirstOrThrow({ where: { baseModelId: base.id, status: 'succeeded' } });
+    const m = await metricsOf(run.id);
+    expect(found?.perplexity?.perplexity).toBe(m.get('base.perplexity'));
+    expect(found?.bytes).toBe(Number(base.bytes));
+    expect(await findRecordedBaseEvaluation(f.prisma, { ...key, settings: { ...settings, stride: 8 } })).toBeNull();
+    expect(await findRecordedBaseEvaluation(f.prisma, { ...key, tokenizerSha256: null })).toBeNull();
+  });
+
+  it('on SIGTERM lets the running thread task finish, requeues the run uncounted and exits cleanly', async () => {
+    const base = await addTinyDecoder(f, 6);
+    const runId = await enqueueRun(f, base, { steps: [INT8], eval: SLOW_EVAL });
+    await waitFor(async () => {
+      const r = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+      return r.status === 'running' && r.progress > 0 && holderOf(runId) !== undefined;
+    }, 60_000, 'the run to make progress');
+    const holder = holderOf(runId)!;
+    holder.child.kill('SIGTERM');
+    const exit = await holder.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(holder.output()).toContain('"worker stopped"');
+    workers = workers.filter((w) => w !== holder);
+    const replacement = spawnWorker(f);
+    workers.push(replacement);
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 90_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { outputModels: true } });
+    expect(run.status).toBe('succeeded');
+    expect(run.attempts).toBe(1); // the interrupted attempt is not counted
+    expect(run.outputModels).toHaveLength(1);
+    await metricsOf(runId);
+    expect(await jobsOf(f, runId)).toEqual([]); // the retired job and its replacement are both gone
+    await waitStarted(replacement);
+  });
+
+  it('recovers a run whose worker was SIGKILLed mid-run: retried elsewhere, never left running, never partial', async () => {
+    const base = await addTinyDecoder(f, 7);
+    const runId = await enqueueRun(f, base, { steps: [INT8], eval: SLOW_EVAL });
+    await waitFor(async () => {
+      const r = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+      return r.status === 'running' && r.progress > 0 && holderOf(runId) !== undefined;
+    }, 60_000, 'the run to make progress');
+    const victim = holderOf(runId)!;
+    victim.child.kill('SIGKILL');
+    expect((await victim.exited).signal).toBe('SIGKILL');
+    workers = workers.filter((w) => w !== victim);
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 120_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { outputModels: true, steps: true } });
+    expect(run.status).toBe('succeeded');
+    expect(run.attempts).toBe(2);
+    expect(run.outputModels).toHaveLength(1);
+    expect(run.steps[0]!.outputModelId).toBe(run.outputModels[0]!.id);
+    const m = await metricsOf(runId);
+    expect(m.has('perplexity') && m.has('base.perplexity')).toBe(true);
+    expect(await jobsOf(f, runId)).toEqual([]);
+    expect(workers.some((w) => w.output().includes(`stale run requeued`))).toBe(true);
+  });
+});
