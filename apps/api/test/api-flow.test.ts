@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { toTokenizerJson, trainBpe } from '@distillery/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, type Harness } from './harness';
 
@@ -118,6 +119,22 @@ describe('the API end to end', () => {
     const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     expect(row.parameterCount).toBe(12n);
     expect(row.storagePath).toBe(h.store.path(row.sha256));
+  });
+
+  it('links an uploaded tokenizer.json to the model, and refuses one that is not a tokenizer', async () => {
+    const tok = trainBpe(['the whale and the sea, the ship and the crew'], { vocabSize: 270 });
+    const tokUp = await upload(h.api, new TextEncoder().encode(JSON.stringify(toTokenizerJson(tok))), token);
+    const modelUp = await upload(h.api, tinyOnnxModel(4, 3), token);
+    const q = `mutation($p: ID!, $s: String!, $t: String) { importModel(projectId: $p, name: "with-tok", sha256: $s, tokenizerSha256: $t) { id config } }`;
+    const m = ok(await h.gql<{ importModel: { id: string; config: { tokenizerSha256: string } } }>(q, { p: projectId, s: modelUp.body.sha256, t: tokUp.body.sha256 }, token));
+    expect(m.importModel.config.tokenizerSha256).toBe(tokUp.body.sha256);
+
+    const notTok = await upload(h.api, new TextEncoder().encode('{"model": {"type": "WordPiece"}}'), token);
+    const bad = await h.gql(q, { p: projectId, s: modelUp.body.sha256, t: notTok.body.sha256 }, token);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tokenizerSha256' });
+    expect(bad.errors?.[0]?.message).toMatch(/not a usable tokenizer\.json/);
+    const missing = await h.gql(q, { p: projectId, s: modelUp.body.sha256, t: 'a'.repeat(64) }, token);
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ field: 'tokenizerSha256' });
   });
 
   it('rejects a malformed model naming the problem, and stores nothing', async () => {
@@ -328,6 +345,15 @@ describe('the API end to end', () => {
     const good = ok(await h.gql<{ importModelFromPath: { parameterCount: number; sha256: string } }>(q, { p: projectId, path: 'tiny.onnx' }, token));
     expect(good.importModelFromPath.parameterCount).toBe(10);
     expect(await h.store.has(good.importModelFromPath.sha256)).toBe(true);
+
+    // A Hugging Face style folder: onnx/model.onnx with tokenizer.json one level up.
+    const tok = trainBpe(['call me ishmael, some years ago'], { vocabSize: 265 });
+    await mkdir(path.join(root, 'folder', 'onnx'), { recursive: true });
+    await writeFile(path.join(root, 'folder', 'onnx', 'model.onnx'), tinyOnnxModel(3, 2));
+    await writeFile(path.join(root, 'folder', 'tokenizer.json'), JSON.stringify(toTokenizerJson(tok)));
+    const qc = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "folder", path: $path) { config } }`;
+    const withTok = ok(await h.gql<{ importModelFromPath: { config: { tokenizerSha256: string } } }>(qc, { p: projectId, path: 'folder/onnx/model.onnx' }, token));
+    expect(await h.store.has(withTok.importModelFromPath.config.tokenizerSha256)).toBe(true);
     for (const bad of ['../outside.onnx', path.join(h.dir, 'outside.onnx'), 'link.onnx', '/etc/passwd', 'missing.onnx']) {
       const r = await h.gql(q, { p: projectId, path: bad }, token);
       expect(r.errors?.[0]?.extensions, bad).toMatchObject({ code: 'BAD_USER_INPUT', field: 'path' });

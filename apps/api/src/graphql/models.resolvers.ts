@@ -1,6 +1,8 @@
 import type { Model } from '@distillery/db';
 import { ArtifactTooLargeError, isSha256, readArtifact, type PutResult } from '@distillery/artifacts';
 import { serializeModel } from '@distillery/onnx';
+import { fromTokenizerJson } from '@distillery/nn';
+import type { Prisma } from '@distillery/db';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,6 +36,32 @@ function validated(bytes: Uint8Array, dir: string | undefined, field: string) {
   }
 }
 
+const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
+
+/** Check that bytes are a tokenizer.json we can encode with; the error names `field`. */
+function checkTokenizer(bytes: Uint8Array, field: string): void {
+  try {
+    fromTokenizerJson(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  } catch (e) {
+    throw badInput(field, `not a usable tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The tokenizer.json of a model file in a model folder: beside it, or above its onnx/ folder. */
+async function findTokenizerBeside(modelFile: string): Promise<Buffer | undefined> {
+  const dir = path.dirname(modelFile);
+  const candidates = [path.join(dir, 'tokenizer.json')];
+  if (path.basename(dir) === 'onnx') candidates.push(path.join(dir, '..', 'tokenizer.json'));
+  for (const c of candidates) {
+    try {
+      return await readFile(c);
+    } catch {
+      // not there: try the next place
+    }
+  }
+  return undefined;
+}
+
 async function createModelRow(
   ctx: ApiContext,
   projectId: string,
@@ -41,7 +69,10 @@ async function createModelRow(
   name: string,
   stored: PutResult,
   summary: ModelSummary,
+  tokenizerSha256?: string,
 ): Promise<Model> {
+  // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer.
+  const config: Prisma.InputJsonValue | undefined = tokenizerSha256 ? { tokenizerSha256 } : undefined;
   const row = await ctx.prisma.model.create({
     data: {
       teamId,
@@ -52,6 +83,7 @@ async function createModelRow(
       bytes: BigInt(stored.bytes),
       parameterCount: BigInt(summary.parameterCount),
       storagePath: stored.path,
+      config,
     },
   });
   ctx.log.info({ modelId: row.id, sha256: stored.sha256, parameterCount: summary.parameterCount }, 'model imported');
@@ -75,7 +107,7 @@ export const modelsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async importModel(_: unknown, args: { projectId: string; name: string; sha256: string }, ctx: ApiContext) {
+    async importModel(_: unknown, args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null }, ctx: ApiContext) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const name = parseInput(ModelNameSchema, args.name, 'name');
       const sha256 = args.sha256.trim().toLowerCase();
@@ -96,9 +128,16 @@ export const modelsResolvers: ResolverMap = {
         await discardIfUnreferenced(ctx, sha256);
         throw e;
       }
+      let tokenizerSha256: string | undefined;
+      if (args.tokenizerSha256) {
+        tokenizerSha256 = args.tokenizerSha256.trim().toLowerCase();
+        if (!isSha256(tokenizerSha256)) throw badInput('tokenizerSha256', 'expected 64 hex digits, as returned by POST /upload');
+        if ((await ctx.store.size(tokenizerSha256)) === null) throw badInput('tokenizerSha256', 'nothing was uploaded with this hash');
+        checkTokenizer(await readArtifact(ctx.store, tokenizerSha256, MAX_TOKENIZER_BYTES), 'tokenizerSha256');
+      }
       // The stored path and size come from the store, never from the client.
       const stored: PutResult = { sha256, bytes: size, path: ctx.store.path?.(sha256) ?? sha256 };
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary);
+      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
     },
     async importModelFromPath(_: unknown, args: { projectId: string; name: string; path: string }, ctx: ApiContext) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
@@ -113,8 +152,11 @@ export const modelsResolvers: ResolverMap = {
       const bytes = await readFile(file);
       const { model, usesExternalData, summary } = validated(bytes, path.dirname(file), 'path');
       // The store holds single files: a model with side files is stored with its weights inline.
+      const tokenizer = await findTokenizerBeside(file);
+      if (tokenizer) checkTokenizer(tokenizer, 'path');
       const stored = usesExternalData ? await ctx.store.put(serializeModel(model).model) : await ctx.store.put(bytes);
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary);
+      const tokenizerSha256 = tokenizer ? (await ctx.store.put(tokenizer)).sha256 : undefined;
+      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
     },
   },
   Model: {

@@ -31,9 +31,15 @@ export const modelsTypeDefs = /* GraphQL */ `
   }
 
   extend type Mutation {
-    "Import bytes uploaded with 'POST /upload' (which returns the sha256)."
-    importModel(projectId: ID!, name: String!, sha256: String!): Model!
-    "Import a file from the server's import root (MODEL_IMPORT_ROOT)."
+    """
+    Import bytes uploaded with 'POST /upload' (which returns the sha256). tokenizerSha256 names an
+    uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity.
+    """
+    importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String): Model!
+    """
+    Import a file from the server's import root (MODEL_IMPORT_ROOT). A tokenizer.json beside the
+    file, or in the folder above an onnx/ folder (a Hugging Face model folder), is imported with it.
+    """
     importModelFromPath(projectId: ID!, name: String!, path: String!): Model!
   }
 `;
