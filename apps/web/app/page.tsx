@@ -1,0 +1,118 @@
+'use client';
+import Link from 'next/link';
+import { useState, type FormEvent } from 'react';
+import { NavBar } from '../components/NavBar';
+import { usePolling } from '../components/usePolling';
+import { useSession } from '../components/useSession';
+import { gql } from '../client/graphql';
+import { formatDate } from '../client/format';
+import { CREATE_PROJECT, CREATE_TEAM, TEAMS, VIEWER, type TeamWithProjects } from '../client/queries';
+
+interface HomeData {
+  teams: TeamWithProjects[];
+  viewer: { email: string };
+}
+
+async function loadHome(): Promise<HomeData> {
+  const [t, v] = await Promise.all([gql<{ teams: TeamWithProjects[] }>(TEAMS), gql<{ viewer: { email: string } }>(VIEWER)]);
+  return { teams: t.teams, viewer: v.viewer };
+}
+
+export default function HomePage() {
+  const ready = useSession();
+  const { data, error, reload } = usePolling(loadHome, () => false, 2000, ready);
+  const [teamName, setTeamName] = useState('');
+  const [formError, setFormError] = useState<string | null>(null);
+
+  async function createTeam(e: FormEvent) {
+    e.preventDefault();
+    setFormError(null);
+    try {
+      await gql(CREATE_TEAM, { name: teamName });
+      setTeamName('');
+      await reload();
+    } catch (err) {
+      setFormError((err as Error).message);
+    }
+  }
+
+  return (
+    <>
+      <NavBar email={data?.viewer.email} />
+      <main>
+        <div className="page-head">
+          <div>
+            <h1>Teams and projects</h1>
+            <p className="muted">Pick a project to see its runs, or start a new one.</p>
+          </div>
+        </div>
+        {error ? <div className="error">{error}</div> : null}
+        {data && data.teams.length === 0 ? <p className="empty">You are not in any team yet. Create one below.</p> : null}
+        {data?.teams.map((team) => (
+          <TeamCard key={team.id} team={team} onChange={reload} />
+        ))}
+        <section className="card">
+          <h2>New team</h2>
+          <form className="inline-form" onSubmit={createTeam}>
+            <input aria-label="Team name" placeholder="Team name" required value={teamName} onChange={(e) => setTeamName(e.target.value)} />
+            <button className="button" type="submit">
+              Create team
+            </button>
+          </form>
+          {formError ? <div className="error">{formError}</div> : null}
+        </section>
+      </main>
+    </>
+  );
+}
+
+function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => Promise<void> }) {
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const canWrite = team.viewerRole !== 'viewer';
+
+  async function createProject(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await gql(CREATE_PROJECT, { teamId: team.id, name });
+      setName('');
+      await onChange();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+
+  return (
+    <section className="card team" data-testid="team">
+      <div className="team-head">
+        <h2>{team.name}</h2>
+        <span className="muted">{team.viewerRole}</span>
+      </div>
+      {team.projects.length === 0 ? (
+        <p className="empty">No projects yet.</p>
+      ) : (
+        <ul className="project-list">
+          {team.projects.map((p) => (
+            <li key={p.id}>
+              <span>
+                <Link href={`/projects/${p.id}`}>{p.name}</Link>
+                {p.description ? <span className="muted"> — {p.description}</span> : null}
+              </span>
+              <span className="muted">{formatDate(p.createdAt)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {canWrite ? (
+        <form className="inline-form" onSubmit={createProject} style={{ marginTop: '1rem' }}>
+          <input aria-label="Project name" placeholder="New project name" required value={name} onChange={(e) => setName(e.target.value)} />
+          <button className="button-secondary" type="submit">
+            Create project
+          </button>
+        </form>
+      ) : null}
+      {error ? <div className="error">{error}</div> : null}
+    </section>
+  );
+}

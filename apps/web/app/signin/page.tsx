@@ -1,0 +1,76 @@
+'use client';
+import { useRouter } from 'next/navigation';
+import { useState, type FormEvent } from 'react';
+import { gql } from '../../client/graphql';
+import { SIGN_IN, SIGN_UP, type AuthAnswer } from '../../client/queries';
+import { setToken } from '../../client/session';
+
+export default function SignInPage() {
+  const router = useRouter();
+  const [mode, setMode] = useState<'signin' | 'signup'>('signin');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const auth =
+        mode === 'signin'
+          ? (await gql<{ signIn: AuthAnswer }>(SIGN_IN, { email, password })).signIn
+          : (await gql<{ signUp: AuthAnswer }>(SIGN_UP, { email, password, name: name || null })).signUp;
+      setToken(auth.token);
+      router.push('/');
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main>
+      <div className="auth card">
+        <h1>{mode === 'signin' ? 'Sign in to Distillery' : 'Create your account'}</h1>
+        <form onSubmit={submit}>
+          {mode === 'signup' ? (
+            <div className="field">
+              <label htmlFor="name">Name</label>
+              <input id="name" name="name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" />
+            </div>
+          ) : null}
+          <div className="field">
+            <label htmlFor="email">Email</label>
+            <input id="email" name="email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" />
+          </div>
+          <div className="field">
+            <label htmlFor="password">Password</label>
+            <input
+              id="password"
+              name="password"
+              type="password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+            />
+          </div>
+          {error ? <div className="error" role="alert">{error}</div> : null}
+          <button className="button" type="submit" disabled={busy}>
+            {mode === 'signin' ? 'Sign in' : 'Sign up'}
+          </button>
+        </form>
+        <p className="switch muted">
+          {mode === 'signin' ? 'No account yet? ' : 'Already registered? '}
+          <button type="button" className="button-link" onClick={() => setMode(mode === 'signin' ? 'signup' : 'signin')}>
+            {mode === 'signin' ? 'Create one' : 'Sign in'}
+          </button>
+        </p>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,114 @@
+/** The GraphQL documents the dashboard sends, with the shapes they answer. */
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+export interface Metric {
+  name: string;
+  value: number;
+  step: number | null;
+  runStepId: string | null;
+}
+
+export interface ModelSummary {
+  id: string;
+  /** Set for models a run produced; imported base models have none. */
+  producedByRun?: { id: string } | null;
+  name: string;
+  bytes: number;
+  parameterCount: number;
+  createdAt: string;
+}
+
+export interface RunRow {
+  id: string;
+  status: RunStatus;
+  recipe: unknown;
+  progress: number;
+  progressMessage: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  baseModel: { id: string; name: string };
+  metrics: Metric[];
+}
+
+export interface RunStepRow {
+  id: string;
+  index: number;
+  techniqueId: string;
+  params: unknown;
+  status: RunStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RunDetail extends RunRow {
+  seed: number;
+  attempts: number;
+  project: { id: string; name: string; team: { id: string; name: string } };
+  steps: RunStepRow[];
+  outputModel: ModelSummary | null;
+}
+
+export interface Technique {
+  id: string;
+  family: string;
+  title: string;
+  description: string;
+}
+
+export interface TeamWithProjects {
+  id: string;
+  name: string;
+  slug: string;
+  viewerRole: string;
+  projects: { id: string; name: string; description: string | null; createdAt: string }[];
+}
+
+const AUTH_FIELDS = 'token user { id email name }';
+
+export const SIGN_IN = `mutation SignIn($email: String!, $password: String!) { signIn(email: $email, password: $password) { ${AUTH_FIELDS} } }`;
+export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String) { signUp(email: $email, password: $password, name: $name) { ${AUTH_FIELDS} } }`;
+export interface AuthAnswer {
+  token: string;
+  user: { id: string; email: string; name: string | null };
+}
+
+export const VIEWER = `query Viewer { viewer { id email name } }`;
+
+export const TEAMS = `query Teams { teams { id name slug viewerRole projects { id name description createdAt } } }`;
+export const CREATE_TEAM = `mutation CreateTeam($name: String!) { createTeam(name: $name) { id } }`;
+export const CREATE_PROJECT = `mutation CreateProject($teamId: ID!, $name: String!, $description: String) { createProject(teamId: $teamId, name: $name, description: $description) { id } }`;
+
+const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId }`;
+
+export const PROJECT_PAGE = `query ProjectPage($id: ID!, $first: Int) {
+  project(id: $id) { id name description team { id name } models { id name bytes parameterCount createdAt producedByRun { id } } }
+  runs(projectId: $id, first: $first) { edges { node { ${RUN_ROW} } } pageInfo { hasNextPage endCursor } }
+}`;
+export interface ProjectPageAnswer {
+  project: { id: string; name: string; description: string | null; team: { id: string; name: string }; models: ModelSummary[] };
+  runs: { edges: { node: RunRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+export const TECHNIQUES = `query Techniques { techniques { id family title description } }`;
+
+export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!, $recipe: JSON!, $seed: Int) {
+  createRun(projectId: $projectId, baseModelId: $baseModelId, recipe: $recipe, seed: $seed) { id status }
+}`;
+
+export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!) { importModel(projectId: $projectId, name: $name, sha256: $sha256) { id name } }`;
+
+export const RUN_PAGE = `query RunPage($id: ID!) {
+  run(id: $id) {
+    ${RUN_ROW} seed attempts
+    project { id name team { id name } }
+    steps { id index techniqueId params status startedAt finishedAt }
+    outputModel { id name bytes parameterCount createdAt }
+  }
+}`;
+
+export const METRIC_SERIES = `query MetricSeries($id: ID!, $name: String!) { run(id: $id) { metricSeries(name: $name) { name value step runStepId } } }`;
+
+export const CANCEL_RUN = `mutation CancelRun($id: ID!) { cancelRun(id: $id) { id status } }`;

@@ -1,0 +1,42 @@
+/**
+ * Forwards a dashboard request to the API named by API_URL. A route handler rather than
+ * a next.config rewrite because rewrites are frozen into the build, and the same build
+ * must serve `npm start` (port 4000) and the e2e stacks (ephemeral ports).
+ */
+export function apiUrl(): string {
+  return (process.env.API_URL ?? 'http://127.0.0.1:4000').replace(/\/+$/, '');
+}
+
+/** Request headers the API cares about; hop-by-hop ones (host, connection) stay behind. */
+const FORWARDED_REQUEST = ['authorization', 'content-type', 'content-length', 'accept'];
+const FORWARDED_RESPONSE = ['content-type', 'cache-control'];
+
+export async function proxyToApi(request: Request, path: string): Promise<Response> {
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST) {
+    const v = request.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  let upstream: Response;
+  try {
+    upstream = await fetch(`${apiUrl()}${path}`, {
+      method: request.method,
+      headers,
+      // Streamed, so a model upload is never held whole in this process.
+      body: hasBody ? request.body : undefined,
+      ...(hasBody ? { duplex: 'half' } : {}),
+      redirect: 'manual',
+      cache: 'no-store',
+    } as RequestInit);
+  } catch (e) {
+    const body = { errors: [{ message: `the API at ${apiUrl()} is unreachable (${(e as Error).message})`, extensions: { code: 'API_UNREACHABLE' } }] };
+    return Response.json(body, { status: 502 });
+  }
+  const out = new Headers();
+  for (const name of FORWARDED_RESPONSE) {
+    const v = upstream.headers.get(name);
+    if (v !== null) out.set(name, v);
+  }
+  return new Response(upstream.body, { status: upstream.status, headers: out });
+}

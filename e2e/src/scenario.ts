@@ -1,0 +1,70 @@
+/**
+ * What several e2e tests do first, through the public API only: a new user with a team,
+ * a project and an uploaded model; and waiting for a run to finish.
+ */
+import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
+import { serializeModel } from '@distillery/onnx';
+import { graphql, uploadBytes } from './graphql-client';
+
+export interface Workspace {
+  email: string;
+  password: string;
+  token: string;
+  teamId: string;
+  projectId: string;
+  modelId: string;
+}
+
+/** A random-weight tiny Llama decoder (packages/nn), as an uploaded ONNX file. */
+export function tinyDecoderBytes(seed = 3): Uint8Array {
+  const config = decoderPreset('tiny');
+  return serializeModel(buildDecoder(config, initDecoderWeights(config, seed, 0.1))).model;
+}
+
+let counter = 0;
+
+export function uniqueEmail(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${counter++}@example.com`;
+}
+
+export async function createWorkspace(apiUrl: string, name = 'e2e'): Promise<Workspace> {
+  const url = `${apiUrl}/graphql`;
+  const email = uniqueEmail(name);
+  const password = 'correct horse battery staple';
+  const up = await graphql<{ signUp: { token: string } }>(url, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }', { e: email, p: password });
+  const token = up.signUp.token;
+  const team = await graphql<{ createTeam: { id: string } }>(url, 'mutation($n: String!) { createTeam(name: $n) { id } }', { n: `Team ${email}` }, token);
+  const project = await graphql<{ createProject: { id: string } }>(url, 'mutation($t: ID!) { createProject(teamId: $t, name: "int8") { id } }', { t: team.createTeam.id }, token);
+  const uploaded = await uploadBytes(apiUrl, tinyDecoderBytes(), token);
+  const model = await graphql<{ importModel: { id: string } }>(
+    url,
+    'mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny-decoder", sha256: $s) { id } }',
+    { p: project.createProject.id, s: uploaded.sha256 },
+    token,
+  );
+  return { email, password, token, teamId: team.createTeam.id, projectId: project.createProject.id, modelId: model.importModel.id };
+}
+
+export interface FinishedRun {
+  id: string;
+  status: string;
+  error: string | null;
+  metrics: { name: string; value: number; runStepId: string | null }[];
+  outputModel: { id: string; bytes: number } | null;
+}
+
+/** Polls `run(id)` until it leaves queued/running. */
+export async function waitForRun(apiUrl: string, token: string, runId: string, timeoutMs = 120_000): Promise<FinishedRun> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { run } = await graphql<{ run: FinishedRun }>(
+      `${apiUrl}/graphql`,
+      'query($id: ID!) { run(id: $id) { id status error metrics { name value runStepId } outputModel { id bytes } } }',
+      { id: runId },
+      token,
+    );
+    if (run.status !== 'queued' && run.status !== 'running') return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

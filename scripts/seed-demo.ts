@@ -1,0 +1,148 @@
+/**
+ * `tsx scripts/seed-demo.ts` (API_URL and DATABASE_URL from the environment), also run
+ * by `npm start`: a demo user, team and project, the base model with its tokenizer, and
+ * two int8 runs queued so they finish while the user watches. Idempotent: what exists is
+ * kept, and runs are queued only into an empty project.
+ *
+ * Everything goes through the public API except one write: importModel cannot attach a
+ * tokenizer yet, so the model's `config.tokenizerSha256` (what the worker reads to score
+ * perplexity) is set with Prisma after the tokenizer.json bytes went up through /upload.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createPrismaClient, type Prisma } from '@distillery/db';
+import { loadDemoModel } from '../e2e/src/demo-model';
+import { graphql, GraphqlCallError, uploadBytes } from '../e2e/src/graphql-client';
+import { REPO_ROOT } from '../e2e/src/services';
+
+export const DEMO_EMAIL = 'demo@distillery.local';
+const CREDENTIALS_FILE = path.join(REPO_ROOT, '.data', 'demo-credentials.json');
+const TEAM_SLUG = 'demo';
+const PROJECT_NAME = 'compression-demo';
+
+export interface SeedOptions {
+  apiUrl: string;
+  databaseUrl: string;
+  log?: (message: string) => void;
+}
+
+export interface SeedResult {
+  email: string;
+  password: string;
+  teamId: string;
+  projectId: string;
+  modelId: string;
+  /** Runs queued by this call (none when the project already had runs). */
+  queuedRunIds: string[];
+}
+
+/** The demo password: made once at random and kept in .data/ (gitignored) so re-seeding signs in again. */
+async function demoPassword(): Promise<string> {
+  try {
+    const saved = JSON.parse(await readFile(CREDENTIALS_FILE, 'utf8')) as { email?: string; password?: string };
+    if (saved.email === DEMO_EMAIL && typeof saved.password === 'string') return saved.password;
+  } catch {
+    // First run.
+  }
+  const password = `demo-${randomBytes(6).toString('hex')}`;
+  await mkdir(path.dirname(CREDENTIALS_FILE), { recursive: true });
+  await writeFile(CREDENTIALS_FILE, JSON.stringify({ email: DEMO_EMAIL, password }, null, 2) + '\n', { mode: 0o600 });
+  return password;
+}
+
+async function signInOrUp(gqlUrl: string, password: string): Promise<string> {
+  try {
+    const r = await graphql<{ signIn: { token: string } }>(gqlUrl, 'mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }', { e: DEMO_EMAIL, p: password });
+    return r.signIn.token;
+  } catch (e) {
+    if (!(e instanceof GraphqlCallError && e.hasCode('UNAUTHENTICATED'))) throw e;
+  }
+  try {
+    const r = await graphql<{ signUp: { token: string } }>(gqlUrl, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p, name: "Demo") { token } }', { e: DEMO_EMAIL, p: password });
+    return r.signUp.token;
+  } catch (e) {
+    throw new Error(`${DEMO_EMAIL} exists with a password other than the one in ${CREDENTIALS_FILE}; delete that user or restore the file (${(e as Error).message})`);
+  }
+}
+
+export async function seedDemo(opts: SeedOptions): Promise<SeedResult> {
+  const log = opts.log ?? (() => {});
+  const apiUrl = opts.apiUrl.replace(/\/+$/, '');
+  const gqlUrl = `${apiUrl}/graphql`;
+  const password = await demoPassword();
+  const token = await signInOrUp(gqlUrl, password);
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => graphql<T>(gqlUrl, query, variables, token);
+
+  const { teams } = await gql<{ teams: { id: string; slug: string; projects: { id: string; name: string }[] }[] }>('{ teams { id slug projects { id name } } }');
+  let team = teams.find((t) => t.slug === TEAM_SLUG);
+  if (!team) {
+    const r = await gql<{ createTeam: { id: string; slug: string } }>('mutation($s: String!) { createTeam(name: "Demo", slug: $s) { id slug } }', { s: TEAM_SLUG });
+    team = { ...r.createTeam, projects: [] };
+    log(`created team "Demo"`);
+  }
+  let projectId = team.projects.find((p) => p.name === PROJECT_NAME)?.id;
+  if (!projectId) {
+    const r = await gql<{ createProject: { id: string } }>('mutation($t: ID!, $n: String!, $d: String) { createProject(teamId: $t, name: $n, description: $d) { id } }', {
+      t: team.id,
+      n: PROJECT_NAME,
+      d: 'int8 weight-only quantization of the base model, compared on size and perplexity',
+    });
+    projectId = r.createProject.id;
+    log(`created project "${PROJECT_NAME}"`);
+  }
+
+  const { models } = await gql<{ models: { id: string; name: string }[] }>('query($p: ID!) { models(projectId: $p) { id name } }', { p: projectId });
+  let modelId = models.find((m) => m.name === 'ref-base' || m.name === 'tiny-demo')?.id;
+  if (!modelId) {
+    const demo = await loadDemoModel();
+    log(`uploading base model ${demo.name} (${demo.parameterCount.toLocaleString('en-US')} parameters, ${demo.source})`);
+    const model = await uploadBytes(apiUrl, demo.onnx, token);
+    const r = await gql<{ importModel: { id: string } }>('mutation($p: ID!, $n: String!, $s: String!) { importModel(projectId: $p, name: $n, sha256: $s) { id } }', {
+      p: projectId,
+      n: demo.name,
+      s: model.sha256,
+    });
+    modelId = r.importModel.id;
+    const tok = await uploadBytes(apiUrl, new TextEncoder().encode(demo.tokenizerJson), token);
+    const prisma = createPrismaClient(opts.databaseUrl);
+    try {
+      const config = { tokenizerSha256: tok.sha256, source: demo.source, hf: demo.hfConfig } as Prisma.InputJsonValue;
+      await prisma.model.update({ where: { id: modelId }, data: { config } });
+    } finally {
+      await prisma.$disconnect();
+    }
+  }
+
+  const { runs } = await gql<{ runs: { edges: unknown[] } }>('query($p: ID!) { runs(projectId: $p, first: 1) { edges { cursor } } }', { p: projectId });
+  const queuedRunIds: string[] = [];
+  if (runs.edges.length === 0) {
+    const recipes = [
+      { steps: [{ technique: 'quantize.rtn-int8', params: {} }] },
+      // Keeping the LM head in float shows the size/quality trade-off next to the first run.
+      { steps: [{ technique: 'quantize.rtn-int8', params: { skip: ['lm_head'] } }] },
+    ];
+    for (const recipe of recipes) {
+      const r = await gql<{ createRun: { id: string } }>('mutation($p: ID!, $m: ID!, $r: JSON!) { createRun(projectId: $p, baseModelId: $m, recipe: $r) { id } }', {
+        p: projectId,
+        m: modelId,
+        r: recipe,
+      });
+      queuedRunIds.push(r.createRun.id);
+    }
+    log(`queued ${queuedRunIds.length} demo runs`);
+  }
+  return { email: DEMO_EMAIL, password, teamId: team.id, projectId, modelId, queuedRunIds };
+}
+
+// Run directly: `API_URL=http://127.0.0.1:4000 DATABASE_URL=... tsx scripts/seed-demo.ts`
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    console.error('seed-demo needs DATABASE_URL (the database the API uses)');
+    process.exit(2);
+  }
+  const result = await seedDemo({ apiUrl: process.env.API_URL ?? 'http://127.0.0.1:4000', databaseUrl, log: (m) => console.log(m) });
+  console.log(JSON.stringify(result, null, 2));
+}
