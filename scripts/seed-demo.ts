@@ -4,15 +4,12 @@
  * two int8 runs queued so they finish while the user watches. Idempotent: what exists is
  * kept, and runs are queued only into an empty project.
  *
- * Everything goes through the public API except one write: importModel cannot attach a
- * tokenizer yet, so the model's `config.tokenizerSha256` (what the worker reads to score
- * perplexity) is set with Prisma after the tokenizer.json bytes went up through /upload.
+ * Everything goes through the public API, as a user's script would.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createPrismaClient, type Prisma } from '@distillery/db';
 import { loadDemoModel } from '../e2e/src/demo-model';
 import { graphql, GraphqlCallError, uploadBytes } from '../e2e/src/graphql-client';
 import { REPO_ROOT } from '../e2e/src/services';
@@ -24,7 +21,6 @@ const PROJECT_NAME = 'compression-demo';
 
 export interface SeedOptions {
   apiUrl: string;
-  databaseUrl: string;
   log?: (message: string) => void;
 }
 
@@ -99,20 +95,13 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedResult> {
     const demo = await loadDemoModel();
     log(`uploading base model ${demo.name} (${demo.parameterCount.toLocaleString('en-US')} parameters, ${demo.source})`);
     const model = await uploadBytes(apiUrl, demo.onnx, token);
-    const r = await gql<{ importModel: { id: string } }>('mutation($p: ID!, $n: String!, $s: String!) { importModel(projectId: $p, name: $n, sha256: $s) { id } }', {
-      p: projectId,
-      n: demo.name,
-      s: model.sha256,
-    });
-    modelId = r.importModel.id;
+    // The tokenizer goes with the model, so runs score perplexity with it.
     const tok = await uploadBytes(apiUrl, new TextEncoder().encode(demo.tokenizerJson), token);
-    const prisma = createPrismaClient(opts.databaseUrl);
-    try {
-      const config = { tokenizerSha256: tok.sha256, source: demo.source, hf: demo.hfConfig } as Prisma.InputJsonValue;
-      await prisma.model.update({ where: { id: modelId }, data: { config } });
-    } finally {
-      await prisma.$disconnect();
-    }
+    const r = await gql<{ importModel: { id: string } }>(
+      'mutation($p: ID!, $n: String!, $s: String!, $t: String) { importModel(projectId: $p, name: $n, sha256: $s, tokenizerSha256: $t) { id } }',
+      { p: projectId, n: demo.name, s: model.sha256, t: tok.sha256 },
+    );
+    modelId = r.importModel.id;
   }
 
   const { runs } = await gql<{ runs: { edges: unknown[] } }>('query($p: ID!) { runs(projectId: $p, first: 1) { edges { cursor } } }', { p: projectId });
@@ -136,13 +125,8 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedResult> {
   return { email: DEMO_EMAIL, password, teamId: team.id, projectId, modelId, queuedRunIds };
 }
 
-// Run directly: `API_URL=http://127.0.0.1:4000 DATABASE_URL=... tsx scripts/seed-demo.ts`
+// Run directly against a running API: `API_URL=http://127.0.0.1:4000 tsx scripts/seed-demo.ts`
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    console.error('seed-demo needs DATABASE_URL (the database the API uses)');
-    process.exit(2);
-  }
-  const result = await seedDemo({ apiUrl: process.env.API_URL ?? 'http://127.0.0.1:4000', databaseUrl, log: (m) => console.log(m) });
+  const result = await seedDemo({ apiUrl: process.env.API_URL ?? 'http://127.0.0.1:4000', log: (m) => console.log(m) });
   console.log(JSON.stringify(result, null, 2));
 }

@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const worker = await startWorkerProcess({ databaseUrl: db.url, artifactsDir, echo: process.stdout });
     services.push(worker);
 
-    const seed = await seedDemo({ apiUrl, databaseUrl: db.url, log: (m) => say(`seed: ${m}`) });
+    const seed = await seedDemo({ apiUrl, log: (m) => say(`seed: ${m}`) });
 
     const built = await build;
     if (built.built) say(`dashboard built in ${(built.ms / 1000).toFixed(1)} s`);

@@ -121,6 +121,15 @@ describe('the API end to end', () => {
     expect(row.storagePath).toBe(h.store.path(row.sha256));
   });
 
+  it('lists the techniques with the JSON Schema of their parameters', async () => {
+    const r = ok(await h.gql<{ techniques: { id: string; family: string; paramsSchema: { type: string; properties: Record<string, unknown> } }[] }>(`{ techniques { id family paramsSchema } }`, {}, token));
+    const rtn = r.techniques.find((t) => t.id === 'quantize.rtn-int8');
+    expect(rtn?.family).toBe('quantize');
+    expect(rtn?.paramsSchema.type).toBe('object');
+    expect(Object.keys(rtn?.paramsSchema.properties ?? {})).toEqual(expect.arrayContaining(['skip', 'minSize']));
+    expect(r.techniques.map((t) => t.id)).toEqual([...r.techniques.map((t) => t.id)].sort());
+  });
+
   it('links an uploaded tokenizer.json to the model, and refuses one that is not a tokenizer', async () => {
     const tok = trainBpe(['the whale and the sea, the ship and the crew'], { vocabSize: 270 });
     const tokUp = await upload(h.api, new TextEncoder().encode(JSON.stringify(toTokenizerJson(tok))), token);

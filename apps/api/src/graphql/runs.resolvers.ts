@@ -33,7 +33,14 @@ export const runsResolvers: ResolverMap = {
   Query: {
     async techniques(_: unknown, __: unknown, ctx: ApiContext) {
       await ctx.viewer();
-      return registry.list().map((t) => ({ id: t.id, family: t.family, title: t.title, description: t.description }));
+      return registry.list().map((t) => ({
+        id: t.id,
+        family: t.family,
+        title: t.title,
+        description: t.description,
+        // Input side: what a client may send, defaults marked as such.
+        paramsSchema: z.toJSONSchema(t.params, { io: 'input', unrepresentable: 'any' }),
+      }));
     },
     async run(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'read');

@@ -13,6 +13,8 @@ export const runsTypeDefs = /* GraphQL */ `
     family: String!
     title: String!
     description: String!
+    "JSON Schema of the step parameters (what createRun accepts for this technique)."
+    paramsSchema: JSON!
   }
 
   type Run {
