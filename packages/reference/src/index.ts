@@ -3,3 +3,4 @@ export * from './model-folder';
 export * from './train-reference';
 export * from './reference-dir';
 export * from './ascii-curve';
+export * from './evaluate-folder';
