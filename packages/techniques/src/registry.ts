@@ -2,6 +2,9 @@
 import type { AnyTechnique, Technique } from './technique';
 import type { z } from 'zod';
 import { rtnInt8 } from './quantize/rtn-int8';
+import { kd } from './distill/kd';
+import { recover } from './finetune/recover';
+import { qat } from './finetune/qat';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -35,4 +38,9 @@ export class TechniqueRegistry {
 }
 
 /** The built-in techniques. New methods are added to this list. */
-export const registry = new TechniqueRegistry([rtnInt8 as unknown as AnyTechnique]);
+export const registry = new TechniqueRegistry([
+  rtnInt8 as unknown as AnyTechnique,
+  kd as unknown as AnyTechnique,
+  recover as unknown as AnyTechnique,
+  qat as unknown as AnyTechnique,
+]);

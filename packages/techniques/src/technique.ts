@@ -26,6 +26,14 @@ export interface TechniqueContext {
   signal: AbortSignal;
   calibration?: CalibrationSet;
   log: TechniqueLog;
+  /** Token ids of the training text, tokenized with the model's tokenizer (training techniques). */
+  trainingTokens?: Int32Array;
+  /** Held-out token ids a technique may report metrics on. */
+  evalTokens?: Int32Array;
+  /** A metric series point, e.g. ('train.loss', step, value); step is 1-based. */
+  onMetric?(name: string, step: number, value: number): void;
+  /** Scratch folder for large intermediates (teacher caches); default os.tmpdir(). */
+  tempDir?: string;
 }
 
 export type TechniqueReport = Record<string, number | string>;

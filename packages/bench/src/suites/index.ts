@@ -6,4 +6,12 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'tokenizer speed; 100M-parameter decoder build + load time',
     load: async () => (await import('./model-core')).default,
   },
+  train: {
+    description: 'training throughput (whole optimizer steps, ref-5m, 8x256) vs ORT MatMul GFLOP/s',
+    load: async () => (await import('./train')).default,
+  },
+  distill: {
+    description: 'KD student vs the same student trained from scratch: test perplexity, size',
+    load: async () => (await import('./distill')).default,
+  },
 };

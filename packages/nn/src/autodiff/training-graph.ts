@@ -11,6 +11,7 @@ import { decoderWeightShapes } from '../decoder/weights';
 import { decoderForward } from './decoder-forward';
 import { crossEntropy, targetMask } from './ops/cross-entropy';
 import { add, mul } from './ops/elementwise';
+import { fakeQuantize, type FakeQuantOptions } from './ops/fake-quant';
 import { klDivergence, type KlDirection } from './ops/kl-divergence';
 import { matmul } from './ops/matmul';
 import { mse } from './ops/mse';
@@ -50,7 +51,16 @@ export interface TrainingGraphOptions {
   dtype?: FloatDType;
   /** Also output `logits` [batch, seq, vocab]. */
   logits?: boolean;
+  /**
+   * Quantization-aware training: the forward pass reads fake-quantized copies of the
+   * weights `include` selects (default: the seven projections of every block); parameters
+   * and their gradients stay float (straight-through estimator, see ops/fake-quant.ts).
+   */
+  fakeQuant?: FakeQuantOptions & { include?: (name: string) => boolean };
 }
+
+/** q/k/v/o and gate/up/down projection weights: the linear layers weight-only quantizers rewrite. */
+export const isBlockLinearWeight = (name: string): boolean => /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(name);
 
 export interface TrainingGraph {
   model: Model;
@@ -109,7 +119,17 @@ export function buildTrainingGraph(config: DecoderConfig, opts: TrainingGraphOpt
   const teacherHidden = hiddenPairs.map(([s, j]) => ({ input: `teacher_hidden.${j}`, studentLayer: s, teacherLayer: j }));
   const teacherHiddenValues = teacherHidden.map((h) => t.input(h.input, [B, T, Dt]));
 
-  const { logits, blockOutputs } = decoderForward(t, c, p, ids, B, T);
+  const fq = opts.fakeQuant;
+  const quantized = new Map<string, Value>();
+  const forwardParam = !fq
+    ? p
+    : (name: string): Value => {
+        if (!(fq.include ?? isBlockLinearWeight)(name)) return p(name);
+        let v = quantized.get(name);
+        if (!v) quantized.set(name, (v = fakeQuantize(p(name), fq)));
+        return v;
+      };
+  const { logits, blockOutputs } = decoderForward(t, c, forwardParam, ids, B, T);
 
   const targetsFlat = reshape(targets, [N]);
   const tm = targetMask(targetsFlat);

@@ -5,3 +5,4 @@ export * from './reference-forward';
 export * from './build-decoder';
 export * from './decoder-session';
 export * from './generate';
+export * from './weights-from-model';

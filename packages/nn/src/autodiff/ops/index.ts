@@ -11,3 +11,4 @@ export * from './rotary';
 export * from './shape-ops';
 export * from './softmax';
 export * from './swiglu';
+export * from './fake-quant';

@@ -1,0 +1,120 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel, isBlockLinearWeight } from '@distillery/nn';
+import { tensorToFloat32, type Model } from '@distillery/onnx';
+import {
+  CanceledError,
+  finetuneQat,
+  finetuneRecover,
+  parseRecipe,
+  qatParams,
+  quantizeBlockLinears,
+  quantizeRtnInt8,
+  recoverParams,
+  rtnInt8Params,
+  withInt4Weights,
+} from '../src';
+import { ctxWith, testPerplexity, tinyConfig, trainTinyModel } from './finetune-tiny-lm';
+
+let base: Model;
+beforeAll(async () => {
+  // Trained long enough that 4-bit rounding costs something (after 300 steps it cost nothing measurable).
+  base = await trainTinyModel(1000);
+});
+
+/** Zero the smaller-magnitude half of every block projection (unstructured 50% sparsity). */
+function pruneHalf(model: Model): Model {
+  const { config, weights } = decoderWeightsFromModel(model);
+  for (const [name, w] of weights) {
+    if (!isBlockLinearWeight(name)) continue;
+    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(w.length / 2)]!;
+    for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < cut) w[i] = 0;
+  }
+  return buildDecoder(config, weights);
+}
+
+const zerosOf = (m: Model) => new Map([...decoderWeightsFromModel(m).weights].filter(([n]) => isBlockLinearWeight(n)).map(([n, w]) => [n, w.map((v) => (v === 0 ? 1 : 0))]));
+
+describe('finetune.recover', () => {
+  it('keeps exactly-zero weights at zero and recovers perplexity after pruning', async () => {
+    const pruned = pruneHalf(base);
+    const out = await finetuneRecover(pruned, recoverParams.parse({ steps: 60, lr: 2e-3, seqLen: 64, seed: 3 }), ctxWith());
+    const before = zerosOf(pruned);
+    const after = decoderWeightsFromModel(out.model).weights;
+    let zeros = 0;
+    for (const [name, z] of before) {
+      const w = after.get(name)!;
+      z.forEach((isZero, i) => {
+        if (isZero) {
+          zeros++;
+          expect(w[i]).toBe(0);
+        }
+      });
+      // Surviving weights did train.
+      expect(w.some((v, i) => !z[i] && v !== decoderWeightsFromModel(pruned).weights.get(name)![i])).toBe(true);
+    }
+    expect(zeros).toBe(out.report.zeroWeightsKept);
+    expect(out.report.maskedWeights).toBe(before.size);
+    const [pb, pp, pr] = [await testPerplexity(base), await testPerplexity(pruned), await testPerplexity(out.model)];
+    console.log(`recover: dense ${pb.toFixed(2)}, pruned ${pp.toFixed(2)}, recovered ${pr.toFixed(2)}`);
+    expect(pr).toBeLessThan(pp);
+  });
+
+  it('refuses int8 models with a message pointing to finetune.qat', async () => {
+    const int8 = (await quantizeRtnInt8(base, rtnInt8Params.parse({}), ctxWith())).model;
+    await expect(finetuneRecover(int8, recoverParams.parse({}), ctxWith())).rejects.toThrow(/finetune\.qat/);
+  });
+
+  it('keeps float16 storage and cancels with CanceledError', async () => {
+    const { config, weights } = decoderWeightsFromModel(base);
+    const half = buildDecoder(config, weights, { weightDtype: 'float16' });
+    const out = await finetuneRecover(half, recoverParams.parse({ steps: 2, seqLen: 32 }), ctxWith());
+    expect(out.model.graph.initializers.find((t) => t.name === 'model.norm.weight')!.dtype).toBe('float16');
+    const ac = new AbortController();
+    ac.abort();
+    await expect(finetuneRecover(base, recoverParams.parse({ steps: 5, seqLen: 32 }), ctxWith({ signal: ac.signal }))).rejects.toBeInstanceOf(CanceledError);
+  });
+
+  it('validation errors name the field', () => {
+    expect(() => parseRecipe({ steps: [{ technique: 'finetune.recover', params: { lr: -1 } }] })).toThrow(/steps\[0\]\.params\.lr: lr must be positive/);
+    expect(() => parseRecipe({ steps: [{ technique: 'finetune.qat', params: { bits: 8 } }] })).toThrow(/steps\[0\]\.params\.bits/);
+    expect(() => parseRecipe({ steps: [{ technique: 'finetune.qat', params: { groupSize: 0 } }] })).toThrow(/steps\[0\]\.params\.groupSize/);
+  });
+});
+
+describe('finetune.qat', () => {
+  /** Plain round-to-nearest 4-bit of the same layers with the same quantizer, no training. */
+  function rtn4(model: Model, groupSize?: number): Model {
+    const { config, weights } = decoderWeightsFromModel(model);
+    const q = quantizeBlockLinears(weights, decoderWeightShapes(config), { bits: 4, groupSize, clipRatio: 1 });
+    return withInt4Weights(model, q).model;
+  }
+
+  it('closes more of the 4-bit gap than plain rounding, also after the same float fine-tuning', async () => {
+    const steps = { steps: 100, lr: 3e-4, seqLen: 64, seed: 5 };
+    const qat = await finetuneQat(base, qatParams.parse(steps), ctxWith());
+    // Control: the same steps of plain fine-tuning, then rounding, so QAT is not credited for extra training.
+    const tuned = (await finetuneRecover(base, recoverParams.parse(steps), ctxWith())).model;
+    const [pf, pr, pt, pq] = [await testPerplexity(base), await testPerplexity(rtn4(base)), await testPerplexity(rtn4(tuned)), await testPerplexity(qat.model)];
+    console.log(`qat: float ${pf.toFixed(2)}, rtn4 ${pr.toFixed(2)}, finetune+rtn4 ${pt.toFixed(2)}, qat int4 ${pq.toFixed(2)}`);
+    expect(pq).toBeLessThan(pr);
+    expect(pq).toBeLessThan(pt * 0.995);
+    expect(pq - pf).toBeLessThan(0.5 * (pr - pf));
+    // The emitted model really is int4: DequantizeLinear on packed int4 at opset 21, an eighth of the float bytes plus scales.
+    const int4 = qat.model.graph.initializers.filter((t) => t.dtype === 'int4');
+    expect(int4).toHaveLength(7 * tinyConfig.nLayers);
+    expect(qat.model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(7 * tinyConfig.nLayers);
+    expect(qat.model.opsetImports.find((o) => o.domain === '')!.version).toBe(21);
+    expect(Math.max(...int4.flatMap((t) => Array.from(tensorToFloat32(t)).map(Math.abs)))).toBeLessThanOrEqual(8);
+    expect(qat.report.weightBytesAfter).toBeLessThan((qat.report.weightBytesBefore as number) / 6);
+  });
+
+  it('per-group scales (blocked DequantizeLinear) run in ORT and round no worse than per channel', async () => {
+    const [pc, pg] = [await testPerplexity(rtn4(base)), await testPerplexity(rtn4(base, 16))];
+    expect(pg).toBeLessThan(pc * 1.01);
+    const out = await finetuneQat(base, qatParams.parse({ steps: 5, seqLen: 32, groupSize: 16 }), ctxWith());
+    const dq = out.model.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!;
+    expect(dq.attributes.block_size).toEqual({ type: 'int', value: 16 });
+    expect(Number.isFinite(await testPerplexity(out.model))).toBe(true);
+    await expect(finetuneQat(base, qatParams.parse({ groupSize: 24 }), ctxWith())).rejects.toThrow(/groupSize 24 does not divide/);
+  });
+});
