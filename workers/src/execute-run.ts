@@ -242,11 +242,11 @@ async function attemptRun(
     const { technique, params } = recipe.steps[i]!;
     const startedAt = new Date();
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
-    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params }, { cancel: flag, onProgress })), flag, i);
+    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
     const stored: PutResult = await deps.store.put(new Uint8Array(out.model));
     outputs.push({ step, stored, parameters: out.parameters, startedAt, finishedAt: new Date() });
-    figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters });
+    figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });
     current = out.model;
   }

@@ -5,13 +5,15 @@
  * report under `steps.<i>.`.
  */
 import type { TechniqueReport } from '@distillery/techniques';
-import type { EvaluateTaskOutput, EvaluationSettings } from './thread-messages';
+import type { EvaluateTaskOutput, EvaluationSettings, SeriesPoint } from './thread-messages';
 
 export interface MetricInput {
   name: string;
   value: number;
   /** Set for a step's own figures. */
   runStepId?: string;
+  /** Position in a series (training step); absent for single values. */
+  step?: number;
 }
 
 export interface StepFigures {
@@ -20,6 +22,8 @@ export interface StepFigures {
   report: TechniqueReport;
   bytes: number;
   parameters: number;
+  /** Series the technique reported (loss curves), recorded under `steps.<i>.<name>`. */
+  series?: SeriesPoint[];
 }
 
 export interface RunFigures {
@@ -58,6 +62,7 @@ export function runMetrics(f: RunFigures): MetricInput[] {
       // Metrics are numbers; string entries stay in the run's report artifact.
       if (typeof value === 'number' && Number.isFinite(value)) out.push({ name: `${at}report.${key}`, value, runStepId: s.runStepId });
     }
+    for (const p of s.series ?? []) out.push({ name: `${at}${p.name}`, value: p.value, step: p.step, runStepId: s.runStepId });
   }
   out.push(...evaluationMetrics('', f.final), ...evaluationMetrics('base.', f.base));
   // 0 stands for "not set": the model's context, and disjoint windows.

@@ -112,7 +112,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     artifacts.push({ runId: run.id, kind: 'report', sha256: r.report.sha256, bytes: BigInt(r.report.bytes), storagePath: r.report.path });
     await tx.artifact.createMany({ data: artifacts });
     await tx.metric.createMany({
-      data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value })),
+      data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value, step: m.step ?? null })),
     });
     await deleteJob(tx, r.jobId, r.workerId);
   });

@@ -6,7 +6,8 @@
 import { decodeModel, inspectModel, serializeModel } from '@distillery/onnx';
 import { CanceledError, registry } from '@distillery/techniques';
 import { threadContext } from './thread-context';
-import type { TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
+import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
+import { trainingTokens } from './training-tokens';
 
 export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
   const ctx = threadContext(input);
@@ -15,13 +16,25 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     const params = technique.params.parse(input.params);
     const model = decodeModel(new Uint8Array(input.model));
     ctx.checkpoint();
-    const result = await technique.apply(model, params, ctx.technique);
+    const series: SeriesPoint[] = [];
+    const tokenizerJson = input.tokenizerJson;
+    const techniqueCtx = {
+      ...ctx.technique,
+      onMetric: (name: string, step: number, value: number) => {
+        if (Number.isFinite(value)) series.push({ name, step, value });
+      },
+      // Lazy: only training techniques read it, and tokenizing the train split costs a second.
+      get trainingTokens() {
+        return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson);
+      },
+    };
+    const result = await technique.apply(model, params, techniqueCtx);
     ctx.checkpoint();
     const bytes = serializeModel(result.model).model;
     // A fresh, exactly-sized buffer so it can be transferred whole.
     const out = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(out).set(bytes);
-    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount } };
+    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount, series } };
   } catch (error) {
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
     return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${(error as Error).message ?? String(error)}` };

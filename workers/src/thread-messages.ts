@@ -25,6 +25,15 @@ export interface TechniqueTaskInput extends ThreadTaskBase {
   techniqueId: string;
   /** Already validated against the technique's schema by the caller; validated again in the thread. */
   params: Record<string, unknown>;
+  /** The base model's tokenizer.json, from which training techniques get their tokens; null when none. */
+  tokenizerJson: string | null;
+}
+
+/** One point of a metric series a technique reported (a loss curve), step 1-based. */
+export interface SeriesPoint {
+  name: string;
+  step: number;
+  value: number;
 }
 
 export interface EvaluationSettings {
@@ -54,6 +63,7 @@ export interface TechniqueTaskOutput {
   model: ArrayBuffer;
   report: TechniqueReport;
   parameters: number;
+  series: SeriesPoint[];
 }
 
 export interface PerplexityFigures {

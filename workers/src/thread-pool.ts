@@ -26,7 +26,7 @@ export interface ThreadPool {
   readonly threads: number;
   /** `model` is transferred: the caller must not use the buffer afterwards. */
   runTechnique(
-    job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown> },
+    job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown>; tokenizerJson: string | null },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<TechniqueTaskOutput>>;
   /** `model` is transferred: the caller must not use the buffer afterwards. */

@@ -30,7 +30,7 @@ describe('thread pool', () => {
   it('runs a technique in a thread: input transferred away, model and progress back', async () => {
     const input = fresh();
     const progress: ProgressMessage[] = [];
-    const out = await pool.runTechnique({ model: input, techniqueId: 'quantize.rtn-int8', params: {} }, { cancel: new CancelFlag(), onProgress: (p) => progress.push(p) });
+    const out = await pool.runTechnique({ model: input, techniqueId: 'quantize.rtn-int8', params: {}, tokenizerJson: null }, { cancel: new CancelFlag(), onProgress: (p) => progress.push(p) });
     expect(input.byteLength).toBe(0); // moved, not copied
     if (!out.ok) throw new Error(out.message);
     const model = decodeModel(new Uint8Array(out.value.model));
@@ -40,7 +40,7 @@ describe('thread pool', () => {
   });
 
   it('reports bad parameters as an invalid outcome, naming the field', async () => {
-    const out = await pool.runTechnique({ model: fresh(), techniqueId: 'quantize.rtn-int8', params: { minSize: -1 } }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    const out = await pool.runTechnique({ model: fresh(), techniqueId: 'quantize.rtn-int8', params: { minSize: -1 }, tokenizerJson: null }, { cancel: new CancelFlag(), onProgress: () => undefined });
     expect(out.ok).toBe(false);
     if (!out.ok) {
       expect(out.reason).toBe('invalid');

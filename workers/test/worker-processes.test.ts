@@ -44,9 +44,9 @@ afterAll(async () => {
 });
 
 async function metricsOf(runId: string): Promise<Map<string, number>> {
-  const rows = await f.prisma.metric.findMany({ where: { runId } });
+  const rows = await f.prisma.metric.findMany({ where: { runId, step: null } });
   const names = rows.map((r) => r.name);
-  expect(new Set(names).size, 'metric names are unique per run').toBe(names.length);
+  expect(new Set(names).size, 'single-value metric names are unique per run').toBe(names.length);
   return new Map(rows.map((r) => [r.name, r.value]));
 }
 
@@ -97,6 +97,23 @@ describe('worker processes', () => {
     expect(m.get('delta.perplexity')!).toBeCloseTo(m.get('perplexity')! - m.get('base.perplexity')!, 9);
     // int8 weights barely move a model's perplexity; a wrong model or stream would.
     expect(Math.abs(m.get('ratio.perplexity')! - 1)).toBeLessThan(0.05);
+  });
+
+  it('runs a training step on the train split and records its loss curve as a metric series', async () => {
+    const baseId = await addTinyDecoder(f, 4);
+    const steps = 30;
+    const runId = await enqueueRun(f, baseId, { steps: [{ technique: 'finetune.recover', params: { steps, batchSize: 4, seqLen: 32, warmup: 2, lr: 1e-2 } }] });
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 90_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true } });
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('succeeded');
+    const series = await f.prisma.metric.findMany({ where: { runId, name: 'steps.0.train.loss' }, orderBy: { step: 'asc' } });
+    expect(series.map((m) => m.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+    expect(series.every((m) => m.runStepId === run.steps[0]!.id && Number.isFinite(m.value) && m.value > 0)).toBe(true);
+    // Cross-entropy of a random tiny decoder starts near ln(vocab) and training lowers it.
+    const mean = (xs: { value: number }[]) => xs.reduce((a, m) => a + m.value, 0) / xs.length;
+    expect(mean(series.slice(-5))).toBeLessThan(mean(series.slice(0, 5)) - 0.3);
+    await metricsOf(runId);
   });
 
   it('shares a queue of runs between two workers; no run executes twice', async () => {
