@@ -56,6 +56,8 @@ export interface Technique {
   family: string;
   title: string;
   description: string;
+  /** JSON Schema of the parameters (input side, with defaults); read by client/params-schema.ts. */
+  paramsSchema: unknown;
 }
 
 export interface TeamWithProjects {
@@ -92,13 +94,15 @@ export interface ProjectPageAnswer {
   runs: { edges: { node: RunRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 }
 
-export const TECHNIQUES = `query Techniques { techniques { id family title description } }`;
+export const TECHNIQUES = `query Techniques { techniques { id family title description paramsSchema } }`;
 
 export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!, $recipe: JSON!, $seed: Int) {
   createRun(projectId: $projectId, baseModelId: $baseModelId, recipe: $recipe, seed: $seed) { id status }
 }`;
 
-export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!) { importModel(projectId: $projectId, name: $name, sha256: $sha256) { id name } }`;
+export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String) {
+  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256) { id name }
+}`;
 
 export const RUN_PAGE = `query RunPage($id: ID!) {
   run(id: $id) {

@@ -1,12 +1,17 @@
 'use client';
 /**
  * Starts a run: a base model, one technique from the API's registry and its parameters
- * as JSON. The API validates the parameters against the technique's schema and names
- * the offending field, which this form shows as it comes.
+ * as JSON, prefilled with the defaults from the technique's parameter schema. The API
+ * validates the parameters and names the offending field; a parameter error is shown
+ * beside the parameters, anything else under the form.
  */
-import { useEffect, useState, type FormEvent } from 'react';
-import { gql } from '../client/graphql';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { gql, GraphqlRequestError } from '../client/graphql';
+import { defaultParams, describeParams } from '../client/params-schema';
 import { CREATE_RUN, TECHNIQUES, type ModelSummary, type Technique } from '../client/queries';
+
+/** The single step this form sends is step 0; the API names its fields under this path. */
+const PARAMS_FIELD = 'recipe.steps[0].params';
 
 export function NewRunForm({ projectId, models, onCreated }: { projectId: string; models: ModelSummary[]; onCreated: () => Promise<void> }) {
   const [techniques, setTechniques] = useState<Technique[]>([]);
@@ -15,6 +20,7 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
   const [params, setParams] = useState('{}');
   const [seed, setSeed] = useState('0');
   const [error, setError] = useState<string | null>(null);
+  const [paramsError, setParamsError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -34,15 +40,23 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
   }, [techniques, techniqueId]);
 
   const technique = techniques.find((t) => t.id === techniqueId);
+  const paramRows = useMemo(() => (technique ? describeParams(technique.paramsSchema) : []), [technique]);
+  // A newly chosen technique starts from its own defaults; edits stay until the next change.
+  useEffect(() => {
+    if (!technique) return;
+    setParams(JSON.stringify(defaultParams(technique.paramsSchema), null, 2));
+    setParamsError(null);
+  }, [technique]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
+    setParamsError(null);
     let parsed: unknown;
     try {
       parsed = JSON.parse(params || '{}');
     } catch {
-      setError('Parameters must be a JSON object, e.g. {"minSize": 1024}');
+      setParamsError('Parameters must be a JSON object, e.g. {"minSize": 1024}');
       return;
     }
     setBusy(true);
@@ -50,7 +64,9 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
       await gql(CREATE_RUN, { projectId, baseModelId: modelId, recipe: { steps: [{ technique: techniqueId, params: parsed }] }, seed: Number(seed) || 0 });
       await onCreated();
     } catch (err) {
-      setError((err as Error).message);
+      const field = err instanceof GraphqlRequestError ? err.errors[0]?.extensions?.field : undefined;
+      if (field?.startsWith(PARAMS_FIELD)) setParamsError(err instanceof Error ? err.message : String(err));
+      else setError((err as Error).message);
     } finally {
       setBusy(false);
     }
@@ -82,8 +98,40 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
       </div>
       <div className="field">
         <label htmlFor="params">Parameters (JSON)</label>
-        <textarea id="params" value={params} onChange={(e) => setParams(e.target.value)} spellCheck={false} />
-        <span className="hint">Leave {'{}'} for the technique&apos;s defaults.</span>
+        <textarea
+          id="params"
+          value={params}
+          onChange={(e) => setParams(e.target.value)}
+          spellCheck={false}
+          rows={Math.min(12, Math.max(3, params.split('\n').length))}
+          aria-invalid={paramsError ? true : undefined}
+          aria-describedby={paramsError ? 'params-error' : undefined}
+        />
+        {paramsError ? (
+          <div className="error" role="alert" id="params-error" data-testid="params-error">
+            {paramsError}
+          </div>
+        ) : null}
+        <span className="hint">Prefilled with the technique&apos;s defaults; omitted parameters take them too.</span>
+        {paramRows.length > 0 ? (
+          <table className="params-list" data-testid="params-list">
+            <tbody>
+              {paramRows.map((p) => (
+                <tr key={p.name} data-param={p.name}>
+                  <td className="mono">{p.name}</td>
+                  <td className="mono muted">
+                    {p.type}
+                    {p.range ? `, ${p.range}` : ''}
+                  </td>
+                  <td className="mono">{p.defaultValue === null ? '' : `= ${p.defaultValue}`}</td>
+                  <td className="muted">{p.description ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : technique ? (
+          <span className="hint">This technique takes no parameters.</span>
+        ) : null}
       </div>
       <div className="field">
         <label htmlFor="seed">Seed</label>

@@ -13,14 +13,14 @@
  * sec. 2.1); the second term is QK^T and PV over the full T x T score matrix, forward and
  * backward (see trainStepFlops in packages/nn/src/autodiff/measure-step.ts).
  */
-import * as ort from 'onnxruntime-node';
-import { GraphBuilder, serializeModel } from '@distillery/onnx';
+import { median } from '@distillery/eval';
 import {
   buildTrainingGraph,
   createPrng,
   createTrainingSession,
   decoderPreset,
   initDecoderWeights,
+  openMatMul,
   parameterCount,
   tokenBatches,
   train,
@@ -31,37 +31,12 @@ import type { BenchRow, BenchSuite } from '../suite';
 
 const MM = [2048, 1024, 1024] as const;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function openMatMul(threads: number): Promise<{ time(): Promise<number>; release(): Promise<void> }> {
-  const [m, k, n] = MM;
-  const b = new GraphBuilder('matmul');
-  b.output(b.op('MatMul', [b.input('a', 'float32', [m, k]), b.input('w', 'float32', [k, n])]), 'float32', [m, n], 'y');
-  const s = await ort.InferenceSession.create(serializeModel(b.toModel()).model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  const rng = createPrng(3);
-  const feeds = {
-    a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, () => rng.next() - 0.5), [m, k]),
-    w: new ort.Tensor('float32', Float32Array.from({ length: k * n }, () => rng.next() - 0.5), [k, n]),
-  };
-  return {
-    async time() {
-      const t0 = performance.now();
-      await s.run(feeds);
-      return (performance.now() - t0) / 1000;
-    },
-    release: () => s.release(),
-  };
-}
-
 async function measure(threads: number, steps: number, log: (m: string) => void): Promise<BenchRow> {
   const config = decoderPreset('ref-5m', { maxPositions: 256 });
   const [B, T] = [8, 256];
   const graph = buildTrainingGraph(config, { loss: 'ce', batchSize: B, seqLen: T });
   const session = await createTrainingSession(graph, { intraOpNumThreads: threads });
-  const mm = await openMatMul(threads);
+  const mm = await openMatMul(MM[0], MM[1], MM[2], { intraOpNumThreads: threads });
   const rng = createPrng(5);
   const tokens = Int32Array.from({ length: 200_000 }, () => Math.floor(rng.next() * config.vocabSize));
   const mmTimes: number[] = [];
@@ -69,13 +44,13 @@ async function measure(threads: number, steps: number, log: (m: string) => void)
   let mmInStep = 0;
   let last = 0;
   try {
-    await mm.time();
+    await mm.run();
     await train<TokenBatch>({
       source: {
         step: async (params, batch) => {
           mmInStep = 0;
           for (let j = 0; j < 3; j++) {
-            const s = await mm.time();
+            const s = await mm.run();
             mmTimes.push(s);
             mmInStep += s;
           }

@@ -48,7 +48,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-interface Timed {
+export interface Timed {
   /** Seconds taken by one run. */
   run(): Promise<number>;
   release(): Promise<void>;
@@ -71,7 +71,8 @@ async function openTrainStep(config: DecoderConfig, batch: number, seq: number, 
   };
 }
 
-async function openMatMul(m: number, k: number, n: number, opts: MeasureOptions): Promise<Timed> {
+/** A float32 [m, k] @ [k, n] MatMul session whose `run()` returns the seconds one run took. */
+export async function openMatMul(m: number, k: number, n: number, opts: MeasureOptions): Promise<Timed> {
   const b = new GraphBuilder('matmul');
   const a = b.input('a', 'float32', [m, k]);
   const w = b.input('w', 'float32', [k, n]);

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
+import { CancelRunButton } from '../../../components/CancelRunButton';
 import { NavBar } from '../../../components/NavBar';
 import { NewRunForm } from '../../../components/NewRunForm';
 import { ModelUpload } from '../../../components/ModelUpload';
@@ -71,7 +72,12 @@ export default function ProjectPage() {
                         <Link href={`/runs/${run.id}`} aria-label={`Run ${run.id}`}>
                           <StatusBadge status={run.status} />
                         </Link>
-                        {ACTIVE.has(run.status) ? <ProgressBar fraction={run.progress} message={run.progressMessage} /> : null}
+                        {ACTIVE.has(run.status) ? (
+                          <div className="inline-form">
+                            <ProgressBar fraction={run.progress} message={run.progressMessage} />
+                            <CancelRunButton runId={run.id} status={run.status} onCanceled={reload} />
+                          </div>
+                        ) : null}
                       </td>
                       <td>{run.baseModel.name}</td>
                       <td>
@@ -82,7 +88,9 @@ export default function ProjectPage() {
                       <td className="num" data-testid="size-ratio">
                         {formatRatio(metric(run, 'ratio.size'))}
                       </td>
-                      <td className="num">{ppl === undefined ? '—' : formatMetric('perplexity', ppl)}</td>
+                      <td className="num" data-testid="perplexity">
+                        {ppl === undefined ? '—' : formatMetric('perplexity', ppl)}
+                      </td>
                       <td className="num">{formatBytes(metric(run, 'size.bytes'))}</td>
                       <td>{formatDate(run.createdAt)}</td>
                       <td className="num">{formatDuration(runDuration(run.startedAt, run.finishedAt, now))}</td>

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
+import { CancelRunButton } from '../../../components/CancelRunButton';
 import { LineChart } from '../../../components/LineChart';
 import { NavBar } from '../../../components/NavBar';
 import { ProgressBar } from '../../../components/ProgressBar';
@@ -23,8 +24,12 @@ interface RunPageData {
 
 async function loadRun(id: string): Promise<RunPageData> {
   const { run } = await gql<{ run: RunDetail }>(RUN_PAGE, { id });
-  // A metric recorded with a step number may be a series (a loss curve); fetch those.
-  const candidates = run.metrics.filter((m) => m.step !== null).slice(0, MAX_CHARTS);
+  // `metrics` answers the latest value of every name, step included: a name whose latest
+  // value has a step is a series (e.g. `steps.0.train.loss`), so it lists the series names.
+  const candidates = run.metrics
+    .filter((m) => m.step !== null)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .slice(0, MAX_CHARTS);
   const series = await Promise.all(
     candidates.map(async (m) => {
       const r = await gql<{ run: { metricSeries: Metric[] } }>(METRIC_SERIES, { id, name: m.name });
@@ -38,7 +43,7 @@ export default function RunPage() {
   const { id } = useParams<{ id: string }>();
   const ready = useSession();
   const load = useCallback(() => loadRun(id), [id]);
-  const { data, error } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000, ready);
+  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000, ready);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -74,7 +79,10 @@ export default function RunPage() {
                   on {run.baseModel.name} · seed {run.seed} · attempt {run.attempts}
                 </p>
               </div>
-              <StatusBadge status={run.status} />
+              <div className="inline-form">
+                <StatusBadge status={run.status} />
+                <CancelRunButton runId={run.id} status={run.status} onCanceled={reload} />
+              </div>
             </div>
             {ACTIVE.has(run.status) ? (
               <section className="card">
@@ -138,11 +146,14 @@ export default function RunPage() {
               <section className="card">
                 <h2>Series</h2>
                 {data.series.map((s) => (
-                  <LineChart key={s.name} name={s.name} points={s.points.map((p, i) => ({ x: p.step ?? i, y: p.value }))} />
+                  <LineChart
+                    key={s.name}
+                    name={s.name}
+                    points={s.points.map((p, i) => ({ x: p.step ?? i, y: p.value }))}
+                  />
                 ))}
               </section>
             ) : null}
-
             <section className="card">
               <h2>Metrics</h2>
               {runMetrics.length === 0 ? (
