@@ -59,9 +59,9 @@ describe('finetune.recover', () => {
     expect(pr).toBeLessThan(pp);
   });
 
-  it('refuses int8 models with a message pointing to finetune.qat', async () => {
+  it('finetune.qat refuses an already-quantized model, pointing to finetune.recover', async () => {
     const int8 = (await quantizeRtnInt8(base, rtnInt8Params.parse({}), ctxWith())).model;
-    await expect(finetuneRecover(int8, recoverParams.parse({}), ctxWith())).rejects.toThrow(/finetune\.qat/);
+    await expect(finetuneQat(int8, qatParams.parse({}), ctxWith())).rejects.toThrow(/already.*finetune\.recover/);
   });
 
   it('keeps float16 storage and cancels with CanceledError', async () => {
