@@ -7,7 +7,7 @@ import { decodeModel, inspectModel, serializeModel } from '@distillery/onnx';
 import { CanceledError, registry } from '@distillery/techniques';
 import { threadContext } from './thread-context';
 import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
-import { trainingTokens } from './training-tokens';
+import { heldOutTokens, trainingTokens } from './training-tokens';
 
 export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
   const ctx = threadContext(input);
@@ -26,6 +26,9 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       // Lazy: only training techniques read it, and tokenizing the train split costs a second.
       get trainingTokens() {
         return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson);
+      },
+      get evalTokens() {
+        return tokenizerJson === null ? undefined : heldOutTokens(tokenizerJson);
       },
     };
     const result = await technique.apply(model, params, techniqueCtx);

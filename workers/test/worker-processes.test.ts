@@ -113,6 +113,10 @@ describe('worker processes', () => {
     // Cross-entropy of a random tiny decoder starts near ln(vocab) and training lowers it.
     const mean = (xs: { value: number }[]) => xs.reduce((a, m) => a + m.value, 0) / xs.length;
     expect(mean(series.slice(-5))).toBeLessThan(mean(series.slice(0, 5)) - 0.3);
+    // Held-out evaluation points on the validation split, also a series.
+    const heldOut = await f.prisma.metric.findMany({ where: { runId, name: 'steps.0.train.heldout.perplexity' }, orderBy: { step: 'asc' } });
+    expect(heldOut.map((m) => m.step)).toEqual([8, 16, 24, 30]);
+    expect(heldOut[heldOut.length - 1]!.value).toBeLessThan(heldOut[0]!.value);
     await metricsOf(runId);
   });
 

@@ -5,7 +5,7 @@
  * wall-clock on a shared machine: compare against a baseline measured in the same run.
  */
 import type * as ort from 'onnxruntime-node';
-import { CanceledError } from '@distillery/techniques';
+import { CanceledError } from '@distillery/onnx';
 import { causalLm } from './causal-lm-session';
 
 export interface LatencyOptions {

@@ -6,7 +6,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { Model } from '@distillery/onnx';
-import { CanceledError } from '@distillery/techniques';
+import { CanceledError } from '@distillery/onnx';
 import { causalLm, createSession } from './causal-lm-session';
 import { logProbAt } from './log-softmax';
 import { slidingWindows } from './sliding-windows';

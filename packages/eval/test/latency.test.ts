@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CanceledError } from '@distillery/techniques';
+import { CanceledError } from '@distillery/onnx';
 import { causalLm, createSession, measureLatency, median } from '../src';
 import { tinyDecoder } from './tiny-decoder';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as ort from 'onnxruntime-node';
 import { buildDecoder, createDecoderSession, referenceForward, runDecoder } from '@distillery/nn';
-import { CanceledError } from '@distillery/techniques';
+import { CanceledError } from '@distillery/onnx';
 import { createSession, logProbAt, modelPerplexity, perplexity, slidingWindows } from '../src';
 import { tinyDecoder, tokenStream } from './tiny-decoder';
 

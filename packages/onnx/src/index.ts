@@ -10,3 +10,4 @@ export * from './graph-edit';
 export * from './validate';
 export * from './inspect';
 export * from './gram';
+export * from './canceled';

@@ -13,7 +13,8 @@ import {
   rtnInt8Params,
   withInt4Weights,
 } from '../src';
-import { ctxWith, testPerplexity, tinyConfig, trainTinyModel } from './finetune-tiny-lm';
+import { modelPerplexity } from '@distillery/eval';
+import { ctxWith, testPerplexity, tinyConfig, tinyCorpus, trainTinyModel } from './finetune-tiny-lm';
 
 let base: Model;
 beforeAll(async () => {
@@ -72,6 +73,19 @@ describe('finetune.recover', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(finetuneRecover(base, recoverParams.parse({ steps: 5, seqLen: 32 }), ctxWith({ signal: ac.signal }))).rejects.toBeInstanceOf(CanceledError);
+  });
+
+  it('reports the loss curve and held-out perplexity points through onMetric', async () => {
+    const points: { name: string; step: number; value: number }[] = [];
+    const held = tinyCorpus().test;
+    const ctx = ctxWith({ evalTokens: held, onMetric: (name, step, value) => points.push({ name, step, value }) });
+    const out = await finetuneRecover(base, recoverParams.parse({ steps: 8, seqLen: 32 }), ctx);
+    expect(points.filter((p) => p.name === 'train.loss').map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const heldOut = points.filter((p) => p.name === 'train.heldout.perplexity');
+    expect(heldOut.map((p) => p.step)).toEqual([2, 4, 6, 8]);
+    // The last point is the returned model's perplexity on those tokens (first 4096, window = seqLen).
+    const expected = (await modelPerplexity(out.model, held.subarray(0, 4096), { window: 32 })).perplexity;
+    expect(heldOut[3]!.value).toBeCloseTo(expected, 3);
   });
 
   it('validation errors name the field', () => {

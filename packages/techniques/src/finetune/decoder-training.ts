@@ -4,7 +4,9 @@
  * stream, AdamW under warmup + cosine, global-norm clipping, optional masks, and the
  * technique context's progress, metric series and cooperative cancellation.
  */
+import { modelPerplexity } from '@distillery/eval';
 import {
+  buildDecoder,
   buildTrainingGraph,
   createTrainingSession,
   noDecayByName,
@@ -54,7 +56,12 @@ export interface DecoderTrainingOptions extends TrainingSchedule {
   progress?: [number, number];
   /** ORT threads of the training session (default 1: one session per core). */
   threads?: number;
+  /** Held-out perplexity on ctx.evalTokens this many times over the run (default 4; 0 = never). */
+  evalPoints?: number;
 }
+
+/** At most this many held-out tokens are scored per evaluation point, so evaluation stays a small share of training. */
+const MAX_EVAL_TOKENS = 4096;
 
 export interface DecoderTrainingResult {
   params: ParamMap;
@@ -93,6 +100,16 @@ export async function trainDecoder(opts: DecoderTrainingOptions): Promise<Decode
   const session = await createTrainingSession(graph, { intraOpNumThreads: opts.threads ?? 1 });
   const [from, to] = opts.progress ?? [0, 1];
   const metric = opts.metric ?? 'train';
+  const evalTokens = ctx.evalTokens && ctx.evalTokens.length > opts.seqLen ? ctx.evalTokens.subarray(0, MAX_EVAL_TOKENS) : undefined;
+  const points = opts.evalPoints ?? 4;
+  const evaluate =
+    evalTokens && points > 0
+      ? async (params: ParamMap, step: number) => {
+          const r = await modelPerplexity(buildDecoder(config, params), evalTokens, { window: opts.seqLen });
+          ctx.onMetric?.(`${metric}.heldout.perplexity`, step, r.perplexity);
+          return { perplexity: r.perplexity };
+        }
+      : undefined;
   try {
     const result = await train<IndexedBatch>({
       source: {
@@ -108,6 +125,8 @@ export async function trainDecoder(opts: DecoderTrainingOptions): Promise<Decode
       masks: opts.masks,
       seed: opts.seed,
       signal: ctx.signal,
+      evaluate,
+      evalEvery: evaluate ? Math.max(1, Math.ceil(steps / points)) : undefined,
       onProgress: (step, total, loss) => {
         ctx.onMetric?.(`${metric}.loss`, step, loss);
         ctx.onProgress(from + ((to - from) * step) / total, `step ${step}/${total} loss ${loss.toFixed(4)}`);
