@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parameterCount, readDecoderConfig } from '@distillery/nn';
+import { buildDecoder, decoderWeightsFromModel, parameterCount, readDecoderConfig } from '@distillery/nn';
 import { tensorToFloat32, type Model } from '@distillery/onnx';
 import { CanceledError, distillKd, kdParams, parseRecipe, type KdParams } from '../src';
 import { ctxWith, testPerplexity, trainTinyModel } from './finetune-tiny-lm';
@@ -59,6 +59,15 @@ describe('distill.kd on a tiny teacher', () => {
     const two = await distillKd(teacher, params({ student: { layers: 2 }, init: 'copy-layers', steps: 1, lr: 1e-9 }), ctxWith());
     expect(two.report.copiedLayers).toBe('0,1');
     await expect(distillKd(teacher, params({ init: 'copy-layers' }), ctxWith())).rejects.toThrow(/student\.hiddenSize 16 != 32/);
+  });
+
+  it('stores the student as the teacher is stored (float16 teacher, float16 student)', async () => {
+    const { config, weights } = decoderWeightsFromModel(teacher);
+    const half = buildDecoder(config, weights, { weightDtype: 'float16' });
+    const out = await distillKd(half, params({ student: { layers: 1 }, init: 'copy-layers', steps: 1, lr: 1e-9 }), ctxWith());
+    const norm = out.model.graph.initializers.find((t) => t.name === 'model.norm.weight');
+    expect(norm?.dtype).toBe('float16');
+    expect(decoderWeightsFromModel(out.model).weightDtype).toBe('float16');
   });
 
   it('cancels between steps with CanceledError', async () => {

@@ -90,10 +90,12 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   const studentConfig = resolveStudentConfig(teacherConfig, params.student);
   if (params.seqLen > teacherConfig.maxPositions) throw new Error(`seqLen ${params.seqLen} exceeds the teacher's maxPositions ${teacherConfig.maxPositions}`);
 
+  // The student is stored as the teacher is (float16 stays float16), so distilling never grows the file per parameter.
+  const teacherWeights = decoderWeightsFromModel(teacher);
   let weights: ParamMap;
   let copied: number[] | undefined;
   if (params.init === 'copy-layers') {
-    const fromTeacher = copyTeacherLayers(teacherConfig, decoderWeightsFromModel(teacher).weights, studentConfig);
+    const fromTeacher = copyTeacherLayers(teacherConfig, teacherWeights.weights, studentConfig);
     weights = fromTeacher.weights;
     copied = fromTeacher.layers;
   } else {
@@ -171,7 +173,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
     });
 
     const studentWeights: ParamMap = new Map([...run.params].filter(([name]) => !name.startsWith('distill.')));
-    const model = buildDecoder(studentConfig, studentWeights);
+    const model = buildDecoder(studentConfig, studentWeights, { weightDtype: teacherWeights.weightDtype });
     ctx.onProgress(1, 'done');
     return {
       model,
