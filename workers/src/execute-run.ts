@@ -17,6 +17,7 @@ import { startHeartbeat } from './run-heartbeat';
 import { runMetrics, type StepFigures } from './run-metrics';
 import {
   claimRun,
+  markStepRunning,
   recordCanceled,
   recordFailure,
   recordSuccess,
@@ -241,6 +242,7 @@ async function attemptRun(
     const step = run.steps[i]!;
     const { technique, params } = recipe.steps[i]!;
     const startedAt = new Date();
+    await markStepRunning(deps.prisma, run.id, attempt.workerId, step.id, startedAt);
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
     const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.

@@ -31,6 +31,8 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
       await deleteJob(tx, jobId, workerId);
       return { claimed: false, why: 'cancellation was requested before it started' };
     }
+    // A new attempt starts every step afresh: clear what an interrupted attempt marked.
+    await tx.runStep.updateMany({ where: { runId, status: 'running' }, data: { status: 'queued', startedAt: null } });
     const run = await tx.run.update({
       where: { id: runId },
       data: {
@@ -51,6 +53,14 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
 
 export async function writeProgress(prisma: PrismaClient, runId: string, workerId: string, progress: number, message: string): Promise<void> {
   await prisma.run.updateMany({ where: { id: runId, workerId, status: 'running' }, data: { progress, progressMessage: message } });
+}
+
+/** Shows which step is executing; only while this worker still owns the running run. */
+export async function markStepRunning(prisma: PrismaClient, runId: string, workerId: string, stepId: string, startedAt: Date): Promise<void> {
+  await prisma.runStep.updateMany({
+    where: { id: stepId, runId, run: { workerId, status: 'running' } },
+    data: { status: 'running', startedAt },
+  });
 }
 
 export interface StepOutput {

@@ -103,6 +103,8 @@ describe('worker processes', () => {
     const baseId = await addTinyDecoder(f, 4);
     const steps = 30;
     const runId = await enqueueRun(f, baseId, { steps: [{ technique: 'finetune.recover', params: { steps, batchSize: 4, seqLen: 32, warmup: 2, lr: 1e-2 } }] });
+    // While it trains, the step shows as running with its start time.
+    await waitFor(async () => (await f.prisma.runStep.findFirst({ where: { runId, status: 'running', startedAt: { not: null } } })) !== null, 60_000, 'step running');
     await waitForStatus(f, runId, ['succeeded', 'failed'], 90_000);
     const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true } });
     expect(run.error).toBeNull();
