@@ -1,8 +1,11 @@
 /**
- * The README's Python example (docs/examples/notebook.py, standard library only) against
- * a live stack: it must list the project and the run with the run's recorded metric.
+ * The README's Python examples against a live stack: the snippet printed in README.md
+ * (taken from the file as it is) and the fuller docs/examples/notebook.py, both standard
+ * library only. They must list the project and the run with the run's recorded metric.
  */
 import { execFile } from 'node:child_process';
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +39,28 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+});
+
+/** The first ```python block of README.md. */
+async function readmePython(): Promise<string> {
+  const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const m = /```python\n([\s\S]*?)```/.exec(readme);
+  if (!m) throw new Error('README.md has no python example');
+  return m[1]!;
+}
+
+describe("README.md's Python snippet", () => {
+  it('signs in and prints each run with its metrics', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'readme-py-')), 'example.py');
+    await writeFile(file, await readmePython());
+    const env = { ...process.env, DISTILLERY_URL: stack.apiUrl, DISTILLERY_EMAIL: ws.email, DISTILLERY_PASSWORD: ws.password };
+    const { stdout } = await run('python3', [file], { env });
+    const ratio = finished.metrics.find((m) => m.name === 'ratio.size' && m.runStepId === null)!.value;
+    const line = stdout.split('\n').find((l) => l.includes(finished.id));
+    expect(line).toBeDefined();
+    expect(line).toContain('succeeded');
+    expect(line).toContain(`'ratio.size': ${ratio}`);
+  });
 });
 
 describe('docs/examples/notebook.py', () => {
