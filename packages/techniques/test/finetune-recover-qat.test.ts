@@ -14,24 +14,13 @@ import {
   withInt4Weights,
 } from '../src';
 import { modelPerplexity } from '@distillery/eval';
-import { ctxWith, testPerplexity, tinyConfig, tinyCorpus, trainTinyModel } from './finetune-tiny-lm';
+import { ctxWith, testPerplexity, tinyConfig, tinyCorpus, trainTinyModel, pruneHalf } from './finetune-tiny-lm';
 
 let base: Model;
 beforeAll(async () => {
   // Trained long enough that 4-bit rounding costs something (after 300 steps it cost nothing measurable).
   base = await trainTinyModel(1000);
 });
-
-/** Zero the smaller-magnitude half of every block projection (unstructured 50% sparsity). */
-function pruneHalf(model: Model): Model {
-  const { config, weights } = decoderWeightsFromModel(model);
-  for (const [name, w] of weights) {
-    if (!isBlockLinearWeight(name)) continue;
-    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(w.length / 2)]!;
-    for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < cut) w[i] = 0;
-  }
-  return buildDecoder(config, weights);
-}
 
 const zerosOf = (m: Model) => new Map([...decoderWeightsFromModel(m).weights].filter(([n]) => isBlockLinearWeight(n)).map(([n, w]) => [n, w.map((v) => (v === 0 ? 1 : 0))]));
 

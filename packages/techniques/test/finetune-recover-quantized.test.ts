@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel, isBlockLinearWeight } from '@distillery/nn';
+import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel } from '@distillery/nn';
 import { serializeModel, tensorToFloat32, type Model } from '@distillery/onnx';
 import { finetuneQat, finetuneRecover, qatParams, quantizeBlockLinears, quantizeRtnInt8, recoverParams, rtnInt8Params, withInt4Weights } from '../src';
-import { ctxWith, testPerplexity, tinyConfig, trainTinyModel } from './finetune-tiny-lm';
+import { ctxWith, testPerplexity, tinyConfig, trainTinyModel, pruneHalf } from './finetune-tiny-lm';
 
 let base: Model;
 beforeAll(async () => {
@@ -28,17 +28,6 @@ async function logits(m: Model): Promise<Float32Array> {
   } finally {
     await s.release();
   }
-}
-
-/** Zero the smaller-magnitude half of every block projection (unstructured 50% sparsity). */
-function pruneHalf(model: Model): Model {
-  const { config, weights } = decoderWeightsFromModel(model);
-  for (const [name, w] of weights) {
-    if (!isBlockLinearWeight(name)) continue;
-    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(w.length / 2)]!;
-    for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < cut) w[i] = 0;
-  }
-  return buildDecoder(config, weights);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** A character-level language on the bundled corpora and a tiny decoder trained on it, for the training-technique tests. */
 import { bundledDocuments } from '@distillery/data';
 import { modelPerplexity } from '@distillery/eval';
-import { buildDecoder, decoderPreset, initDecoderWeights, type DecoderConfig } from '@distillery/nn';
+import { buildDecoder, decoderPreset, decoderWeightsFromModel, initDecoderWeights, isBlockLinearWeight, type DecoderConfig } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
 import { quietContext, trainDecoder, type TechniqueContext } from '../src';
 
@@ -55,4 +55,15 @@ export async function trainTinyModel(steps: number, seed = 1, config: DecoderCon
 
 export async function testPerplexity(model: Model): Promise<number> {
   return (await modelPerplexity(model, tinyCorpus().test, { window: 64 })).perplexity;
+}
+
+/** Zero the smaller-magnitude half of every block projection (unstructured 50% sparsity). */
+export function pruneHalf(model: Model): Model {
+  const { config, weights } = decoderWeightsFromModel(model);
+  for (const [name, w] of weights) {
+    if (!isBlockLinearWeight(name)) continue;
+    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(w.length / 2)]!;
+    for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < cut) w[i] = 0;
+  }
+  return buildDecoder(config, weights);
 }
