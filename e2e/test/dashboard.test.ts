@@ -108,6 +108,15 @@ describe('dashboard', () => {
     const ppl = run.metrics.find((m) => m.name === 'perplexity' && m.runStepId === null)!.value;
     expect(ppl).toBeGreaterThan(1);
     expect(pplText).toBe(formatMetric('perplexity', ppl));
+
+    // The size/quality trade-off plot: the run, and its base model as a point of its own.
+    const tradeoff = page.getByTestId('tradeoff-chart');
+    await tradeoff.waitFor();
+    expect(await tradeoff.isVisible()).toBe(true);
+    const points = tradeoff.getByTestId('tradeoff-point');
+    expect(await points.count()).toBe(2);
+    expect(await tradeoff.locator(`[data-testid="tradeoff-point"][data-kind="run"][data-key="${runId}"] title`).textContent()).toContain('quantize.rtn-int8');
+    expect(await tradeoff.locator('[data-testid="tradeoff-point"][data-kind="base"] title').textContent()).toContain('tiny-demo (base model)');
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-project.png'), fullPage: true });
 
     // The run page: steps and the metrics table.

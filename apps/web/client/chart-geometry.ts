@@ -28,23 +28,43 @@ export function ticks(lo: number, hi: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => lo + ((hi - lo) * i) / (count - 1));
 }
 
+/** Rounds an SVG coordinate to two decimals, so paths and tests read cleanly. */
+export function roundCoord(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+/** Smallest and largest of some values. */
+export function extent(values: ReadonlyArray<number>): [number, number] {
+  return [Math.min(...values), Math.max(...values)];
+}
+
+/**
+ * Linear maps from data ranges onto the plot area of `box`, y pointing down. A flat range
+ * (lo = hi) maps to the middle instead of dividing by zero.
+ */
+export function plotScales(
+  [x0, x1]: readonly [number, number],
+  [y0, y1]: readonly [number, number],
+  box: ChartBox,
+): { sx: (x: number) => number; sy: (y: number) => number } {
+  const plotW = box.width - box.left - box.right;
+  const plotH = box.height - box.top - box.bottom;
+  return {
+    sx: (x) => box.left + (x1 === x0 ? plotW / 2 : ((x - x0) / (x1 - x0)) * plotW),
+    sy: (y) => box.top + (y1 === y0 ? plotH / 2 : (1 - (y - y0) / (y1 - y0)) * plotH),
+  };
+}
+
 export function chartGeometry(points: ReadonlyArray<SeriesPoint>, box: ChartBox, tickCount = 5): ChartGeometry {
   const pts = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (pts.length === 0) return { path: '', xTicks: [], yTicks: [] };
-  const xs = pts.map((p) => p.x);
-  const ys = pts.map((p) => p.y);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const plotW = box.width - box.left - box.right;
-  const plotH = box.height - box.top - box.bottom;
-  // A flat or single-point series sits in the middle instead of dividing by zero.
-  const sx = (x: number) => box.left + (x1 === x0 ? plotW / 2 : ((x - x0) / (x1 - x0)) * plotW);
-  const sy = (y: number) => box.top + (y1 === y0 ? plotH / 2 : (1 - (y - y0) / (y1 - y0)) * plotH);
-  const round = (v: number) => Math.round(v * 100) / 100;
-  const path = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${round(sx(p.x))} ${round(sy(p.y))}`).join(' ');
+  const [x0, x1] = extent(pts.map((p) => p.x));
+  const [y0, y1] = extent(pts.map((p) => p.y));
+  const { sx, sy } = plotScales([x0, x1], [y0, y1], box);
+  const path = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${roundCoord(sx(p.x))} ${roundCoord(sy(p.y))}`).join(' ');
   return {
     path,
-    xTicks: ticks(x0, x1, tickCount).map((value) => ({ value, at: round(sx(value)) })),
-    yTicks: ticks(y0, y1, tickCount).map((value) => ({ value, at: round(sy(value)) })),
+    xTicks: ticks(x0, x1, tickCount).map((value) => ({ value, at: roundCoord(sx(value)) })),
+    yTicks: ticks(y0, y1, tickCount).map((value) => ({ value, at: roundCoord(sy(value)) })),
   };
 }

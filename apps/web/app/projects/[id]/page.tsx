@@ -8,6 +8,7 @@ import { NewRunForm } from '../../../components/NewRunForm';
 import { ModelUpload } from '../../../components/ModelUpload';
 import { ProgressBar } from '../../../components/ProgressBar';
 import { StatusBadge } from '../../../components/StatusBadge';
+import { TradeoffChart } from '../../../components/TradeoffChart';
 import { usePolling } from '../../../components/usePolling';
 import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
@@ -100,6 +101,7 @@ export default function ProjectPage() {
               </tbody>
             </table>
           ) : null}
+          <TradeoffChart runs={runs} />
         </section>
 
         {project ? (
