@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, migrate, MigrationError, readMigrations, type TestDatabase } from '../src/index.ts';
 import { defaultMigrationsDir } from '../src/paths.ts';
+import { query } from './sql-query';
 
 const databases: TestDatabase[] = [];
 const tempDirs: string[] = [];
@@ -20,16 +20,6 @@ async function emptyDatabase(): Promise<TestDatabase> {
   const db = await createTestDatabase({ migrate: false });
   databases.push(db);
   return db;
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 interface MigrationRow {
