@@ -7,13 +7,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const m of modules) {
-      for (const t of m.children.allTests()) {
+      // A file whose setup failed (a beforeAll hook, an import) leaves its tests unrun:
+      // they count as failed, never as skipped, so the closing line cannot hide it.
+      const moduleFailed = m.state() === 'failed';
+      const tests = [...m.children.allTests()];
+      for (const t of tests) {
         const state = t.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed' || moduleFailed) failed++;
         else skipped++;
       }
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
+      if (moduleFailed && tests.length === 0) failed++;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
