@@ -19,10 +19,8 @@ export default function SignInPage() {
     setBusy(true);
     setError(null);
     try {
-      const auth =
-        mode === 'signin'
-          ? (await gql<{ signIn: AuthAnswer }>(SIGN_IN, { email, password })).signIn
-          : (await gql<{ signUp: AuthAnswer }>(SIGN_UP, { email, password, name: name || null })).signUp;
+      if (mode === 'signup') await gql(SIGN_UP, { email, password, name: name || null });
+      const auth = (await gql<{ signIn: AuthAnswer }>(SIGN_IN, { email, password })).signIn;
       setToken(auth.token);
       router.push('/');
     } catch (err) {
