@@ -3,7 +3,6 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { NavBar } from '../components/NavBar';
 import { usePolling } from '../components/usePolling';
-import { useSession } from '../components/useSession';
 import { gql } from '../client/graphql';
 import { formatDate } from '../client/format';
 import { CREATE_PROJECT, CREATE_TEAM, TEAMS, VIEWER, type TeamWithProjects } from '../client/queries';
@@ -19,8 +18,7 @@ async function loadHome(): Promise<HomeData> {
 }
 
 export default function HomePage() {
-  const ready = useSession();
-  const { data, error, reload } = usePolling(loadHome, () => false, 2000, ready);
+  const { data, error, reload } = usePolling(loadHome, () => false, 2000);
   const [teamName, setTeamName] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
 

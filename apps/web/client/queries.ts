@@ -68,14 +68,7 @@ export interface TeamWithProjects {
   projects: { id: string; name: string; description: string | null; createdAt: string }[];
 }
 
-const AUTH_FIELDS = 'token user { id email name }';
-
-export const SIGN_IN = `mutation SignIn($email: String!, $password: String!) { signIn(email: $email, password: $password) { ${AUTH_FIELDS} } }`;
 export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String) { signUp(email: $email, password: $password, name: $name) { message } }`;
-export interface AuthAnswer {
-  token: string;
-  user: { id: string; email: string; name: string | null };
-}
 
 export const VIEWER = `query Viewer { viewer { id email name } }`;
 
