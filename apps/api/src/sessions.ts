@@ -65,6 +65,25 @@ export async function activeSessions(prisma: PrismaClient, userId: string, polic
   return rows;
 }
 
+// Ended sessions stay listed in the database this long (for audits), then go.
+const KEEP_ENDED_MS = 30 * 24 * 3600 * 1000;
+
+/** Delete a user's sessions that ended more than 30 days ago. */
+export async function pruneEndedSessions(prisma: PrismaClient, userId: string, policy: SessionPolicy): Promise<number> {
+  const cutoff = Date.now() - KEEP_ENDED_MS;
+  const res = await prisma.session.deleteMany({
+    where: {
+      userId,
+      OR: [
+        { revokedAt: { lt: new Date(cutoff) } },
+        { expiresAt: { lt: new Date(cutoff) } },
+        { lastSeenAt: { lt: new Date(cutoff - policy.idleSeconds * 1000) } },
+      ],
+    },
+  });
+  return res.count;
+}
+
 export async function revokeSession(prisma: PrismaClient, id: string): Promise<Session> {
   // updateMany keeps the first revocation time when two sign-outs race.
   await prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });

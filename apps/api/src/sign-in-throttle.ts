@@ -81,6 +81,19 @@ export async function reserveSignInAttempt(prisma: PrismaClient, keys: ThrottleK
   }
 }
 
+// Rows of keys nobody tried for a while are dropped now and then, so the table stays small.
+const PRUNE_EVERY_MS = 60_000;
+let lastPrune = 0;
+
+async function pruneStale(prisma: PrismaClient, limits: SignInLimits): Promise<void> {
+  if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
+  lastPrune = Date.now();
+  await prisma.$executeRaw`
+    DELETE FROM "SignInThrottle"
+    WHERE "lastAttemptAt" < now() - make_interval(secs => ${limits.failureWindowSeconds})
+      AND ("lockedUntil" IS NULL OR "lockedUntil" < now())`;
+}
+
 /** The password was right: forget the account's failures and give back the address's attempt. */
 export async function signInSucceeded(prisma: PrismaClient, keys: ThrottleKeys, limits: SignInLimits): Promise<void> {
   await prisma.$transaction([
@@ -90,4 +103,5 @@ export async function signInSucceeded(prisma: PrismaClient, keys: ThrottleKeys, 
         "lockedUntil" = CASE WHEN failures - 1 < ${limits.freeFailuresPerAddress} THEN NULL ELSE "lockedUntil" END
       WHERE key = ${`address:${keys.address}`}`,
   ]);
+  await pruneStale(prisma, limits);
 }

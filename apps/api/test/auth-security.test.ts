@@ -111,6 +111,12 @@ describe('sessions', () => {
     expect(ok(await h.gql(`{ viewer { email } }`, {}, fresh.signIn.token))).toBeTruthy();
     const touched = await h.db.prisma.session.findUniqueOrThrow({ where: { id: fresh.signIn.session.id } });
     expect(touched.lastSeenAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+
+    // Sessions that ended over 30 days ago are deleted at the next sign-in; recent ones stay on record.
+    const longGone = await h.db.prisma.session.update({ where: { id: idle.signIn.session.id }, data: { revokedAt: ago(40 * 86400) } });
+    ok(await signInFrom(address, email, TEST_PASSWORD));
+    expect(await h.db.prisma.session.findUnique({ where: { id: longGone.id } })).toBeNull();
+    expect(await h.db.prisma.session.findUnique({ where: { id: old.signIn.session.id } })).not.toBeNull();
   });
 
   it('keeps API tokens working for notebooks; signOut with one names the right mutation', async () => {

@@ -5,7 +5,7 @@ import { badInput, forbidden, parseInput, unauthenticated } from '../errors';
 import { nameSchema } from '../names';
 import { decoyHash, hashPassword, verifyPassword } from '../passwords';
 import { isUniqueViolation } from '../prisma-errors';
-import { activeSessions, createSession, revokeSession, sessionEndsAt } from '../sessions';
+import { activeSessions, createSession, pruneEndedSessions, revokeSession, sessionEndsAt } from '../sessions';
 import { reserveSignInAttempt, signInSucceeded } from '../sign-in-throttle';
 import { newToken } from '../tokens';
 import type { ResolverMap } from './resolver-types';
@@ -74,6 +74,7 @@ export const authResolvers: ResolverMap = {
         throw unauthenticated('wrong email or password');
       }
       await signInSucceeded(ctx.prisma, keys, ctx.config.signInLimits);
+      await pruneEndedSessions(ctx.prisma, user.id, ctx.config.sessions);
       const { secret, session } = await createSession(ctx.prisma, user.id, ctx.config.sessions, ctx.client);
       ctx.log.info({ userId: user.id, sessionId: session.id }, 'signed in');
       return { token: secret, session: { ...session, current: true }, user };
