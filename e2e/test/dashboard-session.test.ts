@@ -157,4 +157,46 @@ describe('dashboard session', () => {
     const ended = await post({ 'x-distillery-csrf': '1' });
     expect(((await ended.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
   });
+
+  it('signs in, invites by email from the team card, and the invitee accepts in their own browser', async () => {
+    const web = stack.webUrl!;
+    const signUpOnly = (email: string) => graphql(stack.graphqlUrl, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { message } }', { e: email, p: PASSWORD });
+    const owner = uniqueEmail('owner');
+    const invitee = uniqueEmail('invitee');
+    await signUpOnly(owner);
+    await signUpOnly(invitee);
+
+    async function signInPage(email: string): Promise<Page> {
+      const p = await (await browser.newContext()).newPage();
+      p.setDefaultTimeout(30_000);
+      await p.goto(`${web}/signin`);
+      await p.fill('#email', email);
+      await p.fill('#password', PASSWORD);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL(`${web}/`);
+      return p;
+    }
+
+    const ownerPage = await signInPage(owner);
+    await ownerPage.getByLabel('Team name').fill('Invite Lab');
+    await ownerPage.getByRole('button', { name: 'Create team' }).click();
+    await ownerPage.getByLabel('Invite email').waitFor();
+    await ownerPage.getByLabel('Invite email').fill(invitee);
+    await ownerPage.getByLabel('Invite role').selectOption('viewer');
+    await ownerPage.getByRole('button', { name: 'Invite', exact: true }).click();
+    expect(await ownerPage.getByTestId('invite-note').textContent()).toContain(invitee);
+
+    const inviteePage = await signInPage(invitee);
+    const card = inviteePage.getByTestId('invitation');
+    await card.waitFor();
+    expect(await card.textContent()).toContain('Invite Lab');
+    expect(await inviteePage.getByTestId('team').count()).toBe(0);
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await inviteePage.getByTestId('team').waitFor();
+    expect(await inviteePage.getByTestId('team').locator('h2').textContent()).toBe('Invite Lab');
+    expect(await inviteePage.getByTestId('team').locator('.team-head .muted').textContent()).toBe('viewer');
+    expect(await inviteePage.getByTestId('invitation').count()).toBe(0);
+    // A viewer gets no invite form.
+    expect(await inviteePage.getByLabel('Invite email').count()).toBe(0);
+  });
 });

@@ -5,16 +5,22 @@ import { NavBar } from '../components/NavBar';
 import { usePolling } from '../components/usePolling';
 import { gql } from '../client/graphql';
 import { formatDate } from '../client/format';
-import { CREATE_PROJECT, CREATE_TEAM, TEAMS, VIEWER, type TeamWithProjects } from '../client/queries';
+import { CREATE_PROJECT, CREATE_TEAM, INVITATIONS, TEAMS, VIEWER, type PendingInvitation, type TeamWithProjects } from '../client/queries';
+import { InviteForm, PendingInvitations } from '../components/Invitations';
 
 interface HomeData {
   teams: TeamWithProjects[];
   viewer: { email: string };
+  invitations: PendingInvitation[];
 }
 
 async function loadHome(): Promise<HomeData> {
-  const [t, v] = await Promise.all([gql<{ teams: TeamWithProjects[] }>(TEAMS), gql<{ viewer: { email: string } }>(VIEWER)]);
-  return { teams: t.teams, viewer: v.viewer };
+  const [t, v, i] = await Promise.all([
+    gql<{ teams: TeamWithProjects[] }>(TEAMS),
+    gql<{ viewer: { email: string } }>(VIEWER),
+    gql<{ invitations: PendingInvitation[] }>(INVITATIONS),
+  ]);
+  return { teams: t.teams, viewer: v.viewer, invitations: i.invitations };
 }
 
 export default function HomePage() {
@@ -45,6 +51,7 @@ export default function HomePage() {
           </div>
         </div>
         {error ? <div className="error">{error}</div> : null}
+        {data ? <PendingInvitations invitations={data.invitations} onChange={reload} /> : null}
         {data && data.teams.length === 0 ? <p className="empty">You are not in any team yet. Create one below.</p> : null}
         {data?.teams.map((team) => (
           <TeamCard key={team.id} team={team} onChange={reload} />
@@ -110,6 +117,7 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
           </button>
         </form>
       ) : null}
+      {team.viewerRole === 'owner' ? <InviteForm teamId={team.id} /> : null}
       {error ? <div className="error">{error}</div> : null}
     </section>
   );

@@ -109,3 +109,15 @@ export const RUN_PAGE = `query RunPage($id: ID!) {
 export const METRIC_SERIES = `query MetricSeries($id: ID!, $name: String!) { run(id: $id) { metricSeries(name: $name) { name value step runStepId } } }`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!) { cancelRun(id: $id) { id status } }`;
+
+export interface PendingInvitation {
+  id: string;
+  teamName: string;
+  role: string;
+  invitedBy: string | null;
+}
+
+export const INVITATIONS = `query Invitations { invitations { id teamName role invitedBy } }`;
+export const ACCEPT_INVITATION = `mutation AcceptInvitation($id: ID!) { acceptInvitation(id: $id) { role } }`;
+export const DECLINE_INVITATION = `mutation DeclineInvitation($id: ID!) { declineInvitation(id: $id) { status } }`;
+export const INVITE_MEMBER = `mutation InviteMember($teamId: ID!, $email: String!, $role: Role!) { inviteMember(teamId: $teamId, email: $email, role: $role) { id } }`;
