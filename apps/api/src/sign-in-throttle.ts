@@ -10,8 +10,8 @@
  * account's counter and gives back the address's count.
  */
 import type { PrismaClient } from '@distillery/db';
-import { GraphQLError } from 'graphql';
 import type { SignInLimits } from './config';
+import { tooManyAttempts } from './errors';
 
 export interface ThrottleKeys {
   account: string;
@@ -23,17 +23,6 @@ export function backoffSeconds(failures: number, free: number, baseSeconds: numb
   if (failures < free) return 0;
   const exponent = Math.min(failures - free, 30);
   return Math.min(maxSeconds, baseSeconds * 2 ** exponent);
-}
-
-export function tooManyAttempts(retryAfterSeconds: number): GraphQLError {
-  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new GraphQLError(`too many sign-in attempts; try again in ${seconds} s`, {
-    extensions: {
-      code: 'TOO_MANY_ATTEMPTS',
-      retryAfter: seconds,
-      http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
-    },
-  });
 }
 
 class Locked extends Error {}
