@@ -48,16 +48,21 @@ async function demoPassword(): Promise<string> {
   return password;
 }
 
+async function signIn(gqlUrl: string, password: string): Promise<string> {
+  const r = await graphql<{ signIn: { token: string } }>(gqlUrl, 'mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }', { e: DEMO_EMAIL, p: password });
+  return r.signIn.token;
+}
+
 async function signInOrUp(gqlUrl: string, password: string): Promise<string> {
   try {
-    const r = await graphql<{ signIn: { token: string } }>(gqlUrl, 'mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }', { e: DEMO_EMAIL, p: password });
-    return r.signIn.token;
+    return await signIn(gqlUrl, password);
   } catch (e) {
     if (!(e instanceof GraphqlCallError && e.hasCode('UNAUTHENTICATED'))) throw e;
   }
+  // Sign-up answers the same whether or not the address exists; signing in tells.
+  await graphql(gqlUrl, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p, name: "Demo") { message } }', { e: DEMO_EMAIL, p: password });
   try {
-    const r = await graphql<{ signUp: { token: string } }>(gqlUrl, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p, name: "Demo") { token } }', { e: DEMO_EMAIL, p: password });
-    return r.signUp.token;
+    return await signIn(gqlUrl, password);
   } catch (e) {
     throw new Error(`${DEMO_EMAIL} exists with a password other than the one in ${CREDENTIALS_FILE}; delete that user or restore the file (${(e as Error).message})`);
   }

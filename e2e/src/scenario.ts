@@ -31,8 +31,9 @@ export async function createWorkspace(apiUrl: string, name = 'e2e'): Promise<Wor
   const url = `${apiUrl}/graphql`;
   const email = uniqueEmail(name);
   const password = 'correct horse battery staple';
-  const up = await graphql<{ signUp: { token: string } }>(url, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }', { e: email, p: password });
-  const token = up.signUp.token;
+  await graphql(url, 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { message } }', { e: email, p: password });
+  const { signIn } = await graphql<{ signIn: { token: string } }>(url, 'mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }', { e: email, p: password });
+  const token = signIn.token;
   const team = await graphql<{ createTeam: { id: string } }>(url, 'mutation($n: String!) { createTeam(name: $n) { id } }', { n: `Team ${email}` }, token);
   const project = await graphql<{ createProject: { id: string } }>(url, 'mutation($t: ID!) { createProject(teamId: $t, name: "int8") { id } }', { t: team.createTeam.id }, token);
   const uploaded = await uploadBytes(apiUrl, tinyDecoderBytes(), token);

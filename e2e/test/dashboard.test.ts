@@ -25,6 +25,8 @@ let browser: Browser;
 let page: Page;
 /** Shared by the tests below, which continue one session. */
 let projectUrl = '';
+/** A session of the browser's user, for reading what the API recorded (the browser's own is in an httpOnly cookie). */
+let apiToken = '';
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -53,6 +55,8 @@ describe('dashboard', () => {
     await page.fill('#password', 'correct horse battery staple');
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.waitForURL(`${web}/`);
+    const signedIn = await graphql<{ signIn: { token: string } }>(stack.graphqlUrl, 'mutation($e: String!) { signIn(email: $e, password: "correct horse battery staple") { token } }', { e: email });
+    apiToken = signedIn.signIn.token;
 
     await page.getByLabel('Team name').fill('Browser Lab');
     await page.getByRole('button', { name: 'Create team' }).click();
@@ -95,13 +99,12 @@ describe('dashboard', () => {
     expect(pplText).toMatch(/^\d[\d,]*(\.\d+)?$/);
 
     // The figure shown is the one the API recorded.
-    const token = await page.evaluate(() => window.localStorage.getItem('distillery.token'));
     const runId = await row.getAttribute('data-run-id');
     const { run } = await graphql<{ run: { metrics: { name: string; value: number; runStepId: string | null }[] } }>(
       stack.graphqlUrl,
       'query($id: ID!) { run(id: $id) { metrics { name value runStepId } } }',
       { id: runId },
-      token ?? undefined,
+      apiToken,
     );
     const ratio = run.metrics.find((m) => m.name === 'ratio.size' && m.runStepId === null)!.value;
     expect(ratioText).toBe(`${ratio.toFixed(3)}×`);
@@ -147,12 +150,11 @@ describe('dashboard', () => {
     const chart = page.getByRole('img', { name: 'steps.0.train.loss over steps' });
     await chart.waitFor();
     // One vertex per recorded point (M, then an L for each further one), steps 1..6.
-    const token = await page.evaluate(() => window.localStorage.getItem('distillery.token'));
     const { run } = await graphql<{ run: { metricSeries: { step: number | null }[] } }>(
       stack.graphqlUrl,
       'query($id: ID!) { run(id: $id) { metricSeries(name: "steps.0.train.loss") { step } } }',
       { id: page.url().split('/').pop() },
-      token ?? undefined,
+      apiToken,
     );
     const steps = run.metricSeries.map((p) => p.step);
     expect(steps.length).toBeGreaterThan(1);

@@ -26,6 +26,23 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_TOKENS: intFrom(2000, 10),
   GRAPHQL_MAX_COST: intFrom(5000, 1),
   GRAPHQL_MAX_DIRECTIVES: intFrom(20, 0),
+  /** "1" puts messages and stack traces of internal errors into responses (never by default). */
+  GRAPHQL_DEBUG_ERRORS: z.enum(['0', '1']).default('0'),
+  /** A session ends after this long without a request... */
+  SESSION_IDLE_TIMEOUT_SECONDS: intFrom(7 * 24 * 3600, 1),
+  /** ...and this long after sign-in, whatever its use. */
+  SESSION_MAX_AGE_SECONDS: intFrom(30 * 24 * 3600, 1),
+  /** Failed sign-ins allowed per account (email) before backoff starts. */
+  SIGNIN_FREE_FAILURES_PER_ACCOUNT: intFrom(5, 1),
+  /** Failed sign-ins allowed per client address before backoff starts. */
+  SIGNIN_FREE_FAILURES_PER_ADDRESS: intFrom(20, 1),
+  /** First lock-out; each further failure doubles it, up to the maximum. */
+  SIGNIN_BACKOFF_BASE_SECONDS: intFrom(2, 1),
+  SIGNIN_BACKOFF_MAX_SECONDS: intFrom(15 * 60, 1),
+  /** Failures older than this are forgotten. */
+  SIGNIN_FAILURE_WINDOW_SECONDS: intFrom(3600, 1),
+  /** Express "trust proxy": whose X-Forwarded-For names the client address (the dashboard proxies from loopback). */
+  API_TRUST_PROXY: z.string().min(1).default('loopback'),
 });
 
 export interface GraphqlLimits {
@@ -34,6 +51,19 @@ export interface GraphqlLimits {
   maxTokens: number;
   maxCost: number;
   maxDirectives: number;
+}
+
+export interface SessionPolicy {
+  idleSeconds: number;
+  maxAgeSeconds: number;
+}
+
+export interface SignInLimits {
+  freeFailuresPerAccount: number;
+  freeFailuresPerAddress: number;
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+  failureWindowSeconds: number;
 }
 
 export interface ApiConfig {
@@ -47,6 +77,11 @@ export interface ApiConfig {
   maxBodyBytes: number;
   maxUploadBytes: number;
   limits: GraphqlLimits;
+  /** Internal error messages and stack traces in responses (GRAPHQL_DEBUG_ERRORS=1). */
+  debugErrors: boolean;
+  sessions: SessionPolicy;
+  signInLimits: SignInLimits;
+  trustProxy: string;
 }
 
 export class ConfigError extends Error {
@@ -79,5 +114,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxCost: e.GRAPHQL_MAX_COST,
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
     },
+    debugErrors: e.GRAPHQL_DEBUG_ERRORS === '1',
+    sessions: { idleSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS, maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS },
+    signInLimits: {
+      freeFailuresPerAccount: e.SIGNIN_FREE_FAILURES_PER_ACCOUNT,
+      freeFailuresPerAddress: e.SIGNIN_FREE_FAILURES_PER_ADDRESS,
+      backoffBaseSeconds: e.SIGNIN_BACKOFF_BASE_SECONDS,
+      backoffMaxSeconds: e.SIGNIN_BACKOFF_MAX_SECONDS,
+      failureWindowSeconds: e.SIGNIN_FAILURE_WINDOW_SECONDS,
+    },
+    trustProxy: e.API_TRUST_PROXY,
   };
 }

@@ -6,13 +6,15 @@
 import type { Logger } from 'pino';
 import type { MembershipRole, PrismaClient } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
-import type { ApiConfig } from './config';
+import type { ApiConfig, SessionPolicy } from './config';
 import { unauthenticated } from './errors';
-import { bearerToken, hashToken } from './tokens';
+import { findActiveSession, type ClientInfo } from './sessions';
+import { bearerToken, hashToken, SESSION_PREFIX } from './tokens';
 
+/** Who is calling, and with which credential: a sign-in session or a named API token. */
 export interface Viewer {
   userId: string;
-  tokenId: string;
+  credential: { kind: 'session' | 'apiToken'; id: string };
 }
 
 export interface ApiServices {
@@ -25,6 +27,8 @@ export interface ApiServices {
 export interface ApiContext extends ApiServices {
   /** The signed-in user; throws UNAUTHENTICATED when there is none. */
   viewer(): Promise<Viewer>;
+  /** The caller's address (X-Forwarded-For from a trusted proxy) and user agent. */
+  client: ClientInfo;
   /** Memoized lookups for authorization within this request. */
   memo: {
     roles: Map<string, Promise<MembershipRole | null>>;
@@ -35,26 +39,31 @@ export interface ApiContext extends ApiServices {
 // Writing lastUsedAt on every request would turn every read into a write.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-/** The user behind a bearer secret, or null when it is unknown or revoked. */
-export async function findViewer(prisma: PrismaClient, secret: string): Promise<Viewer | null> {
+/** The user behind a bearer secret, or null when it is unknown, revoked or expired. */
+export async function findViewer(prisma: PrismaClient, secret: string, sessions: SessionPolicy): Promise<Viewer | null> {
+  if (secret.startsWith(SESSION_PREFIX)) {
+    const session = await findActiveSession(prisma, secret, sessions);
+    return session ? { userId: session.userId, credential: { kind: 'session', id: session.id } } : null;
+  }
   const token = await prisma.apiToken.findUnique({ where: { tokenHash: hashToken(secret) } });
   if (!token || token.revokedAt) return null;
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     await prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
   }
-  return { userId: token.userId, tokenId: token.id };
+  return { userId: token.userId, credential: { kind: 'apiToken', id: token.id } };
 }
 
-export function createContext(services: ApiServices, authorization: string | undefined): ApiContext {
+export function createContext(services: ApiServices, authorization: string | undefined, client: ClientInfo = {}): ApiContext {
   let viewer: Promise<Viewer> | undefined;
   return {
     ...services,
+    client,
     viewer() {
       viewer ??= (async () => {
         const secret = bearerToken(authorization);
         if (!secret) throw unauthenticated();
-        const found = await findViewer(services.prisma, secret);
-        if (!found) throw unauthenticated('the bearer token is invalid or revoked');
+        const found = await findViewer(services.prisma, secret, services.config.sessions);
+        if (!found) throw unauthenticated('the bearer token is invalid, expired or revoked; sign in again');
         return found;
       })();
       return viewer;

@@ -19,6 +19,18 @@ export function badInput(field: string, message: string): GraphQLError {
   return new GraphQLError(`${field}: ${message}`, { extensions: { code: 'BAD_USER_INPUT', field } });
 }
 
+/** Sign-in refused during a lock-out; HTTP 429 with Retry-After as well. */
+export function tooManyAttempts(retryAfterSeconds: number): GraphQLError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new GraphQLError(`too many sign-in attempts; try again in ${seconds} s`, {
+    extensions: {
+      code: 'TOO_MANY_ATTEMPTS',
+      retryAfter: seconds,
+      http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
+    },
+  });
+}
+
 export function conflict(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'CONFLICT' } });
 }

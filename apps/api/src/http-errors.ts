@@ -2,15 +2,16 @@
  * Errors outside GraphQL execution (bad JSON, oversized bodies, unknown routes, failed
  * uploads) answered in the GraphQL error shape as JSON, never as Express's HTML page.
  */
+import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 export interface HttpErrorBody {
-  errors: { message: string; extensions: { code: string } }[];
+  errors: { message: string; extensions: { code: string; correlationId?: string } }[];
 }
 
-export function sendJsonError(res: Response, status: number, code: string, message: string): void {
-  const body: HttpErrorBody = { errors: [{ message, extensions: { code } }] };
+export function sendJsonError(res: Response, status: number, code: string, message: string, correlationId?: string): void {
+  const body: HttpErrorBody = { errors: [{ message, extensions: { code, ...(correlationId ? { correlationId } : {}) } }] };
   res.status(status).type('application/json').send(JSON.stringify(body));
 }
 
@@ -22,7 +23,8 @@ interface ErrorWithStatus {
   message?: string;
 }
 
-export function jsonErrorHandler(production: boolean, log: Logger) {
+/** `debug` (GRAPHQL_DEBUG_ERRORS=1) puts the internal message into the answer. */
+export function jsonErrorHandler(debug: boolean, log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorWithStatus;
     const status = e.status ?? e.statusCode ?? 500;
@@ -35,8 +37,10 @@ export function jsonErrorHandler(production: boolean, log: Logger) {
     if (status >= 400 && status < 500) {
       return sendJsonError(res, status, 'BAD_REQUEST', e.expose && e.message ? e.message : 'bad request');
     }
-    log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
-    sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', production || !e.message ? 'internal server error' : e.message);
+    const correlationId = randomUUID();
+    log.error({ err, method: req.method, url: req.originalUrl, correlationId }, 'request failed');
+    const message = debug && e.message ? e.message : `internal server error (correlation id ${correlationId})`;
+    sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', message, correlationId);
   };
 }
 

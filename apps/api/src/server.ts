@@ -22,7 +22,9 @@ import { healthHandler } from './health';
 import { jsonErrorHandler, notFoundHandler } from './http-errors';
 import { legacyJsonStatusPlugin } from './legacy-json-status';
 import { createLogger, workerLogger } from './logger';
+import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
+import { securityHeaders } from './security-headers';
 import { uploadHandler } from './upload';
 
 export interface CreateApiOptions {
@@ -33,7 +35,7 @@ export interface CreateApiOptions {
   /** Default: API_PORT / PORT / 4000; 0 picks a free port. */
   port?: number;
   host?: string;
-  /** Masks internal errors, hides stack traces, disables introspection. Default: NODE_ENV=production. */
+  /** Disables introspection and the landing page. Default: NODE_ENV=production. */
   production?: boolean;
   /** Overrides of the environment-derived configuration. */
   config?: Partial<ApiConfig>;
@@ -84,6 +86,9 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log };
   const app = express();
   app.disable('x-powered-by');
+  // req.ip is the client's address as the trusted proxy (the dashboard) reports it.
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders({ landingPage: !config.production }));
   const httpServer = http.createServer(app);
 
   const armor = armorProtection(config.limits);
@@ -91,15 +96,16 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
     typeDefs,
     resolvers,
     introspection: !config.production,
-    includeStacktraceInErrorResponses: !config.production,
+    includeStacktraceInErrorResponses: config.debugErrors,
     allowBatchedHttpRequests: false,
     validationRules: armor.validationRules,
-    formatError: errorFormatter(config.production, log),
+    formatError: errorFormatter(config.debugErrors, log),
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<ApiContext>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       requestLogPlugin(log),
       legacyJsonStatusPlugin<ApiContext>(),
+      inputSanityPlugin<ApiContext>(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
   });
@@ -112,11 +118,11 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
     express.json({ limit: config.maxBodyBytes }),
     queryTokenLimit(config.limits.maxTokens),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(services, req.headers.authorization),
+      context: async ({ req }) => createContext(services, req.headers.authorization, { address: req.ip, userAgent: req.headers['user-agent'] }),
     }),
   );
   app.use(notFoundHandler);
-  app.use(jsonErrorHandler(config.production, log));
+  app.use(jsonErrorHandler(config.debugErrors, log));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

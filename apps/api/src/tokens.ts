@@ -4,9 +4,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-const TOKEN_PREFIX = 'dst_';
-/** Characters of the token kept in clear (the fixed prefix plus 8 random ones). */
-const SHOWN = TOKEN_PREFIX.length + 8;
+/** API tokens (notebooks, CLI) start with this; sign-in sessions with SESSION_PREFIX. */
+export const API_TOKEN_PREFIX = 'dst_';
+export const SESSION_PREFIX = 'dss_';
+/** Random characters of the token kept in clear after the fixed prefix. */
+const SHOWN = 8;
 
 export interface NewToken {
   secret: string;
@@ -14,9 +16,9 @@ export interface NewToken {
   prefix: string;
 }
 
-export function newToken(): NewToken {
-  const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  return { secret, hash: hashToken(secret), prefix: secret.slice(0, SHOWN) };
+export function newToken(kind: typeof API_TOKEN_PREFIX | typeof SESSION_PREFIX = API_TOKEN_PREFIX): NewToken {
+  const secret = kind + randomBytes(32).toString('base64url');
+  return { secret, hash: hashToken(secret), prefix: secret.slice(0, kind.length + SHOWN) };
 }
 
 /** Tokens carry 256 bits of entropy, so a plain sha256 (no salt, no stretching) is enough. */

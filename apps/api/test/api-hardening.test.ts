@@ -132,11 +132,17 @@ describe('production mode and database failure', () => {
     try {
       const intro = await gql(api.graphqlUrl, `{ __schema { types { name } } }`);
       expect(intro.errors?.[0]?.message).toMatch(/introspection/i);
-      const signed = ok(await gql<{ signUp: { token: string } }>(api.graphqlUrl, `mutation { signUp(email: "p@example.com", password: "correct horse battery") { token } }`));
+      ok(await gql(api.graphqlUrl, `mutation { signUp(email: "p@example.com", password: "correct horse battery") { message } }`));
+      const signed = ok(await gql<{ signIn: { token: string } }>(api.graphqlUrl, `mutation { signIn(email: "p@example.com", password: "correct horse battery") { token } }`));
 
       await db.drop();
-      const r = await gql(api.graphqlUrl, `{ viewer { email } }`, {}, signed.signUp.token);
-      expect(r.errors?.[0]).toEqual({ message: 'internal server error', locations: expect.any(Array), path: ['viewer'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      const r = await gql(api.graphqlUrl, `{ viewer { email } }`, {}, signed.signIn.token);
+      expect(r.errors?.[0]).toEqual({
+        message: expect.stringMatching(/^internal server error \(correlation id [0-9a-f-]{36}\)$/),
+        locations: expect.any(Array),
+        path: ['viewer'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+      });
       expect(JSON.stringify(r)).not.toMatch(/stacktrace|prisma|postgres|\.ts:/i);
       // The process is still up and says the database is not.
       const health = await fetch(`${api.url}/health`);

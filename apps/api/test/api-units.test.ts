@@ -144,3 +144,23 @@ describe('server-side import paths', () => {
     }
   });
 });
+
+describe('names (control and bidi-override characters)', () => {
+  it('refuses exactly C0/C1 controls, DEL and U+202A-202E, U+2066-2069 in names; keeps line breaks in free text', async () => {
+    const { unsafeCharacters } = await import('../src/names');
+    // The obvious reference: the code points listed one by one.
+    const banned = new Set<number>();
+    for (let c = 0; c <= 0x1f; c++) banned.add(c);
+    for (let c = 0x7f; c <= 0x9f; c++) banned.add(c);
+    for (const c of [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]) banned.add(c);
+    for (let c = 0; c < 0x3000; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const s = `a${String.fromCodePoint(c)}b`;
+      expect(unsafeCharacters(s) !== null, `U+${c.toString(16)}`).toBe(banned.has(c));
+      const inText = banned.has(c) && c !== 0x0a && c !== 0x0d && c !== 0x09;
+      expect(unsafeCharacters(s, true) !== null, `text U+${c.toString(16)}`).toBe(inText);
+    }
+    expect(unsafeCharacters('ok\u202Eno')).toMatch(/U\+202E at position 3/);
+    expect(unsafeCharacters('名前 – émoji 🙂')).toBeNull();
+  });
+});

@@ -60,13 +60,14 @@ export async function startHarness(overrides: Partial<CreateApiOptions> = {}): P
   };
 }
 
-export async function gql<T>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>> {
+export async function gql<T>(url: string, query: string, variables?: Record<string, unknown>, token?: string, headers: Record<string, string> = {}): Promise<GqlResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
     },
     body: JSON.stringify({ query, variables }),
   });
@@ -106,14 +107,21 @@ export async function upload(api: RunningApi, bytes: Uint8Array, token?: string)
 
 let userCounter = 0;
 
-/** Sign up a fresh user; returns its session token and id. */
+export const TEST_PASSWORD = 'correct horse battery';
+
+export function uniqueEmail(name = 'user'): string {
+  return `${name}-${Date.now()}-${userCounter++}@example.com`;
+}
+
+/** Sign up a fresh user, then sign in (sign-up itself never starts a session); returns its session token and id. */
 export async function signUp(h: Harness, name = 'user'): Promise<{ token: string; userId: string; email: string }> {
-  const email = `${name}-${Date.now()}-${userCounter++}@example.com`;
+  const email = uniqueEmail(name);
+  ok(await h.gql(`mutation($email: String!, $password: String!) { signUp(email: $email, password: $password, name: "T") { message } }`, { email, password: TEST_PASSWORD }));
   const r = ok(
-    await h.gql<{ signUp: { token: string; user: { id: string } } }>(
-      `mutation($email: String!, $password: String!) { signUp(email: $email, password: $password, name: "T") { token user { id } } }`,
-      { email, password: 'correct horse battery' },
+    await h.gql<{ signIn: { token: string; user: { id: string } } }>(
+      `mutation($email: String!, $password: String!) { signIn(email: $email, password: $password) { token user { id } } }`,
+      { email, password: TEST_PASSWORD },
     ),
   );
-  return { token: r.signUp.token, userId: r.signUp.user.id, email };
+  return { token: r.signIn.token, userId: r.signIn.user.id, email };
 }

@@ -3,24 +3,28 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { NavBar } from '../components/NavBar';
 import { usePolling } from '../components/usePolling';
-import { useSession } from '../components/useSession';
 import { gql } from '../client/graphql';
 import { formatDate } from '../client/format';
-import { CREATE_PROJECT, CREATE_TEAM, TEAMS, VIEWER, type TeamWithProjects } from '../client/queries';
+import { CREATE_PROJECT, CREATE_TEAM, INVITATIONS, TEAMS, VIEWER, type PendingInvitation, type TeamWithProjects } from '../client/queries';
+import { InviteForm, PendingInvitations } from '../components/Invitations';
 
 interface HomeData {
   teams: TeamWithProjects[];
   viewer: { email: string };
+  invitations: PendingInvitation[];
 }
 
 async function loadHome(): Promise<HomeData> {
-  const [t, v] = await Promise.all([gql<{ teams: TeamWithProjects[] }>(TEAMS), gql<{ viewer: { email: string } }>(VIEWER)]);
-  return { teams: t.teams, viewer: v.viewer };
+  const [t, v, i] = await Promise.all([
+    gql<{ teams: TeamWithProjects[] }>(TEAMS),
+    gql<{ viewer: { email: string } }>(VIEWER),
+    gql<{ invitations: PendingInvitation[] }>(INVITATIONS),
+  ]);
+  return { teams: t.teams, viewer: v.viewer, invitations: i.invitations };
 }
 
 export default function HomePage() {
-  const ready = useSession();
-  const { data, error, reload } = usePolling(loadHome, () => false, 2000, ready);
+  const { data, error, reload } = usePolling(loadHome, () => false, 2000);
   const [teamName, setTeamName] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -47,6 +51,7 @@ export default function HomePage() {
           </div>
         </div>
         {error ? <div className="error">{error}</div> : null}
+        {data ? <PendingInvitations invitations={data.invitations} onChange={reload} /> : null}
         {data && data.teams.length === 0 ? <p className="empty">You are not in any team yet. Create one below.</p> : null}
         {data?.teams.map((team) => (
           <TeamCard key={team.id} team={team} onChange={reload} />
@@ -112,6 +117,7 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
           </button>
         </form>
       ) : null}
+      {team.viewerRole === 'owner' ? <InviteForm teamId={team.id} /> : null}
       {error ? <div className="error">{error}</div> : null}
     </section>
   );

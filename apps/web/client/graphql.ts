@@ -1,5 +1,9 @@
-/** A minimal GraphQL-over-HTTP client for `/graphql` (proxied to the API by next.config.ts). */
-import { clearToken, getToken } from './session';
+/**
+ * A minimal GraphQL-over-HTTP client for `/graphql` (proxied to the API by a route
+ * handler). The session travels in an httpOnly cookie the browser sends by itself; the
+ * header below tells the proxy the request comes from our own pages.
+ */
+export const CSRF_HEADERS = { 'x-distillery-csrf': '1' } as const;
 
 export interface GraphqlErrorItem {
   message: string;
@@ -21,13 +25,12 @@ export class GraphqlRequestError extends Error {
 }
 
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const token = getToken();
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...CSRF_HEADERS,
     },
     body: JSON.stringify({ query, variables }),
   });
@@ -37,21 +40,15 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   } catch {
     throw new GraphqlRequestError([{ message: `the API answered HTTP ${res.status} without JSON` }], res.status);
   }
-  if (body.errors?.length || !body.data) {
-    const err = new GraphqlRequestError(body.errors ?? [], res.status);
-    // A revoked or expired session: forget it so the next page asks to sign in again.
-    if (err.unauthenticated) clearToken();
-    throw err;
-  }
+  if (body.errors?.length || !body.data) throw new GraphqlRequestError(body.errors ?? [], res.status);
   return body.data;
 }
 
 /** `POST /upload` with the raw bytes; answers the sha256 to pass to importModel. */
 export async function uploadBytes(file: Blob): Promise<{ sha256: string; bytes: number }> {
-  const token = getToken();
   const res = await fetch('/upload', {
     method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/octet-stream', ...CSRF_HEADERS },
     body: file,
   });
   const body = (await res.json().catch(() => ({}))) as { sha256?: string; bytes?: number; errors?: GraphqlErrorItem[] };

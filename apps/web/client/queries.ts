@@ -68,14 +68,7 @@ export interface TeamWithProjects {
   projects: { id: string; name: string; description: string | null; createdAt: string }[];
 }
 
-const AUTH_FIELDS = 'token user { id email name }';
-
-export const SIGN_IN = `mutation SignIn($email: String!, $password: String!) { signIn(email: $email, password: $password) { ${AUTH_FIELDS} } }`;
-export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String) { signUp(email: $email, password: $password, name: $name) { ${AUTH_FIELDS} } }`;
-export interface AuthAnswer {
-  token: string;
-  user: { id: string; email: string; name: string | null };
-}
+export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String) { signUp(email: $email, password: $password, name: $name) { message } }`;
 
 export const VIEWER = `query Viewer { viewer { id email name } }`;
 
@@ -116,3 +109,15 @@ export const RUN_PAGE = `query RunPage($id: ID!) {
 export const METRIC_SERIES = `query MetricSeries($id: ID!, $name: String!) { run(id: $id) { metricSeries(name: $name) { name value step runStepId } } }`;
 
 export const CANCEL_RUN = `mutation CancelRun($id: ID!) { cancelRun(id: $id) { id status } }`;
+
+export interface PendingInvitation {
+  id: string;
+  teamName: string;
+  role: string;
+  invitedBy: string | null;
+}
+
+export const INVITATIONS = `query Invitations { invitations { id teamName role invitedBy } }`;
+export const ACCEPT_INVITATION = `mutation AcceptInvitation($id: ID!) { acceptInvitation(id: $id) { role } }`;
+export const DECLINE_INVITATION = `mutation DeclineInvitation($id: ID!) { declineInvitation(id: $id) { status } }`;
+export const INVITE_MEMBER = `mutation InviteMember($teamId: ID!, $email: String!, $role: Role!) { inviteMember(teamId: $teamId, email: $email, role: $role) { id } }`;

@@ -1,18 +1,22 @@
 /**
- * The bearer token from sign-in, kept in localStorage (the dashboard renders on the
- * client, and the API reads only the Authorization header, never a cookie).
+ * Sign-in and sign-out through the dashboard's /session route, which keeps the session
+ * token in an httpOnly cookie: page scripts never see it.
  */
-const KEY = 'distillery.token';
+import { CSRF_HEADERS, GraphqlRequestError, type GraphqlErrorItem } from './graphql';
 
-export function getToken(): string | null {
-  if (typeof window === 'undefined') return null;
-  return window.localStorage.getItem(KEY);
+export async function signIn(email: string, password: string): Promise<void> {
+  const res = await fetch('/session', { method: 'POST', headers: { 'content-type': 'application/json', ...CSRF_HEADERS }, body: JSON.stringify({ email, password }) });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { errors?: GraphqlErrorItem[] };
+    throw new GraphqlRequestError(body.errors ?? [], res.status);
+  }
 }
 
-export function setToken(token: string): void {
-  window.localStorage.setItem(KEY, token);
-}
-
-export function clearToken(): void {
-  window.localStorage.removeItem(KEY);
+/** Ends the session on the server and drops the cookie. */
+export async function signOut(): Promise<void> {
+  const res = await fetch('/session', { method: 'DELETE', headers: CSRF_HEADERS });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { errors?: GraphqlErrorItem[] };
+    throw new GraphqlRequestError(body.errors ?? [], res.status);
+  }
 }

@@ -1,7 +1,8 @@
 'use client';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { clearToken } from '../client/session';
+import { useState } from 'react';
+import { signOut } from '../client/session';
 
 export interface Crumb {
   label: string;
@@ -10,6 +11,7 @@ export interface Crumb {
 
 export function NavBar({ crumbs = [], email }: { crumbs?: Crumb[]; email?: string }) {
   const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
   return (
     <header className="topbar">
       <nav className="crumbs" aria-label="breadcrumbs">
@@ -25,12 +27,18 @@ export function NavBar({ crumbs = [], email }: { crumbs?: Crumb[]; email?: strin
       </nav>
       <div className="topbar-right">
         {email ? <span className="muted">{email}</span> : null}
+        {error ? <span className="error">{error}</span> : null}
         <button
           type="button"
           className="button-link"
-          onClick={() => {
-            clearToken();
-            router.push('/signin');
+          onClick={async () => {
+            try {
+              // Ends the session on the server, not just in this browser.
+              await signOut();
+              router.push('/signin');
+            } catch (e) {
+              setError(`sign-out failed: ${(e as Error).message}`);
+            }
           }}
         >
           Sign out

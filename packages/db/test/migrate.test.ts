@@ -53,6 +53,7 @@ describe('migrate', () => {
       [
         'ApiToken', 'Artifact', 'Dataset', 'Membership', 'Metric', 'Model', 'Project', 'Run', 'RunStep', 'Team',
         'User', '_prisma_migrations',
+        'Invitation', 'Session', 'SignInThrottle',
       ].sort(),
     );
   });

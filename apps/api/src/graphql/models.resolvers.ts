@@ -10,10 +10,11 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { ImportPathError, resolveImportPath } from '../import-path';
+import { nameSchema } from '../names';
 import { checkModel, decodeForImport, ModelRejectedError, type ModelSummary } from '../model-validation';
 import type { ResolverMap } from './resolver-types';
 
-const ModelNameSchema = z.string().trim().min(1).max(200);
+const ModelNameSchema = nameSchema(200);
 
 /** Delete a blob nothing refers to, so a rejected upload leaves nothing behind. */
 async function discardIfUnreferenced(ctx: ApiContext, sha256: string): Promise<void> {

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
+import { nameSchema, textSchema } from '../names';
 import { isUniqueViolation } from '../prisma-errors';
 import type { ResolverMap } from './resolver-types';
 
 const CreateProjectSchema = z.object({
   teamId: z.string(),
-  name: z.string().trim().min(1).max(100),
-  description: z.string().max(2000).nullish(),
+  name: nameSchema(100),
+  description: textSchema(2000).nullish(),
 });
 
 export const projectsResolvers: ResolverMap = {

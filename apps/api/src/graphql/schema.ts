@@ -2,6 +2,8 @@
 import { authResolvers } from './auth.resolvers';
 import { authTypeDefs } from './auth.schema';
 import { baseTypeDefs } from './base.schema';
+import { invitationsResolvers } from './invitations.resolvers';
+import { invitationsTypeDefs } from './invitations.schema';
 import { modelsResolvers } from './models.resolvers';
 import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
@@ -15,7 +17,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -24,4 +26,5 @@ export const resolvers: ResolverMap = mergeResolvers([
   projectsResolvers,
   modelsResolvers,
   runsResolvers,
+  invitationsResolvers,
 ]);

@@ -3,17 +3,18 @@ import { z } from 'zod';
 import { authorize, forgetRole } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
+import { nameSchema } from '../names';
 import { isUniqueViolation } from '../prisma-errors';
 import type { ResolverMap } from './resolver-types';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const CreateTeamSchema = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: nameSchema(100),
   slug: z.string().min(2).max(48).regex(SLUG, 'use lowercase letters, digits and single dashes').nullish(),
 });
-const AddMemberSchema = z.object({
+const SetRoleSchema = z.object({
   teamId: z.string(),
-  email: z.string().trim().toLowerCase().max(254).pipe(z.email('not a valid email address')),
+  userId: z.uuid('not a valid id'),
   role: z.enum(['owner', 'member', 'viewer']),
 });
 
@@ -28,12 +29,12 @@ export function slugify(name: string): string {
   return s.length >= 2 ? s : `team-${s}`.replace(/-$/, '');
 }
 
-function toMember(m: { userId: string; role: MembershipRole; createdAt: Date; user: { email: string; name: string | null } }) {
+export function toMember(m: { userId: string; role: MembershipRole; createdAt: Date; user: { email: string; name: string | null } }) {
   return { userId: m.userId, email: m.user.email, name: m.user.name, role: m.role, since: m.createdAt };
 }
 
 /** Refuse changes that would leave a team without an owner. */
-async function assertKeepsAnOwner(ctx: ApiContext, teamId: string, userId: string): Promise<void> {
+export async function assertKeepsAnOwner(ctx: ApiContext, teamId: string, userId: string): Promise<void> {
   const owners = await ctx.prisma.membership.count({ where: { teamId, role: 'owner', userId: { not: userId } } });
   if (owners === 0) throw conflict('a team needs at least one owner; make someone else owner first');
 }
@@ -65,16 +66,16 @@ export const teamsResolvers: ResolverMap = {
         throw e;
       }
     },
-    async addTeamMember(_: unknown, args: { teamId: string; email: string; role: MembershipRole }, ctx: ApiContext) {
-      const input = parseInput(AddMemberSchema, args, '');
+    async setMemberRole(_: unknown, args: { teamId: string; userId: string; role: MembershipRole }, ctx: ApiContext) {
+      const input = parseInput(SetRoleSchema, args, '');
       await authorize(ctx, { teamId: input.teamId }, 'manage');
-      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
-      if (!user) throw badInput('email', 'no registered user has this email; ask them to sign up first');
-      if (input.role !== 'owner') await assertKeepsAnOwner(ctx, input.teamId, user.id);
-      const m = await ctx.prisma.membership.upsert({
-        where: { userId_teamId: { userId: user.id, teamId: input.teamId } },
-        create: { userId: user.id, teamId: input.teamId, role: input.role },
-        update: { role: input.role },
+      const existing = await ctx.prisma.membership.findUnique({ where: { userId_teamId: { userId: input.userId, teamId: input.teamId } } });
+      // People join by accepting an invitation (inviteMember); this only changes roles.
+      if (!existing) throw badInput('userId', 'not a member of this team; invite them with inviteMember');
+      if (input.role !== 'owner') await assertKeepsAnOwner(ctx, input.teamId, input.userId);
+      const m = await ctx.prisma.membership.update({
+        where: { userId_teamId: { userId: input.userId, teamId: input.teamId } },
+        data: { role: input.role },
         include: { user: true },
       });
       forgetRole(ctx, input.teamId);

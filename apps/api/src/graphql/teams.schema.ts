@@ -41,8 +41,8 @@ export const teamsTypeDefs = /* GraphQL */ `
   extend type Mutation {
     "Create a team; you become its owner."
     createTeam(name: String!, slug: String): Team!
-    "Add a registered user by email, or change the role of an existing member (owner only)."
-    addTeamMember(teamId: ID!, email: String!, role: Role! = member): TeamMember!
+    "Change a member's role (owner only). New members join by accepting an invitation (inviteMember)."
+    setMemberRole(teamId: ID!, userId: ID!, role: Role!): TeamMember!
     removeTeamMember(teamId: ID!, userId: ID!): Boolean!
   }
 `;

@@ -2,8 +2,8 @@
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { gql } from '../../client/graphql';
-import { SIGN_IN, SIGN_UP, type AuthAnswer } from '../../client/queries';
-import { setToken } from '../../client/session';
+import { SIGN_UP } from '../../client/queries';
+import { signIn } from '../../client/session';
 
 export default function SignInPage() {
   const router = useRouter();
@@ -19,11 +19,14 @@ export default function SignInPage() {
     setBusy(true);
     setError(null);
     try {
-      const auth =
-        mode === 'signin'
-          ? (await gql<{ signIn: AuthAnswer }>(SIGN_IN, { email, password })).signIn
-          : (await gql<{ signUp: AuthAnswer }>(SIGN_UP, { email, password, name: name || null })).signUp;
-      setToken(auth.token);
+      if (mode === 'signup') await gql(SIGN_UP, { email, password, name: name || null });
+      try {
+        await signIn(email, password);
+      } catch (err) {
+        // Sign-up answers the same for a registered address; only signing in can tell.
+        if (mode === 'signup') throw new Error(`${(err as Error).message}. If this address was registered before, sign in with its existing password.`);
+        throw err;
+      }
       router.push('/');
     } catch (err) {
       setError((err as Error).message);
