@@ -6,11 +6,12 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 export interface HttpErrorBody {
-  errors: { message: string; extensions: { code: string } }[];
+  errors: { message: string; extensions: { code: string; [key: string]: unknown } }[];
 }
 
-export function sendJsonError(res: Response, status: number, code: string, message: string): void {
-  const body: HttpErrorBody = { errors: [{ message, extensions: { code } }] };
+/** `extra` adds machine-readable details to extensions (e.g. a quota's used and limit bytes). */
+export function sendJsonError(res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  const body: HttpErrorBody = { errors: [{ message, extensions: { ...extra, code } }] };
   res.status(status).type('application/json').send(JSON.stringify(body));
 }
 
