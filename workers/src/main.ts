@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     pollIntervalMs: config.pollIntervalMs,
     progressIntervalMs: config.progressIntervalMs,
     tasks: config.tasks,
-    blobGc: config.blobGc,
+    blobGc: config.blobGc.intervalMs > 0 ? config.blobGc : undefined,
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

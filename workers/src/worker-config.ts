@@ -36,7 +36,8 @@ export interface WorkerConfig {
   progressIntervalMs: number;
   logLevel: string;
   tasks: WorkerTask[];
-  blobGc: BlobGcSettings | undefined;
+  /** intervalMs 0: no periodic collection (npm run gc still uses the grace periods). */
+  blobGc: BlobGcSettings;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -58,6 +59,6 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     progressIntervalMs: e.WORKER_PROGRESS_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     tasks: tasks as WorkerTask[],
-    blobGc: e.BLOB_GC_INTERVAL_MS === 0 ? undefined : { intervalMs: e.BLOB_GC_INTERVAL_MS, graceMs: e.BLOB_GC_GRACE_MS, uploadGraceMs: e.UPLOAD_GRACE_MS },
+    blobGc: { intervalMs: e.BLOB_GC_INTERVAL_MS, graceMs: e.BLOB_GC_GRACE_MS, uploadGraceMs: e.UPLOAD_GRACE_MS },
   };
 }
