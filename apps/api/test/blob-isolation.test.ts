@@ -5,10 +5,11 @@
  * garbage collector racing real imports.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { utimes } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
+import path from 'node:path';
 import { collectGarbage } from '@distillery/db';
 import { toTokenizerJson, trainBpe } from '@distillery/nn';
-import { GraphBuilder, serializeModel } from '@distillery/onnx';
+import { decodeModel, GraphBuilder, serializeModel, writeModel } from '@distillery/onnx';
 import { startWorker } from '@distillery/workers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,27 @@ describe('import in the worker', () => {
     expect(m.status).toBe('failed');
     expect(m.error).toBe('weight "model.layers.0.mlp.up_proj.weight" holds NaN at element 4; models with NaN or infinite weights are refused');
     expect(m.parameterCount).toBe(0);
+  });
+
+  it('imports a server-side model with external data: the worker stores it with its weights inline', async () => {
+    const model = decodeModel(tinyOnnxModel(16, 8));
+    const file = path.join(h.api.config.importRoot, 'external', 'model.onnx');
+    await writeModel(model, file, { externalData: { threshold: 0 } });
+    const stub = await readFile(file);
+    const r = ok(
+      await h.gql<{ importModelFromPath: { id: string; status: string } }>(
+        `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "ext", path: $path) { id status } }`,
+        { p: alice.projectId, path: 'external/model.onnx' },
+        alice.token,
+      ),
+    );
+    expect(r.importModelFromPath.status).toBe('importing');
+    const done = await waitForImport(h, r.importModelFromPath.id, alice.token);
+    expect(done).toMatchObject({ status: 'ready', parameterCount: 128 });
+    // The stored model is self-contained: it decodes with no folder beside it, to the same weights.
+    expect(done.sha256).not.toBe(sha(stub));
+    const stored = decodeModel(await readFile(h.store.path(done.sha256)));
+    expect(Buffer.from(stored.graph.initializers[0]!.raw).equals(Buffer.from(model.graph.initializers[0]!.raw))).toBe(true);
   });
 
   it('moves importing -> ready only once a worker ran; runs on an importing model are refused', async () => {

@@ -22,7 +22,8 @@ function metric(run: RunRow, name: string): number | undefined {
 }
 
 export default function ProjectPage() {
-  const { id } = useParams<{ id: string }>();
+  // Non-null: app routes always have params (Next types them nullable once pages/ exists).
+  const { id } = useParams<{ id: string }>()!;
   const ready = useSession();
   const load = useCallback(() => gql<ProjectPageAnswer>(PROJECT_PAGE, { id, first: 50 }), [id]);
   // Poll while any run is still queued or running, or a model importing, so statuses stay live.
