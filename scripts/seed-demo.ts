@@ -1,7 +1,7 @@
 /**
  * `tsx scripts/seed-demo.ts` (API_URL and DATABASE_URL from the environment), also run
- * by `npm start`: a demo user, team and project, the base model with its tokenizer, and
- * two int8 runs queued so they finish while the user watches. Idempotent: what exists is
+ * by `npm start`: a demo user, team and project, the base model with its tokenizer
+ * (waiting for a worker to finish its import), and two int8 runs queued so they finish while the user watches. Idempotent: what exists is
  * kept, and runs are queued only into an empty project.
  *
  * Everything goes through the public API, as a user's script would.
@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadDemoModel } from '../e2e/src/demo-model';
-import { graphql, GraphqlCallError, uploadBytes } from '../e2e/src/graphql-client';
+import { graphql, GraphqlCallError, uploadBytes, waitForModelReady } from '../e2e/src/graphql-client';
 import { REPO_ROOT } from '../e2e/src/services';
 
 export const DEMO_EMAIL = 'demo@distillery.local';
@@ -94,20 +94,23 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedResult> {
     log(`created project "${PROJECT_NAME}"`);
   }
 
-  const { models } = await gql<{ models: { id: string; name: string }[] }>('query($p: ID!) { models(projectId: $p) { id name } }', { p: projectId });
-  let modelId = models.find((m) => m.name === 'ref-base' || m.name === 'tiny-demo')?.id;
+  const { models } = await gql<{ models: { id: string; name: string; status: string }[] }>('query($p: ID!) { models(projectId: $p) { id name status } }', { p: projectId });
+  // A failed import from an earlier start is ignored: import again.
+  let modelId = models.find((m) => (m.name === 'ref-base' || m.name === 'tiny-demo') && m.status !== 'failed')?.id;
   if (!modelId) {
     const demo = await loadDemoModel();
     log(`uploading base model ${demo.name} (${demo.parameterCount.toLocaleString('en-US')} parameters, ${demo.source})`);
-    const model = await uploadBytes(apiUrl, demo.onnx, token);
+    const model = await uploadBytes(apiUrl, demo.onnx, token, team.id);
     // The tokenizer goes with the model, so runs score perplexity with it.
-    const tok = await uploadBytes(apiUrl, new TextEncoder().encode(demo.tokenizerJson), token);
+    const tok = await uploadBytes(apiUrl, new TextEncoder().encode(demo.tokenizerJson), token, team.id);
     const r = await gql<{ importModel: { id: string } }>(
       'mutation($p: ID!, $n: String!, $s: String!, $t: String) { importModel(projectId: $p, name: $n, sha256: $s, tokenizerSha256: $t) { id } }',
       { p: projectId, n: demo.name, s: model.sha256, t: tok.sha256 },
     );
     modelId = r.importModel.id;
   }
+  // The worker validates the import; runs can start once it is ready.
+  await waitForModelReady(apiUrl, token, modelId);
 
   const { runs } = await gql<{ runs: { edges: unknown[] } }>('query($p: ID!) { runs(projectId: $p, first: 1) { edges { cursor } } }', { p: projectId });
   const queuedRunIds: string[] = [];

@@ -4,7 +4,7 @@
  */
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { graphql, uploadBytes } from './graphql-client';
+import { graphql, uploadBytes, waitForModelReady } from './graphql-client';
 
 export interface Workspace {
   email: string;
@@ -36,13 +36,14 @@ export async function createWorkspace(apiUrl: string, name = 'e2e'): Promise<Wor
   const token = signIn.token;
   const team = await graphql<{ createTeam: { id: string } }>(url, 'mutation($n: String!) { createTeam(name: $n) { id } }', { n: `Team ${email}` }, token);
   const project = await graphql<{ createProject: { id: string } }>(url, 'mutation($t: ID!) { createProject(teamId: $t, name: "int8") { id } }', { t: team.createTeam.id }, token);
-  const uploaded = await uploadBytes(apiUrl, tinyDecoderBytes(), token);
+  const uploaded = await uploadBytes(apiUrl, tinyDecoderBytes(), token, team.createTeam.id);
   const model = await graphql<{ importModel: { id: string } }>(
     url,
     'mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny-decoder", sha256: $s) { id } }',
     { p: project.createProject.id, s: uploaded.sha256 },
     token,
   );
+  await waitForModelReady(apiUrl, token, model.importModel.id);
   return { email, password, token, teamId: team.createTeam.id, projectId: project.createProject.id, modelId: model.importModel.id };
 }
 

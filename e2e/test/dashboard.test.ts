@@ -73,8 +73,18 @@ describe('dashboard', () => {
     await page.setInputFiles('#model-file', { name: 'tiny-demo.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(demo.onnx) });
     await page.setInputFiles('#tokenizer-file', { name: 'tokenizer.json', mimeType: 'application/json', buffer: Buffer.from(demo.tokenizerJson) });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    // A worker validates the import; the models list follows it to ready.
+    await page.locator('[data-testid="model-status"][data-status="ready"]').waitFor({ timeout: 60_000 });
     await expect.poll(() => page.locator('#base-model option').count()).toBe(1);
     expect(await page.locator('#base-model option').first().textContent()).toBe('tiny-demo');
+
+    // A file that is not a model: the list shows the failed import with the worker's reason,
+    // and it is not offered as a base model.
+    await page.setInputFiles('#model-file', { name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not an onnx model at all') });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.locator('[data-testid="model-status"][data-status="failed"]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('model-error').textContent()).toMatch(/not a usable ONNX model/);
+    expect(await page.locator('#base-model option').count()).toBe(1);
 
     // Choosing a technique prefills its defaults from the API's parameter schema and lists them.
     await page.selectOption('#technique', 'quantize.rtn-int8');

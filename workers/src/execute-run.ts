@@ -209,6 +209,7 @@ async function attemptRun(
   }
   const settings = evalSettings(run.recipe);
   if (run.baseModel.format !== 'onnx') throw new PermanentRunError(`the base model is ${run.baseModel.format}; runs need an ONNX model (import it first)`);
+  if (run.baseModel.status !== 'ready') throw new PermanentRunError(`the base model is ${run.baseModel.status}, not ready; runs need a model whose import has finished`);
 
   const baseBytes = await readStored(store, run.baseModel.sha256, 'the base model');
   const tokenizerSha = tokenizerShaOf(run.baseModel.config);

@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     sweepIntervalMs: config.sweepIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
     progressIntervalMs: config.progressIntervalMs,
+    tasks: config.tasks,
+    blobGc: config.blobGc.intervalMs > 0 ? config.blobGc : undefined,
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -5,7 +5,7 @@
  * their next safe point and put their run back in the queue, thread tasks drain, and
  * only then are the threads ended (ending a thread inside ORT aborts the process).
  */
-import { createPrismaClient } from '@distillery/db';
+import { collectGarbage, createPrismaClient } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
 import { Logger as GraphileLogger, run as runGraphileWorker, type JobHelpers, type Runner } from 'graphile-worker';
 import type { Logger } from 'pino';
@@ -13,8 +13,22 @@ import { z } from 'zod';
 import { BaseEvaluationCache } from './base-evaluation';
 import { ActiveAttempts } from './cancel-flag';
 import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run';
+import { IMPORT_MODEL_TASK, ImportPayloadSchema, importModel, type ImportModelDeps } from './import-model';
 import { sweepStaleRuns } from './stale-run-sweep';
 import { createThreadPool } from './thread-pool';
+
+/** The kinds of job a worker process can take. */
+export const WORKER_TASKS = [EXECUTE_RUN_TASK, IMPORT_MODEL_TASK] as const;
+export type WorkerTask = (typeof WORKER_TASKS)[number];
+
+export interface BlobGcSettings {
+  /** How often this process collects unreferenced blobs. */
+  intervalMs: number;
+  /** Unreferenced blobs younger than this are kept. */
+  graceMs: number;
+  /** Uploads never imported are dropped after this long. */
+  uploadGraceMs: number;
+}
 
 export interface WorkerSettings {
   databaseUrl: string;
@@ -34,6 +48,10 @@ export interface WorkerSettings {
   pollIntervalMs?: number;
   /** Minimum time between progress writes of one run. Default 500 ms. */
   progressIntervalMs?: number;
+  /** Which jobs this process takes; default all. Runs also bring the stale-run sweep. */
+  tasks?: readonly WorkerTask[];
+  /** Periodic blob garbage collection; off when absent. */
+  blobGc?: BlobGcSettings;
 }
 
 export interface RunningWorker {
@@ -84,6 +102,33 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     await executeRun({ runId: parsed.data.runId, workerId, jobId: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts }, deps);
   };
 
+  const importDeps: ImportModelDeps = { prisma, store: settings.store, pool, log };
+  const importTask = async (payload: unknown, helpers: JobHelpers): Promise<void> => {
+    const parsed = ImportPayloadSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.error({ jobId: helpers.job.id, payload }, 'import-model job without a valid modelId; dropped');
+      return;
+    }
+    await importModel({ ...parsed.data, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts }, importDeps);
+  };
+  const tasks = new Set<WorkerTask>(settings.tasks ?? WORKER_TASKS);
+  const taskList = {
+    ...(tasks.has(EXECUTE_RUN_TASK) ? { [EXECUTE_RUN_TASK]: task } : {}),
+    ...(tasks.has(IMPORT_MODEL_TASK) ? { [IMPORT_MODEL_TASK]: importTask } : {}),
+  };
+
+  let collecting: Promise<void> = Promise.resolve();
+  const gc = settings.blobGc;
+  const collect = () => {
+    if (!gc) return;
+    collecting = collecting
+      .then(async () => {
+        const r = await collectGarbage(prisma, settings.store, { graceMs: gc.graceMs, uploadGraceMs: gc.uploadGraceMs });
+        log.info({ deleted: r.deletedBlobs.length, deletedBytes: r.deletedBytes, expiredUploads: r.expiredUploads, kept: r.keptReferenced, tempFiles: r.tempFilesRemoved }, 'blob garbage collected');
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'blob garbage collection failed'));
+  };
+
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = () => {
     sweeping = sweeping
@@ -103,23 +148,28 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
       // shutdown that would end threads inside ORT.
       noHandleSignals: true,
       logger: graphileLogger(log),
-      taskList: { [EXECUTE_RUN_TASK]: task },
+      taskList,
     });
   } catch (error) {
     await pool.close();
     await prisma.$disconnect();
     throw error;
   }
-  sweep();
-  const sweepTimer = setInterval(sweep, settings.sweepIntervalMs ?? 15_000);
-  log.info({ threads: pool.threads, concurrency: settings.concurrency ?? 1, staleAfterMs, heartbeatMs }, 'worker started');
+  const runsHere = tasks.has(EXECUTE_RUN_TASK);
+  if (runsHere) sweep();
+  const sweepTimer = runsHere ? setInterval(sweep, settings.sweepIntervalMs ?? 15_000) : undefined;
+  const gcTimer = gc ? setInterval(collect, gc.intervalMs) : undefined;
+  gcTimer?.unref();
+  log.info({ threads: pool.threads, concurrency: settings.concurrency ?? 1, staleAfterMs, heartbeatMs, tasks: [...tasks], blobGcIntervalMs: gc?.intervalMs ?? null }, 'worker started');
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       log.info({ attempts: active.size }, 'worker stopping');
       clearInterval(sweepTimer);
+      clearInterval(gcTimer);
       await sweeping;
+      await collecting;
       active.stopAll();
       await runner.stop();
       await pool.close();

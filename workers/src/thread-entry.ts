@@ -1,6 +1,7 @@
 /** The Piscina task function: one entry for both kinds of work, so the pool loads one file. */
 import { Piscina } from 'piscina';
 import { runEvaluateTask } from './evaluate-task';
+import { runImportTask } from './import-task';
 import { runTechniqueTask } from './technique-task';
 import type { ThreadTaskInput } from './thread-messages';
 
@@ -10,6 +11,14 @@ export default async function runThreadTask(input: ThreadTaskInput): Promise<unk
     // Hand the output model back by transfer, not by copy.
     if (outcome.ok) {
       const movable = { [Piscina.transferableSymbol]: [outcome.value.model], [Piscina.valueSymbol]: outcome };
+      return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+    }
+    return outcome;
+  }
+  if (input.kind === 'import') {
+    const outcome = runImportTask(input);
+    if (outcome.ok && outcome.value.inlineModel !== null) {
+      const movable = { [Piscina.transferableSymbol]: [outcome.value.inlineModel], [Piscina.valueSymbol]: outcome };
       return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
     }
     return outcome;

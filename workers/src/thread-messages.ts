@@ -52,7 +52,15 @@ export interface EvaluateTaskInput extends ThreadTaskBase {
   settings: EvaluationSettings;
 }
 
-export type ThreadTaskInput = TechniqueTaskInput | EvaluateTaskInput;
+export interface ImportTaskInput extends ThreadTaskBase {
+  kind: 'import';
+  /** The uploaded tokenizer.json text to check with the model, or null. */
+  tokenizerJson: string | null;
+  /** Folder of a server-side import, from which external data files may be read. */
+  sourceDir: string | null;
+}
+
+export type ThreadTaskInput = TechniqueTaskInput | EvaluateTaskInput | ImportTaskInput;
 
 export interface ProgressMessage {
   fraction: number;
@@ -64,6 +72,14 @@ export interface TechniqueTaskOutput {
   report: TechniqueReport;
   parameters: number;
   series: SeriesPoint[];
+}
+
+export interface ImportTaskOutput {
+  parameterCount: number;
+  nodeCount: number;
+  opset: number;
+  /** The model with external data inlined (to be stored instead of the upload), or null. */
+  inlineModel: ArrayBuffer | null;
 }
 
 export interface PerplexityFigures {

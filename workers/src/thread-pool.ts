@@ -11,6 +11,7 @@ import type { CancelFlag } from './cancel-flag';
 import type {
   EvaluateTaskOutput,
   EvaluationSettings,
+  ImportTaskOutput,
   ProgressMessage,
   TechniqueTaskOutput,
   ThreadOutcome,
@@ -34,6 +35,11 @@ export interface ThreadPool {
     job: { model: ArrayBuffer; tokenizerJson: string | null; settings: EvaluationSettings },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<EvaluateTaskOutput>>;
+  /** Decode and validate an uploaded model. `model` is transferred. */
+  importModel(
+    job: { model: ArrayBuffer; tokenizerJson: string | null; sourceDir: string | null },
+    hooks: TaskHooks,
+  ): Promise<ThreadOutcome<ImportTaskOutput>>;
   /** Waits for running and queued tasks, then ends the threads. */
   close(): Promise<void>;
 }
@@ -80,6 +86,7 @@ export function createThreadPool(options: ThreadPoolOptions = {}): ThreadPool {
     threads,
     runTechnique: (job, hooks) => run<TechniqueTaskOutput>({ kind: 'technique', ...job }, hooks),
     evaluate: (job, hooks) => run<EvaluateTaskOutput>({ kind: 'evaluate', ...job }, hooks),
+    importModel: (job, hooks) => run<ImportTaskOutput>({ kind: 'import', ...job }, hooks),
     async close() {
       closed = true;
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

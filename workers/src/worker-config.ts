@@ -1,5 +1,6 @@
 /** The worker process's settings from its environment, validated up front. */
 import { z } from 'zod';
+import { WORKER_TASKS, type BlobGcSettings, type WorkerTask } from './start-worker';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -13,6 +14,12 @@ const EnvSchema = z.object({
   WORKER_SWEEP_INTERVAL_MS: positiveInt.default(15_000),
   WORKER_POLL_INTERVAL_MS: positiveInt.default(2_000),
   WORKER_PROGRESS_INTERVAL_MS: positiveInt.default(500),
+  /** Comma-separated job kinds this process takes (execute-run, import-model); default all. */
+  WORKER_TASKS: z.string().optional(),
+  /** 0 turns the periodic blob garbage collection off. */
+  BLOB_GC_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  BLOB_GC_GRACE_MS: z.coerce.number().int().min(0).default(3_600_000),
+  UPLOAD_GRACE_MS: z.coerce.number().int().min(0).default(86_400_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -28,12 +35,18 @@ export interface WorkerConfig {
   pollIntervalMs: number;
   progressIntervalMs: number;
   logLevel: string;
+  tasks: WorkerTask[];
+  /** intervalMs 0: no periodic collection (npm run gc still uses the grace periods). */
+  blobGc: BlobGcSettings;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const r = EnvSchema.safeParse(env);
   if (!r.success) throw new Error(`invalid worker environment: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = r.data;
+  const tasks = e.WORKER_TASKS === undefined || e.WORKER_TASKS.trim() === '' ? [...WORKER_TASKS] : e.WORKER_TASKS.split(',').map((t) => t.trim());
+  const unknown = tasks.filter((t) => !(WORKER_TASKS as readonly string[]).includes(t));
+  if (unknown.length) throw new Error(`invalid worker environment: WORKER_TASKS: unknown task ${unknown.join(', ')} (known: ${WORKER_TASKS.join(', ')})`);
   return {
     databaseUrl: e.DATABASE_URL === '' ? undefined : e.DATABASE_URL,
     artifactsDir: e.ARTIFACTS_DIR,
@@ -45,5 +58,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     progressIntervalMs: e.WORKER_PROGRESS_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
+    tasks: tasks as WorkerTask[],
+    blobGc: { intervalMs: e.BLOB_GC_INTERVAL_MS, graceMs: e.BLOB_GC_GRACE_MS, uploadGraceMs: e.UPLOAD_GRACE_MS },
   };
 }

@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   API_MAX_BODY_BYTES: intFrom(1 << 20, 1024),
   /** Raw body limit for /upload (bytes). */
   API_MAX_UPLOAD_BYTES: intFrom(4 * 1024 ** 3, 1),
+  /** Bytes of uploads a team may keep stored (sum of its uploads); 0 = no limit. */
+  TEAM_UPLOAD_QUOTA_BYTES: intFrom(20 * 1024 ** 3, 0),
   GRAPHQL_MAX_DEPTH: intFrom(8, 1),
   GRAPHQL_MAX_ALIASES: intFrom(15, 0),
   GRAPHQL_MAX_TOKENS: intFrom(2000, 10),
@@ -76,6 +78,8 @@ export interface ApiConfig {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   maxBodyBytes: number;
   maxUploadBytes: number;
+  /** 0 = no limit. */
+  teamUploadQuotaBytes: number;
   limits: GraphqlLimits;
   /** Internal error messages and stack traces in responses (GRAPHQL_DEBUG_ERRORS=1). */
   debugErrors: boolean;
@@ -107,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.API_MAX_BODY_BYTES,
     maxUploadBytes: e.API_MAX_UPLOAD_BYTES,
+    teamUploadQuotaBytes: e.TEAM_UPLOAD_QUOTA_BYTES,
     limits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxAliases: e.GRAPHQL_MAX_ALIASES,

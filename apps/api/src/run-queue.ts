@@ -1,6 +1,6 @@
 /**
  * The hand-off from API to workers: a graphile-worker job named `execute-run`, keyed by
- * the run id so a run is never queued twice. Both functions take the transaction the
+ * the run id so a run is never queued twice (and `import-model` jobs, keyed by model). Both functions take the transaction the
  * Run row is written in, so a run and its job exist together or not at all.
  */
 import type { Prisma } from '@distillery/db';
@@ -15,4 +15,16 @@ export async function enqueueRun(tx: Prisma.TransactionClient, runId: string): P
 /** Remove a run's job unless a worker has already locked it (then the worker sees the status). */
 export async function dequeueRun(tx: Prisma.TransactionClient, runId: string): Promise<void> {
   await tx.$executeRaw`SELECT graphile_worker.remove_job(${runId}::text)`;
+}
+
+export const IMPORT_MODEL_TASK = 'import-model';
+export const IMPORT_JOB_MAX_ATTEMPTS = 3;
+
+/**
+ * A model import for the workers (decoding and validation never happen in the API).
+ * `sourceDir`: the folder of a server-side import, where external data files may be.
+ */
+export async function enqueueModelImport(tx: Prisma.TransactionClient, modelId: string, sourceDir?: string): Promise<void> {
+  const payload = JSON.stringify(sourceDir === undefined ? { modelId } : { modelId, sourceDir });
+  await tx.$executeRaw`SELECT graphile_worker.add_job(${IMPORT_MODEL_TASK}::text, ${payload}::json, job_key := ${`import:${modelId}`}::text, max_attempts := ${IMPORT_JOB_MAX_ATTEMPTS}::int)`;
 }

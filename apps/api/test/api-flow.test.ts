@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { toTokenizerJson, trainBpe } from '@distillery/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok, signUp, startHarness, tinyOnnxModel, upload, type Harness } from './harness';
+import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
 
@@ -104,27 +104,32 @@ describe('the API end to end', () => {
     expect(dup.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
   });
 
-  it('uploads a real ONNX model and imports it with its parameter count', async () => {
+  it('uploads a real ONNX model and imports it in the worker: importing, then ready with its parameter count', async () => {
     const bytes = tinyOnnxModel(4, 3);
     const anon = await upload(h.api, bytes);
     expect(anon.status).toBe(401);
-    const up = await upload(h.api, bytes, token);
+    const up = await upload(h.api, bytes, token, teamId);
     expect(up.status).toBe(201);
-    expect(up.body).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength });
+    expect(up.body).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength, teamId });
     expect(await h.store.verify(up.body.sha256 as string)).toBe(true);
+    const uploadRow = await h.db.prisma.upload.findFirstOrThrow({ where: { teamId, sha256: up.body.sha256 as string } });
+    expect(uploadRow).toMatchObject({ state: 'pending', bytes: BigInt(bytes.byteLength) });
 
     const m = ok(
-      await h.gql<{ importModel: { id: string; sha256: string; bytes: number; parameterCount: number; format: string; project: { id: string } } }>(
-        `mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny", sha256: $s) { id sha256 bytes parameterCount format project { id } } }`,
+      await h.gql<{ importModel: { id: string; sha256: string; bytes: number; parameterCount: number; format: string; status: string; project: { id: string } } }>(
+        `mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny", sha256: $s) { id sha256 bytes parameterCount format status project { id } } }`,
         { p: projectId, s: up.body.sha256 },
         token,
       ),
     );
-    expect(m.importModel).toMatchObject({ sha256: up.body.sha256, bytes: bytes.byteLength, parameterCount: 12, format: 'onnx', project: { id: projectId } });
+    expect(m.importModel).toMatchObject({ sha256: up.body.sha256, bytes: bytes.byteLength, format: 'onnx', status: 'importing', project: { id: projectId } });
     modelId = m.importModel.id;
+    const done = await waitForImport(h, modelId, token);
+    expect(done).toMatchObject({ status: 'ready', error: null, parameterCount: 12 });
     const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     expect(row.parameterCount).toBe(12n);
     expect(row.storagePath).toBe(h.store.path(row.sha256));
+    expect((await h.db.prisma.upload.findFirstOrThrow({ where: { teamId, sha256: row.sha256 } })).state).toBe('imported');
   });
 
   it('lists the techniques with the JSON Schema of their parameters', async () => {
@@ -136,45 +141,48 @@ describe('the API end to end', () => {
     expect(r.techniques.map((t) => t.id)).toEqual([...r.techniques.map((t) => t.id)].sort());
   });
 
-  it('links an uploaded tokenizer.json to the model, and refuses one that is not a tokenizer', async () => {
+  it('links an uploaded tokenizer.json to the model, and fails an import whose tokenizer is not one', async () => {
     const tok = trainBpe(['the whale and the sea, the ship and the crew'], { vocabSize: 270 });
-    const tokUp = await upload(h.api, new TextEncoder().encode(JSON.stringify(toTokenizerJson(tok))), token);
-    const modelUp = await upload(h.api, tinyOnnxModel(4, 3), token);
+    const tokUp = await upload(h.api, new TextEncoder().encode(JSON.stringify(toTokenizerJson(tok))), token, teamId);
+    const modelUp = await upload(h.api, tinyOnnxModel(4, 3), token, teamId);
     const q = `mutation($p: ID!, $s: String!, $t: String) { importModel(projectId: $p, name: "with-tok", sha256: $s, tokenizerSha256: $t) { id config } }`;
     const m = ok(await h.gql<{ importModel: { id: string; config: { tokenizerSha256: string } } }>(q, { p: projectId, s: modelUp.body.sha256, t: tokUp.body.sha256 }, token));
     expect(m.importModel.config.tokenizerSha256).toBe(tokUp.body.sha256);
+    expect((await waitForImport(h, m.importModel.id, token)).status).toBe('ready');
 
-    const notTok = await upload(h.api, new TextEncoder().encode('{"model": {"type": "WordPiece"}}'), token);
-    const bad = await h.gql(q, { p: projectId, s: modelUp.body.sha256, t: notTok.body.sha256 }, token);
-    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tokenizerSha256' });
-    expect(bad.errors?.[0]?.message).toMatch(/not a usable tokenizer\.json/);
+    const notTok = await upload(h.api, new TextEncoder().encode('{"model": {"type": "WordPiece"}}'), token, teamId);
+    const bad = ok(await h.gql<{ importModel: { id: string } }>(q, { p: projectId, s: modelUp.body.sha256, t: notTok.body.sha256 }, token));
+    const failed = await waitForImport(h, bad.importModel.id, token);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^tokenizerSha256: not a usable tokenizer\.json/);
+    // The model bytes are still used by the ready import above: the failure deleted nothing.
+    expect(await h.store.has(modelUp.body.sha256 as string)).toBe(true);
     const missing = await h.gql(q, { p: projectId, s: modelUp.body.sha256, t: 'a'.repeat(64) }, token);
-    expect(missing.errors?.[0]?.extensions).toMatchObject({ field: 'tokenizerSha256' });
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tokenizerSha256' });
   });
 
-  it('rejects a malformed model naming the problem, and stores nothing', async () => {
+  it('fails a malformed model naming the problem, and keeps none of its bytes', async () => {
     const before = await storedBlobs();
-    const modelsBefore = await h.db.prisma.model.count();
     const junk = new TextEncoder().encode('this is definitely not an onnx protobuf, just text bytes');
-    const up = await upload(h.api, junk, token);
+    const up = await upload(h.api, junk, token, teamId);
     expect(up.status).toBe(201);
-    const r = await h.gql(
-      `mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "junk", sha256: $s) { id } }`,
-      { p: projectId, s: up.body.sha256 },
-      token,
-    );
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sha256' });
-    expect(r.errors?.[0]?.message).toMatch(/not a usable ONNX model: not an ONNX model/);
-    expect(await h.db.prisma.model.count()).toBe(modelsBefore);
+    const r = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "junk", sha256: $s) { id } }`, { p: projectId, s: up.body.sha256 }, token));
+    const failed = await waitForImport(h, r.importModel.id, token);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/not a usable ONNX model: not an ONNX model/);
     expect(await h.store.has(up.body.sha256 as string)).toBe(false);
+    expect(await h.db.prisma.upload.count({ where: { sha256: up.body.sha256 as string } })).toBe(0);
     expect(await storedBlobs()).toEqual(before);
+    // A run on the failed model is refused with the reason.
+    const run = await h.gql(CREATE_RUN, { projectId, baseModelId: r.importModel.id, recipe: { steps: [{ technique: 'quantize.rtn-int8' }] } }, token);
+    expect(run.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'baseModelId' });
+    expect(run.errors?.[0]?.message).toMatch(/failed to import \(not a usable ONNX model/);
 
     // A protobuf that decodes but whose graph is broken: a truncated valid model.
     const truncated = tinyOnnxModel(4, 3).subarray(0, 60);
-    const up2 = await upload(h.api, truncated, token);
-    const r2 = await h.gql(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "cut", sha256: $s) { id } }`, { p: projectId, s: up2.body.sha256 }, token);
-    expect(r2.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await h.db.prisma.model.count()).toBe(modelsBefore);
+    const up2 = await upload(h.api, truncated, token, teamId);
+    const r2 = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "cut", sha256: $s) { id } }`, { p: projectId, s: up2.body.sha256 }, token));
+    expect((await waitForImport(h, r2.importModel.id, token)).status).toBe('failed');
     expect(await h.store.has(up2.body.sha256 as string)).toBe(false);
   });
 
@@ -361,9 +369,10 @@ describe('the API end to end', () => {
     await writeFile(path.join(h.dir, 'outside.onnx'), tinyOnnxModel(2, 5));
     await symlink(path.join(h.dir, 'outside.onnx'), path.join(root, 'link.onnx'));
 
-    const q = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "srv", path: $path) { parameterCount sha256 } }`;
-    const good = ok(await h.gql<{ importModelFromPath: { parameterCount: number; sha256: string } }>(q, { p: projectId, path: 'tiny.onnx' }, token));
-    expect(good.importModelFromPath.parameterCount).toBe(10);
+    const q = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "srv", path: $path) { id status sha256 } }`;
+    const good = ok(await h.gql<{ importModelFromPath: { id: string; status: string; sha256: string } }>(q, { p: projectId, path: 'tiny.onnx' }, token));
+    expect(good.importModelFromPath.status).toBe('importing');
+    expect(await waitForImport(h, good.importModelFromPath.id, token)).toMatchObject({ status: 'ready', parameterCount: 10 });
     expect(await h.store.has(good.importModelFromPath.sha256)).toBe(true);
 
     // A Hugging Face style folder: onnx/model.onnx with tokenizer.json one level up.
@@ -371,8 +380,9 @@ describe('the API end to end', () => {
     await mkdir(path.join(root, 'folder', 'onnx'), { recursive: true });
     await writeFile(path.join(root, 'folder', 'onnx', 'model.onnx'), tinyOnnxModel(3, 2));
     await writeFile(path.join(root, 'folder', 'tokenizer.json'), JSON.stringify(toTokenizerJson(tok)));
-    const qc = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "folder", path: $path) { config } }`;
-    const withTok = ok(await h.gql<{ importModelFromPath: { config: { tokenizerSha256: string } } }>(qc, { p: projectId, path: 'folder/onnx/model.onnx' }, token));
+    const qc = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "folder", path: $path) { id config } }`;
+    const withTok = ok(await h.gql<{ importModelFromPath: { id: string; config: { tokenizerSha256: string } } }>(qc, { p: projectId, path: 'folder/onnx/model.onnx' }, token));
+    expect((await waitForImport(h, withTok.importModelFromPath.id, token)).status).toBe('ready');
     expect(await h.store.has(withTok.importModelFromPath.config.tokenizerSha256)).toBe(true);
     for (const bad of ['../outside.onnx', path.join(h.dir, 'outside.onnx'), 'link.onnx', '/etc/passwd', 'missing.onnx']) {
       const r = await h.gql(q, { p: projectId, path: bad }, token);

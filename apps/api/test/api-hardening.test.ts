@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../src/index';
-import { gql, ok, signUp, startHarness, tinyOnnxModel, upload, type Harness } from './harness';
+import { gql, ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
 
@@ -101,6 +101,7 @@ describe('HTTP behaviour', () => {
     const p = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "p") { id } }`, { t: t.createTeam.id }, token));
     const up = await upload(h.api, tinyOnnxModel(), token);
     const m = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "m", sha256: $s) { id } }`, { p: p.createProject.id, s: up.body.sha256 }, token));
+    expect((await waitForImport(h, m.importModel.id, token)).status).toBe('ready');
     const q = `mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`;
     const fn = 'graphile_worker.add_job(text, json, text, timestamp with time zone, integer, text, integer, text[], text)';
     await h.db.prisma.$executeRawUnsafe(`ALTER FUNCTION ${fn} RENAME TO add_job_hidden`);

@@ -3,16 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { scryptSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder } from '@distillery/onnx';
 import { loadConfig } from '../src/config';
 import { decodeCursor, encodeCursor } from '../src/cursor';
 import { formatPath } from '../src/errors';
 import { ImportPathError, resolveImportPath } from '../src/import-path';
-import { checkModel, decodeForImport, ModelRejectedError } from '../src/model-validation';
 import { hashPassword, verifyPassword } from '../src/passwords';
 import { countTokens } from '../src/query-token-limit';
 import { bearerToken, hashToken, newToken } from '../src/tokens';
-import { tinyOnnxModel } from './harness';
 
 describe('passwords (scrypt, RFC 7914)', () => {
   it('verifies the right password only, with a fresh salt each time', async () => {
@@ -85,24 +82,6 @@ describe('query token counting', () => {
     expect(countTokens('query Q($x: Int) { a(x: $x) }', 100)).toBe(17); // '$' and the name are separate tokens
     expect(countTokens('{ a b c d e f }', 3)).toBe(4);
     expect(countTokens('{ "unterminated }', 100)).toBeNull();
-  });
-});
-
-describe('model validation', () => {
-  it('accepts a real model and counts its parameters', () => {
-    const { model, usesExternalData } = decodeForImport(tinyOnnxModel(4, 3));
-    expect(usesExternalData).toBe(false);
-    expect(checkModel(model)).toMatchObject({ parameterCount: 12, nodeCount: 1 });
-  });
-
-  it('rejects non-models and broken graphs with the reason', () => {
-    expect(() => decodeForImport(new TextEncoder().encode('hello'))).toThrow(ModelRejectedError);
-    const b = new GraphBuilder('broken');
-    const x = b.input('x', 'float32', [1, 2]);
-    b.output(b.op('MatMul', [x, 'nowhere'], {}, { output: 'y' }), 'float32', [1, 2]);
-    expect(() => checkModel(b.toModel())).toThrow(/the graph is invalid: .*nowhere/);
-    const empty = new GraphBuilder('empty').toModel();
-    expect(() => checkModel(empty)).toThrow(/no nodes/);
   });
 });
 

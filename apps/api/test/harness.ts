@@ -8,11 +8,14 @@ import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { GraphBuilder, serializeModel } from '@distillery/onnx';
+import { startWorker, type RunningWorker } from '@distillery/workers';
 import { pino } from 'pino';
 import { createApi, type CreateApiOptions, type RunningApi } from '../src/index';
 
 export interface Harness {
   api: RunningApi;
+  /** A real worker taking only import-model jobs (runs stay queued for the tests to inspect). */
+  worker: RunningWorker | null;
   db: TestDatabase;
   store: LocalArtifactStore;
   dir: string;
@@ -31,7 +34,13 @@ export interface GqlResult<T> {
   errors?: GqlError[];
 }
 
-export async function startHarness(overrides: Partial<CreateApiOptions> = {}): Promise<Harness> {
+export interface HarnessOptions extends Partial<CreateApiOptions> {
+  /** Start the import worker (default true). */
+  importWorker?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { importWorker = true, ...overrides } = options;
   const db = await createTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'distillery-api-'));
   const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
@@ -46,13 +55,18 @@ export async function startHarness(overrides: Partial<CreateApiOptions> = {}): P
     ...overrides,
     config: { importRoot: path.join(dir, 'imports'), ...overrides.config },
   });
+  const worker = importWorker
+    ? await startWorker({ databaseUrl: db.url, store, log: pino({ level: process.env.HARNESS_WORKER_LOG ?? 'silent' }), threads: 1, pollIntervalMs: 200, tasks: ['import-model'] })
+    : null;
   return {
     api,
+    worker,
     db,
     store,
     dir,
     gql: (query, variables, token) => gql(api.graphqlUrl, query, variables, token),
     async close() {
+      await worker?.stop();
       await api.close();
       await db.drop();
       await rm(dir, { recursive: true, force: true });
@@ -96,8 +110,8 @@ export function tinyOnnxModel(inFeatures = 4, outFeatures = 3): Uint8Array {
   return serializeModel(b.toModel()).model;
 }
 
-export async function upload(api: RunningApi, bytes: Uint8Array, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${api.url}/upload`, {
+export async function upload(api: RunningApi, bytes: Uint8Array, token?: string, teamId?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${api.url}/upload${teamId ? `?teamId=${teamId}` : ''}`, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: new Blob([new Uint8Array(bytes)]),
@@ -124,4 +138,33 @@ export async function signUp(h: Harness, name = 'user'): Promise<{ token: string
     ),
   );
   return { token: r.signIn.token, userId: r.signIn.user.id, email };
+}
+
+export interface ModelState {
+  id: string;
+  status: 'importing' | 'ready' | 'failed';
+  error: string | null;
+  parameterCount: number;
+  sha256: string;
+}
+
+/** Polls model(id) until its import has finished (ready or failed). */
+export async function waitForImport(h: Harness, id: string, token: string, timeoutMs = 30_000): Promise<ModelState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = ok(await h.gql<{ model: ModelState }>(`query($id: ID!) { model(id: $id) { id status error parameterCount sha256 } }`, { id }, token));
+    if (r.model.status !== 'importing') return r.model;
+    if (Date.now() > deadline) throw new Error(`model ${id} still importing after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/** Upload bytes for the team and import them into the project; resolves once the import finished. */
+export async function importBytes(h: Harness, token: string, teamId: string, projectId: string, bytes: Uint8Array, name = 'm'): Promise<ModelState> {
+  const up = await upload(h.api, bytes, token, teamId);
+  if (up.status !== 201) throw new Error(`upload answered ${up.status}: ${JSON.stringify(up.body)}`);
+  const m = ok(
+    await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $n: String!, $s: String!) { importModel(projectId: $p, name: $n, sha256: $s) { id } }`, { p: projectId, n: name, s: up.body.sha256 }, token),
+  );
+  return waitForImport(h, m.importModel.id, token);
 }

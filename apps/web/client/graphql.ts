@@ -44,9 +44,9 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   return body.data;
 }
 
-/** `POST /upload` with the raw bytes; answers the sha256 to pass to importModel. */
-export async function uploadBytes(file: Blob): Promise<{ sha256: string; bytes: number }> {
-  const res = await fetch('/upload', {
+/** `POST /upload` of the raw bytes as the team's upload; answers the sha256 to pass to importModel. */
+export async function uploadBytes(file: Blob, teamId: string): Promise<{ sha256: string; bytes: number }> {
+  const res = await fetch(`/upload?teamId=${encodeURIComponent(teamId)}`, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream', ...CSRF_HEADERS },
     body: file,

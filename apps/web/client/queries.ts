@@ -9,8 +9,13 @@ export interface Metric {
   runStepId: string | null;
 }
 
+export type ModelStatus = 'importing' | 'ready' | 'failed';
+
 export interface ModelSummary {
   id: string;
+  /** importing until a worker has validated the upload; failed carries the reason in error. */
+  status: ModelStatus;
+  error: string | null;
   /** Set for models a run produced; imported base models have none. */
   producedByRun?: { id: string } | null;
   name: string;
@@ -79,7 +84,7 @@ export const CREATE_PROJECT = `mutation CreateProject($teamId: ID!, $name: Strin
 const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId }`;
 
 export const PROJECT_PAGE = `query ProjectPage($id: ID!, $first: Int) {
-  project(id: $id) { id name description team { id name } models { id name bytes parameterCount createdAt producedByRun { id } } }
+  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } } }
   runs(projectId: $id, first: $first) { edges { node { ${RUN_ROW} } } pageInfo { hasNextPage endCursor } }
 }`;
 export interface ProjectPageAnswer {
@@ -94,7 +99,7 @@ export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!
 }`;
 
 export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String) {
-  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256) { id name }
+  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256) { id name status }
 }`;
 
 export const RUN_PAGE = `query RunPage($id: ID!) {
@@ -102,7 +107,7 @@ export const RUN_PAGE = `query RunPage($id: ID!) {
     ${RUN_ROW} seed attempts
     project { id name team { id name } }
     steps { id index techniqueId params status startedAt finishedAt }
-    outputModel { id name bytes parameterCount createdAt }
+    outputModel { id name status error bytes parameterCount createdAt }
   }
 }`;
 

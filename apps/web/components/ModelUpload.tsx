@@ -1,14 +1,15 @@
 'use client';
 /**
- * Upload an ONNX file and, optionally, its tokenizer.json (both through `POST /upload`),
- * then import them into the project (`importModel`). The tokenizer is what lets runs
- * score perplexity on text.
+ * Upload an ONNX file and, optionally, its tokenizer.json (both through `POST /upload`
+ * as the team's uploads), then import them into the project (`importModel`). The import
+ * finishes in a worker: the models list shows it as importing, then ready or failed.
+ * The tokenizer is what lets runs score perplexity on text.
  */
 import { useState, type FormEvent } from 'react';
 import { gql, uploadBytes } from '../client/graphql';
 import { IMPORT_MODEL } from '../client/queries';
 
-export function ModelUpload({ projectId, onImported }: { projectId: string; onImported: () => Promise<void> }) {
+export function ModelUpload({ projectId, teamId, onImported }: { projectId: string; teamId: string; onImported: () => Promise<void> }) {
   const [file, setFile] = useState<File | null>(null);
   const [tokenizer, setTokenizer] = useState<File | null>(null);
   const [name, setName] = useState('');
@@ -23,7 +24,7 @@ export function ModelUpload({ projectId, onImported }: { projectId: string; onIm
     setError(null);
     try {
       // Both uploads before the import, so importModel sees every hash it is given.
-      const [model, tok] = await Promise.all([uploadBytes(file), tokenizer ? uploadBytes(tokenizer) : Promise.resolve(null)]);
+      const [model, tok] = await Promise.all([uploadBytes(file, teamId), tokenizer ? uploadBytes(tokenizer, teamId) : Promise.resolve(null)]);
       await gql(IMPORT_MODEL, {
         projectId,
         name: name || file.name.replace(/\.onnx$/i, ''),

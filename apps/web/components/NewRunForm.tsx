@@ -31,7 +31,9 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
   }, []);
   // Keep a valid selection as the lists load or change.
   // Imported models first: they are the usual starting point; produced ones follow.
-  const ordered = [...models.filter((m) => !m.producedByRun), ...models.filter((m) => m.producedByRun)];
+  // Only models whose import has finished can be run on.
+  const usable = models.filter((m) => m.status === 'ready');
+  const ordered = [...usable.filter((m) => !m.producedByRun), ...usable.filter((m) => m.producedByRun)];
   useEffect(() => {
     if (!ordered.some((m) => m.id === modelId) && ordered[0]) setModelId(ordered[0].id);
   }, [ordered, modelId]);
@@ -73,6 +75,7 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
   }
 
   if (models.length === 0) return <p className="empty">Upload a model first.</p>;
+  if (usable.length === 0) return <p className="empty">No model is ready yet: imports are validated by a worker first.</p>;
   return (
     <form onSubmit={submit} data-testid="new-run-form">
       <div className="field">

@@ -49,7 +49,7 @@ export async function proxyToApi(request: Request, path: string): Promise<Respon
     upstream = await fetch(`${apiUrl()}${path}`, {
       method: request.method,
       headers,
-      // Streamed, so a model upload is never held whole in this process.
+      // Passed on as a stream (uploads take server/upload-proxy.ts, which keeps backpressure).
       body: hasBody ? request.body : undefined,
       ...(hasBody ? { duplex: 'half' } : {}),
       redirect: 'manual',

@@ -23,6 +23,14 @@ export interface PutOptions {
 
 export type PutSource = Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
+/** One stored blob as the garbage collector sees it. */
+export interface StoredBlob {
+  sha256: string;
+  bytes: number;
+  /** When its current bytes were written (a re-put of the same content refreshes it). */
+  writtenAt: Date;
+}
+
 export interface ArtifactStore {
   put(source: PutSource, opts?: PutOptions): Promise<PutResult>;
   putFile(file: string, opts?: PutOptions): Promise<PutResult>;
@@ -35,6 +43,16 @@ export interface ArtifactStore {
   verify(sha256: string): Promise<boolean>;
   /** True if something was removed. */
   delete(sha256: string): Promise<boolean>;
+  /**
+   * Removes the blob only if its bytes were written before `cutoff`; a put of the same
+   * content racing with this call is never lost. True if something was removed. Callers
+   * decide *whether* a blob may go through packages/db blob-references, never directly.
+   */
+  deleteIfWrittenBefore(sha256: string, cutoff: Date): Promise<boolean>;
+  /** Every stored blob (order unspecified). */
+  list(): AsyncIterable<StoredBlob>;
+  /** Removes partial writes (temp files) older than `cutoff`, left by writers that died. */
+  removeTempOlderThan(cutoff: Date): Promise<number>;
   /** Local file path of a blob (only stores backed by a filesystem have it). */
   path?(sha256: string): string;
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -18,7 +18,10 @@ import {
   type PutOptions,
   type PutResult,
   type PutSource,
+  type StoredBlob,
 } from './artifact-store';
+
+const HEX2 = /^[0-9a-f]{2}$/;
 
 export class LocalArtifactStore implements ArtifactStore {
   readonly root: string;
@@ -124,6 +127,62 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
+  async deleteIfWrittenBefore(sha256: string, cutoff: Date): Promise<boolean> {
+    const file = this.path(sha256);
+    await mkdir(this.tmpDir, { recursive: true });
+    // Move it aside first, then look at what was moved: a concurrent put renames a fresh
+    // file into place either before the move (then the fresh file is moved, seen as fresh
+    // and moved back) or after it (then it lands beside the one being deleted).
+    const aside = path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.deleting`);
+    try {
+      await rename(file, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    const { mtimeMs } = await stat(aside);
+    if (mtimeMs >= cutoff.getTime()) {
+      await rename(aside, file);
+      return false;
+    }
+    await unlink(aside);
+    return true;
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    for (const a of await readdirOrEmpty(this.root)) {
+      if (!HEX2.test(a)) continue;
+      for (const b of await readdirOrEmpty(path.join(this.root, a))) {
+        if (!HEX2.test(b)) continue;
+        for (const name of await readdirOrEmpty(path.join(this.root, a, b))) {
+          if (!name.startsWith(a + b) || !/^[0-9a-f]{64}$/.test(name)) continue;
+          try {
+            const s = await stat(path.join(this.root, a, b, name));
+            if (s.isFile()) yield { sha256: name, bytes: s.size, writtenAt: s.mtime };
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          }
+        }
+      }
+    }
+  }
+
+  async removeTempOlderThan(cutoff: Date): Promise<number> {
+    let removed = 0;
+    for (const name of await readdirOrEmpty(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      try {
+        if ((await stat(file)).mtimeMs < cutoff.getTime()) {
+          await unlink(file);
+          removed++;
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    return removed;
+  }
+
   /** Remove temp files left by writers that crashed (call at start-up, when no put is running). */
   async removeStaleTemp(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
@@ -139,6 +198,15 @@ async function* chunksOf(source: PutSource): AsyncIterable<Uint8Array> {
     if (chunk instanceof Uint8Array) yield chunk;
     else if (typeof chunk === 'string') yield Buffer.from(chunk);
     else throw new TypeError('artifact sources must yield bytes');
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
   }
 }
 

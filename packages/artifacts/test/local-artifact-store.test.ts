@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -128,5 +128,43 @@ describe('LocalArtifactStore', () => {
     expect(() => store.path('../../etc/passwd')).toThrow(/not a sha256/);
     await expect(store.get('A'.repeat(64))).rejects.toThrow(/not a sha256/);
     await expect(store.put(Buffer.from('x'), { expectedSha256: 'abc' })).rejects.toThrow(/not a sha256/);
+  });
+  it('lists blobs with their sizes and write times, and nothing from the temp folder', async () => {
+    const a = await store.put(Buffer.from('alpha'));
+    const b = await store.put(randomBytes(2000));
+    await mkdir(path.join(root, 'tmp'), { recursive: true });
+    await writeFile(path.join(root, 'tmp', 'x.part'), 'partial');
+    const listed = [];
+    for await (const blob of store.list()) listed.push(blob);
+    expect(listed.map((x) => [x.sha256, x.bytes]).sort()).toEqual([[a.sha256, 5], [b.sha256, 2000]].sort());
+    expect(listed.every((x) => Date.now() - x.writtenAt.getTime() < 60_000)).toBe(true);
+  });
+
+  it('deletes a blob only if it was written before the cutoff; a fresh re-put survives', async () => {
+    const r = await store.put(Buffer.from('old bytes'));
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(r.path, old, old);
+    const cutoff = new Date(Date.now() - 60_000);
+    // Written again (same content) after the cutoff: kept, and still readable.
+    await store.put(Buffer.from('old bytes'));
+    expect(await store.deleteIfWrittenBefore(r.sha256, cutoff)).toBe(false);
+    expect((await readArtifact(store, r.sha256)).toString()).toBe('old bytes');
+    await utimes(r.path, old, old);
+    expect(await store.deleteIfWrittenBefore(r.sha256, cutoff)).toBe(true);
+    expect(await store.has(r.sha256)).toBe(false);
+    expect(await store.deleteIfWrittenBefore(r.sha256, cutoff)).toBe(false);
+    expect(await filesUnder(root)).toEqual([]);
+  });
+
+  it('removes only temp files older than the cutoff', async () => {
+    await mkdir(path.join(root, 'tmp'), { recursive: true });
+    const stale = path.join(root, 'tmp', 'stale.part');
+    const fresh = path.join(root, 'tmp', 'fresh.part');
+    await writeFile(stale, 'left by a writer that died');
+    await writeFile(fresh, 'being written');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(stale, old, old);
+    expect(await store.removeTempOlderThan(new Date(Date.now() - 60_000))).toBe(1);
+    expect(await filesUnder(root)).toEqual(['tmp/fresh.part']);
   });
 });

@@ -12,3 +12,14 @@ export {
 export { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-database.ts';
 // The generated client: PrismaClient, the Prisma namespace, enums and model types.
 export * from './generated/client.ts';
+export {
+  blobReferences,
+  deleteBlobIfUnreferenced,
+  lockBlob,
+  totalReferences,
+  type BlobReferenceKind,
+  type BlobReferences,
+  type BlobRemover,
+  type DeleteDecision,
+} from './blob-references.ts';
+export { collectGarbage, type BlobGcOptions, type BlobGcResult, type CollectableStore } from './blob-gc.ts';

@@ -1,9 +1,7 @@
-import type { Model } from '@distillery/db';
-import { ArtifactTooLargeError, isSha256, readArtifact, type PutResult } from '@distillery/artifacts';
-import { serializeModel } from '@distillery/onnx';
-import { fromTokenizerJson } from '@distillery/nn';
-import type { Prisma } from '@distillery/db';
-import { readFile } from 'node:fs/promises';
+import type { Model, Prisma } from '@distillery/db';
+import { lockBlob } from '@distillery/db';
+import { isSha256 } from '@distillery/artifacts';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { authorize } from '../authorization';
@@ -11,51 +9,31 @@ import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { ImportPathError, resolveImportPath } from '../import-path';
 import { nameSchema } from '../names';
-import { checkModel, decodeForImport, ModelRejectedError, type ModelSummary } from '../model-validation';
+import { enqueueModelImport } from '../run-queue';
+import { QuotaExceededError, recordUpload, teamHoldsBlob } from '../team-uploads';
 import type { ResolverMap } from './resolver-types';
 
 const ModelNameSchema = nameSchema(200);
 
-/** Delete a blob nothing refers to, so a rejected upload leaves nothing behind. */
-async function discardIfUnreferenced(ctx: ApiContext, sha256: string): Promise<void> {
-  const [models, artifacts] = await Promise.all([
-    ctx.prisma.model.count({ where: { sha256 } }),
-    ctx.prisma.artifact.count({ where: { sha256 } }),
-  ]);
-  // Content addressing makes this safe against concurrent uploads of the same bytes:
-  // identical bytes fail validation identically, so no import can be waiting on them.
-  if (models === 0 && artifacts === 0) await ctx.store.delete(sha256);
-}
-
-function validated(bytes: Uint8Array, dir: string | undefined, field: string) {
-  try {
-    const { model, usesExternalData } = decodeForImport(bytes, dir);
-    return { model, usesExternalData, summary: checkModel(model) };
-  } catch (e) {
-    if (e instanceof ModelRejectedError) throw badInput(field, `not a usable ONNX model: ${e.message}`);
-    throw e;
-  }
-}
+// One answer for "never stored" and "stored by another team": no existence oracle.
+const NOT_UPLOADED = 'nothing was uploaded with this hash by this team; POST the bytes to /upload?teamId=<team id> first';
 
 const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
 
-/** Check that bytes are a tokenizer.json we can encode with; the error names `field`. */
-function checkTokenizer(bytes: Uint8Array, field: string): void {
-  try {
-    fromTokenizerJson(JSON.parse(Buffer.from(bytes).toString('utf8')));
-  } catch (e) {
-    throw badInput(field, `not a usable tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
-  }
+function parseSha(value: string, field: string): string {
+  const sha = value.trim().toLowerCase();
+  if (!isSha256(sha)) throw badInput(field, 'expected 64 hex digits, as returned by POST /upload');
+  return sha;
 }
 
 /** The tokenizer.json of a model file in a model folder: beside it, or above its onnx/ folder. */
-async function findTokenizerBeside(modelFile: string): Promise<Buffer | undefined> {
+async function findTokenizerBeside(modelFile: string): Promise<string | undefined> {
   const dir = path.dirname(modelFile);
   const candidates = [path.join(dir, 'tokenizer.json')];
   if (path.basename(dir) === 'onnx') candidates.push(path.join(dir, '..', 'tokenizer.json'));
   for (const c of candidates) {
     try {
-      return await readFile(c);
+      if ((await stat(c)).isFile()) return c;
     } catch {
       // not there: try the next place
     }
@@ -63,32 +41,69 @@ async function findTokenizerBeside(modelFile: string): Promise<Buffer | undefine
   return undefined;
 }
 
-async function createModelRow(
-  ctx: ApiContext,
-  projectId: string,
-  teamId: string,
-  name: string,
-  stored: PutResult,
-  summary: ModelSummary,
-  tokenizerSha256?: string,
-): Promise<Model> {
-  // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer.
-  const config: Prisma.InputJsonValue | undefined = tokenizerSha256 ? { tokenizerSha256 } : undefined;
-  const row = await ctx.prisma.model.create({
-    data: {
-      teamId,
-      projectId,
-      name,
-      format: 'onnx',
-      sha256: stored.sha256,
-      bytes: BigInt(stored.bytes),
-      parameterCount: BigInt(summary.parameterCount),
-      storagePath: stored.path,
-      config,
-    },
+interface ImportRequest {
+  projectId: string;
+  teamId: string;
+  name: string;
+  sha256: string;
+  tokenizerSha256?: string;
+  sourceDir?: string;
+}
+
+/**
+ * The Model row in state `importing` and its worker job, in one transaction under the
+ * blobs' shared locks (so the garbage collector cannot take the bytes in between). The
+ * worker decodes, validates and marks it ready or failed.
+ */
+async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> {
+  const row = await ctx.prisma.$transaction(async (tx) => {
+    await lockBlob(tx, r.sha256, 'shared');
+    if (!(await teamHoldsBlob(tx, r.teamId, r.sha256))) throw badInput('sha256', NOT_UPLOADED);
+    if (r.tokenizerSha256 !== undefined) {
+      await lockBlob(tx, r.tokenizerSha256, 'shared');
+      if (!(await teamHoldsBlob(tx, r.teamId, r.tokenizerSha256))) throw badInput('tokenizerSha256', NOT_UPLOADED);
+      const tokBytes = await ctx.store.size(r.tokenizerSha256);
+      if (tokBytes === null) throw badInput('tokenizerSha256', NOT_UPLOADED);
+      if (tokBytes > MAX_TOKENIZER_BYTES) throw badInput('tokenizerSha256', `a tokenizer.json is at most ${MAX_TOKENIZER_BYTES} bytes (this one has ${tokBytes})`);
+    }
+    // The team's own bytes: saying they are missing reveals nothing about other teams.
+    const size = await ctx.store.size(r.sha256);
+    if (size === null) throw badInput('sha256', NOT_UPLOADED);
+    // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer.
+    const config: Prisma.InputJsonValue | undefined = r.tokenizerSha256 ? { tokenizerSha256: r.tokenizerSha256 } : undefined;
+    const model = await tx.model.create({
+      data: {
+        teamId: r.teamId,
+        projectId: r.projectId,
+        name: r.name,
+        format: 'onnx',
+        status: 'importing',
+        sha256: r.sha256,
+        bytes: BigInt(size),
+        // Known once the worker has decoded the model.
+        parameterCount: 0n,
+        // The stored path and size come from the store, never from the client.
+        storagePath: ctx.store.path?.(r.sha256) ?? r.sha256,
+        config,
+      },
+    });
+    await enqueueModelImport(tx, model.id, r.sourceDir);
+    return model;
   });
-  ctx.log.info({ modelId: row.id, sha256: stored.sha256, parameterCount: summary.parameterCount }, 'model imported');
+  ctx.log.info({ modelId: row.id, sha256: r.sha256, tokenizerSha256: r.tokenizerSha256 }, 'model import queued');
   return row;
+}
+
+/** Stores a server-side file as the team's upload (streamed, never decoded here). */
+async function storeServerFile(ctx: ApiContext, teamId: string, userId: string, file: string): Promise<string> {
+  const stored = await ctx.store.putFile(file, { maxBytes: ctx.config.maxUploadBytes });
+  try {
+    await recordUpload(ctx.prisma, ctx.store, { teamId, userId, sha256: stored.sha256, bytes: stored.bytes, quotaBytes: ctx.config.teamUploadQuotaBytes });
+  } catch (e) {
+    if (e instanceof QuotaExceededError) throw badInput('path', e.message);
+    throw e;
+  }
+  return stored.sha256;
 }
 
 export const modelsResolvers: ResolverMap = {
@@ -111,37 +126,12 @@ export const modelsResolvers: ResolverMap = {
     async importModel(_: unknown, args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null }, ctx: ApiContext) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const name = parseInput(ModelNameSchema, args.name, 'name');
-      const sha256 = args.sha256.trim().toLowerCase();
-      if (!isSha256(sha256)) throw badInput('sha256', 'expected 64 hex digits, as returned by POST /upload');
-      const size = await ctx.store.size(sha256);
-      if (size === null) throw badInput('sha256', 'nothing was uploaded with this hash; POST the bytes to /upload first');
-      let bytes: Buffer;
-      try {
-        bytes = await readArtifact(ctx.store, sha256, ctx.config.maxUploadBytes);
-      } catch (e) {
-        if (e instanceof ArtifactTooLargeError) throw badInput('sha256', e.message);
-        throw e;
-      }
-      let summary: ModelSummary;
-      try {
-        summary = validated(bytes, undefined, 'sha256').summary;
-      } catch (e) {
-        await discardIfUnreferenced(ctx, sha256);
-        throw e;
-      }
-      let tokenizerSha256: string | undefined;
-      if (args.tokenizerSha256) {
-        tokenizerSha256 = args.tokenizerSha256.trim().toLowerCase();
-        if (!isSha256(tokenizerSha256)) throw badInput('tokenizerSha256', 'expected 64 hex digits, as returned by POST /upload');
-        if ((await ctx.store.size(tokenizerSha256)) === null) throw badInput('tokenizerSha256', 'nothing was uploaded with this hash');
-        checkTokenizer(await readArtifact(ctx.store, tokenizerSha256, MAX_TOKENIZER_BYTES), 'tokenizerSha256');
-      }
-      // The stored path and size come from the store, never from the client.
-      const stored: PutResult = { sha256, bytes: size, path: ctx.store.path?.(sha256) ?? sha256 };
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
+      const sha256 = parseSha(args.sha256, 'sha256');
+      const tokenizerSha256 = args.tokenizerSha256 ? parseSha(args.tokenizerSha256, 'tokenizerSha256') : undefined;
+      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256 });
     },
     async importModelFromPath(_: unknown, args: { projectId: string; name: string; path: string }, ctx: ApiContext) {
-      const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
+      const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const name = parseInput(ModelNameSchema, args.name, 'name');
       let file: string;
       try {
@@ -150,14 +140,14 @@ export const modelsResolvers: ResolverMap = {
         if (e instanceof ImportPathError) throw badInput('path', e.message);
         throw e;
       }
-      const bytes = await readFile(file);
-      const { model, usesExternalData, summary } = validated(bytes, path.dirname(file), 'path');
-      // The store holds single files: a model with side files is stored with its weights inline.
-      const tokenizer = await findTokenizerBeside(file);
-      if (tokenizer) checkTokenizer(tokenizer, 'path');
-      const stored = usesExternalData ? await ctx.store.put(serializeModel(model).model) : await ctx.store.put(bytes);
-      const tokenizerSha256 = tokenizer ? (await ctx.store.put(tokenizer)).sha256 : undefined;
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
+      const sha256 = await storeServerFile(ctx, teamId, viewer.userId, file);
+      const tokenizerFile = await findTokenizerBeside(file);
+      if (tokenizerFile !== undefined && (await stat(tokenizerFile)).size > MAX_TOKENIZER_BYTES) {
+        throw badInput('path', `${path.basename(tokenizerFile)} beside the model is larger than ${MAX_TOKENIZER_BYTES} bytes`);
+      }
+      const tokenizerSha256 = tokenizerFile === undefined ? undefined : await storeServerFile(ctx, teamId, viewer.userId, tokenizerFile);
+      // External data files stay where they are: the worker reads them from the model's folder.
+      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256, sourceDir: path.dirname(file) });
     },
   },
   Model: {

@@ -6,6 +6,13 @@ export const modelsTypeDefs = /* GraphQL */ `
     llama2c
   }
 
+  "importing: a worker is decoding and validating it; ready: usable in runs; failed: see error."
+  enum ModelStatus {
+    importing
+    ready
+    failed
+  }
+
   type Model {
     id: ID!
     team: Team!
@@ -16,7 +23,11 @@ export const modelsTypeDefs = /* GraphQL */ `
     sha256: String!
     "Size of the stored file in bytes."
     bytes: Float!
+    "0 until the import is ready."
     parameterCount: Float!
+    status: ModelStatus!
+    "Why the import failed (naming the tensor, field or problem); null otherwise."
+    error: String
     config: JSON
     "The model this one was derived from."
     parent: Model
@@ -32,13 +43,16 @@ export const modelsTypeDefs = /* GraphQL */ `
 
   extend type Mutation {
     """
-    Import bytes uploaded with 'POST /upload' (which returns the sha256). tokenizerSha256 names an
-    uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity.
+    Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256). tokenizerSha256
+    names an uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity. A hash the
+    team has not uploaded is refused the same way as one nobody stored. The model comes back in status
+    importing; a worker validates it and moves it to ready or failed (poll model(id) { status error }).
     """
     importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String): Model!
     """
     Import a file from the server's import root (MODEL_IMPORT_ROOT). A tokenizer.json beside the
     file, or in the folder above an onnx/ folder (a Hugging Face model folder), is imported with it.
+    The files count as the team's uploads; the model comes back in status importing, like importModel.
     """
     importModelFromPath(projectId: ID!, name: String!, path: String!): Model!
   }

@@ -89,11 +89,13 @@ export const runsResolvers: ResolverMap = {
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
-      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true } });
+      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true, status: true, error: true } });
       // Same answer for "absent" and "another team's", so nothing leaks.
       if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
         throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
       }
+      if (base.status === 'importing') throw badInput('baseModelId', 'the model is still being imported; start the run once its status is ready');
+      if (base.status === 'failed') throw badInput('baseModelId', `the model failed to import (${base.error ?? 'no reason recorded'}); import a usable model`);
       const run = await ctx.prisma.$transaction(async (tx) => {
         const created = await tx.run.create({
           data: {

@@ -21,10 +21,15 @@ function metric(run: RunRow, name: string): number | undefined {
 }
 
 export default function ProjectPage() {
-  const { id } = useParams<{ id: string }>();
+  // Non-null: app routes always have params (Next types them nullable once pages/ exists).
+  const { id } = useParams<{ id: string }>()!;
   const load = useCallback(() => gql<ProjectPageAnswer>(PROJECT_PAGE, { id, first: 50 }), [id]);
-  // Poll while any run is still queued or running, so status and progress stay live.
-  const { data, error, reload } = usePolling(load, (d) => d.runs.edges.some((e) => ACTIVE.has(e.node.status)), 2000);
+  // Poll while any run is still queued or running, or a model importing, so statuses stay live.
+  const { data, error, reload } = usePolling(
+    load,
+    (d) => d.runs.edges.some((e) => ACTIVE.has(e.node.status)) || d.project.models.some((m) => m.status === 'importing'),
+    2000,
+  );
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -117,22 +122,33 @@ export default function ProjectPage() {
                   <thead>
                     <tr>
                       <th>Name</th>
+                      <th>Status</th>
                       <th className="num">Parameters</th>
                       <th className="num">Size</th>
                     </tr>
                   </thead>
                   <tbody>
                     {project.models.map((m) => (
-                      <tr key={m.id}>
+                      <tr key={m.id} data-testid="model-row">
                         <td>{m.name}</td>
-                        <td className="num">{m.parameterCount.toLocaleString('en-US')}</td>
+                        <td>
+                          <span className={`badge badge-${m.status}`} data-testid="model-status" data-status={m.status}>
+                            {m.status}
+                          </span>
+                          {m.error ? (
+                            <div className="error" data-testid="model-error">
+                              {m.error}
+                            </div>
+                          ) : null}
+                        </td>
+                        <td className="num">{m.status === 'ready' ? m.parameterCount.toLocaleString('en-US') : '—'}</td>
                         <td className="num">{formatBytes(m.bytes)}</td>
                       </tr>
                     ))}
                   </tbody>
                 </table>
               )}
-              <ModelUpload projectId={project.id} onImported={reload} />
+              <ModelUpload projectId={project.id} teamId={project.team.id} onImported={reload} />
             </section>
           </div>
         ) : null}

@@ -39,7 +39,8 @@ async function loadRun(id: string): Promise<RunPageData> {
 }
 
 export default function RunPage() {
-  const { id } = useParams<{ id: string }>();
+  // Non-null: app routes always have params (Next types them nullable once pages/ exists).
+  const { id } = useParams<{ id: string }>()!;
   const load = useCallback(() => loadRun(id), [id]);
   const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000);
   const [now, setNow] = useState(() => Date.now());

@@ -1,0 +1,72 @@
+/**
+ * Finds the first weight holding NaN or ±Inf, so an import can refuse it naming the
+ * tensor. Floats are tested on their bit patterns (IEEE 754-2019 §3.4: an all-ones
+ * exponent field encodes Inf or NaN), which needs no conversion of 16-bit formats.
+ */
+import { elementCount } from './dtype';
+import type { Graph, Model, Tensor } from './model';
+import { tensorData } from './tensor';
+
+export interface NonFiniteWeight {
+  tensor: string;
+  /** Flat index of the first bad element. */
+  index: number;
+  /** 'NaN', 'Infinity' or '-Infinity'. */
+  value: string;
+}
+
+// Exponent masks of IEEE half precision and bfloat16; sign bit 0x8000 in both.
+const F16_EXP = 0x7c00;
+const F16_MANTISSA = 0x03ff;
+const BF16_EXP = 0x7f80;
+const BF16_MANTISSA = 0x007f;
+
+function describe(x: number): string {
+  return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
+}
+
+function halfBits(bits: Uint16Array, exp: number, mantissa: number): { index: number; value: string } | null {
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    if ((b & exp) === exp) return { index: i, value: (b & mantissa) !== 0 ? 'NaN' : b & 0x8000 ? '-Infinity' : 'Infinity' };
+  }
+  return null;
+}
+
+/** The first non-finite element of a float tensor, or null (integer tensors are always finite). */
+export function nonFiniteIn(t: Tensor): { index: number; value: string } | null {
+  if (elementCount(t.dims) === 0) return null;
+  switch (t.dtype) {
+    case 'float32':
+    case 'float64': {
+      const a = tensorData(t) as Float32Array | Float64Array;
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return { index: i, value: describe(a[i]!) };
+      return null;
+    }
+    case 'float16':
+      return halfBits(tensorData(t) as Uint16Array, F16_EXP, F16_MANTISSA);
+    case 'bfloat16':
+      return halfBits(tensorData(t) as Uint16Array, BF16_EXP, BF16_MANTISSA);
+    default:
+      return null;
+  }
+}
+
+function* weightsOf(g: Graph): Iterable<Tensor> {
+  yield* g.initializers;
+  for (const node of g.nodes) {
+    for (const a of Object.values(node.attributes)) {
+      if (a.type === 'tensor') yield a.value;
+      else if (a.type === 'graph') yield* weightsOf(a.value);
+    }
+  }
+}
+
+/** Initializers and constant tensors (including those of subgraphs), in graph order. */
+export function firstNonFiniteWeight(model: Model): NonFiniteWeight | null {
+  for (const t of weightsOf(model.graph)) {
+    const bad = nonFiniteIn(t);
+    if (bad) return { tensor: t.name, ...bad };
+  }
+  return null;
+}

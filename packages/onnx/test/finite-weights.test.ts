@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { firstNonFiniteWeight, GraphBuilder, makeTensor, nonFiniteIn, tensorToFloat32, type DType, type Tensor } from '../src/index';
+
+/** Slow reference: decode every element to a number and test it. */
+function referenceFirstBad(t: Tensor): { index: number; value: string } | null {
+  const values = tensorToFloat32(t);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (!Number.isFinite(x)) return { index: i, value: Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity' };
+  }
+  return null;
+}
+
+function randomBits(n: number, seed: number): Uint16Array {
+  let s = seed;
+  return Uint16Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s & 0xffff;
+  });
+}
+
+describe('non-finite weights', () => {
+  it('agrees with decoding every element, for float16 and bfloat16 bit patterns of every kind', () => {
+    for (const dtype of ['float16', 'bfloat16'] as DType[]) {
+      for (let seed = 1; seed <= 40; seed++) {
+        const t = makeTensor('w', dtype, [64], randomBits(64, seed));
+        expect(nonFiniteIn(t), `${dtype} seed ${seed}`).toEqual(referenceFirstBad(t));
+      }
+      // Exhaustively: each of the 65,536 patterns alone.
+      const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+      for (let i = 0; i < all.length; i += 1) {
+        const t = makeTensor('w', dtype, [1], all.subarray(i, i + 1));
+        const fast = nonFiniteIn(t);
+        const slow = referenceFirstBad(t);
+        if ((fast === null) !== (slow === null) || fast?.value !== slow?.value) throw new Error(`${dtype} bits ${i.toString(16)}: ${JSON.stringify(fast)} vs ${JSON.stringify(slow)}`);
+      }
+    }
+  });
+
+  it('finds NaN, Inf and -Inf in float32 and float64, and ignores integer tensors', () => {
+    expect(nonFiniteIn(makeTensor('a', 'float32', [3], Float32Array.from([1, Number.NaN, 2])))).toEqual({ index: 1, value: 'NaN' });
+    expect(nonFiniteIn(makeTensor('a', 'float64', [2], Float64Array.from([1, -Infinity])))).toEqual({ index: 1, value: '-Infinity' });
+    expect(nonFiniteIn(makeTensor('a', 'float32', [2], Float32Array.from([1e38, 3e38])))).toBeNull();
+    expect(nonFiniteIn(makeTensor('a', 'int8', [2], Int8Array.from([127, -128])))).toBeNull();
+  });
+
+  it('names the first bad tensor of a model, initializers and Constant values alike', () => {
+    const b = new GraphBuilder('m');
+    const x = b.input('x', 'float32', [1, 2]);
+    const w = b.initializer('good.weight', 'float32', [2, 2], Float32Array.from([1, 2, 3, 4]));
+    const y = b.op('MatMul', [x, w]);
+    b.output(y, 'float32', [1, 2]);
+    const model = b.toModel();
+    expect(firstNonFiniteWeight(model)).toBeNull();
+    model.graph.initializers.push(makeTensor('bad.weight', 'float32', [2], Float32Array.from([0, Infinity])));
+    expect(firstNonFiniteWeight(model)).toEqual({ tensor: 'bad.weight', index: 1, value: 'Infinity' });
+    model.graph.initializers.pop();
+    model.graph.nodes.push({ name: 'c', opType: 'Constant', domain: '', inputs: [], outputs: ['c'], attributes: { value: { type: 'tensor', value: makeTensor('const.value', 'float32', [1], Float32Array.from([Number.NaN])) } } });
+    expect(firstNonFiniteWeight(model)).toEqual({ tensor: 'const.value', index: 0, value: 'NaN' });
+  });
+});

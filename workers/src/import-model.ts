@@ -1,0 +1,116 @@
+/**
+ * The `import-model` job: a model row in state `importing` becomes `ready` (parameter
+ * count known, bytes validated in a Piscina thread) or `failed` with the reason. The API
+ * only stores bytes and queues this; decoding never happens there. A failed import drops
+ * the team's pending upload of those bytes and asks blob-references whether the bytes may
+ * go, so it never deletes what another model, tokenizer, run or team still uses.
+ */
+import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
+import { deleteBlobIfUnreferenced, lockBlob, type Model, type PrismaClient } from '@distillery/db';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { tokenizerShaOf } from './base-evaluation';
+import { CancelFlag } from './cancel-flag';
+import { errorMessage } from './run-errors';
+import type { ThreadPool } from './thread-pool';
+
+export const IMPORT_MODEL_TASK = 'import-model';
+
+export const ImportPayloadSchema = z.object({ modelId: z.uuid(), sourceDir: z.string().min(1).optional() });
+
+export interface ImportModelDeps {
+  prisma: PrismaClient;
+  store: ArtifactStore;
+  pool: ThreadPool;
+  log: Logger;
+}
+
+export interface ImportAttempt {
+  modelId: string;
+  sourceDir?: string;
+  /** 1-based, as graphile-worker counts it. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type ImportOutcome = 'ready' | 'failed' | 'skipped';
+
+const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
+
+/** A failure that retrying cannot fix (the bytes are what they are). */
+class ImportRejectedError extends Error {
+  override name = 'ImportRejectedError';
+}
+
+async function readBlob(store: ArtifactStore, sha256: string, what: string, maxBytes?: number): Promise<Buffer> {
+  try {
+    return await readArtifact(store, sha256, maxBytes);
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) throw new ImportRejectedError(`${what} (${sha256}) is missing from the artifact store`);
+    throw error;
+  }
+}
+
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps): Promise<ImportOutcome> {
+  const { prisma, store, log } = deps;
+  const startedAt = new Date();
+  const model = await prisma.model.findUnique({ where: { id: attempt.modelId } });
+  if (!model || model.status !== 'importing') {
+    log.info({ modelId: attempt.modelId, status: model?.status ?? 'absent' }, 'model import skipped');
+    return 'skipped';
+  }
+  try {
+    const bytes = await readBlob(store, model.sha256, 'the uploaded model');
+    const tokenizerSha = tokenizerShaOf(model.config);
+    const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
+    const outcome = await deps.pool.importModel(
+      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null },
+      { cancel: new CancelFlag(), onProgress: () => {} },
+    );
+    if (!outcome.ok) throw new ImportRejectedError(outcome.message);
+    const summary = outcome.value;
+    let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
+    if (summary.inlineModel !== null) stored = await store.put(new Uint8Array(summary.inlineModel));
+    const ready = await prisma.$transaction(async (tx) => {
+      if (stored.sha256 !== model.sha256) await lockBlob(tx, stored.sha256, 'shared');
+      const updated = await tx.model.updateMany({
+        where: { id: model.id, status: 'importing' },
+        data: { status: 'ready', error: null, parameterCount: BigInt(summary.parameterCount), sha256: stored.sha256, bytes: BigInt(stored.bytes), storagePath: stored.path },
+      });
+      if (updated.count !== 1) return false;
+      const used = [stored.sha256, ...(tokenizerSha === null ? [] : [tokenizerSha])];
+      await tx.upload.updateMany({ where: { teamId: model.teamId, sha256: { in: used } }, data: { state: 'imported' } });
+      return true;
+    });
+    if (!ready) return 'skipped';
+    log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, inlined: summary.inlineModel !== null }, 'model imported');
+    return 'ready';
+  } catch (error) {
+    const final = error instanceof ImportRejectedError || attempt.attempt >= attempt.maxAttempts;
+    if (!final) {
+      log.warn({ modelId: model.id, err: error, attempt: attempt.attempt }, 'model import attempt failed; will retry');
+      throw error;
+    }
+    await recordImportFailure(model, errorMessage(error), startedAt, deps);
+    return 'failed';
+  }
+}
+
+async function recordImportFailure(model: Model, message: string, startedAt: Date, deps: ImportModelDeps): Promise<void> {
+  const { prisma, store, log } = deps;
+  let marked = false;
+  // One transaction: whoever sees the model failed also sees its bytes gone (or kept for a reason).
+  // Bytes written after this attempt started belong to someone else's upload in flight.
+  const decision = await deleteBlobIfUnreferenced(prisma, store, model.sha256, startedAt, async (tx) => {
+    marked = (await tx.model.updateMany({ where: { id: model.id, status: 'importing' }, data: { status: 'failed', error: message } })).count === 1;
+    const stillUsed = await tx.model.count({ where: { teamId: model.teamId, sha256: model.sha256, status: { in: ['importing', 'ready'] } } });
+    if (marked && stillUsed === 0) await tx.upload.deleteMany({ where: { teamId: model.teamId, sha256: model.sha256, state: 'pending' } });
+  });
+  log.warn({ modelId: model.id, error: message, marked, blobDeleted: decision.deleted, references: decision.references }, 'model import failed');
+}

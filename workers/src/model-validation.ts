@@ -1,0 +1,68 @@
+/**
+ * Whether bytes are an ONNX model we can accept, decided in a worker thread before the
+ * model is marked ready: it must decode (external data only from the folder of a
+ * server-side import), have at least one node and output, pass packages/onnx
+ * `validate`, and hold only finite weights; a tokenizer.json given with it must load.
+ * Every refusal names what is wrong (tensor, field).
+ */
+import { fromTokenizerJson } from '@distillery/nn';
+import { decodeModel, decodeModelFromDir, firstNonFiniteWeight, inspectModel, validate, type Model } from '@distillery/onnx';
+
+export class ModelRejectedError extends Error {
+  override name = 'ModelRejectedError';
+}
+
+export interface ModelSummary {
+  parameterCount: number;
+  nodeCount: number;
+  opset: number;
+}
+
+const MAX_LISTED_ISSUES = 3;
+
+/** Decode a single-file model; `dir` allows external data files beside it (server-side imports). */
+export function decodeForImport(bytes: Uint8Array, dir?: string): { model: Model; usesExternalData: boolean } {
+  try {
+    return { model: decodeModel(bytes), usesExternalData: false };
+  } catch (e) {
+    const message = (e as Error).message;
+    if (dir !== undefined && /external data/.test(message)) {
+      try {
+        return { model: decodeModelFromDir(bytes, dir), usesExternalData: true };
+      } catch (inner) {
+        throw new ModelRejectedError(`not a usable ONNX model: ${(inner as Error).message}`);
+      }
+    }
+    if (/external data/.test(message)) {
+      throw new ModelRejectedError(`not a usable ONNX model: ${message}; upload a model with its weights inline (a single .onnx file)`);
+    }
+    throw new ModelRejectedError(`not a usable ONNX model: ${message}`);
+  }
+}
+
+export function checkModel(model: Model): ModelSummary {
+  const g = model.graph;
+  if (g.nodes.length === 0) throw new ModelRejectedError('not a usable ONNX model: the graph has no nodes');
+  if (g.outputs.length === 0) throw new ModelRejectedError('not a usable ONNX model: the graph has no outputs');
+  const issues = validate(model);
+  if (issues.length) {
+    const shown = issues.slice(0, MAX_LISTED_ISSUES).map((i) => i.message).join('; ');
+    const more = issues.length > MAX_LISTED_ISSUES ? ` (and ${issues.length - MAX_LISTED_ISSUES} more)` : '';
+    throw new ModelRejectedError(`not a usable ONNX model: the graph is invalid: ${shown}${more}`);
+  }
+  const bad = firstNonFiniteWeight(model);
+  if (bad) {
+    throw new ModelRejectedError(`weight "${bad.tensor}" holds ${bad.value} at element ${bad.index}; models with NaN or infinite weights are refused`);
+  }
+  const opset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
+  return { parameterCount: inspectModel(model).parameterCount, nodeCount: g.nodes.length, opset };
+}
+
+/** Refuses a tokenizer.json we cannot encode with, naming the field it came from. */
+export function checkTokenizer(json: string, field: string): void {
+  try {
+    fromTokenizerJson(JSON.parse(json));
+  } catch (e) {
+    throw new ModelRejectedError(`${field}: not a usable tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
