@@ -7,7 +7,7 @@
  */
 import type { PrismaClient } from '@distillery/db';
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
-import { EvalSettingsSchema, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
+import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
 import type { Logger } from 'pino';
 import { BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey } from './base-evaluation';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
@@ -247,7 +247,7 @@ async function attemptRun(
     const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
     const stored: PutResult = await deps.store.put(new Uint8Array(out.model));
-    outputs.push({ step, stored, parameters: out.parameters, startedAt, finishedAt: new Date() });
+    outputs.push({ step, stored, parameters: out.parameters, decoderConfig: out.decoderConfig, startedAt, finishedAt: new Date() });
     figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });
     current = out.model;
@@ -269,6 +269,7 @@ async function attemptRun(
   const reportJson = JSON.stringify({ runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { settings, final, base }, notes }, null, 2);
   const reportStored = await store.put(new TextEncoder().encode(reportJson));
   const metrics = runMetrics({ steps: figures, final, base: base!, settings });
+  if (metrics.length > MAX_METRICS_PER_RUN) throw new PermanentRunError(`the run produced ${metrics.length} metrics, more than the ${MAX_METRICS_PER_RUN} a run may record`);
   await recordSuccess(prisma, {
     run,
     workerId: attempt.workerId,

@@ -7,6 +7,7 @@
 import type { Model, PrismaClient, Prisma, Run, RunStep } from '@distillery/db';
 import type { PutResult } from '@distillery/artifacts';
 import { deleteJob } from './graphile-jobs';
+import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
 
@@ -67,8 +68,18 @@ export interface StepOutput {
   step: RunStep;
   stored: PutResult;
   parameters: number;
+  /** The output's config.json when it is a decoder (its shape may differ from the base model's). */
+  decoderConfig?: Record<string, unknown> | null;
   startedAt: Date;
   finishedAt: Date;
+}
+
+/** The base model's config (its tokenizer) with the output's own decoder config. */
+function outputConfig(base: unknown, decoderConfig: Record<string, unknown> | null | undefined): Prisma.InputJsonValue | undefined {
+  const kept = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
+  if (decoderConfig) kept.decoderConfig = decoderConfig;
+  else delete kept.decoderConfig;
+  return Object.keys(kept).length ? (kept as Prisma.InputJsonValue) : undefined;
 }
 
 export interface SuccessRecord {
@@ -95,7 +106,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     let name = run.baseModel.name;
     const artifacts: Prisma.ArtifactCreateManyInput[] = [];
     for (const out of r.outputs) {
-      name = `${name} → ${out.step.techniqueId}`;
+      name = derivedModelName(name, out.step.techniqueId);
       const model = await tx.model.create({
         data: {
           teamId: run.baseModel.teamId,
@@ -107,7 +118,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
           parameterCount: BigInt(out.parameters),
           storagePath: out.stored.path,
           // Outputs keep the base model's tokenizer, so they can be evaluated and run in turn.
-          config: (run.baseModel.config ?? undefined) as Prisma.InputJsonValue | undefined,
+          config: outputConfig(run.baseModel.config, out.decoderConfig),
           parentId,
           producedByRunId: run.id,
         },

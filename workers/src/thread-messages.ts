@@ -64,6 +64,8 @@ export interface TechniqueTaskOutput {
   report: TechniqueReport;
   parameters: number;
   series: SeriesPoint[];
+  /** The output's config.json (Hugging Face LlamaConfig) when it is a decoder; stored on its model row. */
+  decoderConfig: Record<string, unknown> | null;
 }
 
 export interface PerplexityFigures {

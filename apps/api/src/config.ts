@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_FLOPS_PER_SECOND, DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMORY_BUDGET_MB, type WorkerBudget } from '@distillery/techniques';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -26,6 +27,10 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_TOKENS: intFrom(2000, 10),
   GRAPHQL_MAX_COST: intFrom(5000, 1),
   GRAPHQL_MAX_DIRECTIVES: intFrom(20, 0),
+  /** What one run may need of a worker; createRun refuses recipes estimated beyond it. */
+  WORKER_MEMORY_BUDGET_MB: intFrom(DEFAULT_WORKER_MEMORY_BUDGET_MB, 1),
+  RUN_TIME_LIMIT_S: intFrom(DEFAULT_RUN_TIME_LIMIT_S, 1),
+  WORKER_GFLOPS: z.coerce.number().positive().default(DEFAULT_FLOPS_PER_SECOND / 1e9),
 });
 
 export interface GraphqlLimits {
@@ -47,6 +52,7 @@ export interface ApiConfig {
   maxBodyBytes: number;
   maxUploadBytes: number;
   limits: GraphqlLimits;
+  runBudget: WorkerBudget;
 }
 
 export class ConfigError extends Error {
@@ -79,5 +85,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxCost: e.GRAPHQL_MAX_COST,
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
     },
+    runBudget: { memoryBytes: e.WORKER_MEMORY_BUDGET_MB * 2 ** 20, seconds: e.RUN_TIME_LIMIT_S, flopsPerSecond: e.WORKER_GFLOPS * 1e9 },
   };
 }

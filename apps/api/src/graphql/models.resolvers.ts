@@ -1,7 +1,7 @@
 import type { Model } from '@distillery/db';
 import { ArtifactTooLargeError, isSha256, readArtifact, type PutResult } from '@distillery/artifacts';
 import { serializeModel } from '@distillery/onnx';
-import { fromTokenizerJson } from '@distillery/nn';
+import { fromTokenizerJson, readDecoderConfig, toHfConfig } from '@distillery/nn';
 import type { Prisma } from '@distillery/db';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,10 +26,20 @@ async function discardIfUnreferenced(ctx: ApiContext, sha256: string): Promise<v
   if (models === 0 && artifacts === 0) await ctx.store.delete(sha256);
 }
 
+/** The decoder's config.json when the model carries one (built or imported by Distillery). */
+function decoderConfigJson(model: Parameters<typeof readDecoderConfig>[0]): Prisma.InputJsonValue | undefined {
+  try {
+    const c = readDecoderConfig(model);
+    return c ? (toHfConfig(c) as unknown as Prisma.InputJsonValue) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function validated(bytes: Uint8Array, dir: string | undefined, field: string) {
   try {
     const { model, usesExternalData } = decodeForImport(bytes, dir);
-    return { model, usesExternalData, summary: checkModel(model) };
+    return { model, usesExternalData, summary: checkModel(model), decoderConfig: decoderConfigJson(model) };
   } catch (e) {
     if (e instanceof ModelRejectedError) throw badInput(field, `not a usable ONNX model: ${e.message}`);
     throw e;
@@ -70,9 +80,12 @@ async function createModelRow(
   stored: PutResult,
   summary: ModelSummary,
   tokenizerSha256?: string,
+  decoderConfig?: Prisma.InputJsonValue,
 ): Promise<Model> {
-  // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer.
-  const config: Prisma.InputJsonValue | undefined = tokenizerSha256 ? { tokenizerSha256 } : undefined;
+  // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer;
+  // createRun judges recipes by config.decoderConfig (the model's config.json) without decoding the model.
+  const config: Prisma.InputJsonValue | undefined =
+    tokenizerSha256 || decoderConfig ? { ...(tokenizerSha256 ? { tokenizerSha256 } : {}), ...(decoderConfig ? { decoderConfig } : {}) } : undefined;
   const row = await ctx.prisma.model.create({
     data: {
       teamId,
@@ -122,8 +135,9 @@ export const modelsResolvers: ResolverMap = {
         throw e;
       }
       let summary: ModelSummary;
+      let decoderConfig: Prisma.InputJsonValue | undefined;
       try {
-        summary = validated(bytes, undefined, 'sha256').summary;
+        ({ summary, decoderConfig } = validated(bytes, undefined, 'sha256'));
       } catch (e) {
         await discardIfUnreferenced(ctx, sha256);
         throw e;
@@ -137,7 +151,7 @@ export const modelsResolvers: ResolverMap = {
       }
       // The stored path and size come from the store, never from the client.
       const stored: PutResult = { sha256, bytes: size, path: ctx.store.path?.(sha256) ?? sha256 };
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
+      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256, decoderConfig);
     },
     async importModelFromPath(_: unknown, args: { projectId: string; name: string; path: string }, ctx: ApiContext) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
@@ -150,13 +164,13 @@ export const modelsResolvers: ResolverMap = {
         throw e;
       }
       const bytes = await readFile(file);
-      const { model, usesExternalData, summary } = validated(bytes, path.dirname(file), 'path');
+      const { model, usesExternalData, summary, decoderConfig } = validated(bytes, path.dirname(file), 'path');
       // The store holds single files: a model with side files is stored with its weights inline.
       const tokenizer = await findTokenizerBeside(file);
       if (tokenizer) checkTokenizer(tokenizer, 'path');
       const stored = usesExternalData ? await ctx.store.put(serializeModel(model).model) : await ctx.store.put(bytes);
       const tokenizerSha256 = tokenizer ? (await ctx.store.put(tokenizer)).sha256 : undefined;
-      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256);
+      return createModelRow(ctx, args.projectId, teamId, name, stored, summary, tokenizerSha256, decoderConfig);
     },
   },
   Model: {

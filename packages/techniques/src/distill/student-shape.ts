@@ -5,16 +5,19 @@
  */
 import { z } from 'zod';
 import { layerPrefix, parseDecoderConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import type { ModelShape, ParamIssue } from '../budget';
 
-const dim = (field: string) => z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`);
+const dim = (field: string, max: number) =>
+  z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`).max(max, `${field} must be at most ${max}`);
 
 export const StudentShapeSchema = z
   .object({
-    layers: dim('layers').optional(),
-    hiddenSize: dim('hiddenSize').optional(),
-    heads: dim('heads').optional(),
-    kvHeads: dim('kvHeads').optional(),
-    ffnSize: dim('ffnSize').optional(),
+    // Absolute caps; studentBudgetIssues also keeps every field within the teacher's.
+    layers: dim('layers', 1024).optional(),
+    hiddenSize: dim('hiddenSize', 65_536).optional(),
+    heads: dim('heads', 1024).optional(),
+    kvHeads: dim('kvHeads', 1024).optional(),
+    ffnSize: dim('ffnSize', 262_144).optional(),
   })
   .strict();
 
@@ -35,6 +38,46 @@ export function studentShapeIssues(s: StudentShape): ShapeIssue[] {
   }
   if (s.heads !== undefined && s.kvHeads !== undefined && s.heads % s.kvHeads !== 0) {
     issues.push({ field: 'kvHeads', message: `kvHeads (${s.kvHeads}) must divide heads (${s.heads})` });
+  }
+  return issues;
+}
+
+const TEACHER_FIELD: Record<keyof StudentShape, { of: keyof ModelShape; what: string }> = {
+  layers: { of: 'layers', what: 'layers' },
+  hiddenSize: { of: 'hiddenSize', what: 'hidden size' },
+  heads: { of: 'heads', what: 'attention heads' },
+  kvHeads: { of: 'kvHeads', what: 'key/value heads' },
+  ffnSize: { of: 'ffnSize', what: 'FFN size' },
+};
+
+/**
+ * A student is no larger than its teacher in any dimension, is consistent once the
+ * missing fields take the teacher's values, and copies blocks only at the teacher's widths.
+ * Paths are relative to distill.kd's params.
+ */
+export function studentBudgetIssues(teacher: ModelShape, s: StudentShape, init: 'random' | 'copy-layers'): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  for (const field of Object.keys(TEACHER_FIELD) as (keyof StudentShape)[]) {
+    const value = s[field];
+    const { of, what } = TEACHER_FIELD[field];
+    const limit = teacher[of] as number;
+    if (value !== undefined && value > limit) {
+      issues.push({ path: ['student', field], message: `student.${field} (${value}) must not exceed the teacher's ${limit} ${what}: a student is no larger than its teacher` });
+    }
+    if (init === 'copy-layers' && field !== 'layers' && value !== undefined && value !== limit) {
+      issues.push({ path: ['student', field], message: `init 'copy-layers' copies teacher blocks, so student.${field} must be the teacher's ${limit} (use init 'random' for a narrower student)` });
+    }
+  }
+  if (issues.length) return issues;
+  const full = {
+    layers: s.layers ?? teacher.layers,
+    hiddenSize: s.hiddenSize ?? teacher.hiddenSize,
+    heads: s.heads ?? teacher.heads,
+    kvHeads: s.kvHeads ?? teacher.kvHeads,
+    ffnSize: s.ffnSize ?? teacher.ffnSize,
+  };
+  for (const i of studentShapeIssues(full)) {
+    issues.push({ path: ['student', i.field], message: `student.${i.field}: ${i.message}${s[i.field] === undefined ? ' (defaulted from the teacher)' : ''}` });
   }
   return issues;
 }
