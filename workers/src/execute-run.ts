@@ -46,6 +46,8 @@ export interface ExecuteRunDeps {
   active: ActiveAttempts;
   heartbeatMs: number;
   progressIntervalMs: number;
+  /** An attempt running longer than this fails for good (RUN_TIME_LIMIT_S); default: no limit. */
+  runTimeLimitMs?: number;
 }
 
 export interface RunAttempt {
@@ -121,6 +123,8 @@ export async function executeRun(attempt: RunAttempt, deps: ExecuteRunDeps): Pro
     (reason) => flag.request(reason),
     (error) => log.warn({ runId: run.id, err: error }, 'heartbeat failed'),
   );
+  // The limit stops the attempt at its next safe point, like a cancel, and is recorded as a failure.
+  const limitTimer = deps.runTimeLimitMs === undefined ? null : setTimeout(() => flag.request('timeout'), deps.runTimeLimitMs);
   const progress = throttleProgress((p) => writeProgress(prisma, run.id, attempt.workerId, p.fraction, p.message), deps.progressIntervalMs);
   // Every thread task this attempt starts, so none outlives it (shutdown drains by jobs).
   const tasks = new Set<Promise<unknown>>();
@@ -142,6 +146,7 @@ export async function executeRun(attempt: RunAttempt, deps: ExecuteRunDeps): Pro
     await progress.stop();
     return await recordUnsuccessful(error, run, attempt, deps, priorStop, reachedStep);
   } finally {
+    if (limitTimer) clearTimeout(limitTimer);
     await Promise.allSettled([...tasks]);
     await heartbeat.stop();
     deps.active.delete(flag);
@@ -174,6 +179,14 @@ async function recordUnsuccessful(
     // Thrown, not returned: graphile-worker deletes a completed job by id even if another
     // worker has locked it since, whereas failing it only touches jobs still locked by us.
     throw new RunTakenOverError(`run ${run.id} was taken over by another worker`);
+  }
+  if (stop === 'timeout') {
+    const limit = `${(deps.runTimeLimitMs ?? 0) / 1000} s`;
+    const message = `the run exceeded its time limit of ${limit} (RUN_TIME_LIMIT_S) and was stopped at step ${reachedStep + 1} of ${run.steps.length}${reachedStep >= run.steps.length ? ' (evaluation)' : ''}`;
+    const recorded = await recordFailure(prisma, run.id, attempt.workerId, attempt.jobId, message, true, reachedStep);
+    log.warn({ runId: run.id, recorded, limit }, 'run exceeded its time limit');
+    if (!recorded) throw new RunTakenOverError(`run ${run.id} was taken over by another worker`);
+    return 'failed';
   }
   const message = errorMessage(error);
   const permanent = error instanceof PermanentRunError;

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     sweepIntervalMs: config.sweepIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
     progressIntervalMs: config.progressIntervalMs,
+    runTimeLimitS: config.runTimeLimitS,
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -34,6 +34,8 @@ export interface WorkerSettings {
   pollIntervalMs?: number;
   /** Minimum time between progress writes of one run. Default 500 ms. */
   progressIntervalMs?: number;
+  /** An attempt running longer fails with a clear error (RUN_TIME_LIMIT_S). Default: no limit. */
+  runTimeLimitS?: number;
 }
 
 export interface RunningWorker {
@@ -71,6 +73,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     active,
     heartbeatMs,
     progressIntervalMs: settings.progressIntervalMs ?? 500,
+    ...(settings.runTimeLimitS === undefined ? {} : { runTimeLimitMs: settings.runTimeLimitS * 1000 }),
   };
 
   const task = async (payload: unknown, helpers: JobHelpers): Promise<void> => {

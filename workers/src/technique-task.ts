@@ -33,6 +33,11 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     ctx.checkpoint();
     const series: SeriesPoint[] = [];
     const tokenizerJson = input.tokenizerJson;
+    // Data preparation reports every 16 documents and stops there when canceled.
+    const preparing = (split: string) => (done: number, total: number) => {
+      if (done % 16 === 0 || done === total) ctx.onProgress(0, `preparing data: tokenizing the ${split} split (${done}/${total} documents)`);
+      ctx.checkpoint();
+    };
     const techniqueCtx = {
       ...ctx.technique,
       onMetric: (name: string, step: number, value: number) => {
@@ -40,10 +45,10 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       },
       // Lazy: only training techniques read it, and tokenizing the train split costs a second.
       get trainingTokens() {
-        return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson);
+        return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson, preparing('train'));
       },
       get evalTokens() {
-        return tokenizerJson === null ? undefined : heldOutTokens(tokenizerJson);
+        return tokenizerJson === null ? undefined : heldOutTokens(tokenizerJson, preparing('validation'));
       },
     };
     const result = await technique.apply(model, params, techniqueCtx);

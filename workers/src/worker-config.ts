@@ -1,5 +1,6 @@
 /** The worker process's settings from its environment, validated up front. */
 import { z } from 'zod';
+import { DEFAULT_RUN_TIME_LIMIT_S } from '@distillery/techniques';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -13,6 +14,7 @@ const EnvSchema = z.object({
   WORKER_SWEEP_INTERVAL_MS: positiveInt.default(15_000),
   WORKER_POLL_INTERVAL_MS: positiveInt.default(2_000),
   WORKER_PROGRESS_INTERVAL_MS: positiveInt.default(500),
+  RUN_TIME_LIMIT_S: z.coerce.number().positive().default(DEFAULT_RUN_TIME_LIMIT_S),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -27,6 +29,7 @@ export interface WorkerConfig {
   sweepIntervalMs: number;
   pollIntervalMs: number;
   progressIntervalMs: number;
+  runTimeLimitS: number;
   logLevel: string;
 }
 
@@ -44,6 +47,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     sweepIntervalMs: e.WORKER_SWEEP_INTERVAL_MS,
     pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     progressIntervalMs: e.WORKER_PROGRESS_INTERVAL_MS,
+    runTimeLimitS: e.RUN_TIME_LIMIT_S,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -93,8 +93,12 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   const studentConfig = resolveStudentConfig(teacherConfig, params.student);
   if (params.seqLen > teacherConfig.maxPositions) throw new Error(`seqLen ${params.seqLen} exceeds the teacher's maxPositions ${teacherConfig.maxPositions}`);
 
+  // Building the student: each phase below is bounded by the teacher's size, and a cancel is heard between them.
+  ctx.onProgress(0, 'building the student');
+  throwIfCanceled(ctx.signal, 'distill.kd');
   // The student is stored as the teacher is (float16 stays float16), so distilling never grows the file per parameter.
   const teacherWeights = decoderWeightsFromModel(teacher);
+  throwIfCanceled(ctx.signal, 'distill.kd');
   let weights: ParamMap;
   let copied: number[] | undefined;
   if (params.init === 'copy-layers') {
@@ -104,6 +108,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   } else {
     weights = initDecoderWeights(studentConfig, params.seed);
   }
+  throwIfCanceled(ctx.signal, 'distill.kd');
 
   const { alpha, temperature, direction, hiddenMse } = params.loss;
   const usesTeacher = alpha > 0 || hiddenMse !== undefined;
@@ -120,6 +125,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   try {
     if (usesTeacher) {
       teacherRunner = await openTeacher(teacher, { hiddenLayers: [...new Set(layerMap)] });
+      throwIfCanceled(ctx.signal, 'distill.kd');
       if (params.teacherCache) {
         // Teacher pass first: the same seeded batch stream the training pass will draw.
         cache = await TopKCache.create(ctx.tempDir);
