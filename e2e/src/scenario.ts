@@ -4,7 +4,7 @@
  */
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { graphql, uploadBytes } from './graphql-client';
+import { graphql, uploadBytes } from '@distillery/services';
 
 export interface Workspace {
   email: string;
