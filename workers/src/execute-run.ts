@@ -11,6 +11,7 @@ import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type
 import type { Logger } from 'pino';
 import { BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey } from './base-evaluation';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
+import { retryOnConnectionLoss } from './db-retry';
 import { throttleProgress } from './progress-throttle';
 import { errorMessage, PermanentRunError, RunNotOwnedError, RunStoppedError } from './run-errors';
 import { startHeartbeat } from './run-heartbeat';
@@ -229,7 +230,7 @@ async function attemptRun(
 
   // Progress: one unit per step and per evaluation, each reporting its own fraction.
   const baseKey: BaseEvaluationKey = { modelSha256: run.baseModel.sha256, tokenizerSha256: tokenizerSha, settings };
-  let base: EvaluateTaskOutput | null = deps.baseEvaluations.get(baseKey) ?? (await findRecordedBaseEvaluation(prisma, baseKey));
+  let base: EvaluateTaskOutput | null = deps.baseEvaluations.get(baseKey) ?? (await retryOnConnectionLoss(() => findRecordedBaseEvaluation(prisma, baseKey)));
   const units = new Map<string, number>();
   const totalUnits = recipe.steps.length + 1 + (base === null ? 1 : 0);
   const unit = (id: string) => (p: { fraction: number; message?: string }, label?: string) => {
@@ -259,7 +260,10 @@ async function attemptRun(
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
     const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
-    const stored: PutResult = await deps.store.put(new Uint8Array(out.model));
+    const stored: PutResult = await deps.store.put(new Uint8Array(out.model)).catch((error: unknown) => {
+      // A full or failing disk: retried like any transient failure, with what failed named.
+      throw new Error(`could not store the output of step ${i + 1} (${technique}) in the artifact store: ${errorMessage(error)}`, { cause: error });
+    });
     outputs.push({ step, stored, parameters: out.parameters, decoderConfig: out.decoderConfig, startedAt, finishedAt: new Date() });
     figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });

@@ -14,6 +14,10 @@ import { workerConfigFromEnv } from './worker-config';
 const config = workerConfigFromEnv();
 const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } });
 
+// A library promise rejected while the database is away (graphile-worker failing a job during
+// a restart) is logged, not fatal: the run's heartbeat goes stale and the sweep retries it.
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+
 async function main(): Promise<void> {
   const db = await resolveDatabase({ databaseUrl: config.databaseUrl, log: (m) => log.info(m) });
   const worker = await startWorker({

@@ -7,6 +7,7 @@
 import type { Model, PrismaClient, Prisma, Run, RunStep } from '@distillery/db';
 import type { PutResult } from '@distillery/artifacts';
 import { deleteJob } from './graphile-jobs';
+import { retryOnConnectionLoss } from './db-retry';
 import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
@@ -19,7 +20,7 @@ const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
 
 /** Marks the run running for this attempt; refuses runs that are finished or to be canceled. */
 export async function claimRun(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<Claim> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ status: string; cancelRequested: boolean }[]>`
       SELECT status::text AS status, "cancelRequested" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
     const row = rows[0];
@@ -49,7 +50,7 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
       include: { steps: { orderBy: { index: 'asc' } }, baseModel: true },
     });
     return { claimed: true, run };
-  });
+  }));
 }
 
 export async function writeProgress(prisma: PrismaClient, runId: string, workerId: string, progress: number, message: string): Promise<void> {
@@ -58,10 +59,12 @@ export async function writeProgress(prisma: PrismaClient, runId: string, workerI
 
 /** Shows which step is executing; only while this worker still owns the running run. */
 export async function markStepRunning(prisma: PrismaClient, runId: string, workerId: string, stepId: string, startedAt: Date): Promise<void> {
-  await prisma.runStep.updateMany({
-    where: { id: stepId, runId, run: { workerId, status: 'running' } },
-    data: { status: 'running', startedAt },
-  });
+  await retryOnConnectionLoss(() =>
+    prisma.runStep.updateMany({
+      where: { id: stepId, runId, run: { workerId, status: 'running' } },
+      data: { status: 'running', startedAt },
+    }),
+  );
 }
 
 export interface StepOutput {
@@ -95,7 +98,7 @@ export interface SuccessRecord {
 /** Output models (with lineage), step statuses, artifacts, metrics and the run's status, all at once. */
 export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Promise<void> {
   const { run } = r;
-  await prisma.$transaction(async (tx) => {
+  await retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const owned = await tx.run.updateMany({
       where: { id: run.id, workerId: r.workerId, status: 'running' },
@@ -136,7 +139,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value, step: m.step ?? null })),
     });
     await deleteJob(tx, r.jobId, r.workerId);
-  });
+  }));
 }
 
 /**
@@ -152,7 +155,7 @@ export async function recordFailure(
   final: boolean,
   reachedStep: number,
 ): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const data: Prisma.RunUpdateManyMutationInput = final
       ? { status: 'failed', error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null }
@@ -165,12 +168,12 @@ export async function recordFailure(
       await deleteJob(tx, jobId, workerId);
     }
     return true;
-  });
+  }));
 }
 
 /** Canceled while running: nothing of the attempt is kept. */
 export async function recordCanceled(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const rows = await tx.$queryRaw<{ finishedAt: Date | null }[]>`
       SELECT "finishedAt" FROM "Run" WHERE id = ${runId}::uuid AND "workerId" = ${workerId} AND status IN ('running', 'canceled') FOR UPDATE`;
@@ -182,7 +185,7 @@ export async function recordCanceled(prisma: PrismaClient, runId: string, worker
     await tx.runStep.updateMany({ where: { runId, status: { in: ['queued', 'running'] } }, data: { status: 'canceled', finishedAt: now } });
     await deleteJob(tx, jobId, workerId);
     return true;
-  });
+  }));
 }
 
 /**
@@ -198,7 +201,7 @@ export async function requeueAfterShutdown(
   taskIdentifier: string,
   maxAttempts: number,
 ): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const owned = await tx.run.updateMany({
       where: { id: runId, workerId, status: 'running' },
       data: {
@@ -214,5 +217,5 @@ export async function requeueAfterShutdown(
     await deleteJob(tx, jobId, workerId);
     await tx.$executeRaw`SELECT graphile_worker.add_job(${taskIdentifier}::text, json_build_object('runId', ${runId}::text), job_key := ${runId}::text, max_attempts := ${maxAttempts}::int)`;
     return true;
-  });
+  }));
 }
