@@ -5,27 +5,21 @@
  * what each kind of work holds at its peak; the test compares them with runs measured
  * on this machine (packages/techniques/test/step-estimates.test.ts).
  */
-import type { ModelShape, StepEstimate } from './budget';
+import { trainStepFlops } from '@distillery/nn';
+import { decoderConfigOfShape, type ModelShape, type StepEstimate } from './budget';
 
 const F32 = 4;
 /** Bytes of ORT and V8 bookkeeping per session beyond its tensors (arena, graph, kernels). */
 const SESSION_OVERHEAD_BYTES = 48 * 2 ** 20;
 
-/** Weights used in matrix products (everything but the embedding lookup and the norms). */
-export function matmulParameters(s: ModelShape): number {
-  const norms = s.hiddenSize * (2 * s.layers + 1);
-  const embedding = s.vocabSize * s.hiddenSize;
-  // A tied head multiplies by the embedding, so it counts once as a product.
-  return s.parameters - norms - (s.tiedEmbeddings ? 0 : embedding);
-}
-
 /**
- * Forward FLOPs of `tokens` tokens in windows of `window`: 2 per weight per token
- * (Kaplan et al. 2020, "Scaling Laws for Neural Language Models", sec. 2.1, C_forward =
- * 2N) plus the attention scores and values, 4 * layers * heads * headDim * window per token.
+ * Forward FLOPs of `batch` windows of `seq` tokens: a third of a training step's, whose
+ * count (6 per matmul weight per token plus the attention terms) lives with the train
+ * bench (packages/nn trainStepFlops; Kaplan et al. 2020, "Scaling Laws for Neural
+ * Language Models", sec. 2.1: C_forward = 2N, C_train = 6N).
  */
-export function forwardFlops(s: ModelShape, tokens: number, window: number): number {
-  return 2 * matmulParameters(s) * tokens + 4 * s.layers * s.heads * s.headDim * window * tokens;
+export function forwardFlops(s: ModelShape, batch: number, seq: number): number {
+  return trainStepFlops(decoderConfigOfShape(s), batch, seq) / 3;
 }
 
 /** Quantizers and other one-pass weight rewrites: input bytes, its decoded copy, the output and its serialization. */
@@ -67,8 +61,7 @@ function activationFloatsPerToken(s: ModelShape, seqLen: number): number {
 /**
  * A training run of the decoder: float32 weights, gradients and AdamW's two moments, the
  * activations the backward pass keeps, and the logits and their gradient (several
- * [tokens, vocab] tensors). FLOPs: 6 per weight per token for forward + backward (Kaplan
- * et al. 2020, sec. 2.1) plus the attention terms of the README's train bench formula.
+ * [tokens, vocab] tensors). FLOPs: the train bench's count per step (trainStepFlops).
  */
 export function estimateTraining(w: TrainingWork): StepEstimate {
   const s = w.model;
@@ -82,10 +75,10 @@ export function estimateTraining(w: TrainingWork): StepEstimate {
     const t = w.teacher;
     // The teacher session's weights, its logits for the batch, and the softened copy the loss reads.
     teacher = F32 * t.parameters + SESSION_OVERHEAD_BYTES + F32 * tokens * (3 * t.vocabSize + 4 * t.hiddenSize + t.heads * w.seqLen);
-    teacherFlops = forwardFlops(t, tokens, w.seqLen) * w.steps;
+    teacherFlops = forwardFlops(t, w.batchSize, w.seqLen) * w.steps;
   }
-  const trainFlops = 3 * forwardFlops(s, tokens, w.seqLen) * w.steps;
-  const evalFlops = w.evalPoints * forwardFlops(s, 4096, w.seqLen);
+  const trainFlops = trainStepFlops(decoderConfigOfShape(s), w.batchSize, w.seqLen) * w.steps;
+  const evalFlops = w.evalPoints * forwardFlops(s, Math.ceil(4096 / w.seqLen), w.seqLen);
   return {
     peakBytes: state + activations + input + teacher + 2 * SESSION_OVERHEAD_BYTES,
     flops: trainFlops + teacherFlops + evalFlops,
@@ -107,7 +100,7 @@ export function estimatePerplexity(s: ModelShape, p: PerplexityWork): StepEstima
   const windows = Math.max(1, Math.ceil(Math.max(0, p.tokens - window) / Math.max(1, p.stride)) + 1);
   return {
     peakBytes: 2 * s.parameters * s.bytesPerParameter + F32 * s.parameters + F32 * window * (3 * s.vocabSize + 8 * s.hiddenSize) + SESSION_OVERHEAD_BYTES,
-    flops: windows * forwardFlops(s, window, window),
+    flops: forwardFlops(s, windows, window),
     fixedSeconds: 0.5,
     output: s,
   };
