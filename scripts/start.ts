@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { resolveDatabase, type ResolvedDatabase } from '@distillery/db';
-import { ensureWebBuild, REPO_ROOT, spawnService, startWebProcess, startWorkerProcess, Supervisor, waitForHttp } from '@distillery/services';
+import { ensureWebBuild, REPO_ROOT, startApiProcess, startWebProcess, startWorkerProcess, Supervisor } from '@distillery/services';
 import { seedDemo } from './seed-demo';
 
 const HOLD_DATABASE = '--hold-database';
@@ -129,22 +129,7 @@ async function main(): Promise<void> {
 
     const childEnv = { DATABASE_URL: db.url, ARTIFACTS_DIR: artifactsDir };
     const databaseUrl = db.url;
-    await supervisor.add({
-      name: 'api',
-      async start() {
-        const api = spawnService({
-          name: 'api',
-          args: ['--import', 'tsx', 'apps/api/src/main.ts'],
-          env: { ...childEnv, API_PORT: String(apiPort) },
-          echo: process.stdout,
-        });
-        await waitForHttp(`${apiUrl}/health`, 60_000, api).catch(async (e: unknown) => {
-          await api.stop('SIGKILL');
-          throw e;
-        });
-        return api;
-      },
-    });
+    await supervisor.add({ name: 'api', start: () => startApiProcess({ port: apiPort, env: childEnv, echo: process.stdout }) });
     say(`API ready on ${apiUrl}/graphql`);
 
     await supervisor.add({ name: 'worker', start: () => startWorkerProcess({ databaseUrl, artifactsDir, echo: process.stdout }) });

@@ -7,22 +7,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@distillery/services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@distillery/db';
 import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 /** Polls through errors: the database may be down while this waits. */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -135,6 +135,25 @@ async function stopIfNotReady(service: Service, ready: Promise<void>): Promise<v
   }
 }
 
+export interface ApiEnv {
+  port: number;
+  /** DATABASE_URL, ARTIFACTS_DIR and any other setting of the API process. */
+  env: Record<string, string>;
+  echo?: NodeJS.WritableStream;
+}
+
+/** `apps/api/src/main.ts` as a process; resolves once /health answers. */
+export async function startApiProcess(a: ApiEnv): Promise<Service> {
+  const service = spawnService({
+    name: 'api',
+    args: ['--import', 'tsx', 'apps/api/src/main.ts'],
+    env: { ...a.env, API_PORT: String(a.port) },
+    echo: a.echo,
+  });
+  await stopIfNotReady(service, waitForHttp(`http://127.0.0.1:${a.port}/health`, 60_000, service));
+  return service;
+}
+
 export interface WorkerEnv {
   databaseUrl: string;
   artifactsDir: string;

@@ -13,7 +13,7 @@ import { splitBundledCorpora } from '@distillery/data';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { freePort, graphql, restartDelay, spawnService, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, type Service } from '../src';
+import { freePort, graphql, restartDelay, startApiProcess, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, type Service } from '../src';
 
 describe('restartDelay', () => {
   const policy = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
@@ -55,15 +55,7 @@ beforeAll(async () => {
   );
   await supervisor.add({
     name: 'api',
-    async start() {
-      const api = spawnService({
-        name: 'api',
-        args: ['--import', 'tsx', 'apps/api/src/main.ts'],
-        env: { DATABASE_URL: db.url, API_PORT: String(apiPort), ARTIFACTS_DIR: artifactsDir, LOG_LEVEL: 'warn' },
-      });
-      await waitForHttp(`${apiUrl}/health`, 60_000, api);
-      return api;
-    },
+    start: () => startApiProcess({ port: apiPort, env: { DATABASE_URL: db.url, ARTIFACTS_DIR: artifactsDir, LOG_LEVEL: 'warn' } }),
   });
   await supervisor.add({
     name: 'worker',

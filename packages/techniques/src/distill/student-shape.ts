@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { layerPrefix, parseDecoderConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import type { ModelShape, ParamIssue } from '../budget';
+import { decoderConfigOfShape, type ModelShape, type ParamIssue } from '../budget';
 
 const dim = (field: string, max: number) =>
   z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`).max(max, `${field} must be at most ${max}`);
@@ -69,28 +69,26 @@ export function studentBudgetIssues(teacher: ModelShape, s: StudentShape, init: 
     }
   }
   if (issues.length) return issues;
-  const full = {
-    layers: s.layers ?? teacher.layers,
-    hiddenSize: s.hiddenSize ?? teacher.hiddenSize,
-    heads: s.heads ?? teacher.heads,
-    kvHeads: s.kvHeads ?? teacher.kvHeads,
-    ffnSize: s.ffnSize ?? teacher.ffnSize,
-  };
-  for (const i of studentShapeIssues(full)) {
+  for (const i of studentShapeIssues(completeStudentShape(decoderConfigOfShape(teacher), s))) {
     issues.push({ path: ['student', i.field], message: `student.${i.field}: ${i.message}${s[i.field] === undefined ? ' (defaulted from the teacher)' : ''}` });
   }
   return issues;
 }
 
-/** The student's decoder config: vocabulary, context, RoPE and norm settings follow the teacher. */
-export function resolveStudentConfig(teacher: DecoderConfig, s: StudentShape): DecoderConfig {
-  const full = {
+/** Every field of the student's shape, the teacher's where the student leaves one out. */
+function completeStudentShape(teacher: DecoderConfig, s: StudentShape): Required<StudentShape> {
+  return {
     layers: s.layers ?? teacher.nLayers,
     hiddenSize: s.hiddenSize ?? teacher.hiddenSize,
     heads: s.heads ?? teacher.nHeads,
     kvHeads: s.kvHeads ?? teacher.nKvHeads,
     ffnSize: s.ffnSize ?? teacher.ffnSize,
   };
+}
+
+/** The student's decoder config: vocabulary, context, RoPE and norm settings follow the teacher. */
+export function resolveStudentConfig(teacher: DecoderConfig, s: StudentShape): DecoderConfig {
+  const full = completeStudentShape(teacher, s);
   const issues = studentShapeIssues(full);
   if (issues.length) {
     const defaulted = (f: keyof StudentShape) => (s[f] === undefined ? ' (defaulted from the teacher)' : '');
