@@ -11,8 +11,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadDemoModel } from '../e2e/src/demo-model';
-import { graphql, GraphqlCallError, uploadBytes, waitForModelReady } from '../e2e/src/graphql-client';
-import { REPO_ROOT } from '../e2e/src/services';
+import { graphql, GraphqlCallError, uploadBytes, waitForModelReady } from '@distillery/services';
+import { REPO_ROOT } from '@distillery/services';
 
 export const DEMO_EMAIL = 'demo@distillery.local';
 const CREDENTIALS_FILE = path.join(REPO_ROOT, '.data', 'demo-credentials.json');

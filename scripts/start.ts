@@ -4,8 +4,9 @@
  * :4000, one worker process, the demo seed, and the dashboard on :3000 (`next start`
  * over a production build, built first when missing or stale: ~25 s here, and then
  * pages load at once, where `next dev` compiles each page on its first visit).
- * Ctrl-C stops the dashboard and API, then the worker (it finishes or requeues its
- * run), then the database.
+ * A child that dies (a SIGKILLed worker, a crashed API) is restarted with backoff while
+ * the others keep serving (packages/services supervisor). Ctrl-C stops the dashboard and
+ * API, then the worker (it finishes or requeues its run), then the database.
  *
  * Ports: API_PORT (4000), WEB_PORT (3000). Every child runs in its own process group, so
  * the terminal's Ctrl-C reaches only this script, which stops them in that order.
@@ -13,8 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { resolveDatabase, type ResolvedDatabase } from '@distillery/db';
-import { REPO_ROOT, spawnService, startWebProcess, startWorkerProcess, waitForHttp, type Service } from '../e2e/src/services';
-import { ensureWebBuild } from '../e2e/src/web-build';
+import { ensureWebBuild, REPO_ROOT, startApiProcess, startWebProcess, startWorkerProcess, Supervisor } from '@distillery/services';
 import { seedDemo } from './seed-demo';
 
 const HOLD_DATABASE = '--hold-database';
@@ -91,18 +91,25 @@ async function main(): Promise<void> {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const webUrl = `http://127.0.0.1:${webPort}`;
   const artifactsDir = path.resolve(REPO_ROOT, process.env.ARTIFACTS_DIR ?? '.data/artifacts');
-  const services: Service[] = [];
+  // A child that dies is restarted with backoff; the others keep serving meanwhile.
+  const supervisor = new Supervisor(undefined, {
+    onExit: (name, exit, delayMs, restarts) =>
+      say(`${name} exited (code ${exit.code}, signal ${exit.signal}); restarting in ${(delayMs / 1000).toFixed(0)} s (restart ${restarts})`),
+    onRestarted: (name) => say(`${name} is back`),
+    onRestartFailed: (name, error) => say(`${name} failed to restart: ${(error as Error).message.split('\n')[0]}`),
+  });
   let db: DatabaseHandle | null = null;
   let stopping: Promise<void> | null = null;
 
   const shutdown = (why: string, code: number) => {
     stopping ??= (async () => {
       say(`stopping (${why})...`);
-      const byName = (n: string) => services.filter((s) => s.name === n);
       // Front doors first, so nothing new arrives; then the worker, which may be
       // finishing a run; the database last, once nobody needs it.
-      await Promise.all([...byName('web'), ...byName('api')].map((s) => s.stop('SIGTERM', 15_000)));
-      await Promise.all(byName('worker').map((s) => s.stop('SIGTERM', 120_000)));
+      await supervisor.stop([
+        { names: ['web', 'api'], graceMs: 15_000 },
+        { names: ['worker'], graceMs: 120_000 },
+      ]);
       await db?.stop();
       say('stopped');
       process.exit(code);
@@ -121,32 +128,17 @@ async function main(): Promise<void> {
     say(`database ready (${db.embedded ? 'embedded Postgres in .data/postgres' : 'DATABASE_URL'})`);
 
     const childEnv = { DATABASE_URL: db.url, ARTIFACTS_DIR: artifactsDir };
-    const api = spawnService({
-      name: 'api',
-      args: ['--import', 'tsx', 'apps/api/src/main.ts'],
-      env: { ...childEnv, API_PORT: String(apiPort) },
-      echo: process.stdout,
-    });
-    services.push(api);
-    await waitForHttp(`${apiUrl}/health`, 60_000, api);
+    const databaseUrl = db.url;
+    await supervisor.add({ name: 'api', start: () => startApiProcess({ port: apiPort, env: childEnv, echo: process.stdout }) });
     say(`API ready on ${apiUrl}/graphql`);
 
-    const worker = await startWorkerProcess({ databaseUrl: db.url, artifactsDir, echo: process.stdout });
-    services.push(worker);
+    await supervisor.add({ name: 'worker', start: () => startWorkerProcess({ databaseUrl, artifactsDir, echo: process.stdout }) });
 
     const seed = await seedDemo({ apiUrl, log: (m) => say(`seed: ${m}`) });
 
     const built = await build;
     if (built.built) say(`dashboard built in ${(built.ms / 1000).toFixed(1)} s`);
-    const web = await startWebProcess({ port: webPort, apiUrl, echo: process.stdout });
-    services.push(web);
-
-    // Any child dying on its own takes the platform down with a clear message.
-    for (const s of services) {
-      void s.exited.then(({ code, signal }) => {
-        if (!stopping) void shutdown(`${s.name} exited (code ${code}, signal ${signal})`, 1);
-      });
-    }
+    await supervisor.add({ name: 'web', start: () => startWebProcess({ port: webPort, apiUrl, echo: process.stdout }) });
     const line = '─'.repeat(64);
     process.stdout.write(
       [

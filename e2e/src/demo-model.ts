@@ -9,7 +9,7 @@ import path from 'node:path';
 import { splitBundledCorpora } from '@distillery/data';
 import { buildDecoder, decoderPreset, initDecoderWeights, toHfConfig, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { inspectModel, serializeModel } from '@distillery/onnx';
-import { REPO_ROOT } from './services';
+import { REPO_ROOT } from '@distillery/services';
 
 export interface DemoModel {
   name: string;

@@ -1,6 +1,5 @@
-export * from './services';
-export * from './web-build';
-export * from './graphql-client';
+export * from '@distillery/services';
+
 export * from './demo-model';
 export { startStack, type Stack, type StackOptions } from './stack';
 export * from './scenario';

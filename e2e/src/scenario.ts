@@ -4,7 +4,7 @@
  */
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { graphql, uploadBytes, waitForModelReady } from './graphql-client';
+import { graphql, uploadBytes, waitForModelReady } from '@distillery/services';
 
 export interface Workspace {
   email: string;

@@ -11,8 +11,7 @@ import { createApi, type RunningApi } from '@distillery/api';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { pino } from 'pino';
-import { freePort, startWebProcess, startWorkerProcess, type Service } from './services';
-import { ensureWebBuild } from './web-build';
+import { ensureWebBuild, freePort, startWebProcess, startWorkerProcess, type Service } from '@distillery/services';
 
 export interface Stack {
   db: TestDatabase;

@@ -3,7 +3,7 @@
  * create an int8 run, poll until it succeeds, and read its metrics and output model.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, GraphqlCallError } from '../src/graphql-client';
+import { graphql, GraphqlCallError } from '@distillery/services';
 import { createWorkspace, waitForRun, type Workspace } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
 

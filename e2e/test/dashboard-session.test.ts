@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, GraphqlCallError } from '../src/graphql-client';
+import { graphql, GraphqlCallError } from '@distillery/services';
 import { uniqueEmail } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
 

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMetric } from '../../apps/web/client/format';
-import { graphql } from '../src/graphql-client';
+import { graphql } from '@distillery/services';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { uniqueEmail } from '../src/scenario';
-import { REPO_ROOT } from '../src/services';
+import { REPO_ROOT } from '@distillery/services';
 import { startStack, type Stack } from '../src/stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql } from '../src/graphql-client';
+import { graphql } from '@distillery/services';
 import { createWorkspace, waitForRun, type FinishedRun, type Workspace } from '../src/scenario';
-import { REPO_ROOT } from '../src/services';
+import { REPO_ROOT } from '@distillery/services';
 import { startStack, type Stack } from '../src/stack';
 
 const run = promisify(execFile);

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql } from '../src/graphql-client';
+import { graphql } from '@distillery/services';
 import { groupPeakRss, patternBytes } from '../src/process-memory';
-import { freePort, spawnService, waitForHttp, type Service } from '../src/services';
+import { freePort, spawnService, waitForHttp, type Service } from '@distillery/services';
 
 const MB = 1 << 20;
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql } from '../src/graphql-client';
+import { graphql } from '@distillery/services';
 import { groupPeakRss, patternBytes } from '../src/process-memory';
 import { startStack, type Stack } from '../src/stack';
 

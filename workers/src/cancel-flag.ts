@@ -5,7 +5,8 @@
  */
 import { CANCEL_REQUESTED } from './thread-messages';
 
-export type StopReason = 'canceled' | 'shutdown' | 'lost';
+/** 'timeout': the attempt ran past the run time limit (RUN_TIME_LIMIT_S). */
+export type StopReason = 'canceled' | 'shutdown' | 'lost' | 'timeout';
 
 export class CancelFlag {
   readonly buffer = new SharedArrayBuffer(4);

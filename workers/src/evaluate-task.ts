@@ -26,7 +26,8 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
       return { ok: true, value: { bytes: bytes.byteLength, parameters, perplexity: null, note: 'perplexity skipped: the model has no tokenizer' } };
     }
     const tokenizer = fromTokenizerJson(JSON.parse(input.tokenizerJson));
-    const tokens = evaluationTokens(tokenizer, input.settings.maxTokens);
+    ctx.onProgress(0, 'preparing data: tokenizing the test split');
+    const tokens = evaluationTokens(tokenizer, input.settings.maxTokens, () => ctx.checkpoint());
     const context = input.settings.window ?? readDecoderConfig(model)?.maxPositions ?? DEFAULT_WINDOW;
     const window = Math.min(context, tokens.length);
     const stride = Math.min(input.settings.stride ?? window, window);

@@ -11,13 +11,15 @@ import { END_OF_TEXT, type BpeTokenizer } from '@distillery/nn';
 // never leaves the stream short while a later document could still fill it.
 const MAX_CHARS_PER_TOKEN = 16;
 
-export function evaluationTokens(tokenizer: BpeTokenizer, maxTokens: number): Int32Array {
+/** `checkpoint` runs between documents (it may throw to stop). */
+export function evaluationTokens(tokenizer: BpeTokenizer, maxTokens: number, checkpoint: () => void = () => undefined): Int32Array {
   if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new Error(`maxTokens must be an integer >= 2 (got ${maxTokens})`);
   const separator = tokenizer.tokenToId(END_OF_TEXT);
   const out = new Int32Array(maxTokens);
   let n = 0;
   for (const doc of splitBundledCorpora().test) {
     if (n >= maxTokens) break;
+    checkpoint();
     if (separator !== undefined) out[n++] = separator;
     const remaining = maxTokens - n;
     const ids = tokenizer.encodeOrdinary(doc.text.slice(0, remaining * MAX_CHARS_PER_TOKEN));

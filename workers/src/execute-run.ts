@@ -7,10 +7,11 @@
  */
 import type { PrismaClient } from '@distillery/db';
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
-import { EvalSettingsSchema, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
+import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
 import type { Logger } from 'pino';
 import { BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey } from './base-evaluation';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
+import { retryOnConnectionLoss } from './db-retry';
 import { throttleProgress } from './progress-throttle';
 import { errorMessage, PermanentRunError, RunNotOwnedError, RunStoppedError } from './run-errors';
 import { startHeartbeat } from './run-heartbeat';
@@ -46,6 +47,8 @@ export interface ExecuteRunDeps {
   active: ActiveAttempts;
   heartbeatMs: number;
   progressIntervalMs: number;
+  /** An attempt running longer than this fails for good (RUN_TIME_LIMIT_S); default: no limit. */
+  runTimeLimitMs?: number;
 }
 
 export interface RunAttempt {
@@ -121,6 +124,8 @@ export async function executeRun(attempt: RunAttempt, deps: ExecuteRunDeps): Pro
     (reason) => flag.request(reason),
     (error) => log.warn({ runId: run.id, err: error }, 'heartbeat failed'),
   );
+  // The limit stops the attempt at its next safe point, like a cancel, and is recorded as a failure.
+  const limitTimer = deps.runTimeLimitMs === undefined ? null : setTimeout(() => flag.request('timeout'), deps.runTimeLimitMs);
   const progress = throttleProgress((p) => writeProgress(prisma, run.id, attempt.workerId, p.fraction, p.message), deps.progressIntervalMs);
   // Every thread task this attempt starts, so none outlives it (shutdown drains by jobs).
   const tasks = new Set<Promise<unknown>>();
@@ -142,6 +147,7 @@ export async function executeRun(attempt: RunAttempt, deps: ExecuteRunDeps): Pro
     await progress.stop();
     return await recordUnsuccessful(error, run, attempt, deps, priorStop, reachedStep);
   } finally {
+    if (limitTimer) clearTimeout(limitTimer);
     await Promise.allSettled([...tasks]);
     await heartbeat.stop();
     deps.active.delete(flag);
@@ -174,6 +180,14 @@ async function recordUnsuccessful(
     // Thrown, not returned: graphile-worker deletes a completed job by id even if another
     // worker has locked it since, whereas failing it only touches jobs still locked by us.
     throw new RunTakenOverError(`run ${run.id} was taken over by another worker`);
+  }
+  if (stop === 'timeout') {
+    const limit = `${(deps.runTimeLimitMs ?? 0) / 1000} s`;
+    const message = `the run exceeded its time limit of ${limit} (RUN_TIME_LIMIT_S) and was stopped at step ${reachedStep + 1} of ${run.steps.length}${reachedStep >= run.steps.length ? ' (evaluation)' : ''}`;
+    const recorded = await recordFailure(prisma, run.id, attempt.workerId, attempt.jobId, message, true, reachedStep);
+    log.warn({ runId: run.id, recorded, limit }, 'run exceeded its time limit');
+    if (!recorded) throw new RunTakenOverError(`run ${run.id} was taken over by another worker`);
+    return 'failed';
   }
   const message = errorMessage(error);
   const permanent = error instanceof PermanentRunError;
@@ -217,7 +231,7 @@ async function attemptRun(
 
   // Progress: one unit per step and per evaluation, each reporting its own fraction.
   const baseKey: BaseEvaluationKey = { modelSha256: run.baseModel.sha256, tokenizerSha256: tokenizerSha, settings };
-  let base: EvaluateTaskOutput | null = deps.baseEvaluations.get(baseKey) ?? (await findRecordedBaseEvaluation(prisma, baseKey));
+  let base: EvaluateTaskOutput | null = deps.baseEvaluations.get(baseKey) ?? (await retryOnConnectionLoss(() => findRecordedBaseEvaluation(prisma, baseKey)));
   const units = new Map<string, number>();
   const totalUnits = recipe.steps.length + 1 + (base === null ? 1 : 0);
   const unit = (id: string) => (p: { fraction: number; message?: string }, label?: string) => {
@@ -247,8 +261,11 @@ async function attemptRun(
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
     const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
-    const stored: PutResult = await deps.store.put(new Uint8Array(out.model));
-    outputs.push({ step, stored, parameters: out.parameters, startedAt, finishedAt: new Date() });
+    const stored: PutResult = await deps.store.put(new Uint8Array(out.model)).catch((error: unknown) => {
+      // A full or failing disk: retried like any transient failure, with what failed named.
+      throw new Error(`could not store the output of step ${i + 1} (${technique}) in the artifact store: ${errorMessage(error)}`, { cause: error });
+    });
+    outputs.push({ step, stored, parameters: out.parameters, decoderConfig: out.decoderConfig, startedAt, finishedAt: new Date() });
     figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });
     current = out.model;
@@ -270,6 +287,7 @@ async function attemptRun(
   const reportJson = JSON.stringify({ runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { settings, final, base }, notes }, null, 2);
   const reportStored = await store.put(new TextEncoder().encode(reportJson));
   const metrics = runMetrics({ steps: figures, final, base: base!, settings });
+  if (metrics.length > MAX_METRICS_PER_RUN) throw new PermanentRunError(`the run produced ${metrics.length} metrics, more than the ${MAX_METRICS_PER_RUN} a run may record`);
   await recordSuccess(prisma, {
     run,
     workerId: attempt.workerId,

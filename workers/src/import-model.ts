@@ -6,7 +6,7 @@
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
-import { deleteBlobIfUnreferenced, lockBlob, type Model, type PrismaClient } from '@distillery/db';
+import { deleteBlobIfUnreferenced, lockBlob, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { tokenizerShaOf } from './base-evaluation';
@@ -57,6 +57,12 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
+/** The row's config (it holds tokenizerSha256) plus the decoder's config.json, which createRun's bounds read. */
+function withDecoderConfig(config: unknown, decoderConfig: Record<string, unknown>): Prisma.InputJsonValue {
+  const kept = config !== null && typeof config === 'object' && !Array.isArray(config) ? { ...(config as Record<string, unknown>) } : {};
+  return { ...kept, decoderConfig } as Prisma.InputJsonValue;
+}
+
 export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps): Promise<ImportOutcome> {
   const { prisma, store, log } = deps;
   const startedAt = new Date();
@@ -81,7 +87,15 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
       if (stored.sha256 !== model.sha256) await lockBlob(tx, stored.sha256, 'shared');
       const updated = await tx.model.updateMany({
         where: { id: model.id, status: 'importing' },
-        data: { status: 'ready', error: null, parameterCount: BigInt(summary.parameterCount), sha256: stored.sha256, bytes: BigInt(stored.bytes), storagePath: stored.path },
+        data: {
+          status: 'ready',
+          error: null,
+          parameterCount: BigInt(summary.parameterCount),
+          sha256: stored.sha256,
+          bytes: BigInt(stored.bytes),
+          storagePath: stored.path,
+          ...(summary.decoderConfig ? { config: withDecoderConfig(model.config, summary.decoderConfig) } : {}),
+        },
       });
       if (updated.count !== 1) return false;
       const used = [stored.sha256, ...(tokenizerSha === null ? [] : [tokenizerSha])];

@@ -3,10 +3,21 @@
  * check the tokenizer, count parameters. A model that needed external data files comes
  * back serialized with its weights inline, since the store holds single files.
  */
-import { serializeModel } from '@distillery/onnx';
+import { readDecoderConfig, toHfConfig } from '@distillery/nn';
+import { serializeModel, type Model } from '@distillery/onnx';
 import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
+
+/** The config.json of a decoder Distillery built or imported; null for other graphs (recipes are then checked by the worker). */
+function decoderConfigOf(model: Model): Record<string, unknown> | null {
+  try {
+    const c = readDecoderConfig(model);
+    return c ? (toHfConfig(c) as unknown as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 export function runImportTask(input: ImportTaskInput): ThreadOutcome<ImportTaskOutput> {
   const ctx = threadContext(input);
@@ -23,7 +34,7 @@ export function runImportTask(input: ImportTaskInput): ThreadOutcome<ImportTaskO
       new Uint8Array(inline).set(bytes);
     }
     ctx.onProgress(1, 'validated');
-    return { ok: true, value: { ...summary, inlineModel: inline } };
+    return { ok: true, value: { ...summary, inlineModel: inline, decoderConfig: decoderConfigOf(model) } };
   } catch (error) {
     if (error instanceof ModelRejectedError) return { ok: false, reason: 'invalid', message: error.message };
     // Decoders throw plain errors on malformed input too; those are the input's fault.

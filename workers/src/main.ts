@@ -14,6 +14,10 @@ import { workerConfigFromEnv } from './worker-config';
 const config = workerConfigFromEnv();
 const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } });
 
+// A library promise rejected while the database is away (graphile-worker failing a job during
+// a restart) is logged, not fatal: the run's heartbeat goes stale and the sweep retries it.
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+
 async function main(): Promise<void> {
   const db = await resolveDatabase({ databaseUrl: config.databaseUrl, log: (m) => log.info(m) });
   const worker = await startWorker({
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
     progressIntervalMs: config.progressIntervalMs,
     tasks: config.tasks,
     blobGc: config.blobGc.intervalMs > 0 ? config.blobGc : undefined,
+    runTimeLimitS: config.runTimeLimitS,
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -7,6 +7,8 @@
 import type { Model, PrismaClient, Prisma, Run, RunStep } from '@distillery/db';
 import type { PutResult } from '@distillery/artifacts';
 import { deleteJob } from './graphile-jobs';
+import { retryOnConnectionLoss } from './db-retry';
+import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
 
@@ -18,7 +20,7 @@ const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
 
 /** Marks the run running for this attempt; refuses runs that are finished or to be canceled. */
 export async function claimRun(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<Claim> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ status: string; cancelRequested: boolean }[]>`
       SELECT status::text AS status, "cancelRequested" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
     const row = rows[0];
@@ -48,7 +50,7 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
       include: { steps: { orderBy: { index: 'asc' } }, baseModel: true },
     });
     return { claimed: true, run };
-  });
+  }));
 }
 
 export async function writeProgress(prisma: PrismaClient, runId: string, workerId: string, progress: number, message: string): Promise<void> {
@@ -57,18 +59,30 @@ export async function writeProgress(prisma: PrismaClient, runId: string, workerI
 
 /** Shows which step is executing; only while this worker still owns the running run. */
 export async function markStepRunning(prisma: PrismaClient, runId: string, workerId: string, stepId: string, startedAt: Date): Promise<void> {
-  await prisma.runStep.updateMany({
-    where: { id: stepId, runId, run: { workerId, status: 'running' } },
-    data: { status: 'running', startedAt },
-  });
+  await retryOnConnectionLoss(() =>
+    prisma.runStep.updateMany({
+      where: { id: stepId, runId, run: { workerId, status: 'running' } },
+      data: { status: 'running', startedAt },
+    }),
+  );
 }
 
 export interface StepOutput {
   step: RunStep;
   stored: PutResult;
   parameters: number;
+  /** The output's config.json when it is a decoder (its shape may differ from the base model's). */
+  decoderConfig?: Record<string, unknown> | null;
   startedAt: Date;
   finishedAt: Date;
+}
+
+/** The base model's config (its tokenizer) with the output's own decoder config. */
+function outputConfig(base: unknown, decoderConfig: Record<string, unknown> | null | undefined): Prisma.InputJsonValue | undefined {
+  const kept = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
+  if (decoderConfig) kept.decoderConfig = decoderConfig;
+  else delete kept.decoderConfig;
+  return Object.keys(kept).length ? (kept as Prisma.InputJsonValue) : undefined;
 }
 
 export interface SuccessRecord {
@@ -84,7 +98,7 @@ export interface SuccessRecord {
 /** Output models (with lineage), step statuses, artifacts, metrics and the run's status, all at once. */
 export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Promise<void> {
   const { run } = r;
-  await prisma.$transaction(async (tx) => {
+  await retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const owned = await tx.run.updateMany({
       where: { id: run.id, workerId: r.workerId, status: 'running' },
@@ -95,7 +109,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     let name = run.baseModel.name;
     const artifacts: Prisma.ArtifactCreateManyInput[] = [];
     for (const out of r.outputs) {
-      name = `${name} → ${out.step.techniqueId}`;
+      name = derivedModelName(name, out.step.techniqueId);
       const model = await tx.model.create({
         data: {
           teamId: run.baseModel.teamId,
@@ -107,7 +121,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
           parameterCount: BigInt(out.parameters),
           storagePath: out.stored.path,
           // Outputs keep the base model's tokenizer, so they can be evaluated and run in turn.
-          config: (run.baseModel.config ?? undefined) as Prisma.InputJsonValue | undefined,
+          config: outputConfig(run.baseModel.config, out.decoderConfig),
           parentId,
           producedByRunId: run.id,
         },
@@ -125,7 +139,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value, step: m.step ?? null })),
     });
     await deleteJob(tx, r.jobId, r.workerId);
-  });
+  }));
 }
 
 /**
@@ -141,7 +155,7 @@ export async function recordFailure(
   final: boolean,
   reachedStep: number,
 ): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const data: Prisma.RunUpdateManyMutationInput = final
       ? { status: 'failed', error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null }
@@ -154,12 +168,12 @@ export async function recordFailure(
       await deleteJob(tx, jobId, workerId);
     }
     return true;
-  });
+  }));
 }
 
 /** Canceled while running: nothing of the attempt is kept. */
 export async function recordCanceled(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const rows = await tx.$queryRaw<{ finishedAt: Date | null }[]>`
       SELECT "finishedAt" FROM "Run" WHERE id = ${runId}::uuid AND "workerId" = ${workerId} AND status IN ('running', 'canceled') FOR UPDATE`;
@@ -171,7 +185,7 @@ export async function recordCanceled(prisma: PrismaClient, runId: string, worker
     await tx.runStep.updateMany({ where: { runId, status: { in: ['queued', 'running'] } }, data: { status: 'canceled', finishedAt: now } });
     await deleteJob(tx, jobId, workerId);
     return true;
-  });
+  }));
 }
 
 /**
@@ -187,7 +201,7 @@ export async function requeueAfterShutdown(
   taskIdentifier: string,
   maxAttempts: number,
 ): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
+  return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const owned = await tx.run.updateMany({
       where: { id: runId, workerId, status: 'running' },
       data: {
@@ -203,5 +217,5 @@ export async function requeueAfterShutdown(
     await deleteJob(tx, jobId, workerId);
     await tx.$executeRaw`SELECT graphile_worker.add_job(${taskIdentifier}::text, json_build_object('runId', ${runId}::text), job_key := ${runId}::text, max_attempts := ${maxAttempts}::int)`;
     return true;
-  });
+  }));
 }

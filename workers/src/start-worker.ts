@@ -52,6 +52,8 @@ export interface WorkerSettings {
   tasks?: readonly WorkerTask[];
   /** Periodic blob garbage collection; off when absent. */
   blobGc?: BlobGcSettings;
+  /** An attempt running longer fails with a clear error (RUN_TIME_LIMIT_S). Default: no limit. */
+  runTimeLimitS?: number;
 }
 
 export interface RunningWorker {
@@ -89,6 +91,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     active,
     heartbeatMs,
     progressIntervalMs: settings.progressIntervalMs ?? 500,
+    ...(settings.runTimeLimitS === undefined ? {} : { runTimeLimitMs: settings.runTimeLimitS * 1000 }),
   };
 
   const task = async (payload: unknown, helpers: JobHelpers): Promise<void> => {

@@ -3,11 +3,20 @@
  * Pure apart from the progress port and the cancellation flag; the thread never sees
  * the database or the artifact store.
  */
-import { decodeModel, inspectModel, serializeModel } from '@distillery/onnx';
-import { CanceledError, registry } from '@distillery/techniques';
+import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
+import { readDecoderConfig, toHfConfig } from '@distillery/nn';
+import { CanceledError, formatIssuePath, MAX_SERIES_POINTS, registry, shapeOfDecoder, type ModelShape } from '@distillery/techniques';
+import { thinSeries } from './series-thinning';
 import { threadContext } from './thread-context';
 import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
 import { heldOutTokens, trainingTokens } from './training-tokens';
+import { unchangedReason } from './unchanged-model';
+
+/** The decoder shape of a decoded model, when it carries its config. */
+function shapeOf(model: Model, bytes: number, parameters: number): ModelShape | null {
+  const config = readDecoderConfig(model);
+  return config ? shapeOfDecoder(config, parameters > 0 ? Math.min(4, Math.max(0.5, bytes / parameters)) : 4) : null;
+}
 
 export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
   const ctx = threadContext(input);
@@ -15,9 +24,20 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     const technique = registry.get(input.techniqueId);
     const params = technique.params.parse(input.params);
     const model = decodeModel(new Uint8Array(input.model));
+    // The API checked the recipe against the stored config; the model itself is the final word.
+    const shape = shapeOf(model, input.model.byteLength, inspectModel(model).parameterCount);
+    const issues = shape && technique.check ? technique.check(params, shape) : [];
+    if (issues.length) {
+      return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${issues.map((i) => `${formatIssuePath(['params', ...i.path])}: ${i.message}`).join('; ')}` };
+    }
     ctx.checkpoint();
     const series: SeriesPoint[] = [];
     const tokenizerJson = input.tokenizerJson;
+    // Data preparation reports every 16 documents and stops there when canceled.
+    const preparing = (split: string) => (done: number, total: number) => {
+      if (done % 16 === 0 || done === total) ctx.onProgress(0, `preparing data: tokenizing the ${split} split (${done}/${total} documents)`);
+      ctx.checkpoint();
+    };
     const techniqueCtx = {
       ...ctx.technique,
       onMetric: (name: string, step: number, value: number) => {
@@ -25,19 +45,31 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       },
       // Lazy: only training techniques read it, and tokenizing the train split costs a second.
       get trainingTokens() {
-        return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson);
+        return tokenizerJson === null ? undefined : trainingTokens(tokenizerJson, preparing('train'));
       },
       get evalTokens() {
-        return tokenizerJson === null ? undefined : heldOutTokens(tokenizerJson);
+        return tokenizerJson === null ? undefined : heldOutTokens(tokenizerJson, preparing('validation'));
       },
     };
     const result = await technique.apply(model, params, techniqueCtx);
     ctx.checkpoint();
+    const unchanged = unchangedReason(model, result.model);
+    if (unchanged) return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${unchanged}` };
     const bytes = serializeModel(result.model).model;
     // A fresh, exactly-sized buffer so it can be transferred whole.
     const out = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(out).set(bytes);
-    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount, series } };
+    const outConfig = readDecoderConfig(result.model);
+    return {
+      ok: true,
+      value: {
+        model: out,
+        report: result.report,
+        parameters: inspectModel(result.model).parameterCount,
+        series: thinSeries(series, MAX_SERIES_POINTS),
+        decoderConfig: outConfig ? (toHfConfig(outConfig) as unknown as Record<string, unknown>) : null,
+      },
+    };
   } catch (error) {
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
     return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${(error as Error).message ?? String(error)}` };

@@ -1,8 +1,8 @@
 /**
  * Progress and cancellation as seen from inside a Piscina thread. The shared flag is
- * turned into a real AbortSignal at every progress report: techniques and evaluations
- * call onProgress between layers or windows and check `signal.aborted` before the next
- * one, which is exactly where stopping is safe (never inside an ORT call).
+ * turned into a real AbortSignal whenever `signal.aborted` is read or progress is
+ * reported: techniques and evaluations check it between layers, windows or training
+ * steps, which is exactly where stopping is safe (never inside an ORT call).
  */
 import type { TechniqueContext } from '@distillery/techniques';
 import { CanceledError } from '@distillery/techniques';
@@ -20,9 +20,18 @@ export interface ThreadContext {
 export function threadContext(input: ThreadTaskBase): ThreadContext {
   const flag = new Int32Array(input.cancel);
   const controller = new AbortController();
+  const signalAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
   const poll = () => {
-    if (!controller.signal.aborted && Atomics.load(flag, 0) === CANCEL_REQUESTED) controller.abort();
+    if (!signalAborted.call(controller.signal) && Atomics.load(flag, 0) === CANCEL_REQUESTED) controller.abort();
   };
+  // Every read of signal.aborted looks at the shared flag, so a loop that checks the signal
+  // between ORT calls stops even when it reports no progress in between.
+  Object.defineProperty(controller.signal, 'aborted', {
+    get() {
+      poll();
+      return signalAborted.call(controller.signal);
+    },
+  });
   const onProgress = (fraction: number, message?: string) => {
     poll();
     const msg: ProgressMessage = { fraction: Math.min(1, Math.max(0, fraction)), message };
@@ -33,7 +42,7 @@ export function threadContext(input: ThreadTaskBase): ThreadContext {
     onProgress,
     checkpoint() {
       poll();
-      if (controller.signal.aborted) throw new CanceledError('stopped at a safe point');
+      if (controller.signal.aborted) throw new CanceledError('canceled at a safe point');
     },
     close: () => input.progress.close(),
     technique: {

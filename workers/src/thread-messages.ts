@@ -72,6 +72,8 @@ export interface TechniqueTaskOutput {
   report: TechniqueReport;
   parameters: number;
   series: SeriesPoint[];
+  /** The output's config.json (Hugging Face LlamaConfig) when it is a decoder; stored on its model row. */
+  decoderConfig: Record<string, unknown> | null;
 }
 
 export interface ImportTaskOutput {
@@ -80,6 +82,8 @@ export interface ImportTaskOutput {
   opset: number;
   /** The model with external data inlined (to be stored instead of the upload), or null. */
   inlineModel: ArrayBuffer | null;
+  /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
+  decoderConfig: Record<string, unknown> | null;
 }
 
 export interface PerplexityFigures {

@@ -13,12 +13,37 @@ import { fromTokenizerJson } from '@distillery/nn';
 type Split = 'train' | 'validation';
 const cache = new Map<string, Int32Array>();
 
-function splitTokens(tokenizerJson: string, split: Split): Int32Array {
+/** Called between documents: may throw CanceledError to stop, and hears how far tokenizing got. */
+export type TokenizeCheckpoint = (done: number, total: number) => void;
+
+/** tokenizer.encodeDocuments, one document at a time so a cancel is heard within a document. */
+function encodeWithCheckpoints(tokenizerJson: string, texts: string[], checkpoint: TokenizeCheckpoint): Int32Array {
+  const tokenizer = fromTokenizerJson(JSON.parse(tokenizerJson));
+  const separator = tokenizer.endOfTextId;
+  const parts: number[][] = [];
+  let n = 0;
+  for (let i = 0; i < texts.length; i++) {
+    checkpoint(i, texts.length);
+    const ids = tokenizer.encodeOrdinary(texts[i]!);
+    parts.push(ids);
+    n += ids.length + 1;
+  }
+  checkpoint(texts.length, texts.length);
+  const out = new Int32Array(n);
+  let at = 0;
+  for (const ids of parts) {
+    out[at++] = separator;
+    out.set(ids, at);
+    at += ids.length;
+  }
+  return out;
+}
+
+function splitTokens(tokenizerJson: string, split: Split, checkpoint: TokenizeCheckpoint): Int32Array {
   const key = `${split}:${createHash('sha256').update(tokenizerJson).digest('hex')}`;
   let tokens = cache.get(key);
   if (!tokens) {
-    const tokenizer = fromTokenizerJson(JSON.parse(tokenizerJson));
-    tokens = tokenizer.encodeDocuments(splitBundledCorpora()[split].map((d) => d.text));
+    tokens = encodeWithCheckpoints(tokenizerJson, splitBundledCorpora()[split].map((d) => d.text), checkpoint);
     // One tokenizer at a time is what a thread works with.
     for (const k of cache.keys()) if (!k.endsWith(key.slice(split.length))) cache.delete(k);
     cache.set(key, tokens);
@@ -26,5 +51,6 @@ function splitTokens(tokenizerJson: string, split: Split): Int32Array {
   return tokens;
 }
 
-export const trainingTokens = (tokenizerJson: string): Int32Array => splitTokens(tokenizerJson, 'train');
-export const heldOutTokens = (tokenizerJson: string): Int32Array => splitTokens(tokenizerJson, 'validation');
+const quiet: TokenizeCheckpoint = () => undefined;
+export const trainingTokens = (tokenizerJson: string, checkpoint = quiet): Int32Array => splitTokens(tokenizerJson, 'train', checkpoint);
+export const heldOutTokens = (tokenizerJson: string, checkpoint = quiet): Int32Array => splitTokens(tokenizerJson, 'validation', checkpoint);

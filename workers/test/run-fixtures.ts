@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { splitBundledCorpora } from '@distillery/data';
-import { createTestDatabase, type Prisma, type PrismaClient, type TestDatabase } from '@distillery/db';
+import { createTestDatabase, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe, type BpeTokenizer } from '@distillery/nn';
 import { inspectModel, serializeModel } from '@distillery/onnx';
 import { runMigrations } from 'graphile-worker';
@@ -28,8 +28,9 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function createFixture(): Promise<Fixture> {
-  const db = await createTestDatabase();
+/** `dbOptions.serverUrl` puts the database on another server (an embedded one a test restarts). */
+export async function createFixture(dbOptions: TestDatabaseOptions = {}): Promise<Fixture> {
+  const db = await createTestDatabase(dbOptions);
   // The API's enqueue calls graphile_worker.add_job, so the schema must exist before any worker starts.
   await runMigrations({ connectionString: db.url, logger: undefined });
   const artifactsDir = await mkdtemp(path.join(tmpdir(), 'distillery-workers-'));

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_FLOPS_PER_SECOND, DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMORY_BUDGET_MB, type WorkerBudget } from '@distillery/techniques';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -45,6 +46,10 @@ const EnvSchema = z.object({
   SIGNIN_FAILURE_WINDOW_SECONDS: intFrom(3600, 1),
   /** Express "trust proxy": whose X-Forwarded-For names the client address (the dashboard proxies from loopback). */
   API_TRUST_PROXY: z.string().min(1).default('loopback'),
+  /** What one run may need of a worker; createRun refuses recipes estimated beyond it. */
+  WORKER_MEMORY_BUDGET_MB: intFrom(DEFAULT_WORKER_MEMORY_BUDGET_MB, 1),
+  RUN_TIME_LIMIT_S: intFrom(DEFAULT_RUN_TIME_LIMIT_S, 1),
+  WORKER_GFLOPS: z.coerce.number().positive().default(DEFAULT_FLOPS_PER_SECOND / 1e9),
 });
 
 export interface GraphqlLimits {
@@ -86,6 +91,7 @@ export interface ApiConfig {
   sessions: SessionPolicy;
   signInLimits: SignInLimits;
   trustProxy: string;
+  runBudget: WorkerBudget;
 }
 
 export class ConfigError extends Error {
@@ -129,5 +135,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       failureWindowSeconds: e.SIGNIN_FAILURE_WINDOW_SECONDS,
     },
     trustProxy: e.API_TRUST_PROXY,
+    runBudget: { memoryBytes: e.WORKER_MEMORY_BUDGET_MB * 2 ** 20, seconds: e.RUN_TIME_LIMIT_S, flopsPerSecond: e.WORKER_GFLOPS * 1e9 },
   };
 }

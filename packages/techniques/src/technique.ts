@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Model } from '@distillery/onnx';
+import type { ModelShape, ParamIssue, StepEstimate } from './budget';
 
 export const TECHNIQUE_FAMILIES = ['quantize', 'prune', 'lowrank', 'share', 'distill', 'finetune'] as const;
 export type TechniqueFamily = (typeof TECHNIQUE_FAMILIES)[number];
@@ -51,6 +52,10 @@ export interface Technique<S extends z.ZodType = z.ZodType> {
   params: S;
   /** Must not mutate `model`; tensors may be shared with the result since they are never edited in place. */
   apply(model: Model, params: z.output<S>, ctx: TechniqueContext): Promise<TechniqueResult>;
+  /** Parameters that cannot work on a model of this shape (a student larger than its teacher, a window past its context). */
+  check?(params: z.output<S>, shape: ModelShape): ParamIssue[];
+  /** Peak memory and time on a model of this shape, and the shape of the result; absent: a one-pass weight rewrite. */
+  estimate?(params: z.output<S>, shape: ModelShape): StepEstimate;
 }
 
 /** A technique with its parameter type erased, as the registry stores it. */

@@ -78,7 +78,7 @@ describe('finetune.recover', () => {
   });
 
   it('validation errors name the field', () => {
-    expect(() => parseRecipe({ steps: [{ technique: 'finetune.recover', params: { lr: -1 } }] })).toThrow(/steps\[0\]\.params\.lr: lr must be positive/);
+    expect(() => parseRecipe({ steps: [{ technique: 'finetune.recover', params: { lr: -1 } }] })).toThrow(/steps\[0\]\.params\.lr: lr must be in \[1e-10, 1\]/);
     expect(() => parseRecipe({ steps: [{ technique: 'finetune.qat', params: { bits: 8 } }] })).toThrow(/steps\[0\]\.params\.bits/);
     expect(() => parseRecipe({ steps: [{ technique: 'finetune.qat', params: { groupSize: 0 } }] })).toThrow(/steps\[0\]\.params\.groupSize/);
   });

@@ -1,5 +1,5 @@
 import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
-import { RecipeSchema, registry } from '@distillery/techniques';
+import { planRecipe, RecipeSchema, registry, shapeFromStoredConfig } from '@distillery/techniques';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { authorize } from '../authorization';
@@ -89,13 +89,24 @@ export const runsResolvers: ResolverMap = {
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
-      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true, status: true, error: true } });
+      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true, status: true, error: true, config: true, bytes: true } });
       // Same answer for "absent" and "another team's", so nothing leaks.
       if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
         throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
       }
       if (base.status === 'importing') throw badInput('baseModelId', 'the model is still being imported; start the run once its status is ready');
       if (base.status === 'failed') throw badInput('baseModelId', `the model failed to import (${base.error ?? 'no reason recorded'}); import a usable model`);
+      // Judged against the base model's stored config.json; a model without one is checked by the worker when it decodes it.
+      const shape = shapeFromStoredConfig(base.config, Number(base.bytes));
+      if (shape) {
+        const plan = planRecipe(recipe, shape, ctx.config.runBudget);
+        if (plan.problems.length) {
+          const issues = plan.problems.map((p) => ({ field: `recipe.${p.path}`, message: p.message }));
+          throw new GraphQLError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), {
+            extensions: { code: 'BAD_USER_INPUT', field: issues[0]!.field, issues },
+          });
+        }
+      }
       const run = await ctx.prisma.$transaction(async (tx) => {
         const created = await tx.run.create({
           data: {

@@ -25,11 +25,11 @@ import {
 import { throwIfCanceled } from '../canceled';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, indexedBatches, trainDecoder, type TeacherInputs } from '../finetune/decoder-training';
-import { copyTeacherLayers, evenlySpacedLayers, resolveStudentConfig, StudentShapeSchema, studentShapeIssues } from './student-shape';
+import { bounded, decoderConfigOfShape, shapeOfDecoder, type ModelShape, type ParamIssue, type StepEstimate } from '../budget';
+import { estimateTraining } from '../step-estimates';
+import { copyTeacherLayers, resolveStudentConfig, StudentShapeSchema, studentBudgetIssues, studentShapeIssues } from './student-shape';
 import { openTeacher } from './teacher-logits';
 import { logitsFromTopK, TopKCache, topKFromLogits } from './topk-cache';
-
-const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`);
 
 export const kdParams = z
   .object({
@@ -38,19 +38,22 @@ export const kdParams = z
     loss: z
       .object({
         alpha: z.number().min(0, 'alpha must be in [0, 1]').max(1, 'alpha must be in [0, 1]').default(0.5),
-        temperature: z.number().positive('temperature must be positive').default(2),
+        temperature: z.number().positive('temperature must be positive').max(100, 'temperature must be at most 100').default(2),
         direction: z.enum(['forward', 'reverse']).default('forward'),
-        hiddenMse: z.object({ weight: z.number().positive('hiddenMse.weight must be positive') }).strict().optional(),
+        hiddenMse: z.object({ weight: z.number().positive('hiddenMse.weight must be positive').max(1000, 'hiddenMse.weight must be at most 1000') }).strict().optional(),
       })
       .strict()
       .prefault({}),
-    steps: positiveInt('steps').default(200),
-    batchSize: positiveInt('batchSize').default(8),
-    seqLen: positiveInt('seqLen').default(128),
-    lr: z.number().positive('lr must be positive').default(1e-3),
-    warmup: z.number().int('warmup must be an integer').nonnegative('warmup must be >= 0').default(20),
-    seed: z.number().int('seed must be an integer').default(0),
-    teacherCache: z.object({ topK: positiveInt('topK') }).strict().optional(),
+    steps: bounded.steps(200),
+    batchSize: bounded.batchSize(8),
+    seqLen: bounded.seqLen(128),
+    lr: bounded.lr(1e-3),
+    warmup: bounded.warmup(20),
+    seed: bounded.seed(0),
+    teacherCache: z
+      .object({ topK: z.number({ error: 'topK must be a number' }).int('topK must be an integer').positive('topK must be positive').max(4096, 'topK must be at most 4096') })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -90,8 +93,12 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   const studentConfig = resolveStudentConfig(teacherConfig, params.student);
   if (params.seqLen > teacherConfig.maxPositions) throw new Error(`seqLen ${params.seqLen} exceeds the teacher's maxPositions ${teacherConfig.maxPositions}`);
 
+  // Building the student: each phase below is bounded by the teacher's size, and a cancel is heard between them.
+  ctx.onProgress(0, 'building the student');
+  throwIfCanceled(ctx.signal, 'distill.kd');
   // The student is stored as the teacher is (float16 stays float16), so distilling never grows the file per parameter.
   const teacherWeights = decoderWeightsFromModel(teacher);
+  throwIfCanceled(ctx.signal, 'distill.kd');
   let weights: ParamMap;
   let copied: number[] | undefined;
   if (params.init === 'copy-layers') {
@@ -101,6 +108,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   } else {
     weights = initDecoderWeights(studentConfig, params.seed);
   }
+  throwIfCanceled(ctx.signal, 'distill.kd');
 
   const { alpha, temperature, direction, hiddenMse } = params.loss;
   const usesTeacher = alpha > 0 || hiddenMse !== undefined;
@@ -117,6 +125,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   try {
     if (usesTeacher) {
       teacherRunner = await openTeacher(teacher, { hiddenLayers: [...new Set(layerMap)] });
+      throwIfCanceled(ctx.signal, 'distill.kd');
       if (params.teacherCache) {
         // Teacher pass first: the same seeded batch stream the training pass will draw.
         cache = await TopKCache.create(ctx.tempDir);
@@ -194,6 +203,31 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   }
 }
 
+/** What distill.kd's params ask of a teacher of this shape: a student no larger than it, windows within its context. */
+export function checkKd(p: KdParams, teacher: ModelShape): ParamIssue[] {
+  const issues = studentBudgetIssues(teacher, p.student, p.init);
+  if (p.seqLen > teacher.maxPositions) issues.push({ path: ['seqLen'], message: `seqLen (${p.seqLen}) exceeds the teacher's context of ${teacher.maxPositions} positions` });
+  if (p.teacherCache && p.teacherCache.topK > teacher.vocabSize) {
+    issues.push({ path: ['teacherCache', 'topK'], message: `topK (${p.teacherCache.topK}) exceeds the teacher's vocabulary of ${teacher.vocabSize}` });
+  }
+  return issues;
+}
+
+export function estimateKd(p: KdParams, teacher: ModelShape): StepEstimate {
+  const student = shapeOfDecoder(resolveStudentConfig(decoderConfigOfShape(teacher), p.student), Math.min(4, Math.max(2, teacher.bytesPerParameter)));
+  const usesTeacher = p.loss.alpha > 0 || p.loss.hiddenMse !== undefined;
+  return estimateTraining({
+    model: student,
+    ...(usesTeacher ? { teacher } : {}),
+    input: teacher,
+    batchSize: p.batchSize,
+    seqLen: p.seqLen,
+    steps: p.steps,
+    evalPoints: 4,
+    output: student,
+  });
+}
+
 export const kd = defineTechnique({
   id: 'distill.kd',
   family: 'distill',
@@ -204,4 +238,6 @@ export const kd = defineTechnique({
     'hidden states through learned projections. Needs training text tokenized with the teacher\'s tokenizer.',
   params: kdParams,
   apply: distillKd,
+  check: checkKd,
+  estimate: estimateKd,
 });

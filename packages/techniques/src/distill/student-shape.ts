@@ -5,16 +5,19 @@
  */
 import { z } from 'zod';
 import { layerPrefix, parseDecoderConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import { decoderConfigOfShape, type ModelShape, type ParamIssue } from '../budget';
 
-const dim = (field: string) => z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`);
+const dim = (field: string, max: number) =>
+  z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`).max(max, `${field} must be at most ${max}`);
 
 export const StudentShapeSchema = z
   .object({
-    layers: dim('layers').optional(),
-    hiddenSize: dim('hiddenSize').optional(),
-    heads: dim('heads').optional(),
-    kvHeads: dim('kvHeads').optional(),
-    ffnSize: dim('ffnSize').optional(),
+    // Absolute caps; studentBudgetIssues also keeps every field within the teacher's.
+    layers: dim('layers', 1024).optional(),
+    hiddenSize: dim('hiddenSize', 65_536).optional(),
+    heads: dim('heads', 1024).optional(),
+    kvHeads: dim('kvHeads', 1024).optional(),
+    ffnSize: dim('ffnSize', 262_144).optional(),
   })
   .strict();
 
@@ -39,15 +42,53 @@ export function studentShapeIssues(s: StudentShape): ShapeIssue[] {
   return issues;
 }
 
-/** The student's decoder config: vocabulary, context, RoPE and norm settings follow the teacher. */
-export function resolveStudentConfig(teacher: DecoderConfig, s: StudentShape): DecoderConfig {
-  const full = {
+const TEACHER_FIELD: Record<keyof StudentShape, { of: keyof ModelShape; what: string }> = {
+  layers: { of: 'layers', what: 'layers' },
+  hiddenSize: { of: 'hiddenSize', what: 'hidden size' },
+  heads: { of: 'heads', what: 'attention heads' },
+  kvHeads: { of: 'kvHeads', what: 'key/value heads' },
+  ffnSize: { of: 'ffnSize', what: 'FFN size' },
+};
+
+/**
+ * A student is no larger than its teacher in any dimension, is consistent once the
+ * missing fields take the teacher's values, and copies blocks only at the teacher's widths.
+ * Paths are relative to distill.kd's params.
+ */
+export function studentBudgetIssues(teacher: ModelShape, s: StudentShape, init: 'random' | 'copy-layers'): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  for (const field of Object.keys(TEACHER_FIELD) as (keyof StudentShape)[]) {
+    const value = s[field];
+    const { of, what } = TEACHER_FIELD[field];
+    const limit = teacher[of] as number;
+    if (value !== undefined && value > limit) {
+      issues.push({ path: ['student', field], message: `student.${field} (${value}) must not exceed the teacher's ${limit} ${what}: a student is no larger than its teacher` });
+    }
+    if (init === 'copy-layers' && field !== 'layers' && value !== undefined && value !== limit) {
+      issues.push({ path: ['student', field], message: `init 'copy-layers' copies teacher blocks, so student.${field} must be the teacher's ${limit} (use init 'random' for a narrower student)` });
+    }
+  }
+  if (issues.length) return issues;
+  for (const i of studentShapeIssues(completeStudentShape(decoderConfigOfShape(teacher), s))) {
+    issues.push({ path: ['student', i.field], message: `student.${i.field}: ${i.message}${s[i.field] === undefined ? ' (defaulted from the teacher)' : ''}` });
+  }
+  return issues;
+}
+
+/** Every field of the student's shape, the teacher's where the student leaves one out. */
+function completeStudentShape(teacher: DecoderConfig, s: StudentShape): Required<StudentShape> {
+  return {
     layers: s.layers ?? teacher.nLayers,
     hiddenSize: s.hiddenSize ?? teacher.hiddenSize,
     heads: s.heads ?? teacher.nHeads,
     kvHeads: s.kvHeads ?? teacher.nKvHeads,
     ffnSize: s.ffnSize ?? teacher.ffnSize,
   };
+}
+
+/** The student's decoder config: vocabulary, context, RoPE and norm settings follow the teacher. */
+export function resolveStudentConfig(teacher: DecoderConfig, s: StudentShape): DecoderConfig {
+  const full = completeStudentShape(teacher, s);
   const issues = studentShapeIssues(full);
   if (issues.length) {
     const defaulted = (f: keyof StudentShape) => (s[f] === undefined ? ' (defaulted from the teacher)' : '');

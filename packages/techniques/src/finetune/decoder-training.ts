@@ -21,7 +21,7 @@ import {
   type TrainingBatch,
   type TrainingGraphOptions,
 } from '@distillery/nn';
-import { CanceledError } from '../canceled';
+import { CanceledError, throwIfCanceled } from '../canceled';
 import type { TechniqueContext } from '../technique';
 
 export interface TrainingSchedule {
@@ -96,7 +96,9 @@ export async function trainDecoder(opts: DecoderTrainingOptions): Promise<Decode
   const { config, ctx, steps } = opts;
   if (opts.seqLen > config.maxPositions) throw new Error(`seqLen ${opts.seqLen} exceeds the model's maxPositions ${config.maxPositions}`);
   if (opts.tokens.length < opts.seqLen + 1) throw new Error(`${opts.tokens.length} training tokens cannot fill one window of seqLen ${opts.seqLen} + 1`);
+  ctx.onProgress(opts.progress?.[0] ?? 0, 'building the training graph');
   const graph = buildTrainingGraph(config, { ...opts.graph, batchSize: opts.batchSize, seqLen: opts.seqLen });
+  throwIfCanceled(ctx.signal, 'training');
   const session = await createTrainingSession(graph, { intraOpNumThreads: opts.threads ?? 1 });
   const [from, to] = opts.progress ?? [0, 1];
   const metric = opts.metric ?? 'train';
@@ -105,12 +107,13 @@ export async function trainDecoder(opts: DecoderTrainingOptions): Promise<Decode
   const evaluate =
     evalTokens && points > 0
       ? async (params: ParamMap, step: number) => {
-          const r = await modelPerplexity(buildDecoder(config, params), evalTokens, { window: opts.seqLen });
+          const r = await modelPerplexity(buildDecoder(config, params), evalTokens, { window: opts.seqLen, signal: ctx.signal });
           ctx.onMetric?.(`${metric}.heldout.perplexity`, step, r.perplexity);
           return { perplexity: r.perplexity };
         }
       : undefined;
   try {
+    throwIfCanceled(ctx.signal, 'training');
     const result = await train<IndexedBatch>({
       source: {
         step: async (params, b) => session.step(params, { ...b.batch, ...(opts.teacher ? await opts.teacher(b) : {}) }),

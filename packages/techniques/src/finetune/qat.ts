@@ -14,7 +14,8 @@ import { defineTechnique, type TechniqueContext, type TechniqueResult } from '..
 import { checkTokens, trainDecoder } from './decoder-training';
 import { withInt4Weights } from './int4-linear';
 import { refuseQuantized } from './recover';
-import { trainingRunParams } from './schedule-params';
+import { checkTrainingRun, estimateFinetune, trainingRunParams } from './schedule-params';
+import type { ModelShape, ParamIssue } from '../budget';
 import { quantizeSymmetric, type SymmetricQuant } from './symmetric-quant';
 
 export const qatParams = z
@@ -23,7 +24,7 @@ export const qatParams = z
     /** Stored as int4 whatever the width, so 2..4. */
     bits: z.number().int('bits must be an integer').min(2, 'bits must be 2, 3 or 4').max(4, 'bits must be 2, 3 or 4').default(4),
     /** Input rows per scale within an output channel; omitted = one scale per output channel. */
-    groupSize: z.number().int('groupSize must be an integer').positive('groupSize must be positive').optional(),
+    groupSize: z.number().int('groupSize must be an integer').positive('groupSize must be positive').max(65_536, 'groupSize must be at most 65536').optional(),
     clipRatio: z.number().gt(0, 'clipRatio must be in (0, 1]').max(1, 'clipRatio must be in (0, 1]').default(1),
   })
   .strict();
@@ -74,6 +75,30 @@ export async function finetuneQat(model: Model, params: QatParams, ctx: Techniqu
   };
 }
 
+/** groupSize splits the input rows of every block projection: the hidden size and the FFN size. */
+export function checkQat(p: QatParams, shape: ModelShape): ParamIssue[] {
+  const issues = checkTrainingRun(p, shape);
+  const g = p.groupSize;
+  const q = shape.heads * shape.headDim;
+  if (g !== undefined) {
+    for (const [rows, what] of [[shape.hiddenSize, 'hidden size'], [shape.ffnSize, 'FFN size'], [q, 'attention width']] as const) {
+      if (rows % g !== 0) {
+        issues.push({ path: ['groupSize'], message: `groupSize (${g}) must divide the model's ${what} (${rows}), the input rows of its projections` });
+        break;
+      }
+    }
+  }
+  return issues;
+}
+
+/** Block projections leave as int4 (half a byte each); embeddings, norms and the head stay as they were. */
+function qatOutputBytesPerParameter(s: ModelShape): number {
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  const projections = Math.min(s.parameters, s.layers * (s.hiddenSize * q + 2 * s.hiddenSize * kv + q * s.hiddenSize + 3 * s.hiddenSize * s.ffnSize));
+  return ((s.parameters - projections) * 4 + projections * 0.5) / s.parameters;
+}
+
 export const qat = defineTechnique({
   id: 'finetune.qat',
   family: 'finetune',
@@ -83,4 +108,6 @@ export const qat = defineTechnique({
     'gradients), then emits them as int4 DequantizeLinear + MatMul (opset 21), one scale per output channel or group.',
   params: qatParams,
   apply: finetuneQat,
+  check: checkQat,
+  estimate: (p, shape) => estimateFinetune(p, shape, qatOutputBytesPerParameter(shape)),
 });

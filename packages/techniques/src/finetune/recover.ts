@@ -23,7 +23,7 @@ import type { Model } from '@distillery/onnx';
 import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel, isBlockLinearWeight, type MaskMap } from '@distillery/nn';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, trainDecoder } from './decoder-training';
-import { trainingRunParams } from './schedule-params';
+import { checkTrainingRun, estimateFinetune, trainingRunParams } from './schedule-params';
 import { recoveryGrid } from './quantization-grid';
 import { requantizeInPlace } from './requantize-in-place';
 
@@ -129,4 +129,6 @@ export const recover = defineTechnique({
     'and come back in the same format and size; MatMulNBits models are refused.',
   params: recoverParams,
   apply: finetuneRecover,
+  check: checkTrainingRun,
+  estimate: (p, shape) => estimateFinetune(p, shape),
 });

@@ -1,13 +1,29 @@
-/** The training-run parameters shared by the fine-tuning techniques, validated with zod. */
-import { z } from 'zod';
-
-const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int(`${field} must be an integer`).positive(`${field} must be positive`);
+/** The training-run parameters shared by the fine-tuning techniques, validated with zod and bounded (budget.ts). */
+import { bounded, type ModelShape, type ParamIssue, type StepEstimate } from '../budget';
+import { estimateTraining } from '../step-estimates';
 
 export const trainingRunParams = {
-  steps: positiveInt('steps').default(100),
-  lr: z.number().positive('lr must be positive').default(3e-4),
-  batchSize: positiveInt('batchSize').default(8),
-  seqLen: positiveInt('seqLen').default(128),
-  warmup: z.number().int('warmup must be an integer').nonnegative('warmup must be >= 0').default(10),
-  seed: z.number().int('seed must be an integer').default(0),
+  steps: bounded.steps(100),
+  lr: bounded.lr(3e-4),
+  batchSize: bounded.batchSize(8),
+  seqLen: bounded.seqLen(128),
+  warmup: bounded.warmup(10),
+  seed: bounded.seed(0),
 };
+
+export interface TrainingRunParams {
+  steps: number;
+  batchSize: number;
+  seqLen: number;
+}
+
+/** Windows must fit the model's context. */
+export function checkTrainingRun(p: TrainingRunParams, shape: ModelShape): ParamIssue[] {
+  return p.seqLen > shape.maxPositions ? [{ path: ['seqLen'], message: `seqLen (${p.seqLen}) exceeds the model's context of ${shape.maxPositions} positions` }] : [];
+}
+
+/** Fine-tuning the model in place: trained in float32, written back at `outputBytesPerParameter`. */
+export function estimateFinetune(p: TrainingRunParams, shape: ModelShape, outputBytesPerParameter = shape.bytesPerParameter): StepEstimate {
+  const output = { ...shape, bytesPerParameter: outputBytesPerParameter };
+  return estimateTraining({ model: shape, input: shape, batchSize: p.batchSize, seqLen: p.seqLen, steps: p.steps, evalPoints: 4, output });
+}

@@ -10,13 +10,14 @@ import { defineTechnique, type TechniqueContext, type TechniqueResult } from '..
 import { findLinearWeights, linearLayerName, type LinearWeight } from '../linear-weights';
 import { quantizeInt8PerColumn } from './int8-per-column';
 import { throwIfCanceled } from '../canceled';
+import { estimateWeightRewrite } from '../step-estimates';
 
 export const rtnInt8Params = z
   .object({
     /** A layer is left in float when its MatMul node name or weight name contains any of these. */
-    skip: z.array(z.string().min(1)).default([]),
+    skip: z.array(z.string().min(1).max(500, 'a skip pattern is at most 500 characters')).max(10_000, 'skip lists at most 10,000 patterns').default([]),
     /** Layers whose weight has fewer elements than this stay in float (scales would eat the gain). */
-    minSize: z.number().int().nonnegative().default(0),
+    minSize: z.number().int().nonnegative().max(2 ** 40).default(0),
   })
   .strict();
 
@@ -143,4 +144,6 @@ export const rtnInt8 = defineTechnique({
     'dequantizes it in the graph with DequantizeLinear. No calibration data; about 4x fewer weight bytes.',
   params: rtnInt8Params,
   apply: quantizeRtnInt8,
+  // int8 weights plus one float32 scale per output channel: about a byte per weight.
+  estimate: (_p, shape) => estimateWeightRewrite(shape, 1),
 });

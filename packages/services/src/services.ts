@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const WEB_DIR = path.join(REPO_ROOT, 'apps', 'web');
 
 export interface Service {
@@ -125,6 +125,35 @@ export async function waitForOutput(service: Service, text: string, timeoutMs: n
   }
 }
 
+/** A child that never became ready is ended, so a failed (re)start leaves no process behind. */
+async function stopIfNotReady(service: Service, ready: Promise<void>): Promise<void> {
+  try {
+    await ready;
+  } catch (error) {
+    await service.stop('SIGKILL');
+    throw error;
+  }
+}
+
+export interface ApiEnv {
+  port: number;
+  /** DATABASE_URL, ARTIFACTS_DIR and any other setting of the API process. */
+  env: Record<string, string>;
+  echo?: NodeJS.WritableStream;
+}
+
+/** `apps/api/src/main.ts` as a process; resolves once /health answers. */
+export async function startApiProcess(a: ApiEnv): Promise<Service> {
+  const service = spawnService({
+    name: 'api',
+    args: ['--import', 'tsx', 'apps/api/src/main.ts'],
+    env: { ...a.env, API_PORT: String(a.port) },
+    echo: a.echo,
+  });
+  await stopIfNotReady(service, waitForHttp(`http://127.0.0.1:${a.port}/health`, 60_000, service));
+  return service;
+}
+
 export interface WorkerEnv {
   databaseUrl: string;
   artifactsDir: string;
@@ -148,7 +177,7 @@ export async function startWorkerProcess(w: WorkerEnv): Promise<Service> {
     },
     echo: w.echo,
   });
-  await waitForOutput(service, '"worker started"', 120_000);
+  await stopIfNotReady(service, waitForOutput(service, '"worker started"', 120_000));
   return service;
 }
 
@@ -173,6 +202,6 @@ export async function startWebProcess(w: WebEnv): Promise<Service> {
     env: { API_URL: w.apiUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
     echo: w.echo,
   });
-  await waitForHttp(`http://127.0.0.1:${w.port}/signin`, 60_000, service);
+  await stopIfNotReady(service, waitForHttp(`http://127.0.0.1:${w.port}/signin`, 60_000, service));
   return service;
 }

@@ -1,0 +1,4 @@
+export * from './services';
+export * from './web-build';
+export * from './supervisor';
+export * from './graphql-client';

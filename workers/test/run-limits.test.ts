@@ -1,0 +1,78 @@
+/**
+ * A run's limits enforced by a real worker process on a real Postgres: a cancel requested
+ * while a distillation trains (as the API's cancelRun does) stops it long before its
+ * steps are done, and a run past RUN_TIME_LIMIT_S fails with an error that says so, while
+ * the worker keeps taking runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitFor, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
+
+let f: Fixture;
+const spawned: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  f = await createFixture();
+});
+afterAll(async () => {
+  for (const w of spawned) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+  await Promise.all(spawned.map((w) => Promise.race([w.exited, new Promise((r) => setTimeout(r, 20_000))])));
+  await f?.close();
+});
+
+async function startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const w = spawnWorker(f, { WORKER_THREADS: '1', ...env });
+  spawned.push(w);
+  await waitStarted(w);
+  return w;
+}
+
+const LONG_KD = { technique: 'distill.kd', params: { student: { layers: 1 }, steps: 5000, batchSize: 2, seqLen: 32 } };
+
+describe('run limits', () => {
+  it('cancels a run mid-training within a few steps', async () => {
+    const worker = await startWorker();
+    const baseId = await addTinyDecoder(f, 11);
+    const runId = await enqueueRun(f, baseId, { steps: [LONG_KD] });
+    let atCancel = 0;
+    await waitFor(
+      async () => {
+        const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+        atCancel = Number(/step (\d+)\/5000/.exec(run.progressMessage ?? '')?.[1] ?? 0);
+        return atCancel >= 2;
+      },
+      90_000,
+      'training to report steps',
+    );
+    await f.prisma.run.update({ where: { id: runId }, data: { cancelRequested: true } });
+    await waitForStatus(f, runId, ['canceled', 'failed', 'succeeded'], 30_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true, outputModels: true } });
+    expect(run.status).toBe('canceled');
+    expect(run.steps.map((s) => s.status)).toEqual(['canceled']);
+    expect(run.outputModels).toHaveLength(0);
+    expect(await f.prisma.metric.count({ where: { runId } })).toBe(0);
+    expect(worker.output()).toContain('"run canceled"');
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  });
+
+  it('fails a run past RUN_TIME_LIMIT_S with a clear error and keeps working', async () => {
+    const worker = await startWorker({ RUN_TIME_LIMIT_S: '4' });
+    const baseId = await addTinyDecoder(f, 12);
+    const runId = await enqueueRun(f, baseId, { steps: [LONG_KD] });
+    await waitForStatus(f, runId, ['failed', 'succeeded', 'canceled'], 60_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true, outputModels: true } });
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe('the run exceeded its time limit of 4 s (RUN_TIME_LIMIT_S) and was stopped at step 1 of 1');
+    expect(run.attempts).toBe(1);
+    expect(run.steps.map((s) => s.status)).toEqual(['failed']);
+    expect(run.outputModels).toHaveLength(0);
+    // Not retried: the job is gone.
+    expect(await f.prisma.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs WHERE key = ${runId}`).toHaveLength(0);
+
+    // The same worker still takes and finishes runs.
+    const quick = await enqueueRun(f, baseId, { steps: [{ technique: 'quantize.rtn-int8', params: {} }], eval: { maxTokens: 256 } });
+    await waitForStatus(f, quick, ['succeeded', 'failed'], 60_000);
+    expect((await f.prisma.run.findUniqueOrThrow({ where: { id: quick } })).status).toBe('succeeded');
+    expect(worker.child.exitCode).toBeNull();
+  });
+});
