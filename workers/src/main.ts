@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     sweepIntervalMs: config.sweepIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
     progressIntervalMs: config.progressIntervalMs,
+    evalCacheDir: path.resolve(config.evalCacheDir),
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -15,6 +15,9 @@ import { ActiveAttempts } from './cancel-flag';
 import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run';
 import { sweepStaleRuns } from './stale-run-sweep';
 import { createThreadPool } from './thread-pool';
+import { warmSuite } from './evaluation-suite';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export interface WorkerSettings {
   databaseUrl: string;
@@ -34,6 +37,8 @@ export interface WorkerSettings {
   pollIntervalMs?: number;
   /** Minimum time between progress writes of one run. Default 500 ms. */
   progressIntervalMs?: number;
+  /** Folder of cached base-model log-distributions; default a folder in the OS temp dir. */
+  evalCacheDir?: string;
 }
 
 export interface RunningWorker {
@@ -61,6 +66,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (heartbeatMs * 3 > staleAfterMs) throw new Error(`staleAfterMs (${staleAfterMs}) must be at least 3 heartbeats (${heartbeatMs} ms each)`);
   const prisma = createPrismaClient(settings.databaseUrl);
   const pool = createThreadPool({ threads: settings.threads });
+  warmSuite(pool.threads);
   const active = new ActiveAttempts();
   const deps: ExecuteRunDeps = {
     prisma,
@@ -71,6 +77,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     active,
     heartbeatMs,
     progressIntervalMs: settings.progressIntervalMs ?? 500,
+    evalCacheDir: settings.evalCacheDir ?? path.join(tmpdir(), 'distillery-eval-cache'),
   };
 
   const task = async (payload: unknown, helpers: JobHelpers): Promise<void> => {

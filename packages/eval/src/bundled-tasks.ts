@@ -10,21 +10,20 @@
  */
 import { mulberry32, type Random } from '@distillery/data';
 import { clozePassages } from './cloze';
-import type { ChoiceItem } from './multiple-choice';
+import { paragraphsOf, sentencesOf } from './sentences';
+import type { ChoiceItem } from './choice-task-file';
 
 export const BUNDLED_TASKS = ['next-sentence', 'last-word'] as const;
 export type BundledTaskName = (typeof BUNDLED_TASKS)[number];
 
-const SENTENCE = /[^.!?]+[.!?]+["'”’)]*/g;
-
 const fits = (s: string) => {
   const words = s.split(' ').length;
-  return words >= 6 && words <= 40;
+  return words >= 6 && words <= 25;
 };
 
 /** Sentences of each paragraph, in order. */
 function paragraphSentences(texts: readonly string[]): string[][] {
-  return texts.flatMap((t) => t.split(/\n\s*\n/).map((p) => (p.replace(/\s+/g, ' ').trim().match(SENTENCE) ?? []).map((s) => s.trim())));
+  return texts.flatMap((t) => paragraphsOf(t).map(sentencesOf));
 }
 
 /** The gold answer placed at a random position among the distractors. */

@@ -5,6 +5,7 @@
  * held-out documents: runs of whole sentences within a word budget, ending in a word of
  * letters only.
  */
+import { paragraphsOf, sentencesOf } from './sentences';
 import { scoreSequences } from './sequence-scores';
 import type { WindowScorer } from './window-scorer';
 
@@ -21,7 +22,6 @@ export interface ClozeOptions {
   maxWords?: number;
 }
 
-const SENTENCE = /[^.!?]+[.!?]+["'”’)]*/g;
 const LAST_WORD = /\s([A-Za-z]{3,})[.!?]+["'”’)]*$/;
 
 /** Every candidate passage of the texts, in order; then `count` of them evenly spaced. */
@@ -30,18 +30,18 @@ export function clozePassages(texts: readonly string[], opts: ClozeOptions): Clo
   const maxWords = opts.maxWords ?? 70;
   const all: ClozePassage[] = [];
   for (const text of texts) {
-    for (const paragraph of text.split(/\n\s*\n/)) {
-      const sentences = paragraph.replace(/\s+/g, ' ').trim().match(SENTENCE) ?? [];
+    for (const paragraph of paragraphsOf(text)) {
+      const sentences = sentencesOf(paragraph);
       let passage = '';
       let words = 0;
       for (const s of sentences) {
-        const n = s.trim().split(' ').length;
+        const n = s.split(' ').length;
         if (words + n > maxWords) {
           passage = '';
           words = 0;
           if (n > maxWords) continue;
         }
-        passage = (passage + ' ' + s.trim()).trim();
+        passage = passage ? `${passage} ${s}` : s;
         words += n;
         const m = LAST_WORD.exec(passage);
         if (words >= minWords && m) {
@@ -62,16 +62,18 @@ export interface TokenizedCloze {
   target: number[];
 }
 
-/** Encodes passages (the word with its leading space, as it follows the context); keeps the end of long contexts. */
+/** Encodes passages (the word with its leading space, as it follows the context); keeps the end of long contexts, leaves out words longer than the window. */
 export function tokenizeCloze(passages: readonly ClozePassage[], encode: (text: string) => number[], maxLength: number): TokenizedCloze[] {
-  return passages.map((p, i) => {
+  const out: TokenizedCloze[] = [];
+  passages.forEach((p, i) => {
     const target = encode(` ${p.word}`);
     let context = encode(p.context);
     if (context.length === 0 || target.length === 0) throw new Error(`cloze passage ${i} encodes to no tokens`);
-    if (target.length >= maxLength) throw new Error(`cloze passage ${i}: the word takes ${target.length} tokens, more than the ${maxLength}-token window allows`);
+    if (target.length >= maxLength) return;
     if (context.length + target.length > maxLength) context = context.slice(context.length + target.length - maxLength);
-    return { context, target };
+    out.push({ context, target });
   });
+  return out;
 }
 
 export interface ClozeResult {

@@ -2,7 +2,7 @@
  * The whole suite on one model, as figures keyed by the metric catalogue: size and weight
  * census, then (with a tokenizer) perplexity, bits per byte and, against a base, KL and
  * top-k agreement in one batched pass; cloze and multiple-choice tasks; latency, peak
- * memory and samples when asked. Pure library code: bytes and settings in, figures out.
+ * memory of plain inference and samples when asked. Pure library code: bytes and settings in, figures out.
  */
 import { createSession } from './causal-lm-session';
 import { clozeAccuracy } from './cloze';
@@ -87,7 +87,6 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
     return (f: number, message?: string) => input.onProgress?.((from + share * f) / total, message ? `${label}: ${message}` : label);
   };
 
-  const memory = new PeakRss();
   const scorer = await openScorer(model, { threads: input.threads, withBase: input.base !== undefined });
   try {
     const t0 = performance.now();
@@ -99,10 +98,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       base: input.base,
       record: input.record,
       signal,
-      onProgress: (f, m) => {
-        memory.sample();
-        part(parts.stream, 'test split')(f, m);
-      },
+      onProgress: part(parts.stream, 'test split'),
     });
     figures.evalThroughput = ppl.tokens / ((performance.now() - t0) / 1000);
     Object.assign(figures, {
@@ -131,6 +127,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
     let rightNorm = 0;
     let items = 0;
     for (const task of text.tasks) {
+      if (task.items.length === 0) continue; // every item was longer than the window
       const r = await scoreChoiceItems(scorer, task.items, { batch: settings.batch, signal, onProgress: (f) => taskProgress(0.5 + f / 2, task.name) });
       out.tasks.push({ name: task.name, accuracy: r.accuracy, accuracyNorm: r.accuracyNorm, items: r.items });
       right += r.accuracy * r.items;
@@ -142,32 +139,78 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
       figures.choiceAccuracyNorm = rightNorm / items;
       figures.choiceItems = items;
     }
-    memory.sample();
   } finally {
     await scorer.release();
   }
 
   if (input.latency || input.samples) {
-    const session = await createSession(model, input.threads);
-    try {
-      if (input.latency) {
-        const l = settings.latency;
-        const latencyProgress = part(parts.latency, 'latency');
-        out.latency = await measureLatency(session, { ...l, signal, onProgress: (f, m) => { memory.sample(); latencyProgress(f, m); } });
-        out.latency.threads = input.threads;
-        figures.prefillTokensPerSecond = out.latency.prefillTokensPerSecond;
-        figures.decodeMsP50 = out.latency.decodeMs.p50;
-        figures.decodeMsP95 = out.latency.decodeMs.p95;
-      }
-      if (input.samples) {
-        const samples = await generateSamples(session, text.prompts, settings.samples, { maxPositions: input.maxPositions, signal });
-        out.samples = samples.map((s) => ({ prompt: text.decode(s.prompt), greedy: text.decode(s.greedy), sampled: text.decode(s.sampled) }));
-        part(parts.samples, 'samples')(1);
-      }
-      memory.sample();
-    } finally {
-      await session.release();
+    const latencyProgress = part(parts.latency, 'latency');
+    const samplesProgress = part(parts.samples, 'samples');
+    const gen = await evaluateGeneration(model, { ...input, onProgress: latencyProgress });
+    samplesProgress(1);
+    Object.assign(figures, gen.figures);
+    out.latency = gen.latency;
+    out.samples = gen.samples;
+  }
+  return out;
+}
+
+export interface GenerationInput {
+  settings: SuiteSettings;
+  threads: number;
+  text: SuiteText | null;
+  latency?: boolean;
+  samples?: boolean;
+  maxPositions?: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, message?: string) => void;
+}
+
+/**
+ * Latency and samples alone, on a plain session of the model: what the base model needs
+ * when its other figures are cached, measured in the same thread right after the output
+ * model's so the two compare.
+ */
+export async function evaluateGeneration(model: Model, input: GenerationInput): Promise<Omit<ModelEvaluation, 'tasks'>> {
+  const { settings, signal } = input;
+  // Peak memory is that of plain inference (one session, batch 1), the same for every model.
+  const memory = new PeakRss();
+  const figures: ModelFigures = {};
+  const out: Omit<ModelEvaluation, 'tasks'> = { figures };
+  const session = await createSession(model, input.threads);
+  try {
+    if (input.latency) {
+      // Prompt and decoded tokens must fit the model's positions (RoPE tables end there).
+      const decodeTokens = Math.min(settings.latency.decodeTokens, Math.max(1, Math.floor((input.maxPositions ?? Infinity) / 4)));
+      const promptLength = Math.min(settings.latency.promptLength, (input.maxPositions ?? Infinity) - decodeTokens);
+      out.latency = await measureLatency(session, {
+        ...settings.latency,
+        promptLength,
+        decodeTokens,
+        signal,
+        onProgress: (f, m) => {
+          memory.sample();
+          input.onProgress?.(f * 0.9, m);
+        },
+      });
+      out.latency.threads = input.threads;
+      figures.prefillTokensPerSecond = out.latency.prefillTokensPerSecond;
+      figures.decodeMsP50 = out.latency.decodeMs.p50;
+      figures.decodeMsP95 = out.latency.decodeMs.p95;
+      figures.latencyPromptLength = promptLength;
+      figures.latencyDecodeTokens = decodeTokens;
     }
+    if (input.samples && input.text) {
+      const text = input.text;
+      const samples = await generateSamples(session, text.prompts, settings.samples, { maxPositions: input.maxPositions, signal });
+      // NUL cannot be stored in Postgres text or JSON, and no reader wants it: show it as ␀.
+      const show = (ids: number[]) => text.decode(ids).replaceAll('\u0000', '\u2400');
+      out.samples = samples.map((s) => ({ prompt: show(s.prompt), greedy: show(s.greedy), sampled: show(s.sampled) }));
+    }
+    memory.sample();
+    input.onProgress?.(1);
+  } finally {
+    await session.release();
   }
   figures.peakRssDelta = memory.delta;
   return out;

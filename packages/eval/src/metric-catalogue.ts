@@ -64,8 +64,8 @@ const SPECS = {
   perplexitySkipped: { label: 'Perplexity skipped (no tokenizer)', unit: 'flag', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
   ortThreads: { label: 'ONNX Runtime intra-op threads', unit: 'threads', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
   batchWindows: { label: 'Windows per ORT call', unit: 'windows', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
-  latencyPromptLength: { label: 'Latency prompt length', unit: 'tokens', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
-  latencyDecodeTokens: { label: 'Latency decoded tokens per run', unit: 'tokens', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
+  latencyPromptLength: { label: 'Latency prompt length', unit: 'tokens', lowerIsBetter: null, family: 'latency', scopes: ['model', 'base'], model: 'latency.promptLength' },
+  latencyDecodeTokens: { label: 'Latency decoded tokens per run', unit: 'tokens', lowerIsBetter: null, family: 'latency', scopes: ['model', 'base'], model: 'latency.decodeTokens' },
   suiteVersion: { label: 'Evaluation suite version', unit: 'version', lowerIsBetter: null, family: 'setting', scopes: ['setting'] },
 } as const satisfies Record<string, EntrySpec>;
 

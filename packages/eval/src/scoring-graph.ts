@@ -65,6 +65,7 @@ export function scoringGraph(model: Model, opts: ScoringGraphOptions = {}): Mode
     { name: SCORE.topIds, dtype: 'int64' as const, shape: [...dims, k] },
     { name: SCORE.logprobs, dtype: 'float32' as const, shape: [...dims, vocab ?? 'vocab_size'] },
   ];
+  const extraInits = [int64Tensor('eval_axis_last', [1], [-1]), int64Tensor('eval_k', [1], [k])];
   if (opts.withBase) {
     nodes.push(
       node('/eval/kl/Exp', 'Exp', [SCORE.baseLogprobs], ['eval_base_probs']),
@@ -72,7 +73,9 @@ export function scoringGraph(model: Model, opts: ScoringGraphOptions = {}): Mode
       node('/eval/kl/Mul', 'Mul', ['eval_base_probs', 'eval_log_ratio'], ['eval_kl_terms']),
       node('/eval/kl/ReduceSum', 'ReduceSum', ['eval_kl_terms', 'eval_axis_last'], [SCORE.kl], { keepdims: attr.int(0) }),
     );
-    inputs.push({ name: SCORE.baseLogprobs, dtype: 'float32', shape: [...dims, vocab ?? 'vocab_size'] });
+    // Own symbolic dimensions: a scorer used without a base (task items) feeds [1, 1, 1]
+    // here, and ORT never runs the KL nodes unless eval_kl is fetched.
+    inputs.push({ name: SCORE.baseLogprobs, dtype: 'float32', shape: ['base_batch', 'base_sequence', 'base_vocab'] });
     outputs.push({ name: SCORE.kl, dtype: 'float32', shape: dims });
   }
   return {
@@ -80,7 +83,7 @@ export function scoringGraph(model: Model, opts: ScoringGraphOptions = {}): Mode
     graph: {
       ...g,
       nodes: [...g.nodes, ...nodes],
-      initializers: [...g.initializers, int64Tensor('eval_axis_last', [1], [-1]), int64Tensor('eval_k', [1], [k])],
+      initializers: [...g.initializers, ...extraInits],
       inputs,
       outputs,
     },

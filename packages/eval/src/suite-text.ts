@@ -7,7 +7,8 @@ import type { BpeTokenizer } from '@distillery/nn';
 import { BUNDLED_TASKS, bundledTask } from './bundled-tasks';
 import { clozePassages, tokenizeCloze, type TokenizedCloze } from './cloze';
 import { sha256Hex, type SuiteData, type SuiteSettings } from './eval-suite';
-import { tokenizeChoiceItems, type ChoiceItem, type TokenizedChoiceItem } from './multiple-choice';
+import type { ChoiceItem } from './choice-task-file';
+import { tokenizeChoiceItems, type TokenizedChoiceItem } from './multiple-choice';
 
 export interface NamedTask {
   name: string;

@@ -22,7 +22,7 @@ export interface BatchRequest {
   length: number;
   /** Also return the [B, T, V] log-probabilities. */
   logprobs?: boolean;
-  /** [B, T, V] base log-probabilities; required when the scorer was built withBase. */
+  /** [B, T, V] base log-probabilities, to get the KL (a scorer opened withBase). */
   baseLogprobs?: Float32Array;
 }
 
@@ -72,7 +72,7 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
   async function score(req: BatchRequest): Promise<BatchScores> {
     const { batch: B, length: T, ids } = req;
     if (ids.length !== B * T) throw new Error(`ids has ${ids.length} entries, expected batch ${B} x length ${T}`);
-    if (withBase && !req.baseLogprobs) throw new Error('this scorer compares with a base model: baseLogprobs is required');
+    if (req.baseLogprobs && !withBase) throw new Error('this scorer was opened without withBase: it cannot compare with a base model');
     const inputIds = new BigInt64Array(B * T);
     const targets = new BigInt64Array(B * T);
     const positions = new BigInt64Array(B * T);
@@ -94,14 +94,17 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
     if (wants('position_ids')) feeds.position_ids = new ort.Tensor('int64', positions, [B, T]);
     const fetches: string[] = [SCORE.targetLogprob, SCORE.topIds];
     if (req.logprobs) fetches.push(SCORE.logprobs);
-    if (withBase) {
-      const base = req.baseLogprobs!;
+    if (req.baseLogprobs) {
+      const base = req.baseLogprobs;
       const V = base.length / (B * T);
       if (!Number.isInteger(V) || (vocabDim !== undefined && typeof vocabDim === 'number' && V !== vocabDim)) {
         throw new Error(`baseLogprobs has ${base.length} entries, not batch ${B} x length ${T} x vocab ${vocabDim ?? '?'}`);
       }
       feeds[SCORE.baseLogprobs] = new ort.Tensor('float32', base, [B, T, V]);
       fetches.push(SCORE.kl);
+    } else if (withBase) {
+      // Unused without eval_kl among the fetches, but every graph input must be fed.
+      feeds[SCORE.baseLogprobs] = new ort.Tensor('float32', new Float32Array(1), [1, 1, 1]);
     }
     const out = await session.run(feeds, fetches);
     const top = out[SCORE.topIds]!;
@@ -115,7 +118,7 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
       topIds: top.data as BigInt64Array,
       k,
       logprobs: lp?.data as Float32Array | undefined,
-      kl: withBase ? (out[SCORE.kl]!.data as Float32Array) : undefined,
+      kl: req.baseLogprobs ? (out[SCORE.kl]!.data as Float32Array) : undefined,
     };
   }
 

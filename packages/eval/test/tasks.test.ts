@@ -15,6 +15,8 @@ import {
   tokenizeChoiceItems,
   tokenizeCloze,
   causalLm,
+  paragraphsOf,
+  sentencesOf,
   type WindowScorer,
 } from '../src';
 import { tinyDecoder } from './tiny-decoder';
@@ -97,7 +99,8 @@ describe('multiple-choice scoring', () => {
     const [t] = tokenizeChoiceItems([{ context: 'abcdefghij', choices: [' x', ' yyy'], gold: 1 }], encode, 8);
     expect(t!.context).toEqual(encode('ghij'));
     expect(t!.choiceBytes).toEqual([2, 4]);
-    expect(() => tokenizeChoiceItems([{ context: 'a', choices: [' x', 'y'.repeat(9)], gold: 0 }], encode, 8)).toThrow(/does not fit/);
+    // An item whose choice alone fills the window cannot be asked: it is left out.
+    expect(tokenizeChoiceItems([{ context: 'a', choices: [' x', 'y'.repeat(8)], gold: 0 }, { context: 'a', choices: [' x', ' y'], gold: 0 }], encode, 8)).toHaveLength(1);
   });
 
   it('bundled tasks are deterministic, well formed and take their gold from the text', () => {
@@ -117,6 +120,13 @@ describe('multiple-choice scoring', () => {
     }
     const ns = bundledTask('next-sentence', texts, 5);
     for (const item of ns) expect(texts.some((t) => t.replace(/\s+/g, ' ').includes(`${item.context}${item.choices[item.gold]}`))).toBe(true);
+  });
+});
+
+describe('sentences', () => {
+  it('end at . ! ? followed by whitespace, not inside numbers', () => {
+    expect(sentencesOf('It cost $18,244,346.01 in all. Was it 3.5 times more? Yes!')).toEqual(['It cost $18,244,346.01 in all.', 'Was it 3.5 times more?', 'Yes!']);
+    expect(paragraphsOf('a\n b\n\n\n c ')).toEqual(['a b', 'c']);
   });
 });
 
