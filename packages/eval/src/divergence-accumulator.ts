@@ -53,3 +53,11 @@ export class DivergenceAccumulator {
     return { kl: this.sumKl / this.n, klMax: this.maxKl, top1: this.same1 / this.n, top5: this.same5 / this.n, tokens: this.n };
   }
 }
+
+/** Token-weighted merge of the divergence of disjoint shares of one stream. */
+export function mergeDivergence(parts: readonly DivergenceResult[]): DivergenceResult {
+  const tokens = parts.reduce((n, p) => n + p.tokens, 0);
+  if (tokens === 0) throw new Error('divergence of no tokens');
+  const mean = (f: (p: DivergenceResult) => number) => parts.reduce((s, p) => s + f(p) * p.tokens, 0) / tokens;
+  return { kl: mean((p) => p.kl), klMax: Math.max(...parts.map((p) => p.klMax)), top1: mean((p) => p.top1), top5: mean((p) => p.top5), tokens };
+}

@@ -29,13 +29,13 @@ export function liveBase(base: WindowScorer): BaseFeed {
  */
 export function cachedBase(rows: BaseRows): BaseFeed {
   let buffer = new Float32Array(0);
-  let expectNext = 0;
+  let expectNext: number | undefined;
   return {
     async forBatch(_ids, batch, length, slots: readonly ScoredSlot[]) {
       const V = rows.vocab;
       if (slots.length === 0) return { logprobs: new Float32Array(batch * length * V), top1: new Int32Array(0) };
       const from = slots[0]!.scoredIndex;
-      if (from !== expectNext) throw new Error(`cached base rows are read in scan order: expected row ${expectNext}, got ${from}`);
+      if (expectNext !== undefined && from !== expectNext) throw new Error(`cached base rows are read in scan order: expected row ${expectNext}, got ${from}`);
       if (from + slots.length > rows.rows) {
         throw new Error(`the base cache holds ${rows.rows} scored tokens but the scan needs ${from + slots.length}: it was made for other settings`);
       }

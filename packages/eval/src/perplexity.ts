@@ -8,7 +8,7 @@
  * (divergence.ts) and hand each batch to a recorder (base-logprob-cache.ts).
  */
 import type { Model } from '@distillery/onnx';
-import { DivergenceAccumulator, type DivergenceResult } from './divergence-accumulator';
+import { DivergenceAccumulator, mergeDivergence, type DivergenceResult } from './divergence-accumulator';
 import { slidingWindows } from './sliding-windows';
 import { DEFAULT_BATCH, scanTokens, type BaseFeed, type BatchView } from './token-scan';
 import { openScorer, type WindowScorer } from './window-scorer';
@@ -29,6 +29,8 @@ export interface PerplexityOptions {
   onProgress?: (fraction: number, message?: string) => void;
   /** Checked between ORT calls (never mid-run: ORT must not be interrupted). */
   signal?: AbortSignal;
+  /** Only windows [from, to) (token-scan.ts windowShares); merge the shares with mergePerplexity. */
+  share?: { from: number; to: number };
 }
 
 export interface PerplexityResult {
@@ -46,6 +48,8 @@ export interface PerplexityResult {
   bitsPerByte?: number;
   /** Against the base model, when `base` was given. */
   divergence?: DivergenceResult;
+  /** Only these windows were scored (a share of the stream). */
+  share?: { from: number; to: number };
 }
 
 export async function perplexity(scorer: WindowScorer, tokens: ArrayLike<number>, opts: PerplexityOptions): Promise<PerplexityResult> {
@@ -66,7 +70,7 @@ export async function perplexity(scorer: WindowScorer, tokens: ArrayLike<number>
     if (opts.record) await opts.record(view);
   });
   const nll = sumNll / summary.scored;
-  const result: PerplexityResult = { perplexity: Math.exp(nll), nll, tokens: summary.scored, windows: summary.windows, window: opts.window, stride, batch };
+  const result: PerplexityResult = { perplexity: Math.exp(nll), nll, tokens: summary.scored, windows: summary.windows, window: opts.window, stride, batch, share: opts.share };
   if (byteLen) {
     result.bytes = bytes;
     result.bitsPerByte = sumNll / Math.LN2 / bytes;
@@ -85,4 +89,29 @@ export async function modelPerplexity(model: Model, tokens: ArrayLike<number>, o
   } finally {
     await scorer.release();
   }
+}
+
+/** The result over the whole stream from the results of its window shares (token-weighted means). */
+export function mergePerplexity(parts: readonly PerplexityResult[]): PerplexityResult {
+  const scored = parts.filter((p) => p.tokens > 0);
+  if (scored.length === 0) throw new Error('no scored tokens in any share');
+  const tokens = scored.reduce((n, p) => n + p.tokens, 0);
+  const sumNll = scored.reduce((s, p) => s + p.nll * p.tokens, 0);
+  const nll = sumNll / tokens;
+  const first = scored[0]!;
+  const out: PerplexityResult = {
+    perplexity: Math.exp(nll),
+    nll,
+    tokens,
+    windows: parts.reduce((n, p) => n + p.windows, 0),
+    window: first.window,
+    stride: first.stride,
+    batch: first.batch,
+  };
+  if (scored.every((p) => p.bytes !== undefined)) {
+    out.bytes = scored.reduce((n, p) => n + p.bytes!, 0);
+    out.bitsPerByte = sumNll / Math.LN2 / out.bytes;
+  }
+  if (scored.every((p) => p.divergence)) out.divergence = mergeDivergence(scored.map((p) => p.divergence!));
+  return out;
 }

@@ -59,6 +59,14 @@ export interface ScanOptions {
   base?: BaseFeed;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message?: string) => void;
+  /** Only windows [from, to) of the stream (a share of it for one thread); default all. */
+  share?: { from: number; to: number };
+}
+
+/** Splits `windows` windows into `shares` contiguous ranges of nearly equal size. */
+export function windowShares(windows: number, shares: number): { from: number; to: number }[] {
+  if (!Number.isInteger(shares) || shares < 1) throw new Error(`shares must be a positive integer (got ${shares})`);
+  return Array.from({ length: shares }, (_, i) => ({ from: Math.floor((i * windows) / shares), to: Math.floor(((i + 1) * windows) / shares) }));
 }
 
 export interface BatchView {
@@ -85,10 +93,17 @@ export async function scanTokens(
   opts: ScanOptions,
   visit: (view: BatchView) => void | Promise<void>,
 ): Promise<ScanSummary> {
-  const windows = slidingWindows(tokens.length, opts.window, opts.stride ?? opts.window);
+  const all = slidingWindows(tokens.length, opts.window, opts.stride ?? opts.window);
+  const share = opts.share ?? { from: 0, to: all.length };
+  if (!(Number.isInteger(share.from) && Number.isInteger(share.to) && 0 <= share.from && share.from <= share.to && share.to <= all.length)) {
+    throw new Error(`window share [${share.from}, ${share.to}) is outside the ${all.length} windows`);
+  }
+  const windows = all.slice(share.from, share.to);
   checkTokenIds(tokens, scorer.vocabSize);
   const batches = batchWindows(windows, opts.batch ?? DEFAULT_BATCH);
-  let scored = 0;
+  // Scored-token indices stay those of the whole stream, so cached base rows line up.
+  let scored = all.slice(0, share.from).reduce((n, w) => n + (w.end - w.scoreFrom), 0);
+  const first = scored;
   let done = 0;
   for (const { windows: group, length } of batches) {
     if (opts.signal?.aborted) throw new CanceledError('evaluation canceled');
@@ -106,7 +121,7 @@ export async function scanTokens(
     done += B;
     opts.onProgress?.(done / windows.length, `window ${done}/${windows.length}`);
   }
-  return { scored, windows: windows.length, batches: batches.length };
+  return { scored: scored - first, windows: windows.length, batches: batches.length };
 }
 
 /** Fail before running anything, with a clearer message than ORT's Gather error. */

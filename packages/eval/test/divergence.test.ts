@@ -8,6 +8,8 @@ import {
   calibrationBase,
   klOnCalibration,
   liveBase,
+  mergePerplexity,
+  windowShares,
   MemoryBaseRows,
   openFileRows,
   openScorer,
@@ -123,6 +125,15 @@ describe('divergence from the base', () => {
           expect(r.divergence!.top1).toBe(live.divergence!.top1);
           expect(r.divergence!.top5).toBe(live.divergence!.top5);
         }
+        // Split in window shares (one per thread), each reading its own rows of the cache: the merge equals the whole.
+        const windows = slidingWindows(tokens.length, opts.window, opts.stride).length;
+        const parts = await Promise.all(windowShares(windows, 3).map((share) => perplexity(cand, tokens, { ...opts, share, base: cachedBase(onDisk) })));
+        const merged = mergePerplexity(parts);
+        expect(merged.tokens).toBe(live.tokens);
+        expect(merged.windows).toBe(live.windows);
+        expect(Math.abs(merged.nll - live.nll)).toBeLessThan(1e-9 * live.nll);
+        expect(Math.abs(merged.divergence!.kl - live.divergence!.kl)).toBeLessThan(1e-6 * live.divergence!.kl);
+        expect(merged.divergence!.top1).toBeCloseTo(live.divergence!.top1, 12);
         // A cache made for fewer tokens is refused with a reason, not silently misread.
         await expect(perplexity(cand, tokenStream(200, V, 11), { ...opts, base: cachedBase(memory) })).rejects.toThrow(/made for other settings/);
       } finally {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchWindows, openScorer, scanTokens, slidingWindows, type WindowScorer } from '../src';
+import { batchWindows, openScorer, scanTokens, slidingWindows, windowShares, type WindowScorer } from '../src';
 import { tinyDecoder, tokenStream } from './tiny-decoder';
 
 describe('batchWindows', () => {
@@ -9,6 +9,14 @@ describe('batchWindows', () => {
     expect(b.map((x) => [x.length, x.windows.length])).toEqual([[8, 2], [8, 2], [8, 1], [5, 1]]);
     expect(b.flatMap((x) => x.windows)).toEqual(w);
     expect(() => batchWindows(w, 0)).toThrow(/batch must be/);
+  });
+});
+
+describe('windowShares', () => {
+  it('partitions the windows into contiguous, nearly equal ranges', () => {
+    expect(windowShares(10, 3)).toEqual([{ from: 0, to: 3 }, { from: 3, to: 6 }, { from: 6, to: 10 }]);
+    expect(windowShares(1, 2)).toEqual([{ from: 0, to: 0 }, { from: 0, to: 1 }]);
+    expect(() => windowShares(4, 0)).toThrow(/shares/);
   });
 });
 
