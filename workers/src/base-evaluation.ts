@@ -1,32 +1,38 @@
 /**
- * The base model is evaluated once per (model bytes, tokenizer, evaluation settings) and
- * reused by later runs: from this process's memory, else from the `base.*` metrics of an
- * earlier succeeded run on the same bytes with the same settings.
+ * The base model is evaluated once per (model bytes, tokenizer, evaluation suite hash) and
+ * reused by later runs: from this process's memory, else from the `base.*` metrics and
+ * task scores of an earlier succeeded run on the same bytes under the same suite. Its
+ * log-distribution for KL lives beside, in the base cache folder (packages/eval
+ * base-reference.ts), under a key of the same three hashes.
  */
 import type { PrismaClient } from '@distillery/db';
-import type { EvaluateTaskOutput, EvaluationSettings } from './thread-messages';
+import { baseRowsKey, metricCatalogue, metricKeys, type EvaluationSuite, type ModelEvaluation, type ModelFigures, type TaskScore } from '@distillery/eval';
 
 export interface BaseEvaluationKey {
   modelSha256: string;
   tokenizerSha256: string | null;
-  settings: EvaluationSettings;
+  suiteHash: string;
 }
 
 export function baseEvaluationKey(k: BaseEvaluationKey): string {
-  const s = k.settings;
-  return [k.modelSha256, k.tokenizerSha256 ?? '-', s.maxTokens, s.window ?? 0, s.stride ?? 0].join(':');
+  return [k.modelSha256, k.tokenizerSha256 ?? '-', k.suiteHash].join(':');
+}
+
+/** Where the base's log-distribution is cached; null without a tokenizer (nothing to compare). */
+export function baseCacheKey(k: BaseEvaluationKey): string | null {
+  return k.tokenizerSha256 === null ? null : baseRowsKey(k.modelSha256, k.tokenizerSha256, k.suiteHash);
 }
 
 /** A small in-process cache; oldest entries go first. */
 export class BaseEvaluationCache {
-  private readonly entries = new Map<string, EvaluateTaskOutput>();
+  private readonly entries = new Map<string, ModelEvaluation>();
   constructor(private readonly capacity = 64) {}
 
-  get(key: BaseEvaluationKey): EvaluateTaskOutput | undefined {
+  get(key: BaseEvaluationKey): ModelEvaluation | undefined {
     return this.entries.get(baseEvaluationKey(key));
   }
 
-  set(key: BaseEvaluationKey, value: EvaluateTaskOutput): void {
+  set(key: BaseEvaluationKey, value: ModelEvaluation): void {
     const k = baseEvaluationKey(key);
     this.entries.delete(k);
     this.entries.set(k, value);
@@ -41,35 +47,41 @@ export function tokenizerShaOf(config: unknown): string | null {
   return typeof sha === 'string' ? sha : null;
 }
 
+/** What Run.evaluation holds (execute-run.ts writes it). */
+export interface RunEvaluationRecord {
+  suite: EvaluationSuite;
+  tasks: { output: TaskScore[]; base: TaskScore[] };
+  samples: { prompt: string; output: { greedy: string; sampled: string }; base: { greedy: string; sampled: string } | null }[];
+  notes: string[];
+}
+
+// Latency and memory are measured again every run, next to the output model's.
+const CACHED_FAMILIES = new Set(['size', 'quality', 'task']);
 const CANDIDATES = 20;
 
-export async function findRecordedBaseEvaluation(prisma: PrismaClient, key: BaseEvaluationKey): Promise<EvaluateTaskOutput | null> {
+export async function findRecordedBaseEvaluation(prisma: PrismaClient, key: BaseEvaluationKey): Promise<ModelEvaluation | null> {
   const runs = await prisma.run.findMany({
-    where: { status: 'succeeded', baseModel: { sha256: key.modelSha256 } },
+    where: { status: 'succeeded', baseModel: { sha256: key.modelSha256 }, evaluation: { path: ['suite', 'hash'], equals: key.suiteHash } },
     orderBy: [{ finishedAt: 'desc' }],
     take: CANDIDATES,
-    select: {
-      baseModel: { select: { config: true } },
-      metrics: { where: { runStepId: null, OR: [{ name: { startsWith: 'base.' } }, { name: { startsWith: 'eval.' } }] }, select: { name: true, value: true } },
-    },
+    select: { evaluation: true, baseModel: { select: { config: true } }, metrics: { where: { runStepId: null, name: { startsWith: 'base.' } }, select: { name: true, value: true } } },
   });
   for (const run of runs) {
     if (tokenizerShaOf(run.baseModel.config) !== key.tokenizerSha256) continue;
-    const m = new Map(run.metrics.map((x) => [x.name, x.value]));
-    const s = key.settings;
-    if (m.get('eval.maxTokens') !== s.maxTokens || m.get('eval.requestedWindow') !== (s.window ?? 0) || m.get('eval.requestedStride') !== (s.stride ?? 0)) continue;
-    const bytes = m.get('base.size.bytes');
-    const parameters = m.get('base.parameters');
-    if (bytes === undefined || parameters === undefined) continue;
-    const ppl = m.get('base.perplexity');
-    if (ppl === undefined) {
-      if (key.tokenizerSha256 !== null) continue; // perplexity expected but not recorded
-      return { bytes, parameters, perplexity: null, note: 'perplexity skipped: the model has no tokenizer' };
+    const stored = new Map(run.metrics.map((x) => [x.name, x.value]));
+    const figures: ModelFigures = {};
+    for (const k of metricKeys) {
+      const entry = metricCatalogue[k];
+      const name = entry.names.base;
+      if (name === undefined || !CACHED_FAMILIES.has(entry.family)) continue;
+      const v = stored.get(name);
+      if (v !== undefined) figures[k] = v;
     }
-    const need = ['base.nll', 'base.eval.tokens', 'base.eval.windows', 'base.eval.window', 'base.eval.stride'].map((n) => m.get(n));
-    if (need.some((v) => v === undefined)) continue;
-    const [nll, tokens, windows, window, stride] = need as number[];
-    return { bytes, parameters, perplexity: { perplexity: ppl, nll: nll!, tokens: tokens!, windows: windows!, window: window!, stride: stride! } };
+    if (figures.sizeBytes === undefined) continue;
+    // A tokenizer means a perplexity was expected; a record without one is not a full evaluation.
+    if (key.tokenizerSha256 !== null && figures.perplexity === undefined) continue;
+    const record = run.evaluation as unknown as RunEvaluationRecord | null;
+    return { figures, tasks: record?.tasks?.base ?? [] };
   }
   return null;
 }

@@ -1,13 +1,28 @@
 /**
- * Evaluation of one model inside a Piscina thread: size, parameter count, and perplexity
- * on the bundled test split with the model's own tokenizer (sliding windows, Hugging
- * Face "Perplexity of fixed-length models"; implemented in packages/eval).
+ * Evaluation of one model inside a Piscina thread, by the suite in packages/eval: size and
+ * weight census, and with a tokenizer perplexity, bits per byte, cloze and multiple-choice
+ * tasks on the bundled test split. The base model (role `base`) is scored on one ORT
+ * thread beside the steps and leaves its log-distribution in the cache; the output model
+ * (role `final`) is compared with those cached rows (KL, top-1/top-5 agreement) and gets
+ * latency, peak memory and samples, followed by the base's latency and samples in the
+ * same thread so the two are measured alike.
  */
-import * as ort from 'onnxruntime-node';
-import { CanceledError } from '@distillery/techniques';
-import { perplexity } from '@distillery/eval';
+import { splitBundledCorpora } from '@distillery/data';
+import {
+  cachedBase,
+  ensureBaseRows,
+  evaluateGeneration,
+  evaluateModel,
+  fileRecorder,
+  openFileRows,
+  suiteText,
+  type FileBaseRows,
+  type FileRecorder,
+  type SuiteText,
+} from '@distillery/eval';
 import { fromTokenizerJson, readDecoderConfig } from '@distillery/nn';
-import { decodeModel, inspectModel } from '@distillery/onnx';
+import { decodeModel } from '@distillery/onnx';
+import { CanceledError } from '@distillery/techniques';
 import { evaluationTokens } from './evaluation-tokens';
 import { threadContext } from './thread-context';
 import type { EvaluateTaskInput, EvaluateTaskOutput, ThreadOutcome } from './thread-messages';
@@ -17,33 +32,73 @@ export const DEFAULT_WINDOW = 256;
 
 export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadOutcome<EvaluateTaskOutput>> {
   const ctx = threadContext(input);
-  let session: ort.InferenceSession | undefined;
+  let rows: FileBaseRows | null = null;
+  let recorder: FileRecorder | undefined;
   try {
     const bytes = new Uint8Array(input.model);
     const model = decodeModel(bytes);
-    const parameters = inspectModel(model).parameterCount;
-    if (input.tokenizerJson === null) {
-      return { ok: true, value: { bytes: bytes.byteLength, parameters, perplexity: null, note: 'perplexity skipped: the model has no tokenizer' } };
+    const { settings } = input;
+    const maxPositions = readDecoderConfig(model)?.maxPositions;
+    const context = settings.window ?? maxPositions ?? DEFAULT_WINDOW;
+    let text: SuiteText | null = null;
+    let window = context;
+    let stride = Math.min(settings.stride ?? window, window);
+    if (input.tokenizerJson !== null) {
+      const tokenizer = fromTokenizerJson(JSON.parse(input.tokenizerJson));
+      ctx.onProgress(0, 'preparing data: tokenizing the test split');
+      const tokens = evaluationTokens(tokenizer, settings.maxTokens, () => ctx.checkpoint());
+      window = Math.min(context, tokens.length);
+      stride = Math.min(settings.stride ?? window, window);
+      const heldOut = splitBundledCorpora().test.map((d) => d.text);
+      text = suiteText(tokenizer, settings, { tokens, heldOut, tasks: input.tasks, window });
     }
-    const tokenizer = fromTokenizerJson(JSON.parse(input.tokenizerJson));
-    ctx.onProgress(0, 'preparing data: tokenizing the test split');
-    const tokens = evaluationTokens(tokenizer, input.settings.maxTokens, () => ctx.checkpoint());
-    const context = input.settings.window ?? readDecoderConfig(model)?.maxPositions ?? DEFAULT_WINDOW;
-    const window = Math.min(context, tokens.length);
-    const stride = Math.min(input.settings.stride ?? window, window);
+    const note = text === null ? 'perplexity skipped: the model has no tokenizer (and with it divergence, tasks and samples)' : undefined;
     ctx.checkpoint();
-    // One ORT thread per Piscina thread: the pool already has one thread per core.
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    const result = await perplexity(session, tokens, { window, stride, signal: ctx.signal, onProgress: ctx.onProgress });
-    return {
-      ok: true,
-      value: { bytes: bytes.byteLength, parameters, perplexity: { ...result, window, stride } },
-    };
+    const common = { model, bytes: bytes.byteLength, settings, window, stride, text, maxPositions, signal: ctx.signal };
+
+    if (input.role === 'base') {
+      if (text && input.baseCache && (await openFileRows(input.baseCache.dir, input.baseCache.key)) === null) {
+        recorder = fileRecorder(input.baseCache.dir, input.baseCache.key);
+      }
+      const evaluation = await evaluateModel({ ...common, threads: 1, record: recorder?.record, onProgress: ctx.onProgress });
+      await recorder?.commit();
+      recorder = undefined;
+      return { ok: true, value: { evaluation, note } };
+    }
+
+    const baseModel = input.baseModel ? decodeModel(new Uint8Array(input.baseModel)) : null;
+    const threads = settings.threads;
+    if (text && baseModel && input.baseCache) {
+      rows = await ensureBaseRows({
+        ...input.baseCache,
+        model: baseModel,
+        tokens: text.tokens,
+        window,
+        stride,
+        batch: settings.batch,
+        threads,
+        signal: ctx.signal,
+        onProgress: (f, m) => ctx.onProgress(0.3 * f, `base model log-probabilities: ${m ?? ''}`),
+      });
+    }
+    const evaluation = await evaluateModel({
+      ...common,
+      threads,
+      base: rows ? cachedBase(rows) : undefined,
+      latency: true,
+      samples: true,
+      onProgress: (f, m) => ctx.onProgress(0.3 + 0.6 * f, m),
+    });
+    const baseGeneration = baseModel
+      ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(0.9 + 0.1 * f, `base model: ${m ?? 'latency'}`) })
+      : undefined;
+    return { ok: true, value: { evaluation, baseGeneration, note } };
   } catch (error) {
+    await recorder?.abort();
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
     return { ok: false, reason: 'invalid', message: `evaluation: ${(error as Error).message ?? String(error)}` };
   } finally {
-    await session?.release();
+    await rows?.close();
     ctx.close();
   }
 }

@@ -7,9 +7,11 @@
  */
 import type { PrismaClient } from '@distillery/db';
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
-import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
+import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type EvalSettings, type Recipe } from '@distillery/techniques';
 import type { Logger } from 'pino';
-import { BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey } from './base-evaluation';
+import type { ModelEvaluation } from '@distillery/eval';
+import { baseCacheKey, BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey, type RunEvaluationRecord } from './base-evaluation';
+import { parseTaskFiles, prepareSuite, suiteSettingsOf } from './evaluation-suite';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
 import { retryOnConnectionLoss } from './db-retry';
 import { throttleProgress } from './progress-throttle';
@@ -28,7 +30,7 @@ import {
   type StepOutput,
 } from './run-records';
 import type { ThreadPool } from './thread-pool';
-import type { EvaluateTaskOutput, EvaluationSettings, ThreadOutcome } from './thread-messages';
+import type { ThreadOutcome } from './thread-messages';
 
 export const EXECUTE_RUN_TASK = 'execute-run';
 
@@ -49,6 +51,8 @@ export interface ExecuteRunDeps {
   progressIntervalMs: number;
   /** An attempt running longer than this fails for good (RUN_TIME_LIMIT_S); default: no limit. */
   runTimeLimitMs?: number;
+  /** Folder of cached base-model log-distributions (KL against the base). */
+  evalCacheDir: string;
 }
 
 export interface RunAttempt {
@@ -82,13 +86,13 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
-function evalSettings(recipe: unknown): EvaluationSettings {
+function evalSettings(recipe: unknown): EvalSettings {
   const raw = recipe !== null && typeof recipe === 'object' && !Array.isArray(recipe) ? (recipe as Record<string, unknown>).eval : undefined;
   const parsed = EvalSettingsSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new PermanentRunError(`invalid recipe.eval: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(eval)'}: ${i.message}`).join('; ')}`);
   }
-  return { maxTokens: parsed.data.maxTokens, window: parsed.data.window ?? null, stride: parsed.data.stride ?? null };
+  return parsed.data;
 }
 
 async function readStored(store: ArtifactStore, sha256: string, what: string): Promise<Buffer> {
@@ -221,7 +225,8 @@ async function attemptRun(
     }
     throw error;
   }
-  const settings = evalSettings(run.recipe);
+  const requested = evalSettings(run.recipe);
+  const settings = suiteSettingsOf(requested, pool.threads);
   if (run.baseModel.format !== 'onnx') throw new PermanentRunError(`the base model is ${run.baseModel.format}; runs need an ONNX model (import it first)`);
   if (run.baseModel.status !== 'ready') throw new PermanentRunError(`the base model is ${run.baseModel.status}, not ready; runs need a model whose import has finished`);
 
@@ -229,9 +234,14 @@ async function attemptRun(
   const tokenizerSha = tokenizerShaOf(run.baseModel.config);
   const tokenizerJson = tokenizerSha === null ? null : (await readStored(store, tokenizerSha, 'the base model tokenizer')).toString('utf8');
 
+  const taskFiles = await Promise.all((requested.tasks ?? []).map(async (t) => ({ name: t.name, text: (await readStored(store, t.sha256, `task file "${t.name}"`)).toString('utf8') })));
+  const { suite, tasks } = prepareSuite(settings, parseTaskFiles(taskFiles));
+
   // Progress: one unit per step and per evaluation, each reporting its own fraction.
-  const baseKey: BaseEvaluationKey = { modelSha256: run.baseModel.sha256, tokenizerSha256: tokenizerSha, settings };
-  let base: EvaluateTaskOutput | null = deps.baseEvaluations.get(baseKey) ?? (await retryOnConnectionLoss(() => findRecordedBaseEvaluation(prisma, baseKey)));
+  const baseKey: BaseEvaluationKey = { modelSha256: run.baseModel.sha256, tokenizerSha256: tokenizerSha, suiteHash: suite.hash };
+  const cacheKey = baseCacheKey(baseKey);
+  const baseCache = cacheKey === null ? null : { dir: deps.evalCacheDir, key: cacheKey };
+  let base: ModelEvaluation | null = deps.baseEvaluations.get(baseKey) ?? (await retryOnConnectionLoss(() => findRecordedBaseEvaluation(prisma, baseKey)));
   const units = new Map<string, number>();
   const totalUnits = recipe.steps.length + 1 + (base === null ? 1 : 0);
   const unit = (id: string) => (p: { fraction: number; message?: string }, label?: string) => {
@@ -244,7 +254,12 @@ async function attemptRun(
   // The base evaluation runs beside the steps, on the pool's other thread.
   const baseTask =
     base === null
-      ? track(pool.evaluate({ model: exactBuffer(baseBytes), tokenizerJson, settings }, { cancel: flag, onProgress: (p) => unit('base')(p, `evaluating the base model: ${p.message ?? ''}`) }))
+      ? track(
+          pool.evaluate(
+            { role: 'base', model: exactBuffer(baseBytes), tokenizerJson, settings, tasks, baseCache, baseModel: null },
+            { cancel: flag, onProgress: (p) => unit('base')(p, `evaluating the base model: ${p.message ?? ''}`) },
+          ),
+        )
       : null;
 
   const outputs: StepOutput[] = [];
@@ -273,20 +288,44 @@ async function attemptRun(
   reached(recipe.steps.length);
   if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
 
-  const final = unwrap(
-    await track(pool.evaluate({ model: current, tokenizerJson, settings }, { cancel: flag, onProgress: (p) => unit('final')(p, `evaluating the output: ${p.message ?? ''}`) })),
-    flag,
-  );
+  // The base goes first: its cached log-distribution is what the output is compared with.
   if (baseTask !== null) {
-    base = unwrap(await baseTask, flag);
+    const out = unwrap(await baseTask, flag);
+    base = out.evaluation;
     deps.baseEvaluations.set(baseKey, base);
   }
   if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
+  const finalOut = unwrap(
+    await track(
+      pool.evaluate(
+        { role: 'final', model: current, tokenizerJson, settings, tasks, baseCache, baseModel: exactBuffer(baseBytes) },
+        { cancel: flag, onProgress: (p) => unit('final')(p, `evaluating the output: ${p.message ?? ''}`) },
+      ),
+    ),
+    flag,
+  );
+  if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
 
-  const notes = [final.note, base!.note && `base model: ${base!.note}`].filter((n): n is string => typeof n === 'string');
-  const reportJson = JSON.stringify({ runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { settings, final, base }, notes }, null, 2);
+  const final = finalOut.evaluation;
+  const baseGeneration = finalOut.baseGeneration;
+  const notes = [finalOut.note].filter((n): n is string => typeof n === 'string');
+  const evaluation: RunEvaluationRecord = {
+    suite,
+    tasks: { output: final.tasks, base: base!.tasks },
+    samples: (final.samples ?? []).map((s, i) => ({
+      prompt: s.prompt,
+      output: { greedy: s.greedy, sampled: s.sampled },
+      base: baseGeneration?.samples?.[i] ? { greedy: baseGeneration.samples[i].greedy, sampled: baseGeneration.samples[i].sampled } : null,
+    })),
+    notes,
+  };
+  const reportJson = JSON.stringify(
+    { runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { suite, final, base, baseGeneration }, notes },
+    null,
+    2,
+  );
   const reportStored = await store.put(new TextEncoder().encode(reportJson));
-  const metrics = runMetrics({ steps: figures, final, base: base!, settings });
+  const metrics = runMetrics({ steps: figures, final: final.figures, base: { ...base!.figures, ...baseGeneration?.figures }, settings });
   if (metrics.length > MAX_METRICS_PER_RUN) throw new PermanentRunError(`the run produced ${metrics.length} metrics, more than the ${MAX_METRICS_PER_RUN} a run may record`);
   await recordSuccess(prisma, {
     run,
@@ -295,6 +334,7 @@ async function attemptRun(
     outputs,
     metrics,
     report: reportStored,
+    evaluation,
     message: notes.length ? `done; ${notes[0]}` : 'done',
   });
   deps.log.info({ runId: run.id, metrics: metrics.length, outputs: outputs.length }, 'run succeeded');

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     tasks: config.tasks,
     blobGc: config.blobGc.intervalMs > 0 ? config.blobGc : undefined,
     runTimeLimitS: config.runTimeLimitS,
+    evalCacheDir: path.resolve(config.evalCacheDir),
   });
   let signaled = false;
   const onSignal = (signal: NodeJS.Signals) => {

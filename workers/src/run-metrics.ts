@@ -1,11 +1,13 @@
 /**
- * The Metric rows a succeeded run records, named so that each name occurs once per run:
- * the final model's figures, the base model's under `base.`, their comparison under
- * `ratio.` / `delta.`, the evaluation settings under `eval.`, and each step's numeric
- * report under `steps.<i>.`.
+ * The Metric rows a succeeded run records. Evaluation figures are recorded by metric
+ * catalogue entry and scope (packages/eval metric-catalogue.ts): the output model's, the
+ * base model's, their ratio and difference where the catalogue defines them, and the
+ * evaluation settings. Each step's numeric report is recorded under `steps.<i>.`, named by
+ * the technique.
  */
+import { EVAL_SUITE_VERSION, metricCatalogue, metricKeys, metricName, type MetricKey, type ModelFigures, type SuiteSettings } from '@distillery/eval';
 import type { TechniqueReport } from '@distillery/techniques';
-import type { EvaluateTaskOutput, EvaluationSettings, SeriesPoint } from './thread-messages';
+import type { SeriesPoint } from './thread-messages';
 
 export interface MetricInput {
   name: string;
@@ -28,28 +30,39 @@ export interface StepFigures {
 
 export interface RunFigures {
   steps: StepFigures[];
-  final: EvaluateTaskOutput;
-  base: EvaluateTaskOutput;
-  settings: EvaluationSettings;
+  final: ModelFigures;
+  base: ModelFigures;
+  settings: SuiteSettings;
 }
 
-function evaluationMetrics(prefix: string, e: EvaluateTaskOutput): MetricInput[] {
-  const out: MetricInput[] = [
-    { name: `${prefix}size.bytes`, value: e.bytes },
-    { name: `${prefix}parameters`, value: e.parameters },
-  ];
-  if (e.perplexity !== null) {
-    const p = e.perplexity;
-    out.push(
-      { name: `${prefix}perplexity`, value: p.perplexity },
-      { name: `${prefix}nll`, value: p.nll },
-      { name: `${prefix}eval.tokens`, value: p.tokens },
-      { name: `${prefix}eval.windows`, value: p.windows },
-      { name: `${prefix}eval.window`, value: p.window },
-      { name: `${prefix}eval.stride`, value: p.stride },
-    );
+const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function evaluationMetrics(final: ModelFigures, base: ModelFigures): MetricInput[] {
+  const out: MetricInput[] = [];
+  for (const key of metricKeys) {
+    const names = metricCatalogue[key].names;
+    const f = final[key];
+    const b = base[key];
+    if (names.model && finite(f)) out.push({ name: names.model, value: f });
+    if (names.base && finite(b)) out.push({ name: names.base, value: b });
+    if (names.ratio && finite(f) && finite(b) && b !== 0) out.push({ name: names.ratio, value: f / b });
+    if (names.delta && finite(f) && finite(b)) out.push({ name: names.delta, value: f - b });
   }
   return out;
+}
+
+function settingMetrics(s: SuiteSettings, perplexitySkipped: boolean): MetricInput[] {
+  // 0 stands for "not set": the model's context, and disjoint windows.
+  const values: [MetricKey, number][] = [
+    ['maxTokens', s.maxTokens],
+    ['requestedWindow', s.window ?? 0],
+    ['requestedStride', s.stride ?? 0],
+    ['ortThreads', s.threads],
+    ['batchWindows', s.batch],
+    ['suiteVersion', EVAL_SUITE_VERSION],
+  ];
+  if (perplexitySkipped) values.push(['perplexitySkipped', 1]);
+  return values.map(([key, value]) => ({ name: metricName(key, 'setting'), value }));
 }
 
 export function runMetrics(f: RunFigures): MetricInput[] {
@@ -64,21 +77,6 @@ export function runMetrics(f: RunFigures): MetricInput[] {
     }
     for (const p of s.series ?? []) out.push({ name: `${at}${p.name}`, value: p.value, step: p.step, runStepId: s.runStepId });
   }
-  out.push(...evaluationMetrics('', f.final), ...evaluationMetrics('base.', f.base));
-  // 0 stands for "not set": the model's context, and disjoint windows.
-  out.push(
-    { name: 'eval.maxTokens', value: f.settings.maxTokens },
-    { name: 'eval.requestedWindow', value: f.settings.window ?? 0 },
-    { name: 'eval.requestedStride', value: f.settings.stride ?? 0 },
-  );
-  if (f.final.perplexity === null) out.push({ name: 'eval.perplexitySkipped', value: 1 });
-  if (f.base.bytes > 0) out.push({ name: 'ratio.size', value: f.final.bytes / f.base.bytes });
-  if (f.base.parameters > 0) out.push({ name: 'ratio.parameters', value: f.final.parameters / f.base.parameters });
-  if (f.final.perplexity !== null && f.base.perplexity !== null) {
-    out.push(
-      { name: 'delta.perplexity', value: f.final.perplexity.perplexity - f.base.perplexity.perplexity },
-      { name: 'ratio.perplexity', value: f.final.perplexity.perplexity / f.base.perplexity.perplexity },
-    );
-  }
+  out.push(...evaluationMetrics(f.final, f.base), ...settingMetrics(f.settings, f.final.perplexity === undefined));
   return out;
 }

@@ -92,6 +92,8 @@ export interface SuccessRecord {
   outputs: StepOutput[];
   metrics: MetricInput[];
   report: PutResult;
+  /** Suite, task scores and samples (Run.evaluation). */
+  evaluation?: unknown;
   message: string;
 }
 
@@ -102,7 +104,15 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     const now = new Date();
     const owned = await tx.run.updateMany({
       where: { id: run.id, workerId: r.workerId, status: 'running' },
-      data: { status: 'succeeded', finishedAt: now, progress: 1, progressMessage: r.message, error: null, heartbeatAt: null },
+      data: {
+        status: 'succeeded',
+        finishedAt: now,
+        progress: 1,
+        progressMessage: r.message,
+        error: null,
+        heartbeatAt: null,
+        evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
+      },
     });
     if (owned.count !== 1) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
     let parentId = run.baseModelId;

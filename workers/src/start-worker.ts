@@ -16,6 +16,9 @@ import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run
 import { IMPORT_MODEL_TASK, ImportPayloadSchema, importModel, type ImportModelDeps } from './import-model';
 import { sweepStaleRuns } from './stale-run-sweep';
 import { createThreadPool } from './thread-pool';
+import { warmSuite } from './evaluation-suite';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** The kinds of job a worker process can take. */
 export const WORKER_TASKS = [EXECUTE_RUN_TASK, IMPORT_MODEL_TASK] as const;
@@ -54,6 +57,8 @@ export interface WorkerSettings {
   blobGc?: BlobGcSettings;
   /** An attempt running longer fails with a clear error (RUN_TIME_LIMIT_S). Default: no limit. */
   runTimeLimitS?: number;
+  /** Folder of cached base-model log-distributions; default a folder in the OS temp dir. */
+  evalCacheDir?: string;
 }
 
 export interface RunningWorker {
@@ -81,6 +86,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (heartbeatMs * 3 > staleAfterMs) throw new Error(`staleAfterMs (${staleAfterMs}) must be at least 3 heartbeats (${heartbeatMs} ms each)`);
   const prisma = createPrismaClient(settings.databaseUrl);
   const pool = createThreadPool({ threads: settings.threads });
+  warmSuite(pool.threads);
   const active = new ActiveAttempts();
   const deps: ExecuteRunDeps = {
     prisma,
@@ -92,6 +98,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     heartbeatMs,
     progressIntervalMs: settings.progressIntervalMs ?? 500,
     ...(settings.runTimeLimitS === undefined ? {} : { runTimeLimitMs: settings.runTimeLimitS * 1000 }),
+    evalCacheDir: settings.evalCacheDir ?? path.join(tmpdir(), 'distillery-eval-cache'),
   };
 
   const task = async (payload: unknown, helpers: JobHelpers): Promise<void> => {

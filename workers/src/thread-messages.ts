@@ -6,6 +6,7 @@
  * can read without yielding to its event loop.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { TechniqueReport } from '@distillery/techniques';
 
 /** Index 0 of the Int32Array over `cancel`: 0 = keep going, 1 = stop at the next safe point. */
@@ -36,20 +37,27 @@ export interface SeriesPoint {
   value: number;
 }
 
-export interface EvaluationSettings {
-  /** At most this many tokens of the bundled test split are scored. */
-  maxTokens: number;
-  /** Window length; null = the model's context (decoder metadata), else a default. */
-  window: number | null;
-  /** Tokens between window starts; null = the window (disjoint windows). */
-  stride: number | null;
-}
+/** How models are evaluated: the suite's settings (packages/eval eval-suite.ts). */
+export type EvaluationSettings = SuiteSettings;
 
 export interface EvaluateTaskInput extends ThreadTaskBase {
   kind: 'evaluate';
-  /** tokenizer.json text, or null when the model has no tokenizer (perplexity is then skipped). */
+  /**
+   * `base`: the run's base model, beside the steps, on one ORT thread; records its
+   * log-distribution in the cache. `final`: the output model with `settings.threads`,
+   * compared with the base (cached rows, computed first if missing), then the base's
+   * latency and samples measured right after the output's so the two compare.
+   */
+  role: 'base' | 'final';
+  /** tokenizer.json text, or null when the model has no tokenizer (only size figures then). */
   tokenizerJson: string | null;
   settings: EvaluationSettings;
+  /** Multiple-choice tasks of the suite (bundled and uploaded). */
+  tasks: NamedTask[];
+  /** Folder and key of the base model's cached log-distribution. */
+  baseCache: { dir: string; key: string } | null;
+  /** The base model's bytes, for the final evaluation (transferred). */
+  baseModel: ArrayBuffer | null;
 }
 
 export interface ImportTaskInput extends ThreadTaskBase {
@@ -86,21 +94,11 @@ export interface ImportTaskOutput {
   decoderConfig: Record<string, unknown> | null;
 }
 
-export interface PerplexityFigures {
-  perplexity: number;
-  nll: number;
-  /** Scored tokens. */
-  tokens: number;
-  windows: number;
-  window: number;
-  stride: number;
-}
-
 export interface EvaluateTaskOutput {
-  bytes: number;
-  parameters: number;
-  /** null when skipped; `note` says why. */
-  perplexity: PerplexityFigures | null;
+  evaluation: ModelEvaluation;
+  /** The base model's latency and samples (final evaluations only). */
+  baseGeneration?: Omit<ModelEvaluation, 'tasks'>;
+  /** Why figures are missing (no tokenizer). */
   note?: string;
 }
 

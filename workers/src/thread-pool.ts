@@ -9,8 +9,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { CancelFlag } from './cancel-flag';
 import type {
+  EvaluateTaskInput,
   EvaluateTaskOutput,
-  EvaluationSettings,
   ImportTaskOutput,
   ProgressMessage,
   TechniqueTaskOutput,
@@ -30,11 +30,8 @@ export interface ThreadPool {
     job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown>; tokenizerJson: string | null },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<TechniqueTaskOutput>>;
-  /** `model` is transferred: the caller must not use the buffer afterwards. */
-  evaluate(
-    job: { model: ArrayBuffer; tokenizerJson: string | null; settings: EvaluationSettings },
-    hooks: TaskHooks,
-  ): Promise<ThreadOutcome<EvaluateTaskOutput>>;
+  /** `model` and `baseModel` are transferred: the caller must not use the buffers afterwards. */
+  evaluate(job: Omit<EvaluateTaskInput, 'kind' | 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<EvaluateTaskOutput>>;
   /** Decode and validate an uploaded model. `model` is transferred. */
   importModel(
     job: { model: ArrayBuffer; tokenizerJson: string | null; sourceDir: string | null },
@@ -76,7 +73,9 @@ export function createThreadPool(options: ThreadPoolOptions = {}): ThreadPool {
     port1.on('message', (m: ProgressMessage) => hooks.onProgress(m));
     try {
       const task = { ...input, progress: port2, cancel: hooks.cancel.buffer } as ThreadTaskInput;
-      return (await pool.run(task, { transferList: [input.model, port2] })) as ThreadOutcome<T>;
+      const baseModel = input.kind === 'evaluate' ? (input as Omit<EvaluateTaskInput, 'progress' | 'cancel'>).baseModel : null;
+      const buffers = baseModel ? [input.model, baseModel] : [input.model];
+      return (await pool.run(task, { transferList: [...buffers, port2] })) as ThreadOutcome<T>;
     } finally {
       port1.close();
     }

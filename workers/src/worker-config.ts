@@ -8,6 +8,7 @@ const positiveInt = z.coerce.number().int().positive();
 const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   ARTIFACTS_DIR: z.string().min(1).default('.data/artifacts'),
+  EVAL_CACHE_DIR: z.string().min(1).default('.data/eval-cache'),
   WORKER_CONCURRENCY: positiveInt.default(1),
   WORKER_THREADS: positiveInt.optional(),
   WORKER_HEARTBEAT_MS: positiveInt.default(5_000),
@@ -29,6 +30,8 @@ export interface WorkerConfig {
   /** Unset or empty: the embedded Postgres in .data/ (packages/db resolveDatabase). */
   databaseUrl: string | undefined;
   artifactsDir: string;
+  /** Cached base-model log-distributions (KL against the base), keyed by content hashes. */
+  evalCacheDir: string;
   concurrency: number;
   threads: number | undefined;
   heartbeatMs: number;
@@ -53,6 +56,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   return {
     databaseUrl: e.DATABASE_URL === '' ? undefined : e.DATABASE_URL,
     artifactsDir: e.ARTIFACTS_DIR,
+    evalCacheDir: e.EVAL_CACHE_DIR,
     concurrency: e.WORKER_CONCURRENCY,
     threads: e.WORKER_THREADS,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { decodeModel, serializeModel } from '@distillery/onnx';
 import { splitBundledCorpora } from '@distillery/data';
+import { defaultSuiteSettings, type SuiteSettings } from '@distillery/eval';
 import { CancelFlag } from '../src/cancel-flag';
 import { createThreadPool, type ThreadPool } from '../src/thread-pool';
 import type { ProgressMessage } from '../src/thread-messages';
@@ -25,6 +26,18 @@ beforeAll(() => {
 });
 
 afterAll(async () => pool?.close());
+
+/** Suite settings for a perplexity-only evaluation (no tasks), as a role-`base` task runs it. */
+const only = (over: Partial<SuiteSettings>): SuiteSettings => ({ ...defaultSuiteSettings(1), clozeItems: 0, choiceItems: 0, ...over });
+const job = (model: ArrayBuffer, tokenizer: string | null, over: Partial<SuiteSettings>) => ({
+  role: 'base' as const,
+  model,
+  tokenizerJson: tokenizer,
+  settings: only(over),
+  tasks: [],
+  baseCache: null,
+  baseModel: null,
+});
 
 describe('thread pool', () => {
   it('runs a technique in a thread: input transferred away, model and progress back', async () => {
@@ -52,7 +65,7 @@ describe('thread pool', () => {
     const cancel = new CancelFlag();
     const seen: ProgressMessage[] = [];
     const out = await pool.evaluate(
-      { model: fresh(), tokenizerJson, settings: { maxTokens: 3000, window: 32, stride: 1 } },
+      job(fresh(), tokenizerJson, { maxTokens: 3000, window: 32, stride: 1, batch: 1 }),
       {
         cancel,
         onProgress: (p) => {
@@ -67,19 +80,19 @@ describe('thread pool', () => {
   });
 
   it('skips perplexity without a tokenizer and says so', async () => {
-    const out = await pool.evaluate({ model: fresh(), tokenizerJson: null, settings: { maxTokens: 100, window: null, stride: null } }, { cancel: new CancelFlag(), onProgress: () => undefined });
-    expect(out.ok && out.value.perplexity).toBe(null);
+    const out = await pool.evaluate(job(fresh(), null, { maxTokens: 100 }), { cancel: new CancelFlag(), onProgress: () => undefined });
+    expect(out.ok && out.value.evaluation.figures.perplexity).toBeUndefined();
     expect(out.ok && out.value.note).toMatch(/no tokenizer/);
-    expect(out.ok && out.value.bytes).toBe(modelBytes.byteLength);
+    expect(out.ok && out.value.evaluation.figures.sizeBytes).toBe(modelBytes.byteLength);
   });
 
   it('close() waits for a running task instead of ending its thread', async () => {
     const closing = createThreadPool({ threads: 1 });
-    const task = closing.evaluate({ model: fresh(), tokenizerJson, settings: { maxTokens: 600, window: 32, stride: 4 } }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    const task = closing.evaluate(job(fresh(), tokenizerJson, { maxTokens: 600, window: 32, stride: 4 }), { cancel: new CancelFlag(), onProgress: () => undefined });
     await new Promise((r) => setTimeout(r, 50));
     await closing.close();
     const out = await task;
-    expect(out.ok && out.value.perplexity!.tokens).toBe(599);
-    await expect(closing.evaluate({ model: fresh(), tokenizerJson, settings: { maxTokens: 10, window: null, stride: null } }, { cancel: new CancelFlag(), onProgress: () => undefined })).rejects.toThrow(/closed/);
+    expect(out.ok && out.value.evaluation.figures.scoredTokens).toBe(599);
+    await expect(closing.evaluate(job(fresh(), tokenizerJson, { maxTokens: 10 }), { cancel: new CancelFlag(), onProgress: () => undefined })).rejects.toThrow(/closed/);
   });
 });

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { readArtifact } from '@distillery/artifacts';
-import { modelPerplexity } from '@distillery/eval';
+import { liveBase, modelPerplexity, openScorer, perplexity } from '@distillery/eval';
 import { decodeModel } from '@distillery/onnx';
-import { findRecordedBaseEvaluation } from '../src/base-evaluation';
+import { findRecordedBaseEvaluation, type RunEvaluationRecord } from '../src/base-evaluation';
 import { evaluationTokens } from '../src/evaluation-tokens';
 import {
   addModel,
@@ -26,7 +26,7 @@ import {
 
 const INT8 = { technique: 'quantize.rtn-int8', params: {} };
 // Scoring one token per window makes evaluation slow enough (seconds) to interrupt.
-const SLOW_EVAL = { maxTokens: 12_000, stride: 1 };
+const SLOW_EVAL = { maxTokens: 12_000, stride: 1, batch: 1 };
 
 let f: Fixture;
 let workers: WorkerProcess[] = [];
@@ -97,6 +97,52 @@ describe('worker processes', () => {
     expect(m.get('delta.perplexity')!).toBeCloseTo(m.get('perplexity')! - m.get('base.perplexity')!, 9);
     // int8 weights barely move a model's perplexity; a wrong model or stream would.
     expect(Math.abs(m.get('ratio.perplexity')! - 1)).toBeLessThan(0.05);
+
+    // Bits per byte over the UTF-8 bytes of the scored tokens.
+    const bytesOfScored = m.get('eval.bytes')!;
+    expect(m.get('bitsPerByte')!).toBeCloseTo((expected.nll * expected.tokens) / Math.LN2 / bytesOfScored, 6);
+    expect(bytesOfScored).toBeGreaterThan(expected.tokens);
+    // Divergence from the base, recomputed here with both models run side by side (no cache).
+    const baseModel = decodeModel(await readArtifact(f.store, base.sha256));
+    const [b, o] = [await openScorer(baseModel), await openScorer(model, { withBase: true })];
+    try {
+      const live = await perplexity(o, tokens, { window: 64, base: liveBase(b) });
+      expect(m.get('divergence.kl')!).toBeCloseTo(live.divergence!.kl, 6);
+      expect(m.get('divergence.top1')).toBe(live.divergence!.top1);
+      expect(m.get('divergence.tokens')).toBe(expected.tokens);
+    } finally {
+      await b.release();
+      await o.release();
+    }
+    expect(m.get('divergence.kl')!).toBeGreaterThan(0);
+    expect(m.get('divergence.top1')!).toBeGreaterThan(0.8);
+    expect(m.get('divergence.top5')!).toBeGreaterThanOrEqual(m.get('divergence.top1')!);
+    // Tasks, latency, memory and the weight census, for the output and the base.
+    for (const p of ['', 'base.']) {
+      for (const n of ['task.cloze.accuracy', 'task.choice.accuracy', 'task.choice.accuracyNorm', 'latency.prefillTokensPerSecond', 'latency.decodeMs.p50', 'latency.decodeMs.p95', 'memory.peakRssDelta', 'weights.parameters', 'weights.bitsPerWeight']) {
+        expect(Number.isFinite(m.get(p + n)), p + n).toBe(true);
+      }
+      expect(m.get(`${p}latency.decodeMs.p95`)!).toBeGreaterThanOrEqual(m.get(`${p}latency.decodeMs.p50`)!);
+    }
+    // 2 bundled tasks x 40 items, less those whose choices alone overflow the tiny model's 64-token window.
+    expect(m.get('task.choice.items')!).toBeGreaterThan(10);
+    expect(m.get('task.choice.items')!).toBeLessThanOrEqual(80);
+    expect(m.get('weights.parameters')).toBe(m.get('base.weights.parameters'));
+    expect(m.get('weights.scaleBytes')!).toBeGreaterThan(0);
+    // Linear layers become int8 with float scales; embeddings and norms stay float32.
+    expect(m.get('base.weights.bitsPerWeight')).toBe(32);
+    expect(m.get('weights.bitsPerWeight')!).toBeGreaterThan(8);
+    expect(m.get('weights.bitsPerWeight')!).toBeLessThan(24);
+    expect(m.get('eval.ortThreads')).toBe(2);
+    // The suite and the samples, base and output side by side, are stored with the run.
+    const record = run.evaluation as unknown as RunEvaluationRecord;
+    expect(record.suite).toMatchObject({ id: 'distillery-standard', version: 1, ortVersion: '1.30.0' });
+    expect(record.suite.data.tasks).toHaveProperty('next-sentence');
+    expect(record.samples).toHaveLength(3);
+    for (const s of record.samples) {
+      expect(s.output.greedy.length).toBeGreaterThan(0);
+      expect(s.base!.greedy.length).toBeGreaterThan(0);
+    }
   });
 
   it('runs a training step on the train split and records its loss curve as a metric series', async () => {
@@ -199,16 +245,21 @@ describe('worker processes', () => {
     expect(m.get('ratio.size')!).toBeLessThan(0.6);
   });
 
-  it('finds the base evaluation recorded by an earlier run for the same bytes and settings only', async () => {
+  it('finds the base evaluation recorded by an earlier run for the same bytes and suite only', async () => {
     const base = await f.prisma.model.findFirstOrThrow({ where: { name: 'tiny-1' } });
-    const settings = { maxTokens: 4096, window: null, stride: null };
-    const key = { modelSha256: base.sha256, tokenizerSha256: f.tokenizerSha, settings };
-    const found = await findRecordedBaseEvaluation(f.prisma, key);
     const run = await f.prisma.run.findFirstOrThrow({ where: { baseModelId: base.id, status: 'succeeded' } });
+    const suiteHash = (run.evaluation as unknown as RunEvaluationRecord).suite.hash;
+    expect(suiteHash).toMatch(/^[0-9a-f]{64}$/);
+    const key = { modelSha256: base.sha256, tokenizerSha256: f.tokenizerSha, suiteHash };
+    const found = await findRecordedBaseEvaluation(f.prisma, key);
     const m = await metricsOf(run.id);
-    expect(found?.perplexity?.perplexity).toBe(m.get('base.perplexity'));
-    expect(found?.bytes).toBe(Number(base.bytes));
-    expect(await findRecordedBaseEvaluation(f.prisma, { ...key, settings: { ...settings, stride: 8 } })).toBeNull();
+    expect(found?.figures.perplexity).toBe(m.get('base.perplexity'));
+    expect(found?.figures.bitsPerByte).toBe(m.get('base.bitsPerByte'));
+    expect(found?.figures.sizeBytes).toBe(Number(base.bytes));
+    // Latency is measured again beside every output model, never taken from the record.
+    expect(found?.figures.decodeMsP50).toBeUndefined();
+    expect(found?.tasks.map((t) => t.name)).toEqual(['next-sentence', 'last-word']);
+    expect(await findRecordedBaseEvaluation(f.prisma, { ...key, suiteHash: 'f'.repeat(64) })).toBeNull();
     expect(await findRecordedBaseEvaluation(f.prisma, { ...key, tokenizerSha256: null })).toBeNull();
   });
 

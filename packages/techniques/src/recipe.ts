@@ -21,6 +21,20 @@ export const EvalSettingsSchema = z
     maxTokens: z.number().int().min(2).max(1_000_000).default(4096),
     window: z.number().int().min(2).optional(),
     stride: z.number().int().min(1).optional(),
+    /** Windows per ORT call. */
+    batch: z.number().int().min(1).max(64).optional(),
+    /** ORT intra-op threads for the output model's evaluation (default: every core). */
+    threads: z.number().int().min(1).max(64).optional(),
+    latencyPromptLength: z.number().int().min(1).max(8192).optional(),
+    latencyDecodeTokens: z.number().int().min(1).max(1024).optional(),
+    clozeItems: z.number().int().min(0).max(1000).optional(),
+    /** Items per bundled multiple-choice task (0 skips them). */
+    choiceItems: z.number().int().min(0).max(1000).optional(),
+    /** Multiple-choice task files (JSONL of {context, choices, gold}) uploaded with POST /upload. */
+    tasks: z
+      .array(z.object({ name: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits, as POST /upload returns') }).strict())
+      .max(8)
+      .optional(),
   })
   .strict();
 export type EvalSettings = z.output<typeof EvalSettingsSchema>;

@@ -1,5 +1,8 @@
 import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
-import { planRecipe, RecipeSchema, registry, shapeFromStoredConfig } from '@distillery/techniques';
+import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
+import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
+import { readArtifact } from '@distillery/artifacts';
+import { planRecipe, RecipeSchema, registry, shapeFromStoredConfig, type Recipe } from '@distillery/techniques';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { authorize } from '../authorization';
@@ -26,11 +29,31 @@ interface MetricRow {
   createdAt: Date;
 }
 
+const MAX_TASK_FILE_BYTES = 16 * 2 ** 20;
+
+/** Uploaded multiple-choice task files named in recipe.eval.tasks must exist and parse; errors name the file's line and field. */
+async function checkTaskFiles(recipe: Recipe, ctx: ApiContext): Promise<void> {
+  for (const [i, task] of (recipe.eval?.tasks ?? []).entries()) {
+    const field = `recipe.eval.tasks[${i}].sha256`;
+    if ((await ctx.store.size(task.sha256)) === null) throw badInput(field, 'nothing was uploaded with this hash; POST the task file to /upload first');
+    try {
+      parseChoiceTask((await readArtifact(ctx.store, task.sha256, MAX_TASK_FILE_BYTES)).toString('utf8'), task.name);
+    } catch (error) {
+      if (error instanceof TaskFileError) throw badInput(field, error.message);
+      throw badInput(field, `the task file could not be read: ${(error as Error).message}`);
+    }
+  }
+}
+
 const SeedSchema = z.number().int().min(0).max(2 ** 31 - 1);
 const UuidSchema = z.uuid('not a valid id');
 
 export const runsResolvers: ResolverMap = {
   Query: {
+    async metricCatalogue(_: unknown, __: unknown, ctx: ApiContext) {
+      await ctx.viewer();
+      return catalogueNames().map(({ name, description }) => ({ name, ...description }));
+    },
     async techniques(_: unknown, __: unknown, ctx: ApiContext) {
       await ctx.viewer();
       return registry.list().map((t) => ({
@@ -89,6 +112,7 @@ export const runsResolvers: ResolverMap = {
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
+      await checkTaskFiles(recipe, ctx);
       const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true, status: true, error: true, config: true, bytes: true } });
       // Same answer for "absent" and "another team's", so nothing leaks.
       if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
@@ -187,6 +211,12 @@ export const runsResolvers: ResolverMap = {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.prisma.model.findFirst({ where: { producedByRunId: run.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     },
+  },
+  MetricValue: {
+    label: (m: MetricRow) => describeMetric(m.name)?.label ?? null,
+    unit: (m: MetricRow) => describeMetric(m.name)?.unit ?? null,
+    lowerIsBetter: (m: MetricRow) => describeMetric(m.name)?.lowerIsBetter ?? null,
+    family: (m: MetricRow) => describeMetric(m.name)?.family ?? null,
   },
   RunStep: {
     async outputModel(step: RunStep, _: unknown, ctx: ApiContext) {

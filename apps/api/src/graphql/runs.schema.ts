@@ -42,6 +42,8 @@ export const runsTypeDefs = /* GraphQL */ `
     artifacts: [Artifact!]!
     "The final model this run produced, once it has one."
     outputModel: Model
+    "The evaluation suite the run was scored with (id, version, settings, data hashes, hash), task scores and generated samples of the base and output models side by side."
+    evaluation: JSON
   }
 
   type RunStep {
@@ -61,6 +63,24 @@ export const runsTypeDefs = /* GraphQL */ `
     step: Int
     runStepId: ID
     createdAt: DateTime!
+    "From the metric catalogue; null for a step's own report figures."
+    label: String
+    unit: String
+    lowerIsBetter: Boolean
+    family: String
+  }
+
+  "One stored metric name of the catalogue: which figure of which model it is."
+  type MetricDescriptor {
+    name: String!
+    key: String!
+    "model (the output), base, ratio (output / base), delta (output - base) or setting."
+    scope: String!
+    label: String!
+    unit: String!
+    "null when neither direction is better."
+    lowerIsBetter: Boolean
+    family: String!
   }
 
   type Artifact {
@@ -97,6 +117,8 @@ export const runsTypeDefs = /* GraphQL */ `
 
   extend type Query {
     techniques: [Technique!]!
+    "Every metric name a run's evaluation records, with label, unit and direction."
+    metricCatalogue: [MetricDescriptor!]!
     run(id: ID!): Run!
     "Runs of a project, newest first."
     runs(projectId: ID!, filter: RunFilter, first: Int = 20, after: String): RunConnection!

@@ -10,6 +10,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'training throughput (whole optimizer steps, ref-5m, 8x256) vs ORT MatMul GFLOP/s',
     load: async () => (await import('./train')).default,
   },
+  eval: {
+    description: 'evaluation (perplexity, KL) tokens/s vs raw ORT forward of the same model, same windows, all cores',
+    load: async () => (await import('./eval')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,
