@@ -25,6 +25,8 @@ import type { BenchRow, BenchSuite } from '../suite';
 
 interface Variant {
   method: string;
+  /** In the --quick subset. */
+  quick?: boolean;
   technique?: string;
   params?: Record<string, unknown>;
   calibrated?: boolean;
@@ -33,18 +35,18 @@ interface Variant {
 }
 
 const REF_VARIANTS: Variant[] = [
-  { method: 'fp32', bits: 32, group: null },
-  { method: 'fp16 (as stored)', bits: 16, group: null },
+  { quick: true, method: 'fp32', bits: 32, group: null },
+  { quick: true, method: 'fp16 (as stored)', bits: 16, group: null },
   { method: 'bf16', technique: 'quantize.bf16', params: { embeddings: 'keep' }, bits: 16, group: null },
-  { method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
-  { method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
-  { method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
+  { quick: true, method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 128, format: 'matmulnbits' }, bits: 4, group: 128 },
-  { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 32, format: 'matmulnbits' }, bits: 4, group: 32 },
   { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
-  { method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
-  { method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
   { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
 ];
@@ -74,8 +76,8 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   const folder = await readModelFolder(dir);
   const split = splitBundledCorpora();
   const allTest = folder.tokenizer.encodeDocuments(split.test.map((d) => d.text));
-  const test = quick ? allTest.subarray(0, 8192) : allTest;
-  const divergenceTokens = test.subarray(0, quick ? 2048 : 16_384);
+  const test = quick ? allTest.subarray(0, 4096) : allTest;
+  const divergenceTokens = test.subarray(0, quick ? 1024 : 16_384);
   const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
   const calibration: CalibrationSet = { sequences: sampleSequences(train, quick ? 16 : 64, 256, 0) };
   const { config, weights } = decoderWeightsFromModel(folder.model);
@@ -85,7 +87,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceTokens.length} for KL / top-1`);
   const rows: BenchRow[] = [];
   try {
-    for (const v of REF_VARIANTS) {
+    for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
       const t0 = performance.now();
       let model: Model;
       let bitsPerWeight: number = v.bits;
