@@ -21,6 +21,7 @@ import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/refe
 import { quietContext, registry, type CalibrationSet, type TechniqueReport } from '@distillery/techniques';
 import * as ort from 'onnxruntime-node';
 import { logitDivergence } from '../logit-divergence';
+import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
 
 interface Variant {
@@ -149,7 +150,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const config = decoderPreset('bench-100m', { tieEmbeddings: false, maxPositions: 512 });
   log('building bench-100m (untied head, random weights)...');
   const fp32 = buildDecoder(config, initDecoderWeights(config, 1, 0.02));
-  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[] }[] = [];
+  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[]; profile?: DecodeProfile }[] = [];
   try {
     for (const v of LARGE_VARIANTS) {
       let model = fp32;
@@ -160,9 +161,12 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
         bitsPerWeight = Number(out.report.bitsPerWeight);
       }
       const bytes = serializeModel(model).model;
+      // Where a decode step spends its time, by ORT's profiler (a separate session, not timed below).
+      const profile = await profileDecode(bytes, quick ? 8 : 32);
       // One ORT thread, as workers run sessions (ARCHITECTURE.md), for every variant alike.
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [] });
+      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [], profile });
+      log(`${v.method}: step ${profile.stepMs.toFixed(1)} ms, session.run ${profile.runMs.toFixed(1)} ms, kernels ${profile.kernels.slice(0, 6).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join(', ')}`);
       log(`${v.method}: ${(bytes.byteLength / 1e6).toFixed(0)} MB`);
     }
     const rounds = quick ? 3 : 5;
@@ -193,6 +197,10 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
     speedVsFp32: round(median(s.speeds.map((v, i) => v / base.speeds[i]!)), 3),
     lmHead: s.v.lmHead,
     embeddings: s.v.embeddings,
+    // Profiled run, ms per decoded token: the whole step (median), ORT model_run and the largest kernels (means).
+    profileStepMs: s.profile ? round(s.profile.stepMs, 2) : null,
+    profileRunMs: s.profile ? round(s.profile.runMs, 2) : null,
+    profileKernels: s.profile ? s.profile.kernels.slice(0, 5).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join('; ') : null,
   }));
 }
 
