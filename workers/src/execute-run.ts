@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { ModelEvaluation } from '@distillery/eval';
 import { baseCacheKey, BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey, type RunEvaluationRecord } from './base-evaluation';
 import { parseTaskFiles, prepareSuite, suiteSettingsOf } from './evaluation-suite';
+import { calibrationInput, calibrationSettings, storeCalibrationSet } from './calibration-set';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
 import { retryOnConnectionLoss } from './db-retry';
 import { throttleProgress } from './progress-throttle';
@@ -227,6 +228,9 @@ async function attemptRun(
   }
   const requested = evalSettings(run.recipe);
   const settings = suiteSettingsOf(requested, pool.threads);
+  const calibration = calibrationSettings(run.recipe);
+  const calibrationJob = calibration && (await calibrationInput(prisma, store, run.baseModel.teamId, calibration));
+  let calibrationStored: PutResult | undefined;
   if (run.baseModel.format !== 'onnx') throw new PermanentRunError(`the base model is ${run.baseModel.format}; runs need an ONNX model (import it first)`);
   if (run.baseModel.status !== 'ready') throw new PermanentRunError(`the base model is ${run.baseModel.status}, not ready; runs need a model whose import has finished`);
 
@@ -274,12 +278,13 @@ async function attemptRun(
     const startedAt = new Date();
     await markStepRunning(deps.prisma, run.id, attempt.workerId, step.id, startedAt);
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
-    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
+    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson, calibration: calibrationJob }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
     const stored: PutResult = await deps.store.put(new Uint8Array(out.model)).catch((error: unknown) => {
       // A full or failing disk: retried like any transient failure, with what failed named.
       throw new Error(`could not store the output of step ${i + 1} (${technique}) in the artifact store: ${errorMessage(error)}`, { cause: error });
     });
+    if (out.calibration && !calibrationStored) calibrationStored = await storeCalibrationSet(store, out.calibration);
     outputs.push({ step, stored, parameters: out.parameters, decoderConfig: out.decoderConfig, startedAt, finishedAt: new Date() });
     figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });
@@ -319,8 +324,9 @@ async function attemptRun(
     })),
     notes,
   };
+  const calibrationReport = calibration && calibrationStored && { ...calibration, sha256: calibrationStored.sha256 };
   const reportJson = JSON.stringify(
-    { runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { suite, final, base, baseGeneration }, notes },
+    { runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { suite, final, base, baseGeneration }, calibration: calibrationReport, notes },
     null,
     2,
   );
@@ -335,6 +341,7 @@ async function attemptRun(
     metrics,
     report: reportStored,
     evaluation,
+    calibration: calibrationStored,
     message: notes.length ? `done; ${notes[0]}` : 'done',
   });
   deps.log.info({ runId: run.id, metrics: metrics.length, outputs: outputs.length }, 'run succeeded');

@@ -17,6 +17,7 @@ function shapeOf(model: Model, bytes: number, parameters: number): ModelShape | 
   const config = readDecoderConfig(model);
   return config ? shapeOfDecoder(config, parameters > 0 ? Math.min(4, Math.max(0.5, bytes / parameters)) : 4) : null;
 }
+import { sampleCalibrationSet } from './calibration-set';
 
 export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
   const ctx = threadContext(input);
@@ -38,7 +39,9 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       if (done % 16 === 0 || done === total) ctx.onProgress(0, `preparing data: tokenizing the ${split} split (${done}/${total} documents)`);
       ctx.checkpoint();
     };
+    const calibration = input.calibration ? sampleCalibrationSet(input.calibration, tokenizerJson) : undefined;
     const techniqueCtx = {
+      calibration: calibration?.set,
       ...ctx.technique,
       onMetric: (name: string, step: number, value: number) => {
         if (Number.isFinite(value)) series.push({ name, step, value });
@@ -68,6 +71,7 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
         parameters: inspectModel(result.model).parameterCount,
         series: thinSeries(series, MAX_SERIES_POINTS),
         decoderConfig: outConfig ? (toHfConfig(outConfig) as unknown as Record<string, unknown>) : null,
+        calibration: calibration && { sha256: calibration.set.sha256!, bytes: calibration.bytes },
       },
     };
   } catch (error) {

@@ -8,6 +8,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { TechniqueReport } from '@distillery/techniques';
+import type { CalibrationTaskInput } from './calibration-set';
 
 /** Index 0 of the Int32Array over `cancel`: 0 = keep going, 1 = stop at the next safe point. */
 export const CANCEL_REQUESTED = 1;
@@ -28,6 +29,8 @@ export interface TechniqueTaskInput extends ThreadTaskBase {
   params: Record<string, unknown>;
   /** The base model's tokenizer.json, from which training techniques get their tokens; null when none. */
   tokenizerJson: string | null;
+  /** The recipe's calibration set, sampled in the thread and handed to the technique. */
+  calibration?: CalibrationTaskInput;
 }
 
 /** One point of a metric series a technique reported (a loss curve), step 1-based. */
@@ -82,6 +85,8 @@ export interface TechniqueTaskOutput {
   series: SeriesPoint[];
   /** The output's config.json (Hugging Face LlamaConfig) when it is a decoder; stored on its model row. */
   decoderConfig: Record<string, unknown> | null;
+  /** The calibration set the technique received: its sha256 and the bytes the run stores. */
+  calibration?: { sha256: string; bytes: Uint8Array };
 }
 
 export interface ImportTaskOutput {

@@ -14,6 +14,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'evaluation (perplexity, KL) tokens/s vs raw ORT forward of the same model, same windows, all cores',
     load: async () => (await import('./eval')).default,
   },
+  quant: {
+    description: 'quantization on ref-base (ppl, KL, top-1, bits/weight, bytes, decode) and 4-bit vs fp32 decode on bench-100m',
+    load: async () => (await import('./quant')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

@@ -12,11 +12,11 @@ import type { Model } from '@distillery/onnx';
 import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel, isBlockLinearWeight } from '@distillery/nn';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, trainDecoder } from './decoder-training';
-import { withInt4Weights } from './int4-linear';
+import { writeQuantizedWeights } from '../kit/rewrite-linear';
 import { refuseQuantized } from './recover';
 import { checkTrainingRun, estimateFinetune, trainingRunParams } from './schedule-params';
 import type { ModelShape, ParamIssue } from '../budget';
-import { quantizeSymmetric, type SymmetricQuant } from './symmetric-quant';
+import { quantizeWeight, type QuantizedWeight } from '../kit/quantizer';
 
 export const qatParams = z
   .object({
@@ -31,13 +31,13 @@ export const qatParams = z
 export type QatParams = z.output<typeof qatParams>;
 
 /** Round every block projection with the QAT quantizer (also the plain-rounding baseline with 0 steps). */
-export function quantizeBlockLinears(weights: Map<string, Float32Array>, shapes: Map<string, number[]>, p: Pick<QatParams, 'bits' | 'groupSize' | 'clipRatio'>): Map<string, SymmetricQuant> {
-  const out = new Map<string, SymmetricQuant>();
+export function quantizeBlockLinears(weights: Map<string, Float32Array>, shapes: Map<string, number[]>, p: Pick<QatParams, 'bits' | 'groupSize' | 'clipRatio'>): Map<string, QuantizedWeight> {
+  const out = new Map<string, QuantizedWeight>();
   for (const [name, w] of weights) {
     if (!isBlockLinearWeight(name)) continue;
     const [rows, cols] = shapes.get(name)! as [number, number];
     if (p.groupSize !== undefined && rows % p.groupSize !== 0) throw new Error(`groupSize ${p.groupSize} does not divide the ${rows} input features of ${name}`);
-    out.set(name, quantizeSymmetric(w, rows, cols, p.bits, p.groupSize ?? rows, p.clipRatio));
+    out.set(name, quantizeWeight(w, rows, cols, { bits: p.bits, symmetric: true, groupSize: p.groupSize, clipRatio: p.clipRatio }, name));
   }
   return out;
 }
@@ -58,7 +58,10 @@ export async function finetuneQat(model: Model, params: QatParams, ctx: Techniqu
   const fakeQuant = { bits: params.bits, groupSize: params.groupSize, clipRatio: params.clipRatio };
   const run = await trainDecoder({ ...params, config, params: weights, tokens, graph: { loss: 'ce', fakeQuant }, ctx });
   const built = buildDecoder(config, run.params);
-  const rewrite = withInt4Weights({ ...built, metadata: { ...model.metadata, ...built.metadata } }, quantizeBlockLinears(run.params, shapes, params));
+  const rewrite = await writeQuantizedWeights({ ...built, metadata: { ...model.metadata, ...built.metadata } }, quantizeBlockLinears(run.params, shapes, params), {
+    technique: 'finetune.qat',
+    ctx: { ...ctx, onProgress: () => {} },
+  });
   ctx.onProgress(1, 'done');
   return {
     model: rewrite.model,
@@ -68,9 +71,9 @@ export async function finetuneQat(model: Model, params: QatParams, ctx: Techniqu
       finalLoss: run.finalLoss,
       bits: params.bits,
       groupSize: params.groupSize ?? 'per-channel',
-      layersQuantized: rewrite.layers,
-      weightBytesBefore: rewrite.weightBytesBefore,
-      weightBytesAfter: rewrite.weightBytesAfter,
+      layersQuantized: rewrite.report.layersRewritten!,
+      weightBytesBefore: rewrite.report.weightBytesBefore!,
+      weightBytesAfter: rewrite.report.weightBytesAfter!,
     },
   };
 }
