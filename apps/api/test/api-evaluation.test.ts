@@ -4,7 +4,7 @@
  * multiple-choice task files validated at createRun with errors naming line and field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok, signUp, startHarness, tinyOnnxModel, upload, type Harness } from './harness';
+import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
 let token: string;
@@ -20,6 +20,7 @@ beforeAll(async () => {
   const up = await upload(h.api, tinyOnnxModel(4, 3), token);
   const m = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny", sha256: $s) { id } }`, { p: projectId, s: up.body.sha256 }, token));
   modelId = m.importModel.id;
+  expect((await waitForImport(h, modelId, token)).status).toBe('ready');
 });
 afterAll(async () => {
   await h?.close();

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken, newToken } from '../src/tokens';
-import { ok, signUp, startHarness, TEST_PASSWORD, tinyOnnxModel, uniqueEmail, upload, type Harness } from './harness';
+import { ok, signUp, startHarness, TEST_PASSWORD, tinyOnnxModel, uniqueEmail, upload, waitForImport, type Harness } from './harness';
 
 const ACTORS = ['signedOut', 'otherTeam', 'viewer', 'member', 'owner'] as const;
 type Actor = (typeof ACTORS)[number];
@@ -104,6 +104,7 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Query.models': { expect: READ, call: (f) => q(`query($p: ID!) { models(projectId: $p) { id } }`, { p: f.projectId }) },
   'Query.model': { expect: READ, call: (f) => q(`query($id: ID!) { model(id: $id) { id } }`, { id: f.modelId }) },
   'Query.techniques': { expect: SIGNED_IN, call: () => q(`{ techniques { id } }`) },
+  'Query.metricCatalogue': { expect: SIGNED_IN, call: () => q(`{ metricCatalogue { name } }`) },
   'Query.run': { expect: READ, call: (f) => q(`query($id: ID!) { run(id: $id) { id } }`, { id: f.runId }) },
   'Query.runs': { expect: READ, call: (f) => q(`query($p: ID!) { runs(projectId: $p) { edges { cursor } } }`, { p: f.projectId }) },
   'Query.invitations': { expect: SIGNED_IN, call: () => q(`{ invitations { id } }`) },
@@ -145,6 +146,7 @@ beforeAll(async () => {
   const up = await upload(h.api, tinyOnnxModel(), owner.token);
   const modelSha256 = String(up.body.sha256);
   const modelId = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "base", sha256: $s) { id } }`, { p: projectId, s: modelSha256 }, owner.token)).importModel.id;
+  expect((await waitForImport(h, modelId, owner.token)).status).toBe('ready');
   await mkdir(h.api.config.importRoot, { recursive: true });
   await writeFile(path.join(h.api.config.importRoot, 'tiny.onnx'), tinyOnnxModel(2, 5));
   f = { teamId, projectId, modelId, runId: '', modelSha256, importPath: 'tiny.onnx', users: { owner, viewer, member, otherTeam: outsider } };

@@ -75,7 +75,10 @@ describe('uploads belong to a team', () => {
 
     // A viewer of Alice's team may read, not upload.
     const vera = await signUp(h, 'vera');
-    ok(await h.gql(`mutation($t: ID!, $e: String!) { addTeamMember(teamId: $t, email: $e, role: viewer) { role } }`, { t: alice.teamId, e: vera.email }, alice.token));
+    const invitation = ok(
+      await h.gql<{ inviteMember: { id: string } }>(`mutation($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e, role: viewer) { id } }`, { t: alice.teamId, e: vera.email }, alice.token),
+    );
+    ok(await h.gql(`mutation($id: ID!) { acceptInvitation(id: $id) { role } }`, { id: invitation.inviteMember.id }, vera.token));
     const viewer = await upload(h.api, randomBytes(10), vera.token, alice.teamId);
     expect(viewer.status).toBe(403);
     expect(JSON.stringify(viewer.body)).toMatch(/member role/);

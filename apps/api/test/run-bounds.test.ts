@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { ok, signUp, startHarness, upload, type GqlError, type Harness } from './harness';
+import { ok, signUp, startHarness, upload, waitForImport, type GqlError, type Harness } from './harness';
 
 let h: Harness;
 let token: string;
@@ -32,6 +32,7 @@ beforeAll(async () => {
     await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny", sha256: $s) { id } }`, { p: projectId, s: up.body.sha256 }, token),
   );
   modelId = m.importModel.id;
+  expect((await waitForImport(h, modelId, token)).status).toBe('ready');
 });
 afterAll(async () => h?.close());
 

@@ -13,7 +13,7 @@ import { splitBundledCorpora } from '@distillery/data';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { freePort, graphql, restartDelay, startApiProcess, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, type Service } from '../src';
+import { freePort, graphql, restartDelay, startApiProcess, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, waitForModelReady, type Service } from '../src';
 
 describe('restartDelay', () => {
   const policy = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
@@ -78,8 +78,10 @@ afterAll(async () => {
 describe('supervised API and worker', () => {
   it('restarts a SIGKILLed worker and API, and a run interrupted by the kill still completes', async () => {
     const gql = <T>(q: string, v: Record<string, unknown> = {}, token?: string) => graphql<T>(`${apiUrl}/graphql`, q, v, token);
-    const { signUp } = await gql<{ signUp: { token: string } }>(`mutation { signUp(email: "sup-${Date.now()}@example.com", password: "correct horse battery") { token } }`);
-    const token = signUp.token;
+    const email = `sup-${Date.now()}@example.com`;
+    await gql(`mutation($e: String!) { signUp(email: $e, password: "correct horse battery") { message } }`, { e: email });
+    const { signIn } = await gql<{ signIn: { token: string } }>(`mutation($e: String!) { signIn(email: $e, password: "correct horse battery") { token } }`, { e: email });
+    const token = signIn.token;
     const team = await gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Supervised") { id } }`, {}, token);
     const project = await gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "p") { id } }`, { t: team.createTeam.id }, token);
     const tokenizer = trainBpe([splitBundledCorpora().train[0]!.text.slice(0, 20_000)], { vocabSize: 300 });
@@ -91,6 +93,7 @@ describe('supervised API and worker', () => {
       { p: project.createProject.id, s: model.sha256, t: tok.sha256 },
       token,
     );
+    await waitForModelReady(apiUrl, token, imported.importModel.id);
     // One token per window makes evaluation take seconds: long enough to kill the worker inside it.
     const recipe = { steps: [{ technique: 'quantize.rtn-int8', params: {} }], eval: { maxTokens: 3000, stride: 1 } };
     const created = await gql<{ createRun: { id: string } }>(
