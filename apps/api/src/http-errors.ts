@@ -7,11 +7,12 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 export interface HttpErrorBody {
-  errors: { message: string; extensions: { code: string; correlationId?: string } }[];
+  errors: { message: string; extensions: { code: string; [key: string]: unknown } }[];
 }
 
-export function sendJsonError(res: Response, status: number, code: string, message: string, correlationId?: string): void {
-  const body: HttpErrorBody = { errors: [{ message, extensions: { code, ...(correlationId ? { correlationId } : {}) } }] };
+/** `extra` adds machine-readable details to extensions (e.g. a quota's used and limit bytes). */
+export function sendJsonError(res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  const body: HttpErrorBody = { errors: [{ message, extensions: { ...extra, code } }] };
   res.status(status).type('application/json').send(JSON.stringify(body));
 }
 
@@ -40,7 +41,7 @@ export function jsonErrorHandler(debug: boolean, log: Logger) {
     const correlationId = randomUUID();
     log.error({ err, method: req.method, url: req.originalUrl, correlationId }, 'request failed');
     const message = debug && e.message ? e.message : `internal server error (correlation id ${correlationId})`;
-    sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', message, correlationId);
+    sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', message, { correlationId });
   };
 }
 

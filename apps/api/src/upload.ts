@@ -15,7 +15,7 @@ export function uploadHandler(services: ApiServices) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       const secret = bearerToken(req.headers.authorization);
-      const viewer = secret ? await findViewer(prisma, secret, config.sessions) : null;
+      const viewer = secret ? await findViewer(prisma, secret) : null;
       if (!viewer) return sendJsonError(res, 401, 'UNAUTHENTICATED', 'send "Authorization: Bearer <token>" to upload');
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > config.maxUploadBytes) {

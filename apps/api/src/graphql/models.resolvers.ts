@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
-import { ImportPathError, resolveImportPath } from '../import-path';
 import { nameSchema } from '../names';
+import { ImportPathError, resolveImportPath } from '../import-path';
 import { checkModel, decodeForImport, ModelRejectedError, type ModelSummary } from '../model-validation';
 import type { ResolverMap } from './resolver-types';
 
