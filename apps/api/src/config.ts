@@ -19,15 +19,6 @@ const EnvSchema = z.object({
   /** Server-side model imports must resolve inside this folder. */
   MODEL_IMPORT_ROOT: z.string().min(1).default('.data/imports'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** JSON body limit for /graphql (bytes). */
-  API_MAX_BODY_BYTES: intFrom(1 << 20, 1024),
-  /** Raw body limit for /upload (bytes). */
-  API_MAX_UPLOAD_BYTES: intFrom(4 * 1024 ** 3, 1),
-  GRAPHQL_MAX_DEPTH: intFrom(8, 1),
-  GRAPHQL_MAX_ALIASES: intFrom(15, 0),
-  GRAPHQL_MAX_TOKENS: intFrom(2000, 10),
-  GRAPHQL_MAX_COST: intFrom(5000, 1),
-  GRAPHQL_MAX_DIRECTIVES: intFrom(20, 0),
   /** "1" puts messages and stack traces of internal errors into responses (never by default). */
   GRAPHQL_DEBUG_ERRORS: z.enum(['0', '1']).default('0'),
   /** A session ends after this long without a request... */
@@ -45,6 +36,15 @@ const EnvSchema = z.object({
   SIGNIN_FAILURE_WINDOW_SECONDS: intFrom(3600, 1),
   /** Express "trust proxy": whose X-Forwarded-For names the client address (the dashboard proxies from loopback). */
   API_TRUST_PROXY: z.string().min(1).default('loopback'),
+  /** JSON body limit for /graphql (bytes). */
+  API_MAX_BODY_BYTES: intFrom(1 << 20, 1024),
+  /** Raw body limit for /upload (bytes). */
+  API_MAX_UPLOAD_BYTES: intFrom(4 * 1024 ** 3, 1),
+  GRAPHQL_MAX_DEPTH: intFrom(8, 1),
+  GRAPHQL_MAX_ALIASES: intFrom(15, 0),
+  GRAPHQL_MAX_TOKENS: intFrom(2000, 10),
+  GRAPHQL_MAX_COST: intFrom(5000, 1),
+  GRAPHQL_MAX_DIRECTIVES: intFrom(20, 0),
 });
 
 export interface GraphqlLimits {
@@ -76,14 +76,14 @@ export interface ApiConfig {
   artifactsDir: string;
   importRoot: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  maxBodyBytes: number;
-  maxUploadBytes: number;
-  limits: GraphqlLimits;
   /** Internal error messages and stack traces in responses (GRAPHQL_DEBUG_ERRORS=1). */
   debugErrors: boolean;
   sessions: SessionPolicy;
   signInLimits: SignInLimits;
   trustProxy: string;
+  maxBodyBytes: number;
+  maxUploadBytes: number;
+  limits: GraphqlLimits;
 }
 
 export class ConfigError extends Error {
@@ -107,15 +107,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     artifactsDir: path.resolve(e.ARTIFACTS_DIR),
     importRoot: path.resolve(e.MODEL_IMPORT_ROOT),
     logLevel: e.LOG_LEVEL,
-    maxBodyBytes: e.API_MAX_BODY_BYTES,
-    maxUploadBytes: e.API_MAX_UPLOAD_BYTES,
-    limits: {
-      maxDepth: e.GRAPHQL_MAX_DEPTH,
-      maxAliases: e.GRAPHQL_MAX_ALIASES,
-      maxTokens: e.GRAPHQL_MAX_TOKENS,
-      maxCost: e.GRAPHQL_MAX_COST,
-      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
-    },
     debugErrors: e.GRAPHQL_DEBUG_ERRORS === '1',
     sessions: { idleSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS, maxAgeSeconds: e.SESSION_MAX_AGE_SECONDS },
     signInLimits: {
@@ -126,5 +117,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       failureWindowSeconds: e.SIGNIN_FAILURE_WINDOW_SECONDS,
     },
     trustProxy: e.API_TRUST_PROXY,
+    maxBodyBytes: e.API_MAX_BODY_BYTES,
+    maxUploadBytes: e.API_MAX_UPLOAD_BYTES,
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+    },
   };
 }
