@@ -151,6 +151,10 @@ describe('dashboard session', () => {
     expect(wrong.headers.get('set-cookie')).toBeNull();
     expect(((await wrong.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
 
+    // Pages ask /session whether a cookie is there (they cannot read it themselves).
+    expect(await (await fetch(`${web}/session`, { headers: { cookie } })).json()).toEqual({ signedIn: true });
+    expect(await (await fetch(`${web}/session`)).json()).toEqual({ signedIn: false });
+
     const out = await fetch(`${web}/session`, { method: 'DELETE', headers: { cookie, 'x-distillery-csrf': '1' } });
     expect(await out.json()).toEqual({ signedOut: true });
     expect(out.headers.get('set-cookie')).toMatch(/^distillery_session=; .*Max-Age=0/);

@@ -8,6 +8,8 @@ import { DEFAULT_FLOPS_PER_SECOND, DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMO
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+export const DEFAULT_SESSION_POLICY = { idleSeconds: 7 * 24 * 3600, maxAgeSeconds: 30 * 24 * 3600 } as const;
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -32,9 +34,9 @@ const EnvSchema = z.object({
   /** "1" puts messages and stack traces of internal errors into responses (never by default). */
   GRAPHQL_DEBUG_ERRORS: z.enum(['0', '1']).default('0'),
   /** A session ends after this long without a request... */
-  SESSION_IDLE_TIMEOUT_SECONDS: intFrom(7 * 24 * 3600, 1),
+  SESSION_IDLE_TIMEOUT_SECONDS: intFrom(DEFAULT_SESSION_POLICY.idleSeconds, 1),
   /** ...and this long after sign-in, whatever its use. */
-  SESSION_MAX_AGE_SECONDS: intFrom(30 * 24 * 3600, 1),
+  SESSION_MAX_AGE_SECONDS: intFrom(DEFAULT_SESSION_POLICY.maxAgeSeconds, 1),
   /** Failed sign-ins allowed per account (email) before backoff starts. */
   SIGNIN_FREE_FAILURES_PER_ACCOUNT: intFrom(5, 1),
   /** Failed sign-ins allowed per client address before backoff starts. */

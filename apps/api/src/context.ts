@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { MembershipRole, PrismaClient } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
-import type { ApiConfig, SessionPolicy } from './config';
+import { DEFAULT_SESSION_POLICY, type ApiConfig, type SessionPolicy } from './config';
 import { unauthenticated } from './errors';
 import { findActiveSession, type ClientInfo } from './sessions';
 import { bearerToken, hashToken, SESSION_PREFIX } from './tokens';
@@ -39,8 +39,8 @@ export interface ApiContext extends ApiServices {
 // Writing lastUsedAt on every request would turn every read into a write.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-/** The user behind a bearer secret, or null when it is unknown, revoked or expired. */
-export async function findViewer(prisma: PrismaClient, secret: string, sessions: SessionPolicy): Promise<Viewer | null> {
+/** The user behind a bearer secret, or null when it is unknown, revoked or expired (pass the configured `sessions`). */
+export async function findViewer(prisma: PrismaClient, secret: string, sessions: SessionPolicy = DEFAULT_SESSION_POLICY): Promise<Viewer | null> {
   if (secret.startsWith(SESSION_PREFIX)) {
     const session = await findActiveSession(prisma, secret, sessions);
     return session ? { userId: session.userId, credential: { kind: 'session', id: session.id } } : null;

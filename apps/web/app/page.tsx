@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { NavBar } from '../components/NavBar';
 import { usePolling } from '../components/usePolling';
+import { useSession } from '../components/useSession';
 import { gql } from '../client/graphql';
 import { formatDate } from '../client/format';
 import { CREATE_PROJECT, CREATE_TEAM, INVITATIONS, TEAMS, VIEWER, type PendingInvitation, type TeamWithProjects } from '../client/queries';
@@ -24,7 +25,8 @@ async function loadHome(): Promise<HomeData> {
 }
 
 export default function HomePage() {
-  const { data, error, reload } = usePolling(loadHome, () => false, 2000);
+  const ready = useSession();
+  const { data, error, reload } = usePolling(loadHome, () => false, 2000, ready);
   const [teamName, setTeamName] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
 

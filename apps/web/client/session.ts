@@ -20,3 +20,14 @@ export async function signOut(): Promise<void> {
     throw new GraphqlRequestError(body.errors ?? [], res.status);
   }
 }
+
+/** Whether the browser holds a session cookie at all (not whether the API still accepts it). */
+export async function hasSessionCookie(): Promise<boolean> {
+  try {
+    const res = await fetch('/session', { headers: CSRF_HEADERS, cache: 'no-store' });
+    return ((await res.json()) as { signedIn?: boolean }).signedIn === true;
+  } catch {
+    // Unknown: let the page try; the API's answer decides.
+    return true;
+  }
+}

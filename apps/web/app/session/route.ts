@@ -1,5 +1,6 @@
 /**
- * The dashboard's sign-in and sign-out. POST signs in through the API's `signIn` and
+ * The dashboard's sign-in and sign-out. GET says whether a session cookie is present;
+ * POST signs in through the API's `signIn` and
  * keeps the session token in an httpOnly cookie (never handed to page scripts); DELETE
  * ends the session on the server (`signOut`) and clears the cookie.
  */
@@ -24,6 +25,11 @@ async function callApi<T>(request: Request, query: string, variables: Record<str
   headers.delete('content-length');
   const res = await fetch(`${apiUrl()}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }), cache: 'no-store' });
   return { status: res.status, body: (await res.json()) as GraphqlAnswer<T> };
+}
+
+/** Whether a session cookie came with the request; page scripts cannot see the httpOnly cookie themselves. */
+export function GET(request: Request): Response {
+  return Response.json({ signedIn: readSessionCookie(request) !== null }, { headers: { 'cache-control': 'no-store' } });
 }
 
 export async function POST(request: Request): Promise<Response> {

@@ -10,6 +10,7 @@ import { ProgressBar } from '../../../components/ProgressBar';
 import { StatusBadge } from '../../../components/StatusBadge';
 import { TradeoffChart } from '../../../components/TradeoffChart';
 import { usePolling } from '../../../components/usePolling';
+import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
 import { formatBytes, formatDate, formatDuration, formatMetric, formatRatio, recipeSummary, runDuration } from '../../../client/format';
 import { PROJECT_PAGE, type ProjectPageAnswer, type RunRow } from '../../../client/queries';
@@ -23,12 +24,14 @@ function metric(run: RunRow, name: string): number | undefined {
 export default function ProjectPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
+  const ready = useSession();
   const load = useCallback(() => gql<ProjectPageAnswer>(PROJECT_PAGE, { id, first: 50 }), [id]);
   // Poll while any run is still queued or running, or a model importing, so statuses stay live.
   const { data, error, reload } = usePolling(
     load,
     (d) => d.runs.edges.some((e) => ACTIVE.has(e.node.status)) || d.project.models.some((m) => m.status === 'importing'),
     2000,
+    ready,
   );
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {

@@ -8,6 +8,7 @@ import { NavBar } from '../../../components/NavBar';
 import { ProgressBar } from '../../../components/ProgressBar';
 import { StatusBadge } from '../../../components/StatusBadge';
 import { usePolling } from '../../../components/usePolling';
+import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
 import { formatBytes, formatDate, formatDuration, formatMetric, recipeSummary, runDuration } from '../../../client/format';
 import { METRIC_SERIES, RUN_PAGE, type Metric, type RunDetail } from '../../../client/queries';
@@ -41,8 +42,9 @@ async function loadRun(id: string): Promise<RunPageData> {
 export default function RunPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
+  const ready = useSession();
   const load = useCallback(() => loadRun(id), [id]);
-  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000);
+  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000, ready);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
