@@ -41,8 +41,6 @@ export interface ArtifactStore {
   size(sha256: string): Promise<number | null>;
   /** Re-hash the stored bytes; false when absent or corrupted. */
   verify(sha256: string): Promise<boolean>;
-  /** True if something was removed. */
-  delete(sha256: string): Promise<boolean>;
   /**
    * Removes the blob only if its bytes were written before `cutoff`; a put of the same
    * content racing with this call is never lost. True if something was removed. Callers

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -116,17 +116,6 @@ export class LocalArtifactStore implements ArtifactStore {
     return hash.digest('hex') === sha256;
   }
 
-  async delete(sha256: string): Promise<boolean> {
-    const file = this.path(sha256);
-    try {
-      await unlink(file);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw e;
-    }
-  }
-
   async deleteIfWrittenBefore(sha256: string, cutoff: Date): Promise<boolean> {
     const file = this.path(sha256);
     await mkdir(this.tmpDir, { recursive: true });
@@ -145,7 +134,10 @@ export class LocalArtifactStore implements ArtifactStore {
       await rename(aside, file);
       return false;
     }
-    await unlink(aside);
+    // A concurrent temp sweep may have removed the old file from tmp/ already.
+    await unlink(aside).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
     return true;
   }
 
@@ -181,11 +173,6 @@ export class LocalArtifactStore implements ArtifactStore {
       }
     }
     return removed;
-  }
-
-  /** Remove temp files left by writers that crashed (call at start-up, when no put is running). */
-  async removeStaleTemp(): Promise<void> {
-    await rm(this.tmpDir, { recursive: true, force: true });
   }
 }
 

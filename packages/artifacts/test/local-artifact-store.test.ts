@@ -114,13 +114,14 @@ describe('LocalArtifactStore', () => {
     expect(ok.bytes).toBe(1000);
   });
 
-  it('get of a missing blob rejects with ArtifactNotFoundError; delete removes', async () => {
+  it('get of a missing blob rejects with ArtifactNotFoundError; a deletion removes', async () => {
     const missing = sha(Buffer.from('never stored'));
     await expect(store.get(missing)).rejects.toBeInstanceOf(ArtifactNotFoundError);
     expect(await store.verify(missing)).toBe(false);
     const r = await store.put(Buffer.from('x'));
-    expect(await store.delete(r.sha256)).toBe(true);
-    expect(await store.delete(r.sha256)).toBe(false);
+    const later = new Date(Date.now() + 60_000);
+    expect(await store.deleteIfWrittenBefore(r.sha256, later)).toBe(true);
+    expect(await store.deleteIfWrittenBefore(r.sha256, later)).toBe(false);
     expect(await store.has(r.sha256)).toBe(false);
   });
 

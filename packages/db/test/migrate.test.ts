@@ -52,7 +52,7 @@ describe('migrate', () => {
     expect(tables.map((row) => row.table_name)).toEqual(
       [
         'ApiToken', 'Artifact', 'Dataset', 'Membership', 'Metric', 'Model', 'Project', 'Run', 'RunStep', 'Team',
-        'User', '_prisma_migrations',
+        'Upload', 'User', '_prisma_migrations',
         'Invitation', 'Session', 'SignInThrottle',
       ].sort(),
     );
