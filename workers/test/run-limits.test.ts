@@ -75,4 +75,26 @@ describe('run limits', () => {
     expect((await f.prisma.run.findUniqueOrThrow({ where: { id: quick } })).status).toBe('succeeded');
     expect(worker.child.exitCode).toBeNull();
   });
+
+  it('fails a step that changes nothing, naming the technique, without retrying', async () => {
+    const worker = spawned.at(-1)!;
+    const baseId = await addTinyDecoder(f, 13);
+    const runId = await enqueueRun(f, baseId, {
+      steps: [
+        { technique: 'quantize.rtn-int8', params: { skip: ['lm_head'] } },
+        { technique: 'quantize.rtn-int8', params: { skip: ['/model/', 'lm_head'] } },
+      ],
+      eval: { maxTokens: 256 },
+    });
+    await waitForStatus(f, runId, ['failed', 'succeeded'], 60_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, outputModels: true } });
+    expect(run.status).toBe('failed');
+    expect(run.attempts).toBe(1);
+    expect(run.error).toBe(
+      'quantize.rtn-int8: the output model has the same graph and the same weights as its input, so the step changed nothing (check its parameters, e.g. a skip list naming every layer)',
+    );
+    expect(run.steps.map((s) => s.status)).toEqual(['failed', 'failed']);
+    expect(run.outputModels).toHaveLength(0);
+    expect(worker.child.exitCode).toBeNull();
+  });
 });

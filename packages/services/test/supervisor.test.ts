@@ -13,7 +13,7 @@ import { splitBundledCorpora } from '@distillery/data';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { serializeModel } from '@distillery/onnx';
-import { freePort, graphql, restartDelay, startApiProcess, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, waitForModelReady, type Service } from '../src';
+import { freePort, graphql, restartDelay, spawnService, startApiProcess, startWorkerProcess, Supervisor, uploadBytes, waitForHttp, waitForModelReady, type Service } from '../src';
 
 describe('restartDelay', () => {
   const policy = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
@@ -127,5 +127,34 @@ describe('supervised API and worker', () => {
     expect(done.attempts).toBe(2);
     expect(alive(firstWorker)).toBe(false);
     expect(alive(firstApi)).toBe(false);
+  });
+});
+
+describe('Supervisor.stop', () => {
+  // A child that takes 300 ms to stop after SIGTERM and reports when it got the signal.
+  const sleeper = (name: string) => ({
+    name,
+    start: async () => {
+      const s = spawnService({
+        name,
+        args: ['-e', "process.on('SIGTERM', () => { console.log('term ' + Date.now()); setTimeout(() => process.exit(0), 300); }); console.log('up'); setInterval(() => {}, 1000);"],
+      });
+      await until(() => s.output().includes('up'), 30_000, `${name} to start`);
+      return s;
+    },
+  });
+
+  it('stops children group by group in the order given, and restarts nothing afterwards', async () => {
+    const sup = new Supervisor({ initialMs: 50, maxMs: 100, resetAfterMs: 60_000 });
+    for (const n of ['web', 'api', 'worker']) await sup.add(sleeper(n));
+    const children = ['web', 'api', 'worker'].map((n) => sup.current(n));
+    await sup.stop([{ names: ['web', 'api'], graceMs: 5_000 }, { names: ['worker'], graceMs: 5_000 }]);
+    const termAt = (s: Service) => Number(/term (\d+)/.exec(s.output())?.[1]);
+    const [web, api, worker] = children.map(termAt) as [number, number, number];
+    // The worker was signalled only after the front doors had exited (300 ms after their signal).
+    expect(worker - Math.max(web, api)).toBeGreaterThanOrEqual(250);
+    for (const c of children) expect(alive(c)).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(['web', 'api', 'worker'].map((n) => sup.current(n))).toEqual(children);
   });
 });
