@@ -2,20 +2,22 @@
  * Evaluation of one model inside a Piscina thread, by the suite in packages/eval: size and
  * weight census, and with a tokenizer perplexity, bits per byte, cloze and multiple-choice
  * tasks on the bundled test split. The base model (role `base`) is scored on one ORT
- * thread beside the steps and leaves its log-distribution in the cache; the output model
- * (role `final`) is compared with those cached rows (KL, top-1/top-5 agreement) and gets
+ * thread beside the steps and leaves its log-distribution in the cache. The output model
+ * is scored in shares of its test stream, one per thread (`final-stream`, compared with
+ * the cached base rows: KL, top-1/top-5 agreement), then `final-rest` runs its tasks,
  * latency, peak memory and samples, followed by the base's latency and samples in the
  * same thread so the two are measured alike.
  */
 import { splitBundledCorpora } from '@distillery/data';
 import {
   cachedBase,
-  ensureBaseRows,
   evaluateGeneration,
   evaluateModel,
   fileRecorder,
   openFileRows,
+  slidingWindows,
   suiteText,
+  windowShares,
   type FileBaseRows,
   type FileRecorder,
   type SuiteText,
@@ -66,31 +68,23 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
       return { ok: true, value: { evaluation, note } };
     }
 
+    if (input.role === 'final-stream') {
+      if (!input.share) throw new Error('a final-stream evaluation needs its share');
+      if (text && input.baseCache) {
+        rows = await openFileRows(input.baseCache.dir, input.baseCache.key);
+        if (!rows) throw new Error(`the base model's cached log-probabilities (${input.baseCache.key}) are missing from ${input.baseCache.dir}`);
+      }
+      const windows = text ? slidingWindows(text.tokens.length, window, stride).length : 0;
+      const share = windowShares(windows, input.share.of)[input.share.index]!;
+      const evaluation = await evaluateModel({ ...common, threads: 1, stream: { share }, tasks: false, base: rows ? cachedBase(rows) : undefined, onProgress: ctx.onProgress });
+      return { ok: true, value: { evaluation, note } };
+    }
+
     const baseModel = input.baseModel ? decodeModel(new Uint8Array(input.baseModel)) : null;
     const threads = settings.threads;
-    if (text && baseModel && input.baseCache) {
-      rows = await ensureBaseRows({
-        ...input.baseCache,
-        model: baseModel,
-        tokens: text.tokens,
-        window,
-        stride,
-        batch: settings.batch,
-        threads,
-        signal: ctx.signal,
-        onProgress: (f, m) => ctx.onProgress(0.3 * f, `base model log-probabilities: ${m ?? ''}`),
-      });
-    }
-    const evaluation = await evaluateModel({
-      ...common,
-      threads,
-      base: rows ? cachedBase(rows) : undefined,
-      latency: true,
-      samples: true,
-      onProgress: (f, m) => ctx.onProgress(0.3 + 0.6 * f, m),
-    });
+    const evaluation = await evaluateModel({ ...common, threads, stream: false, latency: true, samples: true, onProgress: (f, m) => ctx.onProgress(0.8 * f, m) });
     const baseGeneration = baseModel
-      ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(0.9 + 0.1 * f, `base model: ${m ?? 'latency'}`) })
+      ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(0.8 + 0.2 * f, `base model: ${m ?? 'latency'}`) })
       : undefined;
     return { ok: true, value: { evaluation, baseGeneration, note } };
   } catch (error) {

@@ -9,7 +9,7 @@ import type { PrismaClient } from '@distillery/db';
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
 import { EvalSettingsSchema, MAX_METRICS_PER_RUN, parseRecipe, RecipeError, type EvalSettings, type Recipe } from '@distillery/techniques';
 import type { Logger } from 'pino';
-import type { ModelEvaluation } from '@distillery/eval';
+import { hasFileRows, mergePerplexity, streamFigures, type ModelEvaluation } from '@distillery/eval';
 import { baseCacheKey, BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey, type RunEvaluationRecord } from './base-evaluation';
 import { parseTaskFiles, prepareSuite, suiteSettingsOf } from './evaluation-suite';
 import { calibrationInput, calibrationSettings, storeCalibrationSet } from './calibration-set';
@@ -246,8 +246,12 @@ async function attemptRun(
   const cacheKey = baseCacheKey(baseKey);
   const baseCache = cacheKey === null ? null : { dir: deps.evalCacheDir, key: cacheKey };
   let base: ModelEvaluation | null = deps.baseEvaluations.get(baseKey) ?? (await retryOnConnectionLoss(() => findRecordedBaseEvaluation(prisma, baseKey)));
+  // Figures alone are not enough: KL needs the base's cached log-distribution on this machine.
+  if (base !== null && baseCache !== null && !(await hasFileRows(baseCache.dir, baseCache.key))) base = null;
+  // The output's test stream is scored in one share per thread, one ORT thread each (faster here than one session with every thread: README, eval bench).
+  const shares = Math.max(1, Math.min(settings.threads, pool.threads));
   const units = new Map<string, number>();
-  const totalUnits = recipe.steps.length + 1 + (base === null ? 1 : 0);
+  const totalUnits = recipe.steps.length + shares + 1 + (base === null ? 1 : 0);
   const unit = (id: string) => (p: { fraction: number; message?: string }, label?: string) => {
     units.set(id, p.fraction);
     let sum = 0;
@@ -300,18 +304,41 @@ async function attemptRun(
     deps.baseEvaluations.set(baseKey, base);
   }
   if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
+  // Every task gets its own copy of the output model (buffers move to the thread).
+  const copies = Array.from({ length: shares }, () => current.slice(0));
+  const streamStarted = performance.now();
+  const streams = await Promise.all(
+    copies.map(async (model, index) =>
+      unwrap(
+        await track(
+          pool.evaluate(
+            { role: 'final-stream', share: { index, of: shares }, model, tokenizerJson, settings, tasks, baseCache, baseModel: null },
+            { cancel: flag, onProgress: (p) => unit(`final-stream${index}`)(p, `evaluating the output: ${p.message ?? ''}`) },
+          ),
+        ),
+        flag,
+      ),
+    ),
+  );
+  const streamSeconds = (performance.now() - streamStarted) / 1000;
+  if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
   const finalOut = unwrap(
     await track(
       pool.evaluate(
-        { role: 'final', model: current, tokenizerJson, settings, tasks, baseCache, baseModel: exactBuffer(baseBytes) },
-        { cancel: flag, onProgress: (p) => unit('final')(p, `evaluating the output: ${p.message ?? ''}`) },
+        { role: 'final-rest', model: current, tokenizerJson, settings, tasks, baseCache, baseModel: exactBuffer(baseBytes) },
+        { cancel: flag, onProgress: (p) => unit('final-rest')(p, `evaluating the output: ${p.message ?? ''}`) },
       ),
     ),
     flag,
   );
   if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
 
-  const final = finalOut.evaluation;
+  const parts = streams.map((o) => o.evaluation.stream).filter((p) => p !== undefined);
+  const merged = parts.length > 0 ? mergePerplexity(parts) : null;
+  const final: ModelEvaluation = {
+    ...finalOut.evaluation,
+    figures: { ...finalOut.evaluation.figures, ...(merged ? { ...streamFigures(merged), evalThroughput: merged.tokens / streamSeconds } : {}) },
+  };
   const baseGeneration = finalOut.baseGeneration;
   const notes = [finalOut.note].filter((n): n is string => typeof n === 'string');
   const evaluation: RunEvaluationRecord = {

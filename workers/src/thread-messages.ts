@@ -47,11 +47,15 @@ export interface EvaluateTaskInput extends ThreadTaskBase {
   kind: 'evaluate';
   /**
    * `base`: the run's base model, beside the steps, on one ORT thread; records its
-   * log-distribution in the cache. `final`: the output model with `settings.threads`,
-   * compared with the base (cached rows, computed first if missing), then the base's
-   * latency and samples measured right after the output's so the two compare.
+   * log-distribution in the cache. `final-stream`: one share of the output model's test
+   * stream (perplexity, bits per byte, KL against the cached base rows) on one ORT thread;
+   * the run starts one per thread and merges them. `final-rest`: the output's tasks,
+   * latency, memory and samples with `settings.threads` ORT threads, then the base's
+   * latency and samples in the same thread so the two are measured alike.
    */
-  role: 'base' | 'final';
+  role: 'base' | 'final-stream' | 'final-rest';
+  /** For `final-stream`: which of how many window shares. */
+  share?: { index: number; of: number };
   /** tokenizer.json text, or null when the model has no tokenizer (only size figures then). */
   tokenizerJson: string | null;
   settings: EvaluationSettings;
@@ -59,7 +63,7 @@ export interface EvaluateTaskInput extends ThreadTaskBase {
   tasks: NamedTask[];
   /** Folder and key of the base model's cached log-distribution. */
   baseCache: { dir: string; key: string } | null;
-  /** The base model's bytes, for the final evaluation (transferred). */
+  /** The base model's bytes, for `final-rest` (transferred). */
   baseModel: ArrayBuffer | null;
 }
 

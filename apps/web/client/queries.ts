@@ -7,6 +7,9 @@ export interface Metric {
   value: number;
   step: number | null;
   runStepId: string | null;
+  /** From the metric catalogue (absent for a step's own figures). */
+  label?: string | null;
+  unit?: string | null;
 }
 
 export type ModelStatus = 'importing' | 'ready' | 'failed';
@@ -81,7 +84,7 @@ export const TEAMS = `query Teams { teams { id name slug viewerRole projects { i
 export const CREATE_TEAM = `mutation CreateTeam($name: String!) { createTeam(name: $name) { id } }`;
 export const CREATE_PROJECT = `mutation CreateProject($teamId: ID!, $name: String!, $description: String) { createProject(teamId: $teamId, name: $name, description: $description) { id } }`;
 
-const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId }`;
+const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId label unit }`;
 
 export const PROJECT_PAGE = `query ProjectPage($id: ID!, $first: Int) {
   project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } } }

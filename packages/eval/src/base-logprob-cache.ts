@@ -6,7 +6,7 @@
  * `<key>.top1`, then `<key>.json`, written last and renamed into place, so a reader sees
  * a whole entry or none.
  */
-import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { BatchView } from './token-scan';
 
@@ -135,6 +135,14 @@ export async function writeFileRows(dir: string, key: string, vocab: number): Pr
 
 export interface FileBaseRows extends BaseRows {
   close(): Promise<void>;
+}
+
+/** Whether an entry was committed (its metadata file exists), without reading it. */
+export async function hasFileRows(dir: string, key: string): Promise<boolean> {
+  return access(files(dir, key).meta).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The cached entry, or null when there is none (or it is incomplete). */

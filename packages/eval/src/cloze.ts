@@ -6,7 +6,7 @@
  * letters only.
  */
 import { paragraphsOf, sentencesOf } from './sentences';
-import { scoreSequences } from './sequence-scores';
+import { scoreSequences, type SequenceScoringOptions } from './sequence-scores';
 import type { WindowScorer } from './window-scorer';
 
 export interface ClozePassage {
@@ -83,11 +83,7 @@ export interface ClozeResult {
   correct: boolean[];
 }
 
-export async function clozeAccuracy(
-  scorer: WindowScorer,
-  items: readonly TokenizedCloze[],
-  opts: { batch?: number; signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<ClozeResult> {
+export async function clozeAccuracy(scorer: WindowScorer, items: readonly TokenizedCloze[], opts: SequenceScoringOptions = {}): Promise<ClozeResult> {
   if (items.length === 0) throw new Error('cloze needs at least one passage');
   const scored = await scoreSequences(scorer, items.map((it) => [...it.context, ...it.target]), opts);
   const correct = items.map((it, i) => it.target.every((tok, j) => scored[i]!.top1[it.context.length - 1 + j] === tok));

@@ -117,3 +117,30 @@ export async function klOnCalibration(
     await scorer.release();
   }
 }
+
+/**
+ * One cell of per-layer sensitivity: what changing only `layer` (quantized to `bits`, or
+ * pruned to `sparsity`) costs on the calibration sequences. Rows of this shape are what a
+ * run stores (Run.evaluation.sensitivity) for mixed precision and the dashboard's heatmap.
+ */
+export interface LayerSensitivity {
+  /** Linear layer node name (inspectModel linearLayers[].node), with its block and role. */
+  layer: string;
+  block: number | null;
+  role: string;
+  change: { kind: 'quantize'; bits: number } | { kind: 'prune'; sparsity: number };
+  kl: number;
+  top1: number;
+  /** Candidate NLL minus base NLL (nats/token); exp of it is the perplexity ratio. */
+  nllDelta: number;
+  perplexityRatio: number;
+}
+
+export function layerSensitivity(
+  layer: { node: string; block: number | null; role: string },
+  change: LayerSensitivity['change'],
+  measured: CalibrationDivergence,
+): LayerSensitivity {
+  const nllDelta = measured.nll - measured.baseNll;
+  return { layer: layer.node, block: layer.block, role: layer.role, change, kl: measured.kl, top1: measured.top1, nllDelta, perplexityRatio: Math.exp(nllDelta) };
+}

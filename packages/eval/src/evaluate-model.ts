@@ -11,7 +11,7 @@ import { measureLatency, type LatencyResult } from './latency';
 import type { ModelFigures } from './metric-catalogue';
 import { scoreChoiceItems } from './multiple-choice';
 import { PeakRss } from './peak-memory';
-import { perplexity } from './perplexity';
+import { perplexity, type PerplexityResult } from './perplexity';
 import { generateSamples } from './samples';
 import type { SuiteText } from './suite-text';
 import type { BaseFeed, BatchView } from './token-scan';
@@ -37,6 +37,29 @@ export interface ModelEvaluation {
   tasks: TaskScore[];
   latency?: LatencyResult;
   samples?: TextSample[];
+  /** The stream pass as scored (a share of it when `share` was given), for mergePerplexity. */
+  stream?: PerplexityResult;
+}
+
+/** Catalogue figures of a (whole or merged) stream pass. */
+export function streamFigures(ppl: PerplexityResult): ModelFigures {
+  const f: ModelFigures = {
+    perplexity: ppl.perplexity,
+    nll: ppl.nll,
+    bitsPerByte: ppl.bitsPerByte,
+    scoredTokens: ppl.tokens,
+    scoredBytes: ppl.bytes,
+    windows: ppl.windows,
+    window: ppl.window,
+    stride: ppl.stride,
+  };
+  if (ppl.divergence) {
+    f.klDivergence = ppl.divergence.kl;
+    f.top1Agreement = ppl.divergence.top1;
+    f.top5Agreement = ppl.divergence.top5;
+    f.divergenceTokens = ppl.divergence.tokens;
+  }
+  return f;
 }
 
 export interface EvaluateModelInput {
@@ -55,6 +78,13 @@ export interface EvaluateModelInput {
   base?: BaseFeed;
   /** Sees each scored batch with the whole log-distribution (to cache a base model's). */
   record?: (view: BatchView) => Promise<void>;
+  /**
+   * What to run: the stream pass (perplexity, bits per byte, divergence; default) or only a
+   * share of its windows, and the tasks (default). Threads split the stream in shares and
+   * merge them with mergePerplexity; one of them then runs the tasks.
+   */
+  stream?: boolean | { share: { from: number; to: number } };
+  tasks?: boolean;
   /** Measure latency / generate samples. */
   latency?: boolean;
   samples?: boolean;
@@ -89,36 +119,28 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
 
   const scorer = await openScorer(model, { threads: input.threads, withBase: input.base !== undefined });
   try {
-    const t0 = performance.now();
-    const ppl = await perplexity(scorer, text.tokens, {
-      window: input.window,
-      stride: input.stride,
-      batch: settings.batch,
-      tokenBytes: text.tokenBytes,
-      base: input.base,
-      record: input.record,
-      signal,
-      onProgress: part(parts.stream, 'test split'),
-    });
-    figures.evalThroughput = ppl.tokens / ((performance.now() - t0) / 1000);
-    Object.assign(figures, {
-      perplexity: ppl.perplexity,
-      nll: ppl.nll,
-      bitsPerByte: ppl.bitsPerByte,
-      scoredTokens: ppl.tokens,
-      scoredBytes: ppl.bytes,
-      windows: ppl.windows,
-      window: ppl.window,
-      stride: ppl.stride,
-    } satisfies ModelFigures);
-    if (ppl.divergence) {
-      figures.klDivergence = ppl.divergence.kl;
-      figures.top1Agreement = ppl.divergence.top1;
-      figures.top5Agreement = ppl.divergence.top5;
-      figures.divergenceTokens = ppl.divergence.tokens;
+    const stream = input.stream ?? true;
+    if (stream !== false) {
+      const t0 = performance.now();
+      const ppl = await perplexity(scorer, text.tokens, {
+        window: input.window,
+        stride: input.stride,
+        batch: settings.batch,
+        tokenBytes: text.tokenBytes,
+        base: input.base,
+        record: input.record,
+        share: stream === true ? undefined : stream.share,
+        signal,
+        onProgress: part(parts.stream, 'test split'),
+      });
+      out.stream = ppl;
+      if (stream === true) {
+        Object.assign(figures, streamFigures(ppl));
+        figures.evalThroughput = ppl.tokens / ((performance.now() - t0) / 1000);
+      }
     }
     const taskProgress = part(parts.tasks, 'tasks');
-    if (text.cloze.length > 0) {
+    if (input.tasks !== false && text.cloze.length > 0) {
       const cloze = await clozeAccuracy(scorer, text.cloze, { batch: settings.batch, signal, onProgress: (f) => taskProgress(f / 2, 'cloze') });
       figures.clozeAccuracy = cloze.accuracy;
       figures.clozeItems = cloze.items;
@@ -126,7 +148,7 @@ export async function evaluateModel(input: EvaluateModelInput): Promise<ModelEva
     let right = 0;
     let rightNorm = 0;
     let items = 0;
-    for (const task of text.tasks) {
+    for (const task of input.tasks === false ? [] : text.tasks) {
       if (task.items.length === 0) continue; // every item was longer than the window
       const r = await scoreChoiceItems(scorer, task.items, { batch: settings.batch, signal, onProgress: (f) => taskProgress(0.5 + f / 2, task.name) });
       out.tasks.push({ name: task.name, accuracy: r.accuracy, accuracyNorm: r.accuracyNorm, items: r.items });

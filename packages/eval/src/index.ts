@@ -1,5 +1,4 @@
 export * from './causal-lm-session';
-export * from './log-softmax';
 export * from './sliding-windows';
 export * from './scoring-graph';
 export * from './window-scorer';

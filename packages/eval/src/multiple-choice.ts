@@ -6,7 +6,7 @@
  * is in choice-task-file.ts.
  */
 import type { ChoiceItem } from './choice-task-file';
-import { scoreSequences } from './sequence-scores';
+import { scoreSequences, type SequenceScoringOptions } from './sequence-scores';
 import type { WindowScorer } from './window-scorer';
 
 export interface TokenizedChoiceItem {
@@ -54,11 +54,7 @@ export interface ChoiceTaskResult {
 
 const argmaxOf = (xs: readonly number[]) => xs.reduce((best, x, i) => (x > xs[best]! ? i : best), 0);
 
-export async function scoreChoiceItems(
-  scorer: WindowScorer,
-  items: readonly TokenizedChoiceItem[],
-  opts: { batch?: number; signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<ChoiceTaskResult> {
+export async function scoreChoiceItems(scorer: WindowScorer, items: readonly TokenizedChoiceItem[], opts: SequenceScoringOptions = {}): Promise<ChoiceTaskResult> {
   if (items.length === 0) throw new Error('a multiple-choice task needs at least one item');
   const sequences: number[][] = [];
   for (const item of items) for (const c of item.choices) sequences.push([...item.context, ...c]);

@@ -14,11 +14,14 @@ export interface SequenceScores {
   top1: Int32Array;
 }
 
-export async function scoreSequences(
-  scorer: WindowScorer,
-  sequences: readonly ArrayLike<number>[],
-  opts: { batch?: number; signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<SequenceScores[]> {
+export interface SequenceScoringOptions {
+  /** Sequences per ORT call (of equal length). */
+  batch?: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+}
+
+export async function scoreSequences(scorer: WindowScorer, sequences: readonly ArrayLike<number>[], opts: SequenceScoringOptions = {}): Promise<SequenceScores[]> {
   const batch = opts.batch ?? 8;
   const byLength = new Map<number, number[]>();
   sequences.forEach((s, i) => {

@@ -7,6 +7,7 @@ import {
   cachedBase,
   calibrationBase,
   klOnCalibration,
+  layerSensitivity,
   liveBase,
   mergePerplexity,
   windowShares,
@@ -163,5 +164,8 @@ describe('divergence from the base', () => {
       await cand.release();
     }
     await expect(klOnCalibration(cal, other.model, seqs.slice(0, 2))).rejects.toThrow(/scored on 3 x 12/);
+    const row = layerSensitivity({ node: '/model/layers.0/mlp/down_proj/MatMul', block: 0, role: 'down' }, { kind: 'quantize', bits: 4 }, diff);
+    expect(row).toMatchObject({ layer: '/model/layers.0/mlp/down_proj/MatMul', block: 0, kl: diff.kl, top1: diff.top1 });
+    expect(row.perplexityRatio).toBeCloseTo(Math.exp(diff.nll) / Math.exp(cal.nll), 9);
   });
 });

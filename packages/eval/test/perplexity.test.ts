@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, referenceForward, runDecoder } from '@distillery/nn';
 import { CanceledError } from '@distillery/onnx';
-import { logProbAt, modelPerplexity, openScorer, perplexity, slidingWindows, type WindowScorer } from '../src';
+import { modelPerplexity, openScorer, perplexity, slidingWindows, type WindowScorer } from '../src';
 import { tinyDecoder, tokenStream } from './tiny-decoder';
 
 /** Naive log-softmax in float64, fine for the small logits of these tests. */
@@ -56,17 +56,6 @@ describe('slidingWindows', () => {
     expect(() => slidingWindows(10, 1, 1)).toThrow(/window must be/);
     expect(() => slidingWindows(10, 4, 5)).toThrow(/stride must be/);
     expect(() => slidingWindows(10, 4, 0)).toThrow(/stride must be/);
-  });
-});
-
-describe('logProbAt', () => {
-  it('agrees with the naive formula and stays finite for huge logits', () => {
-    const row = Float32Array.from([0.5, -1, 2, 0.25]);
-    for (let t = 0; t < 4; t++) expect(logProbAt(row, 0, 4, t)).toBeCloseTo(naiveLogProb(row, t), 12);
-    const big = Float32Array.from([1e4, 1e4 - 1, 1e4 - 200, -1e4]);
-    expect(logProbAt(big, 0, 4, 0)).toBeCloseTo(-Math.log(1 + Math.exp(-1) + Math.exp(-200)), 12);
-    expect(logProbAt(big, 0, 4, 3)).toBeCloseTo(-2e4 - Math.log(1 + Math.exp(-1)), 6);
-    expect(() => logProbAt(big, 0, 4, 4)).toThrow(/outside the vocabulary/);
   });
 });
 

@@ -191,7 +191,9 @@ function MetricTable({ metrics, testId }: { metrics: Metric[]; testId: string })
       <tbody>
         {metrics.map((m) => (
           <tr key={`${m.runStepId ?? ''}:${m.name}`} data-metric={m.name}>
-            <td className="mono">{m.name}</td>
+            <td className="mono" title={m.label ? `${m.label}${m.unit ? ` (${m.unit})` : ''}` : undefined}>
+              {m.name}
+            </td>
             <td className="num" title={String(m.value)}>
               {formatMetric(m.name, m.value)}
             </td>
