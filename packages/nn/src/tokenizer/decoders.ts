@@ -155,13 +155,15 @@ export function parseDecoder(json: unknown, context: DecoderContext, path = 'dec
     }
     case 'CTC': {
       const config = readComponent(ctc, json, path);
-      return (tokens) => {
-        const kept = tokens.filter((token, i) => (i === 0 || token !== tokens[i - 1]) && token !== config.pad_token);
-        return kept.map((token) => {
-          const text = token.replaceAll(config.word_delimiter_token, ' ');
-          return config.cleanup ? cleanUpTokenization(text).trim() : text;
-        });
-      };
+      // Collapse repeats, drop padding, and (with cleanup) turn word delimiters into spaces, as the crate's CTC decoder does.
+      return (tokens) =>
+        tokens
+          .filter((token, i) => i === 0 || token !== tokens[i - 1])
+          .map((token) => {
+            const text = token.replaceAll(config.pad_token, '');
+            return config.cleanup ? cleanUpTokenization(text).replaceAll(config.word_delimiter_token, ' ') : text;
+          })
+          .filter((text) => text.length > 0);
     }
     case 'Sequence': {
       const steps = readComponent(sequence, json, path).decoders.map((step, i) => parseDecoder(step, context, `${path}.decoders[${i}]`));

@@ -13,7 +13,7 @@ export function readComponent<T extends z.ZodType>(schema: T, value: unknown, pa
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const where = [path, ...issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))].join('').replace(/\.\[/g, '[');
+  const where = [path, ...issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))].join('').replace(/\.\[/g, '[').replace(/^\./, '');
   throw new TokenizerJsonError(`${where}: ${issue.message}`);
 }
 
@@ -30,5 +30,7 @@ export function unsupported(path: string, type: string): TokenizerJsonError {
 }
 
 /** Hugging Face's `{"String": ...}` or `{"Regex": ...}` pattern object. */
-export const patternSchema = z.union([z.object({ String: z.string() }).strict(), z.object({ Regex: z.string() }).strict()]);
+export const patternSchema = z.union([z.object({ String: z.string() }).strict(), z.object({ Regex: z.string() }).strict()], {
+  error: 'must be {"String": "..."} or {"Regex": "..."}',
+});
 export type PatternConfig = z.output<typeof patternSchema>;

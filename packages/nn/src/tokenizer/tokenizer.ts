@@ -79,7 +79,7 @@ export class Tokenizer {
 
   constructor(json: unknown) {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TokenizerJsonError('the file must hold a JSON object');
-    const file = readComponent(fileSchema, json, 'tokenizer');
+    const file = readComponent(fileSchema, json, '');
     this.model = parseModel(file.model);
     this.hasNormalizer = file.normalizer !== null && file.normalizer !== undefined;
     this.normalizer = parseNormalizer(file.normalizer);
