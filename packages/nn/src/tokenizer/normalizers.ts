@@ -44,6 +44,18 @@ function stripAccentsNfd(text: string): string {
   return text.normalize('NFD').replace(/\p{Mn}/gu, '');
 }
 
+/**
+ * SentencePiece's `Precompiled` normalizer stores its rules as a compiled trie
+ * (`precompiled_charsmap`, nmt_nfkc in T5/ALBERT/XLM-R). Like @huggingface/tokenizers,
+ * we apply what those charsmaps encode rather than reading the trie: drop control
+ * characters, turn the other whitespace into a space, then NFKC (keeping U+FF5E, which
+ * the charsmaps leave alone).
+ */
+function precompiled(text: string): string {
+  const cleaned = text.replace(/[\u0001-\u0008\u000B\u000E-\u001F\u007F\u008F\u009F]/g, '').replace(/[\u0009\u000A\u000C\u000D\u00A0\u1680\u2000-\u200F\u2028\u2029\u202F\u205F\u2581\u3000\uFEFF\uFFFD]/g, ' ');
+  return cleaned.includes('\uFF5E') ? cleaned.split('\uFF5E').map((part) => part.normalize('NFKC')).join('\uFF5E') : cleaned.normalize('NFKC');
+}
+
 const bert = z.object({
   type: z.literal('BertNormalizer'),
   clean_text: z.boolean().default(true),
@@ -55,6 +67,7 @@ const replace = z.object({ type: z.literal('Replace'), pattern: patternSchema, c
 const prepend = z.object({ type: z.literal('Prepend'), prepend: z.string() });
 const strip = z.object({ type: z.literal('Strip'), strip_left: z.boolean().default(true), strip_right: z.boolean().default(true) });
 const sequence = z.object({ type: z.literal('Sequence'), normalizers: z.array(z.unknown()) });
+const precompiledSchema = z.object({ type: z.literal('Precompiled'), precompiled_charsmap: z.string().nullable().optional() });
 
 /** The normalizer described by `json` at `path` (e.g. `normalizer.normalizers[1]`); null means none. */
 export function parseNormalizer(json: unknown, path = 'normalizer'): Normalizer {
@@ -94,6 +107,9 @@ export function parseNormalizer(json: unknown, path = 'normalizer'): Normalizer 
       }
       return (text) => text.replace(pattern, () => config.content);
     }
+    case 'Precompiled':
+      readComponent(precompiledSchema, json, path);
+      return precompiled;
     case 'BertNormalizer': {
       const config = readComponent(bert, json, path);
       // strip_accents null means "follow lowercase", as in BERT's uncased models.
