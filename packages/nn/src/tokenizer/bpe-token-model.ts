@@ -3,7 +3,7 @@ import { BYTE_TO_CHAR, bytesToSymbols } from './byte-unicode';
 import { MergeTable } from './merge-table';
 import { mergeWord } from './merge-word';
 import { byteFallbackToken, type TokenModel } from './token-model';
-import { readComponent, TokenizerJsonError } from './tokenizer-json-error';
+import { readComponent, readVocab, TokenizerJsonError } from './tokenizer-json-error';
 
 /** Hugging Face writes absent affixes as null or "". */
 const affix = z.string().nullable().optional();
@@ -17,8 +17,9 @@ export const bpeSchema = z.object({
   fuse_unk: z.boolean().default(false),
   byte_fallback: z.boolean().default(false),
   ignore_merges: z.boolean().default(false),
-  vocab: z.record(z.string(), z.number().int().nonnegative()),
-  merges: z.union([z.array(z.tuple([z.string(), z.string()])), z.array(z.string())]),
+  // vocab and merges are checked by hand below (zod is too slow on real vocabularies).
+  vocab: z.unknown(),
+  merges: z.array(z.unknown()),
 });
 
 const MAX_CACHED_WORD_LENGTH = 256;
@@ -53,7 +54,7 @@ export class BpeTokenModel implements TokenModel {
     if (config.dropout !== null && config.dropout !== undefined && config.dropout > 0) {
       throw new TokenizerJsonError(`${path}.dropout ${config.dropout} is not supported (BPE dropout is for training; set it to null)`);
     }
-    const vocab = new Map<string, number>(Object.entries(config.vocab));
+    const vocab = readVocab(config.vocab, `${path}.vocab`);
     this.vocab = vocab;
     this.unkToken = config.unk_token ?? null;
     this.unkId = -1;
@@ -77,8 +78,6 @@ export class BpeTokenModel implements TokenModel {
     this.acceptsRawBytes = this.prefix === '' && this.suffix === '' && byteIds.every((id) => id >= 0);
     this.byteSymbolIds = this.acceptsRawBytes ? Int32Array.from(byteIds) : null;
 
-    let idLimit = 1;
-    for (const id of vocab.values()) idLimit = Math.max(idLimit, id + 1);
     const prefixLength = this.prefix.length;
     const require = (token: string, what: string): number => {
       const id = vocab.get(token);
@@ -88,7 +87,9 @@ export class BpeTokenModel implements TokenModel {
     const triples = config.merges.map((merge, rank): [number, number, number] => {
       let left: string;
       let right: string;
-      if (typeof merge === 'string') {
+      if (Array.isArray(merge) && merge.length === 2 && typeof merge[0] === 'string' && typeof merge[1] === 'string') {
+        [left, right] = merge as [string, string];
+      } else if (typeof merge === 'string') {
         const space = merge.indexOf(' ');
         if (space <= 0 || space === merge.length - 1 || merge.indexOf(' ', space + 1) >= 0) {
           throw new TokenizerJsonError(`${path}.merges[${rank}] ${JSON.stringify(merge)} is not two tokens separated by one space`);
@@ -96,7 +97,7 @@ export class BpeTokenModel implements TokenModel {
         left = merge.slice(0, space);
         right = merge.slice(space + 1);
       } else {
-        [left, right] = merge;
+        throw new TokenizerJsonError(`${path}.merges[${rank}] must be "left right" or ["left", "right"], got ${JSON.stringify(merge)}`);
       }
       return [
         require(left, `${path}.merges[${rank}]: left part`),
@@ -104,7 +105,7 @@ export class BpeTokenModel implements TokenModel {
         require(left + right.slice(prefixLength), `${path}.merges[${rank}]: result`),
       ];
     });
-    this.merges = new MergeTable(triples, idLimit);
+    this.merges = new MergeTable(triples);
   }
 
   encode(pieces: readonly string[], rawBytes: boolean, out: number[]): void {

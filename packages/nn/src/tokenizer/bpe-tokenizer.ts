@@ -68,7 +68,6 @@ export class BpeTokenizer {
         this.requireId(right, `right part of merge ${rank}`),
         this.requireId(left + right, `result of merge ${rank}`),
       ]),
-      Math.max(1, this.vocabSize),
     );
     this.tokenBytes = model.tokens.map((token, id) =>
       this.addedById.has(id) ? this.utf8.encode(token) : symbolsToBytes(token),

@@ -6,7 +6,8 @@ export const unigramSchema = z.object({
   type: z.literal('Unigram').optional(),
   unk_id: z.number().int().nonnegative().nullable().optional(),
   byte_fallback: z.boolean().default(false),
-  vocab: z.array(z.tuple([z.string(), z.number()])).min(1),
+  // Checked by hand in the constructor (zod is too slow on 250k pieces).
+  vocab: z.array(z.unknown()).min(1),
 });
 
 /** Penalty of the unknown token below the lowest piece score, as in SentencePiece (`kUnkPenalty`). */
@@ -40,7 +41,13 @@ export class UnigramTokenModel implements TokenModel {
     const vocab = new Map<string, number>();
     this.scores = new Float64Array(config.vocab.length);
     let minScore = Infinity;
-    config.vocab.forEach(([piece, score], id) => {
+    const entries = config.vocab.map((entry, id): [string, number] => {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || typeof entry[1] !== 'number' || !Number.isFinite(entry[1])) {
+        throw new TokenizerJsonError(`${path}.vocab[${id}] must be ["piece", score], got ${JSON.stringify(entry)}`);
+      }
+      return [entry[0], entry[1]];
+    });
+    entries.forEach(([piece, score], id) => {
       if (!vocab.has(piece)) vocab.set(piece, id);
       this.scores[id] = score;
       minScore = Math.min(minScore, score);
@@ -49,7 +56,7 @@ export class UnigramTokenModel implements TokenModel {
     const unkId = config.unk_id ?? null;
     if (unkId !== null && unkId >= config.vocab.length) throw new TokenizerJsonError(`${path}.unk_id ${unkId} is outside ${path}.vocab (${config.vocab.length} pieces)`);
     this.unkId = unkId ?? -1;
-    this.unkToken = unkId === null ? null : config.vocab[unkId][0];
+    this.unkToken = unkId === null ? null : entries[unkId][0];
     this.unkScore = minScore - UNK_PENALTY;
     if (this.unkId >= 0) this.scores[this.unkId] = this.unkScore;
     if (config.byte_fallback) {

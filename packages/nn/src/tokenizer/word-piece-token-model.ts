@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { TokenModel } from './token-model';
-import { readComponent, TokenizerJsonError } from './tokenizer-json-error';
+import { readComponent, readVocab, TokenizerJsonError } from './tokenizer-json-error';
 
 export const wordPieceSchema = z.object({
   type: z.literal('WordPiece').optional(),
   unk_token: z.string().default('[UNK]'),
   continuing_subword_prefix: z.string().default('##'),
   max_input_chars_per_word: z.number().int().positive().default(100),
-  vocab: z.record(z.string(), z.number().int().nonnegative()),
+  vocab: z.unknown(),
 });
 
 /**
@@ -26,7 +26,7 @@ export class WordPieceTokenModel implements TokenModel {
 
   constructor(json: unknown, path = 'model') {
     const config = readComponent(wordPieceSchema, json, path);
-    this.vocab = new Map(Object.entries(config.vocab));
+    this.vocab = readVocab(config.vocab, `${path}.vocab`);
     this.unkToken = config.unk_token;
     const unkId = this.vocab.get(config.unk_token);
     if (unkId === undefined) throw new TokenizerJsonError(`${path}.unk_token ${JSON.stringify(config.unk_token)} is not in ${path}.vocab`);
