@@ -49,7 +49,10 @@ describe('GPT-2 layout as re-saved by current tokenizers', () => {
     const texts = [...VARIED_TEXTS, ...withSpecialTokens(['<|endoftext|>']), corpus];
     const ours = expectSameAsHf(gpt2({}), texts);
     const legacy = fromTokenizerJson(refBase);
-    for (const text of texts) expect(ours.encode(text)).toEqual(legacy.encode(text));
+    for (const text of texts) {
+      expect(ours.encode(text)).toEqual(legacy.encode(text));
+      expect(ours.encodeOrdinary(text)).toEqual(legacy.encodeOrdinary(text));
+    }
   });
 
   it('honours lstrip and rstrip: "a <|endoftext|> b" loses the spaces beside the token', () => {

@@ -67,6 +67,17 @@ describe.each(CASES)('$name tokenizer.json ($kind)', ({ pkg, specials }) => {
     }
   });
 
+  it('encodeOrdinary reads special-token strings as plain text', () => {
+    const [a, b] = both();
+    for (const text of VARIED_TEXTS) expect(a.encodeOrdinary(text), JSON.stringify(text)).toEqual(b.encode(text, { add_special_tokens: false }).ids);
+    const special = a.tokenToId(specials[0]) as number;
+    for (const text of withSpecialTokens(specials)) {
+      const ids = a.encodeOrdinary(text);
+      expect(ids).not.toContain(special);
+      expect(a.decode(ids)).toBe(text);
+    }
+  });
+
   it('encodes a corpus slice to the same ids and decodes it to the same text', () => {
     const [a, b] = both();
     expect(corpus.length).toBeGreaterThan(15_000);

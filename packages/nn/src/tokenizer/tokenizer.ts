@@ -10,6 +10,16 @@ import { componentType, readComponent, TokenizerJsonError, unsupported } from '.
 import { UnigramTokenModel } from './unigram-token-model';
 import { WordPieceTokenModel } from './word-piece-token-model';
 
+/** What callers that only encode and decode need; {@link Tokenizer} and `BpeTokenizer` both provide it. */
+export interface TextTokenizer {
+  readonly vocabSize: number;
+  encode(text: string): number[];
+  encodeOrdinary(text: string): number[];
+  decode(ids: ArrayLike<number>): string;
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+}
+
 export interface EncodeOptions {
   /** Add the post-processor's special tokens (BOS, [CLS]/[SEP], ...); default true, as in Hugging Face. */
   readonly addSpecialTokens?: boolean;
@@ -62,7 +72,7 @@ function parseModel(json: unknown): TokenModel {
  * the order of the `tokenizers` crate. Ids and decoded text equal those of
  * @huggingface/tokenizers for the same file.
  */
-export class Tokenizer {
+export class Tokenizer implements TextTokenizer {
   readonly vocabSize: number;
   readonly addedTokens: readonly AddedTokenSpec[];
   readonly model: TokenModel;
@@ -124,6 +134,17 @@ export class Tokenizer {
       }
     }
     return options.addSpecialTokens === false ? ids : this.postProcessor.single(ids);
+  }
+
+  /**
+   * Ids of `text` read as plain text: added-token strings are not matched (for untrusted
+   * input) and no special tokens are added, like `BpeTokenizer.encodeOrdinary`.
+   */
+  encodeOrdinary(text: string): number[] {
+    const ids: number[] = [];
+    const normalized = this.normalizer(text);
+    if (normalized.length > 0) this.model.encode(this.preTokenizer.split(normalized, 0), this.preTokenizer.bytesDeferred, ids);
+    return ids;
   }
 
   /** Text of `ids`; throws a RangeError naming an id outside the vocabulary. */
