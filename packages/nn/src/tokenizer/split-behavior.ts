@@ -42,6 +42,8 @@ export function splitWithBehavior(text: string, pattern: RegExp, behavior: Split
     delimiter.push(invert);
   }
   const n = starts.length;
+  const slice = (piece: readonly [number, number]): string => text.slice(piece[0], piece[1]);
+  const forward = Array.from({ length: n }, (_, i) => i);
   switch (behavior) {
     case 'Removed':
       for (let i = 0; i < n; i++) if (!delimiter[i]) out.push(text.slice(starts[i], ends[i]));
@@ -49,59 +51,31 @@ export function splitWithBehavior(text: string, pattern: RegExp, behavior: Split
     case 'Isolated':
       for (let i = 0; i < n; i++) out.push(text.slice(starts[i], ends[i]));
       return;
-    case 'MergedWithPrevious': {
-      let pieceStart = -1;
-      let pieceEnd = -1;
-      let previousDelimiter = false;
-      for (let i = 0; i < n; i++) {
-        if (delimiter[i] && !previousDelimiter && pieceStart >= 0) {
-          pieceEnd = ends[i];
-        } else {
-          if (pieceStart >= 0) out.push(text.slice(pieceStart, pieceEnd));
-          pieceStart = starts[i];
-          pieceEnd = ends[i];
-        }
-        previousDelimiter = delimiter[i];
-      }
-      if (pieceStart >= 0) out.push(text.slice(pieceStart, pieceEnd));
+    case 'MergedWithPrevious':
+      for (const piece of fold(forward, starts, ends, (i, previous) => delimiter[i] && !delimiter[previous])) out.push(slice(piece));
       return;
-    }
-    case 'MergedWithNext': {
-      // Mirror image of MergedWithPrevious: walk from the end.
-      const pieces: string[] = [];
-      let pieceStart = -1;
-      let pieceEnd = -1;
-      let nextDelimiter = false;
-      for (let i = n - 1; i >= 0; i--) {
-        if (delimiter[i] && !nextDelimiter && pieceStart >= 0) {
-          pieceStart = starts[i];
-        } else {
-          if (pieceStart >= 0) pieces.push(text.slice(pieceStart, pieceEnd));
-          pieceStart = starts[i];
-          pieceEnd = ends[i];
-        }
-        nextDelimiter = delimiter[i];
-      }
-      if (pieceStart >= 0) pieces.push(text.slice(pieceStart, pieceEnd));
-      for (let i = pieces.length - 1; i >= 0; i--) out.push(pieces[i]);
+    case 'MergedWithNext':
+      // The mirror image: walk from the end, so "previous" is the next segment.
+      for (const piece of fold(forward.reverse(), starts, ends, (i, previous) => delimiter[i] && !delimiter[previous]).reverse()) out.push(slice(piece));
       return;
-    }
-    case 'Contiguous': {
-      let pieceStart = -1;
-      let pieceEnd = -1;
-      let previousDelimiter: boolean | undefined;
-      for (let i = 0; i < n; i++) {
-        if (delimiter[i] === previousDelimiter && pieceStart >= 0) {
-          pieceEnd = ends[i];
-        } else {
-          if (pieceStart >= 0) out.push(text.slice(pieceStart, pieceEnd));
-          pieceStart = starts[i];
-          pieceEnd = ends[i];
-        }
-        previousDelimiter = delimiter[i];
-      }
-      if (pieceStart >= 0) out.push(text.slice(pieceStart, pieceEnd));
+    case 'Contiguous':
+      for (const piece of fold(forward, starts, ends, (i, previous) => delimiter[i] === delimiter[previous])) out.push(slice(piece));
       return;
+  }
+}
+
+/** Walks segments in `order`, joining a segment to the piece before it (in walking order) when `joins(segment, previousSegment)`. */
+function fold(order: readonly number[], starts: readonly number[], ends: readonly number[], joins: (segment: number, previous: number) => boolean): [number, number][] {
+  const pieces: [number, number][] = [];
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    const last = pieces[pieces.length - 1];
+    if (last !== undefined && joins(i, order[k - 1])) {
+      last[0] = Math.min(last[0], starts[i]);
+      last[1] = Math.max(last[1], ends[i]);
+    } else {
+      pieces.push([starts[i], ends[i]]);
     }
   }
+  return pieces;
 }
