@@ -9,6 +9,8 @@ import { SPLIT_BEHAVIORS, splitWithBehavior } from '../src/tokenizer/split-behav
 import { loadTokenizer } from '../src/tokenizer/index';
 import { UnigramTokenModel } from '../src/tokenizer/unigram-token-model';
 import { BpeTokenModel } from '../src/tokenizer/bpe-token-model';
+import { MergeTable } from '../src/tokenizer/merge-table';
+import { mergeWord } from '../src/tokenizer/merge-word';
 
 /*
  * Components one by one, on the examples of the `tokenizers` crate's documentation
@@ -183,6 +185,36 @@ describe('Unigram Viterbi', () => {
     const ids: number[] = [];
     model.encode(['aé'], false, ids);
     expect(ids).toEqual([1, 2 + 0xc3, 2 + 0xa9]);
+  });
+});
+
+/** Naive BPE merging: find the lowest-ranked adjacent pair (leftmost on ties), merge it, repeat. */
+function naiveMerge(symbols: number[], merges: readonly [number, number, number][]): number[] {
+  const parts = [...symbols];
+  for (;;) {
+    let best = -1;
+    let at = -1;
+    for (let i = 0; i + 1 < parts.length; i++) {
+      const rank = merges.findIndex(([l, r]) => l === parts[i] && r === parts[i + 1]);
+      if (rank >= 0 && (best < 0 || rank < best)) [best, at] = [rank, i];
+    }
+    if (best < 0) return parts;
+    parts.splice(at, 2, merges[best][2]);
+  }
+}
+
+describe('BPE merging', () => {
+  it('equals naive merging for short words (rescan) and long words (heap)', () => {
+    const random = mulberry32(8);
+    for (let trial = 0; trial < 30; trial++) {
+      const merges: [number, number, number][] = [];
+      for (let k = 0; k < 40; k++) merges.push([random.nextInt(8 + k), random.nextInt(8 + k), 8 + k]);
+      const table = new MergeTable(merges);
+      for (const length of [2, 5, 24, 25, 60]) {
+        const symbols = Array.from({ length }, () => random.nextInt(4));
+        expect(Array.from(mergeWord(Int32Array.from(symbols), table))).toEqual(naiveMerge(symbols, merges));
+      }
+    }
   });
 });
 
