@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTokenizer, TokenizerJsonError } from '../src/tokenizer/index';
+import { loadTokenizer, parseTokenizer, TokenizerJsonError } from '../src/tokenizer/index';
 
 /* Malformed or unsupported tokenizer.json files fail with a message naming the component path and value. */
 
@@ -71,6 +71,11 @@ describe('tokenizer.json errors', () => {
     expectError('nope', 'the file must hold a JSON object');
     expectError([], 'the file must hold a JSON object');
     expectError({ ...base, model: undefined }, 'model must be an object');
+  });
+
+  it('reads tokenizer.json text, naming invalid JSON', () => {
+    expect(parseTokenizer(JSON.stringify(base)).encode('ab')).toEqual([4]);
+    expect(() => parseTokenizer('{"model": ')).toThrow(/^tokenizer\.json: not valid JSON \(/);
   });
 
   it('decoding an id outside the vocabulary is a RangeError naming the id', () => {

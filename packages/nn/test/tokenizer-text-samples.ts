@@ -18,6 +18,7 @@ export const VARIED_TEXTS: readonly string[] = [
   '          many          spaces          ',
   'MiXeD CaSe ALLCAPS lowercase',
   'emails a.b@example.com and https://example.com/path?q=1&r=2#frag',
+  'lone surrogates \ud83d and \udc0b become U+FFFD',
 ];
 
 /** Text mixing ordinary strings with special tokens of the file, glued and spaced. */

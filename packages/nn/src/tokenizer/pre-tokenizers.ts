@@ -108,7 +108,8 @@ function parseSteps(json: unknown, path: string, last: boolean, steps: Step[]): 
     }
     case 'ByteLevel': {
       const config = readComponent(byteLevel, json, path);
-      steps.push(byteLevelStep(config.add_prefix_space, config.use_regex, !last));
+      // Deferred to the model with nothing to split or prepend, the step would copy pieces through.
+      if (config.use_regex || config.add_prefix_space || !last) steps.push(byteLevelStep(config.add_prefix_space, config.use_regex, !last));
       return { bytesDeferred: last };
     }
     case 'Split': {

@@ -12,6 +12,10 @@ export const SPLIT_BEHAVIORS = ['Removed', 'Isolated', 'MergedWithPrevious', 'Me
 /** Appends the pieces of `text` cut at `pattern` (a global RegExp) to `out`. */
 export function splitWithBehavior(text: string, pattern: RegExp, behavior: SplitBehavior, invert: boolean, out: string[]): void {
   if (text.length === 0) return;
+  if (behavior === 'Isolated' || (behavior === 'Removed' && invert)) {
+    isolateOrKeepMatches(text, pattern, behavior === 'Isolated', out);
+    return;
+  }
   // Segments as [start, end, isDelimiter], covering the text in order.
   const starts: number[] = [];
   const ends: number[] = [];
@@ -48,9 +52,6 @@ export function splitWithBehavior(text: string, pattern: RegExp, behavior: Split
     case 'Removed':
       for (let i = 0; i < n; i++) if (!delimiter[i]) out.push(text.slice(starts[i], ends[i]));
       return;
-    case 'Isolated':
-      for (let i = 0; i < n; i++) out.push(text.slice(starts[i], ends[i]));
-      return;
     case 'MergedWithPrevious':
       for (const piece of fold(forward, starts, ends, (i, previous) => delimiter[i] && !delimiter[previous])) out.push(slice(piece));
       return;
@@ -78,4 +79,22 @@ function fold(order: readonly number[], starts: readonly number[], ends: readonl
     }
   }
   return pieces;
+}
+
+/** The common cases in one pass: every segment (Isolated), or only the matches (Removed with invert, e.g. GPT-4o). */
+function isolateOrKeepMatches(text: string, pattern: RegExp, keepGaps: boolean, out: string[]): void {
+  let previous = 0;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const start = match.index;
+    const word = match[0];
+    if (word.length === 0) {
+      pattern.lastIndex = start + ((text.codePointAt(start) ?? 0) > 0xffff ? 2 : 1);
+      continue;
+    }
+    if (keepGaps && start > previous) out.push(text.slice(previous, start));
+    out.push(word);
+    previous = start + word.length;
+  }
+  if (keepGaps && previous < text.length) out.push(text.slice(previous));
 }

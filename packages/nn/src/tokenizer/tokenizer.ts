@@ -180,3 +180,14 @@ export class Tokenizer implements TextTokenizer {
 export function loadTokenizer(json: unknown): Tokenizer {
   return new Tokenizer(json);
 }
+
+/** Loads `tokenizer.json` text; invalid JSON is a {@link TokenizerJsonError} too. */
+export function parseTokenizer(text: string): Tokenizer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new TokenizerJsonError(`not valid JSON (${(error as Error).message})`);
+  }
+  return new Tokenizer(json);
+}
