@@ -254,6 +254,7 @@ describe('post-processors and decoders', () => {
     expect(decode({ type: 'Sequence', decoders: [{ type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 1 }] }, [' a', 'b '])).toBe('ab');
     expect(decode({ type: 'WordPiece', prefix: '##', cleanup: true }, ['hello', '##s', 'world', '!'])).toBe('hellos world!');
     expect(decode({ type: 'BPEDecoder', suffix: '</w>' }, ['hel', 'lo</w>', 'you</w>'])).toBe('hello you');
+    expect(decode({ type: 'ByteLevel' }, ['Hi', 'Ġw', 'Ã©', '€'])).toBe('Hi wé€');
     expect(decode({ type: 'CTC', pad_token: '<pad>', word_delimiter_token: '|', cleanup: true }, ['h', 'h', '<pad>', 'i', '|', 'y', 'o'])).toBe('hi yo');
   });
 

@@ -61,6 +61,7 @@ describe.each(CASES)('$name tokenizer.json ($kind)', ({ pkg, specials }) => {
   it('encodes varied text and special tokens inside text to the same ids, with and without special tokens added', () => {
     const [a, b] = both();
     expect(specials.every((token) => a.tokenToId(token) !== undefined)).toBe(true);
+    expect(a.encode('')).toEqual(b.encode('').ids);
     for (const text of [...VARIED_TEXTS, ...withSpecialTokens(specials)]) {
       expect(a.encode(text), JSON.stringify(text)).toEqual(b.encode(text).ids);
       expect(a.encode(text, { addSpecialTokens: false }), JSON.stringify(text)).toEqual(b.encode(text, { add_special_tokens: false }).ids);

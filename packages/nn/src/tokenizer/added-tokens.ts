@@ -61,6 +61,7 @@ const WORD_CHAR = /[\p{L}\p{N}_\p{M}]/u;
 export class AddedTokenSplitter {
   private readonly root: TrieNode = { token: null, children: new Map() };
   private readonly firstChars = new Set<string>();
+  private readonly candidates: RegExp;
   readonly isEmpty: boolean;
 
   /** `contentOf` gives the string to match for each token (its content, or its normalized content). */
@@ -82,6 +83,8 @@ export class AddedTokenSplitter {
       node.token ??= token;
     }
     this.isEmpty = this.firstChars.size === 0;
+    // Jumping between candidate first characters with a native search beats testing every character.
+    this.candidates = new RegExp(`[${[...this.firstChars].map((char) => char.replace(/[\\\]^-]/g, '\\$&')).join('')}]`, 'g');
   }
 
   split(text: string): Section[] {
@@ -90,10 +93,10 @@ export class AddedTokenSplitter {
     let start = 0;
     let i = 0;
     while (i < text.length) {
-      if (!this.firstChars.has(text[i])) {
-        i++;
-        continue;
-      }
+      this.candidates.lastIndex = i;
+      const candidate = this.candidates.exec(text);
+      if (candidate === null) break;
+      i = candidate.index;
       const match = this.longestAt(text, i);
       if (match === null) {
         i++;

@@ -50,14 +50,16 @@ const sequence = z.object({ type: z.literal('Sequence'), decoders: z.array(z.unk
 
 /** GPT-2 byte symbols back to text; runs of symbols are decoded together so multi-byte characters survive token cuts. */
 function byteLevelDecoder(context: DecoderContext): Decoder {
+  const encoder = new TextEncoder();
   const decodeRun = (run: string): string => {
-    const bytes = new Uint8Array(run.length);
-    let length = 0;
+    const bytes: number[] = [];
     for (const char of run) {
       const byte = CHAR_TO_BYTE.get(char);
-      if (byte !== undefined) bytes[length++] = byte;
+      // A character outside the byte alphabet stands for itself, as in the crate.
+      if (byte !== undefined) bytes.push(byte);
+      else for (const own of encoder.encode(char)) bytes.push(own);
     }
-    return UTF8.decode(bytes.subarray(0, length));
+    return UTF8.decode(Uint8Array.from(bytes));
   };
   return (tokens) => {
     const out: string[] = [];
