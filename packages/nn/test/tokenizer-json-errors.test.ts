@@ -35,7 +35,7 @@ describe('tokenizer.json errors', () => {
     expectError({ ...base, normalizer: { type: 'Sequence', normalizers: [{ type: 'Bar' }] } }, 'normalizer.normalizers[0].type "Bar" is not supported');
     expectError({ ...base, decoder: { type: 'Sequence', decoders: [{ type: 'Fuse' }, { type: 'Baz' }] } }, 'decoder.decoders[1].type "Baz" is not supported');
     expectError({ ...base, post_processor: { type: 'Qux' } }, 'post_processor.type "Qux" is not supported');
-    expectError({ ...base, model: { ...base.model, type: 'WordLevel' } }, 'model.type "WordLevel" is not supported');
+    expectError({ ...base, model: { ...base.model, type: 'Legacy' } }, 'model.type "Legacy" is not supported');
   });
 
   it('names a bad or missing field', () => {
@@ -76,6 +76,12 @@ describe('tokenizer.json errors', () => {
   it('reads tokenizer.json text, naming invalid JSON', () => {
     expect(parseTokenizer(JSON.stringify(base)).encode('ab')).toEqual([4]);
     expect(() => parseTokenizer('{"model": ')).toThrow(/^tokenizer\.json: not valid JSON \(/);
+  });
+
+  it('a WordLevel model without unk_token names the word it cannot encode', () => {
+    const wordLevel = loadTokenizer({ ...base, model: { type: 'WordLevel', vocab: { '<s>': 0, hello: 1 } } });
+    expect(wordLevel.encode('hello')).toEqual([1]);
+    expect(() => wordLevel.encode('hello there')).toThrow('word "there" is not in the WordLevel vocabulary and the model has no unk_token');
   });
 
   it('decoding an id outside the vocabulary is a RangeError naming the id', () => {

@@ -212,3 +212,20 @@ describe('T5 layout: Precompiled normalizer, Unigram with Viterbi, WhitespaceSpl
     expect(ours.encode('漢字漢字')).toContain(2);
   });
 });
+
+describe('WordLevel layout: Whitespace words looked up whole', () => {
+  it('encodes and decodes like @huggingface/tokenizers, unknown words as [UNK]', () => {
+    const counts = [...wordCounts()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3000);
+    const vocab = Object.fromEntries([['[UNK]', 0], ['[PAD]', 1], ...counts.map(([word], i) => [word, i + 2])]);
+    const file = {
+      added_tokens: [{ id: 1, content: '[PAD]', special: true, normalized: false }],
+      normalizer: { type: 'Lowercase' },
+      pre_tokenizer: { type: 'WhitespaceSplit' },
+      post_processor: null,
+      decoder: null,
+      model: { type: 'WordLevel', vocab, unk_token: '[UNK]' },
+    };
+    const ours = expectSameAsHf(file, [corpus, 'the whale and qwzx', 'a [PAD] b'], { unk_token: '[UNK]' });
+    expect(ours.encode('the qwzx')).toEqual([vocab.the, 0]);
+  });
+});

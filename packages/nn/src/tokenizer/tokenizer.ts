@@ -8,6 +8,7 @@ import { parsePreTokenizer, type PreTokenizer } from './pre-tokenizers';
 import type { TokenModel } from './token-model';
 import { componentType, readComponent, TokenizerJsonError, unsupported } from './tokenizer-json-error';
 import { UnigramTokenModel } from './unigram-token-model';
+import { WordLevelTokenModel } from './word-level-token-model';
 import { WordPieceTokenModel } from './word-piece-token-model';
 
 /** What callers that only encode and decode need; {@link Tokenizer} and `BpeTokenizer` both provide it. */
@@ -61,6 +62,8 @@ function parseModel(json: unknown): TokenModel {
       return new WordPieceTokenModel(json);
     case 'Unigram':
       return new UnigramTokenModel(json);
+    case 'WordLevel':
+      return new WordLevelTokenModel(json);
     default:
       throw unsupported('model', inferred);
   }
