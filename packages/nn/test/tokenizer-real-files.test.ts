@@ -52,7 +52,7 @@ describe.each(CASES)('$name tokenizer.json ($kind)', ({ pkg, specials }) => {
     const json = readModelFile(pkg, 'tokenizer.json');
     ours = loadTokenizer(json);
     theirs = new HfTokenizer(json, readModelFile(pkg, 'tokenizer_config.json'));
-  }, 120_000);
+  });
   afterAll(() => {
     ours = undefined;
     theirs = undefined;
