@@ -6,6 +6,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'tokenizer speed; 100M-parameter decoder build + load time',
     load: async () => (await import('./model-core')).default,
   },
+  tokenizers: {
+    description: 'encoding MB/s of real tokenizer.json files (Llama 2/3, Gemma 3) vs @huggingface/tokenizers, identical ids',
+    load: async () => (await import('./tokenizers')).default,
+  },
   train: {
     description: 'training throughput (whole optimizer steps, ref-5m, 8x256) vs ORT MatMul GFLOP/s',
     load: async () => (await import('./train')).default,

@@ -2,6 +2,7 @@ import { BYTE_TO_CHAR, bytesToSymbols, symbolsToBytes } from './byte-unicode';
 import { MergeTable } from './merge-table';
 import { mergeWord } from './merge-word';
 import { forEachWord, splitSpecial } from './pretokenize';
+import type { TextTokenizer } from './tokenizer';
 
 export const END_OF_TEXT = '<|endoftext|>';
 
@@ -35,7 +36,7 @@ const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
  * Radford et al. 2019). Encoding matches `@huggingface/tokenizers` loading the
  * same model from `tokenizer.json`.
  */
-export class BpeTokenizer {
+export class BpeTokenizer implements TextTokenizer {
   readonly model: BpeModel;
   readonly vocabSize: number;
   private readonly idOf = new Map<string, number>();
@@ -68,7 +69,6 @@ export class BpeTokenizer {
         this.requireId(right, `right part of merge ${rank}`),
         this.requireId(left + right, `result of merge ${rank}`),
       ]),
-      Math.max(1, this.vocabSize),
     );
     this.tokenBytes = model.tokens.map((token, id) =>
       this.addedById.has(id) ? this.utf8.encode(token) : symbolsToBytes(token),

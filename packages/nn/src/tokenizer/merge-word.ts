@@ -2,6 +2,8 @@ import { BinaryHeap } from './binary-heap';
 import type { MergeTable } from './merge-table';
 
 const POSITION_SPAN = 2 ** 32;
+/** Below this many symbols a plain rescan per merge beats building the heap and links. */
+const SHORT_WORD = 24;
 
 /**
  * Applies BPE merges to one word (Sennrich et al. 2016): repeatedly merge the
@@ -13,6 +15,7 @@ const POSITION_SPAN = 2 ** 32;
 export function mergeWord(symbols: Int32Array, table: MergeTable): Int32Array {
   const n = symbols.length;
   if (n < 2 || table.size === 0) return symbols;
+  if (n <= SHORT_WORD) return mergeShortWord(symbols, table);
   const sym = Int32Array.from(symbols);
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
@@ -49,4 +52,25 @@ export function mergeWord(symbols: Int32Array, table: MergeTable): Int32Array {
   const out = new Int32Array(remaining);
   for (let i = 0, k = 0; i >= 0; i = next[i]) out[k++] = sym[i];
   return out;
+}
+
+/** The same merges for a short word: rescan for the lowest-ranked (then leftmost) pair after each merge. */
+function mergeShortWord(symbols: Int32Array, table: MergeTable): Int32Array {
+  const sym = Int32Array.from(symbols);
+  let length = sym.length;
+  for (;;) {
+    let bestRank = -1;
+    let bestAt = -1;
+    for (let i = 0; i + 1 < length; i++) {
+      const rank = table.rank(sym[i], sym[i + 1]);
+      if (rank >= 0 && (bestRank < 0 || rank < bestRank)) {
+        bestRank = rank;
+        bestAt = i;
+      }
+    }
+    if (bestRank < 0) return length === sym.length ? sym : sym.slice(0, length);
+    sym[bestAt] = table.result(bestRank);
+    sym.copyWithin(bestAt + 1, bestAt + 2, length);
+    length--;
+  }
 }

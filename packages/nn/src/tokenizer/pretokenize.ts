@@ -9,7 +9,7 @@
  * Every code point matches one of the alternatives (letter, number, whitespace or
  * "other"), so the words always concatenate back to the input: the split is lossless.
  */
-const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** Words of `text` in order; their concatenation equals `text`. */
 export function splitWords(text: string): string[] {
