@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
+import { ImportPathError, resolveImportPath } from '../import-path';
 import { nameSchema } from '../names';
 import { enqueueModelImport } from '../run-queue';
 import { QuotaExceededError, recordUpload, teamHoldsBlob } from '../team-uploads';
