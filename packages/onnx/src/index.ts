@@ -11,3 +11,4 @@ export * from './validate';
 export * from './inspect';
 export * from './gram';
 export * from './canceled';
+export * from './gemm';

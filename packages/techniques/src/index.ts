@@ -14,3 +14,5 @@ export * from './finetune/recover';
 export * from './finetune/qat';
 export * from './finetune/symmetric-quant';
 export * from './finetune/int4-linear';
+export * from './quantize/gptq';
+export * from './linalg/inverse-cholesky';

@@ -1,0 +1,176 @@
+/**
+ * GPTQ (Frantar et al. 2022, "GPTQ: Accurate Post-Training Quantization for Generative
+ * Pre-trained Transformers", Algorithm 1): quantize a linear layer one input feature at a
+ * time and spread each rounding error over the not-yet-quantized features through the
+ * inverse Hessian H^-1 of the layer-wise objective ||XW - XŴ||², H = 2 X^T X.
+ *
+ * Our MatMul weight is W[in, out] (y = x W), so the paper's columns are our rows and each
+ * step is a contiguous row. Implemented: dampening (λ = percDamp · mean diag H, §4 Step 3),
+ * dead inputs (H_ii = 0: weight zeroed, as the reference code does), the Cholesky form of
+ * H^-1 (Step 3), lazy batch updates over blocks of B rows (Step 2) whose
+ * W[rest] -= U[block, rest]^T · Err product runs in ORT, group-wise grids fitted to the
+ * current (error-compensated) weights when a group's first row is reached, and optional
+ * activation order (rows by decreasing H_ii; with groups, grids are fitted up front on the
+ * original weights, "static groups", so every group stays a contiguous block of input
+ * features that MatMulNBits can store; the permutation is undone in the result).
+ */
+import { gemm } from '@distillery/onnx';
+import { roundHalfEven } from '@distillery/onnx';
+import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
+
+/** Affine grid of one group of rows: w ≈ (q - zero[c]) · scale[c] with integer codes q in [0, levels - 1]. */
+export interface GroupGrid {
+  scale: Float32Array;
+  zero: Float32Array;
+}
+
+/** How a method's grid is chosen: the quantizer library's min/max (or any other) fit over a block of rows. */
+export interface GridFitter {
+  /** Number of integer levels, 2^bits. */
+  levels: number;
+  /** Grid per output column of `rows` × `cols` row-major values. */
+  fit(values: Float32Array, rows: number, cols: number): GroupGrid;
+}
+
+export interface GptqOptions {
+  grid: GridFitter;
+  /** Rows per grid; default: all rows (one grid per output channel). */
+  groupSize?: number;
+  /** Lazy-batch block B (rows); the paper uses 128. */
+  blockSize?: number;
+  /** λ as a fraction of the mean Hessian diagonal; the paper uses 0.01. */
+  percDamp?: number;
+  actOrder?: boolean;
+}
+
+export interface GptqResult {
+  /** Row-major [rows, cols] integer codes in [0, levels - 1]. */
+  codes: Uint8Array;
+  /** [groups, cols] grid scales and zero points; group g covers rows [g·groupSize, (g+1)·groupSize). */
+  scales: Float32Array;
+  zeros: Float32Array;
+  groupSize: number;
+  /** The dequantized weights (q - zero) · scale in the original row order. */
+  dequantized: Float32Array;
+  /** Σ (w - ŵ)² / [H^-1]_qq / 2 over all weights: the objective change GPTQ tracked. */
+  loss: number;
+  /** Input features with H_ii = 0 (never active in calibration); their weights became 0. */
+  deadInputs: number;
+}
+
+/** Code of one value on a grid: clamp(round(w / s) + z, 0, levels - 1). */
+export function gridCode(w: number, scale: number, zero: number, levels: number): number {
+  const q = roundHalfEven(w / scale) + zero;
+  return q < 0 ? 0 : q > levels - 1 ? levels - 1 : q;
+}
+
+function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<number>, opts: GptqOptions): Required<Omit<GptqOptions, 'grid'>> {
+  if (w.length !== rows * cols) throw new Error(`gptq: weight has ${w.length} values, expected ${rows}x${cols}`);
+  if (h.length !== rows * rows) throw new Error(`gptq: Hessian has ${h.length} values, expected ${rows}x${rows}`);
+  const groupSize = opts.groupSize ?? rows;
+  if (!Number.isInteger(groupSize) || groupSize < 1 || rows % groupSize !== 0) {
+    throw new Error(`gptq: groupSize ${groupSize} must divide the ${rows} input features`);
+  }
+  let blockSize = opts.blockSize ?? 128;
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`gptq: blockSize must be a positive integer, got ${blockSize}`);
+  // A group must never straddle a block boundary part-way, or its grid would see rows
+  // missing some of the current block's updates.
+  if (blockSize % groupSize !== 0 && groupSize % blockSize !== 0) blockSize = groupSize;
+  const percDamp = opts.percDamp ?? 0.01;
+  if (!(percDamp >= 0)) throw new Error(`gptq: percDamp must be >= 0, got ${percDamp}`);
+  return { groupSize, blockSize, percDamp, actOrder: opts.actOrder ?? false };
+}
+
+export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
+  const { groupSize, blockSize, percDamp, actOrder } = validate(weight, rows, cols, hessian, opts);
+  const levels = opts.grid.levels;
+  const w = Float32Array.from(weight);
+  const h = Float64Array.from(hessian);
+
+  let deadInputs = 0;
+  for (let i = 0; i < rows; i++) {
+    if (h[i * rows + i] === 0) {
+      h[i * rows + i] = 1;
+      w.fill(0, i * cols, (i + 1) * cols);
+      deadInputs++;
+    }
+  }
+
+  const groups = rows / groupSize;
+  const grids: (GroupGrid | undefined)[] = new Array(groups);
+  if (actOrder) {
+    for (let g = 0; g < groups; g++) grids[g] = opts.grid.fit(w.subarray(g * groupSize * cols, (g + 1) * groupSize * cols), groupSize, cols);
+  }
+
+  // perm[k] = original row processed k-th.
+  const perm = Array.from({ length: rows }, (_, i) => i);
+  if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
+  const wp = new Float32Array(rows * cols);
+  const hp = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
+    for (let j = 0; j < rows; j++) hp[i * rows + j] = h[perm[i]! * rows + perm[j]!]!;
+  }
+
+  let meanDiag = 0;
+  for (let i = 0; i < rows; i++) meanDiag += hp[i * rows + i]!;
+  meanDiag /= rows;
+  for (let i = 0; i < rows; i++) hp[i * rows + i]! += percDamp * meanDiag;
+  const u = await inverseCholeskyUpper(hp, rows);
+
+  const codesP = new Uint8Array(rows * cols);
+  const deqP = new Float32Array(rows * cols);
+  let loss = 0;
+  for (let i1 = 0; i1 < rows; i1 += blockSize) {
+    const i2 = Math.min(i1 + blockSize, rows);
+    const err = new Float32Array((i2 - i1) * cols);
+    for (let i = i1; i < i2; i++) {
+      if (!actOrder && i % groupSize === 0) grids[i / groupSize] = opts.grid.fit(wp.subarray(i * cols, (i + groupSize) * cols), groupSize, cols);
+      const grid = grids[Math.floor(perm[i]! / groupSize)]!;
+      const d = u[i * rows + i]!;
+      const row = i * cols;
+      const e = (i - i1) * cols;
+      for (let c = 0; c < cols; c++) {
+        const x = wp[row + c]!;
+        const s = grid.scale[c]!;
+        const z = grid.zero[c]!;
+        const q = gridCode(x, s, z, levels);
+        const dq = Math.fround((q - z) * s);
+        codesP[row + c] = q;
+        deqP[row + c] = dq;
+        const r = (x - dq) / d;
+        err[e + c] = r;
+        loss += (r * r) / 2;
+      }
+      // Within the block, every later row takes its share of this row's error at once.
+      for (let k = i + 1; k < i2; k++) {
+        const f = u[i * rows + k]!;
+        if (f === 0) continue;
+        const dst = k * cols;
+        for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[e + c]!;
+      }
+    }
+    if (i2 < rows) {
+      // Lazy batch update of all rows after the block: W[i2:] -= U[i1:i2, i2:]^T · Err.
+      const ub = new Float32Array((i2 - i1) * (rows - i2));
+      for (let r = i1; r < i2; r++) ub.set(u.subarray(r * rows + i2, (r + 1) * rows), (r - i1) * (rows - i2));
+      const rest = { data: wp.subarray(i2 * cols), rows: rows - i2, cols };
+      const updated = await gemm({ data: ub, rows: i2 - i1, cols: rows - i2 }, { data: err, rows: i2 - i1, cols }, rest, { transA: true, alpha: -1, beta: 1 });
+      wp.set(updated.data, i2 * cols);
+    }
+  }
+
+  const codes = new Uint8Array(rows * cols);
+  const dequantized = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    codes.set(codesP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+    dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+  }
+  const scales = new Float32Array(groups * cols);
+  const zeros = new Float32Array(groups * cols);
+  for (let g = 0; g < groups; g++) {
+    scales.set(grids[g]!.scale, g * cols);
+    zeros.set(grids[g]!.zero, g * cols);
+  }
+  return { codes, scales, zeros, groupSize, dequantized, loss, deadInputs };
+}
