@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { gptq, gridCode, type GridFitter, type GroupGrid } from '../src/quantize/gptq';
+import { fitGroup, gptq } from '../src/quantize/gptq';
+import { dequantizeWeight, quantizeValue, quantizeWeight, resolveSpec, type QuantGrid, type QuantSpec } from '../src/kit/quantizer';
 import { inverseCholeskyUpper, NotPositiveDefiniteError } from '../src/linalg/inverse-cholesky';
-import { correlatedActivations, minMaxGrid, outputError, rtn, slowGram } from './quant-method-fixtures';
+import { correlatedActivations, outputError, slowGram } from './quant-method-fixtures';
 import { seededUniform } from './mlp-fixture';
 
 /** Gauss-Jordan inverse in float64. */
@@ -38,14 +39,18 @@ function slowInverse(a: Float64Array, n: number): Float64Array {
  * row (Frantar et al. 2022, eq. 2) and the explicit downdate of H^-1 (eq. 3) in float64;
  * no Cholesky, no blocks.
  */
-function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64Array, fitter: GridFitter, groupSize: number, actOrder: boolean, percDamp: number) {
+function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64Array, grid: QuantGrid, actOrder: boolean, percDamp: number) {
   const w = Float64Array.from(weight);
   const h = Float64Array.from(h0);
   for (let i = 0; i < rows; i++) if (h[i * rows + i] === 0) { h[i * rows + i] = 1; for (let c = 0; c < cols; c++) w[i * cols + c] = 0; }
-  const fit = (r0: number, from: Float64Array, order: number[]): GroupGrid =>
-    fitter.fit(Float32Array.from({ length: groupSize * cols }, (_, k) => from[order[r0 + Math.floor(k / cols)]! * cols + (k % cols)]!), groupSize, cols);
+  const groupSize = grid.groupSize;
+  type G = ReturnType<typeof fitGroup>;
+  const fit = (r0: number, from: Float64Array, order: number[]): G => {
+    const n = Math.min(groupSize, rows - r0);
+    return fitGroup(Float32Array.from({ length: n * cols }, (_, k) => from[order[r0 + Math.floor(k / cols)]! * cols + (k % cols)]!), n, cols, grid);
+  };
   const identity = Array.from({ length: rows }, (_, i) => i);
-  const staticGrids = actOrder ? Array.from({ length: rows / groupSize }, (_, g) => fit(g * groupSize, w, identity)) : [];
+  const staticGrids = actOrder ? Array.from({ length: grid.groups }, (_, g) => fit(g * groupSize, w, identity)) : [];
   const perm = [...identity];
   if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
   const hp = new Float64Array(rows * rows);
@@ -57,16 +62,16 @@ function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64A
   const codes = new Uint8Array(rows * cols);
   const deq = new Float32Array(rows * cols);
   let loss = 0;
-  let grid: GroupGrid | undefined;
+  let g: G | undefined;
   for (let k = 0; k < rows; k++) {
     const orig = perm[k]!;
-    if (actOrder) grid = staticGrids[Math.floor(orig / groupSize)];
-    else if (k % groupSize === 0) grid = fit(k, w, perm);
+    if (actOrder) g = staticGrids[Math.floor(orig / groupSize)];
+    else if (k % groupSize === 0) g = fit(k, w, perm);
     const d = hinv[k * rows + k]!;
     for (let c = 0; c < cols; c++) {
       const x = w[orig * cols + c]!;
-      const q = gridCode(x, grid!.scale[c]!, grid!.zero[c]!, fitter.levels);
-      const dq = Math.fround((q - grid!.zero[c]!) * grid!.scale[c]!);
+      const q = quantizeValue(x, g!.scale[c]!, g!.zero[c]!, grid);
+      const dq = Math.fround((q - g!.zero[c]!) * g!.scale[c]!);
       codes[orig * cols + c] = q;
       deq[orig * cols + c] = dq;
       const e = (x - dq) / d;
@@ -116,7 +121,7 @@ describe('gptq', () => {
   const x = correlatedActivations(n, rows, 11);
   const h = slowGram(x, n, rows).map((v) => (2 * v) / n);
   const w = seededUniform(rows * cols, 5, 0.3);
-  const grid = minMaxGrid(3);
+  const spec = (groupSize: number): QuantSpec => ({ bits: 3, symmetric: false, groupSize });
 
   for (const [groupSize, blockSize, actOrder] of [
     [rows, 16, false],
@@ -126,8 +131,8 @@ describe('gptq', () => {
     [rows, 5, true],
   ] as const) {
     it(`matches the slow column-by-column reference (group ${groupSize}, block ${blockSize}, act-order ${actOrder})`, async () => {
-      const fast = await gptq(w, rows, cols, h, { grid, groupSize, blockSize, actOrder, percDamp: 0.01 });
-      const slow = slowGptq(w, rows, cols, h, grid, groupSize, actOrder, 0.01);
+      const fast = await gptq(w, rows, cols, h, { spec: spec(groupSize), blockSize, actOrder, percDamp: 0.01 });
+      const slow = slowGptq(w, rows, cols, h, resolveSpec(spec(groupSize), rows), actOrder, 0.01);
       let mismatched = 0;
       for (let i = 0; i < rows * cols; i++) if (fast.codes[i] !== slow.codes[i]) mismatched++;
       expect(mismatched).toBe(0);
@@ -149,11 +154,12 @@ describe('gptq', () => {
     const xs = correlatedActivations(m, d, 21, 4);
     const hs = slowGram(xs, m, d).map((v) => (2 * v) / m);
     const ws = seededUniform(d * out, 22, 0.2);
-    const g4 = minMaxGrid(4);
+    const spec4: QuantSpec = { bits: 4, symmetric: true, groupSize: 64 };
+    const eRtn = outputError(xs, m, ws, dequantizeWeight(quantizeWeight(ws, d, out, spec4)), d, out);
     for (const actOrder of [false, true]) {
-      const q = await gptq(ws, d, out, hs, { grid: g4, groupSize: 64, actOrder });
+      const q = await gptq(ws, d, out, hs, { spec: spec4, actOrder });
+      expect(q.dequantized).toEqual(dequantizeWeight(q));
       const eGptq = outputError(xs, m, ws, q.dequantized, d, out);
-      const eRtn = outputError(xs, m, ws, rtn(ws, d, out, g4, 64), d, out);
       expect(eGptq).toBeLessThan(0.7 * eRtn);
     }
   });
@@ -161,12 +167,20 @@ describe('gptq', () => {
   it('zeroes inputs that calibration never activated and reports them', async () => {
     const h2 = Float64Array.from(h);
     for (let j = 0; j < rows; j++) { h2[3 * rows + j] = 0; h2[j * rows + 3] = 0; }
-    const q = await gptq(w, rows, cols, h2, { grid, groupSize: 8 });
+    const q = await gptq(w, rows, cols, h2, { spec: spec(8) });
     expect(q.deadInputs).toBe(1);
     for (let c = 0; c < cols; c++) expect(q.dequantized[3 * cols + c]).toBeCloseTo(0, 6);
   });
 
-  it('rejects a group size that does not divide the input features', async () => {
-    await expect(gptq(w, rows, cols, h, { grid, groupSize: 7 })).rejects.toThrow(/groupSize 7 must divide the 48/);
+  it('handles a last group shorter than the others', async () => {
+    const fast = await gptq(w, rows, cols, h, { spec: spec(20), blockSize: 20 });
+    const slowRows = slowGptq(w, rows, cols, h, resolveSpec(spec(20), rows), false, 0.01);
+    expect(fast.scales.length).toBe(3 * cols);
+    expect([...fast.codes]).toEqual([...slowRows.codes]);
+    for (let i = 0; i < rows * cols; i++) expect(fast.dequantized[i]).toBeCloseTo(slowRows.deq[i]!, 6);
+  });
+
+  it('rejects a group larger than the layer, naming the layer and the parameter', async () => {
+    await expect(gptq(w, rows, cols, h, { spec: spec(64), layer: 'layers.0/mlp/up_proj' })).rejects.toThrow(/layers.0\/mlp\/up_proj: groupSize 64 is larger/);
   });
 });

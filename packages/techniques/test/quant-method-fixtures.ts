@@ -1,6 +1,4 @@
 /** Shared inputs for the quantization-method tests: correlated activations, a min/max grid, exact layer error. */
-import type { GridFitter, GroupGrid } from '../src/quantize/gptq';
-import { gridCode } from '../src/quantize/gptq';
 import { seededUniform } from './mlp-fixture';
 
 /** [n, d] activations with correlated channels and a few large-magnitude channels, like a transformer's: X = Z M. */
@@ -37,38 +35,3 @@ export function outputError(x: Float32Array, n: number, w: Float32Array, wq: Flo
   return total;
 }
 
-/** Asymmetric min/max grid per column over a block of rows (the usual RTN grid). */
-export function minMaxGrid(bits: number): GridFitter {
-  const levels = 2 ** bits;
-  return {
-    levels,
-    fit(values: Float32Array, rows: number, cols: number): GroupGrid {
-      const scale = new Float32Array(cols);
-      const zero = new Float32Array(cols);
-      for (let c = 0; c < cols; c++) {
-        let lo = 0;
-        let hi = 0;
-        for (let r = 0; r < rows; r++) {
-          const v = values[r * cols + c]!;
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-        const s = hi > lo ? (hi - lo) / (levels - 1) : 1;
-        scale[c] = s;
-        zero[c] = Math.round(-lo / Math.fround(s));
-      }
-      return { scale, zero };
-    },
-  };
-}
-
-/** Plain round-to-nearest of every group on `grid`: the baseline the methods must beat. */
-export function rtn(w: Float32Array, rows: number, cols: number, grid: GridFitter, groupSize = rows): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let g = 0; g < rows; g += groupSize) {
-    const { scale, zero } = grid.fit(w.subarray(g * cols, (g + groupSize) * cols), groupSize, cols);
-    for (let r = g; r < g + groupSize; r++)
-      for (let c = 0; c < cols; c++) out[r * cols + c] = Math.fround((gridCode(w[r * cols + c]!, scale[c]!, zero[c]!, grid.levels) - zero[c]!) * scale[c]!);
-  }
-  return out;
-}

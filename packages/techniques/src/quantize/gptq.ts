@@ -15,27 +15,33 @@
  * features that MatMulNBits can store; the permutation is undone in the result).
  */
 import { gemm } from '@distillery/onnx';
-import { roundHalfEven } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
+import { groupScale, quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
 
-/** Affine grid of one group of rows: w ≈ (q - zero[c]) · scale[c] with integer codes q in [0, levels - 1]. */
-export interface GroupGrid {
-  scale: Float32Array;
-  zero: Float32Array;
-}
-
-/** How a method's grid is chosen: the quantizer library's min/max (or any other) fit over a block of rows. */
-export interface GridFitter {
-  /** Number of integer levels, 2^bits. */
-  levels: number;
-  /** Grid per output column of `rows` × `cols` row-major values. */
-  fit(values: Float32Array, rows: number, cols: number): GroupGrid;
+/** Scale and zero point per output column of `n` rows of row-major values (the kit's min/max grid). */
+export function fitGroup(values: Float32Array, n: number, cols: number, grid: QuantGrid): { scale: Float32Array; zero: Uint8Array } {
+  const scale = new Float32Array(cols);
+  const zero = new Uint8Array(cols);
+  for (let c = 0; c < cols; c++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let r = 0; r < n; r++) {
+      const v = values[r * cols + c]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const g = groupScale(lo, hi, grid);
+    scale[c] = g.scale;
+    zero[c] = g.zero;
+  }
+  return { scale, zero };
 }
 
 export interface GptqOptions {
-  grid: GridFitter;
-  /** Rows per grid; default: all rows (one grid per output channel). */
-  groupSize?: number;
+  /** Bits, symmetric or not, and rows per grid (default: one grid per output channel). */
+  spec: QuantSpec;
+  /** Names the layer in errors. */
+  layer?: string;
   /**
    * Lazy-batch block B (rows); only speed depends on it. The paper uses 128; applied
    * left-looking, small blocks keep the JS share small and ORT's products large (a
@@ -47,13 +53,7 @@ export interface GptqOptions {
   actOrder?: boolean;
 }
 
-export interface GptqResult {
-  /** Row-major [rows, cols] integer codes in [0, levels - 1]. */
-  codes: Uint8Array;
-  /** [groups, cols] grid scales and zero points; group g covers rows [g·groupSize, (g+1)·groupSize). */
-  scales: Float32Array;
-  zeros: Float32Array;
-  groupSize: number;
+export interface GptqResult extends QuantizedWeight {
   /** The dequantized weights (q - zero) · scale in the original row order. */
   dequantized: Float32Array;
   /** Σ (w - ŵ)² / [H^-1]_qq / 2 over all weights: the objective change GPTQ tracked. */
@@ -62,32 +62,25 @@ export interface GptqResult {
   deadInputs: number;
 }
 
-/** Code of one value on a grid: clamp(round(w / s) + z, 0, levels - 1). */
-export function gridCode(w: number, scale: number, zero: number, levels: number): number {
-  const q = roundHalfEven(w / scale) + zero;
-  return q < 0 ? 0 : q > levels - 1 ? levels - 1 : q;
-}
-
-function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<number>, opts: GptqOptions): Required<Omit<GptqOptions, 'grid'>> {
-  if (w.length !== rows * cols) throw new Error(`gptq: weight has ${w.length} values, expected ${rows}x${cols}`);
-  if (h.length !== rows * rows) throw new Error(`gptq: Hessian has ${h.length} values, expected ${rows}x${rows}`);
-  const groupSize = opts.groupSize ?? rows;
-  if (!Number.isInteger(groupSize) || groupSize < 1 || rows % groupSize !== 0) {
-    throw new Error(`gptq: groupSize ${groupSize} must divide the ${rows} input features`);
-  }
+function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<number>, opts: GptqOptions) {
+  const layer = opts.layer ?? 'weight';
+  if (w.length !== rows * cols) throw new Error(`${layer}: gptq got ${w.length} weight values, expected ${rows}x${cols}`);
+  if (h.length !== rows * rows) throw new Error(`${layer}: gptq got a Hessian of ${h.length} values, expected ${rows}x${rows}`);
+  const grid = resolveSpec(opts.spec, rows, layer);
   let blockSize = opts.blockSize ?? 32;
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`gptq: blockSize must be a positive integer, got ${blockSize}`);
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`${layer}: gptq blockSize must be a positive integer, got ${blockSize}`);
   // A group must never straddle a block boundary part-way, or its grid would see rows
   // missing some of the current block's updates.
-  if (blockSize % groupSize !== 0 && groupSize % blockSize !== 0) blockSize = groupSize;
+  const g = grid.groupSize;
+  if (blockSize % g !== 0 && g % blockSize !== 0) blockSize = g;
   const percDamp = opts.percDamp ?? 0.01;
-  if (!(percDamp >= 0)) throw new Error(`gptq: percDamp must be >= 0, got ${percDamp}`);
-  return { groupSize, blockSize, percDamp, actOrder: opts.actOrder ?? false };
+  if (!(percDamp >= 0)) throw new Error(`${layer}: gptq percDamp must be >= 0, got ${percDamp}`);
+  return { grid, blockSize, percDamp, actOrder: opts.actOrder ?? false };
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
-  const { groupSize, blockSize, percDamp, actOrder } = validate(weight, rows, cols, hessian, opts);
-  const levels = opts.grid.levels;
+  const { grid: qgrid, blockSize, percDamp, actOrder } = validate(weight, rows, cols, hessian, opts);
+  const { groupSize, groups } = qgrid;
   const w = Float32Array.from(weight);
   const h = Float64Array.from(hessian);
 
@@ -100,10 +93,10 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     }
   }
 
-  const groups = rows / groupSize;
-  const grids: (GroupGrid | undefined)[] = new Array(groups);
+  const groupRows = (g: number) => Math.min(rows, (g + 1) * groupSize) - g * groupSize;
+  const grids: ({ scale: Float32Array; zero: Uint8Array } | undefined)[] = new Array(groups);
   if (actOrder) {
-    for (let g = 0; g < groups; g++) grids[g] = opts.grid.fit(w.subarray(g * groupSize * cols, (g + 1) * groupSize * cols), groupSize, cols);
+    for (let g = 0; g < groups; g++) grids[g] = fitGroup(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid);
   }
 
   // perm[k] = original row processed k-th.
@@ -154,8 +147,9 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     for (let i = i1; i < i2; i++) {
       if (!actOrder && i % groupSize === 0) {
         // A group reaching past this block needs the rows after it brought up to date first.
-        if (i + groupSize > i2) await catchUp(i2, i + groupSize, i1);
-        grids[i / groupSize] = opts.grid.fit(wp.subarray(i * cols, (i + groupSize) * cols), groupSize, cols);
+        const n = groupRows(i / groupSize);
+        if (i + n > i2) await catchUp(i2, i + n, i1);
+        grids[i / groupSize] = fitGroup(wp.subarray(i * cols), n, cols, qgrid);
       }
       const grid = grids[Math.floor(perm[i]! / groupSize)]!;
       const d = u[i * rows + i]!;
@@ -164,7 +158,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
         const x = wp[row + c]!;
         const s = grid.scale[c]!;
         const z = grid.zero[c]!;
-        const q = gridCode(x, s, z, levels);
+        const q = quantizeValue(x, s, z, qgrid);
         const dq = Math.fround((q - z) * s);
         codesP[row + c] = q;
         deqP[row + c] = dq;
@@ -189,10 +183,10 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
   }
   const scales = new Float32Array(groups * cols);
-  const zeros = new Float32Array(groups * cols);
+  const zeros = new Uint8Array(groups * cols);
   for (let g = 0; g < groups; g++) {
     scales.set(grids[g]!.scale, g * cols);
     zeros.set(grids[g]!.zero, g * cols);
   }
-  return { codes, scales, zeros, groupSize, dequantized, loss, deadInputs };
+  return { rows, cols, bits: qgrid.bits, symmetric: qgrid.symmetric, groupSize, codes, scales, zeros, dequantized, loss, deadInputs };
 }
