@@ -16,3 +16,4 @@ export * from './finetune/qat';
 export * from './finetune/int4-linear';
 export * from './quantize/gptq';
 export * from './linalg/inverse-cholesky';
+export * from './quantize/awq';
