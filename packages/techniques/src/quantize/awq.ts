@@ -70,7 +70,7 @@ export async function awqSearch(w: Float32Array, rows: number, cols: number, sta
   if (!Number.isInteger(n) || n < 1) throw new Error(`${layer}: awq gridPoints must be a positive integer, got ${n}`);
   const g = { data: stats.gram, rows, cols: rows };
   const losses: { alpha: number; loss: number }[] = [];
-  let best = { alpha: 0, loss: Infinity, scales: new Float32Array(rows) };
+  let best: { alpha: number; loss: number; scales: Float32Array } = { alpha: 0, loss: Infinity, scales: new Float32Array(rows) };
   for (let k = 0; k <= n; k++) {
     const alpha = k / n;
     const s = awqScales(stats.meanAbs, alpha);
