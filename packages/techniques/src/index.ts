@@ -17,3 +17,4 @@ export * from './finetune/int4-linear';
 export * from './quantize/gptq';
 export * from './linalg/inverse-cholesky';
 export * from './quantize/awq';
+export * from './quantize/hqq';
