@@ -18,3 +18,4 @@ export * from './quantize/gptq';
 export * from './linalg/inverse-cholesky';
 export * from './quantize/awq';
 export * from './quantize/hqq';
+export * from './quantize/bit-allocation';
