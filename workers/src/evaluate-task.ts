@@ -3,9 +3,8 @@
  * on the bundled test split with the model's own tokenizer (sliding windows, Hugging
  * Face "Perplexity of fixed-length models"; implemented in packages/eval).
  */
-import * as ort from 'onnxruntime-node';
 import { CanceledError } from '@distillery/techniques';
-import { perplexity } from '@distillery/eval';
+import { openScorer, perplexity, type WindowScorer } from '@distillery/eval';
 import { fromTokenizerJson, readDecoderConfig } from '@distillery/nn';
 import { decodeModel, inspectModel } from '@distillery/onnx';
 import { evaluationTokens } from './evaluation-tokens';
@@ -17,7 +16,7 @@ export const DEFAULT_WINDOW = 256;
 
 export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadOutcome<EvaluateTaskOutput>> {
   const ctx = threadContext(input);
-  let session: ort.InferenceSession | undefined;
+  let session: WindowScorer | undefined;
   try {
     const bytes = new Uint8Array(input.model);
     const model = decodeModel(bytes);
@@ -32,7 +31,7 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
     const stride = Math.min(input.settings.stride ?? window, window);
     ctx.checkpoint();
     // One ORT thread per Piscina thread: the pool already has one thread per core.
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    session = await openScorer(model, { threads: 1 });
     const result = await perplexity(session, tokens, { window, stride, signal: ctx.signal, onProgress: ctx.onProgress });
     return {
       ok: true,

@@ -33,12 +33,15 @@ export interface CausalLmSession {
   step(tokens: ArrayLike<number>, past?: PastState): Promise<StepResult>;
 }
 
-/** One ORT thread per session: workers run one session per core (ARCHITECTURE.md). */
-export async function createSession(model: Model): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(serializeModel(model).model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+/**
+ * One ORT thread per session by default: workers run one session per core (ARCHITECTURE.md).
+ * A caller that has the machine to itself passes more.
+ */
+export async function createSession(model: Model, threads = 1): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(serializeModel(model).model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
 }
 
-function pastFeed(meta: ort.InferenceSession.ValueMetadata): ort.Tensor {
+function pastFeed(meta: ort.InferenceSession.ValueMetadata, batch: number): ort.Tensor {
   if (!meta.isTensor || meta.type !== 'float32' || meta.shape.length !== 4) {
     throw new Error(`input "${meta.name}" must be a float32 tensor [batch, kv_heads, past, head_dim]`);
   }
@@ -46,7 +49,12 @@ function pastFeed(meta: ort.InferenceSession.ValueMetadata): ort.Tensor {
   if (typeof heads !== 'number' || typeof headDim !== 'number') {
     throw new Error(`input "${meta.name}" needs fixed kv_heads and head_dim dimensions (got [${meta.shape.join(', ')}])`);
   }
-  return new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
+  return new ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, headDim]);
+}
+
+/** Zero-length past_key_values.* feeds for `batch` sequences starting from an empty cache. */
+export function emptyPast(session: ort.InferenceSession, batch = 1): Record<string, ort.Tensor> {
+  return Object.fromEntries(session.inputMetadata.filter((m) => PAST.test(m.name)).map((m) => [m.name, pastFeed(m, batch)]));
 }
 
 const i64Range = (from: number, n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(from + i));
@@ -58,9 +66,9 @@ export function causalLm(session: ort.InferenceSession): CausalLmSession {
   const unknown = session.inputNames.filter((n) => !known.has(n) && !PAST.test(n));
   if (unknown.length) throw new Error(`model has inputs this evaluator cannot feed: ${unknown.join(', ')}`);
   const pastNames = session.inputNames.filter((n) => PAST.test(n));
-  const emptyPast: PastState = {
+  const noPast: PastState = {
     length: 0,
-    tensors: Object.fromEntries(session.inputMetadata.filter((m) => PAST.test(m.name)).map((m) => [m.name, pastFeed(m)])),
+    tensors: emptyPast(session),
   };
   const presentName = (past: string) => past.replace(/^past_key_values\./, 'present.');
   for (const p of pastNames) {
@@ -95,7 +103,7 @@ export function causalLm(session: ort.InferenceSession): CausalLmSession {
   return {
     session,
     vocabSize: typeof vocabDim === 'number' ? vocabDim : undefined,
-    forward: async (tokens) => run(tokens, emptyPast, false),
-    step: (tokens, past) => run(tokens, past ?? emptyPast, true),
+    forward: async (tokens) => run(tokens, noPast, false),
+    step: (tokens, past) => run(tokens, past ?? noPast, true),
   };
 }

@@ -1,12 +1,15 @@
 /**
  * Generation latency: a prompt (prefill) followed by greedy decoding one token at a time
- * with the KV cache, as a chat user experiences it. Reports medians over repeats after
- * warm-up runs (first runs pay for allocation and kernel selection). Times are
- * wall-clock on a shared machine: compare against a baseline measured in the same run.
+ * with the KV cache, as a chat user experiences it. Warm-up runs come first and are not
+ * timed (first runs pay for allocation and kernel selection). Reports prefill tokens/s at
+ * the stated prompt length (median over runs) and decode ms/token as p50/p95 over every
+ * timed step (percentiles.ts). Times are wall-clock on a shared machine: compare against
+ * a baseline measured in the same run.
  */
 import type * as ort from 'onnxruntime-node';
-import { CanceledError } from '@distillery/onnx';
-import { causalLm } from './causal-lm-session';
+import { CanceledError, type Model } from '@distillery/onnx';
+import { causalLm, createSession } from './causal-lm-session';
+import { median, summarizeTimings, type TimingSummary } from './percentiles';
 
 export interface LatencyOptions {
   promptLength: number;
@@ -19,26 +22,28 @@ export interface LatencyOptions {
   prompt?: ArrayLike<number>;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message?: string) => void;
+  /** Clock in milliseconds; default performance.now (tests inject one). */
+  now?: () => number;
 }
 
 export interface LatencyResult {
   /** Median milliseconds for the whole prompt. */
   prefillMs: number;
+  /** promptLength / median prefill time. */
+  prefillTokensPerSecond: number;
   /** Median milliseconds per decoded token, over every timed step. */
   decodeMsPerToken: number;
+  /** Decode step times over every timed step (warm-up excluded). */
+  decodeMs: TimingSummary;
   decodeTokensPerSecond: number;
   promptLength: number;
   decodeTokens: number;
   repeats: number;
+  warmup: number;
+  /** ORT intra-op threads of the session, when this module created it. */
+  threads?: number;
   /** The greedy continuation of the last run, so callers can check the cache is used correctly. */
   generated: number[];
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of no values');
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function argmaxRow(logits: Float32Array, row: number, vocab: number): number {
@@ -51,9 +56,11 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
   const { promptLength, decodeTokens } = opts;
   const warmup = opts.warmup ?? 1;
   const repeats = opts.repeats ?? 3;
+  const now = opts.now ?? (() => performance.now());
   if (!Number.isInteger(promptLength) || promptLength < 1) throw new Error(`promptLength must be a positive integer (got ${promptLength})`);
   if (!Number.isInteger(decodeTokens) || decodeTokens < 1) throw new Error(`decodeTokens must be a positive integer (got ${decodeTokens})`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`repeats must be a positive integer (got ${repeats})`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`warmup must be a non-negative integer (got ${warmup})`);
   if (opts.prompt && opts.prompt.length !== promptLength) throw new Error(`prompt has ${opts.prompt.length} tokens, promptLength is ${promptLength}`);
   const lm = causalLm(session);
   const prefill: number[] = [];
@@ -66,29 +73,47 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
   for (let r = 0; r < total; r++) {
     if (opts.signal?.aborted) throw new CanceledError('latency measurement canceled');
     const timed = r >= warmup;
-    let t0 = performance.now();
+    let t0 = now();
     let out = await lm.step(prompt);
-    if (timed) prefill.push(performance.now() - t0);
+    // The clock is read the same way in warm-up and timed runs; only the keeping differs.
+    const prefillTime = now() - t0;
+    if (timed) prefill.push(prefillTime);
     const tokens: number[] = [];
     let next = argmaxRow(out.logits, promptLength - 1, vocab);
     for (let k = 0; k < decodeTokens; k++) {
       tokens.push(next);
-      t0 = performance.now();
+      t0 = now();
       out = await lm.step([next], out.present);
-      if (timed) perToken.push(performance.now() - t0);
+      const stepTime = now() - t0;
+      if (timed) perToken.push(stepTime);
       next = argmaxRow(out.logits, 0, vocab);
     }
     generated = tokens;
     opts.onProgress?.((r + 1) / total, timed ? `run ${r + 1 - warmup}/${repeats}` : 'warm-up');
   }
-  const decodeMsPerToken = median(perToken);
+  const decodeMs = summarizeTimings(perToken);
+  const prefillMs = median(prefill);
   return {
-    prefillMs: median(prefill),
-    decodeMsPerToken,
-    decodeTokensPerSecond: 1000 / decodeMsPerToken,
+    prefillMs,
+    prefillTokensPerSecond: (promptLength * 1000) / prefillMs,
+    decodeMsPerToken: decodeMs.p50,
+    decodeMs,
+    decodeTokensPerSecond: 1000 / decodeMs.p50,
     promptLength,
     decodeTokens,
     repeats,
+    warmup,
     generated,
   };
+}
+
+/** Opens a session with `threads` intra-op threads, measures, releases; the result records the thread count. */
+export async function measureModelLatency(model: Model, opts: LatencyOptions & { threads?: number }): Promise<LatencyResult> {
+  const threads = opts.threads ?? 1;
+  const session = await createSession(model, threads);
+  try {
+    return { ...(await measureLatency(session, opts)), threads };
+  } finally {
+    await session.release();
+  }
 }
