@@ -23,3 +23,5 @@ export * from './linalg/inverse-cholesky';
 export * from './quantize/awq';
 export * from './quantize/hqq';
 export * from './quantize/bit-allocation';
+export * from './sensitivity/layer-sensitivity';
+export * from './prune/magnitude';
