@@ -25,3 +25,4 @@ export * from './quantize/hqq';
 export * from './quantize/bit-allocation';
 export * from './sensitivity/layer-sensitivity';
 export * from './prune/magnitude';
+export * from './quantize/mixed';
