@@ -26,3 +26,4 @@ export * from './quantize/bit-allocation';
 export * from './sensitivity/layer-sensitivity';
 export * from './prune/magnitude';
 export * from './quantize/mixed';
+export * from './quantize/smoothquant';
