@@ -27,3 +27,5 @@ export * from './sensitivity/layer-sensitivity';
 export * from './prune/magnitude';
 export * from './quantize/mixed';
 export * from './quantize/smoothquant';
+export * from './quantize/input-scaling';
+export * from './quantize/weight-quant-params';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { linearSelectionParams } from '../kit/select-linear';
-import { QUANTIZED_FORMATS } from '../kit/linear-result';
+import { weightQuantParams } from './weight-quant-params';
 import { quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { measureSensitivity, type SensitivityRow } from '../sensitivity/layer-sensitivity';
@@ -29,12 +29,10 @@ export const mixedParams = z
       .min(2)
       .default([2, 3, 4, 8])
       .refine((c) => new Set(c).size === c.length, 'choices must not repeat a width'),
-    symmetric: z.boolean().default(true),
-    /** Input rows per scale; omitted = one scale per output channel. */
-    groupSize: z.number().int().min(8).max(4096).optional(),
-    /** dequantize-linear runs every width; matmulnbits refuses 3 bits. */
-    format: z.enum(QUANTIZED_FORMATS).default('dequantize-linear'),
-    accuracyLevel: z.number().int().min(0).max(4).default(4),
+    symmetric: weightQuantParams.symmetric,
+    groupSize: weightQuantParams.groupSize,
+    format: weightQuantParams.format,
+    accuracyLevel: weightQuantParams.accuracyLevel,
   })
   .strict();
 
