@@ -164,6 +164,21 @@ describe('rewriteLinear output formats: ORT equals a TypeScript matmul with the 
     expect(lr.layers[0]!.bytesAfter).toBe((K * rank + rank * H) * 4);
   });
 
+  it('rows that do not fill the last block (MatMulNBits pads with zero-point codes; DequantizeLinear blocks round up)', async () => {
+    const k = 40;
+    const odd = buildMlp(k, H, N, 6);
+    const xs = seededUniform(ROWS * k, 2);
+    for (const [format, spec] of [
+      ['matmulnbits', { bits: 4, symmetric: true }],
+      ['matmulnbits', { bits: 4, symmetric: false, groupSize: 16 }],
+      ['dequantize-linear', { bits: 4, symmetric: false, groupSize: 16 }],
+    ] as [QuantizedFormat, QuantSpec][]) {
+      const out = await rewriteLinear(odd.model, { technique: 'test', format, accuracyLevel: 0, method: rtn(spec), ctx: quietContext() });
+      const res = await run(out.model, { x: new ort.Tensor('float32', xs, [ROWS, k]) });
+      expectClose(res.hidden!.data as Float32Array, matmul(xs, dequantizeWeight(quantizeWeight(odd.w1, k, H, spec)), ROWS, k, H), 1e-5);
+    }
+  });
+
   it('counts bits per weight honestly: 4-bit g32 symmetric MatMulNBits is 4 + 32/32', async () => {
     const out = await rewriteLinear(model, { technique: 'test', format: 'matmulnbits', method: rtn({ bits: 4, symmetric: true, groupSize: 32 }), ctx: quietContext() });
     expect(out.report.bitsPerWeight).toBe(5);
