@@ -3,7 +3,9 @@
  * activation (q/k/v, gate/up) form a group whose scales s are searched together
  * (quantize/awq.ts, on their concatenated weights and the captured Gram matrix and mean
  * |x|); rows of their weights are multiplied by s and 1/s goes into the op before them
- * where the graph allows (quantize/input-scaling.ts), else into an explicit Mul.
+ * where the graph allows (quantize/input-scaling.ts), else into an explicit Mul. Each scaled
+ * weight then gets the clip ratio with the least activation-weighted error (the kit's
+ * activation-clip.ts), as AWQ's code clips after scaling.
  */
 import { z } from 'zod';
 import { tensorToFloat32, type Model } from '@distillery/onnx';
@@ -14,6 +16,7 @@ import { rewriteLinear } from '../kit/rewrite-linear';
 import { noLayerMatched, selectLinearLayers, type SelectedLayer } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
+import { chooseClip } from './activation-clip';
 import { applyInputScaling, findScaleSink, type InputGroup, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
 
@@ -26,6 +29,8 @@ export const awqParams = z
     gridPoints: z.number().int().min(1).max(100).default(20),
     /** Fold 1/s into the preceding norm or linear layer where possible; false = always an explicit Mul. */
     fold: z.boolean().default(true),
+    /** After scaling, pick each layer's clip ratio by activation-weighted error (AWQ's weight clipping step). */
+    clip: z.boolean().default(true),
   })
   .strict();
 
@@ -97,7 +102,11 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
       const cs = columnScale.get(t.weightName);
       for (let r = 0; r < t.inFeatures; r++)
         for (let c = 0; c < t.outFeatures; c++) v[r * t.outFeatures + c]! *= (rs ? rs[r]! : 1) * (cs ? cs[c]! : 1);
-      return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
+      const st = stats.get(t.name);
+      if (!params.clip || !st) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
+      // E[(x_i / s_i)^2]: the scaled layer's input second moments weight the clip error.
+      const importance = Float64Array.from(st.sumSq, (q, i) => q / Math.max(1, st.count) / (rs ? rs[i]! * rs[i]! : 1));
+      return { kind: 'quantized', weight: chooseClip(v, t.inFeatures, t.outFeatures, spec, importance, t.name).weight };
     },
   });
   const count = (kind: ScaleSink['kind']) => plans.filter((p) => p.sink.kind === kind).length;

@@ -32,6 +32,8 @@ export const mixedParams = z
     symmetric: weightQuantParams.symmetric,
     groupSize: weightQuantParams.groupSize,
     format: weightQuantParams.format,
+    /** Measure sensitivity on the first n calibration sequences only (each probe re-scores them); default all. */
+    sensitivitySequences: z.number().int().min(1).optional(),
     accuracyLevel: weightQuantParams.accuracyLevel,
   })
   .strict();
@@ -53,7 +55,7 @@ export async function quantizeMixed(model: Model, params: MixedParams, ctx: Tech
   const sequences = ctx.calibration?.sequences;
   if (!sequences?.length) throw new Error(`${ID} measures per-layer sensitivity on calibration text: give the recipe calibration data (recipe.calibration)`);
   const spec = (bits: number) => ({ bits, symmetric: params.symmetric, groupSize: params.groupSize });
-  const table = await measureSensitivity(model, sequences, {
+  const table = await measureSensitivity(model, sequences.slice(0, params.sensitivitySequences ?? sequences.length), {
     selection: params,
     probes: params.choices.map((bits) => ({ bits })),
     symmetric: params.symmetric,
