@@ -2,8 +2,9 @@
  * quant: the quantization methods on models/ref-base (bundled test split) and decode
  * speed on a larger builder model with random weights.
  *
- * Quality rows (model "ref-base"): perplexity (packages/eval, window 256, stride 128),
- * mean KL against the fp32 model and top-1 agreement (disjoint 256-token windows), bytes
+ * Quality rows (model "ref-base"): perplexity (packages/eval, window 256, stride 128) on
+ * the first 32,768 test-split tokens (4,096 with --quick), mean KL against the fp32 model
+ * and top-1 agreement (disjoint 256-token windows over the first 8,192 / 1,024), bytes
  * of the serialized model, bits per weight of the rewritten linear layers (scales and
  * zero points counted), decode tokens/s (batch 1, KV cache, 1 ORT thread).
  * Speed rows (model "large"): decoderPreset('bench-100m') with an untied LM head (so the
@@ -21,11 +22,14 @@ import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/refe
 import { quietContext, registry, type CalibrationSet, type TechniqueReport } from '@distillery/techniques';
 import * as ort from 'onnxruntime-node';
 import { logitDivergence } from '../logit-divergence';
+import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
 import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 
 interface Variant {
   method: string;
+  /** In the --quick subset. */
+  quick?: boolean;
   technique?: string;
   params?: Record<string, unknown>;
   calibrated?: boolean;
@@ -34,18 +38,18 @@ interface Variant {
 }
 
 const REF_VARIANTS: Variant[] = [
-  { method: 'fp32', bits: 32, group: null },
-  { method: 'fp16 (as stored)', bits: 16, group: null },
+  { quick: true, method: 'fp32', bits: 32, group: null },
+  { quick: true, method: 'fp16 (as stored)', bits: 16, group: null },
   { method: 'bf16', technique: 'quantize.bf16', params: { embeddings: 'keep' }, bits: 16, group: null },
-  { method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
-  { method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
-  { method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
+  { quick: true, method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 128, format: 'matmulnbits' }, bits: 4, group: 128 },
-  { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 32, format: 'matmulnbits' }, bits: 4, group: 32 },
   { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
-  { method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
-  { method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
   { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
   ...METHOD_VARIANTS,
@@ -76,8 +80,9 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   const folder = await readModelFolder(dir);
   const split = splitBundledCorpora();
   const allTest = folder.tokenizer.encodeDocuments(split.test.map((d) => d.text));
-  const test = quick ? allTest.subarray(0, 8192) : allTest;
-  const divergenceTokens = test.subarray(0, quick ? 2048 : 16_384);
+  // The first 32k tokens in a full run: ~15 perplexity runs of the whole split would take over an hour on 2 shared cores.
+  const test = allTest.subarray(0, quick ? 4096 : 32_768);
+  const divergenceTokens = test.subarray(0, quick ? 1024 : 8192);
   const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
   const calibration: CalibrationSet = { sequences: sampleSequences(train, quick ? 16 : 64, 256, 0) };
   const { config, weights } = decoderWeightsFromModel(folder.model);
@@ -87,7 +92,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceTokens.length} for KL / top-1`);
   const rows: BenchRow[] = [];
   try {
-    for (const v of REF_VARIANTS) {
+    for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
       const t0 = performance.now();
       let model: Model;
       let bitsPerWeight: number = v.bits;
@@ -149,7 +154,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const config = decoderPreset('bench-100m', { tieEmbeddings: false, maxPositions: 512 });
   log('building bench-100m (untied head, random weights)...');
   const fp32 = buildDecoder(config, initDecoderWeights(config, 1, 0.02));
-  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[] }[] = [];
+  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[]; profile?: DecodeProfile }[] = [];
   try {
     for (const v of LARGE_VARIANTS) {
       let model = fp32;
@@ -160,9 +165,12 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
         bitsPerWeight = Number(out.report.bitsPerWeight);
       }
       const bytes = serializeModel(model).model;
+      // Where a decode step spends its time, by ORT's profiler (a separate session, not timed below).
+      const profile = await profileDecode(bytes, quick ? 8 : 32);
       // One ORT thread, as workers run sessions (ARCHITECTURE.md), for every variant alike.
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [] });
+      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [], profile });
+      log(`${v.method}: step ${profile.stepMs.toFixed(1)} ms, session.run ${profile.runMs.toFixed(1)} ms, kernels ${profile.kernels.slice(0, 6).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join(', ')}`);
       log(`${v.method}: ${(bytes.byteLength / 1e6).toFixed(0)} MB`);
     }
     const rounds = quick ? 3 : 5;
@@ -193,6 +201,10 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
     speedVsFp32: round(median(s.speeds.map((v, i) => v / base.speeds[i]!)), 3),
     lmHead: s.v.lmHead,
     embeddings: s.v.embeddings,
+    // Profiled run, ms per decoded token: the whole step (median), ORT model_run and the largest kernels (means).
+    profileStepMs: s.profile ? round(s.profile.stepMs, 2) : null,
+    profileRunMs: s.profile ? round(s.profile.runMs, 2) : null,
+    profileKernels: s.profile ? s.profile.kernels.slice(0, 5).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join('; ') : null,
   }));
 }
 

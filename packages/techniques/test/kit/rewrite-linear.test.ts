@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, float32ToFloat16Array, float16ArrayToFloat32, makeTensor, roundHalfEven, serializeModel, validate, type Model } from '@distillery/onnx';
 import { dequantizeWeight, quantizeWeight, quietContext, rewriteLinear, selectLinearLayers, type LinearResult, type QuantSpec, type QuantizedFormat } from '../../src';
-import { buildMlp, seededUniform } from '../mlp-fixture';
+import { buildMlp, matmulF64, seededUniform } from '../mlp-fixture';
 
 const K = 64;
 const H = 96;
@@ -24,16 +24,7 @@ async function run(model: Model, feeds: Record<string, ort.Tensor>, opts: ort.In
   }
 }
 
-/** Slow float64 reference x [n, k] @ w [k, m]. */
-function matmul(x: ArrayLike<number>, w: ArrayLike<number>, n: number, k: number, m: number): Float64Array {
-  const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += x[i * k + t]! * w[t * m + j]!;
-    out[i * m + j] = s;
-  }
-  return out;
-}
+const matmul = matmulF64;
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number): void {
   expect(got.length).toBe(want.length);
