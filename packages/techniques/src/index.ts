@@ -36,3 +36,4 @@ export * from './quantize/input-scaling';
 export * from './quantize/weight-quant-params';
 export * from './quantize/gptq-technique';
 export * from './quantize/awq-technique';
+export * from './quantize/smoothquant-technique';

@@ -11,6 +11,7 @@ import { qat } from './finetune/qat';
 import { mixed } from './quantize/mixed';
 import { gptqTechnique } from './quantize/gptq-technique';
 import { awqTechnique } from './quantize/awq-technique';
+import { smoothQuantTechnique } from './quantize/smoothquant-technique';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -56,4 +57,5 @@ export const registry = new TechniqueRegistry([
   mixed as unknown as AnyTechnique,
   gptqTechnique as unknown as AnyTechnique,
   awqTechnique as unknown as AnyTechnique,
+  smoothQuantTechnique as unknown as AnyTechnique,
 ]);

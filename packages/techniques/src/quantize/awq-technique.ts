@@ -13,11 +13,11 @@ import { defineTechnique, type TechniqueContext, type TechniqueResult } from '..
 import { captureActivations } from '../kit/capture-activations';
 import { quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
-import { noLayerMatched, selectLinearLayers, type SelectedLayer } from '../kit/select-linear';
+import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
 import { chooseClip } from './activation-clip';
-import { applyInputScaling, findScaleSink, type InputGroup, type ScaleSink } from './input-scaling';
+import { applyInputScaling, findScaleSink, inputGroups, type InputGroup, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
 
 const ID = 'quantize.awq';
@@ -36,32 +36,13 @@ export const awqParams = z
 
 export type AwqParams = z.output<typeof awqParams>;
 
-interface Group extends InputGroup {
-  layers: SelectedLayer[];
-}
-
-function groupsOf(layers: SelectedLayer[]): Group[] {
-  const byActivation = new Map<string, Group>();
-  for (const l of layers) {
-    const inputs = new Set(l.layer.matmuls.map((m) => m.inputs[0]!));
-    // A weight read by MatMuls with different inputs cannot share one input scaling.
-    if (inputs.size !== 1) continue;
-    const activation = [...inputs][0]!;
-    let g = byActivation.get(activation);
-    if (!g) byActivation.set(activation, (g = { activation, matmuls: [], inFeatures: l.layer.inFeatures, layers: [] }));
-    g.layers.push(l);
-    g.matmuls.push(...l.layer.matmuls);
-  }
-  return [...byActivation.values()];
-}
-
 export async function quantizeAwq(model: Model, params: AwqParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   if (!ctx.calibration?.sequences.length) throw new Error(`${ID} needs calibration data for its activation statistics: give the recipe calibration data (recipe.calibration)`);
   const sel = selectLinearLayers(model, params);
   if (!sel.selected.length) throw noLayerMatched(ID, model, sel);
   const spec = specOf(params);
   const stats = await captureActivations(model, sel.selected, ctx.calibration, { gram: true, signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.2 * f, 'calibration') });
-  const groups = groupsOf(sel.selected);
+  const groups = inputGroups(sel.selected);
   const rewrittenOutputs = new Map(sel.selected.flatMap((l) => l.layer.matmuls.map((m) => [m.outputs[0]!, l.layer.weight.name] as const)));
   const rowScale = new Map<string, Float32Array>(); // layer name -> s
   const columnScale = new Map<string, Float32Array>(); // weight name -> 1/s of the group it feeds

@@ -22,6 +22,7 @@ import {
   type Node,
   type Tensor,
 } from '@distillery/onnx';
+import type { SelectedLayer } from '../kit/select-linear';
 
 export type ScaleSink = { kind: 'norm-weight'; tensor: string } | { kind: 'linear-output'; weight: string } | { kind: 'explicit-mul' };
 
@@ -30,6 +31,25 @@ export interface InputGroup {
   activation: string;
   matmuls: Node[];
   inFeatures: number;
+}
+
+export interface LayerGroup extends InputGroup {
+  layers: SelectedLayer[];
+}
+
+/** Selected layers grouped by the activation they read (q/k/v, gate/up); a weight read by MatMuls with different inputs is left out. */
+export function inputGroups(layers: readonly SelectedLayer[]): LayerGroup[] {
+  const byActivation = new Map<string, LayerGroup>();
+  for (const l of layers) {
+    const inputs = new Set(l.layer.matmuls.map((m) => m.inputs[0]!));
+    if (inputs.size !== 1) continue;
+    const activation = [...inputs][0]!;
+    let g = byActivation.get(activation);
+    if (!g) byActivation.set(activation, (g = { activation, matmuls: [], inFeatures: l.layer.inFeatures, layers: [] }));
+    g.layers.push(l);
+    g.matmuls.push(...l.layer.matmuls);
+  }
+  return [...byActivation.values()];
 }
 
 const FLOAT32 = 1;
