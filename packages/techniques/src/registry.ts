@@ -8,6 +8,10 @@ import { bf16, fp16 } from './quantize/float-storage';
 import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
+import { mixed } from './quantize/mixed';
+import { gptqTechnique } from './quantize/gptq-technique';
+import { awqTechnique } from './quantize/awq-technique';
+import { smoothQuantTechnique } from './quantize/smoothquant-technique';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -50,4 +54,8 @@ export const registry = new TechniqueRegistry([
   kd as unknown as AnyTechnique,
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,
+  mixed as unknown as AnyTechnique,
+  gptqTechnique as unknown as AnyTechnique,
+  awqTechnique as unknown as AnyTechnique,
+  smoothQuantTechnique as unknown as AnyTechnique,
 ]);

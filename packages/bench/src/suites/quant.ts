@@ -24,6 +24,7 @@ import * as ort from 'onnxruntime-node';
 import { logitDivergence } from '../logit-divergence';
 import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
+import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 
 interface Variant {
   method: string;
@@ -51,6 +52,7 @@ const REF_VARIANTS: Variant[] = [
   { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
   { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
+  ...METHOD_VARIANTS,
 ];
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -210,7 +212,8 @@ const suite: BenchSuite = {
   name: 'quant',
   description: 'quantization methods on ref-base (ppl, KL, top-1, bits/weight, size, decode) and 4-bit decode speed vs fp32 on bench-100m',
   async run({ quick, log }) {
-    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log))];
+    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log)];
+    methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
     if (int8) log(`int8 per-channel RTN perplexity / fp32: ${int8.pplVsFp32} (target <= 1.01)`);
     const q4 = rows.find((r) => r.model === 'large' && r.lmHead === '4-bit (own weight)' && r.embeddings === 'fp32');

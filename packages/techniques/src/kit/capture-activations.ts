@@ -4,6 +4,7 @@
  * same graph to what methods need, so only small tensors cross into JavaScript:
  *  - gram: X^T X [in, in] (Gemm with transA; the Hessian proxy of GPTQ, Frantar et al. 2022,
  *    eq. 1, H = 2 X X^T in their [in, tokens] layout, and of SparseGPT), when `gram: true`;
+ *  - absMax: per input channel max |x| (SmoothQuant's activation range, Xiao et al. 2022, eq. 4);
  *  - sumAbs, sumSq: per input channel sum |x| and sum x^2 (AWQ's activation magnitude,
  *    Lin et al. 2023 sec. 3.2; Wanda's ||X_j||_2, Sun et al. 2023 eq. 1).
  * One sequence runs at a time and its reductions are added into float64 accumulators, so
@@ -11,7 +12,7 @@
  * same activation (q/k/v, gate/up) share one capture.
  *
  *   const stats = await captureActivations(model, selected, ctx.calibration, { gram: true, signal });
- *   stats.get(layer.name) -> { inFeatures, count, gram?, sumAbs, sumSq }
+ *   stats.get(layer.name) -> { inFeatures, count, gram?, absMax, sumAbs, sumSq }
  */
 import { causalLm, createSession } from '@distillery/eval';
 import { dtypeCode, int64Tensor, type Model, type Node } from '@distillery/onnx';
@@ -27,6 +28,7 @@ export interface LayerActivationStats {
   gram?: Float64Array;
   sumAbs: Float64Array;
   sumSq: Float64Array;
+  absMax: Float64Array;
 }
 
 export interface CaptureOptions {
@@ -38,13 +40,14 @@ export interface CaptureOptions {
 interface Probe {
   value: string;
   inFeatures: number;
-  outputs: { gram?: string; sumAbs: string; sumSq: string; rows: string };
+  outputs: { gram?: string; sumAbs: string; sumSq: string; absMax: string; rows: string };
 }
 
 const FLOAT = dtypeCode('float32');
 
 /** The model with the reductions of each probed value added as graph outputs. */
 function probeModel(model: Model, probes: Probe[], gram: boolean): Model {
+  const opset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
   const nodes: Node[] = [];
   const initializers = [int64Tensor('capture/axis0', [1], [0])];
   const outputs = [...model.graph.outputs];
@@ -59,12 +62,16 @@ function probeModel(model: Model, probes: Probe[], gram: boolean): Model {
     const x = node('Reshape', `${pre}/Reshape`, [f, `${pre}/shape`], `${pre}/x`);
     if (gram) node('Gemm', `${pre}/Gemm`, [x, x], p.outputs.gram!, { transA: { type: 'int', value: 1 } });
     node('ReduceSum', `${pre}/SumAbs`, [node('Abs', `${pre}/Abs`, [x], `${pre}/abs`), 'capture/axis0'], p.outputs.sumAbs, { keepdims: { type: 'int', value: 0 } });
+    // ReduceMax takes its axes as an input from opset 18, as an attribute before.
+    if (opset >= 18) node('ReduceMax', `${pre}/AbsMax`, [`${pre}/abs`, 'capture/axis0'], p.outputs.absMax, { keepdims: { type: 'int', value: 0 } });
+    else node('ReduceMax', `${pre}/AbsMax`, [`${pre}/abs`], p.outputs.absMax, { keepdims: { type: 'int', value: 0 }, axes: { type: 'ints', value: [0] } });
     node('ReduceSum', `${pre}/SumSq`, [node('Mul', `${pre}/Square`, [x, x], `${pre}/sq`), 'capture/axis0'], p.outputs.sumSq, { keepdims: { type: 'int', value: 0 } });
     node('Shape', `${pre}/Shape`, [x], p.outputs.rows);
     outputs.push(
       ...(gram ? [{ name: p.outputs.gram!, dtype: 'float32' as const, shape: [p.inFeatures, p.inFeatures] }] : []),
       { name: p.outputs.sumAbs, dtype: 'float32', shape: [p.inFeatures] },
       { name: p.outputs.sumSq, dtype: 'float32', shape: [p.inFeatures] },
+      { name: p.outputs.absMax, dtype: 'float32', shape: [p.inFeatures] },
       { name: p.outputs.rows, dtype: 'int64', shape: [2] },
     );
   }
@@ -84,16 +91,16 @@ export async function captureActivations(model: Model, layers: SelectedLayer[], 
       byValue.set(value, {
         value,
         inFeatures: l.layer.inFeatures,
-        outputs: { gram: gram ? `capture/${i}/gram` : undefined, sumAbs: `capture/${i}/sum_abs`, sumSq: `capture/${i}/sum_sq`, rows: `capture/${i}/rows` },
+        outputs: { gram: gram ? `capture/${i}/gram` : undefined, sumAbs: `capture/${i}/sum_abs`, sumSq: `capture/${i}/sum_sq`, absMax: `capture/${i}/abs_max`, rows: `capture/${i}/rows` },
       });
     }
   }
   const probes = [...byValue.values()];
-  const acc = new Map(probes.map((p) => [p.value, { inFeatures: p.inFeatures, count: 0, gram: gram ? new Float64Array(p.inFeatures * p.inFeatures) : undefined, sumAbs: new Float64Array(p.inFeatures), sumSq: new Float64Array(p.inFeatures) } as LayerActivationStats]));
+  const acc = new Map(probes.map((p) => [p.value, { inFeatures: p.inFeatures, count: 0, gram: gram ? new Float64Array(p.inFeatures * p.inFeatures) : undefined, sumAbs: new Float64Array(p.inFeatures), sumSq: new Float64Array(p.inFeatures), absMax: new Float64Array(p.inFeatures) } as LayerActivationStats]));
   const session = await createSession(probeModel(model, probes, gram));
   try {
     const lm = causalLm(session);
-    const fetches = probes.flatMap((p) => [p.outputs.gram, p.outputs.sumAbs, p.outputs.sumSq, p.outputs.rows].filter((n): n is string => n !== undefined));
+    const fetches = probes.flatMap((p) => [p.outputs.gram, p.outputs.sumAbs, p.outputs.sumSq, p.outputs.absMax, p.outputs.rows].filter((n): n is string => n !== undefined));
     for (const [s, seq] of calibration.sequences.entries()) {
       throwIfCanceled(opts.signal ?? new AbortController().signal, 'activation capture');
       const out = await lm.outputs(seq, fetches);
@@ -107,6 +114,8 @@ export async function captureActivations(model: Model, layers: SelectedLayer[], 
         if (a.gram) add(a.gram, p.outputs.gram!);
         add(a.sumAbs, p.outputs.sumAbs);
         add(a.sumSq, p.outputs.sumSq);
+        const m = out[p.outputs.absMax]!.data as Float32Array;
+        for (let i = 0; i < m.length; i++) if (m[i]! > a.absMax[i]!) a.absMax[i] = m[i]!;
       }
       opts.onProgress?.((s + 1) / calibration.sequences.length);
     }
@@ -128,7 +137,7 @@ export async function captureActivations(model: Model, layers: SelectedLayer[], 
       for (const v of values) pick(v)!.forEach((x, i) => (out[i] += x));
       return out;
     };
-    result.set(l.name, { inFeatures: l.layer.inFeatures, count: values.reduce((c, v) => c + v.count, 0), gram: sum((v) => v.gram), sumAbs: sum((v) => v.sumAbs)!, sumSq: sum((v) => v.sumSq)! });
+    result.set(l.name, { inFeatures: l.layer.inFeatures, count: values.reduce((c, v) => c + v.count, 0), gram: sum((v) => v.gram), sumAbs: sum((v) => v.sumAbs)!, sumSq: sum((v) => v.sumSq)!, absMax: Float64Array.from(values[0]!.absMax, (_, i) => Math.max(...values.map((v) => v.absMax[i]!))) });
   }
   return result;
 }

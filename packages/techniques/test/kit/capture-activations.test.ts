@@ -14,6 +14,7 @@ async function slowStats(m: Model, value: string, inFeatures: number) {
   const session = await createSession(exposed);
   const gram = new Float64Array(inFeatures * inFeatures);
   const sumAbs = new Float64Array(inFeatures);
+  const absMax = new Float64Array(inFeatures);
   let count = 0;
   try {
     for (const seq of sequences) {
@@ -23,6 +24,7 @@ async function slowStats(m: Model, value: string, inFeatures: number) {
       for (let r = 0; r < rows; r++) {
         for (let i = 0; i < inFeatures; i++) {
           sumAbs[i] += Math.abs(x[r * inFeatures + i]!);
+          absMax[i] = Math.max(absMax[i]!, Math.abs(x[r * inFeatures + i]!));
           for (let j = 0; j < inFeatures; j++) gram[i * inFeatures + j] += x[r * inFeatures + i]! * x[r * inFeatures + j]!;
         }
       }
@@ -30,7 +32,7 @@ async function slowStats(m: Model, value: string, inFeatures: number) {
   } finally {
     await session.release();
   }
-  return { gram, sumAbs, count };
+  return { gram, sumAbs, absMax, count };
 }
 
 describe('captureActivations', () => {
@@ -48,6 +50,7 @@ describe('captureActivations', () => {
       const scale = Math.max(...ref.gram.map(Math.abs));
       ref.gram.forEach((v, i) => expect(Math.abs(got.gram![i]! - v)).toBeLessThanOrEqual(1e-5 * scale));
       ref.sumAbs.forEach((v, i) => expect(got.sumAbs[i]).toBeCloseTo(v, 3));
+      ref.absMax.forEach((v, i) => expect(got.absMax[i]).toBeCloseTo(v, 5));
       // sum x^2 is the Gram diagonal.
       got.sumSq.forEach((v, i) => expect(v).toBeCloseTo(ref.gram[i * l.layer.inFeatures + i]!, 3));
     }

@@ -1,0 +1,106 @@
+/**
+ * The quant suite's rows for the calibrated methods (GPTQ, AWQ, mixed precision) and the
+ * GPTQ kernel-speed row; quant.ts runs them beside its RTN rows.
+ *
+ * Recovery: for GPTQ/AWQ at 4-bit with the same group as an RTN row on the same grid,
+ * (ppl_rtn - ppl_method) / (ppl_rtn - ppl_fp32); target >= 0.5.
+ * Kernel speed: GPTQ on a 1024x1024 layer (Hessian from 2048 random correlated rows, 4-bit
+ * g128), FLOPs counted as n²·m for the error propagation (each of n rows updates the rows
+ * after it, m columns, a multiply-add each) plus (2/3)·n³ for the Cholesky factor of H^-1
+ * and its triangular inverse, against ORT's MatMul GFLOP/s in the same process with the
+ * same one thread, timed alternately; target >= 0.3.
+ */
+import { median } from '@distillery/eval';
+import { openMatMul } from '@distillery/nn';
+import { gram } from '@distillery/onnx';
+import { gptq } from '@distillery/techniques';
+import type { BenchRow } from '../suite';
+
+export interface MethodVariant {
+  method: string;
+  technique: string;
+  params: Record<string, unknown>;
+  calibrated: true;
+  bits: number;
+  group: number | string | null;
+  /** The RTN row on the same grid. */
+  rtn?: string;
+  /** In the --quick subset. */
+  quick?: boolean;
+}
+
+const nbits = (bits: number, groupSize: number, symmetric: boolean) => ({ bits, groupSize, symmetric, format: 'matmulnbits' });
+
+export const METHOD_VARIANTS: MethodVariant[] = [
+  { quick: true, method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
+  { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
+  { method: 'gptq 4-bit nbits asym', technique: 'quantize.gptq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
+  { method: 'awq 4-bit nbits asym', technique: 'quantize.awq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
+  { quick: true, method: 'gptq 3-bit (int4 DQ)', technique: 'quantize.gptq', params: { bits: 3, groupSize: 64 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
+  // 3.5 stored bits per weight is uniform 3-bit g64 with float32 scales (as packed bits).
+  { method: 'mixed {2,4,8} nbits @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 4, 8], groupSize: 64, format: 'matmulnbits', sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
+  { method: 'mixed {2,3,4,8} @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
+];
+
+/** Adds recoveryVsRtn to the method rows and logs the targets. */
+export function methodTargets(rows: BenchRow[], log: (m: string) => void): void {
+  const ref = (method: string, group: unknown) => rows.find((r) => r.model === 'ref-base' && r.method === method && r.group === group);
+  const fp32 = ref('fp32', null)?.ppl as number | undefined;
+  for (const v of METHOD_VARIANTS) {
+    const row = ref(v.method, v.group);
+    const rtn = v.rtn ? ref(v.rtn, v.group) : undefined;
+    if (!row || !rtn || fp32 === undefined) continue;
+    const recovery = ((rtn.ppl as number) - (row.ppl as number)) / ((rtn.ppl as number) - fp32);
+    row.recoveryVsRtn = Math.round(recovery * 1000) / 1000;
+    row.rtnPpl = rtn.ppl;
+    const target = v.technique === 'quantize.mixed' ? `beats uniform 3-bit RTN: ${(row.ppl as number) < (rtn.ppl as number)}` : 'target >= 0.5';
+    log(`${v.method}: ppl ${row.ppl} vs ${v.rtn} ${rtn.ppl} (fp32 ${fp32}): recovery ${row.recoveryVsRtn} (${target})`);
+  }
+}
+
+export async function gptqKernelRow(quick: boolean, log: (m: string) => void): Promise<BenchRow> {
+  const n = 1024;
+  const m = 1024;
+  const samples = 2048;
+  // Correlated inputs (X = Z M), so the Hessian is not trivially diagonal.
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const z = Float32Array.from({ length: samples * 64 }, rand);
+  const mix = Float32Array.from({ length: 64 * n }, rand);
+  const x = new Float32Array(samples * n);
+  for (let r = 0; r < samples; r++) for (let k = 0; k < 64; k++) for (let c = 0; c < n; c++) x[r * n + c]! += z[r * 64 + k]! * mix[k * n + c]!;
+  for (let i = 0; i < x.length; i++) x[i]! += 0.1 * rand();
+  const h = Float64Array.from(await gram(x, samples, n), (v) => (2 * v) / samples);
+  const w = Float32Array.from({ length: n * m }, () => 0.05 * rand());
+  const mm = await openMatMul(n, n, m, { intraOpNumThreads: 1 });
+  const mmTimes: number[] = [];
+  const gptqTimes: number[] = [];
+  try {
+    await mm.run();
+    await gptq(w, n, m, h, { spec: { bits: 4, symmetric: true, groupSize: 128 } }); // warm-up: session creation
+    const rounds = quick ? 3 : 7;
+    for (let r = 0; r < rounds; r++) {
+      mmTimes.push(await mm.run());
+      const t0 = performance.now();
+      await gptq(w, n, m, h, { spec: { bits: 4, symmetric: true, groupSize: 128 } });
+      gptqTimes.push((performance.now() - t0) / 1000);
+    }
+  } finally {
+    await mm.release();
+  }
+  const flops = n * n * m + (2 / 3) * n ** 3;
+  const gptqGflops = flops / median(gptqTimes) / 1e9;
+  const matmulGflops = (2 * n * n * m) / median(mmTimes) / 1e9;
+  const ratio = gptqGflops / matmulGflops;
+  log(`gptq 1024x1024: ${(median(gptqTimes) * 1000).toFixed(0)} ms, ${gptqGflops.toFixed(1)} GFLOP/s vs ORT MatMul ${matmulGflops.toFixed(1)}: ratio ${ratio.toFixed(2)} (target >= 0.3)`);
+  return {
+    model: 'kernel',
+    method: 'gptq 1024x1024 4-bit g128',
+    bits: 4,
+    group: 128,
+    gptqMs: Math.round(median(gptqTimes) * 10000) / 10,
+    gptqGflops: Math.round(gptqGflops * 10) / 10,
+    matmulGflops: Math.round(matmulGflops * 10) / 10,
+    ratio: Math.round(ratio * 100) / 100,
+  };
+}

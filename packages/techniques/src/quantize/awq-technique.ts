@@ -1,0 +1,118 @@
+/**
+ * quantize.awq: activation-aware scaling then round-to-nearest. Layers reading the same
+ * activation (q/k/v, gate/up) form a group whose scales s are searched together
+ * (quantize/awq.ts, on their concatenated weights and the captured Gram matrix and mean
+ * |x|); rows of their weights are multiplied by s and 1/s goes into the op before them
+ * where the graph allows (quantize/input-scaling.ts), else into an explicit Mul. Each scaled
+ * weight then gets the clip ratio with the least activation-weighted error (the kit's
+ * activation-clip.ts), as AWQ's code clips after scaling.
+ */
+import { z } from 'zod';
+import { tensorToFloat32, type Model } from '@distillery/onnx';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { captureActivations } from '../kit/capture-activations';
+import { quantizeWeight } from '../kit/quantizer';
+import { rewriteLinear } from '../kit/rewrite-linear';
+import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
+import { throwIfCanceled } from '../canceled';
+import { awqSearch } from './awq';
+import { chooseClip } from './activation-clip';
+import { applyInputScaling, findScaleSink, inputGroups, type InputGroup, type ScaleSink } from './input-scaling';
+import { specOf, weightQuantParams } from './weight-quant-params';
+
+const ID = 'quantize.awq';
+
+export const awqParams = z
+  .object({
+    ...weightQuantParams,
+    /** α is searched on 0, 1/n, ..., 1 (the paper: n = 20). */
+    gridPoints: z.number().int().min(1).max(100).default(20),
+    /** Fold 1/s into the preceding norm or linear layer where possible; false = always an explicit Mul. */
+    fold: z.boolean().default(true),
+    /** After scaling, pick each layer's clip ratio by activation-weighted error (AWQ's weight clipping step). */
+    clip: z.boolean().default(true),
+  })
+  .strict();
+
+export type AwqParams = z.output<typeof awqParams>;
+
+export async function quantizeAwq(model: Model, params: AwqParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  if (!ctx.calibration?.sequences.length) throw new Error(`${ID} needs calibration data for its activation statistics: give the recipe calibration data (recipe.calibration)`);
+  const sel = selectLinearLayers(model, params);
+  if (!sel.selected.length) throw noLayerMatched(ID, model, sel);
+  const spec = specOf(params);
+  const stats = await captureActivations(model, sel.selected, ctx.calibration, { gram: true, signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.2 * f, 'calibration') });
+  const groups = inputGroups(sel.selected);
+  const rewrittenOutputs = new Map(sel.selected.flatMap((l) => l.layer.matmuls.map((m) => [m.outputs[0]!, l.layer.weight.name] as const)));
+  const rowScale = new Map<string, Float32Array>(); // layer name -> s
+  const columnScale = new Map<string, Float32Array>(); // weight name -> 1/s of the group it feeds
+  const plans: { group: InputGroup; sink: ScaleSink; scales: Float32Array; computeDtype: 'float32' | 'float16' }[] = [];
+  const alphas: Record<string, number> = {};
+  for (const [k, g] of groups.entries()) {
+    throwIfCanceled(ctx.signal, ID);
+    const s = stats.get(g.layers[0]!.name)!;
+    const cols = g.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
+    const w = new Float32Array(g.inFeatures * cols);
+    let off = 0;
+    for (const l of g.layers) {
+      const v = tensorToFloat32(l.layer.weight);
+      const n = l.layer.outFeatures;
+      for (let r = 0; r < g.inFeatures; r++) w.set(v.subarray(r * n, (r + 1) * n), r * cols + off);
+      off += n;
+    }
+    const meanAbs = Float32Array.from(s.sumAbs, (x) => x / s.count);
+    const found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + ') });
+    for (const l of g.layers) alphas[l.name] = found.alpha;
+    if (found.alpha === 0) continue; // s = 1: plain RTN, nothing to move
+    for (const l of g.layers) rowScale.set(l.name, found.scales);
+    const sink: ScaleSink = params.fold ? findScaleSink(model, g, rewrittenOutputs) : { kind: 'explicit-mul' };
+    if (sink.kind === 'linear-output') columnScale.set(sink.weight, Float32Array.from(found.scales, (x) => 1 / x));
+    plans.push({ group: g, sink, scales: found.scales, computeDtype: g.layers[0]!.layer.computeDtype });
+    ctx.onProgress(0.2 + (0.6 * (k + 1)) / groups.length, `scales for ${g.layers.map((l) => l.name).join(', ')}`);
+  }
+  const scaled = applyInputScaling(model, plans);
+  const out = await rewriteLinear(scaled, {
+    technique: ID,
+    selection: params,
+    format: params.format,
+    accuracyLevel: params.accuracyLevel,
+    ctx: { ...ctx, onProgress: (f, m) => ctx.onProgress(0.8 + 0.2 * f, m) },
+    method: (t) => {
+      const v = t.values;
+      const rs = rowScale.get(t.name);
+      const cs = columnScale.get(t.weightName);
+      for (let r = 0; r < t.inFeatures; r++)
+        for (let c = 0; c < t.outFeatures; c++) v[r * t.outFeatures + c]! *= (rs ? rs[r]! : 1) * (cs ? cs[c]! : 1);
+      const st = stats.get(t.name);
+      if (!params.clip || !st) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
+      // E[(x_i / s_i)^2]: the scaled layer's input second moments weight the clip error.
+      const importance = Float64Array.from(st.sumSq, (q, i) => q / Math.max(1, st.count) / (rs ? rs[i]! * rs[i]! : 1));
+      return { kind: 'quantized', weight: chooseClip(v, t.inFeatures, t.outFeatures, spec, importance, t.name).weight };
+    },
+  });
+  const count = (kind: ScaleSink['kind']) => plans.filter((p) => p.sink.kind === kind).length;
+  return {
+    model: out.model,
+    report: {
+      ...out.report,
+      groups: groups.length,
+      groupsScaled: plans.length,
+      foldedIntoNorm: count('norm-weight'),
+      foldedIntoLinear: count('linear-output'),
+      explicitMul: count('explicit-mul'),
+      alphas: JSON.stringify(alphas),
+    },
+  };
+}
+
+export const awqTechnique = defineTechnique({
+  id: ID,
+  family: 'quantize',
+  title: 'AWQ (activation-aware weight quantization)',
+  description:
+    'Scales up the input channels that see large activations before round-to-nearest, with the scale exponent searched ' +
+    'per layer group to minimise the output error on calibration data (Lin et al. 2023); the inverse scale is folded ' +
+    'into the preceding norm or linear layer where the graph allows. Needs calibration data.',
+  params: awqParams,
+  apply: quantizeAwq,
+});
