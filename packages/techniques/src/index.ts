@@ -14,3 +14,7 @@ export * from './finetune/recover';
 export * from './finetune/qat';
 export * from './finetune/symmetric-quant';
 export * from './finetune/int4-linear';
+export * from './prune/sparsity-mask';
+export * from './prune/magnitude';
+export * from './prune/wanda';
+export * from './prune/sparsegpt';

@@ -1,0 +1,151 @@
+/**
+ * SparseGPT (Frantar & Alistarh 2023, "SparseGPT: Massive Language Models Can Be
+ * Accurately Pruned in One-Shot", Algorithm 1): prune input rows left to right; each
+ * pruned weight's error is spread over the not-yet-visited inputs through the Cholesky
+ * factor of the inverse calibration Hessian H = X^T X + lambda*I (OBS update, eq. 3-5), with
+ * lazy batched updates of the later blocks and an adaptive mask chosen per block of Bs
+ * inputs by w^2 / [H^-1]_cc^2 (sec. 3.3). The paper's W is [out, in]; ours is [in, out],
+ * so the paper's column c is our row c and its rows are our columns.
+ */
+import { maskFor, type SparsityTarget } from './sparsity-mask';
+
+export interface SparseGptOptions {
+  target: SparsityTarget;
+  /** Lazy-update and mask-selection block (paper: B = Bs = 128). Rounded up to a multiple of M for N:M. */
+  blockSize: number;
+  /** Dampening as a fraction of the mean diagonal of H (paper: 1%). */
+  dampening: number;
+}
+
+export interface SparseGptResult {
+  /** Pruned and reconstructed W[in, out]. */
+  w: Float32Array;
+  mask: Uint8Array;
+  /** Inputs that never fired in calibration (H_jj = 0): their rows are set to zero, as in the reference code. */
+  deadInputs: number;
+}
+
+/** Lower Cholesky factor of a symmetric positive definite [n, n] float64 matrix (in place in a copy). */
+function choleskyLower(a: Float64Array, n: number, what: string): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = a[j * n + j]!;
+    for (let p = 0; p < j; p++) d -= l[j * n + p]! * l[j * n + p]!;
+    if (!(d > 0)) throw new Error(`${what}: the calibration Hessian is not positive definite at input ${j}; raise dampening`);
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i * n + j]!;
+      for (let p = 0; p < j; p++) s -= l[i * n + p]! * l[j * n + p]!;
+      l[i * n + j] = s / ljj;
+    }
+  }
+  return l;
+}
+
+/**
+ * Upper U with H^-1 = U^T U. With H = L L^T, H^-1 = L^-T L^-1; reversing the index order
+ * J turns that into the needed form: U = J chol(J H^-1 J) J, computed here as the
+ * inverse-transposed lower factor of the reversed H, which avoids forming H^-1 at all:
+ * J H J = L' L'^T  =>  H^-1 = J L'^-T L'^-1 J and U := J L'^-1 J is upper with U^T U = H^-1.
+ */
+export function inverseHessianUpper(h: Float64Array, n: number, what = 'prune.sparsegpt'): Float64Array {
+  const rev = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)]!;
+  const l = choleskyLower(rev, n, what);
+  // Forward substitution for L^-1 (lower), column by column.
+  const linv = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    linv[c * n + c] = 1 / l[c * n + c]!;
+    for (let i = c + 1; i < n; i++) {
+      let s = 0;
+      for (let p = c; p < i; p++) s += l[i * n + p]! * linv[p * n + c]!;
+      linv[i * n + c] = -s / l[i * n + i]!;
+    }
+  }
+  const u = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)]!;
+  return u;
+}
+
+/** SparseGPT on W[rows = in, cols = out] with the calibration Gram matrix X^T X [in, in]. */
+export function sparseGpt(w: Float32Array, rows: number, cols: number, gram: Float32Array, opts: SparseGptOptions, what = 'prune.sparsegpt'): SparseGptResult {
+  if (w.length !== rows * cols) throw new Error(`${what}: ${w.length} weights for [${rows}, ${cols}]`);
+  if (gram.length !== rows * rows) throw new Error(`${what}: Gram matrix has ${gram.length} values, expected ${rows}x${rows}`);
+  const { target } = opts;
+  if (target.kind === 'nm' && rows % target.m !== 0) throw new Error(`${what}: ${target.n}:${target.m} needs the input size to be a multiple of ${target.m}, but it is ${rows}`);
+  const W = Float64Array.from(w);
+  const H = Float64Array.from(gram);
+  let deadInputs = 0;
+  for (let j = 0; j < rows; j++) {
+    if (H[j * rows + j] === 0) {
+      H[j * rows + j] = 1;
+      W.fill(0, j * cols, (j + 1) * cols);
+      deadInputs++;
+    }
+  }
+  let meanDiag = 0;
+  for (let j = 0; j < rows; j++) meanDiag += H[j * rows + j]!;
+  meanDiag /= rows;
+  for (let j = 0; j < rows; j++) H[j * rows + j]! += opts.dampening * meanDiag;
+  const U = inverseHessianUpper(H, rows, what);
+
+  const mask = new Uint8Array(rows * cols).fill(1);
+  const B = target.kind === 'nm' ? Math.ceil(opts.blockSize / target.m) * target.m : opts.blockSize;
+  const err = new Float64Array(B * cols); // E: scaled errors of the current block, one row per input
+  let prunedSoFar = 0;
+  for (let i1 = 0; i1 < rows; i1 += B) {
+    const i2 = Math.min(i1 + B, rows);
+    const count = i2 - i1;
+    if (target.kind === 'unstructured') {
+      // Adaptive mask for the whole block from the current (already updated) weights.
+      const score = new Float32Array(count * cols);
+      for (let r = 0; r < count; r++) {
+        const d = U[(i1 + r) * rows + i1 + r]!;
+        for (let c = 0; c < cols; c++) score[r * cols + c] = W[(i1 + r) * cols + c]! ** 2 / (d * d);
+      }
+      // Cumulative rounding: the blocks' pruned counts add up to exactly round(s * size).
+      const goal = Math.round(target.sparsity * i2 * cols) - prunedSoFar;
+      const bm = maskFor(score, count, cols, { kind: 'unstructured', sparsity: goal / (count * cols) }, 'layer', what);
+      mask.set(bm, i1 * cols);
+      for (let k = 0; k < bm.length; k++) prunedSoFar += 1 - bm[k]!;
+    }
+    for (let j = i1; j < i2; j++) {
+      if (target.kind === 'nm' && (j - i1) % target.m === 0) {
+        const score = new Float32Array(target.m * cols);
+        for (let r = 0; r < target.m; r++) {
+          const d = U[(j + r) * rows + j + r]!;
+          for (let c = 0; c < cols; c++) score[r * cols + c] = W[(j + r) * cols + c]! ** 2 / (d * d);
+        }
+        mask.set(maskFor(score, target.m, cols, target, 'layer', what), j * cols);
+      }
+      const d = U[j * rows + j]!;
+      const e = err.subarray((j - i1) * cols, (j - i1 + 1) * cols);
+      for (let c = 0; c < cols; c++) {
+        const keep = mask[j * cols + c]!;
+        e[c] = keep ? 0 : W[j * cols + c]! / d;
+        if (!keep) W[j * cols + c] = 0;
+      }
+      // OBS update of the rest of the block (eq. 5 with the Cholesky row of H^-1).
+      for (let r = j + 1; r < i2; r++) {
+        const f = U[j * rows + r]!;
+        if (f === 0) continue;
+        const row = r * cols;
+        for (let c = 0; c < cols; c++) W[row + c]! -= e[c]! * f;
+      }
+    }
+    // Lazy batch update of every later input row: W[i2:, :] -= U[i1:i2, i2:]^T E.
+    for (let r = i2; r < rows; r++) {
+      const row = r * cols;
+      for (let j = i1; j < i2; j++) {
+        const f = U[j * rows + r]!;
+        if (f === 0) continue;
+        const e = (j - i1) * cols;
+        for (let c = 0; c < cols; c++) W[row + c]! -= err[e + c]! * f;
+      }
+    }
+  }
+  const out = new Float32Array(rows * cols);
+  for (let k = 0; k < out.length; k++) out[k] = mask[k] ? W[k]! : 0;
+  return { w: out, mask, deadInputs };
+}
