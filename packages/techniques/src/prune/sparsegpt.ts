@@ -7,6 +7,7 @@
  * inputs by w^2 / [H^-1]_cc^2 (sec. 3.3). The paper's W is [out, in]; ours is [in, out],
  * so the paper's column c is our row c and its rows are our columns.
  */
+import { inverseUpperCholesky } from '../linalg/cholesky';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 export interface SparseGptOptions {
@@ -23,49 +24,6 @@ export interface SparseGptResult {
   mask: Uint8Array;
   /** Inputs that never fired in calibration (H_jj = 0): their rows are set to zero, as in the reference code. */
   deadInputs: number;
-}
-
-/** Lower Cholesky factor of a symmetric positive definite [n, n] float64 matrix (in place in a copy). */
-function choleskyLower(a: Float64Array, n: number, what: string): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j]!;
-    for (let p = 0; p < j; p++) d -= l[j * n + p]! * l[j * n + p]!;
-    if (!(d > 0)) throw new Error(`${what}: the calibration Hessian is not positive definite at input ${j}; raise dampening`);
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j]!;
-      for (let p = 0; p < j; p++) s -= l[i * n + p]! * l[j * n + p]!;
-      l[i * n + j] = s / ljj;
-    }
-  }
-  return l;
-}
-
-/**
- * Upper U with H^-1 = U^T U. With H = L L^T, H^-1 = L^-T L^-1; reversing the index order
- * J turns that into the needed form: U = J chol(J H^-1 J) J, computed here as the
- * inverse-transposed lower factor of the reversed H, which avoids forming H^-1 at all:
- * J H J = L' L'^T  =>  H^-1 = J L'^-T L'^-1 J and U := J L'^-1 J is upper with U^T U = H^-1.
- */
-export function inverseHessianUpper(h: Float64Array, n: number, what = 'prune.sparsegpt'): Float64Array {
-  const rev = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)]!;
-  const l = choleskyLower(rev, n, what);
-  // Forward substitution for L^-1 (lower), column by column.
-  const linv = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    linv[c * n + c] = 1 / l[c * n + c]!;
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let p = c; p < i; p++) s += l[i * n + p]! * linv[p * n + c]!;
-      linv[i * n + c] = -s / l[i * n + i]!;
-    }
-  }
-  const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)]!;
-  return u;
 }
 
 /** SparseGPT on W[rows = in, cols = out] with the calibration Gram matrix X^T X [in, in]. */
@@ -88,7 +46,7 @@ export function sparseGpt(w: Float32Array, rows: number, cols: number, gram: Flo
   for (let j = 0; j < rows; j++) meanDiag += H[j * rows + j]!;
   meanDiag /= rows;
   for (let j = 0; j < rows; j++) H[j * rows + j]! += opts.dampening * meanDiag;
-  const U = inverseHessianUpper(H, rows, what);
+  const U = inverseUpperCholesky(H, rows, `${what}: calibration Hessian`);
 
   const mask = new Uint8Array(rows * cols).fill(1);
   const B = target.kind === 'nm' ? Math.ceil(opts.blockSize / target.m) * target.m : opts.blockSize;

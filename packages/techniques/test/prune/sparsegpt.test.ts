@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inverseHessianUpper, maskFor, prunedCount, sparseGpt, sparsityTarget, type SparsityTarget } from '../../src';
+import { inverseUpperCholesky, maskFor, prunedCount, sparseGpt, sparsityTarget, type SparsityTarget } from '../../src';
 import { seededUniform } from '../mlp-fixture';
 
 /** Explicit inverse of a small SPD matrix by Gauss-Jordan elimination (float64). */
@@ -83,9 +83,9 @@ describe('SparseGPT', () => {
   const w = seededUniform(rows * cols, 11);
   const gram = calibrationGram(rows, 64, 5);
 
-  it('U from inverseHessianUpper is upper triangular with U^T U = H^-1', () => {
+  it('U from inverseUpperCholesky is upper triangular with U^T U = H^-1', () => {
     const h = Float64Array.from(gram, (v, k) => v + (k % (rows + 1) === 0 ? 0.1 : 0));
-    const u = inverseHessianUpper(h, rows);
+    const u = inverseUpperCholesky(h, rows);
     const hinv = inverse(Array.from({ length: rows }, (_, i) => Array.from(h.slice(i * rows, (i + 1) * rows))));
     for (let i = 0; i < rows; i++) for (let j = 0; j < rows; j++) {
       if (i > j) expect(u[i * rows + j]).toBe(0);
