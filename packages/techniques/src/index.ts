@@ -25,3 +25,5 @@ export * from './lowrank/rank-rule';
 export * from './lowrank/factorize';
 export * from './lowrank/asvd';
 export * from './lowrank/svd-llm';
+export * from './share/kmeans';
+export * from './share/hashing';
