@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bitsForMaxAbs, createPrng, weightNameOfMatMul, type WeightQuantization } from '@distillery/nn';
-import { dequantizeSymmetric, quantizeSymmetric } from '../src';
+import { dequantizeWeight, quantizeWeight, signedCodes } from '../src';
 import { recoveryGrid } from '../src/finetune/quantization-grid';
 
 const K = 16;
@@ -11,19 +11,20 @@ function randn(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal());
 }
 
-/** What decoderWeightsFromModel reports for a weight quantized by quantizeSymmetric. */
+/** What decoderWeightsFromModel reports for a weight quantized by quantizeWeight. */
 function asRead(w: Float32Array, bits: number, groupSize: number, clipRatio: number): { info: WeightQuantization; deq: Float32Array } {
-  const x = quantizeSymmetric(w, K, M, bits, groupSize, clipRatio);
+  const x = quantizeWeight(w, K, M, { bits, symmetric: true, groupSize, clipRatio });
+  const q = signedCodes(x);
   const groupMaxAbs = new Int32Array(x.scales.length);
   for (let r = 0; r < K; r++) for (let c = 0; c < M; c++) {
     const g = Math.floor(r / groupSize) * M + c;
-    groupMaxAbs[g] = Math.max(groupMaxAbs[g]!, Math.abs(x.q[r * M + c]!));
+    groupMaxAbs[g] = Math.max(groupMaxAbs[g]!, Math.abs(q[r * M + c]!));
   }
   const info: WeightQuantization = {
-    dtype: bits > 4 ? 'int8' : 'int4', bits: bitsForMaxAbs(Math.max(...groupMaxAbs)), groupSize, scales: x.scales, q: x.q, groupMaxAbs,
+    dtype: bits > 4 ? 'int8' : 'int4', bits: bitsForMaxAbs(Math.max(...groupMaxAbs)), groupSize, scales: x.scales, q, groupMaxAbs,
     quantizedInitializer: 'q', scaleInitializer: 's', dequantizeNode: 'dq',
   };
-  return { info, deq: dequantizeSymmetric(x, K, M) };
+  return { info, deq: dequantizeWeight(x) };
 }
 
 describe('recoveryGrid: the fake-quant setting that reproduces a quantized weight', () => {
@@ -33,8 +34,8 @@ describe('recoveryGrid: the fake-quant setting that reproduces a quantized weigh
       expect(info.bits).toBe(bits);
       const grid = recoveryGrid(new Map([['w', info]]), () => K, 'test');
       expect(grid).toEqual({ bits, groupSize: groupSize === K ? undefined : groupSize, clipRatio: 1, groupsOffGrid: 0 });
-      const again = quantizeSymmetric(deq, K, M, grid.bits, grid.groupSize ?? K, grid.clipRatio);
-      expect(Array.from(again.q)).toEqual(Array.from(info.q));
+      const again = quantizeWeight(deq, K, M, { bits: grid.bits, symmetric: true, groupSize: grid.groupSize, clipRatio: grid.clipRatio });
+      expect(Array.from(signedCodes(again))).toEqual(Array.from(info.q));
       for (let i = 0; i < again.scales.length; i++) expect(Math.abs(again.scales[i]! - info.scales[i]!)).toBeLessThanOrEqual(2 ** -22 * info.scales[i]!);
     });
   }
@@ -49,11 +50,11 @@ describe('recoveryGrid: the fake-quant setting that reproduces a quantized weigh
     expect(grid.clipRatio).toBeCloseTo(7 / mode, 12);
     expect(grid.groupsOffGrid).toBe(info.groupMaxAbs.length - counts.get(mode)!);
     expect(grid.groupsOffGrid).toBeGreaterThan(0);
-    const again = quantizeSymmetric(deq, K, M, 4, 4, grid.clipRatio);
+    const again = signedCodes(quantizeWeight(deq, K, M, { bits: 4, symmetric: true, groupSize: 4, clipRatio: grid.clipRatio }));
     for (let g = 0; g < info.groupMaxAbs.length; g++) {
       if (info.groupMaxAbs[g] !== mode) continue;
       const [row0, c] = [Math.floor(g / M) * 4, g % M];
-      for (let r = row0; r < row0 + 4; r++) expect(again.q[r * M + c]).toBe(info.q[r * M + c]);
+      for (let r = row0; r < row0 + 4; r++) expect(again[r * M + c]).toBe(info.q[r * M + c]);
     }
   });
 

@@ -6,8 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { readModel, roundHalfEven, serializeModel, writeModel, type Model } from '@distillery/onnx';
 import {
   CanceledError,
-  dequantizeInt8PerColumn,
-  quantizeInt8PerColumn,
+  dequantizeWeight,
+  quantizeWeight,
+  signedCodes,
   quantizeRtnInt8,
   quietContext,
   rtnInt8,
@@ -25,14 +26,14 @@ async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Rec
   }
 }
 
-/** Obviously-correct reference: per column, scale = max|w|/127 (fp32), q = round(w/scale). */
+/** Obviously-correct reference: per column, scale = max|w| * fp32(1/127) in fp32 (as the QAT graph computes it), q = round(w/scale). */
 function slowQuantize(w: Float32Array, rows: number, cols: number) {
   const q = new Int8Array(rows * cols);
   const scales = new Float32Array(cols);
   for (let c = 0; c < cols; c++) {
     const col = Array.from({ length: rows }, (_, r) => w[r * cols + c]!);
     const m = Math.max(...col.map(Math.abs));
-    scales[c] = m === 0 ? 1 : m / 127;
+    scales[c] = m === 0 ? 1e-30 : Math.fround(m * Math.fround(1 / 127));
     col.forEach((v, r) => (q[r * cols + c] = Math.max(-127, Math.min(127, roundHalfEven(v / scales[c]!)))));
   }
   return { q, scales };
@@ -55,11 +56,12 @@ describe('int8 per-column rounding', () => {
     const rows = 17, cols = 9;
     const w = seededUniform(rows * cols, 7, 3);
     for (let r = 0; r < rows; r++) w[r * cols + 4] = 0; // an all-zero column
-    const got = quantizeInt8PerColumn(w, rows, cols);
+    const qw = quantizeWeight(w, rows, cols, { bits: 8, symmetric: true });
+    const got = { q: signedCodes(qw), scales: qw.scales };
     const ref = slowQuantize(w, rows, cols);
     expect(Array.from(got.q)).toEqual(Array.from(ref.q));
     expect(Array.from(got.scales)).toEqual(Array.from(ref.scales));
-    const deq = dequantizeInt8PerColumn(got.q, got.scales, rows, cols);
+    const deq = dequantizeWeight(qw);
     for (let i = 0; i < w.length; i++) expect(Math.abs(deq[i]! - w[i]!)).toBeLessThanOrEqual(got.scales[i % cols]! / 2 + 1e-7);
     // The column maximum maps to exactly ±127.
     for (let c = 0; c < cols; c++) if (c !== 4) expect(Math.max(...Array.from({ length: rows }, (_, r) => Math.abs(got.q[r * cols + c]!)))).toBe(127);
@@ -95,7 +97,7 @@ describe('quantize.rtn-int8', () => {
     const x = seededUniform(4 * 8, 11);
     const out = await run(probe, { x: new ort.Tensor('float32', x, [4, 8]) });
     const ref = slowQuantize(w1, 8, 16);
-    const refDeq = dequantizeInt8PerColumn(ref.q, ref.scales, 8, 16);
+    const refDeq = Float32Array.from(ref.q, (q, i) => q * ref.scales[i % 16]!);
     expect(Array.from(out['layers.0.up.weight_dequantized']!)).toEqual(Array.from(refDeq));
     // The quantized MatMul equals x @ dequant(W1) up to fp32 summation rounding.
     const hRef = matmulF64(x, refDeq, 4, 8, 16);

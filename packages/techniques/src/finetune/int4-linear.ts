@@ -6,7 +6,7 @@
  * Raising the opset moves ReduceMean's `axes` from attribute to input (changed in opset 18).
  */
 import { makeTensor, pack4Bit, byteLength, type Model, type Node, type Tensor } from '@distillery/onnx';
-import type { SymmetricQuant } from './symmetric-quant';
+import { signedCodes, type QuantizedWeight } from '../kit/quantizer';
 
 export const INT4_OPSET = 21;
 
@@ -31,7 +31,7 @@ export interface Int4Rewrite {
 }
 
 /** `quantized` maps a float initializer name (a MatMul B input) to its integers and scales. */
-export function withInt4Weights(model: Model, quantized: Map<string, SymmetricQuant>): Int4Rewrite {
+export function withInt4Weights(model: Model, quantized: Map<string, QuantizedWeight>): Int4Rewrite {
   const g = model.graph;
   const byName = new Map(g.initializers.map((t) => [t.name, t]));
   const added: Tensor[] = [];
@@ -44,9 +44,9 @@ export function withInt4Weights(model: Model, quantized: Map<string, SymmetricQu
     const [rows, cols] = t.dims as [number, number];
     const qName = `${name}_quantized`;
     const sName = `${name}_scale`;
-    added.push(makeTensor(qName, 'int4', [rows, cols], pack4Bit(x.q, true)));
-    const perChannel = x.groups === 1;
-    added.push(makeTensor(sName, 'float32', perChannel ? [cols] : [x.groups, cols], x.scales));
+    added.push(makeTensor(qName, 'int4', [rows, cols], pack4Bit(signedCodes(x), true)));
+    const perChannel = x.groupSize === rows;
+    added.push(makeTensor(sName, 'float32', perChannel ? [cols] : [x.scales.length / cols, cols], x.scales));
     dequant.set(name, {
       name: `/weights/${name}/DequantizeLinear`,
       opType: 'DequantizeLinear',
@@ -55,7 +55,7 @@ export function withInt4Weights(model: Model, quantized: Map<string, SymmetricQu
       outputs: [`${name}_dequantized`],
       attributes: perChannel
         ? { axis: { type: 'int', value: 1 } }
-        : { axis: { type: 'int', value: 0 }, block_size: { type: 'int', value: rows / x.groups } },
+        : { axis: { type: 'int', value: 0 }, block_size: { type: 'int', value: x.groupSize } },
     });
     before += t.raw.byteLength;
     after += byteLength('int4', [rows, cols]) + byteLength('float32', [x.scales.length]);

@@ -15,7 +15,7 @@ import { checkTokens, trainDecoder } from './decoder-training';
 import { withInt4Weights } from './int4-linear';
 import { refuseQuantized } from './recover';
 import { trainingRunParams } from './schedule-params';
-import { quantizeSymmetric, type SymmetricQuant } from './symmetric-quant';
+import { quantizeWeight, type QuantizedWeight } from '../kit/quantizer';
 
 export const qatParams = z
   .object({
@@ -30,13 +30,13 @@ export const qatParams = z
 export type QatParams = z.output<typeof qatParams>;
 
 /** Round every block projection with the QAT quantizer (also the plain-rounding baseline with 0 steps). */
-export function quantizeBlockLinears(weights: Map<string, Float32Array>, shapes: Map<string, number[]>, p: Pick<QatParams, 'bits' | 'groupSize' | 'clipRatio'>): Map<string, SymmetricQuant> {
-  const out = new Map<string, SymmetricQuant>();
+export function quantizeBlockLinears(weights: Map<string, Float32Array>, shapes: Map<string, number[]>, p: Pick<QatParams, 'bits' | 'groupSize' | 'clipRatio'>): Map<string, QuantizedWeight> {
+  const out = new Map<string, QuantizedWeight>();
   for (const [name, w] of weights) {
     if (!isBlockLinearWeight(name)) continue;
     const [rows, cols] = shapes.get(name)! as [number, number];
     if (p.groupSize !== undefined && rows % p.groupSize !== 0) throw new Error(`groupSize ${p.groupSize} does not divide the ${rows} input features of ${name}`);
-    out.set(name, quantizeSymmetric(w, rows, cols, p.bits, p.groupSize ?? rows, p.clipRatio));
+    out.set(name, quantizeWeight(w, rows, cols, { bits: p.bits, symmetric: true, groupSize: p.groupSize, clipRatio: p.clipRatio }, name));
   }
   return out;
 }

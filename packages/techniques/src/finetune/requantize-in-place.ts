@@ -7,7 +7,7 @@
  */
 import { tensorFromNumbers, type Model, type Tensor } from '@distillery/onnx';
 import type { WeightQuantization } from '@distillery/nn';
-import { quantizeSymmetric } from './symmetric-quant';
+import { quantizeWeight, signedCodes } from '../kit/quantizer';
 import type { RecoveryGrid } from './quantization-grid';
 
 export interface RequantizeResult {
@@ -31,10 +31,11 @@ export function requantizeInPlace(model: Model, weights: ReadonlyMap<string, Flo
     const qt = byName.get(info.quantizedInitializer)!;
     const st = byName.get(info.scaleInitializer)!;
     const [rows, cols] = qt.dims as [number, number];
-    const x = quantizeSymmetric(w, rows, cols, grid.bits, grid.groupSize ?? rows, grid.clipRatio);
+    const x = quantizeWeight(w, rows, cols, { bits: grid.bits, symmetric: true, groupSize: grid.groupSize, clipRatio: grid.clipRatio }, name);
+    const q = signedCodes(x);
     if (x.scales.length !== info.scales.length) throw new Error(`requantizeInPlace: ${name} had ${info.scales.length} scales, the grid gives ${x.scales.length}`);
-    for (let i = 0; i < x.q.length; i++) if (x.q[i] !== info.q[i]) changed++;
-    replaced.set(qt.name, tensorFromNumbers(qt.name, qt.dtype, qt.dims, x.q));
+    for (let i = 0; i < q.length; i++) if (q[i] !== info.q[i]) changed++;
+    replaced.set(qt.name, tensorFromNumbers(qt.name, qt.dtype, qt.dims, q));
     replaced.set(st.name, tensorFromNumbers(st.name, st.dtype, st.dims, x.scales));
   }
   const initializers = model.graph.initializers.map((t) => replaced.get(t.name) ?? t);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { byteLength, makeTensor, tensorToFloat32, type Model, type Node, type Tensor } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { findLinearWeights, linearLayerName, type LinearWeight } from '../linear-weights';
-import { quantizeInt8PerColumn } from './int8-per-column';
+import { quantizeWeight, signedCodes } from '../kit/quantizer';
 import { throwIfCanceled } from '../canceled';
 
 export const rtnInt8Params = z
@@ -83,7 +83,9 @@ export async function quantizeRtnInt8(model: Model, params: RtnInt8Params, ctx: 
   for (let k = 0; k < chosen.length; k++) {
     throwIfCanceled(ctx.signal, 'quantize.rtn-int8');
     const l = chosen[k]!;
-    const { q, scales } = quantizeInt8PerColumn(floatValues(l.weight), l.inFeatures, l.outFeatures);
+    const qw = quantizeWeight(floatValues(l.weight), l.inFeatures, l.outFeatures, { bits: 8, symmetric: true }, linearLayerName(l));
+    const q = signedCodes(qw);
+    const scales = qw.scales;
     const qName = uniqueName(used, `${l.weight.name}_quantized`);
     const sName = uniqueName(used, `${l.weight.name}_scale`);
     const outName = uniqueName(used, `${l.weight.name}_dequantized`);
