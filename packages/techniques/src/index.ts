@@ -27,3 +27,6 @@ export * from './lowrank/asvd';
 export * from './lowrank/svd-llm';
 export * from './share/kmeans';
 export * from './share/hashing';
+export * from './prune/ffn-channels';
+export * from './prune/blocks';
+export * from './prune/attention-heads';
