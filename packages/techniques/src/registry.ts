@@ -5,6 +5,7 @@ import { rtnInt8 } from './quantize/rtn-int8';
 import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
+import { pruneBlocksTechnique } from './prune/blocks';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -43,4 +44,5 @@ export const registry = new TechniqueRegistry([
   kd as unknown as AnyTechnique,
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,
+  pruneBlocksTechnique as unknown as AnyTechnique,
 ]);

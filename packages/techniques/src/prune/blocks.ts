@@ -5,7 +5,14 @@
  * h_i+1,t)] between the residual stream entering and leaving block i, or the perplexity
  * increase when the block alone is removed (sec. 4.3 compares both); the least important go.
  */
+import { z } from 'zod';
+import { modelPerplexity } from '@distillery/eval';
 import { layerPrefix, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import type { Model } from '@distillery/onnx';
+import { throwIfCanceled } from '../canceled';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { blockInfluences } from './block-influence';
+import { decoderParts, rebuildDecoder, shapeReport, type DecoderParts } from './decoder-rebuild';
 import type { StructuredResult } from './ffn-channels';
 
 /** 1 - mean over tokens of cos(input_t, output_t); rows are tokens of width d. */
@@ -48,3 +55,76 @@ export function removeBlocks(config: DecoderConfig, weights: DecoderWeights, rem
   });
   return { config: { ...config, nLayers: keep.length }, weights: out, kept: [keep] };
 }
+
+export const pruneBlocksParams = z
+  .object({
+    /** How many blocks to remove; the least important go. */
+    count: z.number().int().min(1).max(1024).optional(),
+    /** Exactly these blocks (0-based) instead of choosing by importance. */
+    blocks: z.array(z.number().int().nonnegative()).max(1024).optional(),
+    /**
+     * perplexity: the calibration perplexity with the block removed (higher = more important);
+     * block-influence: ShortGPT's 1 - cos(input, output) of the residual stream.
+     */
+    importance: z.enum(['perplexity', 'block-influence']).default('perplexity'),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.count === undefined) === (p.blocks === undefined)) ctx.addIssue({ code: 'custom', path: ['count'], message: 'give exactly one of count and blocks' });
+  });
+export type PruneBlocksParams = z.output<typeof pruneBlocksParams>;
+
+/** Calibration perplexity of the model without each block in turn. */
+async function perplexityWithout(model: Model, parts: DecoderParts, tokens: Int32Array, window: number, ctx: TechniqueContext): Promise<Float64Array> {
+  const out = new Float64Array(parts.config.nLayers);
+  for (let i = 0; i < parts.config.nLayers; i++) {
+    throwIfCanceled(ctx.signal, 'prune.blocks');
+    const r = removeBlocks(parts.config, parts.weights, [i]);
+    const m = rebuildDecoder(model, { ...parts, config: r.config, weights: r.weights });
+    out[i] = (await modelPerplexity(m, tokens, { window, signal: ctx.signal })).perplexity;
+    ctx.onProgress((0.9 * (i + 1)) / parts.config.nLayers, `scored block ${i}`);
+  }
+  return out;
+}
+
+export async function pruneBlocks(model: Model, params: PruneBlocksParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'prune.blocks';
+  const parts = decoderParts(model, what);
+  let remove = params.blocks;
+  let scores: ArrayLike<number> | undefined;
+  if (!remove) {
+    const count = params.count!;
+    if (count >= parts.config.nLayers) throw new Error(`${what}: removing ${count} of ${parts.config.nLayers} blocks would remove every block`);
+    const seqs = ctx.calibration?.sequences;
+    if (!seqs?.length) throw new Error(`${what}: choosing blocks by ${params.importance} needs calibration data (or name the blocks)`);
+    if (params.importance === 'perplexity') {
+      const window = seqs[0]!.length;
+      const tokens = Int32Array.from(seqs.flatMap((s) => Array.from(s)));
+      scores = await perplexityWithout(model, parts, tokens, window, ctx);
+    } else {
+      scores = await blockInfluences(model, seqs, ctx);
+    }
+    remove = leastImportantBlocks(scores, count);
+  }
+  const r = removeBlocks(parts.config, parts.weights, remove, what);
+  ctx.onProgress(1, 'done');
+  return {
+    model: rebuildDecoder(model, { ...parts, config: r.config, weights: r.weights }),
+    report: {
+      removedBlocks: remove.join(','),
+      ...(scores ? { importance: params.importance, blockScores: Array.from(scores, (s) => s.toFixed(4)).join(',') } : {}),
+      ...shapeReport(parts.config, r.config),
+    },
+  };
+}
+
+export const pruneBlocksTechnique = defineTechnique({
+  id: 'prune.blocks',
+  family: 'prune',
+  title: 'Depth pruning (remove whole blocks)',
+  description:
+    'Removes whole transformer blocks, either named or the least important by calibration perplexity without the block ' +
+    "or ShortGPT's block influence (1 - cos of the residual stream in and out). The model gets fewer layers and a new config.",
+  params: pruneBlocksParams,
+  apply: pruneBlocks,
+});
