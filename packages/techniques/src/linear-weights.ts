@@ -1,7 +1,8 @@
 /**
  * Finds the linear layers a weight-only technique can rewrite: MatMul nodes whose second
- * input is a constant 2-D weight, either a float32 initializer or a float16 initializer
- * behind a Cast to float32 (how fp16 exports keep fp32 compute).
+ * input is a constant 2-D weight: a float32 initializer, a float16/bfloat16 initializer
+ * behind a Cast to float32 (how our fp16 models keep fp32 compute), or a float16
+ * initializer read directly by a float16 MatMul (how imported fp16 exports compute).
  */
 import type { Graph, Model, Node, Tensor } from '@distillery/onnx';
 
@@ -9,8 +10,10 @@ export interface LinearWeight {
   /** The MatMul nodes that read this weight as their B input, in graph order. */
   matmuls: Node[];
   weight: Tensor;
-  /** Present when the weight is float16 and reaches the MatMuls through this Cast. */
+  /** Present when the weight is float16/bfloat16 and reaches the MatMuls through this Cast. */
   cast?: Node;
+  /** The element type the MatMuls compute in: float32, or float16 when they read a float16 weight directly. */
+  computeDtype: 'float32' | 'float16';
   inFeatures: number;
   outFeatures: number;
   /**
@@ -69,15 +72,23 @@ export function findLinearWeights(model: Model): LinearWeight[] {
     if (weight.dtype === 'float32') {
       matmulUses = direct.filter(isMatMulB);
       exclusive = matmulUses.length === direct.length;
-    } else if (weight.dtype === 'float16') {
+    } else if (weight.dtype === 'float16' || weight.dtype === 'bfloat16') {
       const casts = direct.filter(
         (u) => u.node?.opType === 'Cast' && u.node.attributes.to?.type === 'int' && u.node.attributes.to.value === FLOAT32_CODE,
       );
-      if (casts.length !== 1) continue;
-      cast = casts[0]!.node!;
-      const castUses = uses.get(cast.outputs[0]!) ?? [];
-      matmulUses = castUses.filter(isMatMulB);
-      exclusive = direct.length === 1 && matmulUses.length === castUses.length;
+      const directMatMuls = weight.dtype === 'float16' ? direct.filter(isMatMulB) : [];
+      if (casts.length === 1 && directMatMuls.length === 0) {
+        cast = casts[0]!.node!;
+        const castUses = uses.get(cast.outputs[0]!) ?? [];
+        matmulUses = castUses.filter(isMatMulB);
+        exclusive = direct.length === 1 && matmulUses.length === castUses.length;
+      } else if (casts.length === 0 && directMatMuls.length > 0) {
+        // Imported fp16 exports: the MatMul computes in float16 on the weight as stored.
+        matmulUses = directMatMuls;
+        exclusive = matmulUses.length === direct.length;
+      } else {
+        continue;
+      }
     } else {
       continue;
     }
@@ -85,7 +96,15 @@ export function findLinearWeights(model: Model): LinearWeight[] {
     const matmuls = matmulUses.map((u) => u.node!).sort((a, b) => order.get(a)! - order.get(b)!);
     found.push({
       first: order.get(matmuls[0]!)!,
-      layer: { matmuls, weight, cast, inFeatures: weight.dims[0]!, outFeatures: weight.dims[1]!, exclusive },
+      layer: {
+        matmuls,
+        weight,
+        cast,
+        computeDtype: weight.dtype === 'float16' && !cast ? 'float16' : 'float32',
+        inFeatures: weight.dims[0]!,
+        outFeatures: weight.dims[1]!,
+        exclusive,
+      },
     });
   }
   return found.sort((a, b) => a.first - b.first).map((f) => f.layer);

@@ -11,7 +11,8 @@ import {
   quantizeRtnInt8,
   recoverParams,
   rtnInt8Params,
-  withInt4Weights,
+  writeQuantizedWeights,
+  quietContext,
 } from '../src';
 import { modelPerplexity } from '@distillery/eval';
 import { ctxWith, testPerplexity, tinyConfig, tinyCorpus, trainTinyModel, pruneHalf } from './finetune-tiny-lm';
@@ -86,10 +87,10 @@ describe('finetune.recover', () => {
 
 describe('finetune.qat', () => {
   /** Plain round-to-nearest 4-bit of the same layers with the same quantizer, no training. */
-  function rtn4(model: Model, groupSize?: number): Model {
+  async function rtn4(model: Model, groupSize?: number): Promise<Model> {
     const { config, weights } = decoderWeightsFromModel(model);
     const q = quantizeBlockLinears(weights, decoderWeightShapes(config), { bits: 4, groupSize, clipRatio: 1 });
-    return withInt4Weights(model, q).model;
+    return (await writeQuantizedWeights(model, q, { technique: 'test', ctx: quietContext() })).model;
   }
 
   it('closes more of the 4-bit gap than plain rounding, also after the same float fine-tuning', async () => {
@@ -97,7 +98,7 @@ describe('finetune.qat', () => {
     const qat = await finetuneQat(base, qatParams.parse(steps), ctxWith());
     // Control: the same steps of plain fine-tuning, then rounding, so QAT is not credited for extra training.
     const tuned = (await finetuneRecover(base, recoverParams.parse(steps), ctxWith())).model;
-    const [pf, pr, pt, pq] = [await testPerplexity(base), await testPerplexity(rtn4(base)), await testPerplexity(rtn4(tuned)), await testPerplexity(qat.model)];
+    const [pf, pr, pt, pq] = [await testPerplexity(base), await testPerplexity(await rtn4(base)), await testPerplexity(await rtn4(tuned)), await testPerplexity(qat.model)];
     console.log(`qat: float ${pf.toFixed(2)}, rtn4 ${pr.toFixed(2)}, finetune+rtn4 ${pt.toFixed(2)}, qat int4 ${pq.toFixed(2)}`);
     expect(pq).toBeLessThan(pr);
     expect(pq).toBeLessThan(pt * 0.995);
@@ -112,7 +113,7 @@ describe('finetune.qat', () => {
   });
 
   it('per-group scales (blocked DequantizeLinear) run in ORT and round no worse than per channel', async () => {
-    const [pc, pg] = [await testPerplexity(rtn4(base)), await testPerplexity(rtn4(base, 16))];
+    const [pc, pg] = [await testPerplexity(await rtn4(base)), await testPerplexity(await rtn4(base, 16))];
     expect(pg).toBeLessThan(pc * 1.01);
     const out = await finetuneQat(base, qatParams.parse({ steps: 5, seqLen: 32, groupSize: 16 }), ctxWith());
     const dq = out.model.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!;

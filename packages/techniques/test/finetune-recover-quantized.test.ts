@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel } from '@distillery/nn';
 import { serializeModel, tensorToFloat32, type Model } from '@distillery/onnx';
-import { finetuneQat, finetuneRecover, qatParams, quantizeBlockLinears, quantizeRtnInt8, recoverParams, rtnInt8Params, withInt4Weights } from '../src';
+import { finetuneQat, finetuneRecover, qatParams, quantizeBlockLinears, quantizeRtnInt8, recoverParams, rtnInt8Params, writeQuantizedWeights, quietContext } from '../src';
 import { ctxWith, testPerplexity, tinyConfig, trainTinyModel, pruneHalf } from './finetune-tiny-lm';
 
 let base: Model;
@@ -110,13 +110,13 @@ describe('finetune.recover on quantize.rtn-int8 models', () => {
 
 describe('finetune.recover on int4 (finetune.qat format) models', () => {
   /** Plain round-to-nearest in the QAT emitter's format, without training. */
-  function rtnInt4(model: Model, bits: number, groupSize?: number): Model {
+  async function rtnInt4(model: Model, bits: number, groupSize?: number): Promise<Model> {
     const { config, weights } = decoderWeightsFromModel(model);
-    return withInt4Weights(model, quantizeBlockLinears(weights, decoderWeightShapes(config), { bits, groupSize, clipRatio: 1 })).model;
+    return (await writeQuantizedWeights(model, quantizeBlockLinears(weights, decoderWeightShapes(config), { bits, groupSize, clipRatio: 1 }), { technique: 'test', ctx: quietContext() })).model;
   }
 
   it('recovers most of a 3-bit rounding loss and keeps the packed int4 format', async () => {
-    const input = rtnInt4(base, 3);
+    const input = await rtnInt4(base, 3);
     const out = await finetuneRecover(input, recoverParams.parse({ steps: 80, lr: 1e-3, seqLen: 64, seed: 6 }), ctxWith());
     const [pf, pq, pr] = [await testPerplexity(base), await testPerplexity(input), await testPerplexity(out.model)];
     console.log(`recover int4 (3-bit grid): float ${pf.toFixed(3)}, rtn ${pq.toFixed(3)}, recovered ${pr.toFixed(3)}`);

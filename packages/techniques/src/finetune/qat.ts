@@ -12,7 +12,7 @@ import type { Model } from '@distillery/onnx';
 import { buildDecoder, decoderWeightShapes, decoderWeightsFromModel, isBlockLinearWeight } from '@distillery/nn';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, trainDecoder } from './decoder-training';
-import { withInt4Weights } from './int4-linear';
+import { writeQuantizedWeights } from '../kit/rewrite-linear';
 import { refuseQuantized } from './recover';
 import { trainingRunParams } from './schedule-params';
 import { quantizeWeight, type QuantizedWeight } from '../kit/quantizer';
@@ -57,7 +57,10 @@ export async function finetuneQat(model: Model, params: QatParams, ctx: Techniqu
   const fakeQuant = { bits: params.bits, groupSize: params.groupSize, clipRatio: params.clipRatio };
   const run = await trainDecoder({ ...params, config, params: weights, tokens, graph: { loss: 'ce', fakeQuant }, ctx });
   const built = buildDecoder(config, run.params);
-  const rewrite = withInt4Weights({ ...built, metadata: { ...model.metadata, ...built.metadata } }, quantizeBlockLinears(run.params, shapes, params));
+  const rewrite = await writeQuantizedWeights({ ...built, metadata: { ...model.metadata, ...built.metadata } }, quantizeBlockLinears(run.params, shapes, params), {
+    technique: 'finetune.qat',
+    ctx: { ...ctx, onProgress: () => {} },
+  });
   ctx.onProgress(1, 'done');
   return {
     model: rewrite.model,
@@ -67,9 +70,9 @@ export async function finetuneQat(model: Model, params: QatParams, ctx: Techniqu
       finalLoss: run.finalLoss,
       bits: params.bits,
       groupSize: params.groupSize ?? 'per-channel',
-      layersQuantized: rewrite.layers,
-      weightBytesBefore: rewrite.weightBytesBefore,
-      weightBytesAfter: rewrite.weightBytesAfter,
+      layersQuantized: rewrite.report.layersRewritten!,
+      weightBytesBefore: rewrite.report.weightBytesBefore!,
+      weightBytesAfter: rewrite.report.weightBytesAfter!,
     },
   };
 }

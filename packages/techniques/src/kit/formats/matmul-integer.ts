@@ -1,0 +1,35 @@
+/**
+ * Dynamic int8 output, as onnxruntime's quantize_dynamic writes it: per MatMul,
+ * DynamicQuantizeLinear(A) -> (uint8 a, scale_a, zero_a); MatMulInteger(a, W_int8, zero_a)
+ * -> int32; Cast to float; Mul by scale_a * scale_w[N]. ORT fuses the chain into
+ * DynamicQuantizeMatMul. Needs an 8-bit symmetric weight with one scale per output
+ * channel, and float32 activations (DynamicQuantizeLinear has no float16 kernel).
+ */
+import type { LinearWeight } from '../../linear-weights';
+import type { LinearEdit } from '../linear-edit';
+import { QuantSpecError, signedCodes, type QuantizedWeight } from '../quantizer';
+
+const FLOAT = 1;
+
+export function writeMatMulInteger(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
+  const name = layer.matmuls[0]!.name;
+  if (qw.bits !== 8 || !qw.symmetric || qw.groupSize !== qw.rows) {
+    throw new QuantSpecError('format', `${name}: format "matmul-integer" needs 8-bit symmetric weights with one scale per output channel, got ${qw.bits} bits, ${qw.symmetric ? 'symmetric' : 'asymmetric'}, group ${qw.groupSize === qw.rows ? 'per-channel' : qw.groupSize}`);
+  }
+  if (layer.computeDtype !== 'float32') throw new QuantSpecError('format', `${name}: format "matmul-integer" needs float32 activations; this layer computes in ${layer.computeDtype}`);
+  const base = layer.weight.name;
+  const w = edit.tensor(`${base}_quantized`, 'int8', [qw.rows, qw.cols], signedCodes(qw));
+  const ws = edit.floatTensor(`${base}_scale`, 'float32', [qw.cols], qw.scales);
+  for (const m of layer.matmuls) {
+    const [aq, as, az, acc, accF, scale] = ['_quantized', '_scale', '_zero_point', '_int32', '_float', '_output_scale'].map((s) => edit.name(`${m.name}${s}`)) as [string, string, string, string, string, string];
+    edit.replace(m, [
+      edit.node('DynamicQuantizeLinear', `${m.name}/DynamicQuantizeLinear`, [m.inputs[0]!], [aq, as, az]),
+      // The MatMulInteger keeps the MatMul's name so inspection still finds the layer by block and role.
+      { name: m.name, opType: 'MatMulInteger', domain: '', inputs: [aq, w, az], outputs: [acc], attributes: {} },
+      edit.node('Cast', `${m.name}/Cast`, [acc], [accF], { to: { type: 'int', value: FLOAT } }),
+      edit.node('Mul', `${m.name}/Mul_scales`, [as, ws], [scale]),
+      edit.node('Mul', `${m.name}/Mul`, [accF, scale], m.outputs),
+    ]);
+  }
+  edit.requireOpset('', 11);
+}
