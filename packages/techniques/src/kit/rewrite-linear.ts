@@ -15,7 +15,7 @@
  * keep the layer. Non-finite weights are refused naming the layer; a run that changes no
  * layer throws, saying what was found. The input model is not mutated.
  */
-import { blockFromName, ensureOpset, tensorToFloat32, type Model } from '@distillery/onnx';
+import { blockFromName, ensureOpset, tensorToFloat32, type Model, type Tensor } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import type { TechniqueContext, TechniqueReport } from '../technique';
 import { writeCodebook } from './formats/codebook';
@@ -98,6 +98,8 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
   const outcomes: LayerOutcome[] = [];
   const kept: string[] = [];
   const dropped = new Set<string>();
+  // By identity: a dense rewrite may reuse the old weight's name for the new tensor.
+  const droppedTensors = new Set<Tensor>();
   const deadCasts = layers.flatMap((l) => (l.layer.cast ? [l.layer.cast] : []));
 
   for (let k = 0; k < layers.length; k++) {
@@ -133,6 +135,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           break;
       }
       dropped.add(l.layer.weight.name);
+      droppedTensors.add(l.layer.weight);
       outcomes.push({ name: l.name, kind: result.kind, weights: target.inFeatures * target.outFeatures, bytesBefore: l.layer.weight.raw.byteLength, bytesAfter: edit.takeBytes() });
     }
     ctx.onProgress((k + 1) / layers.length, l.name);
@@ -144,7 +147,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
   const g = edit.graph;
   const castsToDrop = new Set(deadCasts.filter((c) => dropped.has(c.inputs[0]!)));
   g.nodes = g.nodes.filter((n) => !castsToDrop.has(n));
-  g.initializers = g.initializers.filter((t) => !dropped.has(t.name));
+  g.initializers = g.initializers.filter((t) => !droppedTensors.has(t));
   const deadValues = new Set([...castsToDrop].flatMap((n) => n.outputs));
   g.valueInfo = g.valueInfo.filter((v) => !deadValues.has(v.name));
 
