@@ -37,3 +37,4 @@ export * from './prune/attention-heads';
 export * from './prune/sparse-storage';
 export * from './prune/decoder-rebuild';
 export * from './prune/block-influence';
+export * from './prune/prune-layers';

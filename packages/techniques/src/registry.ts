@@ -6,6 +6,7 @@ import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
 import { pruneBlocksTechnique } from './prune/blocks';
+import { pruneMagnitudeTechnique } from './prune/magnitude';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -45,4 +46,5 @@ export const registry = new TechniqueRegistry([
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,
   pruneBlocksTechnique as unknown as AnyTechnique,
+  pruneMagnitudeTechnique as unknown as AnyTechnique,
 ]);

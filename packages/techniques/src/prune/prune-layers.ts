@@ -1,0 +1,93 @@
+/**
+ * What the unstructured and N:M pruning techniques share: their parameter fields (a target
+ * sparsity or an N:M pattern, plus the kit's layer selection), and one pass over the selected
+ * linear layers through the kit's rewrite driver that writes each pruned weight back dense in
+ * its own dtype and reports the sparsity reached with honest sizes (dense bytes, and bytes in
+ * a packed sparse layout; see sparse-storage.ts). Each method supplies only its mask rule.
+ */
+import { z } from 'zod';
+import type { Model } from '@distillery/onnx';
+import { rewriteLinear } from '../kit/rewrite-linear';
+import { linearSelectionParams, type LinearSelectionInput } from '../kit/select-linear';
+import type { LinearTarget } from '../kit/linear-result';
+import type { TechniqueContext, TechniqueResult } from '../technique';
+import { prunedCount, sparsityTarget, targetLabel, type SparsityTarget } from './sparsity-mask';
+import { sparseStoredBytes } from './sparse-storage';
+
+export const pruneTargetParams = {
+  ...linearSelectionParams,
+  /** Fraction of weights removed in (0, 1); give this or `pattern`. */
+  sparsity: z.number().gt(0).lt(1).optional(),
+  /** Semi-structured N:M pattern along the input dimension, e.g. "2:4" or "4:8". */
+  pattern: z.string().regex(/^\d{1,2}:\d{1,2}$/, 'pattern must look like "2:4"').optional(),
+  /** The embedding-tied or vocabulary-sized head is often kept dense; default prunes it like the rest. */
+  lmHead: z.boolean().default(false),
+};
+
+/** Exactly one of sparsity and pattern. */
+export function refineTarget<T extends { sparsity?: number; pattern?: string }>(p: T, ctx: z.RefinementCtx): void {
+  if ((p.sparsity === undefined) === (p.pattern === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['sparsity'], message: 'give exactly one of sparsity (e.g. 0.5) and pattern (e.g. "2:4")' });
+  }
+}
+
+export interface PrunedLayer {
+  values: Float32Array;
+  mask: Uint8Array;
+}
+
+/** The mask rule of one method: prune one layer (values are a fresh copy the rule may keep). */
+export type PruneRule = (t: LinearTarget, target: SparsityTarget) => PrunedLayer | Promise<PrunedLayer>;
+
+export async function pruneLinearLayers(
+  model: Model,
+  technique: string,
+  params: z.output<z.ZodObject<typeof pruneTargetParams>>,
+  ctx: TechniqueContext,
+  rule: PruneRule,
+): Promise<TechniqueResult> {
+  const target = sparsityTarget(params, technique);
+  let weights = 0;
+  let pruned = 0;
+  let bytesDense = 0;
+  let bytesStored = 0;
+  const selection = selectionOf(params);
+  const out = await rewriteLinear(model, {
+    technique,
+    selection,
+    ctx,
+    method: async (t) => {
+      const r = await rule(t, target);
+      const valueBytes = t.storedDtype === 'float32' ? 4 : 2;
+      weights += r.mask.length;
+      pruned += prunedCount(r.mask);
+      bytesDense += r.mask.length * valueBytes;
+      bytesStored += sparseStoredBytes(r.mask, valueBytes, target);
+      return { kind: 'dense', values: r.values };
+    },
+  });
+  ctx.log.info(`${technique} pruned`, { target: targetLabel(target), layers: out.layers.length, sparsity: pruned / weights });
+  return {
+    model: out.model,
+    report: {
+      ...out.report,
+      target: targetLabel(target),
+      prunedWeights: pruned,
+      sparsity: Number((pruned / weights).toFixed(6)),
+      bytesDense,
+      bytesStored,
+    },
+  };
+}
+
+/** The kit's selection fields out of a method's parameters. */
+export function selectionOf(p: z.output<z.ZodObject<typeof pruneTargetParams>>): LinearSelectionInput {
+  const { blocks, roles, match, skip, minSize, lmHead } = p;
+  return { blocks, roles, match, skip, minSize, lmHead };
+}
+
+/** Zero the pruned entries of W. */
+export function applyMask(values: Float32Array, mask: Uint8Array): Float32Array {
+  for (let i = 0; i < values.length; i++) if (!mask[i]) values[i] = 0;
+  return values;
+}
