@@ -38,3 +38,5 @@ export * from './prune/sparse-storage';
 export * from './prune/decoder-rebuild';
 export * from './prune/block-influence';
 export * from './prune/prune-layers';
+export * from './lowrank/lowrank-layers';
+export * from './lowrank/svd-truncation';

@@ -7,6 +7,7 @@ import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
 import { pruneBlocksTechnique } from './prune/blocks';
 import { pruneMagnitudeTechnique } from './prune/magnitude';
+import { svdTechnique } from './lowrank/svd-truncation';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -47,4 +48,5 @@ export const registry = new TechniqueRegistry([
   qat as unknown as AnyTechnique,
   pruneBlocksTechnique as unknown as AnyTechnique,
   pruneMagnitudeTechnique as unknown as AnyTechnique,
+  svdTechnique as unknown as AnyTechnique,
 ]);
