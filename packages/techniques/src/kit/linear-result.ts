@@ -34,7 +34,7 @@ export type StorageDtype = 'float32' | 'float16' | 'bfloat16';
 export type LinearResult =
   | { kind: 'dense'; values: Float32Array; dtype?: StorageDtype }
   | { kind: 'quantized'; weight: QuantizedWeight }
-  | { kind: 'codebook'; codebook: Float32Array; indices: Uint8Array | Uint16Array; dtype?: StorageDtype }
+  | { kind: 'codebook'; codebook: Float32Array; indices: Uint8Array | Uint16Array; dtype?: StorageDtype; groupColumns?: number }
   | { kind: 'factors'; left: Float32Array; right: Float32Array; rank: number; dtype?: StorageDtype };
 
 /** How `quantized` results are written. */

@@ -128,7 +128,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           break;
         }
         case 'codebook':
-          writeCodebook(edit, l.layer, result.codebook, result.indices, storage!);
+          writeCodebook(edit, l.layer, result.codebook, result.indices, storage!, result.groupColumns);
           break;
         case 'factors':
           writeFactors(edit, l.layer, result.left, result.right, result.rank, storage!);
