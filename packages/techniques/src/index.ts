@@ -40,3 +40,4 @@ export * from './prune/block-influence';
 export * from './prune/prune-layers';
 export * from './lowrank/lowrank-layers';
 export * from './lowrank/svd-truncation';
+export * from './share/kmeans-technique';

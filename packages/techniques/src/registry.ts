@@ -8,6 +8,7 @@ import { qat } from './finetune/qat';
 import { pruneBlocksTechnique } from './prune/blocks';
 import { pruneMagnitudeTechnique } from './prune/magnitude';
 import { svdTechnique } from './lowrank/svd-truncation';
+import { kmeansTechnique } from './share/kmeans-technique';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -49,4 +50,5 @@ export const registry = new TechniqueRegistry([
   pruneBlocksTechnique as unknown as AnyTechnique,
   pruneMagnitudeTechnique as unknown as AnyTechnique,
   svdTechnique as unknown as AnyTechnique,
+  kmeansTechnique as unknown as AnyTechnique,
 ]);
