@@ -9,6 +9,7 @@ import type { PrismaClient } from '@distillery/db';
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
 import { EvalSettingsSchema, parseRecipe, RecipeError, type Recipe } from '@distillery/techniques';
 import type { Logger } from 'pino';
+import { calibrationInput, calibrationSettings, storeCalibrationSet } from './calibration-set';
 import { BaseEvaluationCache, findRecordedBaseEvaluation, tokenizerShaOf, type BaseEvaluationKey } from './base-evaluation';
 import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag';
 import { throttleProgress } from './progress-throttle';
@@ -208,6 +209,9 @@ async function attemptRun(
     throw error;
   }
   const settings = evalSettings(run.recipe);
+  const calibration = calibrationSettings(run.recipe);
+  const calibrationJob = calibration && (await calibrationInput(prisma, store, run.baseModel.teamId, calibration));
+  let calibrationStored: PutResult | undefined;
   if (run.baseModel.format !== 'onnx') throw new PermanentRunError(`the base model is ${run.baseModel.format}; runs need an ONNX model (import it first)`);
 
   const baseBytes = await readStored(store, run.baseModel.sha256, 'the base model');
@@ -244,9 +248,10 @@ async function attemptRun(
     const startedAt = new Date();
     await markStepRunning(deps.prisma, run.id, attempt.workerId, step.id, startedAt);
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
-    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson }, { cancel: flag, onProgress })), flag, i);
+    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson, calibration: calibrationJob }, { cancel: flag, onProgress })), flag, i);
     // Stored before anything can point at it, and before the buffer moves to the next thread.
     const stored: PutResult = await deps.store.put(new Uint8Array(out.model));
+    if (out.calibration && !calibrationStored) calibrationStored = await storeCalibrationSet(store, out.calibration);
     outputs.push({ step, stored, parameters: out.parameters, startedAt, finishedAt: new Date() });
     figures.push({ index: i, runStepId: step.id, report: out.report, bytes: stored.bytes, parameters: out.parameters, series: out.series });
     stepReports.push({ index: i, technique, params, report: out.report });
@@ -266,7 +271,8 @@ async function attemptRun(
   if (flag.requested) throw new RunStoppedError(flag.reason ?? 'canceled');
 
   const notes = [final.note, base!.note && `base model: ${base!.note}`].filter((n): n is string => typeof n === 'string');
-  const reportJson = JSON.stringify({ runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { settings, final, base }, notes }, null, 2);
+  const calibrationReport = calibration && calibrationStored && { ...calibration, sha256: calibrationStored.sha256 };
+  const reportJson = JSON.stringify({ runId: run.id, attempt: attempt.attempt, steps: stepReports, evaluation: { settings, final, base }, calibration: calibrationReport, notes }, null, 2);
   const reportStored = await store.put(new TextEncoder().encode(reportJson));
   const metrics = runMetrics({ steps: figures, final, base: base!, settings });
   await recordSuccess(prisma, {
@@ -276,6 +282,7 @@ async function attemptRun(
     outputs,
     metrics,
     report: reportStored,
+    calibration: calibrationStored,
     message: notes.length ? `done; ${notes[0]}` : 'done',
   });
   deps.log.info({ runId: run.id, metrics: metrics.length, outputs: outputs.length }, 'run succeeded');

@@ -78,6 +78,8 @@ export interface SuccessRecord {
   outputs: StepOutput[];
   metrics: MetricInput[];
   report: PutResult;
+  /** The calibration set the steps received (recipe.calibration), stored as an artifact of kind 'calibration'. */
+  calibration?: PutResult;
   message: string;
 }
 
@@ -120,6 +122,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       parentId = model.id;
     }
     artifacts.push({ runId: run.id, kind: 'report', sha256: r.report.sha256, bytes: BigInt(r.report.bytes), storagePath: r.report.path });
+    if (r.calibration) artifacts.push({ runId: run.id, kind: 'calibration', sha256: r.calibration.sha256, bytes: BigInt(r.calibration.bytes), storagePath: r.calibration.path });
     await tx.artifact.createMany({ data: artifacts });
     await tx.metric.createMany({
       data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value, step: m.step ?? null })),

@@ -8,6 +8,7 @@ import { CanceledError, registry } from '@distillery/techniques';
 import { threadContext } from './thread-context';
 import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
 import { heldOutTokens, trainingTokens } from './training-tokens';
+import { sampleCalibrationSet } from './calibration-set';
 
 export async function runTechniqueTask(input: TechniqueTaskInput): Promise<ThreadOutcome<TechniqueTaskOutput>> {
   const ctx = threadContext(input);
@@ -18,7 +19,9 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     ctx.checkpoint();
     const series: SeriesPoint[] = [];
     const tokenizerJson = input.tokenizerJson;
+    const calibration = input.calibration ? sampleCalibrationSet(input.calibration, tokenizerJson) : undefined;
     const techniqueCtx = {
+      calibration: calibration?.set,
       ...ctx.technique,
       onMetric: (name: string, step: number, value: number) => {
         if (Number.isFinite(value)) series.push({ name, step, value });
@@ -37,7 +40,8 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     // A fresh, exactly-sized buffer so it can be transferred whole.
     const out = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(out).set(bytes);
-    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount, series } };
+    const calibrationOut = calibration && { sha256: calibration.set.sha256!, bytes: calibration.bytes };
+    return { ok: true, value: { model: out, report: result.report, parameters: inspectModel(result.model).parameterCount, series, calibration: calibrationOut } };
   } catch (error) {
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
     return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${(error as Error).message ?? String(error)}` };

@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { TechniqueReport } from '@distillery/techniques';
+import type { CalibrationTaskInput } from './calibration-set';
 
 /** Index 0 of the Int32Array over `cancel`: 0 = keep going, 1 = stop at the next safe point. */
 export const CANCEL_REQUESTED = 1;
@@ -27,6 +28,8 @@ export interface TechniqueTaskInput extends ThreadTaskBase {
   params: Record<string, unknown>;
   /** The base model's tokenizer.json, from which training techniques get their tokens; null when none. */
   tokenizerJson: string | null;
+  /** The recipe's calibration set, sampled in the thread and handed to the technique. */
+  calibration?: CalibrationTaskInput;
 }
 
 /** One point of a metric series a technique reported (a loss curve), step 1-based. */
@@ -64,6 +67,8 @@ export interface TechniqueTaskOutput {
   report: TechniqueReport;
   parameters: number;
   series: SeriesPoint[];
+  /** The calibration set the technique received: its sha256 and the bytes the run stores. */
+  calibration?: { sha256: string; bytes: Uint8Array };
 }
 
 export interface PerplexityFigures {

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { CalibrationTaskInput } from './calibration-set';
 import type { CancelFlag } from './cancel-flag';
 import type {
   EvaluateTaskOutput,
@@ -26,7 +27,7 @@ export interface ThreadPool {
   readonly threads: number;
   /** `model` is transferred: the caller must not use the buffer afterwards. */
   runTechnique(
-    job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown>; tokenizerJson: string | null },
+    job: { model: ArrayBuffer; techniqueId: string; params: Record<string, unknown>; tokenizerJson: string | null; calibration?: CalibrationTaskInput },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<TechniqueTaskOutput>>;
   /** `model` is transferred: the caller must not use the buffer afterwards. */

@@ -31,6 +31,8 @@ export interface CausalLmSession {
   forward(tokens: ArrayLike<number>): Promise<{ logits: Float32Array; vocab: number }>;
   /** Run n new tokens after `past` (default: empty cache), returning the grown cache too. */
   step(tokens: ArrayLike<number>, past?: PastState): Promise<StepResult>;
+  /** One sequence from an empty cache, fetching the named outputs (e.g. intermediate values exposed for calibration). */
+  outputs(tokens: ArrayLike<number>, names: string[]): Promise<Record<string, ort.Tensor>>;
 }
 
 /** One ORT thread per session: workers run one session per core (ARCHITECTURE.md). */
@@ -68,13 +70,19 @@ export function causalLm(session: ort.InferenceSession): CausalLmSession {
   }
   const wants = (n: string) => session.inputNames.includes(n);
 
-  async function run(tokens: ArrayLike<number>, past: PastState, fetchPresent: boolean): Promise<StepResult> {
+  function feedsFor(tokens: ArrayLike<number>, past: PastState): Record<string, ort.Tensor> {
     const n = tokens.length;
     const ids = new BigInt64Array(n);
     for (let i = 0; i < n; i++) ids[i] = BigInt(tokens[i]!);
     const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [1, n]), ...past.tensors };
     if (wants('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(past.length + n).fill(1n), [1, past.length + n]);
     if (wants('position_ids')) feeds.position_ids = new ort.Tensor('int64', i64Range(past.length, n), [1, n]);
+    return feeds;
+  }
+
+  async function run(tokens: ArrayLike<number>, past: PastState, fetchPresent: boolean): Promise<StepResult> {
+    const n = tokens.length;
+    const feeds = feedsFor(tokens, past);
     // Without a cache to carry on, fetch only the logits: present.* would be copied out for nothing.
     const fetches = fetchPresent ? ['logits', ...pastNames.map(presentName)] : ['logits'];
     const out = await session.run(feeds, fetches);
@@ -97,5 +105,6 @@ export function causalLm(session: ort.InferenceSession): CausalLmSession {
     vocabSize: typeof vocabDim === 'number' ? vocabDim : undefined,
     forward: async (tokens) => run(tokens, emptyPast, false),
     step: (tokens, past) => run(tokens, past ?? emptyPast, true),
+    outputs: (tokens, names) => session.run(feedsFor(tokens, emptyPast), names),
   };
 }

@@ -24,9 +24,32 @@ export const EvalSettingsSchema = z
   .strict();
 export type EvalSettings = z.output<typeof EvalSettingsSchema>;
 
+/**
+ * The calibration text techniques receive as `ctx.calibration`: `sequences` windows of
+ * `length` tokens sampled with `seed` from a bundled split or a team dataset (by id),
+ * tokenized with the base model's tokenizer. The worker stores the sampled tokens as an
+ * artifact of the run, so its content hash identifies exactly what the run calibrated on.
+ */
+export const CalibrationSettingsSchema = z
+  .object({
+    source: z
+      .string()
+      .regex(
+        /^(bundled:(train|validation)|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+        "source must be 'bundled:train', 'bundled:validation' or a dataset id",
+      )
+      .default('bundled:train'),
+    sequences: z.number().int().min(1).max(4096).default(32),
+    length: z.number().int().min(2).max(8192).default(256),
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export type CalibrationSettings = z.output<typeof CalibrationSettingsSchema>;
+
 export interface Recipe {
   steps: RecipeStep[];
   eval?: EvalSettings;
+  calibration?: CalibrationSettings;
 }
 
 const rawStep = z.object({
@@ -37,7 +60,11 @@ const rawStep = z.object({
 /** A zod schema for recipes over `reg`; parsed params have the technique's defaults applied. */
 export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodType<Recipe, unknown> {
   return z
-    .object({ steps: z.array(rawStep).min(1, 'a recipe needs at least one step'), eval: EvalSettingsSchema.optional() })
+    .object({
+      steps: z.array(rawStep).min(1, 'a recipe needs at least one step'),
+      eval: EvalSettingsSchema.optional(),
+      calibration: CalibrationSettingsSchema.optional(),
+    })
     .transform((recipe, ctx): Recipe => {
       const steps: RecipeStep[] = [];
       recipe.steps.forEach((step, i) => {
@@ -59,7 +86,7 @@ export function recipeSchema(reg: TechniqueRegistry = builtinRegistry): z.ZodTyp
         }
         steps.push({ technique: step.technique, params: parsed.data as Record<string, unknown> });
       });
-      return recipe.eval ? { steps, eval: recipe.eval } : { steps };
+      return { steps, ...(recipe.eval ? { eval: recipe.eval } : {}), ...(recipe.calibration ? { calibration: recipe.calibration } : {}) };
     });
 }
 

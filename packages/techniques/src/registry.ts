@@ -2,6 +2,9 @@
 import type { AnyTechnique, Technique } from './technique';
 import type { z } from 'zod';
 import { rtnInt8 } from './quantize/rtn-int8';
+import { rtn } from './quantize/rtn';
+import { dynamicInt8 } from './quantize/dynamic-int8';
+import { bf16, fp16 } from './quantize/float-storage';
 import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
@@ -44,6 +47,10 @@ export class TechniqueRegistry {
 /** The built-in techniques. New methods are added to this list. */
 export const registry = new TechniqueRegistry([
   rtnInt8 as unknown as AnyTechnique,
+  rtn as unknown as AnyTechnique,
+  dynamicInt8 as unknown as AnyTechnique,
+  fp16 as unknown as AnyTechnique,
+  bf16 as unknown as AnyTechnique,
   kd as unknown as AnyTechnique,
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,

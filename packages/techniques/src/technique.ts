@@ -12,6 +12,8 @@ export type TechniqueFamily = (typeof TECHNIQUE_FAMILIES)[number];
 /** Token sequences a technique may run through the model (GPTQ, pruning scores, distillation). */
 export interface CalibrationSet {
   sequences: ReadonlyArray<ArrayLike<number>>;
+  /** sha256 of the stored token sequences (little-endian int32, concatenated), when the worker sampled them. */
+  sha256?: string;
 }
 
 export interface TechniqueLog {

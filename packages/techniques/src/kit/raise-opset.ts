@@ -22,6 +22,8 @@ function withAxesInputs(nodes: Node[], initializers: Tensor[]): Node[] {
 export function raiseOpset(model: Model, version: number): Model {
   const current = getOpsetVersion(model, '') ?? 1;
   if (current >= version) return model;
+  // Below 13 many ops changed form (Squeeze/Unsqueeze/Split/ReduceSum axes); re-exporting is safer than rewriting them all.
+  if (current < 13) throw new Error(`the rewrite needs opset >= ${Math.max(13, Math.min(version, 13))} and this model imports opset ${current}; re-export it at opset 13 or later`);
   const initializers = [...model.graph.initializers];
   const nodes = current < 18 && version >= 18 ? withAxesInputs(model.graph.nodes, initializers) : model.graph.nodes;
   const opsetImports = [{ domain: '', version }, ...model.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx')];

@@ -5,14 +5,15 @@
  *    float32 (the Cast runs on one row per token, not on the table, so memory stays half);
  *  - int8: one symmetric scale per token row (the quantizer library, 8 bits); Gather codes
  *    and scales [V, 1], Cast, Mul.
- * Tables read by anything other than Gathers (tied LM heads) are left alone. Returns the
+ * Only tables gathered by the `input_ids` graph input count; tables read by anything else
+ * too (tied LM heads) are left alone. Returns the
  * new model and how many tables changed with their bytes before and after.
  */
 import { dtypeCode, tensorToFloat32, type Model, type Node } from '@distillery/onnx';
 import { LinearEdit } from './linear-edit';
 import { quantizeWeight, signedCodes } from './quantizer';
 
-export const EMBEDDING_STORAGE = ['keep', 'float16', 'int8'] as const;
+export const EMBEDDING_STORAGE = ['keep', 'float16', 'bfloat16', 'int8'] as const;
 export type EmbeddingStorage = (typeof EMBEDDING_STORAGE)[number];
 
 export interface EmbeddingRewrite {
@@ -39,6 +40,8 @@ export function rewriteEmbeddings(model: Model, storage: EmbeddingStorage): Embe
     if (gather.opType !== 'Gather' || gather.domain !== '') continue;
     const axis = gather.attributes.axis;
     if (axis && (axis.type !== 'int' || axis.value !== 0)) continue;
+    // Token embeddings are gathered by input_ids; other tables (RoPE cos/sin by position_ids) are not embeddings.
+    if (gather.inputs[1] !== 'input_ids') continue;
     let table = byName.get(gather.inputs[0]!);
     let cast: Node | undefined;
     if (!table) {
@@ -54,11 +57,11 @@ export function rewriteEmbeddings(model: Model, storage: EmbeddingStorage): Embe
     const ids = gather.inputs[1]!;
     const out = gather.outputs[0]!;
     const nodes: Node[] = [];
-    if (storage === 'float16') {
-      const t16 = edit.floatTensor(`${table.name}_float16`, 'float16', [v, d], values);
-      const rows = edit.name(`${out}_float16`);
+    if (storage !== 'int8') {
+      const t16 = edit.floatTensor(`${table.name}_${storage}`, storage, [v, d], values);
+      const rows = edit.name(`${out}_${storage}`);
       nodes.push(
-        edit.node('Gather', `${gather.name}_float16`, [t16, ids], [rows], { axis: { type: 'int', value: 0 } }),
+        edit.node('Gather', `${gather.name}_${storage}`, [t16, ids], [rows], { axis: { type: 'int', value: 0 } }),
         edit.node('Cast', `${gather.name}/Cast`, [rows], [out], { to: { type: 'int', value: FLOAT } }),
       );
     } else {
