@@ -10,6 +10,8 @@ import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
 import { pruneBlocksTechnique } from './prune/blocks';
 import { pruneMagnitudeTechnique } from './prune/magnitude';
+import { pruneWandaTechnique } from './prune/wanda';
+import { pruneSparseGptTechnique } from './prune/sparsegpt';
 import { svdTechnique } from './lowrank/svd-truncation';
 import { kmeansTechnique } from './share/kmeans-technique';
 
@@ -56,6 +58,8 @@ export const registry = new TechniqueRegistry([
   qat as unknown as AnyTechnique,
   pruneBlocksTechnique as unknown as AnyTechnique,
   pruneMagnitudeTechnique as unknown as AnyTechnique,
+  pruneWandaTechnique as unknown as AnyTechnique,
+  pruneSparseGptTechnique as unknown as AnyTechnique,
   svdTechnique as unknown as AnyTechnique,
   kmeansTechnique as unknown as AnyTechnique,
 ]);

@@ -3,10 +3,12 @@
  * stream of a decoder built by packages/nn: the value entering block i (the embedding
  * Gather's output, then `/model/layers.{i-1}/Add_1`'s) and the value leaving it
  * (`/model/layers.{i}/Add_1`) are exposed as extra graph outputs and read over the
- * calibration windows in ORT.
+ * calibration windows in ORT. The kit's activation capture reduces linear-layer inputs to
+ * sums inside the graph; this needs the two streams token by token, so it reads them whole.
  */
 import { readDecoderConfig } from '@distillery/nn';
-import { releaseGraph, runGraph, throwIfCanceled, type Feed, type Model } from '@distillery/onnx';
+import { causalLm, createSession } from '@distillery/eval';
+import { throwIfCanceled, type Model } from '@distillery/onnx';
 import type { TechniqueContext } from '../technique';
 import { blockInfluence } from './blocks';
 
@@ -22,36 +24,26 @@ export async function blockInfluences(model: Model, sequences: ReadonlyArray<Arr
   if (missing) throw new Error(`prune.blocks: block influence reads the residual stream at ${missing}, which this graph does not have`);
   const probe: Model = {
     ...model,
-    graph: { ...model.graph, outputs: names.map((name) => ({ name, dtype: 'float32' as const, shape: ['batch_size', 'sequence_length', config.hiddenSize] })) },
+    graph: { ...model.graph, outputs: [...model.graph.outputs, ...names.map((name) => ({ name, dtype: 'float32' as const, shape: ['batch_size', 'sequence_length', config.hiddenSize] }))] },
   };
   const sums = new Float64Array(config.nLayers);
   let count = 0;
+  const session = await createSession(probe);
   try {
+    const lm = causalLm(session);
     for (const [k, seq] of sequences.entries()) {
       throwIfCanceled(ctx.signal, 'prune.blocks');
-      const n = seq.length;
-      const ids = BigInt64Array.from(Array.from(seq, (t) => BigInt(t)));
-      const feeds: Record<string, Feed> = {
-        input_ids: { dtype: 'int64', dims: [1, n], data: ids },
-        attention_mask: { dtype: 'int64', dims: [1, n], data: new BigInt64Array(n).fill(1n) },
-        position_ids: { dtype: 'int64', dims: [1, n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)) },
-      };
-      for (let i = 0; i < config.nLayers; i++) {
-        const empty: Feed = { dtype: 'float32', dims: [1, config.nKvHeads, 0, config.headDim], data: new Float32Array(0) };
-        feeds[`past_key_values.${i}.key`] = empty;
-        feeds[`past_key_values.${i}.value`] = empty;
-      }
-      const out = await runGraph(probe, feeds);
+      const out = await lm.outputs(seq, names);
       for (let i = 0; i < config.nLayers; i++) {
         const a = out[names[i]!]!.data as Float32Array;
         const b = out[names[i + 1]!]!.data as Float32Array;
-        sums[i]! += blockInfluence(a, b, config.hiddenSize) * n;
+        sums[i]! += blockInfluence(a, b, config.hiddenSize) * seq.length;
       }
-      count += n;
+      count += seq.length;
       ctx.onProgress((0.9 * (k + 1)) / sequences.length, 'block influence');
     }
   } finally {
-    await releaseGraph(probe);
+    await session.release();
   }
   return sums.map((s) => s / count);
 }

@@ -7,7 +7,11 @@
  * inputs by w^2 / [H^-1]_cc^2 (sec. 3.3). The paper's W is [out, in]; ours is [in, out],
  * so the paper's column c is our row c and its rows are our columns.
  */
+import { z } from 'zod';
+import type { Model } from '@distillery/onnx';
 import { inverseUpperCholesky } from '../linalg/cholesky';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { layersWithActivations, pruneLinearLayers, pruneTargetParams, refineTarget } from './prune-layers';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 export interface SparseGptOptions {
@@ -27,13 +31,13 @@ export interface SparseGptResult {
 }
 
 /** SparseGPT on W[rows = in, cols = out] with the calibration Gram matrix X^T X [in, in]. */
-export function sparseGpt(w: Float32Array, rows: number, cols: number, gram: Float32Array, opts: SparseGptOptions, what = 'prune.sparsegpt'): SparseGptResult {
+export function sparseGpt(w: Float32Array, rows: number, cols: number, gram: ArrayLike<number>, opts: SparseGptOptions, what = 'prune.sparsegpt'): SparseGptResult {
   if (w.length !== rows * cols) throw new Error(`${what}: ${w.length} weights for [${rows}, ${cols}]`);
   if (gram.length !== rows * rows) throw new Error(`${what}: Gram matrix has ${gram.length} values, expected ${rows}x${rows}`);
   const { target } = opts;
   if (target.kind === 'nm' && rows % target.m !== 0) throw new Error(`${what}: ${target.n}:${target.m} needs the input size to be a multiple of ${target.m}, but it is ${rows}`);
   const W = Float64Array.from(w);
-  const H = Float64Array.from(gram);
+  const H = Float64Array.from(gram as ArrayLike<number>);
   let deadInputs = 0;
   for (let j = 0; j < rows; j++) {
     if (H[j * rows + j] === 0) {
@@ -107,3 +111,43 @@ export function sparseGpt(w: Float32Array, rows: number, cols: number, gram: Flo
   for (let k = 0; k < out.length; k++) out[k] = mask[k] ? W[k]! : 0;
   return { w: out, mask, deadInputs };
 }
+
+export const sparseGptParams = z
+  .object({
+    ...pruneTargetParams,
+    blockSize: z.number().int().min(1).max(4096).default(128),
+    dampening: z.number().min(0).max(1).default(0.01),
+  })
+  .strict()
+  .superRefine(refineTarget);
+export type SparseGptParams = z.output<typeof sparseGptParams>;
+
+export async function pruneSparseGpt(model: Model, params: SparseGptParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'prune.sparsegpt';
+  const { layers, stats } = await layersWithActivations(model, what, params, ctx, true);
+  let deadInputs = 0;
+  const result = await pruneLinearLayers(
+    model,
+    what,
+    params,
+    ctx,
+    (t, target) => {
+      const r = sparseGpt(t.values, t.inFeatures, t.outFeatures, stats.get(t.name)!.gram!, { target, blockSize: params.blockSize, dampening: params.dampening }, `${what}: layer ${t.name}`);
+      deadInputs += r.deadInputs;
+      return { values: r.w, mask: r.mask };
+    },
+    layers,
+  );
+  return { ...result, report: { ...result.report, deadInputs } };
+}
+
+export const pruneSparseGptTechnique = defineTechnique({
+  id: 'prune.sparsegpt',
+  family: 'prune',
+  title: 'SparseGPT (one-shot pruning with weight reconstruction)',
+  description:
+    'Prunes to any sparsity or an N:M pattern and updates the remaining weights to reconstruct each layer\'s output on calibration ' +
+    'data (OBS updates through the inverse Hessian X^T X, lazy blocks). Dense zeros in the file; packed size reported.',
+  params: sparseGptParams,
+  apply: pruneSparseGpt,
+});
