@@ -46,3 +46,4 @@ export * from './prune/prune-layers';
 export * from './lowrank/lowrank-layers';
 export * from './lowrank/svd-truncation';
 export * from './share/kmeans-technique';
+export * from './calibrated-layers';

@@ -13,6 +13,8 @@ import { pruneMagnitudeTechnique } from './prune/magnitude';
 import { pruneWandaTechnique } from './prune/wanda';
 import { pruneSparseGptTechnique } from './prune/sparsegpt';
 import { svdTechnique } from './lowrank/svd-truncation';
+import { asvdTechnique } from './lowrank/asvd';
+import { svdLlmTechnique } from './lowrank/svd-llm';
 import { kmeansTechnique } from './share/kmeans-technique';
 
 export class TechniqueRegistry {
@@ -61,5 +63,7 @@ export const registry = new TechniqueRegistry([
   pruneWandaTechnique as unknown as AnyTechnique,
   pruneSparseGptTechnique as unknown as AnyTechnique,
   svdTechnique as unknown as AnyTechnique,
+  asvdTechnique as unknown as AnyTechnique,
+  svdLlmTechnique as unknown as AnyTechnique,
   kmeansTechnique as unknown as AnyTechnique,
 ]);

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { rewriteLinear } from '../kit/rewrite-linear';
-import { linearSelectionParams, type LinearSelectionInput } from '../kit/select-linear';
+import { linearSelectionParams, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
 import type { LinearTarget } from '../kit/linear-result';
 import type { TechniqueContext, TechniqueResult } from '../technique';
 import { factorize, type InputTransform } from './factorize';
@@ -38,7 +38,7 @@ export function rankRuleOf(p: LowRankFields): RankRule {
   return { kind: 'params', ratio: p.paramsRatio! };
 }
 
-function selectionOf(p: LowRankFields): LinearSelectionInput {
+export function lowRankSelection(p: LowRankFields): LinearSelectionInput {
   const { blocks, roles, match, skip, minSize, lmHead } = p;
   return { blocks, roles, match, skip, minSize, lmHead };
 }
@@ -46,7 +46,15 @@ function selectionOf(p: LowRankFields): LinearSelectionInput {
 /** The input transform of one method for one layer (identity, ASVD scaling, SVD-LLM whitening). */
 export type TransformFor = (t: LinearTarget) => InputTransform | Promise<InputTransform>;
 
-export async function factorizeLinearLayers(model: Model, technique: string, params: LowRankFields, ctx: TechniqueContext, transformFor: TransformFor): Promise<TechniqueResult> {
+export async function factorizeLinearLayers(
+  model: Model,
+  technique: string,
+  params: LowRankFields,
+  ctx: TechniqueContext,
+  transformFor: TransformFor,
+  /** Layers chosen (and their activations captured) beforehand; default: the params' selection. */
+  layers?: SelectedLayer[],
+): Promise<TechniqueResult> {
   const rule = rankRuleOf(params);
   let svdMs = 0;
   let paramsBefore = 0;
@@ -55,7 +63,8 @@ export async function factorizeLinearLayers(model: Model, technique: string, par
   const ranks: string[] = [];
   const out = await rewriteLinear(model, {
     technique,
-    selection: selectionOf(params),
+    selection: lowRankSelection(params),
+    layers,
     ctx,
     method: async (t) => {
       const transform = await transformFor(t);

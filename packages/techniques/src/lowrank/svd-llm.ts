@@ -6,11 +6,16 @@
  * (Theorem 3.2). Our W is [in, out] (y = x W), hence L^T on the left; A = L^-T U_k Sigma_k.
  */
 import { choleskyLower, lowerInverse } from '../linalg/cholesky';
+import { z } from 'zod';
+import type { Model } from '@distillery/onnx';
+import { layersWithActivations } from '../calibrated-layers';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import type { InputTransform } from './factorize';
+import { factorizeLinearLayers, lowRankParams, lowRankSelection, refineRankRule } from './lowrank-layers';
 
-export function whiteningTransform(gram: Float32Array, n: number, dampening: number, what: string): InputTransform {
+export function whiteningTransform(gram: ArrayLike<number>, n: number, dampening: number, what: string): InputTransform {
   if (gram.length !== n * n) throw new Error(`${what}: Gram matrix has ${gram.length} values, expected ${n}x${n}`);
-  const g = Float64Array.from(gram);
+  const g = Float64Array.from(gram as ArrayLike<number>);
   let mean = 0;
   for (let i = 0; i < n; i++) mean += g[i * n + i]!;
   mean /= n;
@@ -47,3 +52,30 @@ export function whiteningTransform(gram: Float32Array, n: number, dampening: num
     },
   };
 }
+
+export const svdLlmParams = z
+  .object({
+    ...lowRankParams,
+    /** Added to the Gram diagonal as a share of its mean, so the Cholesky factor exists. */
+    dampening: z.number().min(0).max(1).default(0.01),
+  })
+  .strict()
+  .superRefine(refineRankRule);
+export type SvdLlmParams = z.output<typeof svdLlmParams>;
+
+export async function factorizeSvdLlm(model: Model, params: SvdLlmParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'lowrank.svd-llm';
+  const { layers, stats } = await layersWithActivations(model, what, lowRankSelection(params), ctx, true);
+  return factorizeLinearLayers(model, what, params, ctx, (t) => whiteningTransform(stats.get(t.name)!.gram!, t.inFeatures, params.dampening, `${what}: layer ${t.name}`), layers);
+}
+
+export const svdLlmTechnique = defineTechnique({
+  id: 'lowrank.svd-llm',
+  family: 'lowrank',
+  title: 'SVD-LLM (truncation-aware whitening)',
+  description:
+    'Truncated SVD of L^T W, where L L^T = X^T X is the Cholesky factor of the layer\'s calibration inputs, so each dropped ' +
+    'singular value costs exactly its share of the output error; two MatMuls per layer.',
+  params: svdLlmParams,
+  apply: factorizeSvdLlm,
+});

@@ -8,8 +8,7 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { rewriteLinear } from '../kit/rewrite-linear';
-import { linearSelectionParams, noLayerMatched, selectLinearLayers, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
-import { captureActivations, type LayerActivationStats } from '../kit/capture-activations';
+import { linearSelectionParams, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
 import type { LinearTarget } from '../kit/linear-result';
 import type { TechniqueContext, TechniqueResult } from '../technique';
 import { prunedCount, sparsityTarget, targetLabel, type SparsityTarget } from './sparsity-mask';
@@ -94,19 +93,4 @@ export function selectionOf(p: z.output<z.ZodObject<typeof pruneTargetParams>>):
 export function applyMask(values: Float32Array, mask: Uint8Array): Float32Array {
   for (let i = 0; i < values.length; i++) if (!mask[i]) values[i] = 0;
   return values;
-}
-
-/** The selected layers with their calibration activations (gram: X^T X too), for methods that need data. */
-export async function layersWithActivations(
-  model: Model,
-  technique: string,
-  params: z.output<z.ZodObject<typeof pruneTargetParams>>,
-  ctx: TechniqueContext,
-  gram: boolean,
-): Promise<{ layers: SelectedLayer[]; stats: Map<string, LayerActivationStats> }> {
-  if (!ctx.calibration?.sequences.length) throw new Error(`${technique} needs calibration data: give the recipe a calibration set`);
-  const sel = selectLinearLayers(model, selectionOf(params));
-  if (!sel.selected.length) throw noLayerMatched(technique, model, sel);
-  const stats = await captureActivations(model, sel.selected, ctx.calibration, { gram, signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.3 * f, 'calibration') });
-  return { layers: sel.selected, stats };
 }

@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { inverseUpperCholesky } from '../linalg/cholesky';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
-import { layersWithActivations, pruneLinearLayers, pruneTargetParams, refineTarget } from './prune-layers';
+import { layersWithActivations } from '../calibrated-layers';
+import { pruneLinearLayers, pruneTargetParams, refineTarget, selectionOf } from './prune-layers';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 export interface SparseGptOptions {
@@ -124,7 +125,7 @@ export type SparseGptParams = z.output<typeof sparseGptParams>;
 
 export async function pruneSparseGpt(model: Model, params: SparseGptParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.sparsegpt';
-  const { layers, stats } = await layersWithActivations(model, what, params, ctx, true);
+  const { layers, stats } = await layersWithActivations(model, what, selectionOf(params), ctx, true);
   let deadInputs = 0;
   const result = await pruneLinearLayers(
     model,

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
-import { applyMask, layersWithActivations, pruneLinearLayers, pruneTargetParams, refineTarget } from './prune-layers';
+import { layersWithActivations } from '../calibrated-layers';
+import { applyMask, pruneLinearLayers, pruneTargetParams, refineTarget, selectionOf } from './prune-layers';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 /** ||X_j||_2 for every input feature from sum_t x_tj^2 (the diagonal of X^T X). */
@@ -43,7 +44,7 @@ export type WandaParams = z.output<typeof wandaParams>;
 
 export async function pruneWanda(model: Model, params: WandaParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.wanda';
-  const { layers, stats } = await layersWithActivations(model, what, params, ctx, false);
+  const { layers, stats } = await layersWithActivations(model, what, selectionOf(params), ctx, false);
   return pruneLinearLayers(
     model,
     what,
