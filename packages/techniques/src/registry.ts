@@ -9,6 +9,8 @@ import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
 import { pruneBlocksTechnique } from './prune/blocks';
+import { ffnChannelsTechnique } from './prune/ffn-channels';
+import { headsTechnique } from './prune/attention-heads';
 import { pruneMagnitudeTechnique } from './prune/magnitude';
 import { pruneWandaTechnique } from './prune/wanda';
 import { pruneSparseGptTechnique } from './prune/sparsegpt';
@@ -59,6 +61,8 @@ export const registry = new TechniqueRegistry([
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,
   pruneBlocksTechnique as unknown as AnyTechnique,
+  ffnChannelsTechnique as unknown as AnyTechnique,
+  headsTechnique as unknown as AnyTechnique,
   pruneMagnitudeTechnique as unknown as AnyTechnique,
   pruneWandaTechnique as unknown as AnyTechnique,
   pruneSparseGptTechnique as unknown as AnyTechnique,

@@ -6,7 +6,12 @@
  * input of o_proj, whose columns h*hd..(h+1)*hd belong to head h). q_proj loses the group's
  * columns, k_proj and v_proj the KV head's columns, o_proj the rows of its query heads.
  */
+import { z } from 'zod';
 import { layerPrefix, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import type { Model } from '@distillery/onnx';
+import { layersWithActivations } from '../calibrated-layers';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { decoderParts, finishStructured, structuredDistillParams } from './decoder-rebuild';
 import { selectColumns, selectRows, topIndices, type StructuredResult } from './ffn-channels';
 
 /** Sum over each KV group of its query heads' squared output norms (from o_proj input energy per channel). */
@@ -43,3 +48,47 @@ export function pruneHeadGroups(config: DecoderConfig, weights: DecoderWeights, 
   }
   return { config: { ...config, nHeads: keepGroups * group, nKvHeads: keepGroups }, weights: out, kept };
 }
+
+export const headsParams = z
+  .object({
+    /** KV head groups (a KV head and its query heads) removed from every layer. */
+    groups: z.number().int().min(1).max(4096),
+    /** Distill the pruned model from the unpruned one right after pruning. */
+    distill: structuredDistillParams.optional(),
+  })
+  .strict();
+export type HeadsParams = z.output<typeof headsParams>;
+
+export async function pruneHeads(model: Model, params: HeadsParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'prune.heads';
+  const parts = decoderParts(model, what);
+  const { nKvHeads, nHeads } = parts.config;
+  const keep = nKvHeads - params.groups;
+  if (keep < 1) throw new Error(`${what}: removing ${params.groups} of ${nKvHeads} KV head groups would prune every head of a layer`);
+  // Head outputs are o_proj's input: channel energy sum_t x^2, summed per head and per KV group.
+  const { layers, stats } = await layersWithActivations(model, what, { roles: ['o'], lmHead: false }, ctx, false);
+  const importance: Float64Array[] = new Array(parts.config.nLayers);
+  for (const l of layers) if (l.block !== null && l.block < parts.config.nLayers) importance[l.block] = headGroupImportance(parts.config, stats.get(l.name)!.sumSq);
+  const missing = importance.findIndex((v) => v === undefined);
+  if (missing >= 0 || importance.length !== parts.config.nLayers) throw new Error(`${what}: no o_proj activations captured for block ${missing}`);
+  const r = pruneHeadGroups(parts.config, parts.weights, importance, keep, what);
+  const out = await finishStructured(model, parts, r, params.distill, ctx, {
+    headsBefore: nHeads,
+    headsAfter: r.config.nHeads,
+    kvHeadsAfter: r.config.nKvHeads,
+    keptGroups: r.kept.map((k) => k.join('+')).join(','),
+  });
+  ctx.onProgress(1, 'done');
+  return out;
+}
+
+export const headsTechnique = defineTechnique({
+  id: 'prune.heads',
+  family: 'prune',
+  title: 'Attention head pruning (structured, GQA-aware)',
+  description:
+    'Removes whole KV head groups (a KV head with the query heads that read it) with the smallest output norm on calibration data, ' +
+    'the same count in every block: a smaller dense model with fewer attention heads in its config.',
+  params: headsParams,
+  apply: pruneHeads,
+});

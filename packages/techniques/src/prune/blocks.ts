@@ -12,7 +12,7 @@ import type { Model } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { blockInfluences } from './block-influence';
-import { decoderParts, rebuildDecoder, shapeReport, type DecoderParts } from './decoder-rebuild';
+import { decoderParts, finishStructured, rebuildDecoder, structuredDistillParams, type DecoderParts } from './decoder-rebuild';
 import type { StructuredResult } from './ffn-channels';
 
 /** 1 - mean over tokens of cos(input_t, output_t); rows are tokens of width d. */
@@ -67,6 +67,8 @@ export const pruneBlocksParams = z
      * block-influence: ShortGPT's 1 - cos(input, output) of the residual stream.
      */
     importance: z.enum(['perplexity', 'block-influence']).default('perplexity'),
+    /** Distill the pruned model from the unpruned one right after pruning. */
+    distill: structuredDistillParams.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -107,15 +109,12 @@ export async function pruneBlocks(model: Model, params: PruneBlocksParams, ctx: 
     remove = leastImportantBlocks(scores, count);
   }
   const r = removeBlocks(parts.config, parts.weights, remove, what);
+  const out = await finishStructured(model, parts, r, params.distill, ctx, {
+    removedBlocks: remove.join(','),
+    ...(scores ? { importance: params.importance, blockScores: Array.from(scores, (s) => s.toFixed(4)).join(',') } : {}),
+  });
   ctx.onProgress(1, 'done');
-  return {
-    model: rebuildDecoder(model, { ...parts, config: r.config, weights: r.weights }),
-    report: {
-      removedBlocks: remove.join(','),
-      ...(scores ? { importance: params.importance, blockScores: Array.from(scores, (s) => s.toFixed(4)).join(',') } : {}),
-      ...shapeReport(parts.config, r.config),
-    },
-  };
+  return out;
 }
 
 export const pruneBlocksTechnique = defineTechnique({

@@ -2,9 +2,15 @@
  * Structured pruning edits a decoder built here as weights plus config, then builds the
  * smaller graph anew, so the output is an ordinary dense model whose metadata carries the
  * new config (the model folder's config.json is written from it, see packages/reference).
+ * Optionally the pruned model is then distilled from the unpruned one (Minitron,
+ * Muralidharan et al. 2024, sec. 2.3: prune, then retrain with the original as teacher)
+ * by distill.kd, starting from the pruned weights.
  */
+import { z } from 'zod';
 import { buildDecoder, decoderWeightsFromModel, parameterCount, toHfConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
+import { distillKd, kdParams } from '../distill/kd';
+import type { TechniqueContext, TechniqueResult } from '../technique';
 
 export interface DecoderParts {
   config: DecoderConfig;
@@ -46,4 +52,35 @@ export function shapeReport(before: DecoderConfig, after: DecoderConfig): Record
       hidden_size: hf.hidden_size,
     }),
   };
+}
+
+/** Distillation after pruning: distill.kd's training fields, the teacher being the unpruned input. */
+export const structuredDistillParams = z
+  .object({
+    steps: z.number().int().min(1).max(100_000),
+    batchSize: z.number().int().min(1).max(1024).default(8),
+    seqLen: z.number().int().min(2).max(8192).default(128),
+    lr: z.number().positive().max(1).default(1e-3),
+    warmup: z.number().int().nonnegative().default(20),
+    seed: z.number().int().default(0),
+    alpha: z.number().min(0).max(1).default(0.8),
+    temperature: z.number().positive().max(100).default(1),
+  })
+  .strict();
+export type StructuredDistill = z.output<typeof structuredDistillParams>;
+
+/** Build the pruned model, distilling it from the unpruned input first when asked. */
+export async function finishStructured(
+  original: Model,
+  parts: DecoderParts,
+  pruned: { config: DecoderConfig; weights: DecoderWeights },
+  distill: StructuredDistill | undefined,
+  ctx: TechniqueContext,
+  report: Record<string, number | string>,
+): Promise<TechniqueResult> {
+  const shape = { ...report, ...shapeReport(parts.config, pruned.config) };
+  if (!distill) return { model: rebuildDecoder(original, { ...parts, ...pruned }), report: shape };
+  const { alpha, temperature, ...schedule } = distill;
+  const kd = await distillKd(original, kdParams.parse({ ...schedule, loss: { alpha, temperature } }), ctx, pruned);
+  return { model: { ...kd.model, metadata: { ...original.metadata, ...kd.model.metadata } }, report: { ...shape, distillSteps: distill.steps, distillFinalLoss: kd.report.finalLoss ?? NaN } };
 }
