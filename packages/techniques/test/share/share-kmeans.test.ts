@@ -16,11 +16,13 @@ function expandedWeights(model: Model): DecoderWeights {
     if (!cb) continue;
     const idxT = byName.get(`${name}_indices`)!;
     const idx = tensorToFloat32(idxT);
-    const offsets = byName.get(`${name}_group_offsets`);
-    const off = offsets ? tensorToFloat32(offsets) : undefined;
+    const groupColumns = byName.get(`${name}_group_columns`);
+    const entries = byName.get(`${name}_entries`);
+    const g = groupColumns ? tensorToFloat32(groupColumns)[0]! : Infinity;
+    const e = entries ? tensorToFloat32(entries)[0]! : 0;
     const table = tensorToFloat32(cb);
     const cols = idxT.dims[1]!;
-    out.set(name, Float32Array.from(idx, (j, i) => table[j + (off ? off[i % cols]! : 0)]!));
+    out.set(name, Float32Array.from(idx, (j, i) => table[j + Math.floor((i % cols) / g) * e]!));
   }
   return out;
 }
@@ -51,6 +53,10 @@ describe('share.kmeans', () => {
   it('per-group codebooks over output columns beat one per layer and run in ORT', async () => {
     const perLayer = await shareKmeans(base, kmeansParams.parse({ bits: 2 }), quietContext());
     const grouped = await shareKmeans(base, kmeansParams.parse({ bits: 2, groupColumns: 8 }), quietContext());
+    // uint4 indices plus 4 float32 entries per 8 columns; the group offsets are computed, not stored (5 int32 scalars).
+    const weightsCount = config.nLayers * (2 * 32 * 32 + 2 * 32 * 16 + 3 * 32 * 64);
+    const groups = config.nLayers * (2 * 4 + 2 * 2 + 2 * 8 + 4);
+    expect(grouped.report.bitsPerWeight).toBeCloseTo((weightsCount * 4 + groups * 4 * 32 + config.nLayers * 7 * 5 * 32) / weightsCount, 3);
     expect(grouped.report.weightRmsError).toBeLessThan(perLayer.report.weightRmsError as number);
     await expectOrtMatchesReference(grouped.model);
   });

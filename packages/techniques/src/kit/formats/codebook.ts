@@ -4,8 +4,9 @@
  * entries (two per byte; ONNX uint4 needs opset 21), else uint8 (up to 256) or uint16, cast
  * to int32 because Gather takes only int32/int64 indices. Per-group codebooks: either one
  * flat codebook with globally offset indices, or (`groupColumns`) a [groups, entries]
- * codebook for groups of output columns with local indices, offset in the graph by one
- * int32 per column so the stored indices keep their narrow width.
+ * codebook for groups of output columns with local indices, offset in the graph by
+ * floor(column / groupColumns) * entries computed from scalars, so the stored indices keep
+ * their narrow width and nothing per column is stored.
  */
 import { pack4Bit } from '@distillery/onnx';
 import type { LinearWeight } from '../../linear-weights';
@@ -44,9 +45,18 @@ export function writeCodebook(
   const nodes = [edit.node('Cast', `/weights/${idx}/Cast`, [idx], [idx32], { to: { type: 'int', value: INT32 } })];
   let gatherIdx = idx32;
   if (groups > 1) {
-    const offsets = edit.tensor(`${layer.weight.name}_group_offsets`, 'int32', [n], Int32Array.from({ length: n }, (_, c) => Math.floor(c / groupColumns!) * entries));
+    // Offset of column c = floor(c / groupColumns) * entries, computed from scalars so nothing per column is stored.
+    const scalar = (base: string, v: number) => edit.tensor(`${layer.weight.name}_${base}`, 'int32', [], Int32Array.of(v));
+    const cols = edit.name(`${idx}_columns`);
+    const group = edit.name(`${idx}_group`);
+    const offsets = edit.name(`${idx}_offsets`);
     gatherIdx = edit.name(`${idx}_global`);
-    nodes.push(edit.node('Add', `/weights/${idx}/Add`, [idx32, offsets], [gatherIdx]));
+    nodes.push(
+      edit.node('Range', `/weights/${idx}/Range`, [scalar('zero', 0), scalar('columns', n), scalar('one', 1)], [cols]),
+      edit.node('Div', `/weights/${idx}/Div`, [cols, scalar('group_columns', groupColumns!)], [group]),
+      edit.node('Mul', `/weights/${idx}/Mul`, [group, scalar('entries', entries)], [offsets]),
+      edit.node('Add', `/weights/${idx}/Add`, [idx32, offsets], [gatherIdx]),
+    );
   }
   nodes.push(edit.node('Gather', `/weights/${layer.weight.name}/Gather`, [table, gatherIdx], [w], { axis: { type: 'int', value: 0 } }));
   edit.before(layer, nodes);
