@@ -66,6 +66,8 @@ export interface RowInput {
   target: string;
   compressed: Model;
   report?: TechniqueReport;
+  /** Bytes of the same model with every weight dense (lowrank/share: the base model's); default: as stored. */
+  denseBytes?: number;
   extra?: BenchRow;
 }
 
@@ -75,7 +77,7 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
   const num = (k: string) => (typeof r.report?.[k] === 'number' ? (r.report[k] as number) : undefined);
   // Weights the technique did not touch count at their stored size in both columns.
   const untouched = inspection.totalBytes - (num('weightBytesAfter') ?? 0);
-  const bytesDense = num('bytesDense') !== undefined ? untouched + (num('weightBytesAfter') ?? 0) : inspection.totalBytes;
+  const bytesDense = num('bytesDense') !== undefined ? untouched + num('bytesDense')! : (r.denseBytes ?? inspection.totalBytes);
   const bytesStored = num('bytesStored') !== undefined ? untouched + num('bytesStored')! : inspection.totalBytes;
   const ppl = (await modelPerplexity(r.compressed, b.test, { window: b.window })).perplexity;
   return {
