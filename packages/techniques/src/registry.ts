@@ -18,6 +18,7 @@ import { svdTechnique } from './lowrank/svd-truncation';
 import { asvdTechnique } from './lowrank/asvd';
 import { svdLlmTechnique } from './lowrank/svd-llm';
 import { kmeansTechnique } from './share/kmeans-technique';
+import { hashingTechnique } from './share/hashing';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -70,4 +71,5 @@ export const registry = new TechniqueRegistry([
   asvdTechnique as unknown as AnyTechnique,
   svdLlmTechnique as unknown as AnyTechnique,
   kmeansTechnique as unknown as AnyTechnique,
+  hashingTechnique as unknown as AnyTechnique,
 ]);

@@ -22,6 +22,7 @@ import { writeCodebook } from './formats/codebook';
 import { writeDense } from './formats/dense';
 import { writeDequantizeLinear } from './formats/dequantize-linear';
 import { writeFactors } from './formats/factors';
+import { writeHashed } from './formats/hashed';
 import { writeMatMulInteger } from './formats/matmul-integer';
 import { writeMatMulNBits } from './formats/matmulnbits';
 import { LinearEdit } from './linear-edit';
@@ -132,6 +133,9 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           break;
         case 'factors':
           writeFactors(edit, l.layer, result.left, result.right, result.rank, storage!);
+          break;
+        case 'hashed':
+          writeHashed(edit, l.layer, result.table, result.seed, storage!);
           break;
       }
       dropped.add(l.layer.weight.name);

@@ -9,6 +9,12 @@
  * trained layer, the bucket values are the least-squares fit: v_h = mean of xi * w over bucket h.
  */
 
+import { z } from 'zod';
+import type { Model } from '@distillery/onnx';
+import { rewriteLinear } from '../kit/rewrite-linear';
+import { linearSelectionParams } from '../kit/select-linear';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+
 export const HASH_PRIME = 2147483629; // largest prime below 2^31; keeps i*A + j*B inside int64 for any real layer
 export const HASH_A = 1000003;
 export const HASH_B = 7919;
@@ -57,3 +63,41 @@ export function expandHashed(table: Float32Array, rows: number, cols: number, se
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = table[hashCode(i, j, k, seed)]!;
   return out;
 }
+
+export const hashingParams = z
+  .object({
+    ...linearSelectionParams,
+    /** Shared values per layer as a share of its weights (the paper's compression factor is 1/ratio). */
+    ratio: z.number().gt(0).lt(1).default(1 / 8),
+    seed: z.number().int().min(0).max(2 ** 30).default(1),
+    lmHead: z.boolean().default(false),
+  })
+  .strict();
+export type HashingParams = z.output<typeof hashingParams>;
+
+export async function shareHashing(model: Model, params: HashingParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'share.hashing';
+  const { ratio, seed, ...selection } = params;
+  const out = await rewriteLinear(model, {
+    technique: what,
+    selection,
+    ctx,
+    method: (t) => {
+      const buckets = Math.max(1, Math.round(ratio * t.inFeatures * t.outFeatures));
+      const h = hashedWeight(t.values, t.inFeatures, t.outFeatures, buckets, seed, `${what}: layer ${t.name}`);
+      return { kind: 'hashed', table: h.table, seed };
+    },
+  });
+  return { model: out.model, report: { ...out.report, ratio } };
+}
+
+export const hashingTechnique = defineTechnique({
+  id: 'share.hashing',
+  family: 'share',
+  title: 'HashedNets weight sharing',
+  description:
+    'Each linear weight becomes one of K shared values chosen by a hash of its position, with a hashed sign; K = ratio x weights. ' +
+    'Only the values are stored; the hash is recomputed in the graph at load. Bucket values are the least-squares fit to the trained weights.',
+  params: hashingParams,
+  apply: shareHashing,
+});
