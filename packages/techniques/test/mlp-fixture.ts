@@ -45,3 +45,14 @@ export function buildMlp(dIn: number, dHidden: number, dOut: number, seed = 1, o
   for (const n of model.graph.nodes) n.name = n.name.replace(/\/node$/, '');
   return { model, w1, w2 };
 }
+
+/** Obviously-correct float64 reference of a [n, k] x [k, m] product, for comparing ORT outputs. */
+export function matmulF64(a: ArrayLike<number>, b: ArrayLike<number>, n: number, k: number, m: number): Float64Array {
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
+    let s = 0;
+    for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * m + j]!;
+    out[i * m + j] = s;
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import {
   rtnInt8,
   rtnInt8Params,
 } from '../src';
-import { buildMlp, seededUniform } from './mlp-fixture';
+import { buildMlp, matmulF64, seededUniform } from './mlp-fixture';
 
 async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
   const s = await ort.InferenceSession.create(serializeModel(model).model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -37,16 +37,6 @@ function slowQuantize(w: Float32Array, rows: number, cols: number) {
     col.forEach((v, r) => (q[r * cols + c] = Math.max(-127, Math.min(127, roundHalfEven(v / scales[c]!)))));
   }
   return { q, scales };
-}
-
-function matmulF64(a: Float32Array, b: Float32Array, n: number, k: number, m: number): Float64Array {
-  const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * m + j]!;
-    out[i * m + j] = s;
-  }
-  return out;
 }
 
 const params = (p: unknown = {}) => rtnInt8Params.parse(p);

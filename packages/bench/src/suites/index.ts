@@ -10,6 +10,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'training throughput (whole optimizer steps, ref-5m, 8x256) vs ORT MatMul GFLOP/s',
     load: async () => (await import('./train')).default,
   },
+  quant: {
+    description: 'quantization on ref-base (ppl, KL, top-1, bits/weight, bytes, decode) and 4-bit vs fp32 decode on bench-100m',
+    load: async () => (await import('./quant')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, float32ToFloat16Array, float16ArrayToFloat32, makeTensor, roundHalfEven, serializeModel, validate, type Model } from '@distillery/onnx';
 import { dequantizeWeight, quantizeWeight, quietContext, rewriteLinear, selectLinearLayers, type LinearResult, type QuantSpec, type QuantizedFormat } from '../../src';
-import { buildMlp, seededUniform } from '../mlp-fixture';
+import { buildMlp, matmulF64, seededUniform } from '../mlp-fixture';
 
 const K = 64;
 const H = 96;
@@ -24,16 +24,7 @@ async function run(model: Model, feeds: Record<string, ort.Tensor>, opts: ort.In
   }
 }
 
-/** Slow float64 reference x [n, k] @ w [k, m]. */
-function matmul(x: ArrayLike<number>, w: ArrayLike<number>, n: number, k: number, m: number): Float64Array {
-  const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += x[i * k + t]! * w[t * m + j]!;
-    out[i * m + j] = s;
-  }
-  return out;
-}
+const matmul = matmulF64;
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number): void {
   expect(got.length).toBe(want.length);
@@ -162,6 +153,21 @@ describe('rewriteLinear output formats: ORT equals a TypeScript matmul with the 
     const [left, right] = factors.get('/model/layers.0/mlp/up_proj/MatMul')!;
     expectClose((await run(lr.model, feeds())).hidden!.data as Float32Array, matmul(matmul(x, left, ROWS, K, rank), right, ROWS, rank, H), 1e-5);
     expect(lr.layers[0]!.bytesAfter).toBe((K * rank + rank * H) * 4);
+  });
+
+  it('rows that do not fill the last block (MatMulNBits pads with zero-point codes; DequantizeLinear blocks round up)', async () => {
+    const k = 40;
+    const odd = buildMlp(k, H, N, 6);
+    const xs = seededUniform(ROWS * k, 2);
+    for (const [format, spec] of [
+      ['matmulnbits', { bits: 4, symmetric: true }],
+      ['matmulnbits', { bits: 4, symmetric: false, groupSize: 16 }],
+      ['dequantize-linear', { bits: 4, symmetric: false, groupSize: 16 }],
+    ] as [QuantizedFormat, QuantSpec][]) {
+      const out = await rewriteLinear(odd.model, { technique: 'test', format, accuracyLevel: 0, method: rtn(spec), ctx: quietContext() });
+      const res = await run(out.model, { x: new ort.Tensor('float32', xs, [ROWS, k]) });
+      expectClose(res.hidden!.data as Float32Array, matmul(xs, dequantizeWeight(quantizeWeight(odd.w1, k, H, spec)), ROWS, k, H), 1e-5);
+    }
   });
 
   it('counts bits per weight honestly: 4-bit g32 symmetric MatMulNBits is 4 + 32/32', async () => {

@@ -1,0 +1,222 @@
+/**
+ * quant: the quantization methods on models/ref-base (bundled test split) and decode
+ * speed on a larger builder model with random weights.
+ *
+ * Quality rows (model "ref-base"): perplexity (packages/eval, window 256, stride 128) on
+ * the first 32,768 test-split tokens (4,096 with --quick), mean KL against the fp32 model
+ * and top-1 agreement (disjoint 256-token windows over the first 8,192 / 1,024), bytes
+ * of the serialized model, bits per weight of the rewritten linear layers (scales and
+ * zero points counted), decode tokens/s (batch 1, KV cache, 1 ORT thread).
+ * Speed rows (model "large"): decoderPreset('bench-100m') with an untied LM head (so the
+ * head is a MatMul weight the kit can quantize), random weights; fp32 and 4-bit
+ * MatMulNBits variants decoded side by side, rounds interleaved so machine load hits all
+ * alike; every speed is also given as a ratio to fp32 from the same rounds.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sampleSequences, splitBundledCorpora } from '@distillery/data';
+import { causalLm, createSession, measureLatency, median, modelPerplexity } from '@distillery/eval';
+import { buildDecoder, decoderPreset, decoderWeightsFromModel, initDecoderWeights } from '@distillery/nn';
+import { serializeModel, type Model } from '@distillery/onnx';
+import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
+import { quietContext, registry, type CalibrationSet, type TechniqueReport } from '@distillery/techniques';
+import * as ort from 'onnxruntime-node';
+import { logitDivergence } from '../logit-divergence';
+import { profileDecode, type DecodeProfile } from '../decode-profile';
+import type { BenchRow, BenchSuite } from '../suite';
+
+interface Variant {
+  method: string;
+  /** In the --quick subset. */
+  quick?: boolean;
+  technique?: string;
+  params?: Record<string, unknown>;
+  calibrated?: boolean;
+  bits: number;
+  group: number | string | null;
+}
+
+const REF_VARIANTS: Variant[] = [
+  { quick: true, method: 'fp32', bits: 32, group: null },
+  { quick: true, method: 'fp16 (as stored)', bits: 16, group: null },
+  { method: 'bf16', technique: 'quantize.bf16', params: { embeddings: 'keep' }, bits: 16, group: null },
+  { quick: true, method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
+  { quick: true, method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
+  { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 128, format: 'matmulnbits' }, bits: 4, group: 128 },
+  { quick: true, method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 32, format: 'matmulnbits' }, bits: 4, group: 32 },
+  { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
+  { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
+];
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function apply(id: string, model: Model, params: Record<string, unknown>, calibration?: CalibrationSet): Promise<{ model: Model; report: TechniqueReport }> {
+  const t = registry.get(id);
+  return t.apply(model, t.params.parse(params), quietContext({ calibration }));
+}
+
+async function decodeSpeed(model: Model, tokens: number): Promise<number> {
+  const s = await createSession(model);
+  try {
+    return (await measureLatency(s, { promptLength: 1, decodeTokens: tokens, warmup: 1, repeats: 2 })).decodeTokensPerSecond;
+  } finally {
+    await s.release();
+  }
+}
+
+async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
+  const dir = referenceModelDir();
+  if (!existsSync(path.join(dir, MODEL_FILE))) {
+    log(`no reference model at ${dir} (npm run train:reference): skipping the ref-base rows`);
+    return [];
+  }
+  const folder = await readModelFolder(dir);
+  const split = splitBundledCorpora();
+  const allTest = folder.tokenizer.encodeDocuments(split.test.map((d) => d.text));
+  // The first 32k tokens in a full run: ~15 perplexity runs of the whole split would take over an hour on 2 shared cores.
+  const test = allTest.subarray(0, quick ? 4096 : 32_768);
+  const divergenceTokens = test.subarray(0, quick ? 1024 : 8192);
+  const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
+  const calibration: CalibrationSet = { sequences: sampleSequences(train, quick ? 16 : 64, 256, 0) };
+  const { config, weights } = decoderWeightsFromModel(folder.model);
+  const fp32 = { ...buildDecoder(config, weights), metadata: folder.model.metadata };
+  const baseSession = await createSession(fp32);
+  const base = causalLm(baseSession);
+  log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceTokens.length} for KL / top-1`);
+  const rows: BenchRow[] = [];
+  try {
+    for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
+      const t0 = performance.now();
+      let model: Model;
+      let bitsPerWeight: number = v.bits;
+      if (v.method === 'fp32') model = fp32;
+      else if (!v.technique) model = folder.model;
+      else {
+        const out = await apply(v.technique, folder.model, v.params ?? {}, v.calibrated ? calibration : undefined);
+        model = out.model;
+        bitsPerWeight = Number(out.report.bitsPerWeight);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
+      const s = await createSession(model);
+      let div;
+      try {
+        div = await logitDivergence(base, causalLm(s), divergenceTokens, 256);
+      } finally {
+        await s.release();
+      }
+      const tokPerSec = await decodeSpeed(model, quick ? 32 : 128);
+      rows.push({
+        model: 'ref-base',
+        method: v.method,
+        bits: v.bits,
+        group: v.group,
+        bitsPerWeight: round(bitsPerWeight, 3),
+        bytes: serializeModel(model).model.byteLength,
+        ppl: round(ppl, 3),
+        klVsBase: round(div.klVsBase, 5),
+        top1Agreement: round(div.top1Agreement, 4),
+        decodeTokPerSec: round(tokPerSec, 1),
+        quantizeSeconds: round(seconds, 2),
+      });
+      log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.klVsBase.toFixed(5)}, top-1 ${div.top1Agreement.toFixed(4)}`);
+    }
+  } finally {
+    await baseSession.release();
+  }
+  const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
+  for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
+  return rows;
+}
+
+interface LargeVariant {
+  method: string;
+  lmHead: string;
+  embeddings: string;
+  params?: Record<string, unknown>;
+}
+
+const LARGE_VARIANTS: LargeVariant[] = [
+  { method: 'fp32', lmHead: 'fp32', embeddings: 'fp32' },
+  { method: 'rtn 4-bit nbits g32, head fp32', lmHead: 'fp32', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits', lmHead: false } },
+  { method: 'rtn 4-bit nbits g32', lmHead: '4-bit', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits' } },
+  { method: 'rtn 4-bit nbits g32, int8 embeddings', lmHead: '4-bit', embeddings: 'int8', params: { bits: 4, groupSize: 32, format: 'matmulnbits', embeddings: 'int8' } },
+];
+
+async function largeRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
+  const config = decoderPreset('bench-100m', { tieEmbeddings: false, maxPositions: 512 });
+  log('building bench-100m (untied head, random weights)...');
+  const fp32 = buildDecoder(config, initDecoderWeights(config, 1, 0.02));
+  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[]; profile?: DecodeProfile }[] = [];
+  try {
+    for (const v of LARGE_VARIANTS) {
+      let model = fp32;
+      let bitsPerWeight = 32;
+      if (v.params) {
+        const out = await apply('quantize.rtn', fp32, v.params);
+        model = out.model;
+        bitsPerWeight = Number(out.report.bitsPerWeight);
+      }
+      const bytes = serializeModel(model).model;
+      // Where a decode step spends its time, by ORT's profiler (a separate session, not timed below).
+      const profile = await profileDecode(bytes, quick ? 8 : 32);
+      // One ORT thread, as workers run sessions (ARCHITECTURE.md), for every variant alike.
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [], profile });
+      log(`${v.method}: step ${profile.stepMs.toFixed(1)} ms, session.run ${profile.runMs.toFixed(1)} ms, kernels ${profile.kernels.slice(0, 6).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join(', ')}`);
+      log(`${v.method}: ${(bytes.byteLength / 1e6).toFixed(0)} MB`);
+    }
+    const rounds = quick ? 3 : 5;
+    const tokens = quick ? 32 : 128;
+    for (let r = 0; r < rounds; r++) {
+      for (const s of sessions) {
+        const res = await measureLatency(s.session, { promptLength: 1, decodeTokens: tokens, warmup: r === 0 ? 1 : 0, repeats: 1 });
+        s.speeds.push(res.decodeTokensPerSecond);
+      }
+      log(`round ${r + 1}/${rounds}: ${sessions.map((s) => `${s.v.method} ${s.speeds[r]!.toFixed(1)}`).join(', ')} tok/s`);
+    }
+  } finally {
+    for (const s of sessions) await s.session.release();
+  }
+  // Per round ratios, then the median: the load of a shared machine moves every variant of a round alike.
+  const base = sessions[0]!;
+  return sessions.map((s) => ({
+    model: 'large',
+    method: s.v.method,
+    bits: s.v.params ? 4 : 32,
+    group: s.v.params ? 32 : null,
+    bitsPerWeight: round(s.bitsPerWeight, 3),
+    bytes: s.bytes,
+    ppl: null,
+    klVsBase: null,
+    top1Agreement: null,
+    decodeTokPerSec: round(median(s.speeds), 1),
+    speedVsFp32: round(median(s.speeds.map((v, i) => v / base.speeds[i]!)), 3),
+    lmHead: s.v.lmHead,
+    embeddings: s.v.embeddings,
+    // Profiled run, ms per decoded token: the whole step (median), ORT model_run and the largest kernels (means).
+    profileStepMs: s.profile ? round(s.profile.stepMs, 2) : null,
+    profileRunMs: s.profile ? round(s.profile.runMs, 2) : null,
+    profileKernels: s.profile ? s.profile.kernels.slice(0, 5).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join('; ') : null,
+  }));
+}
+
+const suite: BenchSuite = {
+  name: 'quant',
+  description: 'quantization methods on ref-base (ppl, KL, top-1, bits/weight, size, decode) and 4-bit decode speed vs fp32 on bench-100m',
+  async run({ quick, log }) {
+    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log))];
+    const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
+    if (int8) log(`int8 per-channel RTN perplexity / fp32: ${int8.pplVsFp32} (target <= 1.01)`);
+    const q4 = rows.find((r) => r.model === 'large' && r.lmHead === '4-bit' && r.embeddings === 'fp32');
+    if (q4) log(`large: 4-bit MatMulNBits (LM head 4-bit) decodes ${q4.speedVsFp32}x fp32 (target >= 2.5)`);
+    return rows;
+  },
+};
+
+export default suite;
