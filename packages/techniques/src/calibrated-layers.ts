@@ -15,10 +15,13 @@ export async function layersWithActivations(
   selection: LinearSelectionInput,
   ctx: TechniqueContext,
   gram: boolean,
+  /** Capture only these of the selected layers (e.g. one block at a time). */
+  only: (l: SelectedLayer) => boolean = () => true,
 ): Promise<{ layers: SelectedLayer[]; stats: Map<string, LayerActivationStats> }> {
   if (!ctx.calibration?.sequences.length) throw new Error(`${technique} needs calibration data: give the recipe a calibration set`);
   const sel = selectLinearLayers(model, selection);
   if (!sel.selected.length) throw noLayerMatched(technique, model, sel);
-  const stats = await captureActivations(model, sel.selected, ctx.calibration, { gram, signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.3 * f, 'calibration') });
-  return { layers: sel.selected, stats };
+  const layers = sel.selected.filter(only);
+  const stats = await captureActivations(model, layers, ctx.calibration, { gram, signal: ctx.signal });
+  return { layers, stats };
 }

@@ -8,7 +8,9 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { rewriteLinear } from '../kit/rewrite-linear';
-import { linearSelectionParams, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
+import { linearSelectionParams, selectLinearLayers, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
+import type { LayerActivationStats } from '../kit/capture-activations';
+import { layersWithActivations } from '../calibrated-layers';
 import type { LinearTarget } from '../kit/linear-result';
 import type { TechniqueContext, TechniqueResult } from '../technique';
 import { prunedCount, sparsityTarget, targetLabel, type SparsityTarget } from './sparsity-mask';
@@ -23,6 +25,9 @@ export const pruneTargetParams = {
   /** The embedding-tied or vocabulary-sized head is often kept dense; default prunes it like the rest. */
   lmHead: z.boolean().default(false),
 };
+
+/** Data-aware methods: prune block by block on activations of the already-pruned model (default) or all at once on the dense model's. */
+export const sequentialParam = { sequential: z.boolean().default(true) };
 
 /** Exactly one of sparsity and pattern. */
 export function refineTarget<T extends { sparsity?: number; pattern?: string }>(p: T, ctx: z.RefinementCtx): void {
@@ -76,6 +81,7 @@ export async function pruneLinearLayers(
       ...out.report,
       target: targetLabel(target),
       prunedWeights: pruned,
+      prunableWeights: weights,
       sparsity: Number((pruned / weights).toFixed(6)),
       bytesDense,
       bytesStored,
@@ -93,4 +99,50 @@ export function selectionOf(p: z.output<z.ZodObject<typeof pruneTargetParams>>):
 export function applyMask(values: Float32Array, mask: Uint8Array): Float32Array {
   for (let i = 0; i < values.length; i++) if (!mask[i]) values[i] = 0;
   return values;
+}
+
+/**
+ * A data-aware method over the selected layers. Sequentially (the default of SparseGPT's and
+ * Wanda's reference code, SparseGPT sec. 3 "Sequential"), the transformer blocks are pruned
+ * one after another and each block's calibration inputs are captured from the model with
+ * the earlier blocks already pruned, so a layer compensates for the errors before it;
+ * otherwise every layer sees the dense model's activations.
+ */
+export async function pruneWithActivations(
+  model: Model,
+  technique: string,
+  params: z.output<z.ZodObject<typeof pruneTargetParams>> & { sequential: boolean },
+  ctx: TechniqueContext,
+  gram: boolean,
+  ruleFor: (stats: Map<string, LayerActivationStats>) => PruneRule,
+): Promise<TechniqueResult> {
+  const selection = selectionOf(params);
+  if (!params.sequential) {
+    const { layers, stats } = await layersWithActivations(model, technique, selection, ctx, gram);
+    return pruneLinearLayers(model, technique, params, ctx, ruleFor(stats), layers);
+  }
+  const blocks = [...new Set(selectLinearLayers(model, selection).selected.map((l) => l.block))];
+  let current = model;
+  const sums = new Map<string, number>();
+  let last: TechniqueResult | undefined;
+  const quiet = { ...ctx, onProgress: () => {} };
+  for (const [i, block] of blocks.entries()) {
+    const { layers, stats } = await layersWithActivations(current, technique, selection, ctx, gram, (l) => l.block === block);
+    last = await pruneLinearLayers(current, technique, params, quiet, ruleFor(stats), layers);
+    current = last.model;
+    for (const [k, v] of Object.entries(last.report)) if (typeof v === 'number') sums.set(k, (sums.get(k) ?? 0) + v);
+    ctx.onProgress((i + 1) / blocks.length, `block ${block ?? '-'}`);
+  }
+  const total = (k: string) => sums.get(k) ?? 0;
+  return {
+    model: current,
+    report: {
+      ...last!.report,
+      ...Object.fromEntries(['layersRewritten', 'weightBytesBefore', 'weightBytesAfter', 'prunedWeights', 'prunableWeights', 'bytesDense', 'bytesStored'].map((k) => [k, total(k)])),
+      sparsity: Number((total('prunedWeights') / total('prunableWeights')).toFixed(6)),
+      bitsPerWeight: Number(((total('weightBytesAfter') * 8) / total('prunableWeights')).toFixed(4)),
+      layersKept: 0,
+      sequential: 'yes',
+    },
+  };
 }

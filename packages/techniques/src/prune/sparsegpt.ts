@@ -11,8 +11,7 @@ import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { inverseUpperCholesky } from '../linalg/cholesky';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
-import { layersWithActivations } from '../calibrated-layers';
-import { pruneLinearLayers, pruneTargetParams, refineTarget, selectionOf } from './prune-layers';
+import { pruneTargetParams, pruneWithActivations, refineTarget, sequentialParam } from './prune-layers';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 export interface SparseGptOptions {
@@ -118,6 +117,7 @@ export const sparseGptParams = z
     ...pruneTargetParams,
     blockSize: z.number().int().min(1).max(4096).default(128),
     dampening: z.number().min(0).max(1).default(0.01),
+    ...sequentialParam,
   })
   .strict()
   .superRefine(refineTarget);
@@ -125,20 +125,12 @@ export type SparseGptParams = z.output<typeof sparseGptParams>;
 
 export async function pruneSparseGpt(model: Model, params: SparseGptParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.sparsegpt';
-  const { layers, stats } = await layersWithActivations(model, what, selectionOf(params), ctx, true);
   let deadInputs = 0;
-  const result = await pruneLinearLayers(
-    model,
-    what,
-    params,
-    ctx,
-    (t, target) => {
-      const r = sparseGpt(t.values, t.inFeatures, t.outFeatures, stats.get(t.name)!.gram!, { target, blockSize: params.blockSize, dampening: params.dampening }, `${what}: layer ${t.name}`);
-      deadInputs += r.deadInputs;
-      return { values: r.w, mask: r.mask };
-    },
-    layers,
-  );
+  const result = await pruneWithActivations(model, what, params, ctx, true, (stats) => (t, target) => {
+    const r = sparseGpt(t.values, t.inFeatures, t.outFeatures, stats.get(t.name)!.gram!, { target, blockSize: params.blockSize, dampening: params.dampening }, `${what}: layer ${t.name}`);
+    deadInputs += r.deadInputs;
+    return { values: r.w, mask: r.mask };
+  });
   return { ...result, report: { ...result.report, deadInputs } };
 }
 

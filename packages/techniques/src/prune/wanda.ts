@@ -8,8 +8,7 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
-import { layersWithActivations } from '../calibrated-layers';
-import { applyMask, pruneLinearLayers, pruneTargetParams, refineTarget, selectionOf } from './prune-layers';
+import { applyMask, pruneTargetParams, pruneWithActivations, refineTarget, sequentialParam } from './prune-layers';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 /** ||X_j||_2 for every input feature from sum_t x_tj^2 (the diagonal of X^T X). */
@@ -37,6 +36,7 @@ export const wandaParams = z
     ...pruneTargetParams,
     /** Which weights compete: those of one output (the paper's choice for LLMs, sec. 3) or the whole layer. */
     comparison: z.enum(['output', 'layer']).default('output'),
+    ...sequentialParam,
   })
   .strict()
   .superRefine(refineTarget);
@@ -44,18 +44,10 @@ export type WandaParams = z.output<typeof wandaParams>;
 
 export async function pruneWanda(model: Model, params: WandaParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.wanda';
-  const { layers, stats } = await layersWithActivations(model, what, selectionOf(params), ctx, false);
-  return pruneLinearLayers(
-    model,
-    what,
-    params,
-    ctx,
-    (t, target) => {
-      const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, inputNorms(stats.get(t.name)!.sumSq), target, `${what}: layer ${t.name}`, params.comparison);
-      return { values: applyMask(t.values, mask), mask };
-    },
-    layers,
-  );
+  return pruneWithActivations(model, what, params, ctx, false, (stats) => (t, target) => {
+    const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, inputNorms(stats.get(t.name)!.sumSq), target, `${what}: layer ${t.name}`, params.comparison);
+    return { values: applyMask(t.values, mask), mask };
+  });
 }
 
 export const pruneWandaTechnique = defineTechnique({

@@ -31,7 +31,12 @@ describe('prune.wanda and prune.sparsegpt on a trained model', () => {
       }
     }
     for (const w of blockWeights(sgpt.model).values()) expect(w.reduce((z, v) => z + (v === 0 ? 1 : 0), 0)).toBe(w.length / 2);
+    expect(sgpt.report.sequential).toBe('yes');
+    expect(sgpt.report.sparsity).toBe(0.5);
     expect(await testPerplexity(sgpt.model)).toBeLessThan(await testPerplexity(mag.model));
+    // All layers from the dense model's activations: the same exact target.
+    const oneShot = await pruneSparseGpt(base, sparseGptParams.parse({ sparsity: 0.5, sequential: false }), ctx());
+    for (const w of blockWeights(oneShot.model).values()) expect(w.reduce((z, v) => z + (v === 0 ? 1 : 0), 0)).toBe(w.length / 2);
   });
 
   it('Wanda keeps the weights of an input channel with large activations, which magnitude prunes', async () => {
