@@ -7,7 +7,7 @@
 import { inspectModel } from '@distillery/onnx';
 import { asvdParams, factorizeAsvd, factorizeSvd, factorizeSvdLlm, svdLlmParams, svdParams, type TechniqueResult } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
-import { benchContext, compressionRow, loadRefBase, round } from './compression-rows';
+import { benchContext, compressionRow, denseRow, loadRefBase, round } from './compression-rows';
 
 const suite: BenchSuite = {
   name: 'lowrank',
@@ -16,8 +16,7 @@ const suite: BenchSuite = {
     const b = await loadRefBase(quick, log);
     const ctx = benchContext(b, log);
     const denseBytes = inspectModel(b.model).totalBytes;
-    const rows: BenchRow[] = [await compressionRow(b, { model: 'ref-base', method: 'dense', target: '-', compressed: b.model }, quick)];
-    log(`dense: ppl ${rows[0]!.ppl}`);
+    const rows: BenchRow[] = [await denseRow(b, quick, log)];
     const methods: [string, (p: object) => Promise<TechniqueResult>][] = [
       ['svd', (p) => factorizeSvd(b.model, svdParams.parse(p), ctx)],
       ['asvd', (p) => factorizeAsvd(b.model, asvdParams.parse(p), ctx)],

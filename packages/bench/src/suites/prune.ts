@@ -29,7 +29,7 @@ import {
   type TechniqueResult,
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
-import { benchContext, compressionRow, decodeTokPerSec, loadRefBase, round } from './compression-rows';
+import { benchContext, compressionRow, decodeTokPerSec, denseRow, loadRefBase, round } from './compression-rows';
 
 async function largeRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
   const config = decoderPreset('bench-100m');
@@ -76,8 +76,7 @@ const suite: BenchSuite = {
       log(`${method} ${target}: ppl ${row.ppl} (${seconds} s)`);
       return out;
     };
-    rows.push(await compressionRow(b, { model: 'ref-base', method: 'dense', target: '-', compressed: b.model }, quick));
-    log(`dense: ppl ${rows[0]!.ppl}`);
+    rows.push(await denseRow(b, quick, log));
 
     for (const t of [{ sparsity: 0.5 }, { pattern: '2:4' }]) {
       const label = t.pattern ?? '50%';

@@ -9,7 +9,7 @@
 import { inspectModel } from '@distillery/onnx';
 import { kmeansParams, quantizeRtn, rtnParams, shareKmeans, type TechniqueResult } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
-import { benchContext, compressionRow, loadRefBase, round } from './compression-rows';
+import { benchContext, compressionRow, denseRow, loadRefBase, round } from './compression-rows';
 
 const suite: BenchSuite = {
   name: 'share',
@@ -18,8 +18,7 @@ const suite: BenchSuite = {
     const b = await loadRefBase(quick, log);
     const ctx = benchContext(b, log);
     const denseBytes = inspectModel(b.model).totalBytes;
-    const rows: BenchRow[] = [await compressionRow(b, { model: 'ref-base', method: 'dense', target: '-', compressed: b.model }, quick)];
-    log(`dense: ppl ${rows[0]!.ppl}`);
+    const rows: BenchRow[] = [await denseRow(b, quick, log)];
     const cases: [string, string, () => Promise<TechniqueResult>][] = [
       ['rtn', '4-bit per channel', () => quantizeRtn(b.model, rtnParams.parse({ bits: 4, lmHead: false }), ctx)],
       ['kmeans', '16 values per layer', () => shareKmeans(b.model, kmeansParams.parse({ bits: 4, iterations: quick ? 15 : 40 }), ctx)],

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { asvdTransform, chooseRank, factorize, identityTransform, svd, whiteningTransform } from '../../src';
-import { seededUniform } from '../mlp-fixture';
+import { matmulF64 as matmul, seededUniform } from '../mlp-fixture';
 
 const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
-
-function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * n + j]!;
-    out[i * n + j] = s;
-  }
-  return out;
-}
 
 // Calibration activations with very unequal channel scales, as in LLMs.
 const rows = 24, cols = 18, tokens = 200;

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { svd, symmetricEigen, truncatedFactors } from '../../src';
-import { seededUniform } from '../mlp-fixture';
+import { matmulF64 as matmul, seededUniform } from '../mlp-fixture';
 
 const frob = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
-
-function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * n + j]!;
-    out[i * n + j] = s;
-  }
-  return out;
-}
 
 describe('symmetric eigendecomposition', () => {
   it('A Q = Q Lambda with orthonormal Q, eigenvalues sorted, on random and degenerate matrices', () => {

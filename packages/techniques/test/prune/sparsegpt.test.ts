@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inverseUpperCholesky, maskFor, prunedCount, sparseGpt, sparsityTarget, type SparsityTarget } from '../../src';
-import { seededUniform } from '../mlp-fixture';
+import { matmulF64, seededUniform } from '../mlp-fixture';
 
 /** Explicit inverse of a small SPD matrix by Gauss-Jordan elimination (float64). */
 function inverse(a: number[][]): number[][] {
@@ -60,13 +60,8 @@ function calibrationGram(rows: number, tokens: number, seed: number): Float32Arr
   const x = seededUniform(tokens * rows, seed);
   // Correlated inputs make the OBS updates matter.
   for (let t = 0; t < tokens; t++) for (let j = 1; j < rows; j++) x[t * rows + j]! += 0.6 * x[t * rows + j - 1]!;
-  const g = new Float32Array(rows * rows);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < rows; j++) {
-    let s = 0;
-    for (let t = 0; t < tokens; t++) s += x[t * rows + i]! * x[t * rows + j]!;
-    g[i * rows + j] = s;
-  }
-  return g;
+  const xt = Array.from({ length: rows * tokens }, (_, k) => x[(k % tokens) * rows + Math.floor(k / tokens)]!);
+  return Float32Array.from(matmulF64(xt, x, rows, tokens, rows));
 }
 
 const reconstructionError = (w: Float32Array, wp: ArrayLike<number>, gram: Float32Array, rows: number, cols: number) => {
