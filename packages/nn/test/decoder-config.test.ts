@@ -22,8 +22,11 @@ describe('DecoderConfigSchema', () => {
     expect(c.normEps).toBe(1e-5);
   });
 
+  it('allows an attention width nHeads * headDim other than hiddenSize, as HF head_dim does (pruned heads)', () => {
+    expect(parseDecoderConfig({ ...valid, headDim: 6 }).headDim).toBe(6);
+  });
+
   it.each([
-    [{ headDim: 6 }, /headDim: headDim \* nHeads must equal hiddenSize/],
     [{ nKvHeads: 3 }, /nKvHeads: nHeads must be a multiple of nKvHeads/],
     [{ hiddenSize: 36, headDim: 9 }, /headDim: headDim must be even/],
     [{ vocabSize: 0 }, /vocabSize: vocabSize must be positive/],

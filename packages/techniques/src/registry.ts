@@ -12,6 +12,17 @@ import { mixed } from './quantize/mixed';
 import { gptqTechnique } from './quantize/gptq-technique';
 import { awqTechnique } from './quantize/awq-technique';
 import { smoothQuantTechnique } from './quantize/smoothquant-technique';
+import { pruneBlocksTechnique } from './prune/blocks';
+import { ffnChannelsTechnique } from './prune/ffn-channels';
+import { headsTechnique } from './prune/attention-heads';
+import { pruneMagnitudeTechnique } from './prune/magnitude';
+import { pruneWandaTechnique } from './prune/wanda';
+import { pruneSparseGptTechnique } from './prune/sparsegpt';
+import { svdTechnique } from './lowrank/svd-truncation';
+import { asvdTechnique } from './lowrank/asvd';
+import { svdLlmTechnique } from './lowrank/svd-llm';
+import { kmeansTechnique } from './share/kmeans-technique';
+import { hashingTechnique } from './share/hashing';
 
 export class TechniqueRegistry {
   private readonly byId = new Map<string, AnyTechnique>();
@@ -58,4 +69,15 @@ export const registry = new TechniqueRegistry([
   gptqTechnique as unknown as AnyTechnique,
   awqTechnique as unknown as AnyTechnique,
   smoothQuantTechnique as unknown as AnyTechnique,
+  pruneBlocksTechnique as unknown as AnyTechnique,
+  ffnChannelsTechnique as unknown as AnyTechnique,
+  headsTechnique as unknown as AnyTechnique,
+  pruneMagnitudeTechnique as unknown as AnyTechnique,
+  pruneWandaTechnique as unknown as AnyTechnique,
+  pruneSparseGptTechnique as unknown as AnyTechnique,
+  svdTechnique as unknown as AnyTechnique,
+  asvdTechnique as unknown as AnyTechnique,
+  svdLlmTechnique as unknown as AnyTechnique,
+  kmeansTechnique as unknown as AnyTechnique,
+  hashingTechnique as unknown as AnyTechnique,
 ]);

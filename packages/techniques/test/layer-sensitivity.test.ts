@@ -4,7 +4,6 @@ import { causalLm } from '@distillery/eval';
 import { serializeModel, type Model } from '@distillery/onnx';
 import { sampleSequences } from '@distillery/data';
 import { measureSensitivity } from '../src/sensitivity/layer-sensitivity';
-import { pruneByMagnitude } from '../src/prune/magnitude';
 import { quantizeWeight } from '../src/kit/quantizer';
 import { quietContext, rewriteLinear } from '../src';
 import { tinyCorpus, trainTinyModel } from './finetune-tiny-lm';
@@ -95,9 +94,3 @@ describe('measureSensitivity', () => {
   });
 });
 
-describe('pruneByMagnitude', () => {
-  it('zeroes exactly the smallest-magnitude fraction', () => {
-    const w = Float32Array.from([0.5, -0.1, 0.3, -0.7, 0.2, 0.05, -0.4, 0.6]);
-    expect([...pruneByMagnitude(w, 0.5)]).toEqual([0.5, 0, 0, -0.7, 0, 0, -0.4, 0.6].map(Math.fround));
-  });
-});

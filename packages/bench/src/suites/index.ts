@@ -26,4 +26,16 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,
   },
+  prune: {
+    description: 'pruning on ref-base (unstructured, 2:4, FFN width, depth) and FFN-pruned decode speed on bench-100m',
+    load: async () => (await import('./prune')).default,
+  },
+  lowrank: {
+    description: 'plain, activation-aware (ASVD) and whitened (SVD-LLM) low-rank factorization on ref-base at equal parameters',
+    load: async () => (await import('./lowrank')).default,
+  },
+  share: {
+    description: 'k-means weight sharing against 4-bit per-channel RTN at equal bits per weight on ref-base',
+    load: async () => (await import('./share')).default,
+  },
 };

@@ -24,13 +24,7 @@ const DecoderConfigBase = z.object({
 });
 
 export const DecoderConfigSchema = DecoderConfigBase.superRefine((c, ctx) => {
-  if (c.headDim * c.nHeads !== c.hiddenSize) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['headDim'],
-      message: `headDim * nHeads must equal hiddenSize (${c.headDim} * ${c.nHeads} != ${c.hiddenSize})`,
-    });
-  }
+  // nHeads * headDim may differ from hiddenSize (HF LlamaConfig's head_dim): head pruning narrows attention only.
   if (c.nHeads % c.nKvHeads !== 0) {
     ctx.addIssue({
       code: 'custom',

@@ -84,13 +84,19 @@ function initProjection(ds: number, dt: number, seed: number): Float32Array {
   return w;
 }
 
-export async function distillKd(teacher: Model, params: KdParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+/** A student to start from instead of `params.student`/`params.init`: e.g. a pruned copy of the teacher (Minitron). */
+export interface InitialStudent {
+  config: DecoderConfig;
+  weights: ParamMap;
+}
+
+export async function distillKd(teacher: Model, params: KdParams, ctx: TechniqueContext, initial?: InitialStudent): Promise<TechniqueResult> {
   const tokens = ctx.trainingTokens;
   if (!tokens) throw new Error('distill.kd needs training tokens (ctx.trainingTokens): the training text tokenized with the teacher\'s tokenizer');
   const teacherConfig = readDecoderConfig(teacher);
   if (!teacherConfig) throw new Error('distill.kd needs a teacher that carries its decoder config (a model built or imported by Distillery)');
   checkTokens(tokens, teacherConfig.vocabSize, 'distill.kd');
-  const studentConfig = resolveStudentConfig(teacherConfig, params.student);
+  const studentConfig = initial?.config ?? resolveStudentConfig(teacherConfig, params.student);
   if (params.seqLen > teacherConfig.maxPositions) throw new Error(`seqLen ${params.seqLen} exceeds the teacher's maxPositions ${teacherConfig.maxPositions}`);
 
   // Building the student: each phase below is bounded by the teacher's size, and a cancel is heard between them.
@@ -101,7 +107,9 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
   throwIfCanceled(ctx.signal, 'distill.kd');
   let weights: ParamMap;
   let copied: number[] | undefined;
-  if (params.init === 'copy-layers') {
+  if (initial) {
+    weights = new Map([...initial.weights].map(([k, v]) => [k, Float32Array.from(v)]));
+  } else if (params.init === 'copy-layers') {
     const fromTeacher = copyTeacherLayers(teacherConfig, teacherWeights.weights, studentConfig);
     weights = fromTeacher.weights;
     copied = fromTeacher.layers;
@@ -191,7 +199,7 @@ export async function distillKd(teacher: Model, params: KdParams, ctx: Technique
         teacherParams: parameterCount(teacherConfig),
         finalLoss: run.finalLoss,
         steps: run.steps,
-        init: params.init,
+        init: initial ? 'given' : params.init,
         ...(copied ? { copiedLayers: copied.join(',') } : {}),
         ...(hiddenMse ? { hiddenLayerMap: layerMap.join(',') } : {}),
         loss: alpha > 0 ? `kd-${direction}` : 'ce',

@@ -45,6 +45,15 @@ export class LinearEdit {
     return name;
   }
 
+  /**
+   * Lets a new initializer take the name of the weight it replaces (the driver drops the old
+   * tensor itself, not its name): dense rewrites keep the Hugging Face weight names that
+   * readers such as decoderWeightsFromModel and finetune.recover look weights up by.
+   */
+  reuse(name: string): void {
+    this.used.delete(name);
+  }
+
   requireOpset(domain: string, version: number): void {
     this.opsets.set(domain, Math.max(this.opsets.get(domain) ?? 0, version));
   }

@@ -8,7 +8,8 @@
  *  - `quantized`: a `QuantizedWeight` from the quantizer library, written in the driver's
  *    output format (DequantizeLinear + MatMul, MatMulNBits, or dynamic int8 MatMulInteger);
  *  - `codebook`: shared values plus one index per weight, expanded with Gather (palettization);
- *  - `factors`: W ~ left [in, rank] x right [rank, out], two MatMuls (low-rank).
+ *  - `factors`: W ~ left [in, rank] x right [rank, out], two MatMuls (low-rank);
+ *  - `hashed`: W[i, j] = table[hash(i, j)], the hash recomputed in the graph (HashedNets).
  */
 import type { LinearRole } from '@distillery/onnx';
 import type { QuantizedWeight } from './quantizer';
@@ -34,8 +35,9 @@ export type StorageDtype = 'float32' | 'float16' | 'bfloat16';
 export type LinearResult =
   | { kind: 'dense'; values: Float32Array; dtype?: StorageDtype }
   | { kind: 'quantized'; weight: QuantizedWeight }
-  | { kind: 'codebook'; codebook: Float32Array; indices: Uint8Array | Uint16Array; dtype?: StorageDtype }
-  | { kind: 'factors'; left: Float32Array; right: Float32Array; rank: number; dtype?: StorageDtype };
+  | { kind: 'codebook'; codebook: Float32Array; indices: Uint8Array | Uint16Array; dtype?: StorageDtype; groupColumns?: number }
+  | { kind: 'factors'; left: Float32Array; right: Float32Array; rank: number; dtype?: StorageDtype }
+  | { kind: 'hashed'; table: Float32Array; seed: number; dtype?: StorageDtype };
 
 /** How `quantized` results are written. */
 export const QUANTIZED_FORMATS = ['dequantize-linear', 'matmulnbits', 'matmul-integer'] as const;

@@ -15,13 +15,14 @@
  * keep the layer. Non-finite weights are refused naming the layer; a run that changes no
  * layer throws, saying what was found. The input model is not mutated.
  */
-import { blockFromName, ensureOpset, tensorToFloat32, type Model, type Node } from '@distillery/onnx';
+import { blockFromName, ensureOpset, tensorToFloat32, type Model, type Node, type Tensor } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import type { TechniqueContext, TechniqueReport } from '../technique';
 import { writeCodebook } from './formats/codebook';
 import { writeDense } from './formats/dense';
 import { writeDequantizeLinear } from './formats/dequantize-linear';
 import { writeFactors } from './formats/factors';
+import { writeHashed } from './formats/hashed';
 import { writeMatMulInteger } from './formats/matmul-integer';
 import { writeMatMulNBits } from './formats/matmulnbits';
 import { LinearEdit } from './linear-edit';
@@ -105,6 +106,8 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
   const kept: string[] = [];
   const dropped = new Set<string>();
   const droppedNodes = new Set<Node>();
+  // By identity: a dense rewrite may reuse the old weight's name for the new tensor.
+  const droppedTensors = new Set<Tensor>();
   const deadCasts = layers.flatMap((l) => (l.layer.cast && !l.layer.transpose ? [l.layer.cast] : []));
 
   for (let k = 0; k < layers.length; k++) {
@@ -133,15 +136,21 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           break;
         }
         case 'codebook':
-          writeCodebook(edit, l.layer, result.codebook, result.indices, storage!);
+          writeCodebook(edit, l.layer, result.codebook, result.indices, storage!, result.groupColumns);
           break;
         case 'factors':
           writeFactors(edit, l.layer, result.left, result.right, result.rank, storage!);
           break;
+        case 'hashed':
+          writeHashed(edit, l.layer, result.table, result.seed, storage!);
+          break;
       }
       // A tied head keeps the table (the embedding still reads it): only its Transpose goes, and no bytes are freed.
       if (l.layer.transpose) droppedNodes.add(l.layer.transpose);
-      else dropped.add(l.layer.weight.name);
+      else {
+        dropped.add(l.layer.weight.name);
+        droppedTensors.add(l.layer.weight);
+      }
       const bytesBefore = l.layer.transpose ? 0 : l.layer.weight.raw.byteLength;
       outcomes.push({ name: l.name, kind: result.kind, weights: target.inFeatures * target.outFeatures, bytesBefore, bytesAfter: edit.takeBytes() });
     }
@@ -155,7 +164,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
   const castsToDrop = new Set(deadCasts.filter((c) => dropped.has(c.inputs[0]!)));
   for (const n of droppedNodes) castsToDrop.add(n);
   g.nodes = g.nodes.filter((n) => !castsToDrop.has(n));
-  g.initializers = g.initializers.filter((t) => !dropped.has(t.name));
+  g.initializers = g.initializers.filter((t) => !droppedTensors.has(t));
   const deadValues = new Set([...castsToDrop].flatMap((n) => n.outputs));
   g.valueInfo = g.valueInfo.filter((v) => !deadValues.has(v.name));
 

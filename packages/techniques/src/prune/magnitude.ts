@@ -1,17 +1,65 @@
 /**
- * Unstructured magnitude pruning (Han et al. 2015, "Learning both Weights and Connections
- * for Efficient Neural Networks", §3): zero the fraction `sparsity` of a layer's weights
- * with the smallest |w|. Ties at the threshold are broken by position so exactly
- * round(sparsity · n) weights become zero.
+ * Magnitude pruning (Han et al. 2015, "Learning both Weights and Connections for Efficient
+ * Neural Networks", sec. 3): a weight's importance is |w|; the smallest go, per layer or
+ * with one threshold over all layers (global).
  */
-export function pruneByMagnitude(w: Float32Array, sparsity: number): Float32Array {
-  if (!(sparsity >= 0 && sparsity < 1)) throw new Error(`sparsity must be in [0, 1), got ${sparsity}`);
-  const k = Math.round(sparsity * w.length);
-  const out = Float32Array.from(w);
-  if (k === 0) return out;
-  const order = new Uint32Array(w.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => Math.abs(w[a]!) - Math.abs(w[b]!) || a - b);
-  for (let i = 0; i < k; i++) out[order[i]!] = 0;
-  return out;
+import { z } from 'zod';
+import { tensorToFloat32, type Model } from '@distillery/onnx';
+import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { applyMask, pruneLinearLayers, pruneTargetParams, refineTarget, selectionOf } from './prune-layers';
+import { globalMasks, maskFor, type SparsityTarget } from './sparsity-mask';
+
+export function magnitudeScores(w: Float32Array): Float32Array {
+  return Float32Array.from(w, Math.abs);
 }
+
+/** Per-layer magnitude mask for W[rows = in, cols = out]. */
+export function magnitudeMask(w: Float32Array, rows: number, cols: number, target: SparsityTarget, what = 'prune.magnitude'): Uint8Array {
+  return maskFor(magnitudeScores(w), rows, cols, target, 'layer', what);
+}
+
+/** One threshold over every layer's |w| (unstructured only: N:M is a per-group rule already). */
+export function globalMagnitudeMasks(weights: Float32Array[], sparsity: number, what = 'prune.magnitude'): Uint8Array[] {
+  return globalMasks(weights.map(magnitudeScores), sparsity, what);
+}
+
+export const magnitudeParams = z
+  .object({
+    ...pruneTargetParams,
+    /** layer: each layer loses the same share; global: one |w| threshold over all selected layers. */
+    scope: z.enum(['layer', 'global']).default('layer'),
+  })
+  .strict()
+  .superRefine(refineTarget)
+  .superRefine((p, ctx) => {
+    if (p.scope === 'global' && p.pattern !== undefined) ctx.addIssue({ code: 'custom', path: ['scope'], message: 'N:M patterns are per group; scope global applies to unstructured sparsity only' });
+  });
+export type MagnitudeParams = z.output<typeof magnitudeParams>;
+
+export async function pruneMagnitude(model: Model, params: MagnitudeParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'prune.magnitude';
+  let global: Map<string, Uint8Array> | undefined;
+  if (params.scope === 'global') {
+    const sel = selectLinearLayers(model, selectionOf(params));
+    if (!sel.selected.length) throw noLayerMatched(what, model, sel);
+    const values = sel.selected.map((l) => tensorToFloat32(l.layer.weight));
+    const masks = globalMagnitudeMasks(values, params.sparsity!, what);
+    global = new Map(sel.selected.map((l, i) => [l.layer.weight.name, masks[i]!]));
+  }
+  return pruneLinearLayers(model, what, params, ctx, (t, target) => {
+    const mask = global?.get(t.weightName) ?? magnitudeMask(t.values, t.inFeatures, t.outFeatures, target, `${what}: layer ${t.name}`);
+    return { values: applyMask(t.values, mask), mask };
+  });
+}
+
+export const pruneMagnitudeTechnique = defineTechnique({
+  id: 'prune.magnitude',
+  family: 'prune',
+  title: 'Magnitude pruning (unstructured or N:M)',
+  description:
+    'Zeroes the smallest-magnitude weights of the linear layers: a sparsity per layer or with one global threshold, or an N:M pattern ' +
+    '(2:4, 4:8). The file keeps dense zeros (ONNX Runtime has no sparse kernel); the report gives dense and packed sizes.',
+  params: magnitudeParams,
+  apply: pruneMagnitude,
+});

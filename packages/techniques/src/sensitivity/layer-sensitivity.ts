@@ -12,7 +12,8 @@ import { bitsPerWeight, quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { noLayerMatched, selectLinearLayers, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
 import type { LinearResult } from '../kit/linear-result';
-import { pruneByMagnitude } from '../prune/magnitude';
+import { magnitudeMask } from '../prune/magnitude';
+import { applyMask } from '../prune/prune-layers';
 import { quietContext } from '../technique';
 import { throwIfCanceled } from '../canceled';
 
@@ -69,7 +70,8 @@ function probeResult(l: SelectedLayer, values: Float32Array, probe: SensitivityP
     const weight = quantizeWeight(values, rows, cols, { bits: probe.bits, symmetric: opts.symmetric, groupSize: opts.groupSize }, l.name);
     return { result: { kind: 'quantized', weight }, bpw: bitsPerWeight(weight) };
   }
-  return { result: { kind: 'dense', values: pruneByMagnitude(values, probe.sparsity) }, bpw: null };
+  const mask = magnitudeMask(values, rows, cols, { kind: 'unstructured', sparsity: probe.sparsity }, l.name);
+  return { result: { kind: 'dense', values: applyMask(Float32Array.from(values), mask) }, bpw: null };
 }
 
 export async function measureSensitivity(model: Model, sequences: readonly ArrayLike<number>[], opts: SensitivityOptions): Promise<SensitivityTable> {

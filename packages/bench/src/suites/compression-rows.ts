@@ -1,0 +1,103 @@
+/**
+ * What the prune, lowrank and share suites share: models/ref-base with its tokenizer, the
+ * bundled test split (scored with disjoint windows) and calibration windows from the train
+ * split, and one row per model in the issue's shape
+ * {model, method, target, params, bytesDense, bytesStored, ppl, klVsBase, top1Agreement,
+ * decodeTokPerSec}. klVsBase and top1Agreement stay null: the divergence metrics belong to
+ * packages/eval's evaluation suite, which this branch does not have yet.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sampleSequences, splitBundledCorpora } from '@distillery/data';
+import { createSession, measureLatency, modelPerplexity } from '@distillery/eval';
+import type { BpeTokenizer } from '@distillery/nn';
+import { inspectModel, type Model } from '@distillery/onnx';
+import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
+import { quietContext, type TechniqueContext, type TechniqueReport } from '@distillery/techniques';
+import type { BenchRow } from '../suite';
+
+export interface RefBench {
+  model: Model;
+  tokenizer: BpeTokenizer;
+  train: Int32Array;
+  test: Int32Array;
+  window: number;
+  calibration: Int32Array[];
+}
+
+export async function loadRefBase(quick: boolean, log: (m: string) => void): Promise<RefBench> {
+  const dir = referenceModelDir();
+  if (!existsSync(path.join(dir, MODEL_FILE))) throw new Error(`models/ref-base is missing at ${dir}: run npm run train:reference first`);
+  const folder = await readModelFolder(dir);
+  const split = splitBundledCorpora();
+  const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
+  const allTest = folder.tokenizer.encodeDocuments(split.test.map((d) => d.text));
+  const test = allTest.subarray(0, Math.min(allTest.length, quick ? 16_384 : 65_536));
+  // 32 x 128 calibration tokens, as small LLM pruning papers use 128 x 2048 at their scale.
+  const calibration = sampleSequences(train, quick ? 16 : 32, 128, 1);
+  log(`ref-base: ${train.length} train tokens, ${test.length} test tokens, ${calibration.length} calibration windows`);
+  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window: 256, calibration };
+}
+
+export function benchContext(b: RefBench, log: (m: string) => void, extra: Partial<TechniqueContext> = {}): TechniqueContext {
+  return quietContext({
+    calibration: { sequences: b.calibration },
+    trainingTokens: b.train,
+    log: { info: () => {}, warn: (m) => log(`warn: ${m}`) },
+    ...extra,
+  });
+}
+
+export const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export async function decodeTokPerSec(model: Model, quick: boolean): Promise<number> {
+  const session = await createSession(model);
+  try {
+    const r = await measureLatency(session, { promptLength: 1, decodeTokens: quick ? 32 : 128, warmup: 1, repeats: quick ? 2 : 3 });
+    return round(r.decodeTokensPerSecond, 1);
+  } finally {
+    await session.release();
+  }
+}
+
+export interface RowInput {
+  model: string;
+  method: string;
+  target: string;
+  compressed: Model;
+  report?: TechniqueReport;
+  /** Bytes of the same model with every weight dense (lowrank/share: the base model's); default: as stored. */
+  denseBytes?: number;
+  extra?: BenchRow;
+}
+
+/** One row: parameters as stored (nonzero count for sparse models is in bytesStored), test perplexity, decode speed. */
+export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): Promise<BenchRow> {
+  const inspection = inspectModel(r.compressed);
+  const num = (k: string) => (typeof r.report?.[k] === 'number' ? (r.report[k] as number) : undefined);
+  // Weights the technique did not touch count at their stored size in both columns.
+  const untouched = inspection.totalBytes - (num('weightBytesAfter') ?? 0);
+  const bytesDense = num('bytesDense') !== undefined ? untouched + num('bytesDense')! : (r.denseBytes ?? inspection.totalBytes);
+  const bytesStored = num('bytesStored') !== undefined ? untouched + num('bytesStored')! : inspection.totalBytes;
+  const ppl = (await modelPerplexity(r.compressed, b.test, { window: b.window })).perplexity;
+  return {
+    model: r.model,
+    method: r.method,
+    target: r.target,
+    params: inspection.parameterCount,
+    bytesDense,
+    bytesStored,
+    ppl: round(ppl, 2),
+    klVsBase: null,
+    top1Agreement: null,
+    decodeTokPerSec: await decodeTokPerSec(r.compressed, quick),
+    ...r.extra,
+  };
+}
+
+/** The dense reference row every compression suite starts with. */
+export async function denseRow(b: RefBench, quick: boolean, log: (m: string) => void): Promise<BenchRow> {
+  const row = await compressionRow(b, { model: 'ref-base', method: 'dense', target: '-', compressed: b.model }, quick);
+  log(`dense: ppl ${row.ppl}`);
+  return row;
+}

@@ -1,0 +1,65 @@
+/**
+ * Cholesky factorization of a symmetric positive definite matrix, H = L L^T with L lower
+ * triangular (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 4.2.1), in float64,
+ * plus triangular inverses. Sizes here are a layer's input width (hundreds), where a plain
+ * O(n^3/3) loop takes milliseconds.
+ */
+
+export class NotPositiveDefiniteError extends Error {
+  override name = 'NotPositiveDefiniteError';
+  constructor(
+    readonly index: number,
+    readonly pivot: number,
+    what: string,
+  ) {
+    super(`${what}: matrix is not positive definite (pivot ${index} is ${pivot}); raise the dampening`);
+  }
+}
+
+/** Lower L with a = L L^T; `a` is row-major [n, n] and is not modified. */
+export function choleskyLower(a: Float64Array, n: number, what = 'cholesky'): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = a[j * n + j]!;
+    const lj = j * n;
+    for (let p = 0; p < j; p++) d -= l[lj + p]! * l[lj + p]!;
+    if (!(d > 0)) throw new NotPositiveDefiniteError(j, d, what);
+    const ljj = Math.sqrt(d);
+    l[lj + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      const li = i * n;
+      let s = a[li + j]!;
+      for (let p = 0; p < j; p++) s -= l[li + p]! * l[lj + p]!;
+      l[li + j] = s / ljj;
+    }
+  }
+  return l;
+}
+
+/** Inverse of a lower-triangular [n, n] matrix (lower again), by forward substitution. */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
+  const inv = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    inv[c * n + c] = 1 / l[c * n + c]!;
+    for (let i = c + 1; i < n; i++) {
+      let s = 0;
+      for (let p = c; p < i; p++) s += l[i * n + p]! * inv[p * n + c]!;
+      inv[i * n + c] = -s / l[i * n + i]!;
+    }
+  }
+  return inv;
+}
+
+/**
+ * Upper U with H^-1 = U^T U, the form SparseGPT and GPTQ read the inverse Hessian in.
+ * With J the order reversal and J H J = L' L'^T: H^-1 = (J L'^-1 J)^T (J L'^-1 J), and
+ * J L'^-1 J is upper triangular, so U needs one factorization and one triangular inverse.
+ */
+export function inverseUpperCholesky(h: Float64Array, n: number, what = 'cholesky'): Float64Array {
+  const rev = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)]!;
+  const linv = lowerInverse(choleskyLower(rev, n, what), n);
+  const u = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)]!;
+  return u;
+}

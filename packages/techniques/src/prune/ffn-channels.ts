@@ -1,0 +1,108 @@
+/**
+ * FFN channel (neuron) pruning as in Minitron (Muralidharan et al. 2024, "Compact Language
+ * Models via Pruning and Knowledge Distillation", sec. 2.2): channel i of a SwiGLU MLP is
+ * column i of gate_proj and up_proj and row i of down_proj; the channels with the smallest
+ * activation importance go, and the intermediate size shrinks by the same count in every
+ * layer (one ffnSize in the config). Importance of channel i: mean |h_i| over calibration
+ * tokens of down_proj's input h = silu(x Wg) * (x Wu).
+ */
+import { z } from 'zod';
+import { layerPrefix, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import type { Model } from '@distillery/onnx';
+import { layersWithActivations } from '../calibrated-layers';
+import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
+import { decoderParts, finishStructured, structuredDistillParams } from './decoder-rebuild';
+
+/** Indices of the `keep` largest scores, in ascending index order (ties: lower index wins). */
+export function topIndices(score: ArrayLike<number>, keep: number): number[] {
+  const order = Array.from({ length: score.length }, (_, i) => i).sort((a, b) => score[b]! - score[a]! || a - b);
+  return order.slice(0, keep).sort((a, b) => a - b);
+}
+
+export function selectColumns(w: Float32Array, rows: number, cols: number, keep: number[]): Float32Array {
+  const out = new Float32Array(rows * keep.length);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < keep.length; j++) out[r * keep.length + j] = w[r * cols + keep[j]!]!;
+  return out;
+}
+
+export function selectRows(w: Float32Array, cols: number, keep: number[]): Float32Array {
+  const out = new Float32Array(keep.length * cols);
+  keep.forEach((r, j) => out.set(w.subarray(r * cols, (r + 1) * cols), j * cols));
+  return out;
+}
+
+export interface StructuredResult {
+  config: DecoderConfig;
+  weights: DecoderWeights;
+  /** What was kept, per layer (channel, head or block indices of the input model). */
+  kept: number[][];
+}
+
+/** Keep `keep` channels per layer by `importance[layer][channel]`. */
+export function pruneFfnChannels(config: DecoderConfig, weights: DecoderWeights, importance: ArrayLike<number>[], keep: number, what = 'prune.ffn-channels'): StructuredResult {
+  const F = config.ffnSize;
+  const D = config.hiddenSize;
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels would remove every channel of the MLP`);
+  if (keep >= F) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels removes nothing`);
+  if (importance.length !== config.nLayers) throw new Error(`${what}: importance for ${importance.length} layers, the model has ${config.nLayers}`);
+  const out: DecoderWeights = new Map(weights);
+  const kept: number[][] = [];
+  for (let i = 0; i < config.nLayers; i++) {
+    const imp = importance[i]!;
+    if (imp.length !== F) throw new Error(`${what}: layer ${i} has ${imp.length} channel scores, expected ${F}`);
+    const idx = topIndices(imp, keep);
+    kept.push(idx);
+    const p = layerPrefix(i);
+    out.set(`${p}.mlp.gate_proj.weight`, selectColumns(weights.get(`${p}.mlp.gate_proj.weight`)!, D, F, idx));
+    out.set(`${p}.mlp.up_proj.weight`, selectColumns(weights.get(`${p}.mlp.up_proj.weight`)!, D, F, idx));
+    out.set(`${p}.mlp.down_proj.weight`, selectRows(weights.get(`${p}.mlp.down_proj.weight`)!, D, idx));
+  }
+  return { config: { ...config, ffnSize: keep }, weights: out, kept };
+}
+
+export const ffnChannelsParams = z
+  .object({
+    /** Share of each MLP's intermediate channels removed, in (0, 1). */
+    ratio: z.number().gt(0).lt(1).optional(),
+    /** Or the intermediate size to keep. */
+    keep: z.number().int().min(1).max(1 << 20).optional(),
+    /** Distill the pruned model from the unpruned one right after pruning. */
+    distill: structuredDistillParams.optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.ratio === undefined) === (p.keep === undefined)) ctx.addIssue({ code: 'custom', path: ['ratio'], message: 'give exactly one of ratio and keep' });
+  });
+export type FfnChannelsParams = z.output<typeof ffnChannelsParams>;
+
+export async function pruneFfn(model: Model, params: FfnChannelsParams, ctx: TechniqueContext): Promise<TechniqueResult> {
+  const what = 'prune.ffn-channels';
+  const parts = decoderParts(model, what);
+  const F = parts.config.ffnSize;
+  const keep = params.keep ?? F - Math.round(params.ratio! * F);
+  if (keep < 1) throw new Error(`${what}: removing ${Math.round(params.ratio! * F)} of ${F} channels would remove every channel of the MLP`);
+  // Minitron's neuron importance: mean |activation| of down_proj's input over calibration tokens.
+  const { layers, stats } = await layersWithActivations(model, what, { roles: ['down'], lmHead: false }, ctx, false);
+  const importance: Float64Array[] = new Array(parts.config.nLayers);
+  for (const l of layers) {
+    const s = stats.get(l.name)!;
+    if (l.block !== null && l.block < parts.config.nLayers) importance[l.block] = s.sumAbs.map((v) => v / s.count);
+  }
+  const missing = importance.findIndex((v) => v === undefined);
+  if (missing >= 0 || importance.length !== parts.config.nLayers) throw new Error(`${what}: no down_proj activations captured for block ${missing}`);
+  const r = pruneFfnChannels(parts.config, parts.weights, importance, keep, what);
+  const out = await finishStructured(model, parts, r, params.distill, ctx, { ffnSizeBefore: F, ffnSizeAfter: keep });
+  ctx.onProgress(1, 'done');
+  return out;
+}
+
+export const ffnChannelsTechnique = defineTechnique({
+  id: 'prune.ffn-channels',
+  family: 'prune',
+  title: 'FFN channel pruning (structured, Minitron importance)',
+  description:
+    'Removes the intermediate MLP channels with the smallest mean activation on calibration data (gate/up columns and down rows), ' +
+    'the same count in every block: a smaller dense model with a new intermediate_size in its config.',
+  params: ffnChannelsParams,
+  apply: pruneFfn,
+});

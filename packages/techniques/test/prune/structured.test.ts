@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, layerPrefix, referenceForward, runDecoder, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import { blockInfluence, headGroupImportance, leastImportantBlocks, pruneFfnChannels, pruneHeadGroups, removeBlocks, type StructuredResult } from '../../src';
+import { seededUniform } from '../mlp-fixture';
+
+const config = decoderPreset('tiny', { nHeads: 4, nKvHeads: 2 });
+const weights = initDecoderWeights(config, 3, 0.2);
+const ids = [[5, 17, 3, 60, 22, 9, 41, 2]];
+
+/** The pruned model run by ORT equals the TypeScript reference forward of the unpruned model with the pruned parts zeroed. */
+async function expectOrtEqualsZeroedReference(pruned: StructuredResult, zeroed: DecoderWeights, c: DecoderConfig = config): Promise<void> {
+  const session = await createDecoderSession(buildDecoder(pruned.config, pruned.weights));
+  const got = await runDecoder(session, pruned.config, { inputIds: ids });
+  await session.release();
+  const ref = referenceForward(c, zeroed, ids).logits[0]!;
+  ref.forEach((row, s) => row.forEach((v, k) => expect(got.logits[s * c.vocabSize + k]).toBeCloseTo(v, 4)));
+}
+
+const copy = (w: DecoderWeights): DecoderWeights => new Map([...w].map(([k, v]) => [k, Float32Array.from(v)]));
+
+describe('structured pruning', () => {
+  it('FFN channels: the narrower model computes what the original does with those channels zeroed', async () => {
+    const importance = Array.from({ length: config.nLayers }, (_, i) => seededUniform(config.ffnSize, 10 + i).map(Math.abs));
+    const pruned = pruneFfnChannels(config, weights, importance, 40);
+    expect(pruned.config.ffnSize).toBe(40);
+    const zeroed = copy(weights);
+    for (let i = 0; i < config.nLayers; i++) {
+      const keep = new Set(pruned.kept[i]);
+      // The kept channels are the most important ones.
+      const min = Math.min(...[...keep].map((c) => importance[i]![c]!));
+      for (let c = 0; c < config.ffnSize; c++) if (!keep.has(c)) expect(importance[i]![c]!).toBeLessThanOrEqual(min);
+      const down = zeroed.get(`${layerPrefix(i)}.mlp.down_proj.weight`)!;
+      for (let c = 0; c < config.ffnSize; c++) if (!keep.has(c)) down.fill(0, c * config.hiddenSize, (c + 1) * config.hiddenSize);
+    }
+    await expectOrtEqualsZeroedReference(pruned, zeroed);
+  });
+
+  it('attention heads: a KV head goes with its query group; the result equals zeroing those heads', async () => {
+    const energy = Array.from({ length: config.nLayers }, (_, i) => seededUniform(config.nHeads * config.headDim, 20 + i).map(Math.abs));
+    const importance = energy.map((e) => headGroupImportance(config, e));
+    const pruned = pruneHeadGroups(config, weights, importance, 1);
+    expect(pruned.config).toMatchObject({ nHeads: 2, nKvHeads: 1, headDim: config.headDim, hiddenSize: config.hiddenSize });
+    const zeroed = copy(weights);
+    const group = config.nHeads / config.nKvHeads;
+    for (let i = 0; i < config.nLayers; i++) {
+      const o = zeroed.get(`${layerPrefix(i)}.self_attn.o_proj.weight`)!;
+      for (let h = 0; h < config.nHeads; h++) {
+        if (pruned.kept[i]!.includes(Math.floor(h / group))) continue;
+        o.fill(0, h * config.headDim * config.hiddenSize, (h + 1) * config.headDim * config.hiddenSize);
+      }
+    }
+    await expectOrtEqualsZeroedReference(pruned, zeroed);
+    expect(() => pruneHeadGroups(config, weights, importance, 0)).toThrow(/would prune every head of a layer/);
+  });
+
+  it('blocks: removing a block equals making it the identity (its output projections zeroed)', async () => {
+    const pruned = removeBlocks(config, weights, [0]);
+    expect(pruned.config.nLayers).toBe(1);
+    const zeroed = copy(weights);
+    zeroed.get(`${layerPrefix(0)}.self_attn.o_proj.weight`)!.fill(0);
+    zeroed.get(`${layerPrefix(0)}.mlp.down_proj.weight`)!.fill(0);
+    await expectOrtEqualsZeroedReference(pruned, zeroed);
+    expect(() => removeBlocks(config, weights, [0, 1])).toThrow(/removing 2 of 2 blocks would remove every block/);
+    expect(() => removeBlocks(config, weights, [5])).toThrow(/block 5 does not exist/);
+  });
+
+  it('block influence is 1 - mean cosine, and the least influential blocks are chosen', () => {
+    const a = Float32Array.from([1, 0, 0, 1]);
+    expect(blockInfluence(a, Float32Array.from([1, 0, 0, 1]), 2)).toBeCloseTo(0, 12);
+    expect(blockInfluence(a, Float32Array.from([0, 1, 0, -1]), 2)).toBeCloseTo(1.5, 12); // cos 0 and -1
+    expect(leastImportantBlocks([0.3, 0.05, 0.2, 0.01], 2)).toEqual([1, 3]);
+  });
+
+  it('refuses FFN targets that remove everything or nothing', () => {
+    const imp = Array.from({ length: config.nLayers }, () => new Float32Array(config.ffnSize));
+    expect(() => pruneFfnChannels(config, weights, imp, 0)).toThrow(/would remove every channel/);
+    expect(() => pruneFfnChannels(config, weights, imp, config.ffnSize)).toThrow(/removes nothing/);
+  });
+});
