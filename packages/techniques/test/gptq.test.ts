@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fitGroup, gptq } from '../src/quantize/gptq';
 import { dequantizeWeight, quantizeValue, quantizeWeight, resolveSpec, type QuantGrid, type QuantSpec } from '../src/kit/quantizer';
-import { inverseCholeskyUpper, NotPositiveDefiniteError } from '../src/linalg/inverse-cholesky';
+import { inverseCholeskyUpper } from '../src/linalg/inverse-cholesky';
+import { NotPositiveDefiniteError } from '../src/linalg/cholesky';
 import { correlatedActivations, outputError, slowGram } from './quant-method-fixtures';
 import { seededUniform } from './mlp-fixture';
 

@@ -8,42 +8,19 @@
  * whose products run in ORT; blocks up to BASE stay in float64 JS.
  */
 import { gemm, type Matrix } from '@distillery/onnx';
+import { choleskyLower, lowerInverse, NotPositiveDefiniteError } from './cholesky';
 
 /** Below this size a JS float64 factorization is cheaper than calling ORT. */
 const BASE = 128;
 
-export class NotPositiveDefiniteError extends Error {
-  constructor(readonly index: number, readonly pivot: number) {
-    super(`matrix is not positive definite (pivot ${index} is ${pivot}); add more dampening`);
+/** L^-1 of L = chol(K) for a small K, in float64 JS; pivots are reported offset into the whole matrix. */
+function cholInvSmall(k: Float64Array, n: number, offset: number): Float64Array {
+  try {
+    return lowerInverse(choleskyLower(k, n, 'inverseCholeskyUpper'), n);
+  } catch (e) {
+    if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(offset + e.index, e.pivot, 'inverseCholeskyUpper');
+    throw e;
   }
-}
-
-/** Lower Cholesky factor and its inverse of a symmetric [n, n] matrix, in float64. */
-function cholInvSmall(k: Float64Array, n: number, offset: number): { linv: Float64Array } {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = k[j * n + j]!;
-    for (let p = 0; p < j; p++) d -= l[j * n + p]! * l[j * n + p]!;
-    if (!(d > 0)) throw new NotPositiveDefiniteError(offset + j, d);
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = k[i * n + j]!;
-      for (let p = 0; p < j; p++) s -= l[i * n + p]! * l[j * n + p]!;
-      l[i * n + j] = s / ljj;
-    }
-  }
-  // Forward substitution, one column of L^-1 at a time.
-  const linv = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    linv[c * n + c] = 1 / l[c * n + c]!;
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let p = c; p < i; p++) s += l[i * n + p]! * linv[p * n + c]!;
-      linv[i * n + c] = -s / l[i * n + i]!;
-    }
-  }
-  return { linv };
 }
 
 function block(m: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
@@ -58,7 +35,7 @@ function block(m: Matrix, r0: number, r1: number, c0: number, c1: number): Matri
 async function cholInv(k: Matrix, offset: number): Promise<Matrix> {
   const n = k.rows;
   if (n <= BASE) {
-    const { linv } = cholInvSmall(Float64Array.from(k.data), n, offset);
+    const linv = cholInvSmall(Float64Array.from(k.data), n, offset);
     return { data: Float32Array.from(linv), rows: n, cols: n };
   }
   const n1 = Math.ceil(n / 2 / 32) * 32; // multiples of 32 keep ORT's kernels on aligned tiles
@@ -89,7 +66,7 @@ export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Pro
     linv = await cholInv({ data: reversed, rows: n, cols: n }, 0);
   } catch (e) {
     // Report the pivot in H's own order.
-    if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(n - 1 - e.index, e.pivot);
+    if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(n - 1 - e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
   const u = new Float32Array(n * n);
