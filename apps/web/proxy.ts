@@ -16,3 +16,9 @@ export function proxy(request: NextRequest): NextResponse {
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
   return response;
 }
+
+// Uploads stream through the Pages API route untouched: a proxy in front of them would make
+// Next copy (and cut off at 10 MB) the request body.
+export const config = {
+  matcher: ['/((?!upload|api/upload|_next/static|_next/image|favicon.ico).*)'],
+};

@@ -9,7 +9,12 @@ export const SESSION_COOKIE = 'distillery_session';
 /** Sent by the dashboard's own fetches (client/graphql.ts). */
 export const CSRF_HEADER = 'x-distillery-csrf';
 
-export function readSessionCookie(request: Request): string | null {
+/** What these checks read of a request: its headers (a fetch Request, or a Node request's headers wrapped in Headers). */
+export interface HeaderSource {
+  headers: { get(name: string): string | null };
+}
+
+export function readSessionCookie(request: HeaderSource): string | null {
   const header = request.headers.get('cookie');
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -36,7 +41,7 @@ export function clearedSessionCookie(secure: boolean): string {
 }
 
 /** Why the request may not use the session cookie (it did not come from our own pages), or null. */
-export function crossSiteProblem(request: Request): string | null {
+export function crossSiteProblem(request: HeaderSource): string | null {
   if (request.headers.get(CSRF_HEADER) !== '1') return `the ${CSRF_HEADER} header is missing`;
   const site = request.headers.get('sec-fetch-site');
   if (site && site !== 'same-origin') return `the request came from a ${site} page`;

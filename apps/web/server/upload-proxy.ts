@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { apiUrl } from './api-proxy';
+import { crossSiteProblem, readSessionCookie } from './session-cookie';
 
 const FORWARDED_REQUEST = ['authorization', 'content-type', 'content-length', 'x-team-id'];
 const FORWARDED_RESPONSE = ['content-type', 'cache-control'];
@@ -24,6 +25,15 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
+function nodeHeaders(req: IncomingMessage): Headers {
+  const h = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') h.set(name, value);
+    else if (Array.isArray(value)) h.set(name, value.join(', '));
+  }
+  return h;
+}
+
 export async function proxyUpload(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'POST the raw bytes to /upload');
   const search = new URL(req.url ?? '/', 'http://dashboard').search;
@@ -31,6 +41,14 @@ export async function proxyUpload(req: IncomingMessage, res: ServerResponse): Pr
   for (const name of FORWARDED_REQUEST) {
     const v = req.headers[name];
     if (v !== undefined) headers[name] = v;
+  }
+  // The dashboard's own pages send the session cookie, turned into a bearer token only for
+  // same-origin requests carrying the CSRF header (as proxyToApi does for /graphql).
+  const cookieToken = readSessionCookie({ headers: nodeHeaders(req) });
+  if (headers.authorization === undefined && cookieToken) {
+    const problem = crossSiteProblem({ headers: nodeHeaders(req) });
+    if (problem) return sendError(res, 403, 'CSRF_REJECTED', `the session cookie is only accepted from the dashboard's own pages (${problem})`);
+    headers.authorization = `Bearer ${cookieToken}`;
   }
   const target = new URL(`${apiUrl()}/upload${search}`);
   await new Promise<void>((resolve) => {
