@@ -12,3 +12,4 @@ export * from './inspect';
 export * from './gram';
 export * from './canceled';
 export * from './finite-weights';
+export * from './ort-runtime';
