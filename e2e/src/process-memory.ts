@@ -50,3 +50,15 @@ export async function* patternBytes(total: number, chunk = 1 << 20, onSent?: (se
     await onSent?.(sent);
   }
 }
+
+/** Whether any process of the group `pgid` has a file matching `pattern` mapped (a loaded native library). */
+export async function groupMapsFile(pgid: number, pattern: RegExp): Promise<boolean> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if ((await groupOf(pid)) !== pgid) continue;
+    const maps = await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '');
+    if (pattern.test(maps)) return true;
+  }
+  return false;
+}

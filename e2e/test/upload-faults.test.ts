@@ -11,8 +11,9 @@ import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, serializeModel } from '@distillery/onnx';
 import { graphql } from '@distillery/services';
-import { groupPeakRss, patternBytes } from '../src/process-memory';
+import { groupMapsFile, groupPeakRss, patternBytes } from '../src/process-memory';
 import { freePort, spawnService, waitForHttp, type Service } from '@distillery/services';
 
 const MB = 1 << 20;
@@ -135,5 +136,24 @@ describe('uploads and a dying API process', () => {
     const after = Math.max(...(await groupPeakRss(api!.child.pid!)).values());
     // Buffering would add the whole body (200 MB) to the peak; streaming adds a few chunks.
     expect(after - before).toBeLessThan(total / 4);
+  });
+  it('never loads ONNX Runtime in the API process, not even to import a model', async () => {
+    const gqlUrl = `http://127.0.0.1:${port}/graphql`;
+    const p = await graphql<{ createProject: { id: string } }>(gqlUrl, 'mutation($t: ID!) { createProject(teamId: $t, name: "ort") { id } }', { t: teamId }, token);
+    const b = new GraphBuilder('m');
+    const x = b.input('x', 'float32', [1, 2]);
+    b.output(b.op('MatMul', [x, b.initializer('w', 'float32', [2, 2], Float32Array.from([1, 2, 3, 4]))], {}, { output: 'y' }), 'float32', [1, 2]);
+    const up = await streamUpload(`http://127.0.0.1:${port}/upload?teamId=${teamId}`, token, (async function* () { yield serializeModel(b.toModel()).model; })());
+    const { sha256 } = (await up.json()) as { sha256: string };
+    const m = await graphql<{ importModel: { status: string } }>(
+      gqlUrl,
+      'mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "m", sha256: $s) { status } }',
+      { p: p.createProject.id, s: sha256 },
+      token,
+    );
+    expect(m.importModel.status).toBe('importing');
+    const pgid = api!.child.pid!;
+    expect(await groupMapsFile(pgid, /libc[.-]/)).toBe(true); // the check does see loaded libraries
+    expect(await groupMapsFile(pgid, /onnxruntime/)).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  * past_key_values.* in, logits out. Past shapes come from the session's input metadata,
  * so models from any exporter with these names work, not only our own builder.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
 
 const PAST = /^past_key_values\.\d+\.(key|value)$/;

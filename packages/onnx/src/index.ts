@@ -13,3 +13,4 @@ export * from './gram';
 export * from './canceled';
 export * from './finite-weights';
 export * from './gemm';
+export * from './ort-runtime';

@@ -6,7 +6,7 @@
  * creation once; the cache assumes the model is not edited after its first run
  * (call `releaseGraph(model)` after editing, or to free the session early).
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort-runtime';
 import type { DType } from './dtype';
 import type { Model } from './model';
 import { serializeModel } from './model-io';

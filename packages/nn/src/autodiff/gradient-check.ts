@@ -4,7 +4,7 @@
  * sampled coordinate and along random directions over all inputs at once. Error is the
  * robust relative error ||a - b|| / max(||a||, ||b||, tiny).
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel } from '@distillery/onnx';
 import { createPrng } from '../decoder/prng';
 import { Tracer, type FloatDType, type Value } from './tracer';

@@ -13,7 +13,7 @@
  * Run: npx tsx packages/nn/src/autodiff/measure-step.ts [preset] [batch] [seq] [steps]
  */
 import { pathToFileURL } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { GraphBuilder, serializeModel } from '@distillery/onnx';
 import { decoderPreset, type DecoderConfig, type DecoderPresetName } from '../decoder/config';
 import { createPrng } from '../decoder/prng';

@@ -3,7 +3,7 @@
  * and every gradient. Parameters go in as tensors over the caller's arrays (no copy for
  * float32 graphs); float64 graphs (gradient checks) get converted copies.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel } from '@distillery/onnx';
 import { gradName, type TrainingGraph } from './training-graph';
 

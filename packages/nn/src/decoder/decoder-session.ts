@@ -2,7 +2,7 @@
  * Running a built decoder in onnxruntime-node: plain number arrays and KvCache in,
  * logits and the next cache out. The I/O edge between ORT tensors and our own types.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
 import type { DecoderConfig } from './config';
 import type { KvCache } from './reference-forward';

@@ -3,7 +3,7 @@
  * interface) run by ORT on each training batch from an empty cache, returning logits
  * and, when asked, the residual stream after chosen blocks (exposed as extra outputs).
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
 import type { TokenBatch } from '@distillery/nn';
 
