@@ -1,6 +1,6 @@
 /** The worker process's settings from its environment, validated up front. */
 import { z } from 'zod';
-import { DEFAULT_RUN_TIME_LIMIT_S } from '@distillery/techniques';
+import { DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMORY_BUDGET_MB } from '@distillery/techniques';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   WORKER_POLL_INTERVAL_MS: positiveInt.default(2_000),
   WORKER_PROGRESS_INTERVAL_MS: positiveInt.default(500),
   RUN_TIME_LIMIT_S: z.coerce.number().positive().default(DEFAULT_RUN_TIME_LIMIT_S),
+  WORKER_MEMORY_BUDGET_MB: positiveInt.default(DEFAULT_WORKER_MEMORY_BUDGET_MB),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -30,6 +31,7 @@ export interface WorkerConfig {
   pollIntervalMs: number;
   progressIntervalMs: number;
   runTimeLimitS: number;
+  memoryBudgetMb: number;
   logLevel: string;
 }
 
@@ -48,6 +50,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     progressIntervalMs: e.WORKER_PROGRESS_INTERVAL_MS,
     runTimeLimitS: e.RUN_TIME_LIMIT_S,
+    memoryBudgetMb: e.WORKER_MEMORY_BUDGET_MB,
     logLevel: e.LOG_LEVEL,
   };
 }
