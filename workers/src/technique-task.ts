@@ -5,12 +5,13 @@
  */
 import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { CanceledError, formatIssuePath, MAX_SERIES_POINTS, registry, shapeOfDecoder, type ModelShape } from '@distillery/techniques';
+import { CanceledError, formatBytes, formatIssuePath, MAX_SERIES_POINTS, registry, shapeOfDecoder, type ModelShape } from '@distillery/techniques';
 import { thinSeries } from './series-thinning';
 import { threadContext } from './thread-context';
 import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
 import { heldOutTokens, trainingTokens } from './training-tokens';
 import { unchangedReason } from './unchanged-model';
+import { workerConfigFromEnv } from './worker-config';
 
 /** The decoder shape of a decoded model, when it carries its config. */
 function shapeOf(model: Model, bytes: number, parameters: number): ModelShape | null {
@@ -30,6 +31,16 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     const issues = shape && technique.check ? technique.check(params, shape) : [];
     if (issues.length) {
       return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${issues.map((i) => `${formatIssuePath(['params', ...i.path])}: ${i.message}`).join('; ')}` };
+    }
+    // Models imported without a stored config.json were not estimated by the API: the thread does it.
+    const budgetMb = workerConfigFromEnv().memoryBudgetMb;
+    const peak = shape && technique.estimate ? technique.estimate(params, shape).peakBytes : 0;
+    if (peak > budgetMb * 2 ** 20) {
+      return {
+        ok: false,
+        reason: 'invalid',
+        message: `${input.techniqueId} needs an estimated ${formatBytes(peak)} at its peak on this model, more than the worker's memory budget of ${formatBytes(budgetMb * 2 ** 20)} (WORKER_MEMORY_BUDGET_MB)`,
+      };
     }
     ctx.checkpoint();
     const series: SeriesPoint[] = [];

@@ -1,7 +1,7 @@
 /** The worker process's settings from its environment, validated up front. */
 import { z } from 'zod';
 import { WORKER_TASKS, type BlobGcSettings, type WorkerTask } from './start-worker';
-import { DEFAULT_RUN_TIME_LIMIT_S } from '@distillery/techniques';
+import { DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMORY_BUDGET_MB } from '@distillery/techniques';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   BLOB_GC_GRACE_MS: z.coerce.number().int().min(0).default(3_600_000),
   UPLOAD_GRACE_MS: z.coerce.number().int().min(0).default(86_400_000),
   RUN_TIME_LIMIT_S: z.coerce.number().positive().default(DEFAULT_RUN_TIME_LIMIT_S),
+  WORKER_MEMORY_BUDGET_MB: positiveInt.default(DEFAULT_WORKER_MEMORY_BUDGET_MB),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,7 @@ export interface WorkerConfig {
   pollIntervalMs: number;
   progressIntervalMs: number;
   runTimeLimitS: number;
+  memoryBudgetMb: number;
   logLevel: string;
   tasks: WorkerTask[];
   /** intervalMs 0: no periodic collection (npm run gc still uses the grace periods). */
@@ -65,6 +67,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
     progressIntervalMs: e.WORKER_PROGRESS_INTERVAL_MS,
     runTimeLimitS: e.RUN_TIME_LIMIT_S,
+    memoryBudgetMb: e.WORKER_MEMORY_BUDGET_MB,
     logLevel: e.LOG_LEVEL,
     tasks: tasks as WorkerTask[],
     blobGc: { intervalMs: e.BLOB_GC_INTERVAL_MS, graceMs: e.BLOB_GC_GRACE_MS, uploadGraceMs: e.UPLOAD_GRACE_MS },

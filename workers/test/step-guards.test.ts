@@ -80,6 +80,27 @@ describe('parameters checked against the decoded model', () => {
   });
 });
 
+describe('the memory budget in the thread', () => {
+  it('refuses a step estimated beyond WORKER_MEMORY_BUDGET_MB for a model the API could not estimate', async () => {
+    const before = process.env.WORKER_MEMORY_BUDGET_MB;
+    process.env.WORKER_MEMORY_BUDGET_MB = '64';
+    // A thread copies the environment when it starts.
+    const small = createThreadPool({ threads: 1 });
+    if (before === undefined) delete process.env.WORKER_MEMORY_BUDGET_MB;
+    else process.env.WORKER_MEMORY_BUDGET_MB = before;
+    try {
+      const out = await small.runTechnique(
+        { model: fresh(), techniqueId: 'distill.kd', params: { student: { layers: 1 }, batchSize: 256, seqLen: 64 }, tokenizerJson: null },
+        { cancel: new CancelFlag(), onProgress: () => undefined },
+      );
+      expect(out.ok).toBe(false);
+      if (!out.ok) expect(out.message).toMatch(/^distill\.kd needs an estimated \d+ MB at its peak on this model, more than the worker's memory budget of 64 MB \(WORKER_MEMORY_BUDGET_MB\)$/);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('bounded records', () => {
   it('thins each series evenly to at most max points, keeping first and last', () => {
     const series: SeriesPoint[] = [];

@@ -172,7 +172,7 @@ describe('worker processes', () => {
     const bases = await Promise.all([2, 3].map((seed) => addTinyDecoder(f, seed)));
     const runIds: string[] = [];
     for (let i = 0; i < 5; i++) {
-      // Two steps that both change something: a step that changes nothing fails the run.
+      // Two-step runs quantize the LM head in their second step (a step that changes nothing would fail).
       runIds.push(await enqueueRun(f, bases[i % 2]!, { steps: i % 2 ? [{ technique: 'quantize.rtn-int8', params: { skip: ['lm_head'] } }, INT8] : [INT8] }));
     }
     for (const id of runIds) await waitForStatus(f, id, ['succeeded', 'failed'], 90_000);
