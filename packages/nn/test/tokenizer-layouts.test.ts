@@ -35,6 +35,20 @@ function expectSameAsHf(file: Json, texts: readonly string[], config: Json = {})
   return ours;
 }
 
+describe('our own tokenizer.json (models/ref-base)', () => {
+  it('loads unchanged and encodes and decodes exactly as BpeTokenizer and @huggingface/tokenizers', () => {
+    const texts = [...VARIED_TEXTS, ...withSpecialTokens(['<|endoftext|>']), corpus, ...randomTexts(3, 100, ['<|endoftext|>'])];
+    const ours = expectSameAsHf(refBase, texts);
+    const legacy = fromTokenizerJson(refBase);
+    expect(ours.vocabSize).toBe(legacy.vocabSize);
+    for (const text of texts) {
+      const ids = legacy.encode(text);
+      expect(ours.encode(text)).toEqual(ids);
+      expect(ours.decode(ids)).toBe(legacy.decode(ids));
+    }
+  });
+});
+
 describe('GPT-2 layout as re-saved by current tokenizers', () => {
   const model = refBase.model as Json;
   const gpt2 = (endOfText: Json): Json => ({

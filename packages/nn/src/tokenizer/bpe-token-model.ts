@@ -8,9 +8,9 @@ import { readComponent, readVocab, TokenizerJsonError } from './tokenizer-json-e
 /** Hugging Face writes absent affixes as null or "". */
 const affix = z.string().nullable().optional();
 
-export const bpeSchema = z.object({
+const bpeSchema = z.object({
   type: z.literal('BPE').optional(),
-  dropout: z.union([z.null(), z.literal(0), z.literal(1), z.number().min(0).max(1)]).optional(),
+  dropout: z.number().min(0).max(1).nullable().optional(),
   unk_token: z.string().nullable().optional(),
   continuing_subword_prefix: affix,
   end_of_word_suffix: affix,

@@ -71,9 +71,10 @@ function parseModel(json: unknown): TokenModel {
 
 /**
  * A tokenizer loaded from any Hugging Face `tokenizer.json`: added tokens, normalizer,
- * pre-tokenizer, model (BPE, WordPiece, Unigram), post-processor and decoder, run in
- * the order of the `tokenizers` crate. Ids and decoded text equal those of
- * @huggingface/tokenizers for the same file.
+ * pre-tokenizer, model (BPE, WordPiece, Unigram, WordLevel), post-processor and
+ * decoder, run in the order of the `tokenizers` crate. Ids and decoded text equal those
+ * of @huggingface/tokenizers for the same file, except where README's Tokenizers
+ * section says we follow the Rust crate instead.
  */
 export class Tokenizer implements TextTokenizer {
   readonly vocabSize: number;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { byteFallbackToken, type TokenModel } from './token-model';
 import { readComponent, TokenizerJsonError } from './tokenizer-json-error';
 
-export const unigramSchema = z.object({
+const unigramSchema = z.object({
   type: z.literal('Unigram').optional(),
   unk_id: z.number().int().nonnegative().nullable().optional(),
   byte_fallback: z.boolean().default(false),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TokenModel } from './token-model';
 import { readComponent, readVocab, TokenizerJsonError } from './tokenizer-json-error';
 
-export const wordLevelSchema = z.object({
+const wordLevelSchema = z.object({
   type: z.literal('WordLevel').optional(),
   unk_token: z.string().nullable().optional(),
   vocab: z.unknown(),

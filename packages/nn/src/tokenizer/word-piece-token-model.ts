@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TokenModel } from './token-model';
 import { readComponent, readVocab, TokenizerJsonError } from './tokenizer-json-error';
 
-export const wordPieceSchema = z.object({
+const wordPieceSchema = z.object({
   type: z.literal('WordPiece').optional(),
   unk_token: z.string().default('[UNK]'),
   continuing_subword_prefix: z.string().default('##'),
