@@ -62,7 +62,7 @@ export const structuredDistillParams = z
     seqLen: z.number().int().min(2).max(8192).default(128),
     lr: z.number().positive().max(1).default(1e-3),
     warmup: z.number().int().nonnegative().default(20),
-    seed: z.number().int().default(0),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     alpha: z.number().min(0).max(1).default(0.8),
     temperature: z.number().positive().max(100).default(1),
   })

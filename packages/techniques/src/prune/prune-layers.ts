@@ -22,7 +22,7 @@ export const pruneTargetParams = {
   sparsity: z.number().gt(0).lt(1).optional(),
   /** Semi-structured N:M pattern along the input dimension, e.g. "2:4" or "4:8". */
   pattern: z.string().regex(/^\d{1,2}:\d{1,2}$/, 'pattern must look like "2:4"').optional(),
-  /** The embedding-tied or vocabulary-sized head is often kept dense; default prunes it like the rest. */
+  /** The vocabulary projection is kept dense unless asked (pruning papers leave it out). */
   lmHead: z.boolean().default(false),
 };
 

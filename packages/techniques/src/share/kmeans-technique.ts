@@ -19,7 +19,7 @@ export const kmeansParams = z
     groupColumns: z.number().int().min(1).max(1 << 20).optional(),
     init: z.enum(['kmeans++', 'linear']).default('kmeans++'),
     iterations: z.number().int().min(0).max(1000).default(25),
-    seed: z.number().int().default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     lmHead: z.boolean().default(false),
   })
   .strict();
