@@ -67,8 +67,9 @@ beforeAll(async () => {
   port = await freePort();
   api = await startApi();
   const gqlUrl = `http://127.0.0.1:${port}/graphql`;
-  const up = await graphql<{ signUp: { token: string } }>(gqlUrl, 'mutation { signUp(email: "faults@example.com", password: "correct horse battery") { token } }');
-  token = up.signUp.token;
+  await graphql(gqlUrl, 'mutation { signUp(email: "faults@example.com", password: "correct horse battery") { message } }');
+  const signedIn = await graphql<{ signIn: { token: string } }>(gqlUrl, 'mutation { signIn(email: "faults@example.com", password: "correct horse battery") { token } }');
+  token = signedIn.signIn.token;
   const t = await graphql<{ createTeam: { id: string } }>(gqlUrl, 'mutation { createTeam(name: "Faults") { id } }', {}, token);
   teamId = t.createTeam.id;
 });

@@ -26,8 +26,9 @@ async function peak(): Promise<number> {
 
 describe('dashboard upload proxy', () => {
   it('streams 200 MB to the API without holding it', async () => {
-    const up = await graphql<{ signUp: { token: string } }>(stack.graphqlUrl, 'mutation { signUp(email: "stream@example.com", password: "correct horse battery") { token } }');
-    const token = up.signUp.token;
+    await graphql(stack.graphqlUrl, 'mutation { signUp(email: "stream@example.com", password: "correct horse battery") { message } }');
+    const signedIn = await graphql<{ signIn: { token: string } }>(stack.graphqlUrl, 'mutation { signIn(email: "stream@example.com", password: "correct horse battery") { token } }');
+    const token = signedIn.signIn.token;
     const team = await graphql<{ createTeam: { id: string } }>(stack.graphqlUrl, 'mutation { createTeam(name: "Streams") { id } }', {}, token);
 
     // Warm the route (first requests compile and cache it), so the baseline includes that.

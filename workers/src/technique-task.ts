@@ -87,7 +87,9 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     };
   } catch (error) {
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };
-    return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${(error as Error).message ?? String(error)}` };
+    const message = (error as Error).message ?? String(error);
+    // Kit errors already start with the technique id; say it once.
+    return { ok: false, reason: 'invalid', message: message.startsWith(`${input.techniqueId}: `) ? message : `${input.techniqueId}: ${message}` };
   } finally {
     ctx.close();
   }

@@ -90,8 +90,9 @@ describe('run limits', () => {
     const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, outputModels: true } });
     expect(run.status).toBe('failed');
     expect(run.attempts).toBe(1);
-    expect(run.error).toBe(
-      'quantize.rtn-int8: the output model has the same graph and the same weights as its input, so the step changed nothing (check its parameters, e.g. a skip list naming every layer)',
+    expect(run.error).toMatch(
+        // The kit refuses before the worker's same-output check would; either way the step names why nothing changed.
+        /^quantize\.rtn-int8: (no linear layer matched the selection; found \d+: .*named in skip|the output model has the same graph and the same weights as its input)/,
     );
     expect(run.steps.map((s) => s.status)).toEqual(['failed', 'failed']);
     expect(run.outputModels).toHaveLength(0);
