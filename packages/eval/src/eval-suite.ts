@@ -6,7 +6,7 @@
  * Bump EVAL_SUITE_VERSION when the meaning of a figure changes.
  */
 import { createHash } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import type { SampleSettings } from './samples';
 
 export const EVAL_SUITE_ID = 'distillery-standard';

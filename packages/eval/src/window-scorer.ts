@@ -3,7 +3,7 @@
  * one ORT call: B windows of T tokens in, per-position log p(next token), top-k ids and,
  * on request, the whole log-distribution or the KL from a base distribution out.
  */
-import * as ort from 'onnxruntime-node';
+import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
 import { emptyPast } from './causal-lm-session';
 import { SCORE, scoringGraph } from './scoring-graph';
