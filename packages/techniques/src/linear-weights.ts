@@ -14,6 +14,13 @@ export interface LinearWeight {
   cast?: Node;
   /** The element type the MatMuls compute in: float32, or float16 when they read a float16 weight directly. */
   computeDtype: 'float32' | 'float16';
+  /**
+   * A tied LM head: the MatMuls read Transpose(table) of the embedding table [vocab, hidden]
+   * (through the table's Cast when it is float16). inFeatures/outFeatures are those of the
+   * transposed weight; the table stays for its Gather, so rewriting adds the head as a weight
+   * of its own and drops only this Transpose.
+   */
+  transpose?: Node;
   inFeatures: number;
   outFeatures: number;
   /**
@@ -107,7 +114,40 @@ export function findLinearWeights(model: Model): LinearWeight[] {
       },
     });
   }
+  found.push(...tiedHeads(graph, uses, order));
   return found.sort((a, b) => a.first - b.first).map((f) => f.layer);
+}
+
+const isTranspose10 = (n: Node | null): n is Node =>
+  n !== null && n.opType === 'Transpose' && n.domain === '' && n.attributes.perm?.type === 'ints' && n.attributes.perm.value.join(',') === '1,0';
+
+/** table -> [Cast to float32] -> Transpose(perm [1, 0]) -> MatMul B, the tied-embedding LM head. */
+function tiedHeads(graph: Graph, uses: Map<string, Use[]>, order: Map<Node, number>): { first: number; layer: LinearWeight }[] {
+  const out: { first: number; layer: LinearWeight }[] = [];
+  for (const weight of graph.initializers) {
+    if (weight.dims.length !== 2 || !['float32', 'float16', 'bfloat16'].includes(weight.dtype)) continue;
+    const direct = uses.get(weight.name) ?? [];
+    let readers = direct;
+    let cast: Node | undefined;
+    if (weight.dtype !== 'float32') {
+      const c = direct.find((u) => u.node?.opType === 'Cast' && u.node.attributes.to?.type === 'int' && u.node.attributes.to.value === FLOAT32_CODE);
+      if (!c) continue;
+      cast = c.node!;
+      readers = uses.get(cast.outputs[0]!) ?? [];
+    }
+    for (const r of readers) {
+      if (!isTranspose10(r.node)) continue;
+      const tUses = uses.get(r.node.outputs[0]!) ?? [];
+      const matmuls = tUses.filter(isMatMulB).map((u) => u.node!);
+      if (!matmuls.length || matmuls.length !== tUses.length) continue;
+      matmuls.sort((a, b) => order.get(a)! - order.get(b)!);
+      out.push({
+        first: order.get(matmuls[0]!)!,
+        layer: { matmuls, weight, cast, computeDtype: 'float32', inFeatures: weight.dims[1]!, outFeatures: weight.dims[0]!, exclusive: false, transpose: r.node },
+      });
+    }
+  }
+  return out;
 }
 
 /** The name users see for a layer: its first MatMul's node name, else the weight's. */

@@ -140,3 +140,32 @@ describe('quantize.dynamic-int8, quantize.fp16, quantize.bf16', () => {
     expect(selectLinearLayers(fp16).selected.map((l) => l.layer.computeDtype)).toEqual(Array(15).fill('float32'));
   });
 });
+
+describe('a tied LM head (MatMul over the Transpose of the embedding table)', () => {
+  const tiedConfig = decoderPreset('tiny', { tieEmbeddings: true });
+  const tiedWeights = initDecoderWeights(tiedConfig, 12, 0.3);
+  const embed = tiedWeights.get('model.embed_tokens.weight')!;
+  const [v, d] = [tiedConfig.vocabSize, tiedConfig.hiddenSize];
+  const head = new Float32Array(v * d);
+  for (let r = 0; r < v; r++) for (let c = 0; c < d; c++) head[c * v + r] = embed[r * d + c]!;
+  const untiedConfig = decoderPreset('tiny', { tieEmbeddings: false });
+  const untied = buildDecoder(untiedConfig, new Map([...tiedWeights, ['lm_head.weight', head]]));
+
+  for (const dtype of ['float32', 'float16'] as const) {
+    it(`is left alone by default and, with tiedHead, quantized exactly like the same head untied (${dtype} table)`, async () => {
+      const tied = buildDecoder(tiedConfig, tiedWeights, { weightDtype: dtype });
+      const params = { bits: 4, groupSize: 32, format: 'matmulnbits' };
+      const plain = await apply('quantize.rtn', tied, params);
+      expect(plain.report).toMatchObject({ layersRewritten: 14, skippedLayers: '/lm_head/MatMul' });
+      const out = await apply('quantize.rtn', tied, { ...params, tiedHead: true });
+      expect(out.report).toMatchObject({ layersRewritten: 15 });
+      expect(out.model.graph.nodes.some((n) => n.opType === 'Transpose' && n.name === '/lm_head/Transpose')).toBe(false);
+      expect(out.model.graph.nodes.filter((n) => n.opType === 'MatMulNBits')).toHaveLength(15);
+      // The table stays for the embedding lookup.
+      expect(out.model.graph.initializers.some((t) => t.name === 'model.embed_tokens.weight')).toBe(true);
+      const reference = await apply('quantize.rtn', dtype === 'float32' ? untied : buildDecoder(untiedConfig, new Map([...tiedWeights, ['lm_head.weight', head]]), { weightDtype: dtype }), params);
+      const [a, b] = [await logits(out.model), await logits(reference.model)];
+      expect(relError(a, b)).toBeLessThan(1e-6);
+    });
+  }
+});

@@ -15,7 +15,7 @@
  * keep the layer. Non-finite weights are refused naming the layer; a run that changes no
  * layer throws, saying what was found. The input model is not mutated.
  */
-import { blockFromName, ensureOpset, tensorToFloat32, type Model } from '@distillery/onnx';
+import { blockFromName, ensureOpset, tensorToFloat32, type Model, type Node } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import type { TechniqueContext, TechniqueReport } from '../technique';
 import { writeCodebook } from './formats/codebook';
@@ -67,6 +67,12 @@ function checkFinite(technique: string, t: LinearTarget): void {
   }
 }
 
+function transposed(v: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c]!;
+  return out;
+}
+
 function targetOf(l: SelectedLayer): LinearTarget {
   const w = l.layer.weight;
   return {
@@ -78,7 +84,7 @@ function targetOf(l: SelectedLayer): LinearTarget {
     outFeatures: l.layer.outFeatures,
     storedDtype: w.dtype as StorageDtype,
     computeDtype: l.layer.computeDtype,
-    values: tensorToFloat32(w),
+    values: l.layer.transpose ? transposed(tensorToFloat32(w), w.dims[0]!, w.dims[1]!) : tensorToFloat32(w),
     activationInputs: l.layer.matmuls.map((m) => m.inputs[0]!),
   };
 }
@@ -98,7 +104,8 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
   const outcomes: LayerOutcome[] = [];
   const kept: string[] = [];
   const dropped = new Set<string>();
-  const deadCasts = layers.flatMap((l) => (l.layer.cast ? [l.layer.cast] : []));
+  const droppedNodes = new Set<Node>();
+  const deadCasts = layers.flatMap((l) => (l.layer.cast && !l.layer.transpose ? [l.layer.cast] : []));
 
   for (let k = 0; k < layers.length; k++) {
     throwIfCanceled(ctx.signal, technique);
@@ -132,8 +139,11 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           writeFactors(edit, l.layer, result.left, result.right, result.rank, storage!);
           break;
       }
-      dropped.add(l.layer.weight.name);
-      outcomes.push({ name: l.name, kind: result.kind, weights: target.inFeatures * target.outFeatures, bytesBefore: l.layer.weight.raw.byteLength, bytesAfter: edit.takeBytes() });
+      // A tied head keeps the table (the embedding still reads it): only its Transpose goes, and no bytes are freed.
+      if (l.layer.transpose) droppedNodes.add(l.layer.transpose);
+      else dropped.add(l.layer.weight.name);
+      const bytesBefore = l.layer.transpose ? 0 : l.layer.weight.raw.byteLength;
+      outcomes.push({ name: l.name, kind: result.kind, weights: target.inFeatures * target.outFeatures, bytesBefore, bytesAfter: edit.takeBytes() });
     }
     ctx.onProgress((k + 1) / layers.length, l.name);
   }
@@ -143,6 +153,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
 
   const g = edit.graph;
   const castsToDrop = new Set(deadCasts.filter((c) => dropped.has(c.inputs[0]!)));
+  for (const n of droppedNodes) castsToDrop.add(n);
   g.nodes = g.nodes.filter((n) => !castsToDrop.has(n));
   g.initializers = g.initializers.filter((t) => !dropped.has(t.name));
   const deadValues = new Set([...castsToDrop].flatMap((n) => n.outputs));

@@ -35,6 +35,12 @@ export const linearSelectionParams = {
   minSize: z.number().int().nonnegative().default(0),
   /** Include the LM head (the output projection to the vocabulary). */
   lmHead: z.boolean().default(true),
+  /**
+   * Also rewrite an LM head tied to the embedding table (MatMul over its Transpose): the head
+   * becomes a weight of its own and the table stays for the embedding lookup, so the file
+   * grows by the rewritten head. Off by default.
+   */
+  tiedHead: z.boolean().default(false),
 };
 
 const selectionSchema = z.object(linearSelectionParams);
@@ -72,7 +78,8 @@ export function selectLinearLayers(model: Model, input: LinearSelectionInput = {
   for (const l of found) {
     const names = [l.name, l.layer.weight.name];
     let reason: string | undefined;
-    if (!l.layer.exclusive) reason = 'its weight is also read by something other than MatMuls (tied embedding)';
+    if (l.layer.transpose && !sel.tiedHead) reason = 'it is tied to the embedding table (set tiedHead to give it its own weight)';
+    else if (!l.layer.exclusive && !l.layer.transpose) reason = 'its weight is also read by something other than MatMuls (tied embedding)';
     else if (l.layer.weight.raw.byteLength === 0) reason = 'its weight has no data';
     else if (!sel.lmHead && l.role === 'lm_head') reason = 'lmHead is false';
     else if (sel.blocks && (l.block === null || !sel.blocks.includes(l.block))) reason = `block ${l.block ?? 'none'} is not in blocks`;
