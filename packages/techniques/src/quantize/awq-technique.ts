@@ -19,6 +19,7 @@ import { awqSearch } from './awq';
 import { chooseClip } from './activation-clip';
 import { applyInputScaling, findScaleSink, inputGroups, type InputGroup, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
+import { checkMatMulNBitsParams } from './rtn';
 
 const ID = 'quantize.awq';
 
@@ -32,7 +33,8 @@ export const awqParams = z
     /** After scaling, pick each layer's clip ratio by activation-weighted error (AWQ's weight clipping step). */
     clip: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
 
 export type AwqParams = z.output<typeof awqParams>;
 

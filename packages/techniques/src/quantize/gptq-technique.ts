@@ -13,6 +13,7 @@ import { rewriteLinear, type LayerOutcome } from '../kit/rewrite-linear';
 import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { gptq } from './gptq';
 import { specOf, weightQuantParams } from './weight-quant-params';
+import { checkMatMulNBitsParams } from './rtn';
 
 const ID = 'quantize.gptq';
 
@@ -32,7 +33,8 @@ export const gptqParams = z
      */
     sequential: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
 
 export type GptqParams = z.output<typeof gptqParams>;
 
