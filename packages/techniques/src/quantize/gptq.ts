@@ -102,11 +102,16 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   // perm[k] = original row processed k-th.
   const perm = Array.from({ length: rows }, (_, i) => i);
   if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
-  const wp = new Float32Array(rows * cols);
-  const hp = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) {
-    wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
-    for (let j = 0; j < rows; j++) hp[i * rows + j] = h[perm[i]! * rows + perm[j]!]!;
+  // Without act-order the permutation is the identity: work on the copies made above.
+  let wp = w;
+  let hp = h;
+  if (actOrder) {
+    wp = new Float32Array(rows * cols);
+    hp = new Float64Array(rows * rows);
+    for (let i = 0; i < rows; i++) {
+      wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
+      for (let j = 0; j < rows; j++) hp[i * rows + j] = h[perm[i]! * rows + perm[j]!]!;
+    }
   }
 
   let meanDiag = 0;
