@@ -41,6 +41,15 @@ describe('quantize.gptq and quantize.awq on a trained model', () => {
     expect((a.report.foldedIntoNorm as number) + (a.report.foldedIntoLinear as number) + (a.report.explicitMul as number)).toBe(a.report.groupsScaled);
   });
 
+  it('refuse 3 bits as MatMulNBits and a group MatMulNBits cannot store when parsing, naming the parameter', () => {
+    for (const schema of [gptqParams, awqParams]) {
+      const bits = schema.safeParse({ bits: 3, format: 'matmulnbits' });
+      expect(bits.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['bits', expect.stringMatching(/runs bits 2, 4, 8 in onnxruntime 1.30, not 3/)]]);
+      const group = schema.safeParse({ bits: 4, groupSize: 48, format: 'matmulnbits' });
+      expect(group.error!.issues[0]!.path).toEqual(['groupSize']);
+    }
+  });
+
   it('need calibration data, and are registered', async () => {
     await expect(gptqTechnique.apply(model, gptqParams.parse({}), quietContext())).rejects.toThrow(/quantize.gptq needs calibration data/);
     await expect(awqTechnique.apply(model, awqParams.parse({}), quietContext())).rejects.toThrow(/quantize.awq needs calibration data/);

@@ -44,5 +44,10 @@ describe('quantize.mixed', () => {
   it('rejects a target outside its bounds and repeated widths', () => {
     expect(mixedParams.safeParse({ targetBitsPerWeight: 1 }).success).toBe(false);
     expect(mixedParams.safeParse({ targetBitsPerWeight: 4, choices: [4, 4] }).success).toBe(false);
+    const nbits3 = mixedParams.safeParse({ targetBitsPerWeight: 4, choices: [2, 3, 4], format: 'matmulnbits' });
+    expect(nbits3.success).toBe(false);
+    expect(nbits3.error!.issues[0]!.path).toEqual(['choices']);
+    expect(nbits3.error!.issues[0]!.message).toMatch(/format "matmulnbits" runs bits 2, 4, 8 in onnxruntime 1.30, not 3/);
+    expect(mixedParams.safeParse({ targetBitsPerWeight: 4, choices: [2, 4, 8], format: 'matmulnbits', groupSize: 64 }).success).toBe(true);
   });
 });

@@ -17,8 +17,9 @@ import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
 import { chooseClip } from './activation-clip';
-import { applyInputScaling, findScaleSink, inputGroups, type InputGroup, type ScaleSink } from './input-scaling';
+import { InputScaling, inputGroups, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
+import { checkMatMulNBitsParams } from './rtn';
 
 const ID = 'quantize.awq';
 
@@ -32,7 +33,8 @@ export const awqParams = z
     /** After scaling, pick each layer's clip ratio by activation-weighted error (AWQ's weight clipping step). */
     clip: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
 
 export type AwqParams = z.output<typeof awqParams>;
 
@@ -43,10 +45,7 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
   const spec = specOf(params);
   const stats = await captureActivations(model, sel.selected, ctx.calibration, { gram: true, signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.2 * f, 'calibration') });
   const groups = inputGroups(sel.selected);
-  const rewrittenOutputs = new Map(sel.selected.flatMap((l) => l.layer.matmuls.map((m) => [m.outputs[0]!, l.layer.weight.name] as const)));
-  const rowScale = new Map<string, Float32Array>(); // layer name -> s
-  const columnScale = new Map<string, Float32Array>(); // weight name -> 1/s of the group it feeds
-  const plans: { group: InputGroup; sink: ScaleSink; scales: Float32Array; computeDtype: 'float32' | 'float16' }[] = [];
+  const scaling = new InputScaling(model, sel.selected, params.fold);
   const alphas: Record<string, number> = {};
   for (const [k, g] of groups.entries()) {
     throwIfCanceled(ctx.signal, ID);
@@ -64,25 +63,18 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
     const found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + ') });
     for (const l of g.layers) alphas[l.name] = found.alpha;
     if (found.alpha === 0) continue; // s = 1: plain RTN, nothing to move
-    for (const l of g.layers) rowScale.set(l.name, found.scales);
-    const sink: ScaleSink = params.fold ? findScaleSink(model, g, rewrittenOutputs) : { kind: 'explicit-mul' };
-    if (sink.kind === 'linear-output') columnScale.set(sink.weight, Float32Array.from(found.scales, (x) => 1 / x));
-    plans.push({ group: g, sink, scales: found.scales, computeDtype: g.layers[0]!.layer.computeDtype });
+    scaling.add(g, found.scales);
     ctx.onProgress(0.2 + (0.6 * (k + 1)) / groups.length, `scales for ${g.layers.map((l) => l.name).join(', ')}`);
   }
-  const scaled = applyInputScaling(model, plans);
-  const out = await rewriteLinear(scaled, {
+  const out = await rewriteLinear(scaling.scaledModel(), {
     technique: ID,
     selection: params,
     format: params.format,
     accuracyLevel: params.accuracyLevel,
     ctx: { ...ctx, onProgress: (f, m) => ctx.onProgress(0.8 + 0.2 * f, m) },
     method: (t) => {
-      const v = t.values;
-      const rs = rowScale.get(t.name);
-      const cs = columnScale.get(t.weightName);
-      for (let r = 0; r < t.inFeatures; r++)
-        for (let c = 0; c < t.outFeatures; c++) v[r * t.outFeatures + c]! *= (rs ? rs[r]! : 1) * (cs ? cs[c]! : 1);
+      const v = scaling.scaleWeight(t);
+      const rs = scaling.rowScaleOf(t.name);
       const st = stats.get(t.name);
       if (!params.clip || !st) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
       // E[(x_i / s_i)^2]: the scaled layer's input second moments weight the clip error.
@@ -90,13 +82,13 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
       return { kind: 'quantized', weight: chooseClip(v, t.inFeatures, t.outFeatures, spec, importance, t.name).weight };
     },
   });
-  const count = (kind: ScaleSink['kind']) => plans.filter((p) => p.sink.kind === kind).length;
+  const count = (kind: ScaleSink['kind']) => scaling.count(kind);
   return {
     model: out.model,
     report: {
       ...out.report,
       groups: groups.length,
-      groupsScaled: plans.length,
+      groupsScaled: scaling.plans.length,
       foldedIntoNorm: count('norm-weight'),
       foldedIntoLinear: count('linear-output'),
       explicitMul: count('explicit-mul'),

@@ -13,6 +13,7 @@ import { rewriteLinear, type LayerOutcome } from '../kit/rewrite-linear';
 import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { gptq } from './gptq';
 import { specOf, weightQuantParams } from './weight-quant-params';
+import { checkMatMulNBitsParams } from './rtn';
 
 const ID = 'quantize.gptq';
 
@@ -24,7 +25,7 @@ export const gptqParams = z
     /** Quantize input features by decreasing Hessian diagonal (grids stay contiguous groups). */
     actOrder: z.boolean().default(false),
     /** Lazy-batch block in rows; changes speed only. */
-    blockSize: z.number().int().min(1).max(1024).default(32),
+    blockSize: z.number().int().min(1).max(1024).default(16),
     /**
      * Capture each transformer block's inputs after quantizing the blocks before it, as the
      * reference code does. Off by default: on ref-base (4-bit g64, 16 x 256 calibration
@@ -32,7 +33,8 @@ export const gptqParams = z
      */
     sequential: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
 
 export type GptqParams = z.output<typeof gptqParams>;
 

@@ -129,3 +129,54 @@ export function applyInputScaling(model: Model, groups: readonly { group: InputG
   }
   return { ...model, graph };
 }
+
+/**
+ * One method's input scaling over a model: groups are added with their factors s, then
+ * `scaledModel()` is the graph with 1/s folded in and `scaleWeight` multiplies a weight
+ * being rewritten by its rows' s and, for a `linear-output` sink, its columns' 1/s.
+ */
+export class InputScaling {
+  private readonly rowScale = new Map<string, Float32Array>();
+  private readonly columnScale = new Map<string, Float32Array>();
+  private readonly rewrittenOutputs: Map<string, string>;
+  readonly plans: { group: InputGroup; sink: ScaleSink; scales: Float32Array; computeDtype: 'float32' | 'float16' }[] = [];
+
+  constructor(
+    private readonly model: Model,
+    layers: readonly SelectedLayer[],
+    private readonly fold: boolean,
+  ) {
+    this.rewrittenOutputs = new Map(layers.flatMap((l) => l.layer.matmuls.map((m) => [m.outputs[0]!, l.layer.weight.name] as const)));
+  }
+
+  add(group: LayerGroup, scales: Float32Array): ScaleSink {
+    for (const l of group.layers) this.rowScale.set(l.name, scales);
+    const sink: ScaleSink = this.fold ? findScaleSink(this.model, group, this.rewrittenOutputs) : { kind: 'explicit-mul' };
+    if (sink.kind === 'linear-output') this.columnScale.set(sink.weight, Float32Array.from(scales, (x) => 1 / x));
+    this.plans.push({ group, sink, scales, computeDtype: group.layers[0]!.layer.computeDtype });
+    return sink;
+  }
+
+  scaledModel(): Model {
+    return applyInputScaling(this.model, this.plans);
+  }
+
+  /** The row factors s of a layer, if its group was scaled. */
+  rowScaleOf(layer: string): Float32Array | undefined {
+    return this.rowScale.get(layer);
+  }
+
+  /** Multiplies `values` (the layer's W [in, out]) in place by its row and column factors. */
+  scaleWeight(t: { name: string; weightName: string; inFeatures: number; outFeatures: number; values: Float32Array }): Float32Array {
+    const rs = this.rowScale.get(t.name);
+    const cs = this.columnScale.get(t.weightName);
+    const v = t.values;
+    if (!rs && !cs) return v;
+    for (let r = 0; r < t.inFeatures; r++) for (let c = 0; c < t.outFeatures; c++) v[r * t.outFeatures + c]! *= (rs ? rs[r]! : 1) * (cs ? cs[c]! : 1);
+    return v;
+  }
+
+  count(kind: ScaleSink['kind']): number {
+    return this.plans.filter((p) => p.sink.kind === kind).length;
+  }
+}

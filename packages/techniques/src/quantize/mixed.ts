@@ -11,6 +11,8 @@ import type { Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { linearSelectionParams } from '../kit/select-linear';
 import { weightQuantParams } from './weight-quant-params';
+import { checkMatMulNBitsParams } from './rtn';
+import { MATMULNBITS_BITS } from '../kit/formats/matmulnbits';
 import { quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { measureSensitivity, type SensitivityRow } from '../sensitivity/layer-sensitivity';
@@ -36,7 +38,12 @@ export const mixedParams = z
     sensitivitySequences: z.number().int().min(1).optional(),
     accuracyLevel: weightQuantParams.accuracyLevel,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // The first width MatMulNBits cannot run is the one reported.
+    const bad = p.choices.find((bits) => !(MATMULNBITS_BITS as readonly number[]).includes(bits));
+    checkMatMulNBitsParams({ format: p.format, bits: bad ?? p.choices[0]!, groupSize: p.groupSize }, ctx, ['choices']);
+  });
 
 export type MixedParams = z.output<typeof mixedParams>;
 

@@ -16,6 +16,16 @@ import { MATMULNBITS_BITS } from '../kit/formats/matmulnbits';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { chooseClip } from './activation-clip';
 
+/** MatMulNBits' limits, checked when parameters are parsed; every method with a `format` shares it. */
+export function checkMatMulNBitsParams(p: { format: string; bits: number; groupSize?: number }, ctx: z.RefinementCtx, bitsPath: (string | number)[] = ['bits']): void {
+  if (p.format === 'matmulnbits' && !(MATMULNBITS_BITS as readonly number[]).includes(p.bits)) {
+    ctx.addIssue({ code: 'custom', path: bitsPath, message: `format "matmulnbits" runs bits ${MATMULNBITS_BITS.join(', ')} in onnxruntime 1.30, not ${p.bits}; use format "dequantize-linear"` });
+  }
+  if (p.format === 'matmulnbits' && p.groupSize !== undefined && (p.groupSize < 16 || (p.groupSize & (p.groupSize - 1)) !== 0)) {
+    ctx.addIssue({ code: 'custom', path: ['groupSize'], message: `format "matmulnbits" needs groupSize a power of two >= 16, got ${p.groupSize}` });
+  }
+}
+
 export const rtnParams = z
   .object({
     ...linearSelectionParams,
@@ -36,14 +46,7 @@ export const rtnParams = z
     clipSearch: z.boolean().default(false),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    if (p.format === 'matmulnbits' && !(MATMULNBITS_BITS as readonly number[]).includes(p.bits)) {
-      ctx.addIssue({ code: 'custom', path: ['bits'], message: `format "matmulnbits" runs bits ${MATMULNBITS_BITS.join(', ')} in onnxruntime 1.30, not ${p.bits}; use format "dequantize-linear"` });
-    }
-    if (p.format === 'matmulnbits' && p.groupSize !== undefined && (p.groupSize < 16 || (p.groupSize & (p.groupSize - 1)) !== 0)) {
-      ctx.addIssue({ code: 'custom', path: ['groupSize'], message: `format "matmulnbits" needs groupSize a power of two >= 16, got ${p.groupSize}` });
-    }
-  });
+  .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
 
 export type RtnParams = z.output<typeof rtnParams>;
 

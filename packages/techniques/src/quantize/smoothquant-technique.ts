@@ -13,7 +13,7 @@ import { captureActivations } from '../kit/capture-activations';
 import { quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { linearSelectionParams, noLayerMatched, selectLinearLayers } from '../kit/select-linear';
-import { applyInputScaling, findScaleSink, inputGroups, type InputGroup, type ScaleSink } from './input-scaling';
+import { InputScaling, inputGroups, type ScaleSink } from './input-scaling';
 import { smoothQuantScales, weightRowAbsMax } from './smoothquant';
 
 const ID = 'quantize.smoothquant';
@@ -35,37 +35,25 @@ export async function quantizeSmoothQuant(model: Model, params: SmoothQuantParam
   const sel = selectLinearLayers(model, params);
   if (!sel.selected.length) throw noLayerMatched(ID, model, sel);
   const stats = await captureActivations(model, sel.selected, ctx.calibration, { signal: ctx.signal, onProgress: (f) => ctx.onProgress(0.5 * f, 'calibration') });
-  const rewrittenOutputs = new Map(sel.selected.flatMap((l) => l.layer.matmuls.map((m) => [m.outputs[0]!, l.layer.weight.name] as const)));
-  const rowScale = new Map<string, Float32Array>();
-  const columnScale = new Map<string, Float32Array>();
-  const plans: { group: InputGroup; sink: ScaleSink; scales: Float32Array; computeDtype: 'float32' | 'float16' }[] = [];
+  const scaling = new InputScaling(model, sel.selected, params.fold);
   for (const g of inputGroups(sel.selected)) {
     const actMax = Float32Array.from(stats.get(g.layers[0]!.name)!.absMax);
     const wMax = weightRowAbsMax(g.layers.map((l) => ({ values: tensorToFloat32(l.layer.weight), rows: l.layer.inFeatures, cols: l.layer.outFeatures })));
-    const s = smoothQuantScales(actMax, wMax, params.alpha);
-    for (const l of g.layers) rowScale.set(l.name, s);
-    const sink: ScaleSink = params.fold ? findScaleSink(model, g, rewrittenOutputs) : { kind: 'explicit-mul' };
-    if (sink.kind === 'linear-output') columnScale.set(sink.weight, Float32Array.from(s, (x) => 1 / x));
-    plans.push({ group: g, sink, scales: s, computeDtype: g.layers[0]!.layer.computeDtype });
+    scaling.add(g, smoothQuantScales(actMax, wMax, params.alpha));
   }
-  const out = await rewriteLinear(applyInputScaling(model, plans), {
+  const out = await rewriteLinear(scaling.scaledModel(), {
     technique: ID,
     selection: params,
     format: 'matmul-integer',
     ctx: { ...ctx, onProgress: (f, m) => ctx.onProgress(0.5 + 0.5 * f, m) },
     method: (t) => {
-      const v = t.values;
-      const rs = rowScale.get(t.name);
-      const cs = columnScale.get(t.weightName);
-      for (let r = 0; r < t.inFeatures; r++)
-        for (let c = 0; c < t.outFeatures; c++) v[r * t.outFeatures + c]! *= (rs ? rs[r]! : 1) * (cs ? cs[c]! : 1);
-      return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, { bits: 8, symmetric: true }, t.name) };
+      return { kind: 'quantized', weight: quantizeWeight(scaling.scaleWeight(t), t.inFeatures, t.outFeatures, { bits: 8, symmetric: true }, t.name) };
     },
   });
-  const count = (kind: ScaleSink['kind']) => plans.filter((p) => p.sink.kind === kind).length;
+  const count = (kind: ScaleSink['kind']) => scaling.count(kind);
   return {
     model: out.model,
-    report: { ...out.report, alpha: params.alpha, groups: plans.length, foldedIntoNorm: count('norm-weight'), foldedIntoLinear: count('linear-output'), explicitMul: count('explicit-mul') },
+    report: { ...out.report, alpha: params.alpha, groups: scaling.plans.length, foldedIntoNorm: count('norm-weight'), foldedIntoLinear: count('linear-output'), explicitMul: count('explicit-mul') },
   };
 }
 
