@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact } from '@distillery/artifacts';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
+import { readDecoderConfig } from '@distillery/nn';
+import { decodeModel, inspectModel } from '@distillery/onnx';
 import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitForStatus, waitStarted, type Fixture, type RecipeInput, type WorkerProcess } from './run-fixtures';
 
 let f: Fixture;
@@ -63,5 +65,34 @@ describe('recipe.calibration in a worker run', () => {
     const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/invalid recipe\.calibration: source: source must be 'bundled:train', 'bundled:validation' or a dataset id/);
+  });
+});
+
+// The Minitron-style recipe: FFN channels pruned by calibration activations, one block removed and
+// distilled from the unpruned model, then 2:4 SparseGPT; each step reads the recipe's calibration set.
+describe('a pruning recipe in a worker run', () => {
+  it('prunes width and depth, distills from the unpruned model and applies 2:4 SparseGPT', async () => {
+    const baseId = await addTinyDecoder(f, 31);
+    const recipe = {
+      steps: [
+        { technique: 'prune.ffn-channels', params: { ratio: 0.25 } },
+        { technique: 'prune.blocks', params: { count: 1, importance: 'block-influence', distill: { steps: 5, batchSize: 2, seqLen: 32 } } },
+        { technique: 'prune.sparsegpt', params: { pattern: '2:4' } },
+      ],
+      calibration: { source: 'bundled:train', sequences: 4, length: 32, seed: 3 },
+    } as RecipeInput;
+    const runId = await enqueueRun(f, baseId, recipe);
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 150_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { metrics: true, steps: { include: { outputModel: true } } } });
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('succeeded');
+    const metric = (name: string) => run.metrics.find((m) => m.name === name)?.value;
+    expect(metric('steps.0.report.ffnSizeAfter')).toBe(48);
+    expect(metric('steps.1.report.distillSteps')).toBe(5);
+    expect(metric('steps.2.report.sparsity')).toBe(0.5);
+    const last = run.steps.sort((a, b) => a.index - b.index).at(-1)!.outputModel!;
+    const model = decodeModel(await readArtifact(f.store, last.sha256));
+    expect(readDecoderConfig(model)).toMatchObject({ ffnSize: 48, nLayers: 1 });
+    expect(inspectModel(model).parameterCount).toBeLessThan(Number((await f.prisma.model.findUniqueOrThrow({ where: { id: baseId } })).parameterCount));
   });
 });

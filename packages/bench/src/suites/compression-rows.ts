@@ -3,13 +3,14 @@
  * bundled test split (scored with disjoint windows) and calibration windows from the train
  * split, and one row per model in the issue's shape
  * {model, method, target, params, bytesDense, bytesStored, ppl, klVsBase, top1Agreement,
- * decodeTokPerSec}. klVsBase and top1Agreement stay null: the divergence metrics belong to
- * packages/eval's evaluation suite, which this branch does not have yet.
+ * decodeTokPerSec}; klVsBase and top1Agreement against ref-base come from the bench's
+ * logit-divergence.ts (on the first 1,024 test tokens, 4,096 in full runs).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
-import { createSession, measureLatency, modelPerplexity } from '@distillery/eval';
+import { causalLm, createSession, measureLatency, modelPerplexity, type CausalLmSession } from '@distillery/eval';
+import { logitDivergence } from '../logit-divergence';
 import type { BpeTokenizer } from '@distillery/nn';
 import { inspectModel, type Model } from '@distillery/onnx';
 import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
@@ -23,6 +24,9 @@ export interface RefBench {
   test: Int32Array;
   window: number;
   calibration: Int32Array[];
+  /** ref-base's own session, the reference of every row's KL and top-1 agreement. */
+  baseLm: CausalLmSession;
+  divergenceTokens: Int32Array;
 }
 
 export async function loadRefBase(quick: boolean, log: (m: string) => void): Promise<RefBench> {
@@ -36,7 +40,9 @@ export async function loadRefBase(quick: boolean, log: (m: string) => void): Pro
   // 32 x 128 calibration tokens, as small LLM pruning papers use 128 x 2048 at their scale.
   const calibration = sampleSequences(train, quick ? 16 : 32, 128, 1);
   log(`ref-base: ${train.length} train tokens, ${test.length} test tokens, ${calibration.length} calibration windows`);
-  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window: 256, calibration };
+  const baseLm = causalLm(await createSession(folder.model));
+  const divergenceTokens = test.subarray(0, quick ? 1024 : 4096);
+  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window: 256, calibration, baseLm, divergenceTokens };
 }
 
 export function benchContext(b: RefBench, log: (m: string) => void, extra: Partial<TechniqueContext> = {}): TechniqueContext {
@@ -80,6 +86,13 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
   const bytesDense = num('bytesDense') !== undefined ? untouched + num('bytesDense')! : (r.denseBytes ?? inspection.totalBytes);
   const bytesStored = num('bytesStored') !== undefined ? untouched + num('bytesStored')! : inspection.totalBytes;
   const ppl = (await modelPerplexity(r.compressed, b.test, { window: b.window })).perplexity;
+  const session = await createSession(r.compressed);
+  let div;
+  try {
+    div = await logitDivergence(b.baseLm, causalLm(session), b.divergenceTokens, b.window);
+  } finally {
+    await session.release();
+  }
   return {
     model: r.model,
     method: r.method,
@@ -88,8 +101,8 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
     bytesDense,
     bytesStored,
     ppl: round(ppl, 2),
-    klVsBase: null,
-    top1Agreement: null,
+    klVsBase: round(div.klVsBase, 5),
+    top1Agreement: round(div.top1Agreement, 4),
     decodeTokPerSec: await decodeTokPerSec(r.compressed, quick),
     ...r.extra,
   };
