@@ -44,9 +44,9 @@ afterAll(async () => {
   await base.release();
 });
 
-/** Per scored token, the base's log-distribution from an independent plain ORT run per window. */
-async function referenceRows(L: number, S: number): Promise<number[][]> {
-  const s = await createDecoderSession(tiny.model);
+/** Per scored token, a model's (default: the base's) log-distribution from an independent plain ORT run per window. */
+async function referenceRows(L: number, S: number, model = tiny.model): Promise<number[][]> {
+  const s = await createDecoderSession(model);
   try {
     const rows: number[][] = [];
     for (const w of slidingWindows(tokens.length, L, S)) {
@@ -90,6 +90,30 @@ describe('divergence from the base', () => {
       expect(res.divergence!.top5).toBeCloseTo(argmax.filter((a) => a < 5).length / rows.length, 12);
     } finally {
       await uniform.release();
+    }
+  });
+
+  it('against another model equals KL(p_base || p_model) and argmax agreement from float64 softmax rows', async () => {
+    const [L, S] = [16, 6];
+    // The base's weights moved a third of the way to another model's: close enough that some argmaxes agree.
+    const near = buildDecoder(tiny.config, new Map([...tiny.weights].map(([k, v]) => [k, v.map((x, i) => x + (other.weights.get(k)![i]! - x) / 3)])));
+    const [p, q] = [await referenceRows(L, S), await referenceRows(L, S, near)];
+    const kls = p.map((lp, i) => lp.reduce((sum, l, j) => sum + Math.exp(l) * (l - q[i]![j]!), 0));
+    const reference = kls.reduce((a, b) => a + b, 0) / kls.length;
+    const argmax = (row: number[]) => row.indexOf(Math.max(...row));
+    const agree = p.filter((lp, i) => argmax(lp) === argmax(q[i]!)).length / p.length;
+    const cand = await openScorer(near, { withBase: true });
+    try {
+      const res = await perplexity(cand, tokens, { window: L, stride: S, batch: 4, base: liveBase(base) });
+      expect(res.divergence!.tokens).toBe(p.length);
+      expect(reference).toBeGreaterThan(0.05);
+      expect(Math.abs(res.divergence!.kl - reference)).toBeLessThan(1e-5 * reference);
+      expect(res.divergence!.klMax).toBeCloseTo(Math.max(...kls), 5);
+      expect(agree).toBeGreaterThan(0);
+      expect(agree).toBeLessThan(1); // some positions disagree, so both outcomes are checked
+      expect(res.divergence!.top1).toBeCloseTo(agree, 12);
+    } finally {
+      await cand.release();
     }
   });
 

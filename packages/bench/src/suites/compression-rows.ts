@@ -3,14 +3,15 @@
  * bundled test split (scored with disjoint windows) and calibration windows from the train
  * split, and one row per model in the issue's shape
  * {model, method, target, params, bytesDense, bytesStored, ppl, klVsBase, top1Agreement,
- * decodeTokPerSec}; klVsBase and top1Agreement against ref-base come from the bench's
- * logit-divergence.ts (on the first 1,024 test tokens, 4,096 in full runs).
+ * decodeTokPerSec}; klVsBase (mean KL(ref-base || model), nats/token) and top1Agreement
+ * come from packages/eval's calibrationBase and klOnCalibration, on the first 1,024 test
+ * tokens (4,096 in full runs) cut into disjoint 256-token windows, each scored whole
+ * (every position that predicts a token of its window). ref-base is scored once per suite.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
-import { causalLm, createSession, measureLatency, modelPerplexity, type CausalLmSession } from '@distillery/eval';
-import { logitDivergence } from '../logit-divergence';
+import { calibrationBase, createSession, klOnCalibration, measureLatency, modelPerplexity, type CalibrationBase } from '@distillery/eval';
 import type { BpeTokenizer } from '@distillery/nn';
 import { inspectModel, type Model } from '@distillery/onnx';
 import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
@@ -24,9 +25,17 @@ export interface RefBench {
   test: Int32Array;
   window: number;
   calibration: Int32Array[];
-  /** ref-base's own session, the reference of every row's KL and top-1 agreement. */
-  baseLm: CausalLmSession;
-  divergenceTokens: Int32Array;
+  /** Disjoint windows of the first test tokens, on which every row's KL and top-1 agreement are measured. */
+  divergenceWindows: Int32Array[];
+  /** ref-base scored once on divergenceWindows: the reference of every row's KL and top-1 agreement. */
+  divergenceBase: CalibrationBase;
+}
+
+/** `tokens` cut into disjoint windows of `window` tokens (a shorter tail is dropped). */
+export function disjointWindows(tokens: Int32Array, window: number): Int32Array[] {
+  const n = Math.floor(tokens.length / window);
+  if (n === 0) throw new Error(`${tokens.length} tokens hold no window of ${window}`);
+  return Array.from({ length: n }, (_, i) => tokens.subarray(i * window, (i + 1) * window));
 }
 
 export async function loadRefBase(quick: boolean, log: (m: string) => void): Promise<RefBench> {
@@ -41,9 +50,10 @@ export async function loadRefBase(quick: boolean, log: (m: string) => void): Pro
   // SparseGPT at 50% lost 0.77 of magnitude's perplexity increase on ref-base, with 64 x 256 0.48.
   const calibration = sampleSequences(train, 64, 256, 1);
   log(`ref-base: ${train.length} train tokens, ${test.length} test tokens, ${calibration.length} calibration windows`);
-  const baseLm = causalLm(await createSession(folder.model));
-  const divergenceTokens = test.subarray(0, quick ? 1024 : 4096);
-  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window: 256, calibration, baseLm, divergenceTokens };
+  const window = 256;
+  const divergenceWindows = disjointWindows(test.subarray(0, quick ? 1024 : 4096), window);
+  const divergenceBase = await calibrationBase(folder.model, divergenceWindows);
+  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window, calibration, divergenceWindows, divergenceBase };
 }
 
 export function benchContext(b: RefBench, log: (m: string) => void, extra: Partial<TechniqueContext> = {}): TechniqueContext {
@@ -87,13 +97,7 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
   const bytesDense = num('bytesDense') !== undefined ? untouched + num('bytesDense')! : (r.denseBytes ?? inspection.totalBytes);
   const bytesStored = num('bytesStored') !== undefined ? untouched + num('bytesStored')! : inspection.totalBytes;
   const ppl = (await modelPerplexity(r.compressed, b.test, { window: b.window })).perplexity;
-  const session = await createSession(r.compressed);
-  let div;
-  try {
-    div = await logitDivergence(b.baseLm, causalLm(session), b.divergenceTokens, b.window);
-  } finally {
-    await session.release();
-  }
+  const div = await klOnCalibration(b.divergenceBase, r.compressed, b.divergenceWindows);
   return {
     model: r.model,
     method: r.method,
@@ -102,8 +106,8 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
     bytesDense,
     bytesStored,
     ppl: round(ppl, 2),
-    klVsBase: round(div.klVsBase, 5),
-    top1Agreement: round(div.top1Agreement, 4),
+    klVsBase: round(div.kl, 5),
+    top1Agreement: round(div.top1, 4),
     decodeTokPerSec: await decodeTokPerSec(r.compressed, quick),
     ...r.extra,
   };

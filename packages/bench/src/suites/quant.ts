@@ -3,8 +3,9 @@
  * speed on a larger builder model with random weights.
  *
  * Quality rows (model "ref-base"): perplexity (packages/eval, window 256, stride 128) on
- * the first 32,768 test-split tokens (4,096 with --quick), mean KL against the fp32 model
- * and top-1 agreement (disjoint 256-token windows over the first 8,192 / 1,024), bytes
+ * the first 32,768 test-split tokens (4,096 with --quick), mean KL(fp32 || model) and
+ * top-1 agreement from packages/eval's calibrationBase / klOnCalibration (disjoint
+ * 256-token windows over the first 8,192 / 1,024, each scored whole), bytes
  * of the serialized model, bits per weight of the rewritten linear layers (scales and
  * zero points counted), decode tokens/s (batch 1, KV cache, 1 ORT thread).
  * Speed rows (model "large"): decoderPreset('bench-100m') (LM head tied to the embedding
@@ -15,15 +16,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
-import { causalLm, createSession, measureLatency, median, modelPerplexity } from '@distillery/eval';
+import { calibrationBase, createSession, klOnCalibration, measureLatency, median, modelPerplexity } from '@distillery/eval';
 import { buildDecoder, decoderPreset, decoderWeightsFromModel, initDecoderWeights } from '@distillery/nn';
 import { serializeModel, type Model } from '@distillery/onnx';
 import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
 import { quietContext, registry, type CalibrationSet, type TechniqueReport } from '@distillery/techniques';
 import * as ort from 'onnxruntime-node';
-import { logitDivergence } from '../logit-divergence';
 import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
+import { disjointWindows } from './compression-rows';
 import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 
 interface Variant {
@@ -82,54 +83,44 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   const allTest = folder.tokenizer.encodeDocuments(split.test.map((d) => d.text));
   // The first 32k tokens in a full run: ~15 perplexity runs of the whole split would take over an hour on 2 shared cores.
   const test = allTest.subarray(0, quick ? 4096 : 32_768);
-  const divergenceTokens = test.subarray(0, quick ? 1024 : 8192);
+  const divergenceWindows = disjointWindows(test.subarray(0, quick ? 1024 : 8192), 256);
   const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
   const calibration: CalibrationSet = { sequences: sampleSequences(train, quick ? 16 : 64, 256, 0) };
   const { config, weights } = decoderWeightsFromModel(folder.model);
   const fp32 = { ...buildDecoder(config, weights), metadata: folder.model.metadata };
-  const baseSession = await createSession(fp32);
-  const base = causalLm(baseSession);
-  log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceTokens.length} for KL / top-1`);
+  // fp32 scored once on the KL windows; every variant is compared with these rows.
+  const base = await calibrationBase(fp32, divergenceWindows);
+  log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceWindows.length * 256} for KL / top-1`);
   const rows: BenchRow[] = [];
-  try {
-    for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
-      const t0 = performance.now();
-      let model: Model;
-      let bitsPerWeight: number = v.bits;
-      if (v.method === 'fp32') model = fp32;
-      else if (!v.technique) model = folder.model;
-      else {
-        const out = await apply(v.technique, folder.model, v.params ?? {}, v.calibrated ? calibration : undefined);
-        model = out.model;
-        bitsPerWeight = Number(out.report.bitsPerWeight);
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
-      const s = await createSession(model);
-      let div;
-      try {
-        div = await logitDivergence(base, causalLm(s), divergenceTokens, 256);
-      } finally {
-        await s.release();
-      }
-      const tokPerSec = await decodeSpeed(model, quick ? 32 : 128);
-      rows.push({
-        model: 'ref-base',
-        method: v.method,
-        bits: v.bits,
-        group: v.group,
-        bitsPerWeight: round(bitsPerWeight, 3),
-        bytes: serializeModel(model).model.byteLength,
-        ppl: round(ppl, 3),
-        klVsBase: round(div.klVsBase, 5),
-        top1Agreement: round(div.top1Agreement, 4),
-        decodeTokPerSec: round(tokPerSec, 1),
-        quantizeSeconds: round(seconds, 2),
-      });
-      log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.klVsBase.toFixed(5)}, top-1 ${div.top1Agreement.toFixed(4)}`);
+  for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
+    const t0 = performance.now();
+    let model: Model;
+    let bitsPerWeight: number = v.bits;
+    if (v.method === 'fp32') model = fp32;
+    else if (!v.technique) model = folder.model;
+    else {
+      const out = await apply(v.technique, folder.model, v.params ?? {}, v.calibrated ? calibration : undefined);
+      model = out.model;
+      bitsPerWeight = Number(out.report.bitsPerWeight);
     }
-  } finally {
-    await baseSession.release();
+    const seconds = (performance.now() - t0) / 1000;
+    const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
+    const div = await klOnCalibration(base, model, divergenceWindows);
+    const tokPerSec = await decodeSpeed(model, quick ? 32 : 128);
+    rows.push({
+      model: 'ref-base',
+      method: v.method,
+      bits: v.bits,
+      group: v.group,
+      bitsPerWeight: round(bitsPerWeight, 3),
+      bytes: serializeModel(model).model.byteLength,
+      ppl: round(ppl, 3),
+      klVsBase: round(div.kl, 5),
+      top1Agreement: round(div.top1, 4),
+      decodeTokPerSec: round(tokPerSec, 1),
+      quantizeSeconds: round(seconds, 2),
+    });
+    log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}`);
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
