@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole platform on one machine. The database (DATABASE_URL, or an
  * embedded Postgres in .data/ held by a child of this script), migrations, the API on
- * :4000, one worker process, the demo seed, and the dashboard on :3000 (`next start`
+ * :4000, one worker process, the demo seed, and the dashboard on :3000 (Next's handler in apps/web/server.mjs
  * over a production build, built first when missing or stale: ~25 s here, and then
  * pages load at once, where `next dev` compiles each page on its first visit).
  * A child that dies (a SIGKILLed worker, a crashed API) is restarted with backoff while

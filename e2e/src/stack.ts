@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApi, type RunningApi } from '@distillery/api';
+import { createApi, type ApiConfig, type RunningApi } from '@distillery/api';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { pino } from 'pino';
@@ -30,6 +30,8 @@ export interface StackOptions {
   web?: boolean;
   /** Echo the worker's and dashboard's output to stderr (debugging). */
   echo?: boolean;
+  /** Overrides of the API's configuration (e.g. tighter sign-in limits). */
+  apiConfig?: Partial<ApiConfig>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -54,7 +56,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       production: false,
       logger: pino({ level: 'silent' }),
       env: {},
-      config: { importRoot: path.join(dir, 'imports') },
+      config: { importRoot: path.join(dir, 'imports'), ...opts.apiConfig },
     });
     cleanups.push(() => api.close());
     const worker = await startWorkerProcess({ databaseUrl: db.url, artifactsDir, threads: 1, logLevel: 'info', echo, extraEnv: { WORKER_POLL_INTERVAL_MS: '500' } });

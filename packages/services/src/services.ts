@@ -197,9 +197,10 @@ export function nextBin(): string {
 export async function startWebProcess(w: WebEnv): Promise<Service> {
   const service = spawnService({
     name: 'web',
-    args: [nextBin(), 'start', '--port', String(w.port), '--hostname', '127.0.0.1'],
+    // apps/web/server.mjs: Next's handler behind a server that sets the client address itself.
+    args: [path.join(WEB_DIR, 'server.mjs')],
     cwd: WEB_DIR,
-    env: { API_URL: w.apiUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    env: { API_URL: w.apiUrl, WEB_PORT: String(w.port), WEB_HOST: '127.0.0.1', NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
     echo: w.echo,
   });
   await stopIfNotReady(service, waitForHttp(`http://127.0.0.1:${w.port}/signin`, 60_000, service));

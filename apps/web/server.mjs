@@ -1,0 +1,26 @@
+/**
+ * The dashboard's HTTP server: Next's request handler behind a plain Node server, so the
+ * client address that the API's sign-in limits count per address is the socket's, never a
+ * header the browser made up (Next alone keeps a client-sent X-Forwarded-For, and the API
+ * trusts that header from the dashboard). Behind a reverse proxy that sets the header
+ * itself, WEB_TRUST_PROXY=1 keeps it.
+ *
+ * WEB_PORT (3000), WEB_HOST (127.0.0.1), API_URL as for the route handlers.
+ */
+import http from 'node:http';
+import next from 'next';
+
+const port = Number(process.env.WEB_PORT ?? 3000);
+const hostname = process.env.WEB_HOST ?? '127.0.0.1';
+const trustProxy = process.env.WEB_TRUST_PROXY === '1';
+
+const app = next({ dev: false, dir: import.meta.dirname, hostname, port });
+const handle = app.getRequestHandler();
+await app.prepare();
+
+const server = http.createServer((req, res) => {
+  if (!trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+  void handle(req, res);
+});
+server.listen(port, hostname, () => console.log(`dashboard ready on http://${hostname}:${port}`));
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => server.close(() => process.exit(0)));
