@@ -7,6 +7,7 @@
  */
 import type { PrismaClient } from '@distillery/db';
 import { baseRowsKey, metricCatalogue, metricKeys, type EvaluationSuite, type ModelEvaluation, type ModelFigures, type TaskScore } from '@distillery/eval';
+import type { SensitivityRow } from '@distillery/techniques';
 
 export interface BaseEvaluationKey {
   modelSha256: string;
@@ -53,6 +54,8 @@ export interface RunEvaluationRecord {
   tasks: { output: TaskScore[]; base: TaskScore[] };
   samples: { prompt: string; output: { greedy: string; sampled: string }; base: { greedy: string; sampled: string } | null }[];
   notes: string[];
+  /** Per-layer sensitivity of the output model (`recipe.eval.sensitivity`). */
+  sensitivity?: SensitivityRow[];
 }
 
 // Latency and memory are measured again every run, next to the output model's.

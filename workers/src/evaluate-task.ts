@@ -24,7 +24,8 @@ import {
 } from '@distillery/eval';
 import { fromTokenizerJson, readDecoderConfig } from '@distillery/nn';
 import { decodeModel } from '@distillery/onnx';
-import { CanceledError } from '@distillery/techniques';
+import { CanceledError, measureSensitivity, type SensitivityRow } from '@distillery/techniques';
+import { sampleCalibrationSet } from './calibration-set';
 import { evaluationTokens } from './evaluation-tokens';
 import { threadContext } from './thread-context';
 import type { EvaluateTaskInput, EvaluateTaskOutput, ThreadOutcome } from './thread-messages';
@@ -82,11 +83,30 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
 
     const baseModel = input.baseModel ? decodeModel(new Uint8Array(input.baseModel)) : null;
     const threads = settings.threads;
-    const evaluation = await evaluateModel({ ...common, threads, stream: false, latency: true, samples: true, onProgress: (f, m) => ctx.onProgress(0.8 * f, m) });
+    // Shares of this task's progress: evaluation, the base's generation, then sensitivity.
+    const sens = input.sensitivity;
+    const [evalEnd, baseEnd] = sens ? [0.5, 0.6] : [0.8, 1];
+    const evaluation = await evaluateModel({ ...common, threads, stream: false, latency: true, samples: true, onProgress: (f, m) => ctx.onProgress(evalEnd * f, m) });
     const baseGeneration = baseModel
-      ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(0.8 + 0.2 * f, `base model: ${m ?? 'latency'}`) })
+      ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(evalEnd + (baseEnd - evalEnd) * f, `base model: ${m ?? 'latency'}`) })
       : undefined;
-    return { ok: true, value: { evaluation, baseGeneration, note } };
+    let sensitivity: SensitivityRow[] | undefined;
+    if (sens) {
+      if (input.tokenizerJson === null) throw new Error("recipe.eval.sensitivity needs the model's tokenizer, and the model has none");
+      ctx.onProgress(baseEnd, 'sensitivity: sampling the validation split');
+      // The calibration sampler, on the bundled validation split (seed 0).
+      const { set } = sampleCalibrationSet({ settings: { source: 'bundled:validation', sequences: sens.sequences, length: sens.length, seed: 0 } }, input.tokenizerJson);
+      ctx.checkpoint();
+      const table = await measureSensitivity(model, set.sequences, {
+        probes: [...(sens.bits ?? []).map((bits) => ({ bits })), ...(sens.sparsity ?? []).map((sparsity) => ({ sparsity }))],
+        symmetric: true,
+        signal: ctx.signal,
+        technique: 'recipe.eval.sensitivity',
+        onProgress: (f, m) => ctx.onProgress(baseEnd + (1 - baseEnd) * f, `sensitivity: ${m ?? ''}`),
+      });
+      sensitivity = table.rows;
+    }
+    return { ok: true, value: { evaluation, baseGeneration, note, sensitivity } };
   } catch (error) {
     await recorder?.abort();
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };

@@ -325,7 +325,7 @@ async function attemptRun(
   const finalOut = unwrap(
     await track(
       pool.evaluate(
-        { role: 'final-rest', model: current, tokenizerJson, settings, tasks, baseCache, baseModel: exactBuffer(baseBytes) },
+        { role: 'final-rest', model: current, tokenizerJson, settings, tasks, baseCache, baseModel: exactBuffer(baseBytes), sensitivity: requested.sensitivity },
         { cancel: flag, onProgress: (p) => unit('final-rest')(p, `evaluating the output: ${p.message ?? ''}`) },
       ),
     ),
@@ -350,6 +350,7 @@ async function attemptRun(
       base: baseGeneration?.samples?.[i] ? { greedy: baseGeneration.samples[i].greedy, sampled: baseGeneration.samples[i].sampled } : null,
     })),
     notes,
+    ...(finalOut.sensitivity ? { sensitivity: finalOut.sensitivity } : {}),
   };
   const calibrationReport = calibration && calibrationStored && { ...calibration, sha256: calibrationStored.sha256 };
   const reportJson = JSON.stringify(

@@ -7,7 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
-import type { TechniqueReport } from '@distillery/techniques';
+import type { SensitivityRow, SensitivitySettings, TechniqueReport } from '@distillery/techniques';
 import type { CalibrationTaskInput } from './calibration-set';
 
 /** Index 0 of the Int32Array over `cancel`: 0 = keep going, 1 = stop at the next safe point. */
@@ -65,6 +65,8 @@ export interface EvaluateTaskInput extends ThreadTaskBase {
   baseCache: { dir: string; key: string } | null;
   /** The base model's bytes, for `final-rest` (transferred). */
   baseModel: ArrayBuffer | null;
+  /** For `final-rest`: the output's per-layer sensitivity (`recipe.eval.sensitivity`). */
+  sensitivity?: SensitivitySettings;
 }
 
 export interface ImportTaskInput extends ThreadTaskBase {
@@ -109,6 +111,8 @@ export interface EvaluateTaskOutput {
   baseGeneration?: Omit<ModelEvaluation, 'tasks'>;
   /** Why figures are missing (no tokenizer). */
   note?: string;
+  /** The output's per-layer sensitivity rows (final-rest, when asked for). */
+  sensitivity?: SensitivityRow[];
 }
 
 /**

@@ -16,6 +16,19 @@ export interface RecipeStep {
 }
 
 /** How a run's result is evaluated (the worker's defaults apply where a field is absent). */
+export const SensitivitySettingsSchema = z
+  .object({
+    /** Round-to-nearest probes (symmetric, per output channel). */
+    bits: z.array(z.number().int().min(2).max(8)).min(1).max(7).optional(),
+    /** Magnitude-pruning probes (fraction of each layer's weights set to zero). */
+    sparsity: z.array(z.number().min(0).max(0.95)).min(1).max(8).optional(),
+    sequences: z.number().int().min(1).max(64).default(8),
+    length: z.number().int().min(2).max(512).default(128),
+  })
+  .strict()
+  .refine((s) => (s.bits?.length ?? 0) + (s.sparsity?.length ?? 0) > 0, { message: 'give at least one probe: bits or sparsity', path: ['bits'] });
+export type SensitivitySettings = z.output<typeof SensitivitySettingsSchema>;
+
 export const EvalSettingsSchema = z
   .object({
     maxTokens: z.number().int().min(2).max(1_000_000).default(4096),
@@ -35,6 +48,12 @@ export const EvalSettingsSchema = z
       .array(z.object({ name: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits, as POST /upload returns') }).strict())
       .max(8)
       .optional(),
+    /**
+     * Per-layer sensitivity of the output model (measureSensitivity): one row per linear
+     * layer and probe, on `sequences` windows of `length` tokens sampled from the bundled
+     * validation split; stored in Run.evaluation.sensitivity.
+     */
+    sensitivity: SensitivitySettingsSchema.optional(),
   })
   .strict();
 export type EvalSettings = z.output<typeof EvalSettingsSchema>;

@@ -76,3 +76,31 @@ describe('applyRecipe', () => {
     await expect(applyRecipe(model, recipe, quietContext({ signal: ac.signal }))).rejects.toBeInstanceOf(CanceledError);
   });
 });
+
+describe('recipe.eval.sensitivity', () => {
+  const steps = [{ technique: 'quantize.rtn-int8', params: {} }];
+  const refused = (sensitivity: unknown): string => {
+    try {
+      parseRecipe({ steps, eval: { sensitivity } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(RecipeError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('accepts probes with the default sample size', () => {
+    const recipe = parseRecipe({ steps, eval: { sensitivity: { bits: [2, 4], sparsity: [0.5] } } });
+    expect(recipe.eval?.sensitivity).toEqual({ bits: [2, 4], sparsity: [0.5], sequences: 8, length: 128 });
+  });
+
+  it('refuses out-of-range values, naming the field', () => {
+    expect(refused({ bits: [1] })).toMatch(/eval\.sensitivity\.bits\[0\]/);
+    expect(refused({ bits: [9] })).toMatch(/eval\.sensitivity\.bits\[0\]/);
+    expect(refused({ sparsity: [0.99] })).toMatch(/eval\.sensitivity\.sparsity\[0\]/);
+    expect(refused({ bits: [2], sequences: 65 })).toMatch(/eval\.sensitivity\.sequences/);
+    expect(refused({ bits: [2], length: 513 })).toMatch(/eval\.sensitivity\.length/);
+    expect(refused({ bits: [2], layers: 3 })).toMatch(/eval\.sensitivity/);
+    expect(refused({})).toMatch(/eval\.sensitivity\.bits: give at least one probe/);
+  });
+});
