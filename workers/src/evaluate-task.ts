@@ -24,7 +24,7 @@ import {
 } from '@distillery/eval';
 import { fromTokenizerJson, readDecoderConfig } from '@distillery/nn';
 import { decodeModel } from '@distillery/onnx';
-import { CanceledError, measureSensitivity, type SensitivityRow } from '@distillery/techniques';
+import { CanceledError, measureSensitivity, selectLinearLayers, type SensitivityRow } from '@distillery/techniques';
 import { sampleCalibrationSet } from './calibration-set';
 import { evaluationTokens } from './evaluation-tokens';
 import { threadContext } from './thread-context';
@@ -91,7 +91,12 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
       ? await evaluateGeneration(baseModel, { settings, threads, text, latency: true, samples: true, maxPositions, signal: ctx.signal, onProgress: (f, m) => ctx.onProgress(evalEnd + (baseEnd - evalEnd) * f, `base model: ${m ?? 'latency'}`) })
       : undefined;
     let sensitivity: SensitivityRow[] | undefined;
-    if (sens) {
+    let sensitivityNote: string | undefined;
+    // An output whose linear layers are all quantized already has no float weight to probe: say so, keep the run.
+    if (sens && selectLinearLayers(model).selected.length === 0) {
+      sensitivity = [];
+      sensitivityNote = 'sensitivity skipped: the output model has no float linear layer to probe (all are quantized or factorized)';
+    } else if (sens) {
       if (input.tokenizerJson === null) throw new Error("recipe.eval.sensitivity needs the model's tokenizer, and the model has none");
       ctx.onProgress(baseEnd, 'sensitivity: sampling the validation split');
       // The calibration sampler, on the bundled validation split (seed 0).
@@ -106,7 +111,7 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
       });
       sensitivity = table.rows;
     }
-    return { ok: true, value: { evaluation, baseGeneration, note, sensitivity } };
+    return { ok: true, value: { evaluation, baseGeneration, note: [note, sensitivityNote].filter(Boolean).join('; ') || undefined, sensitivity } };
   } catch (error) {
     await recorder?.abort();
     if (error instanceof CanceledError) return { ok: false, reason: 'canceled', message: error.message };

@@ -50,6 +50,20 @@ describe('recipe.eval.sensitivity in a worker run', () => {
     }
   });
 
+  it('keeps a run whose output has no float linear layer left, recording an empty table and saying why', async () => {
+    const baseId = await addTinyDecoder(f, 43);
+    const runId = await enqueueRun(f, baseId, {
+      steps: [{ technique: 'quantize.rtn', params: { bits: 8, lmHead: true } }],
+      eval: { maxTokens: 256, sensitivity: { bits: [2], sequences: 2, length: 32 } },
+    });
+    await waitForStatus(f, runId, ['succeeded', 'failed'], 120_000);
+    const run = await f.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    expect(run.error).toBeNull();
+    const evaluation = run.evaluation as { sensitivity?: unknown[]; notes?: string[] };
+    expect(evaluation.sensitivity).toEqual([]);
+    expect(evaluation.notes?.join(' ')).toMatch(/sensitivity skipped: the output model has no float linear layer/);
+  });
+
   it('fails a run whose sensitivity settings are out of range, naming the field', async () => {
     const baseId = await addTinyDecoder(f, 42);
     const runId = await enqueueRun(f, baseId, { steps: [{ technique: 'quantize.rtn', params: {} }], eval: { sensitivity: { bits: [9] } } });
