@@ -9,7 +9,7 @@ import { readArtifact } from '@distillery/artifacts';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
 import { readDecoderConfig } from '@distillery/nn';
 import { decodeModel, inspectModel } from '@distillery/onnx';
-import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitForStatus, waitStarted, type Fixture, type RecipeInput, type WorkerProcess } from './run-fixtures';
+import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, stopWorker, waitForStatus, waitStarted, type Fixture, type RecipeInput, type WorkerProcess } from './run-fixtures';
 
 let f: Fixture;
 let worker: WorkerProcess;
@@ -21,8 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (worker && worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-  await Promise.race([worker?.exited, new Promise((r) => setTimeout(r, 20_000))]);
+  await stopWorker(worker);
   await f?.close();
 });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact } from '@distillery/artifacts';
 import { decodeModel } from '@distillery/onnx';
 import { selectLinearLayers } from '@distillery/techniques';
-import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
+import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, stopWorker, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
 
 let f: Fixture;
 let worker: WorkerProcess;
@@ -19,8 +19,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (worker && worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-  await Promise.race([worker?.exited, new Promise((r) => setTimeout(r, 20_000))]);
+  await stopWorker(worker);
   await f?.close();
 });
 

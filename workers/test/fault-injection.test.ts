@@ -13,7 +13,7 @@ import { freePort } from '@distillery/services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@distillery/db';
-import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
+import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, stopWorker, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
 
 
 /** Polls through errors: the database may be down while this waits. */
@@ -37,10 +37,7 @@ afterAll(async () => {
 });
 
 function track(w: WorkerProcess): WorkerProcess {
-  cleanups.push(async () => {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-    await Promise.race([w.exited, new Promise((r) => setTimeout(r, 20_000))]);
-  });
+  cleanups.push(() => stopWorker(w));
   return w;
 }
 

@@ -138,6 +138,13 @@ export function spawnWorker(f: Fixture, env: Record<string, string> = {}): Worke
   return { child, output: () => out, exited };
 }
 
+/** SIGTERM a worker still running and wait for it to drain (at most graceMs). */
+export async function stopWorker(w: WorkerProcess | undefined, graceMs = 20_000): Promise<void> {
+  if (!w) return;
+  if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+  await Promise.race([w.exited, new Promise((r) => setTimeout(r, graceMs))]);
+}
+
 /** Waits until the worker logged that it is taking jobs. */
 export async function waitStarted(w: WorkerProcess, timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => w.output().includes('"worker started"') || w.child.exitCode !== null, timeoutMs, 'worker start');

@@ -5,7 +5,7 @@
  * the worker keeps taking runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, waitFor, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
+import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, stopWorker, waitFor, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
 
 let f: Fixture;
 const spawned: WorkerProcess[] = [];
@@ -14,8 +14,7 @@ beforeAll(async () => {
   f = await createFixture();
 });
 afterAll(async () => {
-  for (const w of spawned) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-  await Promise.all(spawned.map((w) => Promise.race([w.exited, new Promise((r) => setTimeout(r, 20_000))])));
+  await Promise.all(spawned.map((w) => stopWorker(w)));
   await f?.close();
 });
 

@@ -17,6 +17,7 @@ import {
   enqueueRun,
   jobsOf,
   spawnWorker,
+  stopWorker,
   waitFor,
   waitForStatus,
   waitStarted,
@@ -38,8 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-  await Promise.all(workers.map((w) => Promise.race([w.exited, new Promise((r) => setTimeout(r, 20_000))])));
+  await Promise.all(workers.map((w) => stopWorker(w)));
   await f?.close();
 });
 

@@ -44,9 +44,10 @@ export async function proxyUpload(req: IncomingMessage, res: ServerResponse): Pr
   }
   // The dashboard's own pages send the session cookie, turned into a bearer token only for
   // same-origin requests carrying the CSRF header (as proxyToApi does for /graphql).
-  const cookieToken = readSessionCookie({ headers: nodeHeaders(req) });
+  const incoming = { headers: nodeHeaders(req) };
+  const cookieToken = readSessionCookie(incoming);
   if (headers.authorization === undefined && cookieToken) {
-    const problem = crossSiteProblem({ headers: nodeHeaders(req) });
+    const problem = crossSiteProblem(incoming);
     if (problem) return sendError(res, 403, 'CSRF_REJECTED', `the session cookie is only accepted from the dashboard's own pages (${problem})`);
     headers.authorization = `Bearer ${cookieToken}`;
   }

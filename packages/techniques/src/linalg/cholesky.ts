@@ -56,10 +56,12 @@ export function lowerInverse(l: Float64Array, n: number): Float64Array {
  * J L'^-1 J is upper triangular, so U needs one factorization and one triangular inverse.
  */
 export function inverseUpperCholesky(h: Float64Array, n: number, what = 'cholesky'): Float64Array {
-  const rev = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)]!;
-  const linv = lowerInverse(choleskyLower(rev, n, what), n);
-  const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)]!;
-  return u;
+  const linv = lowerInverse(choleskyLower(reverseOrder(h, n, new Float64Array(n * n)), n, what), n);
+  return reverseOrder(linv, n, new Float64Array(n * n));
+}
+
+/** J M J for the order-reversing permutation J: row and column order reversed, into `out`. */
+export function reverseOrder<T extends Float32Array | Float64Array>(m: ArrayLike<number>, n: number, out: T): T {
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = m[(n - 1 - i) * n + (n - 1 - j)]!;
+  return out;
 }

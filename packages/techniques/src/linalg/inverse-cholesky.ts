@@ -8,7 +8,7 @@
  * whose products run in ORT; blocks up to BASE stay in float64 JS.
  */
 import { gemm, type Matrix } from '@distillery/onnx';
-import { choleskyLower, lowerInverse, NotPositiveDefiniteError } from './cholesky';
+import { choleskyLower, lowerInverse, NotPositiveDefiniteError, reverseOrder } from './cholesky';
 
 /** Below this size a JS float64 factorization is cheaper than calling ORT. */
 const BASE = 128;
@@ -59,8 +59,7 @@ async function cholInv(k: Matrix, offset: number): Promise<Matrix> {
 /** U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError. */
 export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Promise<Float32Array> {
   if (h.length !== n * n) throw new Error(`inverseCholeskyUpper: ${h.length} values for a [${n}, ${n}] matrix`);
-  const reversed = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) reversed[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)]!;
+  const reversed = reverseOrder(h, n, new Float32Array(n * n));
   let linv: Matrix;
   try {
     linv = await cholInv({ data: reversed, rows: n, cols: n }, 0);
@@ -69,7 +68,6 @@ export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Pro
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(n - 1 - e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
-  const u = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = linv.data[(n - 1 - i) * n + (n - 1 - j)]!;
-  return u;
+  // L^-1 is lower triangular, so J L^-1 J is the upper factor.
+  return reverseOrder(linv.data, n, new Float32Array(n * n));
 }
