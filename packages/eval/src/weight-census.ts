@@ -5,13 +5,15 @@
  * count only weights, with the bytes its quantization metadata costs reported beside them.
  *
  * - scales / zero points: the scale and zero-point inputs of DequantizeLinear, MatMulNBits,
- *   MatMulInteger, QLinearMatMul and GatherBlockQuantized
+ *   MatMulInteger, QLinearMatMul and GatherBlockQuantized, and the codebooks of palettized
+ *   weights (a float table gathered by indices stored as an integer initializer: the indices
+ *   are the weights, one per index)
  * - tables: initializers gathered by position (their indices come from `position_ids`, not
  *   `input_ids`), and tensors named like RoPE caches (cos/sin caches, inv_freq)
  * - constants: integer or bool tensors that are not quantized weight data, and scalars
  * - weights: everything else; MatMulNBits data counts K x N weights, not packed bytes
  */
-import { dtypeBits, elementCount, inspectModel, normalizeDomain, type Model, type Node } from '@distillery/onnx';
+import { dtypeBits, elementCount, inspectModel, normalizeDomain, type Model, type Node, type Tensor } from '@distillery/onnx';
 
 export interface WeightCensus {
   /** Learned weights, counted one per weight however packed. */
@@ -39,6 +41,27 @@ const QUANT_OPS: Record<string, { scales: number[]; data: number[] }> = {
 const ROPE_NAME = /(?:^|[._/])(?:cos|sin)_cache(?:d)?(?:$|[._/])|inv_freq/i;
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
+/** Integer initializers holding more than one value that `start` is computed from without passing a graph input. */
+function storedIndices(start: string, producers: Map<string, Node>, graphInputs: Set<string>, inits: Map<string, Tensor>): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (graphInputs.has(v)) return [];
+    const t = inits.get(v);
+    if (t) {
+      if (!FLOAT.has(t.dtype) && elementCount(t.dims) > 1) found.push(v);
+      continue;
+    }
+    const p = producers.get(v);
+    if (p) stack.push(...p.inputs.filter((x) => x !== ''));
+  }
+  return found;
+}
+
 function reachesInput(start: string, input: string, producers: Map<string, Node>, graphInputs: Set<string>): boolean {
   const seen = new Set<string>();
   const stack = [start];
@@ -58,6 +81,7 @@ export function weightCensus(model: Model): WeightCensus {
   const producers = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) producers.set(o, n);
   const graphInputs = new Set(g.inputs.map((i) => i.name));
+  const inits = new Map(g.initializers.map((t) => [t.name, t]));
   const scales = new Set<string>();
   const quantData = new Set<string>();
   const tables = new Set<string>();
@@ -71,6 +95,14 @@ export function weightCensus(model: Model): WeightCensus {
       const byPosition = reachesInput(n.inputs[1], 'position_ids', producers, graphInputs);
       const byToken = reachesInput(n.inputs[1], 'input_ids', producers, graphInputs);
       if (byPosition && !byToken) tables.add(n.inputs[0]!);
+      const table = inits.get(n.inputs[0]!);
+      if (!byPosition && !byToken && table && FLOAT.has(table.dtype)) {
+        const indices = storedIndices(n.inputs[1], producers, graphInputs, inits);
+        if (indices.length) {
+          scales.add(table.name);
+          for (const i of indices) quantData.add(i);
+        }
+      }
     }
   }
   // MatMulNBits packs K x N weights into bytes: count weights from the layer's shape.

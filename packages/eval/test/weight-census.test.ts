@@ -22,6 +22,24 @@ function quantizeOneLayer(model: Model): { model: Model; weights: number; scaleB
   };
 }
 
+/** One linear layer's weight replaced by uint8 indices into a 16-entry float codebook, expanded by Cast + Gather. */
+function palettizeOneLayer(model: Model): { model: Model; weights: number } {
+  const layer = inspectModel(model).linearLayers.find((l) => l.opType === 'MatMul' && l.dtype === 'float32')!;
+  const w = model.graph.initializers.find((t) => t.name === layer.weight)!;
+  const n = elementCount(w.dims);
+  const idx = makeTensor(`${w.name}_indices`, 'uint8', w.dims, Uint8Array.from({ length: n }, (_, i) => i % 16));
+  const book = makeTensor(`${w.name}_codebook`, 'float32', [16], Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 100));
+  const nodes = model.graph.nodes.map((node) =>
+    node.name === layer.node ? { ...node, inputs: node.inputs.map((i) => (i === w.name ? `${w.name}_expanded` : i)) } : node,
+  );
+  const cast = { name: `${w.name}/Cast`, opType: 'Cast', domain: '', inputs: [idx.name], outputs: [`${w.name}_i32`], attributes: { to: attr.int(6) } };
+  const gather = { name: `${w.name}/Gather`, opType: 'Gather', domain: '', inputs: [book.name, `${w.name}_i32`], outputs: [`${w.name}_expanded`], attributes: { axis: attr.int(0) } };
+  return {
+    model: { ...model, graph: { ...model.graph, nodes: [cast, gather, ...nodes], initializers: [...model.graph.initializers.filter((t) => t !== w), idx, book] } },
+    weights: n,
+  };
+}
+
 describe('weightCensus', () => {
   const tiny = tinyDecoder(1);
   const expected = configParameterCount(tiny.config);
@@ -50,6 +68,14 @@ describe('weightCensus', () => {
     expect(c.weightBytes).toBe((expected - q.weights) * 4 + q.weights);
     expect(c.bitsPerWeight).toBeCloseTo(((c.weightBytes + q.scaleBytes) * 8) / expected, 12);
     expect(c.bitsPerWeight).toBeLessThan(32);
+  });
+
+  it('counts palettized weights one per stored index, the codebook with the scales', () => {
+    const p = palettizeOneLayer(tiny.model);
+    const c = weightCensus(p.model);
+    expect(c.weightParameters).toBe(expected);
+    expect(c.scaleBytes).toBe(16 * 4);
+    expect(c.weightBytes).toBe((expected - p.weights) * 4 + p.weights);
   });
 });
 

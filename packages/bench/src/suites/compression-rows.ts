@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { sampleSequences, splitBundledCorpora } from '@distillery/data';
-import { calibrationBase, createSession, klOnCalibration, measureLatency, modelPerplexity, type CalibrationBase } from '@distillery/eval';
+import { calibrationBase, createSession, klOnCalibration, measureLatency, modelPerplexity, weightCensus, type CalibrationBase } from '@distillery/eval';
 import type { BpeTokenizer } from '@distillery/nn';
 import { inspectModel, type Model } from '@distillery/onnx';
 import { MODEL_FILE, readModelFolder, referenceModelDir } from '@distillery/reference';
@@ -88,7 +88,10 @@ export interface RowInput {
   extra?: BenchRow;
 }
 
-/** One row: parameters as stored (nonzero count for sparse models is in bytesStored), test perplexity, decode speed. */
+/**
+ * One row: learned weights by the weight census (RoPE tables and shape constants left out;
+ * a sparse model's nonzero count is in bytesStored), test perplexity, decode speed.
+ */
 export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): Promise<BenchRow> {
   const inspection = inspectModel(r.compressed);
   const num = (k: string) => (typeof r.report?.[k] === 'number' ? (r.report[k] as number) : undefined);
@@ -102,7 +105,7 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
     model: r.model,
     method: r.method,
     target: r.target,
-    params: inspection.parameterCount,
+    params: weightCensus(r.compressed).weightParameters,
     bytesDense,
     bytesStored,
     ppl: round(ppl, 2),

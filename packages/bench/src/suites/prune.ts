@@ -11,6 +11,7 @@
  * magnitude's at 50%; the pruned large model decodes >= 1.2x faster than dense.
  */
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
+import { weightCensus } from '@distillery/eval';
 import { inspectModel, type Model } from '@distillery/onnx';
 import {
   ffnChannelsParams,
@@ -49,7 +50,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
     model: 'large',
     method,
     target,
-    params: inspectModel(m).parameterCount,
+    params: weightCensus(m).weightParameters,
     bytesDense: inspectModel(m).totalBytes,
     bytesStored: inspectModel(m).totalBytes,
     ppl: null,
