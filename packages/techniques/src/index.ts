@@ -55,6 +55,7 @@ export * from './share/hashing';
 export * from './prune/ffn-channels';
 export * from './prune/blocks';
 export * from './prune/attention-heads';
+export * from './prune/embedding-width';
 export * from './prune/sparse-storage';
 export * from './prune/decoder-rebuild';
 export * from './prune/block-influence';

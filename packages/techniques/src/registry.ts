@@ -15,6 +15,7 @@ import { smoothQuantTechnique } from './quantize/smoothquant-technique';
 import { pruneBlocksTechnique } from './prune/blocks';
 import { ffnChannelsTechnique } from './prune/ffn-channels';
 import { headsTechnique } from './prune/attention-heads';
+import { widthTechnique } from './prune/embedding-width';
 import { pruneMagnitudeTechnique } from './prune/magnitude';
 import { pruneWandaTechnique } from './prune/wanda';
 import { pruneSparseGptTechnique } from './prune/sparsegpt';
@@ -72,6 +73,7 @@ export const registry = new TechniqueRegistry([
   pruneBlocksTechnique as unknown as AnyTechnique,
   ffnChannelsTechnique as unknown as AnyTechnique,
   headsTechnique as unknown as AnyTechnique,
+  widthTechnique as unknown as AnyTechnique,
   pruneMagnitudeTechnique as unknown as AnyTechnique,
   pruneWandaTechnique as unknown as AnyTechnique,
   pruneSparseGptTechnique as unknown as AnyTechnique,

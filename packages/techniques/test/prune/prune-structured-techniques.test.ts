@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleSequences } from '@distillery/data';
-import { readDecoderConfig } from '@distillery/nn';
+import { buildDecoder, decoderPreset, initDecoderWeights, readDecoderConfig, toHfConfig } from '@distillery/nn';
 import { inspectModel, type Model } from '@distillery/onnx';
-import { ffnChannelsParams, headsParams, pruneBlocks, pruneBlocksParams, pruneFfn, pruneHeads, quantizeRtnInt8, quietContext, rtnInt8Params } from '../../src';
+import { ffnChannelsParams, headsParams, pruneBlocks, pruneWidth, widthParams, pruneBlocksParams, pruneFfn, pruneHeads, quantizeRtnInt8, quietContext, rtnInt8Params } from '../../src';
 import { ctxWith, testPerplexity, tinyCorpus, trainTinyModel } from '../finetune-tiny-lm';
 
 let base: Model;
@@ -29,6 +29,23 @@ describe('structured pruning techniques', () => {
     expect(readDecoderConfig(out.model)).toMatchObject({ nHeads: 2, nKvHeads: 1, headDim: 8, hiddenSize: 32 });
     expect(Number.isFinite(await testPerplexity(out.model))).toBe(true);
     await expect(pruneHeads(base, headsParams.parse({ groups: 2 }), ctx())).rejects.toThrow(/would prune every head of a layer/);
+  });
+
+  it('prune.width narrows the hidden size everywhere and writes it to the config; distillation lowers perplexity; impossible targets refused', async () => {
+    const out = await pruneWidth(base, widthParams.parse({ ratio: 0.25 }), ctx());
+    const c = readDecoderConfig(out.model)!;
+    expect(c).toMatchObject({ hiddenSize: 24, nHeads: 4, headDim: 8, ffnSize: 64 });
+    expect(toHfConfig(c).hidden_size).toBe(24);
+    expect(JSON.parse(out.report.config as string).hidden_size).toBe(24);
+    const distilled = await pruneWidth(base, widthParams.parse({ ratio: 0.25, distill: { steps: 40, batchSize: 4, seqLen: 32, lr: 2e-3, warmup: 4 } }), ctx());
+    expect(await testPerplexity(distilled.model)).toBeLessThan(await testPerplexity(out.model));
+    await expect(pruneWidth(base, widthParams.parse({ keep: 32 }), ctx())).rejects.toThrow(/removes nothing/);
+    expect(() => widthParams.parse({ ratio: 1 })).toThrow();
+    // A tied LM head reads the final norm too, and the shrunk table serves both ends.
+    const tiedConfig = decoderPreset('tiny', { tieEmbeddings: true });
+    const tied = await pruneWidth(buildDecoder(tiedConfig, initDecoderWeights(tiedConfig, 2)), widthParams.parse({ keep: 16 }), ctx());
+    expect(readDecoderConfig(tied.model)).toMatchObject({ hiddenSize: 16, tieEmbeddings: true });
+    expect(Number.isFinite(await testPerplexity(tied.model))).toBe(true);
   });
 
   it('prune.blocks with distillation', async () => {

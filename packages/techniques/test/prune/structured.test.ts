@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, layerPrefix, referenceForward, runDecoder, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import { blockInfluence, headGroupImportance, leastImportantBlocks, pruneFfnChannels, pruneHeadGroups, removeBlocks, type StructuredResult } from '../../src';
+import { blockInfluence, headGroupImportance, hiddenImportance, leastImportantBlocks, pruneFfnChannels, pruneHeadGroups, pruneHiddenWidth, removeBlocks, type StructuredResult } from '../../src';
 import { seededUniform } from '../mlp-fixture';
 
 const config = decoderPreset('tiny', { nHeads: 4, nKvHeads: 2 });
@@ -62,6 +62,42 @@ describe('structured pruning', () => {
     await expectOrtEqualsZeroedReference(pruned, zeroed);
     expect(() => removeBlocks(config, weights, [0, 1])).toThrow(/removing 2 of 2 blocks would remove every block/);
     expect(() => removeBlocks(config, weights, [5])).toThrow(/block 5 does not exist/);
+  });
+
+  it('embedding width: every weight keeps the chosen hidden dimensions, and ORT equals the TypeScript reference on the pruned weights', async () => {
+    const importance = seededUniform(config.hiddenSize, 40).map(Math.abs);
+    const pruned = pruneHiddenWidth(config, weights, importance, 20);
+    expect(pruned.config).toMatchObject({ hiddenSize: 20, nHeads: config.nHeads, headDim: config.headDim, ffnSize: config.ffnSize });
+    const kept = pruned.kept[0]!;
+    expect(kept).toHaveLength(20);
+    const min = Math.min(...kept.map((i) => importance[i]!));
+    for (let i = 0; i < config.hiddenSize; i++) if (!kept.includes(i)) expect(importance[i]!).toBeLessThanOrEqual(min);
+    const D = config.hiddenSize;
+    const q = config.nHeads * config.headDim;
+    // Spot checks against the unpruned tensors, one per kind of hidden axis.
+    const at = (name: string, w: DecoderWeights = weights) => w.get(name)!;
+    kept.forEach((d, j) => {
+      expect(at('model.embed_tokens.weight', pruned.weights)[7 * 20 + j]).toBe(at('model.embed_tokens.weight')[7 * D + d]);
+      expect(at('model.norm.weight', pruned.weights)[j]).toBe(at('model.norm.weight')[d]);
+      expect(at(`${layerPrefix(1)}.self_attn.q_proj.weight`, pruned.weights)[j * q + 3]).toBe(at(`${layerPrefix(1)}.self_attn.q_proj.weight`)[d * q + 3]);
+      expect(at(`${layerPrefix(0)}.mlp.down_proj.weight`, pruned.weights)[5 * 20 + j]).toBe(at(`${layerPrefix(0)}.mlp.down_proj.weight`)[5 * D + d]);
+      expect(at('lm_head.weight', pruned.weights)[j * config.vocabSize + 11]).toBe(at('lm_head.weight')[d * config.vocabSize + 11]);
+    });
+    const session = await createDecoderSession(buildDecoder(pruned.config, pruned.weights));
+    const got = await runDecoder(session, pruned.config, { inputIds: ids });
+    await session.release();
+    const ref = referenceForward(pruned.config, pruned.weights, ids).logits[0]!;
+    ref.forEach((row, s) => row.forEach((v, k) => expect(got.logits[s * config.vocabSize + k]).toBeCloseTo(v, 4)));
+    expect(() => pruneHiddenWidth(config, weights, importance, 0)).toThrow(/would remove the whole embedding width/);
+    expect(() => pruneHiddenWidth(config, weights, importance, D)).toThrow(/removes nothing/);
+  });
+
+  it('embedding-width importance sums the mean |x| of each norm output', () => {
+    const a = { sumAbs: [2, 0, 6], count: 2 };
+    const b = { sumAbs: [1, 4, 1], count: 4 };
+    expect(Array.from(hiddenImportance([a, b], 3))).toEqual([1.25, 1, 3.25]);
+    expect(() => hiddenImportance([{ sumAbs: [1, 2], count: 1 }], 3)).toThrow(/2 channels, the hidden size is 3/);
+    expect(() => hiddenImportance([], 3)).toThrow(/no norm outputs/);
   });
 
   it('block influence is 1 - mean cosine, and the least influential blocks are chosen', () => {
