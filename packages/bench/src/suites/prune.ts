@@ -3,7 +3,8 @@
  *  - 50% unstructured and 2:4 for magnitude, Wanda and SparseGPT (dense zeros in the file;
  *    bytesStored is the packed layout; no speed-up is claimed, ORT has no sparse kernel);
  *  - 30% FFN-channel pruning before and after recovery (finetune.recover) and with
- *    distillation from the unpruned model; one block of four removed, with and without
+ *    distillation from the unpruned model; 25% of the embedding width (hidden size) removed,
+ *    with and without distillation; one block of four removed, with and without
  *    distillation;
  *  - decode speed of a bench-100m random-weight decoder with 30% of its FFN channels
  *    removed against the same decoder dense, measured side by side (rows model "large").
@@ -23,10 +24,12 @@ import {
   pruneMagnitude,
   pruneSparseGpt,
   pruneWanda,
+  pruneWidth,
   quietContext,
   recoverParams,
   sparseGptParams,
   wandaParams,
+  widthParams,
   type TechniqueResult,
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
@@ -63,7 +66,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
 
 const suite: BenchSuite = {
   name: 'prune',
-  description: 'magnitude/Wanda/SparseGPT at 50% and 2:4, FFN-width and depth pruning with recovery on ref-base; FFN-pruned decode speed on bench-100m',
+  description: 'magnitude/Wanda/SparseGPT at 50% and 2:4, FFN-width, embedding-width and depth pruning with recovery on ref-base; FFN-pruned decode speed on bench-100m',
   async run({ quick, log }) {
     const b = await loadRefBase(quick, log);
     const ctx = benchContext(b, log);
@@ -99,6 +102,8 @@ const suite: BenchSuite = {
     const ffn = await add('ffn-channels', '30%', () => pruneFfn(b.model, ffnChannelsParams.parse({ ratio: 0.3 }), ctx), { recovery: 'none' });
     await add('ffn-channels', '30%', () => finetuneRecover(ffn.model, recoverParams.parse(schedule), ctx), { recovery: `finetune.recover ${steps} steps` });
     await add('ffn-channels', '30%', () => pruneFfn(b.model, ffnChannelsParams.parse({ ratio: 0.3, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
+    await add('width', '25%', () => pruneWidth(b.model, widthParams.parse({ ratio: 0.25 }), ctx), { recovery: 'none' });
+    await add('width', '25%', () => pruneWidth(b.model, widthParams.parse({ ratio: 0.25, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
     await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1 }), ctx), { recovery: 'none' });
     await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
 
