@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { inspectModel } from '@distillery/onnx';
+import { inspectModel, readModel, serializeModel } from '@distillery/onnx';
 import {
   buildDecoder,
   createDecoderSession,
@@ -124,6 +128,20 @@ describe('model interface', () => {
     expect(ops.filter((o) => o === 'Where')).toHaveLength(c.nLayers);
     for (const t of model.graph.initializers) {
       if (t.dtype === 'float32' && t.dims.length === 0) expect(Number.isFinite(new Float32Array(t.raw.slice().buffer)[0]!)).toBe(true);
+    }
+  });
+
+  it('has RMSNorms that ONNX Runtime fuses into one kernel each', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'decoder-fusion-'));
+    try {
+      const file = path.join(dir, 'optimized.onnx');
+      const session = await ort.InferenceSession.create(serializeModel(model).model, { graphOptimizationLevel: 'extended', optimizedModelFilePath: file });
+      await session.release();
+      const ops = (await readModel(file)).graph.nodes.map((n) => n.opType);
+      expect(ops.filter((o) => o === 'SimplifiedLayerNormalization')).toHaveLength(2 * c.nLayers + 1);
+      expect(ops).not.toContain('ReduceMean');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -35,16 +35,24 @@ import {
 import type { BenchRow, BenchSuite } from '../suite';
 import { benchContext, compressionRow, decodeTokPerSec, denseRow, loadRefBase, round } from './compression-rows';
 
+/** Multiply-adds per decoded token in the linear layers (the tied LM head included). */
+function linearMacs(m: Model): number {
+  return inspectModel(m).linearLayers.reduce((s, l) => s + l.inFeatures * l.outFeatures, 0);
+}
+
 async function largeRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
   const config = decoderPreset('bench-100m');
   log('bench-100m: building the random-weight decoder');
   const dense = buildDecoder(config, initDecoderWeights(config, 1));
   const calibration = { sequences: [0, 1].map((s) => Int32Array.from({ length: 16 }, (_, i) => (i * 977 + s * 131) % config.vocabSize)) };
   log('bench-100m: pruning 30% of the FFN channels');
-  const pruned = (await pruneFfn(dense, ffnChannelsParams.parse({ ratio: 0.3 }), quietContext({ calibration }))).model;
+  // 2048 - 30% = 1434 channels, rounded to 1408 so the MLP MatMuls keep a multiple of 64 columns.
+  const out = await pruneFfn(dense, ffnChannelsParams.parse({ ratio: 0.3, multipleOf: 64 }), quietContext({ calibration }));
+  const pruned = out.model;
+  const target = `30% (${out.report.ffnSizeAfter} of ${out.report.ffnSizeBefore} kept)`;
   // Alternate the two models so load on the shared machine hits both alike; keep the best of each.
   const speeds = { dense: 0, pruned: 0 };
-  for (let round_ = 0; round_ < (quick ? 2 : 3); round_++) {
+  for (let round_ = 0; round_ < (quick ? 3 : 5); round_++) {
     speeds.dense = Math.max(speeds.dense, await decodeTokPerSec(dense, quick));
     speeds.pruned = Math.max(speeds.pruned, await decodeTokPerSec(pruned, quick));
     log(`bench-100m decode tok/s: dense ${speeds.dense}, ffn-30% ${speeds.pruned}`);
@@ -61,7 +69,9 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
     top1Agreement: null,
     decodeTokPerSec: tps,
   });
-  return [row(dense, 'dense', '-', speeds.dense), { ...row(pruned, 'ffn-channels', '30%', speeds.pruned), speedupVsDense: round(speeds.pruned / speeds.dense, 2) }];
+  // The speed-up the removed multiply-adds allow at most: the LM head and attention stay.
+  const macCeiling = round(linearMacs(dense) / linearMacs(pruned), 3);
+  return [row(dense, 'dense', '-', speeds.dense), { ...row(pruned, 'ffn-channels', target, speeds.pruned), speedupVsDense: round(speeds.pruned / speeds.dense, 2), macCeiling }];
 }
 
 const suite: BenchSuite = {
@@ -108,7 +118,7 @@ const suite: BenchSuite = {
     await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
 
     const large = await largeRows(quick, log);
-    log(`bench-100m: FFN-30% decodes ${large[1]!.speedupVsDense}x dense (target >= 1.2)`);
+    log(`bench-100m: FFN-30% decodes ${large[1]!.speedupVsDense}x dense (target >= 1.2; removed multiply-adds allow ${large[1]!.macCeiling}x)`);
     return [...rows, ...large];
   },
 };

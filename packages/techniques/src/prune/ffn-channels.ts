@@ -60,12 +60,25 @@ export function pruneFfnChannels(config: DecoderConfig, weights: DecoderWeights,
   return { config: { ...config, ffnSize: keep }, weights: out, kept };
 }
 
+/** The intermediate size kept: `keep` or F minus ratio * F, rounded to the nearest multiple of `multipleOf`. */
+export function keptChannels(F: number, p: { ratio?: number; keep?: number; multipleOf: number }, what = 'prune.ffn-channels'): number {
+  const exact = p.keep ?? F - Math.round(p.ratio! * F);
+  const keep = Math.round(exact / p.multipleOf) * p.multipleOf;
+  const asked = p.keep !== undefined ? `keeping ${p.keep}` : `removing ${Math.round(p.ratio! * 1000) / 10}%`;
+  const rounded = p.multipleOf > 1 ? ` (${keep} after rounding to a multiple of ${p.multipleOf})` : '';
+  if (keep < 1) throw new Error(`${what}: ${asked} of ${F} channels${rounded} would remove every channel of the MLP`);
+  if (keep >= F) throw new Error(`${what}: ${asked} of ${F} channels${rounded} removes nothing`);
+  return keep;
+}
+
 export const ffnChannelsParams = z
   .object({
     /** Share of each MLP's intermediate channels removed, in (0, 1). */
     ratio: z.number().gt(0).lt(1).optional(),
     /** Or the intermediate size to keep. */
     keep: z.number().int().min(1).max(1 << 20).optional(),
+    /** Round the kept size to the nearest multiple of this (e.g. 64, so the MatMul shapes stay friendly to the CPU kernels). */
+    multipleOf: z.number().int().min(1).max(1 << 16).default(1),
     /** Distill the pruned model from the unpruned one right after pruning. */
     distill: structuredDistillParams.optional(),
   })
@@ -79,8 +92,7 @@ export async function pruneFfn(model: Model, params: FfnChannelsParams, ctx: Tec
   const what = 'prune.ffn-channels';
   const parts = decoderParts(model, what);
   const F = parts.config.ffnSize;
-  const keep = params.keep ?? F - Math.round(params.ratio! * F);
-  if (keep < 1) throw new Error(`${what}: removing ${Math.round(params.ratio! * F)} of ${F} channels would remove every channel of the MLP`);
+  const keep = keptChannels(F, params, what);
   // Minitron's neuron importance: mean |activation| of down_proj's input over calibration tokens.
   const { layers, stats } = await layersWithActivations(model, what, { roles: ['down'], lmHead: false }, ctx, false);
   const importance: Float64Array[] = new Array(parts.config.nLayers);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, layerPrefix, referenceForward, runDecoder, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import { blockInfluence, headGroupImportance, hiddenImportance, leastImportantBlocks, pruneFfnChannels, pruneHeadGroups, pruneHiddenWidth, removeBlocks, type StructuredResult } from '../../src';
+import { blockInfluence, headGroupImportance, hiddenImportance, keptChannels, leastImportantBlocks, pruneFfnChannels, pruneHeadGroups, pruneHiddenWidth, removeBlocks, type StructuredResult } from '../../src';
 import { seededUniform } from '../mlp-fixture';
 
 const config = decoderPreset('tiny', { nHeads: 4, nKvHeads: 2 });
@@ -105,6 +105,14 @@ describe('structured pruning', () => {
     expect(blockInfluence(a, Float32Array.from([1, 0, 0, 1]), 2)).toBeCloseTo(0, 12);
     expect(blockInfluence(a, Float32Array.from([0, 1, 0, -1]), 2)).toBeCloseTo(1.5, 12); // cos 0 and -1
     expect(leastImportantBlocks([0.3, 0.05, 0.2, 0.01], 2)).toEqual([1, 3]);
+  });
+
+  it('FFN kept size rounds to the nearest multiple asked for, and says so when that empties or keeps the MLP', () => {
+    expect(keptChannels(2048, { ratio: 0.3, multipleOf: 1 })).toBe(1434);
+    expect(keptChannels(2048, { ratio: 0.3, multipleOf: 64 })).toBe(1408);
+    expect(keptChannels(2048, { keep: 1470, multipleOf: 64 })).toBe(1472);
+    expect(() => keptChannels(64, { ratio: 0.3, multipleOf: 64 })).toThrow(/removing 30% of 64 channels \(64 after rounding to a multiple of 64\) removes nothing/);
+    expect(() => keptChannels(64, { keep: 20, multipleOf: 64 })).toThrow(/keeping 20 of 64 channels \(0 after rounding to a multiple of 64\) would remove every channel/);
   });
 
   it('refuses FFN targets that remove everything or nothing', () => {
