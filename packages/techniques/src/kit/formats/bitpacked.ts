@@ -52,11 +52,11 @@ function unpackNodes(edit: LinearEdit, layer: LinearWeight, base: string, packed
     edit.before(layer, [edit.node(op, `${layer.matmuls[0]!.name}/unpack/${op}`, inputs, [out], attrs)]);
     return out;
   };
-  const i32 = (name: string, values: number[], d: number[] = [values.length]) => edit.tensor(`${base}_${name}`, 'int32', d, Int32Array.from(values));
-  const i64 = (name: string, values: number[]) => edit.tensor(`${base}_${name}`, 'int64', [values.length], BigInt64Array.from(values, (v) => BigInt(v)));
+  const i32 = (name: string, values: number[], d: number[] = [values.length]) => edit.constant(`bitpacked_${name}`, 'int32', d, values);
+  const i64 = (name: string, values: number[]) => edit.constant(`bitpacked_${name}`, 'int64', [values.length], values);
   const toInt32 = { to: { type: 'int' as const, value: 6 } };
-  const low = node('Cast', [node('Gather', [packed, i64('lo', lo)], { axis: { type: 'int', value: 1 } })], toInt32);
-  const high = node('Cast', [node('Gather', [packed, i64('hi', hi)], { axis: { type: 'int', value: 1 } })], toInt32);
+  const low = node('Cast', [node('Gather', [packed, i32('lo', lo)], { axis: { type: 'int', value: 1 } })], toInt32);
+  const high = node('Cast', [node('Gather', [packed, i32('hi', hi)], { axis: { type: 'int', value: 1 } })], toInt32);
   const word = node('Add', [low, node('Mul', [high, i32('byte', [256], [])])]);
   const codes = node('Mod', [node('Div', [word, i32('shift', shift.map((s) => 2 ** s))]), i32('modulus', [2 ** bits], [])]);
   let flat = node('Reshape', [codes, i64('flat', [periods * CODES_PER_PERIOD])]);
@@ -87,7 +87,7 @@ export function writeBitPacked(edit: LinearEdit, layer: LinearWeight, qw: Quanti
   const asFloat = { to: { type: 'int' as const, value: dtypeCode } };
   let zero: string;
   if (qw.symmetric) {
-    zero = edit.floatTensor(`${base}_zero_point`, layer.computeDtype, [], [2 ** (bits - 1)]);
+    zero = edit.constant(`bitpacked_zero_point`, layer.computeDtype, [], [2 ** (bits - 1)]);
   } else {
     const zp = packPeriods(qw.zeros, bits, 0);
     const zq = edit.tensor(`${base}_zero_points_packed${bits}`, 'uint8', [zp.periods, bits], zp.bytes);
@@ -95,9 +95,9 @@ export function writeBitPacked(edit: LinearEdit, layer: LinearWeight, qw: Quanti
   }
   const scale = edit.floatTensor(`${base}_scale`, layer.computeDtype, gridDims, qw.scales);
   const centred = step('Sub', [step('Cast', [ints], asFloat), zero]);
-  let w = step('Reshape', [step('Mul', [centred, scale]), edit.tensor(`${base}_rows`, 'int64', [2], BigInt64Array.from([BigInt(paddedRows), BigInt(cols)]))]);
+  let w = step('Reshape', [step('Mul', [centred, scale]), edit.constant('bitpacked_dims', 'int64', [2], [paddedRows, cols])]);
   if (paddedRows > rows) {
-    const i64 = (n: string, v: number) => edit.tensor(`${base}_${n}`, 'int64', [1], BigInt64Array.from([BigInt(v)]));
+    const i64 = (n: string, v: number) => edit.constant(`bitpacked_${n}`, 'int64', [1], [v]);
     w = step('Slice', [w, i64('row_start', 0), i64('row_end', rows), i64('row_axis', 0)]);
   }
   edit.rewireB(layer, w);
