@@ -34,6 +34,10 @@ interface Variant {
   technique?: string;
   params?: Record<string, unknown>;
   calibrated?: boolean;
+  /** A second step applied to the first one's output (fine-tuning on the train split). */
+  then?: { technique: string; params: Record<string, unknown> };
+  /** The row this one is compared with (ppl before the second step). */
+  baseline?: string;
   bits: number;
   group: number | string | null;
 }
@@ -51,6 +55,16 @@ const REF_VARIANTS: Variant[] = [
   { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
   { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
   { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  {
+    quick: true,
+    method: 'rtn 4-bit nbits + lora',
+    technique: 'quantize.rtn',
+    params: { bits: 4, groupSize: 64, format: 'matmulnbits' },
+    then: { technique: 'finetune.lora', params: { steps: 100, rank: 8, alpha: 16, lr: 1e-3, batchSize: 8, seqLen: 128 } },
+    baseline: 'rtn 4-bit nbits',
+    bits: 4,
+    group: 64,
+  },
   { quick: true, method: 'rtn 3-bit bitpacked', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, format: 'bitpacked' }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
   { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
@@ -59,9 +73,9 @@ const REF_VARIANTS: Variant[] = [
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function apply(id: string, model: Model, params: Record<string, unknown>, calibration?: CalibrationSet): Promise<{ model: Model; report: TechniqueReport }> {
+async function apply(id: string, model: Model, params: Record<string, unknown>, calibration?: CalibrationSet, trainingTokens?: Int32Array): Promise<{ model: Model; report: TechniqueReport }> {
   const t = registry.get(id);
-  return t.apply(model, t.params.parse(params), quietContext({ calibration }));
+  return t.apply(model, t.params.parse(params), quietContext({ calibration, trainingTokens }));
 }
 
 async function decodeSpeed(model: Model, tokens: number): Promise<number> {
@@ -98,6 +112,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
     let model: Model;
     let bitsPerWeight: number = v.bits;
     let averageBits: number = v.bits;
+    let extra: Record<string, number> = {};
     if (v.method === 'fp32') model = fp32;
     else if (!v.technique) model = folder.model;
     else {
@@ -105,6 +120,14 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       model = out.model;
       bitsPerWeight = Number(out.report.bitsPerWeight);
       if (out.report.averageBits !== undefined) averageBits = Number(out.report.averageBits);
+      if (v.then) {
+        const next = await apply(v.then.technique, model, v.then.params, undefined, train);
+        model = next.model;
+        extra = { trainLossBefore: round(Number(next.report.initialLoss), 4), trainLossAfter: round(Number(next.report.finalLoss), 4), adapterBytes: Number(next.report.adapterBytes ?? 0) };
+        // Adapter bytes count as stored bits of the same weights.
+        const weights = (Number(out.report.weightBytesAfter) * 8) / bitsPerWeight;
+        bitsPerWeight += (Number(next.report.adapterBytes ?? 0) * 8) / weights;
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
@@ -124,11 +147,20 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       top1Agreement: round(div.top1, 4),
       decodeTokPerSec: round(tokPerSec, 1),
       quantizeSeconds: round(seconds, 2),
+      ...extra,
     });
     log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}`);
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
+  for (const v of REF_VARIANTS.filter((x) => x.baseline)) {
+    const row = rows.find((r) => r.method === v.method && r.group === v.group);
+    const before = rows.find((r) => r.method === v.baseline && r.group === v.group);
+    if (!row || !before || fp === undefined) continue;
+    row.baselinePpl = before.ppl;
+    row.recoveryVsBaseline = round(((before.ppl as number) - (row.ppl as number)) / ((before.ppl as number) - fp), 3);
+    log(`${v.method}: ppl ${row.ppl} vs ${v.baseline} ${before.ppl} (fp32 ${fp}): recovers ${row.recoveryVsBaseline} of the gap`);
+  }
   return rows;
 }
 
