@@ -5,7 +5,7 @@ import { referenceForward } from '../src/decoder/reference-forward';
 import { decoderWeightShapes, initDecoderWeights } from '../src/decoder/weights';
 import {
   Tracer, blockContext, buildTrainingGraph, checkOpGradients, compareWithFiniteDifferences, createTrainingSession, decoderBlock,
-  hiddenProjectionName, mul, reduceSum, type GradCheckInput, type TrainingBatch, type TrainingGraphOptions, type TrainingSession,
+  hiddenProjectionName, loraParamNames, mul, reduceSum, type GradCheckInput, type TrainingBatch, type TrainingGraphOptions, type TrainingSession,
 } from '../src/autodiff/index';
 
 const B = 2;
@@ -220,6 +220,49 @@ describe('training graph shapes and edge cases', () => {
     const r = await s.step(initDecoderWeights(c, 9), batch);
     expect(r.loss).toBe(0);
     for (const g of r.grads.values()) expect(g.every((v) => v === 0)).toBe(true);
+  });
+
+  it('LoRA adapters on frozen projections: only A and B get gradients, which match float64 differences; logits equal the reference with W + s A B', async () => {
+    const c = decoderPreset('tiny');
+    const include = (n: string) => /\.(q_proj|mlp\.up_proj)\.weight$/.test(n);
+    const base = withExtras(c, 6);
+    const opts: TrainingGraphOptions = { loss: 'ce', lora: { rank: 3, alpha: 6, include }, frozen: [...base.keys()] };
+    const graph = buildTrainingGraph(c, { ...opts, batchSize: B, seqLen: T });
+    const adapted = [...base.keys()].filter(include);
+    expect(graph.paramNames.sort()).toEqual(adapted.flatMap((n) => [loraParamNames(n).a, loraParamNames(n).b]).sort());
+    const params = new Map(base);
+    const shapes = decoderWeightShapes(c);
+    adapted.forEach((n, i) => {
+      const [rows, cols] = shapes.get(n)!;
+      params.set(loraParamNames(n).a, randn(rows! * 3, 40 + i, 0.3));
+      params.set(loraParamNames(n).b, randn(3 * cols!, 60 + i, 0.3));
+    });
+    const batch = batchFor(c, 23);
+    const r = await checkTraining(c, opts, batch, params);
+    expect(r.perInput.length).toBe(2 * adapted.length);
+    for (const p of r.perInput) expect(p.relError, p.name).toBeLessThan(1e-3);
+    for (const d of r.directional) expect(d).toBeLessThan(1e-3);
+
+    // Forward: the reference decoder with each adapted weight replaced by W + (alpha / rank) A B, summed in float64.
+    const merged = new Map(base);
+    for (const n of adapted) {
+      const [rows, cols] = shapes.get(n)! as [number, number];
+      const a = params.get(loraParamNames(n).a)!;
+      const b = params.get(loraParamNames(n).b)!;
+      const w = Float32Array.from(base.get(n)!);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+        let d = 0;
+        for (let k = 0; k < 3; k++) d += a[i * 3 + k]! * b[k * cols + j]!;
+        w[i * cols + j] = w[i * cols + j]! + 2 * d;
+      }
+      merged.set(n, w);
+    }
+    const ids = [0, 1].map((row) => Array.from(batch.inputIds.subarray(row * T, (row + 1) * T)));
+    const ref = referenceForward(c, merged, ids).logits.flat(2);
+    const out = await (await session(c, { ...opts, batchSize: B, seqLen: T, logits: true })).step(params, batch);
+    const plain = referenceForward(c, base, ids).logits.flat(2);
+    expect(Math.max(...ref.map((v, i) => Math.abs(v - plain[i]!)))).toBeGreaterThan(1e-2);
+    expect(Math.max(...ref.map((v, i) => Math.abs(v - out.logits![i]!)))).toBeLessThan(1e-4);
   });
 
   it('rejects unknown frozen names and out-of-range hidden layers', () => {

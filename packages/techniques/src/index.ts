@@ -20,6 +20,8 @@ export * from './distill/topk-cache';
 export * from './finetune/decoder-training';
 export * from './finetune/recover';
 export * from './finetune/qat';
+export * from './finetune/lora';
+export * from './finetune/lora-adapters';
 export * from './kit/linear-result';
 export * from './kit/select-linear';
 export * from './kit/rewrite-linear';

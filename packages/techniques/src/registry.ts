@@ -8,6 +8,7 @@ import { bf16, fp16 } from './quantize/float-storage';
 import { kd } from './distill/kd';
 import { recover } from './finetune/recover';
 import { qat } from './finetune/qat';
+import { lora } from './finetune/lora';
 import { mixed } from './quantize/mixed';
 import { gptqTechnique } from './quantize/gptq-technique';
 import { awqTechnique } from './quantize/awq-technique';
@@ -66,6 +67,7 @@ export const registry = new TechniqueRegistry([
   kd as unknown as AnyTechnique,
   recover as unknown as AnyTechnique,
   qat as unknown as AnyTechnique,
+  lora as unknown as AnyTechnique,
   mixed as unknown as AnyTechnique,
   gptqTechnique as unknown as AnyTechnique,
   awqTechnique as unknown as AnyTechnique,

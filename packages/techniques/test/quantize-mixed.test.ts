@@ -16,7 +16,7 @@ describe('quantize.mixed', () => {
 
   it('gives each layer a width from its measured sensitivity within the bit budget, and stores the table', async () => {
     // Group 32: 2/3/4/8 bits cost 3/4/5/9 stored bits per weight; 4.0 is the budget of uniform 3-bit.
-    const params = mixedParams.parse({ targetBitsPerWeight: 4, groupSize: 32, choices: [2, 3, 4, 8] });
+    const params = mixedParams.parse({ targetBitsPerWeight: 4, groupSize: 32, choices: [2, 3, 4, 8], format: 'bitpacked' });
     const out = await mixed.apply(model, params, quietContext({ calibration: { sequences: seqs } }));
     const allocation = JSON.parse(out.report.allocation as string) as Record<string, number>;
     const table = JSON.parse(out.report.sensitivity as string) as SensitivityRow[];
@@ -29,6 +29,11 @@ describe('quantize.mixed', () => {
     const bpw = (b: number) => b + 1; // 32-bit scale per 32 rows
     const nominal = Object.entries(allocation).reduce((s, [l, b]) => s + weights.get(l)! * bpw(b), 0) / total;
     expect(nominal).toBeLessThanOrEqual(4);
+    expect(out.report.averageBits).toBeCloseTo(nominal - 1, 3);
+    // Stored at the true widths: the file holds what the allocation counted, plus under 1 KiB of unpacking constants shared by all layers.
+    const extraBytes = (((out.report.bitsPerWeight as number) - nominal) * total) / 8;
+    expect(extraBytes).toBeGreaterThan(0);
+    expect(extraBytes).toBeLessThan(1024);
     // The exact allocation is at least as good (by the summed KL) as uniform 3-bit, which fits the same budget.
     const kl = (layer: string, bits: number) => table.find((r) => r.layer === layer && r.bits === bits)!.kl;
     const uniform3 = layers.reduce((s, l) => s + kl(l, 3), 0);

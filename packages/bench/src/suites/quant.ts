@@ -34,6 +34,10 @@ interface Variant {
   technique?: string;
   params?: Record<string, unknown>;
   calibrated?: boolean;
+  /** A second step applied to the first one's output (fine-tuning on the train split). */
+  then?: { technique: string; params: Record<string, unknown> };
+  /** The row this one is compared with (ppl before the second step). */
+  baseline?: string;
   bits: number;
   group: number | string | null;
 }
@@ -51,6 +55,17 @@ const REF_VARIANTS: Variant[] = [
   { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
   { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
   { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  {
+    quick: true,
+    method: 'rtn 4-bit nbits + lora',
+    technique: 'quantize.rtn',
+    params: { bits: 4, groupSize: 64, format: 'matmulnbits' },
+    then: { technique: 'finetune.lora', params: { steps: 100, rank: 8, alpha: 16, lr: 1e-3, batchSize: 8, seqLen: 128 } },
+    baseline: 'rtn 4-bit nbits',
+    bits: 4,
+    group: 64,
+  },
+  { quick: true, method: 'rtn 3-bit bitpacked', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, format: 'bitpacked' }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
   { method: 'rtn 2-bit nbits asym', technique: 'quantize.rtn', params: { bits: 2, groupSize: 32, symmetric: false, format: 'matmulnbits' }, bits: 2, group: 32 },
   ...METHOD_VARIANTS,
@@ -58,9 +73,9 @@ const REF_VARIANTS: Variant[] = [
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function apply(id: string, model: Model, params: Record<string, unknown>, calibration?: CalibrationSet): Promise<{ model: Model; report: TechniqueReport }> {
+async function apply(id: string, model: Model, params: Record<string, unknown>, calibration?: CalibrationSet, trainingTokens?: Int32Array): Promise<{ model: Model; report: TechniqueReport }> {
   const t = registry.get(id);
-  return t.apply(model, t.params.parse(params), quietContext({ calibration }));
+  return t.apply(model, t.params.parse(params), quietContext({ calibration, trainingTokens }));
 }
 
 async function decodeSpeed(model: Model, tokens: number): Promise<number> {
@@ -96,12 +111,23 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
     const t0 = performance.now();
     let model: Model;
     let bitsPerWeight: number = v.bits;
+    let averageBits: number = v.bits;
+    let extra: Record<string, number> = {};
     if (v.method === 'fp32') model = fp32;
     else if (!v.technique) model = folder.model;
     else {
       const out = await apply(v.technique, folder.model, v.params ?? {}, v.calibrated ? calibration : undefined);
       model = out.model;
       bitsPerWeight = Number(out.report.bitsPerWeight);
+      if (out.report.averageBits !== undefined) averageBits = Number(out.report.averageBits);
+      if (v.then) {
+        const next = await apply(v.then.technique, model, v.then.params, undefined, train);
+        model = next.model;
+        extra = { trainLossBefore: round(Number(next.report.initialLoss), 4), trainLossAfter: round(Number(next.report.finalLoss), 4), adapterBytes: Number(next.report.adapterBytes ?? 0) };
+        // Adapter bytes count as stored bits of the same weights.
+        const weights = (Number(out.report.weightBytesAfter) * 8) / bitsPerWeight;
+        bitsPerWeight += (Number(next.report.adapterBytes ?? 0) * 8) / weights;
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
@@ -113,17 +139,28 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       bits: v.bits,
       group: v.group,
       bitsPerWeight: round(bitsPerWeight, 3),
+      /** Mean code width (mixed precision: over its chosen widths). */
+      averageBits: round(averageBits, 3),
       bytes: serializeModel(model).model.byteLength,
       ppl: round(ppl, 3),
       klVsBase: round(div.kl, 5),
       top1Agreement: round(div.top1, 4),
       decodeTokPerSec: round(tokPerSec, 1),
       quantizeSeconds: round(seconds, 2),
+      ...extra,
     });
     log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}`);
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
+  for (const v of REF_VARIANTS.filter((x) => x.baseline)) {
+    const row = rows.find((r) => r.method === v.method && r.group === v.group);
+    const before = rows.find((r) => r.method === v.baseline && r.group === v.group);
+    if (!row || !before || fp === undefined) continue;
+    row.baselinePpl = before.ppl;
+    row.recoveryVsBaseline = round(((before.ppl as number) - (row.ppl as number)) / ((before.ppl as number) - fp), 3);
+    log(`${v.method}: ppl ${row.ppl} vs ${v.baseline} ${before.ppl} (fp32 ${fp}): recovers ${row.recoveryVsBaseline} of the gap`);
+  }
   return rows;
 }
 
@@ -138,6 +175,7 @@ const LARGE_VARIANTS: LargeVariant[] = [
   { method: 'fp32', lmHead: 'fp32', embeddings: 'fp32' },
   { method: 'rtn 4-bit nbits g32, tied head fp32', lmHead: 'fp32 (tied)', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits' } },
   { method: 'rtn 4-bit nbits g32, tiedHead', lmHead: '4-bit (own weight)', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits', tiedHead: true } },
+  { method: 'rtn 3-bit bitpacked g32, tied head fp32', lmHead: 'fp32 (tied)', embeddings: 'fp32', params: { bits: 3, groupSize: 32, format: 'bitpacked' } },
   { method: 'rtn 4-bit nbits g32, tiedHead, int8 embeddings', lmHead: '4-bit (own weight)', embeddings: 'int8', params: { bits: 4, groupSize: 32, format: 'matmulnbits', tiedHead: true, embeddings: 'int8' } },
 ];
 
@@ -145,7 +183,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const config = decoderPreset('bench-100m');
   log('building bench-100m (random weights)...');
   const fp32 = buildDecoder(config, initDecoderWeights(config, 1, 0.02));
-  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; speeds: number[]; profile?: DecodeProfile }[] = [];
+  const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; loadMs: number; speeds: number[]; profile?: DecodeProfile }[] = [];
   try {
     for (const v of LARGE_VARIANTS) {
       let model = fp32;
@@ -159,8 +197,12 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
       // Where a decode step spends its time, by ORT's profiler (a separate session, not timed below).
       const profile = await profileDecode(bytes, quick ? 8 : 32);
       // One ORT thread, as workers run sessions (ARCHITECTURE.md), for every variant alike.
+      // Session creation includes graph optimization: for bit-packed weights, the constant folding that unpacks them.
+      const t0 = performance.now();
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, speeds: [], profile });
+      const loadMs = performance.now() - t0;
+      sessions.push({ v, session, bytes: bytes.byteLength, bitsPerWeight, loadMs, speeds: [], profile });
+      log(`${v.method}: session created in ${loadMs.toFixed(0)} ms`);
       log(`${v.method}: step ${profile.stepMs.toFixed(1)} ms, session.run ${profile.runMs.toFixed(1)} ms, kernels ${profile.kernels.slice(0, 6).map((k) => `${k.op} ${k.ms.toFixed(2)}`).join(', ')}`);
       log(`${v.method}: ${(bytes.byteLength / 1e6).toFixed(0)} MB`);
     }
@@ -181,14 +223,16 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   return sessions.map((s) => ({
     model: 'large',
     method: s.v.method,
-    bits: s.v.params ? 4 : 32,
-    group: s.v.params ? 32 : null,
+    bits: s.v.params ? Number(s.v.params.bits) : 32,
+    group: s.v.params ? Number(s.v.params.groupSize) : null,
     bitsPerWeight: round(s.bitsPerWeight, 3),
     bytes: s.bytes,
     ppl: null,
     klVsBase: null,
     top1Agreement: null,
     decodeTokPerSec: round(median(s.speeds), 1),
+    loadMs: round(s.loadMs, 0),
+    loadVsFp32: round(s.loadMs / base.loadMs, 2),
     speedVsFp32: round(median(s.speeds.map((v, i) => v / base.speeds[i]!)), 3),
     lmHead: s.v.lmHead,
     embeddings: s.v.embeddings,

@@ -57,7 +57,23 @@ export interface TrainingGraphOptions {
    * and their gradients stay float (straight-through estimator, see ops/fake-quant.ts).
    */
   fakeQuant?: FakeQuantOptions & { include?: (name: string) => boolean };
+  /**
+   * Low-rank adapters (LoRA, Hu et al. 2021, sec. 4.1): each weight `include` selects reads
+   * W + (alpha / rank) A B in the forward pass, with A [in, rank] and B [rank, out] new
+   * parameters named by loraParamNames. W itself is usually frozen (QLoRA, Dettmers et al.
+   * 2023, sec. 3: a frozen quantized base, only adapters trained).
+   */
+  lora?: LoraOptions;
 }
+
+export interface LoraOptions {
+  rank: number;
+  alpha: number;
+  include: (name: string) => boolean;
+}
+
+/** The adapter parameters of weight `name`: A [in, rank], B [rank, out]. */
+export const loraParamNames = (name: string): { a: string; b: string } => ({ a: `${name}.lora_A`, b: `${name}.lora_B` });
 
 /** q/k/v/o and gate/up/down projection weights: the linear layers weight-only quantizers rewrite. */
 export const isBlockLinearWeight = (name: string): boolean => /\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(name);
@@ -107,6 +123,17 @@ export function buildTrainingGraph(config: DecoderConfig, opts: TrainingGraphOpt
     if (s < 0 || s >= c.nLayers) throw new Error(`hiddenMse layerMap: student layer ${s} out of range`);
     if (opts.hiddenMse!.projection && !shapes.has(hiddenProjectionName(s))) shapes.set(hiddenProjectionName(s), [D, Dt]);
   }
+  const lora = opts.lora;
+  if (lora) {
+    if (!Number.isInteger(lora.rank) || lora.rank < 1) throw new Error(`lora rank must be a positive integer, got ${lora.rank}`);
+    for (const [name, shape] of [...shapes]) {
+      if (!lora.include(name)) continue;
+      if (shape.length !== 2) throw new Error(`lora: ${name} is not a matrix`);
+      const { a, b } = loraParamNames(name);
+      shapes.set(a, [shape[0]!, lora.rank]);
+      shapes.set(b, [lora.rank, shape[1]!]);
+    }
+  }
   const frozen = new Set(opts.frozen ?? []);
   for (const f of frozen) if (!shapes.has(f)) throw new Error(`frozen parameter ${f} is not a parameter of this model`);
 
@@ -121,12 +148,25 @@ export function buildTrainingGraph(config: DecoderConfig, opts: TrainingGraphOpt
 
   const fq = opts.fakeQuant;
   const quantized = new Map<string, Value>();
-  const forwardParam = !fq
+  const baseParam = !fq
     ? p
     : (name: string): Value => {
         if (!(fq.include ?? isBlockLinearWeight)(name)) return p(name);
         let v = quantized.get(name);
         if (!v) quantized.set(name, (v = fakeQuantize(p(name), fq)));
+        return v;
+      };
+  // W + s A B as one weight: the same product as x W + s (x A) B, and the low-rank term costs one small MatMul per layer.
+  const adapted = new Map<string, Value>();
+  const forwardParam = !lora
+    ? baseParam
+    : (name: string): Value => {
+        if (!lora.include(name)) return baseParam(name);
+        let v = adapted.get(name);
+        if (!v) {
+          const { a, b } = loraParamNames(name);
+          adapted.set(name, (v = add(baseParam(name), mul(matmul(p(a), p(b)), lora.alpha / lora.rank))));
+        }
         return v;
       };
   const { logits, blockOutputs } = decoderForward(t, c, forwardParam, ids, B, T);

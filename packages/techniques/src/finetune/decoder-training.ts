@@ -119,6 +119,7 @@ export async function trainDecoder(opts: DecoderTrainingOptions): Promise<Decode
         step: async (params, b) => session.step(params, { ...b.batch, ...(opts.teacher ? await opts.teacher(b) : {}) }),
       },
       params: opts.params,
+      frozen: opts.graph.frozen,
       batches: indexedBatches(opts.tokens, opts),
       steps,
       // Embeddings are not decayed: rare tokens would shrink toward zero between their updates.

@@ -69,6 +69,23 @@ export class LinearEdit {
     return name;
   }
 
+  private readonly constants = new Map<string, string>();
+
+  /**
+   * A small constant (indices, shapes, a zero point) shared by every node that asks for the
+   * same dtype, dims and values: stored, and counted in the bytes, once per rewrite.
+   */
+  constant(base: string, dtype: DType, dims: number[], values: readonly number[]): string {
+    const key = `${dtype}|${dims.join(',')}|${values.join(',')}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      const data = dtype === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : dtype === 'int32' ? Int32Array.from(values) : undefined;
+      name = data ? this.tensor(base, dtype, dims, data) : this.floatTensor(base, dtype as StorageDtype, dims, values);
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
   /** Float values (scales, codebooks) as an initializer of a float dtype; returns its name. */
   floatTensor(base: string, dtype: StorageDtype, dims: number[], values: ArrayLike<number>): string {
     const name = this.name(base);

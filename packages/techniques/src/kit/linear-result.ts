@@ -6,7 +6,8 @@
  * computes in. It returns one `LinearResult`, or null to leave the layer as it is:
  *  - `dense`: new float weights (pruned, fine-tuned, or a storage dtype: fp16/bf16);
  *  - `quantized`: a `QuantizedWeight` from the quantizer library, written in the driver's
- *    output format (DequantizeLinear + MatMul, MatMulNBits, or dynamic int8 MatMulInteger);
+ *    output format (DequantizeLinear + MatMul, MatMulNBits, dynamic int8 MatMulInteger, or
+ *    codes bit-packed at their true width and unpacked by stock ops);
  *  - `codebook`: shared values plus one index per weight, expanded with Gather (palettization);
  *  - `factors`: W ~ left [in, rank] x right [rank, out], two MatMuls (low-rank);
  *  - `hashed`: W[i, j] = table[hash(i, j)], the hash recomputed in the graph (HashedNets).
@@ -40,5 +41,5 @@ export type LinearResult =
   | { kind: 'hashed'; table: Float32Array; seed: number; dtype?: StorageDtype };
 
 /** How `quantized` results are written. */
-export const QUANTIZED_FORMATS = ['dequantize-linear', 'matmulnbits', 'matmul-integer'] as const;
+export const QUANTIZED_FORMATS = ['dequantize-linear', 'matmulnbits', 'matmul-integer', 'bitpacked'] as const;
 export type QuantizedFormat = (typeof QUANTIZED_FORMATS)[number];

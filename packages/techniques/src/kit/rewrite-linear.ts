@@ -18,6 +18,7 @@
 import { blockFromName, ensureOpset, tensorToFloat32, type Model, type Node, type Tensor } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import type { TechniqueContext, TechniqueReport } from '../technique';
+import { writeBitPacked } from './formats/bitpacked';
 import { writeCodebook } from './formats/codebook';
 import { writeDense } from './formats/dense';
 import { writeDequantizeLinear } from './formats/dequantize-linear';
@@ -132,6 +133,7 @@ export async function rewriteLinear(model: Model, opts: RewriteLinearOptions): P
           }
           if (format === 'dequantize-linear') writeDequantizeLinear(edit, l.layer, qw);
           else if (format === 'matmulnbits') writeMatMulNBits(edit, l.layer, qw, opts.accuracyLevel ?? 4);
+          else if (format === 'bitpacked') writeBitPacked(edit, l.layer, qw);
           else writeMatMulInteger(edit, l.layer, qw);
           break;
         }

@@ -84,6 +84,13 @@ export async function quantizeMixed(model: Model, params: MixedParams, ctx: Tech
       return { kind: 'quantized', weight: quantizeWeight(t.values, t.inFeatures, t.outFeatures, spec(bits), t.name) };
     },
   });
+  const weightsOf = new Map(candidates(table.rows).map((c) => [c.layer, c.weights]));
+  let codeBits = 0;
+  let weights = 0;
+  for (const [layer, bits] of allocation.bits) {
+    codeBits += bits * weightsOf.get(layer)!;
+    weights += weightsOf.get(layer)!;
+  }
   const histogram = Object.fromEntries(params.choices.map((b) => [b, [...allocation.bits.values()].filter((x) => x === b).length]));
   ctx.log.info(`${ID} allocated widths`, { histogram, predictedKl: allocation.predictedKl });
   return {
@@ -91,6 +98,8 @@ export async function quantizeMixed(model: Model, params: MixedParams, ctx: Tech
     report: {
       ...rewritten.report,
       targetBitsPerWeight: params.targetBitsPerWeight,
+      /** Mean code width over the rewritten weights, scales not counted. */
+      averageBits: Number((codeBits / weights).toFixed(4)),
       predictedKl: allocation.predictedKl,
       calibrationBasePerplexity: table.basePerplexity,
       calibrationTokens: table.tokens,

@@ -33,8 +33,12 @@ export const rtnParams = z
     /** Input rows per scale within an output channel; omitted = one scale per output channel. */
     groupSize: z.number().int('groupSize must be an integer').min(1, 'groupSize must be positive').optional(),
     symmetric: z.boolean().default(true),
-    /** How quantized layers are stored; MatMulNBits runs 2, 4 and 8 bits. */
-    format: z.enum(['dequantize-linear', 'matmulnbits']).default('dequantize-linear'),
+    /**
+     * How quantized layers are stored: DequantizeLinear (3 bits in 4-bit containers), MatMulNBits
+     * (2, 4 and 8 bits), or bit-packed at the true width (any of 2..8), unpacked by stock ops
+     * and folded into a float weight when ORT loads the model.
+     */
+    format: z.enum(['dequantize-linear', 'matmulnbits', 'bitpacked']).default('dequantize-linear'),
     /**
      * MatMulNBits accuracy_level: 4 computes with int8-quantized activations (fastest on CPU),
      * 0 with float32 activations. Also what ORT uses when it fuses DequantizeLinear + MatMul.

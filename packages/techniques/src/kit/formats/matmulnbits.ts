@@ -12,10 +12,10 @@
  * float rounding), 4 = A quantized per block to int8 and int8 dot products (about 3x
  * faster at batch 1 on x86 with AVX2/AVX512-VNNI, at the cost of rounding A to 8 bits).
  */
-import { MS_DOMAIN } from '@distillery/onnx';
+import { MS_DOMAIN, tensorToFloat32, type Node, type Tensor } from '@distillery/onnx';
 import type { LinearWeight } from '../../linear-weights';
 import type { LinearEdit } from '../linear-edit';
-import { packBits } from '../pack-bits';
+import { packBits, unpackBits } from '../pack-bits';
 import type { QuantizedWeight } from '../quantizer';
 import { QuantSpecError } from '../quantizer';
 
@@ -86,4 +86,49 @@ export function writeMatMulNBits(edit: LinearEdit, layer: LinearWeight, qw: Quan
     });
   }
   edit.requireOpset(MS_DOMAIN, 1);
+}
+
+/**
+ * The inverse of writeMatMulNBits: a MatMulNBits node's B, scales and zero points read back
+ * as a QuantizedWeight [K, N] (codes transposed back, padding rows dropped), for readers
+ * that need the weight the node computes with (dequantizeWeight gives it exactly).
+ */
+export function readMatMulNBits(node: Node, byName: ReadonlyMap<string, Tensor>): QuantizedWeight {
+  const attr = (key: string, fallback?: number): number => {
+    const a = node.attributes[key];
+    if (a?.type === 'int') return a.value;
+    if (fallback === undefined) throw new Error(`${node.name}: MatMulNBits has no ${key} attribute`);
+    return fallback;
+  };
+  const k = attr('K');
+  const n = attr('N');
+  const bits = attr('bits', 4);
+  const blockSize = attr('block_size');
+  const tensor = (i: number, what: string): Tensor => {
+    const t = byName.get(node.inputs[i] ?? '');
+    if (!t) throw new Error(`${node.name}: MatMulNBits ${what} (input ${i}) is not an initializer`);
+    return t;
+  };
+  const b = tensor(1, 'B');
+  const kBlocks = Math.ceil(k / blockSize);
+  const kPadded = kBlocks * blockSize;
+  if (b.dtype !== 'uint8' || b.raw.byteLength !== (n * kPadded * bits) / 8) throw new Error(`${node.name}: MatMulNBits B is ${b.dtype} [${b.dims.join(', ')}], expected uint8 [${n}, ${kBlocks}, ${(blockSize * bits) / 8}]`);
+  const transposed = unpackBits(new Uint8Array(b.raw), n * kPadded, bits);
+  const scalesT = tensorToFloat32(tensor(2, 'scales'));
+  if (scalesT.length !== n * kBlocks) throw new Error(`${node.name}: MatMulNBits has ${scalesT.length} scales, expected ${n * kBlocks}`);
+  const zp = node.inputs[3] ? tensor(3, 'zero_points') : undefined;
+  if (zp && zp.dtype !== 'uint8') throw new Error(`${node.name}: MatMulNBits zero points are ${zp.dtype}; only packed uint8 zero points are read`);
+  const zpBytes = Math.ceil((kBlocks * bits) / 8);
+  const codes = new Uint8Array(k * n);
+  const scales = new Float32Array(kBlocks * n);
+  const zeros = new Uint8Array(kBlocks * n).fill(2 ** (bits - 1));
+  for (let c = 0; c < n; c++) {
+    for (let r = 0; r < k; r++) codes[r * n + c] = transposed[c * kPadded + r]!;
+    for (let g = 0; g < kBlocks; g++) scales[g * n + c] = scalesT[c * kBlocks + g]!;
+    if (zp) {
+      const z = unpackBits(new Uint8Array(zp.raw).subarray(c * zpBytes, (c + 1) * zpBytes), kBlocks, bits);
+      for (let g = 0; g < kBlocks; g++) zeros[g * n + c] = z[g]!;
+    }
+  }
+  return { rows: k, cols: n, bits, symmetric: !zp, groupSize: blockSize, codes, scales, zeros };
 }
