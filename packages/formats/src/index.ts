@@ -5,3 +5,6 @@ export * from './gguf/gguf-llama-tensors';
 export * from './gguf/gguf-vocab';
 export * from './gguf/gguf-export';
 export * from './gguf/llama-cpp-runner';
+export * from './gguf/gguf-reader';
+export * from './gguf/gguf-metadata';
+export * from './gguf/gguf-import';

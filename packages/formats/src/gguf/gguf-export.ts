@@ -15,11 +15,11 @@ import { FILE_TYPE, GgmlType, GgufValueType, type GgufMetadata } from './gguf-ty
 import { vocabToGguf } from './gguf-vocab';
 import { gv, writeGguf, type GgufTensorOut } from './gguf-writer';
 
-export const GGUF_EXPORT_TYPES = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
+export const GGUF_EXPORT_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'] as const;
 export type GgufExportType = (typeof GGUF_EXPORT_TYPES)[number];
 
-const TYPE_OF: Record<GgufExportType, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };
-const FILE_TYPE_OF: Record<GgufExportType, number> = { f32: FILE_TYPE.F32, f16: FILE_TYPE.F16, q8_0: FILE_TYPE.Q8_0, q4_0: FILE_TYPE.Q4_0 };
+const TYPE_OF: Record<GgufExportType, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };
+const FILE_TYPE_OF: Record<GgufExportType, number> = { f32: FILE_TYPE.F32, f16: FILE_TYPE.F16, bf16: FILE_TYPE.BF16, q8_0: FILE_TYPE.Q8_0, q4_0: FILE_TYPE.Q4_0 };
 
 export interface GgufExportReport {
   file: string;

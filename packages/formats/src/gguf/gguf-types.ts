@@ -73,7 +73,7 @@ export function ggmlTypeName(type: number): string {
 }
 
 /** llama.cpp's `general.file_type` (enum llama_ftype) for files that are all one type. */
-export const FILE_TYPE: Record<'F32' | 'F16' | 'Q4_0' | 'Q8_0', number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+export const FILE_TYPE: Record<'F32' | 'F16' | 'BF16' | 'Q4_0' | 'Q8_0', number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
 
 /** tokenizer.ggml.token_type values (llama.cpp `enum llama_token_type`). */
 export enum GgufTokenType {

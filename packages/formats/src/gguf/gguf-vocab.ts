@@ -127,14 +127,28 @@ export function vocabToGguf(json: TokenizerJsonLike, vocabSize: number, ids: Spe
   }
   metadata.set('tokenizer.ggml.token_type', arr(GgufValueType.INT32, types));
   if (kind === 'gpt2') metadata.set('tokenizer.ggml.merges', arr(GgufValueType.STRING, merges.map(mergeText)));
-  const bos = ids.bos ?? findAdded(json, ['<s>', '<|begin_of_text|>', '<bos>']);
-  const eos = ids.eos ?? findAdded(json, ['</s>', '<|endoftext|>', '<|end_of_text|>', '<eos>']);
+  // The tokenizer's own special tokens win over config.json's ids.
+  const pick = (role: string, own: number | null, configured: number | null): number | null => {
+    if (own !== null && configured !== null && own !== configured) warnings.push(`config.json ${role}_token_id ${configured} disagrees with the tokenizer's ${role} token ${own} ("${tokens[own]}"); the tokenizer's is written`);
+    return own ?? configured;
+  };
+  const bos = pick('bos', templateBos(json) ?? findAdded(json, ['<s>', '<|begin_of_text|>', '<bos>']), ids.bos);
+  const eos = pick('eos', findAdded(json, ['</s>', '<|endoftext|>', '<|end_of_text|>', '<eos>']), ids.eos);
   if (bos !== null) metadata.set('tokenizer.ggml.bos_token_id', { type: GgufValueType.UINT32, value: bos });
   if (eos !== null) metadata.set('tokenizer.ggml.eos_token_id', { type: GgufValueType.UINT32, value: eos });
   const unkId = json.model!.unk_token != null ? vocab[json.model!.unk_token] : undefined;
   if (unkId !== undefined) metadata.set('tokenizer.ggml.unknown_token_id', { type: GgufValueType.UINT32, value: unkId });
   metadata.set('tokenizer.ggml.add_bos_token', { type: GgufValueType.BOOL, value: mentions(json.post_processor, 'TemplateProcessing') && JSON.stringify(json.post_processor).includes('"SpecialToken"') });
   return { kind, metadata, warnings };
+}
+
+/** The id of the special token a TemplateProcessing post-processor puts first, if any. */
+function templateBos(json: TokenizerJsonLike): number | null {
+  const p = json.post_processor as { type?: string; single?: Array<{ SpecialToken?: { id: string } }>; special_tokens?: Record<string, { ids?: number[] }> } | null | undefined;
+  if (p?.type !== 'TemplateProcessing') return null;
+  const first = p.single?.[0]?.SpecialToken?.id;
+  const id = first !== undefined ? p.special_tokens?.[first]?.ids?.[0] : undefined;
+  return typeof id === 'number' ? id : null;
 }
 
 function findAdded(json: TokenizerJsonLike, names: string[]): number | null {
@@ -179,7 +193,7 @@ export function ggufToTokenizerJson(v: GgufVocab): VocabImport {
   );
   const vocab: Record<string, number> = {};
   v.tokens.forEach((t, i) => {
-    if (!(t in vocab)) vocab[t] = i;
+    if (!Object.hasOwn(vocab, t)) vocab[t] = i;
   });
   if (v.model === 'gpt2') {
     if (!v.merges) throw new Error('tokenizer.ggml.merges: missing, which a gpt2 vocabulary needs');
