@@ -8,3 +8,4 @@ export * from './gguf/llama-cpp-runner';
 export * from './gguf/gguf-reader';
 export * from './gguf/gguf-metadata';
 export * from './gguf/gguf-import';
+export * from './detect-format';
