@@ -1,0 +1,11 @@
+export { FormatError } from './format-error';
+export { headerLength, parseHeader, MAX_HEADER_BYTES, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors/safetensors-header';
+export { SafetensorsReader } from './safetensors/safetensors-reader';
+export { SafetensorsShards, INDEX_FILE, SINGLE_FILE } from './safetensors/safetensors-shards';
+export { safetensorsHeaderBytes, writeSafetensors, type TensorToWrite, type WritableDtype } from './safetensors/safetensors-writer';
+export { readHfConfig, type HfArchitecture } from './safetensors/hf-config';
+export { importHfFolder, type HfFolderImport, type ImportHfOptions } from './safetensors/import-hf-folder';
+export { exportHfFolder, type ExportHfOptions } from './safetensors/export-hf-folder';
+export { convertHfFolder, type ConvertedModel } from './safetensors/convert-hf-folder';
+export type { ImportReport } from './import-report';
+export { tokenizerKind, tokenizerReport, type TokenizerReport } from './tokenizer-report';
