@@ -113,7 +113,7 @@ describe('safetensors folders that do not fit their config', () => {
     await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'gpt2' }));
     await expect(importHfFolder(dir)).rejects.toThrow(/config\.json: model_type: "gpt2" \(LayerNorm, learned positions, GELU\) is not an architecture/);
     await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'falcon' }));
-    await expect(importHfFolder(dir)).rejects.toThrow('config.json: model_type: "falcon" is not supported (supported: llama, mistral)');
+    await expect(importHfFolder(dir)).rejects.toThrow('config.json: model_type: "falcon" is not supported (supported: llama, mistral, qwen2)');
     await expect(importHfFolder(path.join(root, 'nowhere'))).rejects.toThrow(/config\.json: \(file\): missing/);
     const tied = await goodFolder('untied-without-head');
     const tiedConfig = JSON.parse(await readFile(path.join(tied, 'config.json'), 'utf8'));

@@ -109,3 +109,26 @@ describe('safetensors round trip', () => {
     expect(back.warnings.join('\n')).toMatch(/sliding_window 32 is below max_position_embeddings 64/);
   });
 });
+
+describe('Qwen2 (q/k/v biases)', () => {
+  it('converts a qwen2 folder: biases read, logits equal the reference forward within 1e-4', async () => {
+    const { referenceForward } = await import('@distillery/nn');
+    const config = decoderPreset('tiny', { qkvBias: true, tieEmbeddings: true });
+    const weights = initDecoderWeights(config, 11);
+    const dir = path.join(root, 'qwen2');
+    await exportHfFolder(config, weights, dir, { dtype: 'F32' });
+    const hf = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    expect(hf.model_type).toBe('qwen2');
+    const converted = await convertHfFolder(dir);
+    expect(converted.report.architecture).toBe('qwen2');
+    expect(converted.config.qkvBias).toBe(true);
+    const session = await createDecoderSession(converted.model);
+    const out = await runDecoder(session, config, { inputIds: [PROMPT] });
+    const slow = referenceForward(config, weights, [PROMPT]).logits[0].flat();
+    expect(maxDiff(out.logits, Float32Array.from(slow))).toBeLessThanOrEqual(1e-4);
+    // The biases matter: without them the logits move.
+    const zeroed = new Map(weights);
+    for (const role of ['q', 'k', 'v']) zeroed.set(`model.layers.0.self_attn.${role}_proj.bias`, new Float32Array(weights.get(`model.layers.0.self_attn.${role}_proj.bias`)!.length));
+    expect(maxDiff(out.logits, Float32Array.from(referenceForward(config, zeroed, [PROMPT]).logits[0].flat()))).toBeGreaterThan(1e-3);
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * A Hugging Face `config.json` of the Llama family read into our decoder config: shape,
  * rope theta, norm epsilon, tied embeddings. Llama and Mistral are the same network (Mistral
- * adds sliding-window attention, which equals full attention up to its window); other
- * architectures are refused naming what was found.
+ * adds sliding-window attention, which equals full attention up to its window); Qwen2 adds
+ * biases to the q/k/v projections. Other architectures are refused naming what was found.
  */
 import { parseDecoderConfig, type DecoderConfig } from '@distillery/nn';
 import { FormatError } from '../format-error';
@@ -14,7 +14,7 @@ export interface HfArchitecture {
   readonly warnings: string[];
 }
 
-const LLAMA_FAMILY = new Set(['llama', 'mistral']);
+const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
 /** Keys whose presence changes the network in ways our decoder does not build. */
 function refuseUnsupported(json: Record<string, unknown>, file: string): void {
@@ -45,7 +45,9 @@ export function readHfConfig(json: unknown, file: string): HfArchitecture {
   const nHeads = num(c, 'num_attention_heads', file);
   const maxPositions = num(c, 'max_position_embeddings', file);
   const window = c.sliding_window;
-  if (typeof window === 'number' && window < maxPositions) {
+  // Qwen2 names a window but uses it only with use_sliding_window.
+  const windowed = c.model_type !== 'qwen2' || c.use_sliding_window === true;
+  if (windowed && typeof window === 'number' && window < maxPositions) {
     warnings.push(`${c.model_type} sliding_window ${window} is below max_position_embeddings ${maxPositions}: the converted model attends to the full context, which equals the original only up to ${window} tokens`);
   }
   const input = {
@@ -62,6 +64,7 @@ export function readHfConfig(json: unknown, file: string): HfArchitecture {
     // LlamaConfig's default; Mistral's is the same.
     normEps: num(c, 'rms_norm_eps', file, 1e-6),
     tieEmbeddings: typeof c.tie_word_embeddings === 'boolean' ? c.tie_word_embeddings : false,
+    qkvBias: c.model_type === 'qwen2',
   };
   try {
     return { config: parseDecoderConfig(input), architecture: c.model_type as string, warnings };
