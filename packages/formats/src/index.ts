@@ -9,3 +9,9 @@ export { exportHfFolder, type ExportHfOptions } from './safetensors/export-hf-fo
 export { convertHfFolder, type ConvertedModel } from './safetensors/convert-hf-folder';
 export type { ImportReport } from './import-report';
 export { tokenizerKind, tokenizerReport, type TokenizerReport } from './tokenizer-report';
+export { interleavedToHalves, halvesToInterleaved } from './rotary-layout';
+export { readLlama2c, type Llama2cImport } from './llama2c/read-llama2c';
+export { writeLlama2c } from './llama2c/write-llama2c';
+export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type Llama2cPiece } from './llama2c/llama2c-tokenizer';
+export { convertLlama2c, LLAMA2C_TOKENIZER_FILE } from './llama2c/convert-llama2c';
+export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
