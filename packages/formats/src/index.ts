@@ -13,5 +13,7 @@ export { interleavedToHalves, halvesToInterleaved } from './rotary-layout';
 export { readLlama2c, type Llama2cImport } from './llama2c/read-llama2c';
 export { writeLlama2c } from './llama2c/write-llama2c';
 export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type Llama2cPiece } from './llama2c/llama2c-tokenizer';
-export { convertLlama2c, LLAMA2C_TOKENIZER_FILE } from './llama2c/convert-llama2c';
+export { convertLlama2c, LLAMA2C_TOKENIZER_FILE, type ConvertLlama2cOptions } from './llama2c/convert-llama2c';
+export { bufferSource, fileSource, type ByteSource } from './byte-source';
 export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
+export { sniffFormat, SNIFF_BYTES, type SniffedFormat } from './sniff-format';

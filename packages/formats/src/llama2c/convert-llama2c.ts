@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildDecoder, toHfConfig } from '@distillery/nn';
+import type { ByteSource } from '../byte-source';
 import type { ConvertedModel } from '../safetensors/convert-hf-folder';
 import { tokenizerReport } from '../tokenizer-report';
 import { llama2cTokenizerJson, readLlama2cTokenizer } from './llama2c-tokenizer';
@@ -13,10 +14,18 @@ import { readLlama2c } from './read-llama2c';
 
 export const LLAMA2C_TOKENIZER_FILE = 'tokenizer.bin';
 
-export async function convertLlama2c(file: string, options: { tokenizerFile?: string | null; onProgress?: (fraction: number) => void } = {}): Promise<ConvertedModel> {
-  const imported = await readLlama2c(file, options.onProgress);
+export interface ConvertLlama2cOptions {
+  /** tokenizer.bin to read; default the one beside a checkpoint file; null for none. */
+  tokenizerFile?: string | null;
+  onProgress?: (fraction: number) => void;
+}
+
+/** `input` is the checkpoint's path or its bytes (then name the tokenizer.bin, if any, in the options). */
+export async function convertLlama2c(input: string | ByteSource, options: ConvertLlama2cOptions = {}): Promise<ConvertedModel> {
+  const imported = await readLlama2c(input, options.onProgress);
   const warnings: string[] = [];
-  const tokenizerFile = options.tokenizerFile === undefined ? path.join(path.dirname(file), LLAMA2C_TOKENIZER_FILE) : options.tokenizerFile;
+  const beside = typeof input === 'string' ? path.join(path.dirname(input), LLAMA2C_TOKENIZER_FILE) : null;
+  const tokenizerFile = options.tokenizerFile === undefined ? beside : options.tokenizerFile;
   let tokenizerJson: string | null = null;
   let tokenizerKind: string | null = null;
   let bos: number | null = null;

@@ -4,8 +4,8 @@
  * from [out, in] to our [in, out], and q/k rows from llama2.c's interleaved rotary pairs to
  * rotate_half order (see rotary-layout.ts).
  */
-import { open } from 'node:fs/promises';
 import type { DecoderConfig, DecoderWeights } from '@distillery/nn';
+import { fileSource, type ByteSource } from '../byte-source';
 import { FormatError } from '../format-error';
 import { interleavedToHalves } from '../rotary-layout';
 import { transpose2d } from '../safetensors/hf-linear-layout';
@@ -35,14 +35,15 @@ function checkHeader(header: Header, file: string): DecoderConfig {
   }
 }
 
-export async function readLlama2c(file: string, onProgress?: (fraction: number) => void): Promise<Llama2cImport> {
-  const handle = await open(file, 'r');
+/** `input` is a file path or bytes already read (with their file name for messages). */
+export async function readLlama2c(input: string | ByteSource, onProgress?: (fraction: number) => void): Promise<Llama2cImport> {
+  const source = typeof input === 'string' ? await fileSource(input) : input;
+  const file = source.name;
   try {
-    const size = (await handle.stat()).size;
+    const size = source.size;
     if (size < LLAMA2C_HEADER_BYTES) throw new FormatError(file, 'header', `the file has ${size} bytes, fewer than the ${LLAMA2C_HEADER_BYTES}-byte header (truncated?)`);
-    const head = new Uint8Array(LLAMA2C_HEADER_BYTES);
-    await handle.read(head, 0, LLAMA2C_HEADER_BYTES, 0);
-    const view = new DataView(head.buffer);
+    const head = await source.read(0, LLAMA2C_HEADER_BYTES);
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const header = Object.fromEntries(LLAMA2C_HEADER_FIELDS.map((f, i) => [f, view.getInt32(i * 4, true)])) as Header;
     const config = checkHeader(header, file);
     const blocks = llama2cBlocks(config);
@@ -62,9 +63,8 @@ export async function readLlama2c(file: string, onProgress?: (fraction: number) 
       for (let i = 0; i < items; i++) {
         if (block.weight !== null) {
           const name = block.weight.replace('{i}', String(i));
-          const bytes = new Uint8Array(itemElements * 4);
-          await handle.read(bytes, 0, bytes.byteLength, offset);
-          const values = new Float32Array(bytes.buffer);
+          const bytes = await source.read(offset, itemElements * 4);
+          const values = new Float32Array(bytes.buffer, bytes.byteOffset, itemElements);
           for (let k = 0; k < values.length; k++) {
             if (!Number.isFinite(values[k])) throw new FormatError(file, block.perLayer ? `${block.name}[layer ${i}]` : block.name, `holds ${values[k]} at element ${k}; weights must be finite`);
           }
@@ -77,7 +77,7 @@ export async function readLlama2c(file: string, onProgress?: (fraction: number) 
     }
     return { config, weights, parameters };
   } finally {
-    await handle.close();
+    await source.close();
   }
 }
 
