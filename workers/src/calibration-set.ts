@@ -10,7 +10,7 @@ import type { ArtifactStore, PutResult } from '@distillery/artifacts';
 import { readArtifact } from '@distillery/artifacts';
 import { parseUserDataset, sampleSequences } from '@distillery/data';
 import type { PrismaClient } from '@distillery/db';
-import { fromTokenizerJson } from '@distillery/nn';
+import { encodeDocuments, parseTokenizer } from '@distillery/nn';
 import { CalibrationSettingsSchema, type CalibrationSet, type CalibrationSettings } from '@distillery/techniques';
 import { PermanentRunError } from './run-errors';
 import { heldOutTokens, trainingTokens } from './training-tokens';
@@ -49,7 +49,7 @@ function sourceTokens(input: CalibrationTaskInput, tokenizerJson: string): Int32
   if (source === 'bundled:validation') return heldOutTokens(tokenizerJson);
   if (!input.dataset) throw new Error(`calibration source ${source}: the dataset bytes were not provided`);
   const docs = parseUserDataset(new Uint8Array(input.dataset.bytes), { format: input.dataset.format, name: input.dataset.name });
-  return fromTokenizerJson(JSON.parse(tokenizerJson)).encodeDocuments(docs.map((d) => d.text));
+  return encodeDocuments(parseTokenizer(tokenizerJson), docs.map((d) => d.text));
 }
 
 export function encodeCalibrationSet(sequences: readonly Int32Array[]): Uint8Array {

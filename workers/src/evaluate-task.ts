@@ -22,7 +22,7 @@ import {
   type FileRecorder,
   type SuiteText,
 } from '@distillery/eval';
-import { fromTokenizerJson, readDecoderConfig } from '@distillery/nn';
+import { parseTokenizer, readDecoderConfig } from '@distillery/nn';
 import { decodeModel } from '@distillery/onnx';
 import { CanceledError, measureSensitivity, selectLinearLayers, type SensitivityRow } from '@distillery/techniques';
 import { sampleCalibrationSet } from './calibration-set';
@@ -47,7 +47,7 @@ export async function runEvaluateTask(input: EvaluateTaskInput): Promise<ThreadO
     let window = context;
     let stride = Math.min(settings.stride ?? window, window);
     if (input.tokenizerJson !== null) {
-      const tokenizer = fromTokenizerJson(JSON.parse(input.tokenizerJson));
+      const tokenizer = parseTokenizer(input.tokenizerJson);
       ctx.onProgress(0, 'preparing data: tokenizing the test split');
       const tokens = evaluationTokens(tokenizer, settings.maxTokens, () => ctx.checkpoint());
       window = Math.min(context, tokens.length);

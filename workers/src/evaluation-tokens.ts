@@ -1,10 +1,11 @@
 /**
  * The token stream every run is scored on: the bundled corpora's test split (the
  * reference split, so no training document leaks in), documents in split order, each
- * preceded by `<|endoftext|>` when the tokenizer has it, cut at `maxTokens`.
+ * preceded by the tokenizer's document separator (`<|endoftext|>`, else its BOS) when it has
+ * one, cut at `maxTokens`.
  */
 import { splitBundledCorpora } from '@distillery/data';
-import { END_OF_TEXT, type BpeTokenizer } from '@distillery/nn';
+import { documentSeparatorId, type TextTokenizer } from '@distillery/nn';
 
 // Encoding whole addresses only to keep a few thousand tokens wastes time; no byte-level
 // BPE averages anywhere near this many characters per token, so cutting a document here
@@ -12,9 +13,9 @@ import { END_OF_TEXT, type BpeTokenizer } from '@distillery/nn';
 const MAX_CHARS_PER_TOKEN = 16;
 
 /** `checkpoint` runs between documents (it may throw to stop). */
-export function evaluationTokens(tokenizer: BpeTokenizer, maxTokens: number, checkpoint: () => void = () => undefined): Int32Array {
+export function evaluationTokens(tokenizer: TextTokenizer, maxTokens: number, checkpoint: () => void = () => undefined): Int32Array {
   if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new Error(`maxTokens must be an integer >= 2 (got ${maxTokens})`);
-  const separator = tokenizer.tokenToId(END_OF_TEXT);
+  const separator = documentSeparatorId(tokenizer);
   const out = new Int32Array(maxTokens);
   let n = 0;
   for (const doc of splitBundledCorpora().test) {

@@ -5,7 +5,7 @@
  * `validate`, and hold only finite weights; a tokenizer.json given with it must load.
  * Every refusal names what is wrong (tensor, field).
  */
-import { fromTokenizerJson } from '@distillery/nn';
+import { parseTokenizer } from '@distillery/nn';
 import { decodeModel, decodeModelFromDir, firstNonFiniteWeight, inspectModel, validate, type Model } from '@distillery/onnx';
 
 export class ModelRejectedError extends Error {
@@ -61,7 +61,7 @@ export function checkModel(model: Model): ModelSummary {
 /** Refuses a tokenizer.json we cannot encode with, naming the field it came from. */
 export function checkTokenizer(json: string, field: string): void {
   try {
-    fromTokenizerJson(JSON.parse(json));
+    parseTokenizer(json);
   } catch (e) {
     throw new ModelRejectedError(`${field}: not a usable tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
   }

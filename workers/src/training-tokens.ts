@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { splitBundledCorpora } from '@distillery/data';
-import { fromTokenizerJson } from '@distillery/nn';
+import { encodeDocuments, parseTokenizer } from '@distillery/nn';
 
 type Split = 'train' | 'validation';
 const cache = new Map<string, Int32Array>();
@@ -16,27 +16,8 @@ const cache = new Map<string, Int32Array>();
 /** Called between documents: may throw CanceledError to stop, and hears how far tokenizing got. */
 export type TokenizeCheckpoint = (done: number, total: number) => void;
 
-/** tokenizer.encodeDocuments, one document at a time so a cancel is heard within a document. */
 function encodeWithCheckpoints(tokenizerJson: string, texts: string[], checkpoint: TokenizeCheckpoint): Int32Array {
-  const tokenizer = fromTokenizerJson(JSON.parse(tokenizerJson));
-  const separator = tokenizer.endOfTextId;
-  const parts: number[][] = [];
-  let n = 0;
-  for (let i = 0; i < texts.length; i++) {
-    checkpoint(i, texts.length);
-    const ids = tokenizer.encodeOrdinary(texts[i]!);
-    parts.push(ids);
-    n += ids.length + 1;
-  }
-  checkpoint(texts.length, texts.length);
-  const out = new Int32Array(n);
-  let at = 0;
-  for (const ids of parts) {
-    out[at++] = separator;
-    out.set(ids, at);
-    at += ids.length;
-  }
-  return out;
+  return encodeDocuments(parseTokenizer(tokenizerJson), texts, checkpoint);
 }
 
 function splitTokens(tokenizerJson: string, split: Split, checkpoint: TokenizeCheckpoint): Int32Array {

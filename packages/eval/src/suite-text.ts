@@ -3,7 +3,7 @@
  * the test stream, each token's UTF-8 byte length (bits per byte), cloze passages,
  * multiple-choice tasks and sample prompts. Built from texts, so it is pure.
  */
-import type { BpeTokenizer } from '@distillery/nn';
+import { tokenByteLengths, type TextTokenizer } from '@distillery/nn';
 import { BUNDLED_TASKS, bundledTask } from './bundled-tasks';
 import { clozePassages, tokenizeCloze, type TokenizedCloze } from './cloze';
 import { sha256Hex, type SuiteData, type SuiteSettings } from './eval-suite';
@@ -38,14 +38,10 @@ export function suiteData(testSplitHash: string, tasks: readonly NamedTask[], se
   return { testSplit: testSplitHash, tasks: hashes };
 }
 
-export function tokenBytesOf(tokenizer: BpeTokenizer): Uint32Array {
-  const out = new Uint32Array(tokenizer.vocabSize);
-  for (let id = 0; id < out.length; id++) out[id] = tokenizer.decodeBytes([id]).byteLength;
-  return out;
-}
+export const tokenBytesOf = tokenByteLengths;
 
 export function suiteText(
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
   settings: SuiteSettings,
   input: { tokens: Int32Array; heldOut: readonly string[]; tasks: readonly NamedTask[]; window: number },
 ): SuiteText {

@@ -115,6 +115,7 @@ export function buildTrainingGraph(config: DecoderConfig, opts: TrainingGraphOpt
   const N = dimProduct([B, T]);
   const { hiddenSize: D, vocabSize: V } = c;
 
+  if (c.qkvBias) throw new Error('the training graph has no q/k/v biases (Qwen2-style models): training, distillation and QAT cannot run on this model');
   const shapes = decoderWeightShapes(c);
   const hiddenPairs = opts.hiddenMse ? pairs(opts.hiddenMse.layerMap) : [];
   const Dt = opts.hiddenMse?.teacherHiddenSize ?? D;

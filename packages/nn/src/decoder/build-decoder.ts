@@ -144,9 +144,13 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
     const n = `/model/layers.${i}`;
     const x = rmsNorm(hidden, weight(`${w}.input_layernorm.weight`), `${n}/input_layernorm`);
     const a = `${n}/self_attn`;
-    const q = emit('MatMul', `${a}/q_proj/MatMul`, [x, weight(`${w}.self_attn.q_proj.weight`)]);
-    const k = emit('MatMul', `${a}/k_proj/MatMul`, [x, weight(`${w}.self_attn.k_proj.weight`)]);
-    const v = emit('MatMul', `${a}/v_proj/MatMul`, [x, weight(`${w}.self_attn.v_proj.weight`)]);
+    const projection = (role: 'q' | 'k' | 'v'): string => {
+      const y = emit('MatMul', `${a}/${role}_proj/MatMul`, [x, weight(`${w}.self_attn.${role}_proj.weight`)]);
+      return c.qkvBias ? emit('Add', `${a}/${role}_proj/Add`, [y, weight(`${w}.self_attn.${role}_proj.bias`)]) : y;
+    };
+    const q = projection('q');
+    const k = projection('k');
+    const v = projection('v');
     const qr = applyRope(heads(q, nHeads, `${a}/q`), `${a}/q_rope`);
     const kr = applyRope(heads(k, nKvHeads, `${a}/k`), `${a}/k_rope`);
     const vh = heads(v, nKvHeads, `${a}/v`);

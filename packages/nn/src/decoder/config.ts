@@ -21,6 +21,8 @@ const DecoderConfigBase = z.object({
   ropeTheta: z.number().positive('ropeTheta must be positive').default(10000),
   normEps: z.number().positive('normEps must be positive').default(1e-5),
   tieEmbeddings: z.boolean({ error: 'tieEmbeddings must be a boolean' }),
+  /** Biases on the q/k/v projections (Qwen2; HF LlamaConfig's attention_bias covers o_proj too and is refused). */
+  qkvBias: z.boolean().default(false),
 });
 
 export const DecoderConfigSchema = DecoderConfigBase.superRefine((c, ctx) => {
@@ -54,7 +56,7 @@ export function parameterCount(c: DecoderConfig): number {
   const D = c.hiddenSize;
   const q = c.nHeads * c.headDim;
   const kv = c.nKvHeads * c.headDim;
-  const perLayer = D + D * q + 2 * D * kv + q * D + D + 3 * D * c.ffnSize;
+  const perLayer = D + D * q + 2 * D * kv + q * D + D + 3 * D * c.ffnSize + (c.qkvBias ? q + 2 * kv : 0);
   const lmHead = c.tieEmbeddings ? 0 : D * c.vocabSize;
   return c.vocabSize * D + c.nLayers * perLayer + D + lmHead;
 }
@@ -120,6 +122,10 @@ export interface HfConfigOptions {
 }
 
 export function toHfConfig(c: DecoderConfig, opts: HfConfigOptions = {}): HfLlamaConfig {
+  if (c.qkvBias) {
+    // Qwen2's config: q/k/v biases are implied by the architecture.
+    return { ...toHfConfig({ ...c, qkvBias: false }, opts), model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] } as unknown as HfLlamaConfig;
+  }
   return {
     model_type: 'llama',
     architectures: ['LlamaForCausalLM'],

@@ -130,9 +130,14 @@ export function referenceForward(
       queries.push([]);
       for (let s = 0; s < S; s++) {
         const x = rmsNorm(hidden[b]![s]!, get(weights, `${p}.input_layernorm.weight`), c.normEps);
-        const q = linear(x, wq, nHeads * hd);
-        const k = linear(x, wk, nKvHeads * hd);
-        const v = linear(x, wv, nKvHeads * hd);
+        const biased = (y: number[], role: string): number[] => {
+          if (!c.qkvBias) return y;
+          const bias = get(weights, `${p}.self_attn.${role}_proj.bias`);
+          return y.map((value, i) => value + bias[i]!);
+        };
+        const q = biased(linear(x, wq, nHeads * hd), 'q');
+        const k = biased(linear(x, wk, nKvHeads * hd), 'k');
+        const v = biased(linear(x, wv, nKvHeads * hd), 'v');
         const pos = positions[b]![s]!;
         queries[b]!.push(Array.from({ length: nHeads }, (_, h) => rope(q.slice(h * hd, (h + 1) * hd), pos, c.ropeTheta)));
         for (let h = 0; h < nKvHeads; h++) {

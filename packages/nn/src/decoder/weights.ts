@@ -22,6 +22,11 @@ export function decoderWeightShapes(c: DecoderConfig): Map<string, number[]> {
     shapes.set(`${p}.self_attn.q_proj.weight`, [D, q]);
     shapes.set(`${p}.self_attn.k_proj.weight`, [D, kv]);
     shapes.set(`${p}.self_attn.v_proj.weight`, [D, kv]);
+    if (c.qkvBias) {
+      shapes.set(`${p}.self_attn.q_proj.bias`, [q]);
+      shapes.set(`${p}.self_attn.k_proj.bias`, [kv]);
+      shapes.set(`${p}.self_attn.v_proj.bias`, [kv]);
+    }
     shapes.set(`${p}.self_attn.o_proj.weight`, [q, D]);
     shapes.set(`${p}.post_attention_layernorm.weight`, [D]);
     shapes.set(`${p}.mlp.gate_proj.weight`, [D, c.ffnSize]);

@@ -17,3 +17,5 @@ export {
   type TokenIdDisagreement,
   type TokenizerConfigTokens,
 } from './config-token-ids';
+export { tokenByteLengths } from './token-bytes';
+export { documentSeparatorId, encodeDocuments } from './document-stream';

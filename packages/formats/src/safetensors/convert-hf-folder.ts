@@ -1,0 +1,70 @@
+/**
+ * A Hugging Face safetensors folder into the parts of our model folder: the ONNX decoder
+ * (Optimum I/O names; float16 weights when every source weight was 16-bit, else float32),
+ * the HF config.json we write for it, the tokenizer files as they came, and the report.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildDecoder, toHfConfig, type DecoderConfig, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
+import type { Model } from '@distillery/onnx';
+import type { ImportReport } from '../import-report';
+import { tokenizerReport } from '../tokenizer-report';
+import { importHfFolder, type ImportHfOptions } from './import-hf-folder';
+
+const FLOAT16_MAX = 65504;
+
+export interface ConvertedModel {
+  readonly model: Model;
+  readonly config: DecoderConfig;
+  readonly hfConfig: HfLlamaConfig;
+  readonly tokenizerJson: string | null;
+  readonly tokenizerConfigJson: string | null;
+  readonly report: ImportReport;
+}
+
+async function optionalText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export async function convertHfFolder(dir: string, options: ImportHfOptions = {}): Promise<ConvertedModel> {
+  const imported = await importHfFolder(dir, options);
+  const warnings = [...imported.warnings];
+  const rawConfig = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfigIds & Record<string, unknown>;
+  const tokenizerJson = await optionalText(path.join(dir, 'tokenizer.json'));
+  const tokenizerConfigJson = await optionalText(path.join(dir, 'tokenizer_config.json'));
+  let tokenizerKind: string | null = null;
+  let bos = typeof rawConfig.bos_token_id === 'number' ? rawConfig.bos_token_id : null;
+  let eos = typeof rawConfig.eos_token_id === 'number' ? rawConfig.eos_token_id : null;
+  if (tokenizerJson === null) {
+    warnings.push('no tokenizer.json in the folder: perplexity, tasks and samples will be skipped for this model');
+  } else {
+    const tokenizerConfig = tokenizerConfigJson === null ? {} : (JSON.parse(tokenizerConfigJson) as TokenizerConfigTokens);
+    const t = tokenizerReport(tokenizerJson, path.join(dir, 'tokenizer.json'), rawConfig, tokenizerConfig, imported.config.vocabSize);
+    tokenizerKind = t.kind;
+    warnings.push(...t.warnings);
+    bos = t.bosTokenId ?? bos;
+    eos = t.eosTokenId ?? eos;
+  }
+  const sixteenBit = Object.keys(imported.dtypes).every((d) => d === 'F16' || d === 'BF16');
+  // bfloat16 reaches 3.4e38; float16 stops at 65504, so such weights stay float32.
+  const fitsHalf = imported.maxAbs <= FLOAT16_MAX;
+  const weightDtype = sixteenBit && fitsHalf ? 'float16' : 'float32';
+  if (sixteenBit && !fitsHalf) warnings.push(`a weight of magnitude ${imported.maxAbs} exceeds float16's range, so the model is stored in float32`);
+  else if (imported.dtypes.BF16 !== undefined) warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
+  const model = buildDecoder(imported.config, imported.weights, { weightDtype });
+  imported.weights.clear();
+  const hfConfig = toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: weightDtype });
+  return {
+    model,
+    config: imported.config,
+    hfConfig,
+    tokenizerJson,
+    tokenizerConfigJson,
+    report: { format: 'safetensors', architecture: imported.architecture, parameters: imported.parameters, dtypes: imported.dtypes, tokenizerKind, warnings },
+  };
+}
