@@ -1,4 +1,4 @@
-import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
+import { createRun as createRunRecord, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
 import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { readArtifact } from '@distillery/artifacts';
@@ -132,21 +132,9 @@ export const runsResolvers: ResolverMap = {
         }
       }
       const run = await ctx.prisma.$transaction(async (tx) => {
-        const created = await tx.run.create({
-          data: {
-            projectId: args.projectId,
-            baseModelId,
-            recipe: recipe as unknown as Prisma.InputJsonValue,
-            seed,
-            createdById: viewer.userId,
-            steps: {
-              create: recipe.steps.map((s, index) => ({
-                index,
-                techniqueId: s.technique,
-                params: s.params as Prisma.InputJsonValue,
-              })),
-            },
-          },
+        const created = await createRunRecord(tx, {
+          data: { projectId: args.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed, createdById: viewer.userId },
+          steps: recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
         });
         await enqueueRun(tx, created.id);
         return created;
@@ -157,20 +145,18 @@ export const runsResolvers: ResolverMap = {
     async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'write');
       const run = await ctx.prisma.$transaction(async (tx) => {
-        // Conditional update: a worker may pick the run up concurrently.
+        // Conditional: a worker may pick the run up concurrently.
         const now = new Date();
-        const res = await tx.run.updateMany({ where: { id: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
-        if (res.count === 1) {
-          await tx.runStep.updateMany({ where: { runId: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
+        const canceled = await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now });
+        if (canceled) {
+          await transitionSteps(tx, canceled, 'canceled', { status: ['queued'] }, { finishedAt: now });
           await dequeueRun(tx, args.id);
+          return canceled;
         }
-        return tx.run.findUniqueOrThrow({ where: { id: args.id } });
-      });
-      if (run.status === 'canceled') return run;
-      if (run.status === 'running') {
         // The executing worker sees the flag on its next heartbeat and stops at a safe point.
-        return ctx.prisma.run.update({ where: { id: args.id }, data: { cancelRequested: true } });
-      }
+        return (await requestCancel(tx, args.id)) ?? tx.run.findUniqueOrThrow({ where: { id: args.id } });
+      });
+      if (run.status === 'canceled' || run.status === 'running') return run;
       throw conflict(`the run has already finished (${run.status})`);
     },
   },

@@ -1,0 +1,3 @@
+export * from './run-events.ts';
+export * from './run-lifecycle.ts';
+export * from './run-transitions.ts';
