@@ -9,6 +9,7 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput, zodInputError } from '../errors';
+import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
 import { dequeueRun, enqueueRun } from '../run-queue';
 import type { ResolverMap } from './resolver-types';
 
@@ -19,6 +20,8 @@ interface RunFilter {
   status?: RunStatus | null;
   baseModelId?: string | null;
   createdAfter?: Date | null;
+  tags?: string[] | null;
+  param?: ParamFilter | null;
 }
 
 interface MetricRow {
@@ -80,6 +83,7 @@ export const runsResolvers: ResolverMap = {
       if (filter.status) and.push({ status: filter.status });
       if (filter.baseModelId) and.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
       if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
+      and.push(...(await labelConditions(ctx.prisma, args.projectId, filter)));
       if (args.after) {
         const key = decodeCursor(args.after);
         if (!key) throw badInput('after', 'not a cursor returned by this API');
@@ -105,10 +109,11 @@ export const runsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null }, ctx: ApiContext) {
+    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null; tags?: string[] | null }, ctx: ApiContext) {
       const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
       const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
+      const tags = parseTags(args.tags ?? [], 'tags');
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
@@ -133,7 +138,7 @@ export const runsResolvers: ResolverMap = {
       }
       const run = await ctx.prisma.$transaction(async (tx) => {
         const created = await createRunRecord(tx, {
-          data: { projectId: args.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed, createdById: viewer.userId },
+          data: { projectId: args.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed, tags, createdById: viewer.userId },
           steps: recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
         });
         await enqueueRun(tx, created.id);

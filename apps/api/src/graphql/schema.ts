@@ -9,6 +9,8 @@ import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
 import { projectsTypeDefs } from './projects.schema';
 import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { runLabelsResolvers } from './run-labels.resolvers';
+import { runLabelsTypeDefs } from './run-labels.schema';
 import { runsResolvers } from './runs.resolvers';
 import { runsTypeDefs } from './runs.schema';
 import { DateTimeScalar, JSONScalar } from './scalars';
@@ -17,7 +19,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, invitationsTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -26,5 +28,6 @@ export const resolvers: ResolverMap = mergeResolvers([
   projectsResolvers,
   modelsResolvers,
   runsResolvers,
+  runLabelsResolvers,
   invitationsResolvers,
 ]);
