@@ -6,6 +6,7 @@
  */
 import {
   announceModel,
+  lockRun,
   FINISHED_STATUSES,
   recordMetricPoints,
   reportProgress,
@@ -41,8 +42,8 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
     const ref = { id: runId, projectId: row.projectId };
     if (row.cancelRequested) {
       const now = new Date();
-      await transitionRun(tx, runId, 'canceled', { status: [row.status] }, { finishedAt: now, progressMessage: 'canceled before it started' });
       await transitionSteps(tx, ref, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
+      await transitionRun(tx, runId, 'canceled', { status: [row.status] }, { finishedAt: now, progressMessage: 'canceled before it started' });
       await deleteJob(tx, jobId, workerId);
       return { claimed: false, why: 'cancellation was requested before it started' };
     }
@@ -116,15 +117,8 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
   const { run } = r;
   await retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
-    const owned = await transitionRun(tx, run.id, 'succeeded', { status: ['running'], workerId: r.workerId }, {
-        finishedAt: now,
-        progress: 1,
-        progressMessage: r.message,
-        error: null,
-        heartbeatAt: null,
-        evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
-    });
-    if (owned === null) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
+    const expectOwned = { status: ['running'] as const, workerId: r.workerId };
+    if ((await lockRun(tx, run.id, expectOwned)) === null) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
     let parentId = run.baseModelId;
     let name = run.baseModel.name;
     const artifacts: Prisma.ArtifactCreateManyInput[] = [];
@@ -157,6 +151,14 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     // The live points of training steps are replaced by the thinned series of the record.
     await tx.metric.deleteMany({ where: { runId: run.id } });
     await recordMetricPoints(tx, run, r.metrics);
+    await transitionRun(tx, run.id, 'succeeded', expectOwned, {
+      finishedAt: now,
+      progress: 1,
+      progressMessage: r.message,
+      error: null,
+      heartbeatAt: null,
+      evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
+    });
     await deleteJob(tx, r.jobId, r.workerId);
   }));
 }
@@ -177,14 +179,15 @@ export async function recordFailure(
   return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
     const expect = { status: ['running'] as const, workerId };
-    const owned = final
-      ? await transitionRun(tx, runId, 'failed', expect, { error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null })
-      : await transitionRun(tx, runId, 'queued', expect, { error: message, progressMessage: `attempt failed, will retry: ${message}`, workerId: null, heartbeatAt: null, progress: 0 });
+    const owned = await lockRun(tx, runId, expect);
     if (owned === null) return false;
     if (final) {
       await transitionSteps(tx, owned, 'failed', { status: ['queued', 'running'], index: { lte: reachedStep } }, { finishedAt: now });
       await transitionSteps(tx, owned, 'canceled', { status: ['queued', 'running'], index: { gt: reachedStep } }, { finishedAt: now });
+      await transitionRun(tx, runId, 'failed', expect, { error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null });
       await deleteJob(tx, jobId, workerId);
+    } else {
+      await transitionRun(tx, runId, 'queued', expect, { error: message, progressMessage: `attempt failed, will retry: ${message}`, workerId: null, heartbeatAt: null, progress: 0 });
     }
     return true;
   }));
@@ -199,8 +202,8 @@ export async function recordCanceled(prisma: PrismaClient, runId: string, worker
     const row = rows[0];
     if (row === undefined) return false;
     // Already canceled (before this attempt noticed): only its steps and job are left to settle.
-    if (row.status === 'running') await transitionRun(tx, runId, 'canceled', { status: ['running'], workerId }, { finishedAt: now, progressMessage: 'canceled', heartbeatAt: null });
     await transitionSteps(tx, { id: runId, projectId: row.projectId }, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
+    if (row.status === 'running') await transitionRun(tx, runId, 'canceled', { status: ['running'], workerId }, { finishedAt: now, progressMessage: 'canceled', heartbeatAt: null });
     await deleteJob(tx, jobId, workerId);
     return true;
   }));

@@ -6,7 +6,7 @@
  * the job has attempts left, or else marked failed with the reason (and its job marked
  * permanently failed). The job's attempt counter already counts the dead attempt.
  */
-import { transitionRun, transitionSteps, type PrismaClient } from '@distillery/db';
+import { lockRun, transitionRun, transitionSteps, type PrismaClient } from '@distillery/db';
 import { unlockJob } from './graphile-jobs';
 
 export interface SweptRun {
@@ -52,8 +52,11 @@ export async function sweepStaleRuns(prisma: PrismaClient, staleAfterMs: number)
           ? `${silence} and its queue job is gone`
           : `${silence} on its last attempt (${row.jobAttempts} of ${row.maxAttempts})`;
       const now = new Date();
-      const failed = await transitionRun(tx, row.id, 'failed', { status: ['running'] }, { error: reason, progressMessage: reason, finishedAt: now, workerId: null, heartbeatAt: null });
-      if (failed) await transitionSteps(tx, failed, 'failed', { status: ['queued', 'running'] }, { finishedAt: now });
+      const locked = await lockRun(tx, row.id, { status: ['running'] });
+      if (locked) {
+        await transitionSteps(tx, locked, 'failed', { status: ['queued', 'running'] }, { finishedAt: now });
+        await transitionRun(tx, row.id, 'failed', { status: ['running'] }, { error: reason, progressMessage: reason, finishedAt: now, workerId: null, heartbeatAt: null });
+      }
       if (row.jobId !== null) await tx.$executeRaw`SELECT graphile_worker.permanently_fail_jobs(ARRAY[${row.jobId}]::bigint[], ${reason})`;
       swept.push({ runId: row.id, action: 'failed', reason });
     }

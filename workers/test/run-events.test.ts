@@ -55,7 +55,10 @@ describe('run events from a worker', () => {
     const stepMoves = mine.flatMap((e) => (e.kind === 'step' ? [`${e.index}:${e.status}`] : []));
     expect(stepMoves).toEqual(['0:running', '0:succeeded']);
     const succeededAt = mine.findIndex((e) => e.kind === 'status' && e.to === 'succeeded');
-    const liveLoss = mine.slice(0, succeededAt).flatMap((e) => (e.kind === 'metrics' ? e.points.filter((p) => p.name === 'steps.0.train.loss') : []));
+    // The run's final status comes last, after its steps, model and metrics.
+    expect(succeededAt).toBe(mine.length - 1);
+    const stepDone = mine.findIndex((e) => e.kind === 'step' && e.status === 'succeeded');
+    const liveLoss = mine.slice(0, stepDone).flatMap((e) => (e.kind === 'metrics' ? e.points.filter((p) => p.name === 'steps.0.train.loss') : []));
     expect(liveLoss.length).toBeGreaterThan(0);
     // Live points are a subset of the recorded curve, steps increasing.
     const steps0 = liveLoss.map((p) => p.step!);

@@ -1,4 +1,4 @@
-import { createRun as createRunRecord, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
+import { createRun as createRunRecord, lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
 import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { readArtifact } from '@distillery/artifacts';
@@ -152,11 +152,11 @@ export const runsResolvers: ResolverMap = {
       const run = await ctx.prisma.$transaction(async (tx) => {
         // Conditional: a worker may pick the run up concurrently.
         const now = new Date();
-        const canceled = await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now });
-        if (canceled) {
-          await transitionSteps(tx, canceled, 'canceled', { status: ['queued'] }, { finishedAt: now });
+        const queued = await lockRun(tx, args.id, { status: ['queued'] });
+        if (queued) {
+          await transitionSteps(tx, queued, 'canceled', { status: ['queued'] }, { finishedAt: now });
           await dequeueRun(tx, args.id);
-          return canceled;
+          return (await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now }))!;
         }
         // The executing worker sees the flag on its next heartbeat and stops at a safe point.
         return (await requestCancel(tx, args.id)) ?? tx.run.findUniqueOrThrow({ where: { id: args.id } });

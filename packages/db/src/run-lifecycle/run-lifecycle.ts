@@ -47,16 +47,31 @@ export type RunChange = Omit<Prisma.RunUncheckedUpdateInput, 'status' | 'id'>;
  * Throws IllegalTransitionError when the expected state cannot lead to `to`.
  */
 export async function transitionRun(tx: Tx, runId: string, to: RunStatus, expect: RunExpectation, change: RunChange = {}): Promise<Run | null> {
-  const rows = await tx.$queryRaw<{ status: RunStatus; workerId: string | null }[]>`
-    SELECT status::text AS status, "workerId" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
-  const row = rows[0];
-  if (row === undefined) return null;
-  if (!expect.status.includes(row.status)) return null;
-  if (expect.workerId !== undefined && row.workerId !== expect.workerId) return null;
+  const row = await lockRun(tx, runId, expect);
+  if (row === null) return null;
   assertRunTransition(runId, row.status, to);
   const run = await tx.run.update({ where: { id: runId }, data: { ...change, status: to } });
   await emitRunEvent(tx, { kind: 'status', runId, projectId: run.projectId, from: row.status, to, message: clipMessage(run.progressMessage) });
   return run;
+}
+
+export interface LockedRun extends RunRef {
+  status: RunStatus;
+}
+
+/**
+ * Locks the run's row for the rest of the transaction when the expectation holds (null
+ * otherwise), so a caller can settle steps first and move the run last: subscribers then
+ * see a run's final status after everything it finished with.
+ */
+export async function lockRun(tx: Tx, runId: string, expect: RunExpectation): Promise<LockedRun | null> {
+  const rows = await tx.$queryRaw<{ status: RunStatus; workerId: string | null; projectId: string }[]>`
+    SELECT status::text AS status, "workerId", "projectId" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+  const row = rows[0];
+  if (row === undefined) return null;
+  if (!expect.status.includes(row.status)) return null;
+  if (expect.workerId !== undefined && row.workerId !== expect.workerId) return null;
+  return { id: runId, projectId: row.projectId, status: row.status };
 }
 
 export interface StepSelection {
