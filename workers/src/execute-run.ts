@@ -17,6 +17,7 @@ import { CancelFlag, type ActiveAttempts, type StopReason } from './cancel-flag'
 import { retryOnConnectionLoss } from './db-retry';
 import { throttleProgress } from './progress-throttle';
 import { errorMessage, PermanentRunError, RunNotOwnedError, RunStoppedError } from './run-errors';
+import { liveMetricWriter } from './live-metric-writer';
 import { startHeartbeat } from './run-heartbeat';
 import { runMetrics, type StepFigures } from './run-metrics';
 import {
@@ -282,7 +283,9 @@ async function attemptRun(
     const startedAt = new Date();
     await markStepRunning(deps.prisma, run.id, attempt.workerId, step.id, startedAt);
     const onProgress = (p: { fraction: number; message?: string }) => unit(`step${i}`)(p, `step ${i + 1}/${recipe.steps.length} ${technique}: ${p.message ?? ''}`);
-    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson, calibration: calibrationJob }, { cancel: flag, onProgress })), flag, i);
+    const live = liveMetricWriter(prisma, run.id, attempt.workerId, step.id, `steps.${i}.`, (error) => deps.log.warn({ runId: run.id, err: error }, 'live metric points not recorded'));
+    const out = unwrap(await track(pool.runTechnique({ model: current, techniqueId: technique, params, tokenizerJson, calibration: calibrationJob }, { cancel: flag, onProgress, onPoints: live.write })), flag, i);
+    await live.settled();
     // Stored before anything can point at it, and before the buffer moves to the next thread.
     const stored: PutResult = await deps.store.put(new Uint8Array(out.model)).catch((error: unknown) => {
       // A full or failing disk: retried like any transient failure, with what failed named.

@@ -4,7 +4,22 @@
  * (status running, workerId = us), so an attempt that was given up on by the sweep, or
  * canceled, can never overwrite what happened since.
  */
-import type { Model, PrismaClient, Prisma, Run, RunStep } from '@distillery/db';
+import {
+  announceModel,
+  lockRun,
+  FINISHED_STATUSES,
+  recordMetricPoints,
+  reportProgress,
+  transitionRun,
+  transitionStep,
+  transitionSteps,
+  type Model,
+  type PrismaClient,
+  type Prisma,
+  type Run,
+  type RunStatus,
+  type RunStep,
+} from '@distillery/db';
 import type { PutResult } from '@distillery/artifacts';
 import { deleteJob } from './graphile-jobs';
 import { retryOnConnectionLoss } from './db-retry';
@@ -16,53 +31,51 @@ export type ClaimedRun = Run & { steps: RunStep[]; baseModel: Model };
 
 export type Claim = { claimed: true; run: ClaimedRun } | { claimed: false; why: string };
 
-const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
-
 /** Marks the run running for this attempt; refuses runs that are finished or to be canceled. */
 export async function claimRun(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<Claim> {
   return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ status: string; cancelRequested: boolean }[]>`
-      SELECT status::text AS status, "cancelRequested" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+    const rows = await tx.$queryRaw<{ status: RunStatus; cancelRequested: boolean; projectId: string }[]>`
+      SELECT status::text AS status, "cancelRequested", "projectId" FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
     const row = rows[0];
     if (row === undefined) return { claimed: false, why: 'the run no longer exists' };
-    if (FINISHED.has(row.status)) return { claimed: false, why: `the run is already ${row.status}` };
+    if (FINISHED_STATUSES.includes(row.status)) return { claimed: false, why: `the run is already ${row.status}` };
+    const ref = { id: runId, projectId: row.projectId };
     if (row.cancelRequested) {
       const now = new Date();
-      await tx.run.update({ where: { id: runId }, data: { status: 'canceled', finishedAt: now, progressMessage: 'canceled before it started' } });
-      await tx.runStep.updateMany({ where: { runId, status: { in: ['queued', 'running'] } }, data: { status: 'canceled', finishedAt: now } });
+      await transitionSteps(tx, ref, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
+      await transitionRun(tx, runId, 'canceled', { status: [row.status] }, { finishedAt: now, progressMessage: 'canceled before it started' });
       await deleteJob(tx, jobId, workerId);
       return { claimed: false, why: 'cancellation was requested before it started' };
     }
-    // A new attempt starts every step afresh: clear what an interrupted attempt marked.
-    await tx.runStep.updateMany({ where: { runId, status: 'running' }, data: { status: 'queued', startedAt: null } });
-    const run = await tx.run.update({
-      where: { id: runId },
-      data: {
-        status: 'running',
-        attempts: { increment: 1 },
-        startedAt: new Date(),
-        finishedAt: null,
-        workerId,
-        heartbeatAt: new Date(),
-        progress: 0,
-        progressMessage: 'starting',
-      },
-      include: { steps: { orderBy: { index: 'asc' } }, baseModel: true },
+    // A new attempt starts every step afresh: clear what an interrupted attempt marked,
+    // including the metric points its training steps recorded while they ran.
+    await transitionSteps(tx, ref, 'queued', { status: ['running'] }, { startedAt: null });
+    await tx.metric.deleteMany({ where: { runId } });
+    await transitionRun(tx, runId, 'running', { status: [row.status] }, {
+      attempts: { increment: 1 },
+      startedAt: new Date(),
+      finishedAt: null,
+      workerId,
+      heartbeatAt: new Date(),
+      progress: 0,
+      progressMessage: 'starting',
     });
+    const run = await tx.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, baseModel: true } });
     return { claimed: true, run };
   }));
 }
 
 export async function writeProgress(prisma: PrismaClient, runId: string, workerId: string, progress: number, message: string): Promise<void> {
-  await prisma.run.updateMany({ where: { id: runId, workerId, status: 'running' }, data: { progress, progressMessage: message } });
+  await reportProgress(prisma, runId, workerId, progress, message);
 }
 
 /** Shows which step is executing; only while this worker still owns the running run. */
 export async function markStepRunning(prisma: PrismaClient, runId: string, workerId: string, stepId: string, startedAt: Date): Promise<void> {
   await retryOnConnectionLoss(() =>
-    prisma.runStep.updateMany({
-      where: { id: stepId, runId, run: { workerId, status: 'running' } },
-      data: { status: 'running', startedAt },
+    prisma.$transaction(async (tx) => {
+      const owner = await tx.run.findFirst({ where: { id: runId, workerId, status: 'running' }, select: { id: true, projectId: true } });
+      if (!owner) return;
+      await transitionSteps(tx, owner, 'running', { status: ['queued'], ids: [stepId] }, { startedAt });
     }),
   );
 }
@@ -104,19 +117,8 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
   const { run } = r;
   await retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
-    const owned = await tx.run.updateMany({
-      where: { id: run.id, workerId: r.workerId, status: 'running' },
-      data: {
-        status: 'succeeded',
-        finishedAt: now,
-        progress: 1,
-        progressMessage: r.message,
-        error: null,
-        heartbeatAt: null,
-        evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
-      },
-    });
-    if (owned.count !== 1) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
+    const expectOwned = { status: ['running'] as const, workerId: r.workerId };
+    if ((await lockRun(tx, run.id, expectOwned)) === null) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
     let parentId = run.baseModelId;
     let name = run.baseModel.name;
     const artifacts: Prisma.ArtifactCreateManyInput[] = [];
@@ -138,18 +140,24 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
           producedByRunId: run.id,
         },
       });
-      await tx.runStep.update({
-        where: { id: out.step.id },
-        data: { status: 'succeeded', startedAt: out.startedAt, finishedAt: out.finishedAt, outputModelId: model.id },
-      });
+      await transitionStep(tx, run, out.step.id, 'succeeded', ['running'], { startedAt: out.startedAt, finishedAt: out.finishedAt, outputModelId: model.id });
+      await announceModel(tx, run, model.id, out.step.index);
       artifacts.push({ runId: run.id, kind: 'model', sha256: out.stored.sha256, bytes: BigInt(out.stored.bytes), storagePath: out.stored.path, modelId: model.id });
       parentId = model.id;
     }
     artifacts.push({ runId: run.id, kind: 'report', sha256: r.report.sha256, bytes: BigInt(r.report.bytes), storagePath: r.report.path });
     if (r.calibration) artifacts.push({ runId: run.id, kind: 'calibration', sha256: r.calibration.sha256, bytes: BigInt(r.calibration.bytes), storagePath: r.calibration.path });
     await tx.artifact.createMany({ data: artifacts });
-    await tx.metric.createMany({
-      data: r.metrics.map((m) => ({ runId: run.id, runStepId: m.runStepId ?? null, name: m.name, value: m.value, step: m.step ?? null })),
+    // The live points of training steps are replaced by the thinned series of the record.
+    await tx.metric.deleteMany({ where: { runId: run.id } });
+    await recordMetricPoints(tx, run, r.metrics);
+    await transitionRun(tx, run.id, 'succeeded', expectOwned, {
+      finishedAt: now,
+      progress: 1,
+      progressMessage: r.message,
+      error: null,
+      heartbeatAt: null,
+      evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
     });
     await deleteJob(tx, r.jobId, r.workerId);
   }));
@@ -170,15 +178,16 @@ export async function recordFailure(
 ): Promise<boolean> {
   return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
-    const data: Prisma.RunUpdateManyMutationInput = final
-      ? { status: 'failed', error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null }
-      : { status: 'queued', error: message, progressMessage: `attempt failed, will retry: ${message}`, workerId: null, heartbeatAt: null, progress: 0 };
-    const owned = await tx.run.updateMany({ where: { id: runId, workerId, status: 'running' }, data });
-    if (owned.count !== 1) return false;
+    const expect = { status: ['running'] as const, workerId };
+    const owned = await lockRun(tx, runId, expect);
+    if (owned === null) return false;
     if (final) {
-      await tx.runStep.updateMany({ where: { runId, index: { lte: reachedStep }, status: { in: ['queued', 'running'] } }, data: { status: 'failed', finishedAt: now } });
-      await tx.runStep.updateMany({ where: { runId, index: { gt: reachedStep }, status: { in: ['queued', 'running'] } }, data: { status: 'canceled', finishedAt: now } });
+      await transitionSteps(tx, owned, 'failed', { status: ['queued', 'running'], index: { lte: reachedStep } }, { finishedAt: now });
+      await transitionSteps(tx, owned, 'canceled', { status: ['queued', 'running'], index: { gt: reachedStep } }, { finishedAt: now });
+      await transitionRun(tx, runId, 'failed', expect, { error: message, progressMessage: `failed: ${message}`, finishedAt: now, heartbeatAt: null });
       await deleteJob(tx, jobId, workerId);
+    } else {
+      await transitionRun(tx, runId, 'queued', expect, { error: message, progressMessage: `attempt failed, will retry: ${message}`, workerId: null, heartbeatAt: null, progress: 0 });
     }
     return true;
   }));
@@ -188,14 +197,13 @@ export async function recordFailure(
 export async function recordCanceled(prisma: PrismaClient, runId: string, workerId: string, jobId: string): Promise<boolean> {
   return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
     const now = new Date();
-    const rows = await tx.$queryRaw<{ finishedAt: Date | null }[]>`
-      SELECT "finishedAt" FROM "Run" WHERE id = ${runId}::uuid AND "workerId" = ${workerId} AND status IN ('running', 'canceled') FOR UPDATE`;
-    if (rows.length !== 1) return false;
-    await tx.run.update({
-      where: { id: runId },
-      data: { status: 'canceled', finishedAt: rows[0]!.finishedAt ?? now, progressMessage: 'canceled', heartbeatAt: null },
-    });
-    await tx.runStep.updateMany({ where: { runId, status: { in: ['queued', 'running'] } }, data: { status: 'canceled', finishedAt: now } });
+    const rows = await tx.$queryRaw<{ status: RunStatus; projectId: string }[]>`
+      SELECT status::text AS status, "projectId" FROM "Run" WHERE id = ${runId}::uuid AND "workerId" = ${workerId} AND status IN ('running', 'canceled') FOR UPDATE`;
+    const row = rows[0];
+    if (row === undefined) return false;
+    // Already canceled (before this attempt noticed): only its steps and job are left to settle.
+    await transitionSteps(tx, { id: runId, projectId: row.projectId }, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
+    if (row.status === 'running') await transitionRun(tx, runId, 'canceled', { status: ['running'], workerId }, { finishedAt: now, progressMessage: 'canceled', heartbeatAt: null });
     await deleteJob(tx, jobId, workerId);
     return true;
   }));
@@ -215,18 +223,14 @@ export async function requeueAfterShutdown(
   maxAttempts: number,
 ): Promise<boolean> {
   return retryOnConnectionLoss(() => prisma.$transaction(async (tx) => {
-    const owned = await tx.run.updateMany({
-      where: { id: runId, workerId, status: 'running' },
-      data: {
-        status: 'queued',
-        attempts: { decrement: 1 },
-        workerId: null,
-        heartbeatAt: null,
-        progress: 0,
-        progressMessage: 'interrupted by a worker shutdown; queued again',
-      },
+    const owned = await transitionRun(tx, runId, 'queued', { status: ['running'], workerId }, {
+      attempts: { decrement: 1 },
+      workerId: null,
+      heartbeatAt: null,
+      progress: 0,
+      progressMessage: 'interrupted by a worker shutdown; queued again',
     });
-    if (owned.count !== 1) return false;
+    if (owned === null) return false;
     await deleteJob(tx, jobId, workerId);
     await tx.$executeRaw`SELECT graphile_worker.add_job(${taskIdentifier}::text, json_build_object('runId', ${runId}::text), job_key := ${runId}::text, max_attempts := ${maxAttempts}::int)`;
     return true;

@@ -6,7 +6,7 @@
  * the job has attempts left, or else marked failed with the reason (and its job marked
  * permanently failed). The job's attempt counter already counts the dead attempt.
  */
-import type { PrismaClient } from '@distillery/db';
+import { lockRun, transitionRun, transitionSteps, type PrismaClient } from '@distillery/db';
 import { unlockJob } from './graphile-jobs';
 
 export interface SweptRun {
@@ -43,10 +43,7 @@ export async function sweepStaleRuns(prisma: PrismaClient, staleAfterMs: number)
       if (row.jobId !== null) await unlockJob(tx, String(row.jobId));
       if (row.jobId !== null && row.jobAttempts !== null && row.maxAttempts !== null && row.jobAttempts < row.maxAttempts) {
         const reason = `${silence} on attempt ${row.jobAttempts} of ${row.maxAttempts}; queued again`;
-        await tx.run.update({
-          where: { id: row.id },
-          data: { status: 'queued', workerId: null, heartbeatAt: null, progress: 0, progressMessage: reason, error: reason },
-        });
+        await transitionRun(tx, row.id, 'queued', { status: ['running'] }, { workerId: null, heartbeatAt: null, progress: 0, progressMessage: reason, error: reason });
         swept.push({ runId: row.id, action: 'requeued', reason });
         continue;
       }
@@ -55,14 +52,11 @@ export async function sweepStaleRuns(prisma: PrismaClient, staleAfterMs: number)
           ? `${silence} and its queue job is gone`
           : `${silence} on its last attempt (${row.jobAttempts} of ${row.maxAttempts})`;
       const now = new Date();
-      await tx.run.update({
-        where: { id: row.id },
-        data: { status: 'failed', error: reason, progressMessage: reason, finishedAt: now, workerId: null, heartbeatAt: null },
-      });
-      await tx.runStep.updateMany({
-        where: { runId: row.id, status: { in: ['queued', 'running'] } },
-        data: { status: 'failed', finishedAt: now },
-      });
+      const locked = await lockRun(tx, row.id, { status: ['running'] });
+      if (locked) {
+        await transitionSteps(tx, locked, 'failed', { status: ['queued', 'running'] }, { finishedAt: now });
+        await transitionRun(tx, row.id, 'failed', { status: ['running'] }, { error: reason, progressMessage: reason, finishedAt: now, workerId: null, heartbeatAt: null });
+      }
       if (row.jobId !== null) await tx.$executeRaw`SELECT graphile_worker.permanently_fail_jobs(ARRAY[${row.jobId}]::bigint[], ${reason})`;
       swept.push({ runId: row.id, action: 'failed', reason });
     }

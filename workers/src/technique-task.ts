@@ -6,6 +6,7 @@
 import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
 import { CanceledError, formatBytes, formatIssuePath, MAX_SERIES_POINTS, registry, shapeOfDecoder, type ModelShape } from '@distillery/techniques';
+import { liveSeries, LIVE_SERIES_INTERVAL_MS } from './live-series';
 import { thinSeries } from './series-thinning';
 import { threadContext } from './thread-context';
 import type { SeriesPoint, TechniqueTaskInput, TechniqueTaskOutput, ThreadOutcome } from './thread-messages';
@@ -44,6 +45,7 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     }
     ctx.checkpoint();
     const series: SeriesPoint[] = [];
+    const live = liveSeries((points) => ctx.onPoints(points), LIVE_SERIES_INTERVAL_MS);
     const tokenizerJson = input.tokenizerJson;
     // Data preparation reports every 16 documents and stops there when canceled.
     const preparing = (split: string) => (done: number, total: number) => {
@@ -55,7 +57,9 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       calibration: calibration?.set,
       ...ctx.technique,
       onMetric: (name: string, step: number, value: number) => {
-        if (Number.isFinite(value)) series.push({ name, step, value });
+        if (!Number.isFinite(value)) return;
+        series.push({ name, step, value });
+        live.add({ name, step, value });
       },
       // Lazy: only training techniques read it, and tokenizing the train split costs a second.
       get trainingTokens() {
@@ -66,6 +70,7 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
       },
     };
     const result = await technique.apply(model, params, techniqueCtx);
+    live.flush();
     ctx.checkpoint();
     const unchanged = unchangedReason(model, result.model);
     if (unchanged) return { ok: false, reason: 'invalid', message: `${input.techniqueId}: ${unchanged}` };

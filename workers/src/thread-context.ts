@@ -6,12 +6,14 @@
  */
 import type { TechniqueContext } from '@distillery/techniques';
 import { CanceledError } from '@distillery/techniques';
-import { CANCEL_REQUESTED, type ProgressMessage, type ThreadTaskBase } from './thread-messages';
+import { CANCEL_REQUESTED, type PointsMessage, type ProgressMessage, type SeriesPoint, type ThreadTaskBase } from './thread-messages';
 
 export interface ThreadContext {
   technique: TechniqueContext;
   signal: AbortSignal;
   onProgress(fraction: number, message?: string): void;
+  /** Sends series points to the main thread, which records them while the task runs. */
+  onPoints(points: SeriesPoint[]): void;
   /** Throws CanceledError once cancellation was requested. */
   checkpoint(): void;
   close(): void;
@@ -40,6 +42,11 @@ export function threadContext(input: ThreadTaskBase): ThreadContext {
   return {
     signal: controller.signal,
     onProgress,
+    onPoints(points) {
+      if (points.length === 0) return;
+      const msg: PointsMessage = { points };
+      input.progress.postMessage(msg);
+    },
     checkpoint() {
       poll();
       if (controller.signal.aborted) throw new CanceledError('canceled at a safe point');

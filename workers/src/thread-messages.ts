@@ -84,6 +84,13 @@ export interface ProgressMessage {
   message?: string;
 }
 
+/** Series points reported while a task runs, so the run's curves are recorded live. */
+export interface PointsMessage {
+  points: SeriesPoint[];
+}
+
+export type TaskMessage = ProgressMessage | PointsMessage;
+
 export interface TechniqueTaskOutput {
   model: ArrayBuffer;
   report: TechniqueReport;

@@ -14,6 +14,8 @@ import type {
   EvaluateTaskOutput,
   ImportTaskOutput,
   ProgressMessage,
+  SeriesPoint,
+  TaskMessage,
   TechniqueTaskOutput,
   ThreadOutcome,
   ThreadTaskInput,
@@ -21,6 +23,8 @@ import type {
 
 export interface TaskHooks {
   onProgress(progress: ProgressMessage): void;
+  /** Series points a technique reported while running (see PointsMessage). */
+  onPoints?(points: SeriesPoint[]): void;
   cancel: CancelFlag;
 }
 
@@ -71,7 +75,10 @@ export function createThreadPool(options: ThreadPoolOptions = {}): ThreadPool {
 
   async function runInThread<T>(input: Omit<ThreadTaskInput, 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<T>> {
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (m: ProgressMessage) => hooks.onProgress(m));
+    port1.on('message', (m: TaskMessage) => {
+      if ('points' in m) hooks.onPoints?.(m.points);
+      else hooks.onProgress(m);
+    });
     try {
       const task = { ...input, progress: port2, cancel: hooks.cancel.buffer } as ThreadTaskInput;
       const baseModel = input.kind === 'evaluate' ? (input as Omit<EvaluateTaskInput, 'progress' | 'cancel'>).baseModel : null;

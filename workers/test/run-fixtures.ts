@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { splitBundledCorpora } from '@distillery/data';
-import { createTestDatabase, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
+import { createRun, createTestDatabase, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe, type BpeTokenizer } from '@distillery/nn';
 import { inspectModel, serializeModel } from '@distillery/onnx';
 import { runMigrations } from 'graphile-worker';
@@ -91,14 +91,9 @@ export interface RecipeInput {
 /** The API's createRun: Run + RunSteps + the graphile job (key = run id, 3 attempts) in one transaction. */
 export async function enqueueRun(f: Fixture, baseModelId: string, recipe: RecipeInput): Promise<string> {
   return f.prisma.$transaction(async (tx) => {
-    const run = await tx.run.create({
-      data: {
-        projectId: f.projectId,
-        baseModelId,
-        recipe: recipe as unknown as Prisma.InputJsonValue,
-        seed: 0,
-        steps: { create: recipe.steps.map((s, index) => ({ index, techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })) },
-      },
+    const run = await createRun(tx, {
+      data: { projectId: f.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed: 0 },
+      steps: recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
     });
     await tx.$executeRaw`SELECT graphile_worker.add_job('execute-run'::text, json_build_object('runId', ${run.id}::text), job_key := ${run.id}::text, max_attempts := 3::int)`;
     return run.id;

@@ -4,7 +4,7 @@
  * failure surfaces as that resolver's error rather than as a failed request.
  */
 import type { Logger } from 'pino';
-import type { MembershipRole, PrismaClient } from '@distillery/db';
+import type { MembershipRole, PrismaClient, RunEventHub } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
 import { DEFAULT_SESSION_POLICY, type ApiConfig, type SessionPolicy } from './config';
 import { unauthenticated } from './errors';
@@ -22,6 +22,8 @@ export interface ApiServices {
   store: ArtifactStore;
   config: ApiConfig;
   log: Logger;
+  /** Run events from every process (LISTEN run_events), for subscriptions. */
+  runEvents: RunEventHub;
 }
 
 export interface ApiContext extends ApiServices {
@@ -29,6 +31,8 @@ export interface ApiContext extends ApiServices {
   viewer(): Promise<Viewer>;
   /** The caller's address (X-Forwarded-For from a trusted proxy) and user agent. */
   client: ClientInfo;
+  /** The same caller with nothing memoized, to re-check access during a long subscription. */
+  refreshed(): ApiContext;
   /** Memoized lookups for authorization within this request. */
   memo: {
     roles: Map<string, Promise<MembershipRole | null>>;
@@ -68,6 +72,7 @@ export function createContext(services: ApiServices, authorization: string | und
       })();
       return viewer;
     },
+    refreshed: () => createContext(services, authorization, client),
     memo: { roles: new Map(), projectTeams: new Map() },
   };
 }

@@ -9,7 +9,8 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import type { PrismaClient } from '@distillery/db';
+import { startRunEventHub, type PrismaClient } from '@distillery/db';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { ArtifactStore } from '@distillery/artifacts';
 import express from 'express';
 import { runMigrations } from 'graphile-worker';
@@ -25,6 +26,7 @@ import { createLogger, workerLogger } from './logger';
 import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
 import { securityHeaders } from './security-headers';
+import { startSubscriptionServer } from './subscriptions';
 import { uploadHandler } from './upload';
 
 export interface CreateApiOptions {
@@ -83,7 +85,10 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   // Idempotent and locked by graphile-worker itself, so concurrent API/worker starts are safe.
   await runMigrations({ connectionString: config.databaseUrl, logger: workerLogger(log) });
 
-  const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log };
+  // One LISTEN connection per process feeds every subscription it serves.
+  const runEvents = startRunEventHub(config.databaseUrl, { onError: (error) => log.warn({ err: error }, 'run event connection failed; reconnecting') });
+  await runEvents.ready;
+  const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log, runEvents };
   const app = express();
   app.disable('x-powered-by');
   // req.ip is the client's address as the trusted proxy (the dashboard) reports it.
@@ -92,17 +97,29 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   const httpServer = http.createServer(app);
 
   const armor = armorProtection(config.limits);
+  const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
+  const formatError = errorFormatter(config.debugErrors, log);
+  const subscriptions = startSubscriptionServer({ httpServer, schema, services, validationRules: armor.validationRules, formatError, log });
   const apollo = new ApolloServer<ApiContext>({
-    typeDefs,
-    resolvers,
+    schema,
     introspection: !config.production,
     includeStacktraceInErrorResponses: config.debugErrors,
     allowBatchedHttpRequests: false,
     validationRules: armor.validationRules,
-    formatError: errorFormatter(config.debugErrors, log),
+    formatError,
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<ApiContext>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await subscriptions.close();
+              await runEvents.close();
+            },
+          };
+        },
+      },
       requestLogPlugin(log),
       legacyJsonStatusPlugin<ApiContext>(),
       inputSanityPlugin<ApiContext>(),

@@ -124,6 +124,7 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.importModelFromPath': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "m", path: $path) { id } }`, { p: f.projectId, path: f.importPath }) },
   'Mutation.createRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }) },
   'Mutation.cancelRun': { expect: WRITE, call: async () => q(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: await queuedRun() }) },
+  'Mutation.setRunTags': { expect: WRITE, call: (f) => q(`mutation($id: ID!) { setRunTags(runId: $id, tags: ["a"]) { tags } }`, { id: f.runId }) },
   'Mutation.inviteMember': { expect: MANAGE, call: (f) => q(`mutation($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { id } }`, { t: f.teamId, e: uniqueEmail('invited') }) },
   'Mutation.revokeInvitation': { expect: MANAGE, call: async () => q(`mutation($id: ID!) { revokeInvitation(id: $id) { status } }`, { id: await pendingInvitation() }) },
   'Mutation.acceptInvitation': { expect: SELF_ONLY, call: async () => q(`mutation($id: ID!) { acceptInvitation(id: $id) { role } }`, { id: await invitationToOwner() }) },

@@ -23,3 +23,4 @@ export {
   type DeleteDecision,
 } from './blob-references.ts';
 export { collectGarbage, type BlobGcOptions, type BlobGcResult, type CollectableStore } from './blob-gc.ts';
+export * from './run-lifecycle/index.ts';

@@ -5,7 +5,13 @@ import type { ApiContext } from '../context';
 // `never` parameters accept any concrete parent/args types in the domain files.
 export type ResolverFn = (parent: never, args: never, ctx: ApiContext, info: GraphQLResolveInfo) => unknown;
 
-export type ResolverMap = Record<string, GraphQLScalarType | Record<string, ResolverFn>>;
+/** A subscription field: `subscribe` returns the event stream, `resolve` (optional) maps each event. */
+export interface SubscriptionResolver {
+  subscribe: ResolverFn;
+  resolve?: ResolverFn;
+}
+
+export type ResolverMap = Record<string, GraphQLScalarType | Record<string, ResolverFn | SubscriptionResolver>>;
 
 /** Merge domain resolver maps; a field defined twice is a programming error. */
 export function mergeResolvers(maps: ResolverMap[]): ResolverMap {

@@ -1,4 +1,4 @@
-import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
+import { createRun as createRunRecord, lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
 import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { readArtifact } from '@distillery/artifacts';
@@ -9,6 +9,7 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput, zodInputError } from '../errors';
+import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
 import { dequeueRun, enqueueRun } from '../run-queue';
 import type { ResolverMap } from './resolver-types';
 
@@ -19,6 +20,8 @@ interface RunFilter {
   status?: RunStatus | null;
   baseModelId?: string | null;
   createdAfter?: Date | null;
+  tags?: string[] | null;
+  param?: ParamFilter | null;
 }
 
 interface MetricRow {
@@ -80,6 +83,7 @@ export const runsResolvers: ResolverMap = {
       if (filter.status) and.push({ status: filter.status });
       if (filter.baseModelId) and.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
       if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
+      and.push(...(await labelConditions(ctx.prisma, args.projectId, filter)));
       if (args.after) {
         const key = decodeCursor(args.after);
         if (!key) throw badInput('after', 'not a cursor returned by this API');
@@ -105,10 +109,11 @@ export const runsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null }, ctx: ApiContext) {
+    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null; tags?: string[] | null }, ctx: ApiContext) {
       const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
       const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
+      const tags = parseTags(args.tags ?? [], 'tags');
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
@@ -132,21 +137,9 @@ export const runsResolvers: ResolverMap = {
         }
       }
       const run = await ctx.prisma.$transaction(async (tx) => {
-        const created = await tx.run.create({
-          data: {
-            projectId: args.projectId,
-            baseModelId,
-            recipe: recipe as unknown as Prisma.InputJsonValue,
-            seed,
-            createdById: viewer.userId,
-            steps: {
-              create: recipe.steps.map((s, index) => ({
-                index,
-                techniqueId: s.technique,
-                params: s.params as Prisma.InputJsonValue,
-              })),
-            },
-          },
+        const created = await createRunRecord(tx, {
+          data: { projectId: args.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed, tags, createdById: viewer.userId },
+          steps: recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
         });
         await enqueueRun(tx, created.id);
         return created;
@@ -157,20 +150,18 @@ export const runsResolvers: ResolverMap = {
     async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'write');
       const run = await ctx.prisma.$transaction(async (tx) => {
-        // Conditional update: a worker may pick the run up concurrently.
+        // Conditional: a worker may pick the run up concurrently.
         const now = new Date();
-        const res = await tx.run.updateMany({ where: { id: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
-        if (res.count === 1) {
-          await tx.runStep.updateMany({ where: { runId: args.id, status: 'queued' }, data: { status: 'canceled', finishedAt: now } });
+        const queued = await lockRun(tx, args.id, { status: ['queued'] });
+        if (queued) {
+          await transitionSteps(tx, queued, 'canceled', { status: ['queued'] }, { finishedAt: now });
           await dequeueRun(tx, args.id);
+          return (await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now }))!;
         }
-        return tx.run.findUniqueOrThrow({ where: { id: args.id } });
-      });
-      if (run.status === 'canceled') return run;
-      if (run.status === 'running') {
         // The executing worker sees the flag on its next heartbeat and stops at a safe point.
-        return ctx.prisma.run.update({ where: { id: args.id }, data: { cancelRequested: true } });
-      }
+        return (await requestCancel(tx, args.id)) ?? tx.run.findUniqueOrThrow({ where: { id: args.id } });
+      });
+      if (run.status === 'canceled' || run.status === 'running') return run;
       throw conflict(`the run has already finished (${run.status})`);
     },
   },

@@ -126,7 +126,7 @@ export const runsTypeDefs = /* GraphQL */ `
 
   extend type Mutation {
     "Validate the recipe, record the run and its steps, and queue it, all at once."
-    createRun(projectId: ID!, baseModelId: ID!, recipe: JSON!, seed: Int = 0): Run!
+    createRun(projectId: ID!, baseModelId: ID!, recipe: JSON!, seed: Int = 0, tags: [String!]): Run!
     "Cancel a queued run."
     cancelRun(id: ID!): Run!
   }

@@ -9,6 +9,10 @@ import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
 import { projectsTypeDefs } from './projects.schema';
 import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { runEventsResolvers } from './run-events.resolvers';
+import { runEventsTypeDefs } from './run-events.schema';
+import { runLabelsResolvers } from './run-labels.resolvers';
+import { runLabelsTypeDefs } from './run-labels.schema';
 import { runsResolvers } from './runs.resolvers';
 import { runsTypeDefs } from './runs.schema';
 import { DateTimeScalar, JSONScalar } from './scalars';
@@ -17,7 +21,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -26,5 +30,7 @@ export const resolvers: ResolverMap = mergeResolvers([
   projectsResolvers,
   modelsResolvers,
   runsResolvers,
+  runLabelsResolvers,
+  runEventsResolvers,
   invitationsResolvers,
 ]);
