@@ -8,6 +8,7 @@ import type { MembershipRole, PrismaClient } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
 import { DEFAULT_SESSION_POLICY, type ApiConfig, type SessionPolicy } from './config';
 import { unauthenticated } from './errors';
+import { createLoaders, type Loaders } from './loaders';
 import { findActiveSession, type ClientInfo } from './sessions';
 import { bearerToken, hashToken, SESSION_PREFIX } from './tokens';
 
@@ -34,6 +35,8 @@ export interface ApiContext extends ApiServices {
     roles: Map<string, Promise<MembershipRole | null>>;
     projectTeams: Map<string, Promise<string | null>>;
   };
+  /** Batched lookups for nested fields (one query per kind and tick). */
+  loaders: Loaders;
 }
 
 // Writing lastUsedAt on every request would turn every read into a write.
@@ -69,5 +72,6 @@ export function createContext(services: ApiServices, authorization: string | und
       return viewer;
     },
     memo: { roles: new Map(), projectTeams: new Map() },
+    loaders: createLoaders(services.prisma),
   };
 }

@@ -2,6 +2,14 @@
 import { authResolvers } from './auth.resolvers';
 import { authTypeDefs } from './auth.schema';
 import { baseTypeDefs } from './base.schema';
+import { compareResolvers } from './compare.resolvers';
+import { compareTypeDefs } from './compare.schema';
+import { leaderboardResolvers } from './leaderboard.resolvers';
+import { leaderboardTypeDefs } from './leaderboard.schema';
+import { lineageResolvers } from './lineage.resolvers';
+import { lineageTypeDefs } from './lineage.schema';
+import { modelFolderResolvers } from './model-folder.resolvers';
+import { modelFolderTypeDefs } from './model-folder.schema';
 import { invitationsResolvers } from './invitations.resolvers';
 import { invitationsTypeDefs } from './invitations.schema';
 import { modelsResolvers } from './models.resolvers';
@@ -17,7 +25,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -27,4 +35,8 @@ export const resolvers: ResolverMap = mergeResolvers([
   modelsResolvers,
   runsResolvers,
   invitationsResolvers,
+  compareResolvers,
+  leaderboardResolvers,
+  lineageResolvers,
+  modelFolderResolvers,
 ]);
