@@ -59,6 +59,10 @@ async function queuedRun(): Promise<string> {
   const r = ok(await h.gql<{ createRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
   return r.createRun.id;
 }
+async function externalRun(): Promise<string> {
+  const r = ok(await h.gql<{ createExternalRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
+  return r.createExternalRun.id;
+}
 async function extraMember(): Promise<string> {
   const user = await h.db.prisma.user.create({ data: { email: uniqueEmail('extra'), passwordHash: 'x' } });
   await h.db.prisma.membership.create({ data: { userId: user.id, teamId: f.teamId, role: 'member' } });
@@ -129,6 +133,8 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.createRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }) },
   'Mutation.cancelRun': { expect: WRITE, call: async () => q(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: await queuedRun() }) },
   'Mutation.setLeaderboardPublic': { expect: MANAGE, call: (f) => q(`mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: false) { id } }`, { t: f.teamId }) },
+  'Mutation.createExternalRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }) },
+  'Mutation.logMetrics': { expect: WRITE, call: async () => q(`mutation($r: ID!) { logMetrics(runId: $r, points: [{key: "k", name: "loss", value: 1}]) { accepted } }`, { r: await externalRun() }) },
   'Mutation.inviteMember': { expect: MANAGE, call: (f) => q(`mutation($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { id } }`, { t: f.teamId, e: uniqueEmail('invited') }) },
   'Mutation.revokeInvitation': { expect: MANAGE, call: async () => q(`mutation($id: ID!) { revokeInvitation(id: $id) { status } }`, { id: await pendingInvitation() }) },
   'Mutation.acceptInvitation': { expect: SELF_ONLY, call: async () => q(`mutation($id: ID!) { acceptInvitation(id: $id) { role } }`, { id: await invitationToOwner() }) },

@@ -6,6 +6,8 @@ import { compareResolvers } from './compare.resolvers';
 import { compareTypeDefs } from './compare.schema';
 import { leaderboardResolvers } from './leaderboard.resolvers';
 import { leaderboardTypeDefs } from './leaderboard.schema';
+import { ingestResolvers } from './ingest.resolvers';
+import { ingestTypeDefs } from './ingest.schema';
 import { lineageResolvers } from './lineage.resolvers';
 import { lineageTypeDefs } from './lineage.schema';
 import { modelFolderResolvers } from './model-folder.resolvers';
@@ -25,7 +27,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -39,4 +41,5 @@ export const resolvers: ResolverMap = mergeResolvers([
   leaderboardResolvers,
   lineageResolvers,
   modelFolderResolvers,
+  ingestResolvers,
 ]);
