@@ -3,7 +3,7 @@
  * resolver calls `authorize`; an unknown id and another team's id fail identically
  * (FORBIDDEN), so nobody can learn what exists outside their teams.
  */
-import type { MembershipRole } from '@distillery/db';
+import type { MembershipRole, Run } from '@distillery/db';
 import type { ApiContext, Viewer } from './context';
 import { forbidden } from './errors';
 
@@ -40,27 +40,36 @@ export async function authorize(ctx: ApiContext, target: AuthTarget, access: Acc
 }
 
 async function teamOf(ctx: ApiContext, target: AuthTarget): Promise<string | null> {
-  const { prisma } = ctx;
   const id = Object.values(target)[0] as string;
   // Malformed ids cannot exist; rejecting them here also keeps them out of uuid casts.
   if (typeof id !== 'string' || !UUID.test(id)) return null;
   if ('teamId' in target) return target.teamId;
   if ('projectId' in target) return projectTeam(ctx, target.projectId);
-  if ('modelId' in target) {
-    const m = await prisma.model.findUnique({ where: { id: target.modelId }, select: { teamId: true } });
-    return m?.teamId ?? null;
-  }
-  const run = await prisma.run.findUnique({ where: { id: target.runId }, select: { projectId: true } });
+  if ('modelId' in target) return (await ctx.loaders.model.load(target.modelId))?.teamId ?? null;
+  const run = await ctx.loaders.run.load(target.runId);
   return run ? projectTeam(ctx, run.projectId) : null;
 }
 
 function projectTeam(ctx: ApiContext, projectId: string): Promise<string | null> {
   let p = ctx.memo.projectTeams.get(projectId);
   if (!p) {
-    p = ctx.prisma.project.findUnique({ where: { id: projectId }, select: { teamId: true } }).then((r) => r?.teamId ?? null);
+    p = ctx.loaders.project.load(projectId).then((r) => r?.teamId ?? null);
     ctx.memo.projectTeams.set(projectId, p);
   }
   return p;
+}
+
+/**
+ * Several runs at once (compare, sweeps): loaded in one batch, each checked against its
+ * team. One unknown or foreign id fails the whole call, like a single one would.
+ */
+export async function authorizeRuns(ctx: ApiContext, runIds: readonly string[], access: Access): Promise<Run[]> {
+  if (runIds.some((id) => typeof id !== 'string' || !UUID.test(id))) throw forbidden();
+  const runs = await Promise.all(runIds.map((id) => ctx.loaders.run.load(id)));
+  if (runs.some((r) => r === null)) throw forbidden();
+  const found = runs as Run[];
+  await Promise.all([...new Set(found.map((r) => r.projectId))].map((projectId) => authorize(ctx, { projectId }, access)));
+  return found;
 }
 
 function roleIn(ctx: ApiContext, userId: string, teamId: string): Promise<MembershipRole | null> {

@@ -8,6 +8,7 @@ import type { MembershipRole, PrismaClient, RunEventHub } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
 import { DEFAULT_SESSION_POLICY, type ApiConfig, type SessionPolicy } from './config';
 import { unauthenticated } from './errors';
+import { createLoaders, type Loaders } from './loaders';
 import { findActiveSession, type ClientInfo } from './sessions';
 import { bearerToken, hashToken, SESSION_PREFIX } from './tokens';
 
@@ -38,6 +39,8 @@ export interface ApiContext extends ApiServices {
     roles: Map<string, Promise<MembershipRole | null>>;
     projectTeams: Map<string, Promise<string | null>>;
   };
+  /** Batched lookups for nested fields (one query per kind and tick). */
+  loaders: Loaders;
 }
 
 // Writing lastUsedAt on every request would turn every read into a write.
@@ -74,5 +77,6 @@ export function createContext(services: ApiServices, authorization: string | und
     },
     refreshed: () => createContext(services, authorization, client),
     memo: { roles: new Map(), projectTeams: new Map() },
+    loaders: createLoaders(services.prisma),
   };
 }

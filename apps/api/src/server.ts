@@ -22,6 +22,7 @@ import { resolvers, typeDefs } from './graphql/schema';
 import { healthHandler } from './health';
 import { jsonErrorHandler, notFoundHandler } from './http-errors';
 import { legacyJsonStatusPlugin } from './legacy-json-status';
+import { modelFileHandler } from './model-download';
 import { createLogger, workerLogger } from './logger';
 import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
@@ -130,6 +131,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
 
   app.get('/health', healthHandler(opts.prisma));
   app.post('/upload', uploadHandler(services));
+  app.get('/models/:id/files', modelFileHandler(services));
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),

@@ -59,6 +59,10 @@ async function queuedRun(): Promise<string> {
   const r = ok(await h.gql<{ createRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
   return r.createRun.id;
 }
+async function externalRun(): Promise<string> {
+  const r = ok(await h.gql<{ createExternalRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
+  return r.createExternalRun.id;
+}
 async function extraMember(): Promise<string> {
   const user = await h.db.prisma.user.create({ data: { email: uniqueEmail('extra'), passwordHash: 'x' } });
   await h.db.prisma.membership.create({ data: { userId: user.id, teamId: f.teamId, role: 'member' } });
@@ -108,6 +112,10 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Query.run': { expect: READ, call: (f) => q(`query($id: ID!) { run(id: $id) { id } }`, { id: f.runId }) },
   'Query.runs': { expect: READ, call: (f) => q(`query($p: ID!) { runs(projectId: $p) { edges { cursor } } }`, { p: f.projectId }) },
   'Query.invitations': { expect: SIGNED_IN, call: () => q(`{ invitations { id } }`) },
+  'Query.compareRuns': { expect: READ, call: async (f) => q(`query($ids: [ID!]!) { compareRuns(ids: $ids) { runs { id } } }`, { ids: [f.runId, await queuedRun()] }) },
+  'Query.pareto': { expect: READ, call: (f) => q(`query($p: ID!) { pareto(projectId: $p, x: "size.bytes", y: "perplexity") { missing } }`, { p: f.projectId }) },
+  'Query.leaderboard': { expect: READ, call: (f) => q(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1) { entries { rank } } }`, { t: f.teamId }) },
+  'Query.lineage': { expect: READ, call: (f) => q(`query($m: ID!) { lineage(modelId: $m) { nodes { id } } }`, { m: f.modelId }) },
   'Query.teamInvitations': { expect: MANAGE, call: (f) => q(`query($t: ID!) { teamInvitations(teamId: $t) { id } }`, { t: f.teamId }) },
 
   'Mutation.signUp': { expect: PUBLIC, call: () => q(`mutation($e: String!) { signUp(email: $e, password: "correct horse battery") { message } }`, { e: uniqueEmail('matrix') }) },
@@ -125,6 +133,9 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.createRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }) },
   'Mutation.cancelRun': { expect: WRITE, call: async () => q(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: await queuedRun() }) },
   'Mutation.setRunTags': { expect: WRITE, call: (f) => q(`mutation($id: ID!) { setRunTags(runId: $id, tags: ["a"]) { tags } }`, { id: f.runId }) },
+  'Mutation.setLeaderboardPublic': { expect: MANAGE, call: (f) => q(`mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: false) { id } }`, { t: f.teamId }) },
+  'Mutation.createExternalRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }) },
+  'Mutation.logMetrics': { expect: WRITE, call: async () => q(`mutation($r: ID!) { logMetrics(runId: $r, points: [{key: "k", name: "loss", value: 1}]) { accepted } }`, { r: await externalRun() }) },
   'Mutation.inviteMember': { expect: MANAGE, call: (f) => q(`mutation($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { id } }`, { t: f.teamId, e: uniqueEmail('invited') }) },
   'Mutation.revokeInvitation': { expect: MANAGE, call: async () => q(`mutation($id: ID!) { revokeInvitation(id: $id) { status } }`, { id: await pendingInvitation() }) },
   'Mutation.acceptInvitation': { expect: SELF_ONLY, call: async () => q(`mutation($id: ID!) { acceptInvitation(id: $id) { role } }`, { id: await invitationToOwner() }) },

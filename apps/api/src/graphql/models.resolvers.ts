@@ -155,16 +155,16 @@ export const modelsResolvers: ResolverMap = {
     parameterCount: (m: Model) => Number(m.parameterCount),
     async team(m: Model, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: m.teamId }, 'read');
-      return ctx.prisma.team.findUniqueOrThrow({ where: { id: m.teamId } });
+      return ctx.loaders.team.load(m.teamId);
     },
     async project(m: Model, _: unknown, ctx: ApiContext) {
       if (!m.projectId) return null;
       await authorize(ctx, { projectId: m.projectId }, 'read');
-      return ctx.prisma.project.findUnique({ where: { id: m.projectId } });
+      return ctx.loaders.project.load(m.projectId);
     },
     async parent(m: Model, _: unknown, ctx: ApiContext) {
       if (!m.parentId) return null;
-      const parent = await ctx.prisma.model.findUnique({ where: { id: m.parentId } });
+      const parent = await ctx.loaders.model.load(m.parentId);
       if (!parent) return null;
       await authorize(ctx, { teamId: parent.teamId }, 'read');
       return parent;
@@ -172,7 +172,7 @@ export const modelsResolvers: ResolverMap = {
     async producedByRun(m: Model, _: unknown, ctx: ApiContext) {
       if (!m.producedByRunId) return null;
       await authorize(ctx, { runId: m.producedByRunId }, 'read');
-      return ctx.prisma.run.findUnique({ where: { id: m.producedByRunId } });
+      return ctx.loaders.run.load(m.producedByRunId);
     },
   },
 };

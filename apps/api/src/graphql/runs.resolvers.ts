@@ -7,6 +7,7 @@ import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
+import type { MetricRow } from '../loaders';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput, zodInputError } from '../errors';
 import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
@@ -24,13 +25,6 @@ interface RunFilter {
   param?: ParamFilter | null;
 }
 
-interface MetricRow {
-  name: string;
-  value: number;
-  step: number | null;
-  runStepId: string | null;
-  createdAt: Date;
-}
 
 const MAX_TASK_FILE_BYTES = 16 * 2 ** 20;
 
@@ -168,24 +162,21 @@ export const runsResolvers: ResolverMap = {
   Run: {
     async project(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.project.findUniqueOrThrow({ where: { id: run.projectId } });
+      return ctx.loaders.project.load(run.projectId);
     },
     async baseModel(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.model.findUniqueOrThrow({ where: { id: run.baseModelId } });
+      return ctx.loaders.model.load(run.baseModelId);
     },
     async steps(run: Run, _: unknown, ctx: ApiContext): Promise<RunStep[]> {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.runStep.findMany({ where: { runId: run.id }, orderBy: { index: 'asc' } });
+      return ctx.loaders.stepsOfRun.load(run.id);
     },
     async metrics(run: Run, _: unknown, ctx: ApiContext): Promise<MetricRow[]> {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.$queryRaw<MetricRow[]>`
-        SELECT DISTINCT ON (name) name, value, step, "runStepId", "createdAt"
-        FROM "Metric" WHERE "runId" = ${run.id}::uuid
-        ORDER BY name, "createdAt" DESC, id DESC`;
+      return ctx.loaders.latestMetricsOfRun.load(run.id);
     },
-    async metricSeries(run: Run, args: { name: string }, ctx: ApiContext): Promise<MetricRow[]> {
+    async metricSeries(run: Run, args: { name: string }, ctx: ApiContext): Promise<Omit<MetricRow, 'runId'>[]> {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.prisma.metric.findMany({
         where: { runId: run.id, name: args.name },
@@ -196,24 +187,24 @@ export const runsResolvers: ResolverMap = {
     },
     async artifacts(run: Run, _: unknown, ctx: ApiContext): Promise<Artifact[]> {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.artifact.findMany({ where: { runId: run.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return ctx.loaders.artifactsOfRun.load(run.id);
     },
     async outputModel(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
-      return ctx.prisma.model.findFirst({ where: { producedByRunId: run.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      return ctx.loaders.outputModelOfRun.load(run.id);
     },
   },
   MetricValue: {
-    label: (m: MetricRow) => describeMetric(m.name)?.label ?? null,
-    unit: (m: MetricRow) => describeMetric(m.name)?.unit ?? null,
-    lowerIsBetter: (m: MetricRow) => describeMetric(m.name)?.lowerIsBetter ?? null,
-    family: (m: MetricRow) => describeMetric(m.name)?.family ?? null,
+    label: (m: Pick<MetricRow, 'name'>) => describeMetric(m.name)?.label ?? null,
+    unit: (m: Pick<MetricRow, 'name'>) => describeMetric(m.name)?.unit ?? null,
+    lowerIsBetter: (m: Pick<MetricRow, 'name'>) => describeMetric(m.name)?.lowerIsBetter ?? null,
+    family: (m: Pick<MetricRow, 'name'>) => describeMetric(m.name)?.family ?? null,
   },
   RunStep: {
     async outputModel(step: RunStep, _: unknown, ctx: ApiContext) {
       if (!step.outputModelId) return null;
       await authorize(ctx, { modelId: step.outputModelId }, 'read');
-      return ctx.prisma.model.findUnique({ where: { id: step.outputModelId } });
+      return ctx.loaders.model.load(step.outputModelId);
     },
   },
   Artifact: {
@@ -221,7 +212,7 @@ export const runsResolvers: ResolverMap = {
     async model(a: Artifact, _: unknown, ctx: ApiContext) {
       if (!a.modelId) return null;
       await authorize(ctx, { modelId: a.modelId }, 'read');
-      return ctx.prisma.model.findUnique({ where: { id: a.modelId } });
+      return ctx.loaders.model.load(a.modelId);
     },
   },
 };

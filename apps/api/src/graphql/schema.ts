@@ -2,6 +2,16 @@
 import { authResolvers } from './auth.resolvers';
 import { authTypeDefs } from './auth.schema';
 import { baseTypeDefs } from './base.schema';
+import { compareResolvers } from './compare.resolvers';
+import { compareTypeDefs } from './compare.schema';
+import { leaderboardResolvers } from './leaderboard.resolvers';
+import { leaderboardTypeDefs } from './leaderboard.schema';
+import { ingestResolvers } from './ingest.resolvers';
+import { ingestTypeDefs } from './ingest.schema';
+import { lineageResolvers } from './lineage.resolvers';
+import { lineageTypeDefs } from './lineage.schema';
+import { modelFolderResolvers } from './model-folder.resolvers';
+import { modelFolderTypeDefs } from './model-folder.schema';
 import { invitationsResolvers } from './invitations.resolvers';
 import { invitationsTypeDefs } from './invitations.schema';
 import { modelsResolvers } from './models.resolvers';
@@ -21,7 +31,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -33,4 +43,9 @@ export const resolvers: ResolverMap = mergeResolvers([
   runLabelsResolvers,
   runEventsResolvers,
   invitationsResolvers,
+  compareResolvers,
+  leaderboardResolvers,
+  lineageResolvers,
+  modelFolderResolvers,
+  ingestResolvers,
 ]);

@@ -1,0 +1,135 @@
+import type { Run } from '@distillery/db';
+import { describeMetric } from '@distillery/eval/metric-catalogue';
+import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
+import { authorize, authorizeRuns } from '../authorization';
+import { metricTable } from '../compare/metric-table';
+import { recipeDiff, type Json } from '../compare/recipe-diff';
+import type { ApiContext } from '../context';
+import { badInput } from '../errors';
+import { latestMetrics } from '../loaders';
+import type { ResolverMap } from './resolver-types';
+
+const MIN_COMPARED = 2;
+const MAX_COMPARED = 200;
+const MAX_SERIES_NAMES = 10;
+const MAX_SERIES_POINTS = 5_000;
+
+interface Comparison {
+  runs: Run[];
+  baseline: Run | null;
+}
+
+function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    let m = out.get(r.runId);
+    if (!m) out.set(r.runId, (m = new Map()));
+    m.set(r.name, r.value);
+  }
+  return out;
+}
+
+interface SeriesRow {
+  runId: string;
+  name: string;
+  step: number | null;
+  value: number;
+  createdAt: Date;
+  n: number;
+  total: number;
+}
+
+function axis(name: string, direction: Direction) {
+  const d = describeMetric(name);
+  return { name, label: d?.label ?? null, unit: d?.unit ?? null, lowerIsBetter: direction === 'min' };
+}
+
+function direction(name: string, lowerIsBetter: boolean | null | undefined, field: string): Direction {
+  try {
+    return metricDirection(name, lowerIsBetter === null || lowerIsBetter === undefined ? null : lowerIsBetter ? 'min' : 'max');
+  } catch (e) {
+    if (e instanceof ParetoInputError) throw badInput(field, `${e.message} (pass ${field}LowerIsBetter)`);
+    throw e;
+  }
+}
+
+export const compareResolvers: ResolverMap = {
+  Query: {
+    async compareRuns(_: unknown, args: { ids: string[]; baseline?: string | null }, ctx: ApiContext): Promise<Comparison> {
+      await ctx.viewer();
+      const ids = [...new Set(args.ids)];
+      if (ids.length < MIN_COMPARED || ids.length > MAX_COMPARED) throw badInput('ids', `compare between ${MIN_COMPARED} and ${MAX_COMPARED} distinct runs (got ${ids.length})`);
+      const runs = await authorizeRuns(ctx, ids, 'read');
+      const baseline = args.baseline ? (await authorizeRuns(ctx, [args.baseline], 'read'))[0]! : null;
+      return { runs, baseline };
+    },
+    async pareto(
+      _: unknown,
+      args: { projectId: string; x: string; y: string; suiteVersion?: number | null; xLowerIsBetter?: boolean | null; yLowerIsBetter?: boolean | null },
+      ctx: ApiContext,
+    ) {
+      await authorize(ctx, { projectId: args.projectId }, 'read');
+      if (args.x === args.y) throw badInput('y', 'pick two different metrics');
+      const dx = direction(args.x, args.xLowerIsBetter, 'x');
+      const dy = direction(args.y, args.yLowerIsBetter, 'y');
+      const version = args.suiteVersion ?? null;
+      const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
+        SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
+        FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
+        WHERE r."projectId" = ${args.projectId}::uuid AND m.name IN (${args.x}, ${args.y})
+          AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
+        ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
+      const byRun = valuesOf(rows);
+      const points: { id: string; x: number; y: number }[] = [];
+      let missing = 0;
+      for (const [id, v] of byRun) {
+        const x = v.get(args.x);
+        const y = v.get(args.y);
+        if (x === undefined || y === undefined || !Number.isFinite(x) || !Number.isFinite(y)) missing++;
+        else points.push({ id, x, y });
+      }
+      const front = paretoFrontier(points, dx, dy);
+      const at = new Map(points.map((p) => [p.id, p]));
+      const runOf = async (id: string) => (await ctx.loaders.run.load(id))!;
+      return {
+        x: axis(args.x, dx),
+        y: axis(args.y, dy),
+        frontier: await Promise.all(front.frontier.map(async (id) => ({ run: await runOf(id), x: at.get(id)!.x, y: at.get(id)!.y }))),
+        dominated: await Promise.all(front.dominated.map(async (d) => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, dominatedBy: d.dominatedBy }))),
+        missing,
+      };
+    },
+  },
+  RunComparison: {
+    async metrics(c: Comparison, _: unknown, ctx: ApiContext) {
+      const ids = c.runs.map((r) => r.id);
+      if (c.baseline && !ids.includes(c.baseline.id)) ids.push(c.baseline.id);
+      const values = valuesOf(await latestMetrics(ctx.prisma, ids));
+      const baseline = c.baseline ? (values.get(c.baseline.id) ?? new Map<string, number>()) : null;
+      return metricTable(c.runs.map((r) => ({ id: r.id, values: values.get(r.id) ?? new Map() })), baseline);
+    },
+    recipeDiff(c: Comparison) {
+      return recipeDiff(c.runs.map((r) => r.recipe as Json));
+    },
+    async series(c: Comparison, args: { names: string[]; maxPoints?: number | null }, ctx: ApiContext) {
+      const names = [...new Set(args.names)];
+      if (!names.length || names.length > MAX_SERIES_NAMES) throw badInput('names', `name 1 to ${MAX_SERIES_NAMES} metrics`);
+      const maxPoints = args.maxPoints ?? 500;
+      if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > MAX_SERIES_POINTS) throw badInput('maxPoints', `must be between 2 and ${MAX_SERIES_POINTS}`);
+      // Thinned in SQL: keep every k-th point (and the last) of long series.
+      const rows = await ctx.prisma.$queryRaw<SeriesRow[]>`
+        SELECT "runId", name, step, value, "createdAt", n::int AS n, total::int AS total FROM (
+          SELECT "runId"::text AS "runId", name, step, value, "createdAt",
+            row_number() OVER w - 1 AS n, count(*) OVER (PARTITION BY "runId", name) AS total
+          FROM "Metric" WHERE "runId" = ANY(${c.runs.map((r) => r.id)}::uuid[]) AND name = ANY(${names}::text[])
+          WINDOW w AS (PARTITION BY "runId", name ORDER BY step NULLS FIRST, "createdAt", id)
+        ) s
+        WHERE total <= ${maxPoints} OR n % ceil(total::float8 / ${maxPoints})::int = 0 OR n = total - 1
+        ORDER BY "runId", name, n`;
+      const out = new Map<string, { runId: string; name: string; points: { step: number | null; value: number; createdAt: Date }[] }>();
+      for (const r of c.runs) for (const name of names) out.set(`${r.id}\u0000${name}`, { runId: r.id, name, points: [] });
+      for (const row of rows) out.get(`${row.runId}\u0000${row.name}`)?.points.push({ step: row.step, value: row.value, createdAt: row.createdAt });
+      return [...out.values()];
+    },
+  },
+};

@@ -1,0 +1,99 @@
+export const compareTypeDefs = /* GraphQL */ `
+  "Runs side by side: aligned metrics with differences, the recipe settings that differ, and metric series to overlay."
+  type RunComparison {
+    "The runs in the order asked for."
+    runs: [Run!]!
+    "The reference run, when one was chosen; otherwise each run is compared with its own base model."
+    baseline: Run
+    "One row per metric any run recorded (latest values): catalogue metrics first, then steps' own figures."
+    metrics: [ComparedMetric!]!
+    "Recipe settings (leaf paths such as steps[0].params.bits) whose values are not the same in every run."
+    recipeDiff: [RecipeDifference!]!
+    "Every point of the named metrics, per run, for overlaid charts (at most maxPoints per run and name, evenly thinned)."
+    series(names: [String!]!, maxPoints: Int = 500): [ComparedSeries!]!
+  }
+
+  type ComparedMetric {
+    name: String!
+    label: String
+    unit: String
+    lowerIsBetter: Boolean
+    family: String
+    "One cell per run, in the order of RunComparison.runs."
+    cells: [ComparedCell!]!
+  }
+
+  type ComparedCell {
+    runId: ID!
+    value: Float
+    "The baseline run's value, or the run's base model's value of the same figure."
+    reference: Float
+    "value - reference"
+    delta: Float
+    "value / reference"
+    ratio: Float
+    "Whether the difference is an improvement in the metric's direction; null when unknown or equal."
+    better: Boolean
+  }
+
+  type RecipeDifference {
+    path: String!
+    "One value per run, in the order of RunComparison.runs; null where the run's recipe has no such setting."
+    values: [JSON]!
+  }
+
+  type ComparedSeries {
+    runId: ID!
+    name: String!
+    points: [SeriesPoint!]!
+  }
+
+  type SeriesPoint {
+    step: Int
+    value: Float!
+    createdAt: DateTime!
+  }
+
+  "One axis of a Pareto chart."
+  type MetricAxis {
+    name: String!
+    label: String
+    unit: String
+    lowerIsBetter: Boolean!
+  }
+
+  type ParetoPoint {
+    run: Run!
+    x: Float!
+    y: Float!
+  }
+
+  type DominatedRun {
+    run: Run!
+    x: Float!
+    y: Float!
+    "Frontier runs that are no worse on both metrics and better on one."
+    dominatedBy: [ID!]!
+  }
+
+  type ParetoFront {
+    x: MetricAxis!
+    y: MetricAxis!
+    "Runs no other run beats on both metrics, from the best x to the worst."
+    frontier: [ParetoPoint!]!
+    dominated: [DominatedRun!]!
+    "Runs left out because they lack one of the two metrics."
+    missing: Int!
+  }
+
+  extend type Query {
+    "Compare 2 to 200 runs of your teams; baseline: a run to measure every other against."
+    compareRuns(ids: [ID!]!, baseline: ID): RunComparison!
+    """
+    The Pareto frontier of a project's runs on two metrics (their latest values). Directions come from the
+    metric catalogue; for other names (an external run's own metrics) give xLowerIsBetter / yLowerIsBetter.
+    suiteVersion keeps only runs scored with that evaluation suite version, so figures of different suites are not mixed.
+    """
+    pareto(projectId: ID!, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean): ParetoFront!
+  }
+`;

@@ -1,0 +1,77 @@
+import type { Prisma } from '@distillery/db';
+import { z } from 'zod';
+import { authorize } from '../authorization';
+import type { ApiContext } from '../context';
+import { badInput, conflict, forbidden, parseInput } from '../errors';
+import { ingestPoints, type IngestPoint } from '../metric-ingest';
+import { nameSchema, unsafeCharacters } from '../names';
+import type { ResolverMap } from './resolver-types';
+
+export const MAX_POINTS_PER_CALL = 10_000;
+const MAX_KEY = 200;
+const MAX_NAME = 200;
+const MAX_PARAMS_BYTES = 64 * 1024;
+
+const RunNameSchema = nameSchema(200);
+const UuidSchema = z.uuid('not a valid id');
+
+/** Recipes of runs made elsewhere: no steps, the client's name and params. */
+export function isExternalRecipe(recipe: unknown): boolean {
+  return recipe !== null && typeof recipe === 'object' && (recipe as { external?: unknown }).external === true;
+}
+
+interface PointInput {
+  key: string;
+  name: string;
+  step?: number | null;
+  value: number;
+  time?: Date | null;
+}
+
+function checkPoints(points: PointInput[]): IngestPoint[] {
+  if (points.length > MAX_POINTS_PER_CALL) throw badInput('points', `at most ${MAX_POINTS_PER_CALL} points per call (got ${points.length}); split the batch`);
+  return points.map((p, i) => {
+    if (!p.key || p.key.length > MAX_KEY) throw badInput(`points[${i}].key`, `must be 1 to ${MAX_KEY} characters`);
+    if (!p.name || p.name.length > MAX_NAME) throw badInput(`points[${i}].name`, `must be 1 to ${MAX_NAME} characters`);
+    const unsafe = unsafeCharacters(p.key) ?? unsafeCharacters(p.name);
+    if (unsafe) throw badInput(`points[${i}]`, `key and name ${unsafe}`);
+    return { key: p.key, name: p.name, step: p.step ?? null, value: p.value, time: p.time ?? null };
+  });
+}
+
+export const ingestResolvers: ResolverMap = {
+  Mutation: {
+    async createExternalRun(_: unknown, args: { projectId: string; baseModelId: string; name: string; params?: unknown }, ctx: ApiContext) {
+      const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
+      const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
+      const name = parseInput(RunNameSchema, args.name, 'name');
+      const params = args.params ?? {};
+      if (params === null || typeof params !== 'object' || Array.isArray(params)) throw badInput('params', 'must be an object of settings');
+      if (JSON.stringify(params).length > MAX_PARAMS_BYTES) throw badInput('params', `at most ${MAX_PARAMS_BYTES} bytes of JSON`);
+      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true } });
+      if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
+        throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
+      }
+      const now = new Date();
+      return ctx.prisma.run.create({
+        data: {
+          projectId: args.projectId,
+          baseModelId,
+          recipe: { external: true, name, steps: [], params } as Prisma.InputJsonValue,
+          seed: 0,
+          status: 'running',
+          startedAt: now,
+          progressMessage: 'external run: metrics arrive through logMetrics',
+          createdById: viewer.userId,
+        },
+      });
+    },
+    async logMetrics(_: unknown, args: { runId: string; points: PointInput[] }, ctx: ApiContext) {
+      await authorize(ctx, { runId: args.runId }, 'write');
+      const run = await ctx.loaders.run.load(args.runId);
+      if (!run) throw forbidden();
+      if (!isExternalRecipe(run.recipe)) throw conflict('only external runs (createExternalRun) take logged metrics; Distillery runs record their own');
+      return ingestPoints(ctx.prisma, run.id, checkPoints(args.points));
+    },
+  },
+};
