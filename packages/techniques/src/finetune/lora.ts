@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { createPrng, decoderWeightShapes, isBlockLinearWeight, loraParamNames } from '@distillery/nn';
+import { bounded } from '../budget';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, trainDecoder } from './decoder-training';
 import { checkTrainingRun, estimateFinetune, trainingRunParams } from './schedule-params';
@@ -23,7 +24,7 @@ const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_pr
 export const loraParams = z
   .object({
     ...trainingRunParams,
-    lr: trainingRunParams.lr.default(1e-3),
+    lr: bounded.lr(1e-3),
     rank: z.number().int('rank must be an integer').min(1, 'rank must be at least 1').max(256, 'rank must be at most 256').default(8),
     /** The adapter's output is scaled by alpha / rank. */
     alpha: z.number().positive('alpha must be positive').default(16),
