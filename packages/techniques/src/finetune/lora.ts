@@ -43,7 +43,7 @@ export function loraTarget(targets: readonly string[]): (name: string) => boolea
 export async function finetuneLora(model: Model, params: LoraParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const tokens = ctx.trainingTokens;
   if (!tokens) throw new Error(`${ID} needs training tokens (ctx.trainingTokens) tokenized with the model's tokenizer`);
-  const base = loraBase(model);
+  const base = loraBase(model, ID);
   const { config, weights } = base;
   checkTokens(tokens, config.vocabSize, ID);
   const include = loraTarget(params.targets);
