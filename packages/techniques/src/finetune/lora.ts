@@ -52,18 +52,18 @@ export async function finetuneLora(model: Model, params: LoraParams, ctx: Techni
   const shapes = decoderWeightShapes(config);
   const shapeOf = (name: string) => shapes.get(name) as [number, number];
   const prng = createPrng(params.seed);
-  const trainable = new Map(weights);
+  const graphParams = new Map(weights);
   for (const name of targets) {
     const [rows, cols] = shapeOf(name);
     const { a, b } = loraParamNames(name);
     const std = 1 / Math.sqrt(rows);
-    trainable.set(a, Float32Array.from({ length: rows * params.rank }, () => std * prng.normal()));
-    trainable.set(b, new Float32Array(params.rank * cols));
+    graphParams.set(a, Float32Array.from({ length: rows * params.rank }, () => std * prng.normal()));
+    graphParams.set(b, new Float32Array(params.rank * cols));
   }
   const run = await trainDecoder({
     ...params,
     config,
-    params: trainable,
+    params: graphParams,
     tokens,
     graph: { loss: 'ce', frozen: [...weights.keys()], lora: { rank: params.rank, alpha: params.alpha, include } },
     // Held-out perplexity during training would score the base without its adapters.
