@@ -74,8 +74,10 @@ describe('finetune.lora', () => {
     expect(separate.model.graph.nodes.length).toBe(base.graph.nodes.length + 3 * tinyConfig.nLayers);
   });
 
-  it('refuses to run without training tokens, and a bad rank', async () => {
+  it('refuses to run without training tokens, a bad rank, and a base it cannot read', async () => {
     await expect(finetuneLora(q4, loraParams.parse({}), ctxWith({ trainingTokens: undefined }))).rejects.toThrow(/finetune.lora needs training tokens/);
     expect(loraParams.safeParse({ rank: 0 }).error!.issues[0]!.message).toBe('rank must be at least 1');
+    const packed = (await quantizeRtn(base, rtnParams.parse({ bits: 3, groupSize: 16, format: 'bitpacked' }), ctxWith())).model;
+    await expect(finetuneLora(packed, loraParams.parse({ steps: 1 }), ctxWith())).rejects.toThrow(/finetune.lora reads float, symmetric DequantizeLinear and MatMulNBits weights: .*missing initializer model.layers.0.self_attn.q_proj.weight.*bit-packed weights/);
   });
 });

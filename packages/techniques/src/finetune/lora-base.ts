@@ -33,8 +33,16 @@ export function withMatMulNBitsDecoded(model: Model): { model: Model; decoded: s
   return { model: { ...model, graph: { ...model.graph, nodes, initializers } }, decoded };
 }
 
-export function loraBase(model: Model): LoraBase {
+export function loraBase(model: Model, technique: string): LoraBase {
   const view = withMatMulNBitsDecoded(model);
-  const { config, weights, quantized } = decoderWeightsFromModel(view.model);
+  let read: DecoderFromModel;
+  try {
+    read = decoderWeightsFromModel(view.model);
+  } catch (e) {
+    const packed = model.graph.nodes.find((n) => n.name.includes('/unpack/'));
+    const hint = packed ? ` (bit-packed weights, e.g. at "${packed.name}", are not read: quantize with format "matmulnbits" or "dequantize-linear" before ${technique})` : '';
+    throw new Error(`${technique} reads float, symmetric DequantizeLinear and MatMulNBits weights: ${(e as Error).message}${hint}`);
+  }
+  const { config, weights, quantized } = read;
   return { config, weights, quantized: new Set([...quantized.keys(), ...view.decoded]) };
 }

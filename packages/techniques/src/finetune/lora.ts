@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { createPrng, decoderWeightShapes, isBlockLinearWeight, loraParamNames } from '@distillery/nn';
+import { bounded } from '../budget';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { checkTokens, trainDecoder } from './decoder-training';
 import { checkTrainingRun, estimateFinetune, trainingRunParams } from './schedule-params';
@@ -23,7 +24,7 @@ const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_pr
 export const loraParams = z
   .object({
     ...trainingRunParams,
-    lr: trainingRunParams.lr.default(1e-3),
+    lr: bounded.lr(1e-3),
     rank: z.number().int('rank must be an integer').min(1, 'rank must be at least 1').max(256, 'rank must be at most 256').default(8),
     /** The adapter's output is scaled by alpha / rank. */
     alpha: z.number().positive('alpha must be positive').default(16),
@@ -42,7 +43,7 @@ export function loraTarget(targets: readonly string[]): (name: string) => boolea
 export async function finetuneLora(model: Model, params: LoraParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const tokens = ctx.trainingTokens;
   if (!tokens) throw new Error(`${ID} needs training tokens (ctx.trainingTokens) tokenized with the model's tokenizer`);
-  const base = loraBase(model);
+  const base = loraBase(model, ID);
   const { config, weights } = base;
   checkTokens(tokens, config.vocabSize, ID);
   const include = loraTarget(params.targets);
@@ -51,18 +52,18 @@ export async function finetuneLora(model: Model, params: LoraParams, ctx: Techni
   const shapes = decoderWeightShapes(config);
   const shapeOf = (name: string) => shapes.get(name) as [number, number];
   const prng = createPrng(params.seed);
-  const trainable = new Map(weights);
+  const graphParams = new Map(weights);
   for (const name of targets) {
     const [rows, cols] = shapeOf(name);
     const { a, b } = loraParamNames(name);
     const std = 1 / Math.sqrt(rows);
-    trainable.set(a, Float32Array.from({ length: rows * params.rank }, () => std * prng.normal()));
-    trainable.set(b, new Float32Array(params.rank * cols));
+    graphParams.set(a, Float32Array.from({ length: rows * params.rank }, () => std * prng.normal()));
+    graphParams.set(b, new Float32Array(params.rank * cols));
   }
   const run = await trainDecoder({
     ...params,
     config,
-    params: trainable,
+    params: graphParams,
     tokens,
     graph: { loss: 'ce', frozen: [...weights.keys()], lora: { rank: params.rank, alpha: params.alpha, include } },
     // Held-out perplexity during training would score the base without its adapters.

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { readModel, serializeModel, validate, type Model } from '@distillery/onnx';
 import { dequantizeWeight, quantizeWeight, quietContext, rewriteLinear, unpackBits, type QuantSpec } from '../../src';
-import { packPeriods, periodLayout } from '../../src/kit/formats/bitpacked';
+import { packPeriods, periodLayout, periodMatrix } from '../../src/kit/formats/bitpacked';
 import { buildMlp, matmulF64, seededUniform } from '../mlp-fixture';
 
 const H = 96;
@@ -32,18 +32,23 @@ function slowCode(bytes: Uint8Array, period: number, j: number, bits: number): n
 }
 
 describe('bit-packed codes (any width 2..8)', () => {
-  it('the period layout (low byte, high byte, shift) recovers every code exactly, for every width', () => {
+  it('the period layout (low byte, high byte, shift) and its window matrix recover every code exactly, for every width', () => {
     for (let bits = 2; bits <= 8; bits++) {
       const codes = Uint8Array.from({ length: 8 * 7 + 3 }, (_, i) => (i * 37 + 11) % 2 ** bits);
       const { bytes, periods } = packPeriods(codes, bits, 0);
       expect(bytes.length).toBe(periods * bits);
       const { lo, hi, shift } = periodLayout(bits);
+      const m = periodMatrix(bits);
       for (let i = 0; i < codes.length; i++) {
         const p = Math.floor(i / 8);
         const j = i % 8;
         const word = bytes[p * bits + lo[j]!]! + 256 * bytes[p * bits + hi[j]!]!;
         expect(Math.floor(word / 2 ** shift[j]!) % 2 ** bits).toBe(codes[i]);
         expect(slowCode(bytes, p, j, bits)).toBe(codes[i]);
+        // The graph's form: the window as a bytes x matrix product, the code from two floors.
+        let window = 0;
+        for (let k = 0; k < bits; k++) window += bytes[p * bits + k]! * m[k * 8 + j]!;
+        expect(Math.floor(window / 2 ** shift[j]!) - 2 ** bits * Math.floor(window / 2 ** (shift[j]! + bits))).toBe(codes[i]);
       }
       expect(Array.from(unpackBits(bytes, codes.length, bits))).toEqual(Array.from(codes));
     }
@@ -82,7 +87,8 @@ describe('bit-packed codes (any width 2..8)', () => {
     await run(out.model, seededUniform(ROWS * 64, 1), 64, { optimizedModelFilePath: file, graphOptimizationLevel: 'extended' });
     const optimized = await readModel(file);
     const ops = optimized.graph.nodes.map((n) => n.opType);
-    expect(ops.filter((op) => ['Gather', 'Mod', 'Div', 'Mul', 'Sub', 'Cast', 'Reshape'].includes(op))).toEqual([]);
+    expect(ops.filter((op) => ['Floor', 'Mul', 'Sub', 'Cast', 'Reshape', 'Slice'].includes(op))).toEqual([]);
+    expect(ops.filter((op) => op === 'MatMul')).toHaveLength(2);
     expect(optimized.graph.initializers.some((t) => t.dtype === 'float32' && t.dims.join() === `64,${H}`)).toBe(true);
   });
 });
