@@ -4,7 +4,9 @@
  * timed (first runs pay for allocation and kernel selection). Reports prefill tokens/s at
  * the stated prompt length (median over runs) and decode ms/token as p50/p95 over every
  * timed step (percentiles.ts). Times are wall-clock on a shared machine: compare against
- * a baseline measured in the same run.
+ * a baseline measured in the same run. Each decode step's process CPU time is kept too: on
+ * a machine other processes load, time spent waiting for a core inflates wall time but not
+ * CPU time, so ratios of CPU time between two models vary much less from run to run.
  */
 import type * as ort from 'onnxruntime-node';
 import { CanceledError, type Model } from '@distillery/onnx';
@@ -24,6 +26,8 @@ export interface LatencyOptions {
   onProgress?: (fraction: number, message?: string) => void;
   /** Clock in milliseconds; default performance.now (tests inject one). */
   now?: () => number;
+  /** Process CPU time in milliseconds; default from process.cpuUsage (tests inject one). */
+  cpuNow?: () => number;
 }
 
 export interface LatencyResult {
@@ -36,6 +40,8 @@ export interface LatencyResult {
   /** Decode step times over every timed step (warm-up excluded). */
   decodeMs: TimingSummary;
   decodeTokensPerSecond: number;
+  /** Median process CPU milliseconds per decoded token (every thread of the process, ORT's included). */
+  decodeCpuMsPerToken: number;
   promptLength: number;
   decodeTokens: number;
   repeats: number;
@@ -44,6 +50,11 @@ export interface LatencyResult {
   threads?: number;
   /** The greedy continuation of the last run, so callers can check the cache is used correctly. */
   generated: number[];
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 function argmaxRow(logits: Float32Array, row: number, vocab: number): number {
@@ -57,6 +68,7 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
   const warmup = opts.warmup ?? 1;
   const repeats = opts.repeats ?? 3;
   const now = opts.now ?? (() => performance.now());
+  const cpuNow = opts.cpuNow ?? processCpuMs;
   if (!Number.isInteger(promptLength) || promptLength < 1) throw new Error(`promptLength must be a positive integer (got ${promptLength})`);
   if (!Number.isInteger(decodeTokens) || decodeTokens < 1) throw new Error(`decodeTokens must be a positive integer (got ${decodeTokens})`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`repeats must be a positive integer (got ${repeats})`);
@@ -65,6 +77,7 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
   const lm = causalLm(session);
   const prefill: number[] = [];
   const perToken: number[] = [];
+  const cpuPerToken: number[] = [];
   let generated: number[] = [];
   // One untimed token tells us the vocabulary, so default prompt ids stay inside it.
   const { vocab } = await lm.forward([0]);
@@ -82,10 +95,15 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
     let next = argmaxRow(out.logits, promptLength - 1, vocab);
     for (let k = 0; k < decodeTokens; k++) {
       tokens.push(next);
+      const c0 = cpuNow();
       t0 = now();
       out = await lm.step([next], out.present);
       const stepTime = now() - t0;
-      if (timed) perToken.push(stepTime);
+      const stepCpu = cpuNow() - c0;
+      if (timed) {
+        perToken.push(stepTime);
+        cpuPerToken.push(stepCpu);
+      }
       next = argmaxRow(out.logits, 0, vocab);
     }
     generated = tokens;
@@ -99,6 +117,7 @@ export async function measureLatency(session: ort.InferenceSession, opts: Latenc
     decodeMsPerToken: decodeMs.p50,
     decodeMs,
     decodeTokensPerSecond: 1000 / decodeMs.p50,
+    decodeCpuMsPerToken: median(cpuPerToken),
     promptLength,
     decodeTokens,
     repeats,

@@ -41,6 +41,13 @@ const QUANT_OPS: Record<string, { scales: number[]; data: number[] }> = {
 const ROPE_NAME = /(?:^|[._/])(?:cos|sin)_cache(?:d)?(?:$|[._/])|inv_freq/i;
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
+/** The initializer `value` is, directly or through Casts (a float16 codebook cast to float32 before its Gather). */
+function storedThroughCasts(value: string, producers: Map<string, Node>, inits: Map<string, Tensor>): Tensor | undefined {
+  let v = value;
+  for (let p = producers.get(v); p?.opType === 'Cast' && p.inputs[0]; p = producers.get(v)) v = p.inputs[0];
+  return inits.get(v);
+}
+
 /** Integer initializers holding more than one value that `start` is computed from without passing a graph input. */
 function storedIndices(start: string, producers: Map<string, Node>, graphInputs: Set<string>, inits: Map<string, Tensor>): string[] {
   const found: string[] = [];
@@ -95,7 +102,7 @@ export function weightCensus(model: Model): WeightCensus {
       const byPosition = reachesInput(n.inputs[1], 'position_ids', producers, graphInputs);
       const byToken = reachesInput(n.inputs[1], 'input_ids', producers, graphInputs);
       if (byPosition && !byToken) tables.add(n.inputs[0]!);
-      const table = inits.get(n.inputs[0]!);
+      const table = storedThroughCasts(n.inputs[0]!, producers, inits);
       if (!byPosition && !byToken && table && FLOAT.has(table.dtype)) {
         const indices = storedIndices(n.inputs[1], producers, graphInputs, inits);
         if (indices.length) {

@@ -50,8 +50,19 @@ describe('latency', () => {
         call++;
         return t;
       };
-      const res = await measureLatency(session, { promptLength, decodeTokens, warmup, repeats, now });
+      // CPU time of decode step i: 500 ms in warm-up, then 3, 6, ..., 45 for the 15 timed steps.
+      const cpuDurations = Array.from({ length: (warmup + repeats) * decodeTokens }, (_, i) => (i < warmup * decodeTokens ? 500 : 3 * (i - warmup * decodeTokens + 1)));
+      let cpu = 0;
+      let cpuCall = 0;
+      const cpuNow = () => {
+        if (cpuCall % 2 === 1) cpu += cpuDurations[(cpuCall - 1) / 2]!;
+        cpuCall++;
+        return cpu;
+      };
+      const res = await measureLatency(session, { promptLength, decodeTokens, warmup, repeats, now, cpuNow });
       expect(call).toBe(2 * durations.length);
+      expect(cpuCall).toBe(2 * cpuDurations.length);
+      expect(res.decodeCpuMsPerToken).toBe(24);
       const timedDecode = Array.from({ length: repeats * decodeTokens }, (_, i) => 1 + warmup * decodeTokens + i); // 11..25
       expect(res.decodeMs.count).toBe(15);
       expect(res.decodeMs.max).toBe(25);
@@ -91,6 +102,7 @@ describe('latency', () => {
       expect(res.prefillMs).toBeGreaterThan(0);
       expect(res.decodeMsPerToken).toBeGreaterThan(0);
       expect(res.decodeTokensPerSecond).toBeCloseTo(1000 / res.decodeMsPerToken, 9);
+      expect(res.decodeCpuMsPerToken).toBeGreaterThan(0);
       expect(res).toMatchObject({ promptLength: 8, decodeTokens: 6, repeats: 2 });
 
       await expect(measureLatency(session, { promptLength: 0, decodeTokens: 1 })).rejects.toThrow(/promptLength/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, parameterCount as configParameterCount } from '@distillery/nn';
-import { attr, elementCount, inspectModel, makeTensor, type Model } from '@distillery/onnx';
+import { attr, elementCount, inspectModel, makeTensor, tensorFromNumbers, type Model } from '@distillery/onnx';
 import { PeakRss, weightCensus } from '../src';
 import { tinyDecoder } from './tiny-decoder';
 
@@ -23,19 +23,22 @@ function quantizeOneLayer(model: Model): { model: Model; weights: number; scaleB
 }
 
 /** One linear layer's weight replaced by uint8 indices into a 16-entry float codebook, expanded by Cast + Gather. */
-function palettizeOneLayer(model: Model): { model: Model; weights: number } {
+function palettizeOneLayer(model: Model, halfCodebook = false): { model: Model; weights: number } {
   const layer = inspectModel(model).linearLayers.find((l) => l.opType === 'MatMul' && l.dtype === 'float32')!;
   const w = model.graph.initializers.find((t) => t.name === layer.weight)!;
   const n = elementCount(w.dims);
   const idx = makeTensor(`${w.name}_indices`, 'uint8', w.dims, Uint8Array.from({ length: n }, (_, i) => i % 16));
-  const book = makeTensor(`${w.name}_codebook`, 'float32', [16], Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 100));
+  const values = Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 100);
+  const book = tensorFromNumbers(`${w.name}_codebook`, halfCodebook ? 'float16' : 'float32', [16], values);
+  const table = halfCodebook ? `${w.name}_codebook_f32` : book.name;
+  const castBook = { name: `${w.name}/CastBook`, opType: 'Cast', domain: '', inputs: [book.name], outputs: [table], attributes: { to: attr.int(1) } };
   const nodes = model.graph.nodes.map((node) =>
     node.name === layer.node ? { ...node, inputs: node.inputs.map((i) => (i === w.name ? `${w.name}_expanded` : i)) } : node,
   );
   const cast = { name: `${w.name}/Cast`, opType: 'Cast', domain: '', inputs: [idx.name], outputs: [`${w.name}_i32`], attributes: { to: attr.int(6) } };
-  const gather = { name: `${w.name}/Gather`, opType: 'Gather', domain: '', inputs: [book.name, `${w.name}_i32`], outputs: [`${w.name}_expanded`], attributes: { axis: attr.int(0) } };
+  const gather = { name: `${w.name}/Gather`, opType: 'Gather', domain: '', inputs: [table, `${w.name}_i32`], outputs: [`${w.name}_expanded`], attributes: { axis: attr.int(0) } };
   return {
-    model: { ...model, graph: { ...model.graph, nodes: [cast, gather, ...nodes], initializers: [...model.graph.initializers.filter((t) => t !== w), idx, book] } },
+    model: { ...model, graph: { ...model.graph, nodes: [...(halfCodebook ? [castBook] : []), cast, gather, ...nodes], initializers: [...model.graph.initializers.filter((t) => t !== w), idx, book] } },
     weights: n,
   };
 }
@@ -70,12 +73,14 @@ describe('weightCensus', () => {
     expect(c.bitsPerWeight).toBeLessThan(32);
   });
 
-  it('counts palettized weights one per stored index, the codebook with the scales', () => {
-    const p = palettizeOneLayer(tiny.model);
-    const c = weightCensus(p.model);
-    expect(c.weightParameters).toBe(expected);
-    expect(c.scaleBytes).toBe(16 * 4);
-    expect(c.weightBytes).toBe((expected - p.weights) * 4 + p.weights);
+  it('counts palettized weights one per stored index, the codebook with the scales (also a float16 codebook cast before its Gather)', () => {
+    for (const half of [false, true]) {
+      const p = palettizeOneLayer(tiny.model, half);
+      const c = weightCensus(p.model);
+      expect(c.weightParameters).toBe(expected);
+      expect(c.scaleBytes).toBe(16 * (half ? 2 : 4));
+      expect(c.weightBytes).toBe((expected - p.weights) * 4 + p.weights);
+    }
   });
 });
 

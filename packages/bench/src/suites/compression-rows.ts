@@ -67,14 +67,19 @@ export function benchContext(b: RefBench, log: (m: string) => void, extra: Parti
 
 export const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-export async function decodeTokPerSec(model: Model, quick: boolean): Promise<number> {
+/** Greedy decode after a 1-token prompt: wall tokens/s and process CPU ms per token (medians over the steps). */
+export async function decodeSpeed(model: Model, quick: boolean): Promise<{ tokPerSec: number; cpuMsPerToken: number }> {
   const session = await createSession(model);
   try {
     const r = await measureLatency(session, { promptLength: 1, decodeTokens: quick ? 32 : 128, warmup: 1, repeats: quick ? 2 : 3 });
-    return round(r.decodeTokensPerSecond, 1);
+    return { tokPerSec: round(r.decodeTokensPerSecond, 1), cpuMsPerToken: r.decodeCpuMsPerToken };
   } finally {
     await session.release();
   }
+}
+
+export async function decodeTokPerSec(model: Model, quick: boolean): Promise<number> {
+  return (await decodeSpeed(model, quick)).tokPerSec;
 }
 
 export interface RowInput {

@@ -33,7 +33,7 @@ import {
   type TechniqueResult,
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
-import { benchContext, compressionRow, decodeTokPerSec, denseRow, loadRefBase, round } from './compression-rows';
+import { benchContext, compressionRow, decodeSpeed, denseRow, loadRefBase, round } from './compression-rows';
 
 /** Multiply-adds per decoded token in the linear layers (the tied LM head included). */
 function linearMacs(m: Model): number {
@@ -51,11 +51,16 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const pruned = out.model;
   const target = `30% (${out.report.ffnSizeAfter} of ${out.report.ffnSizeBefore} kept)`;
   // Alternate the two models so load on the shared machine hits both alike; keep the best of each.
+  // Wall time counts the waits for a core on a loaded machine, CPU time does not: both are kept.
   const speeds = { dense: 0, pruned: 0 };
+  const cpuMs = { dense: Infinity, pruned: Infinity };
   for (let round_ = 0; round_ < (quick ? 3 : 5); round_++) {
-    speeds.dense = Math.max(speeds.dense, await decodeTokPerSec(dense, quick));
-    speeds.pruned = Math.max(speeds.pruned, await decodeTokPerSec(pruned, quick));
-    log(`bench-100m decode tok/s: dense ${speeds.dense}, ffn-30% ${speeds.pruned}`);
+    for (const [k, m] of [['dense', dense], ['pruned', pruned]] as const) {
+      const s = await decodeSpeed(m, quick);
+      speeds[k] = Math.max(speeds[k], s.tokPerSec);
+      cpuMs[k] = Math.min(cpuMs[k], s.cpuMsPerToken);
+    }
+    log(`bench-100m decode tok/s: dense ${speeds.dense}, ffn-30% ${speeds.pruned}; CPU ms/token: dense ${round(cpuMs.dense, 2)}, ffn-30% ${round(cpuMs.pruned, 2)}`);
   }
   const row = (m: Model, method: string, target: string, tps: number): BenchRow => ({
     model: 'large',
@@ -71,7 +76,16 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   });
   // The speed-up the removed multiply-adds allow at most: the LM head and attention stay.
   const macCeiling = round(linearMacs(dense) / linearMacs(pruned), 3);
-  return [row(dense, 'dense', '-', speeds.dense), { ...row(pruned, 'ffn-channels', target, speeds.pruned), speedupVsDense: round(speeds.pruned / speeds.dense, 2), macCeiling }];
+  return [
+    { ...row(dense, 'dense', '-', speeds.dense), decodeCpuMsPerToken: round(cpuMs.dense, 2) },
+    {
+      ...row(pruned, 'ffn-channels', target, speeds.pruned),
+      decodeCpuMsPerToken: round(cpuMs.pruned, 2),
+      speedupVsDense: round(speeds.pruned / speeds.dense, 2),
+      cpuSpeedupVsDense: round(cpuMs.dense / cpuMs.pruned, 2),
+      macCeiling,
+    },
+  ];
 }
 
 const suite: BenchSuite = {
@@ -118,7 +132,7 @@ const suite: BenchSuite = {
     await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
 
     const large = await largeRows(quick, log);
-    log(`bench-100m: FFN-30% decodes ${large[1]!.speedupVsDense}x dense (target >= 1.2; removed multiply-adds allow ${large[1]!.macCeiling}x)`);
+    log(`bench-100m: FFN-30% decodes ${large[1]!.speedupVsDense}x dense by wall time, ${large[1]!.cpuSpeedupVsDense}x by CPU time (target >= 1.2; removed multiply-adds allow ${large[1]!.macCeiling}x)`);
     return [...rows, ...large];
   },
 };

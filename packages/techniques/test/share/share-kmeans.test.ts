@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, referenceForward, runDecoder, type DecoderWeights } from '@distillery/nn';
+import { weightCensus } from '@distillery/eval';
 import { tensorToFloat32, type Model } from '@distillery/onnx';
 import { kmeansParams, quietContext, shareKmeans } from '../../src';
 
@@ -59,6 +60,8 @@ describe('share.kmeans', () => {
     expect(grouped.report.bitsPerWeight).toBeCloseTo((weightsCount * 4 + groups * 4 * 32 + config.nLayers * 7 * 5 * 32) / weightsCount, 3);
     expect(grouped.report.weightRmsError).toBeLessThan(perLayer.report.weightRmsError as number);
     await expectOrtMatchesReference(grouped.model);
+    // The weight census counts one weight per stored index, as before palettization.
+    for (const m of [perLayer.model, grouped.model]) expect(weightCensus(m).weightParameters).toBe(weightCensus(base).weightParameters);
   });
 
   it('seeded: the same seed gives the same model; 6 bits stores uint8 indices', async () => {
