@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { tokenizerShaOf } from './base-evaluation';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
+import type { ImportReport } from './thread-messages';
 import type { ThreadPool } from './thread-pool';
 
 export const IMPORT_MODEL_TASK = 'import-model';
@@ -57,10 +58,21 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
-/** The row's config (it holds tokenizerSha256) plus the decoder's config.json, which createRun's bounds read. */
-function withDecoderConfig(config: unknown, decoderConfig: Record<string, unknown>): Prisma.InputJsonValue {
+/**
+ * The row's config (it holds tokenizerSha256) plus the decoder's config.json, which
+ * createRun's bounds read, the import report, and the tokenizer a converted format brought.
+ */
+function importedConfig(
+  config: unknown,
+  added: { decoderConfig: Record<string, unknown> | null; importReport: ImportReport; tokenizerSha256: string | null },
+): Prisma.InputJsonValue {
   const kept = config !== null && typeof config === 'object' && !Array.isArray(config) ? { ...(config as Record<string, unknown>) } : {};
-  return { ...kept, decoderConfig } as Prisma.InputJsonValue;
+  return {
+    ...kept,
+    ...(added.decoderConfig ? { decoderConfig: added.decoderConfig } : {}),
+    ...(added.tokenizerSha256 ? { tokenizerSha256: added.tokenizerSha256 } : {}),
+    importReport: added.importReport,
+  } as unknown as Prisma.InputJsonValue;
 }
 
 export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps): Promise<ImportOutcome> {
@@ -83,8 +95,10 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const summary = outcome.value;
     let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
     if (summary.inlineModel !== null) stored = await store.put(new Uint8Array(summary.inlineModel));
+    const embeddedTokenizer = summary.tokenizerJson === null ? null : await store.put(new TextEncoder().encode(summary.tokenizerJson));
     const ready = await prisma.$transaction(async (tx) => {
       if (stored.sha256 !== model.sha256) await lockBlob(tx, stored.sha256, 'shared');
+      if (embeddedTokenizer) await lockBlob(tx, embeddedTokenizer.sha256, 'shared');
       const updated = await tx.model.updateMany({
         where: { id: model.id, status: 'importing' },
         data: {
@@ -94,7 +108,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
           sha256: stored.sha256,
           bytes: BigInt(stored.bytes),
           storagePath: stored.path,
-          ...(summary.decoderConfig ? { config: withDecoderConfig(model.config, summary.decoderConfig) } : {}),
+          config: importedConfig(model.config, { decoderConfig: summary.decoderConfig, importReport: summary.report, tokenizerSha256: embeddedTokenizer?.sha256 ?? null }),
         },
       });
       if (updated.count !== 1) return false;
@@ -103,7 +117,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
       return true;
     });
     if (!ready) return 'skipped';
-    log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, inlined: summary.inlineModel !== null }, 'model imported');
+    log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, inlined: summary.inlineModel !== null, format: summary.report.format }, 'model imported');
     return 'ready';
   } catch (error) {
     const final = error instanceof ImportRejectedError || attempt.attempt >= attempt.maxAttempts;

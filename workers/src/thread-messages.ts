@@ -102,6 +102,17 @@ export interface TechniqueTaskOutput {
   calibration?: { sha256: string; bytes: Uint8Array };
 }
 
+/** What an import records about its source, for people: format, architecture, sizes, warnings. */
+export interface ImportReport {
+  format: string;
+  architecture: string;
+  parameters: number;
+  /** Tensor count by stored type. */
+  dtypes: Record<string, number>;
+  tokenizerKind: string;
+  warnings: string[];
+}
+
 export interface ImportTaskOutput {
   parameterCount: number;
   nodeCount: number;
@@ -110,6 +121,10 @@ export interface ImportTaskOutput {
   inlineModel: ArrayBuffer | null;
   /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
   decoderConfig: Record<string, unknown> | null;
+  /** tokenizer.json made from the vocabulary a converted format embeds (GGUF), when no tokenizer was uploaded. */
+  tokenizerJson: string | null;
+  /** Format, architecture, parameters, dtypes, tokenizer kind and warnings, stored on the model row's config. */
+  report: ImportReport;
 }
 
 export interface EvaluateTaskOutput {
