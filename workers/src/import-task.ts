@@ -1,10 +1,15 @@
 /**
- * Model import inside a Piscina thread: decode, validate, refuse non-finite weights,
- * check the tokenizer, count parameters. A model that needed external data files comes
- * back serialized with its weights inline, since the store holds single files.
+ * Model import inside a Piscina thread: the format is read from the bytes; safetensors and
+ * llama2.c are converted to our ONNX decoder first (import-conversion.ts). Then decode,
+ * validate, refuse non-finite weights, check the tokenizer, count parameters, and report
+ * {format, architecture, parameters, dtypes, tokenizer kind, warnings}. A model that was
+ * converted or needed external data files comes back serialized, since the store holds
+ * single files.
  */
+import { tokenizerReport, type ConvertedModel, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { serializeModel, type Model } from '@distillery/onnx';
+import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
+import { convertUpload, importFormatOf } from './import-conversion';
 import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
@@ -19,22 +24,69 @@ function decoderConfigOf(model: Model): Record<string, unknown> | null {
   }
 }
 
-export function runImportTask(input: ImportTaskInput): ThreadOutcome<ImportTaskOutput> {
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+function onnxReport(model: Model, tokenizerJson: string | null): ImportReport {
+  const inspection = inspectModel(model);
+  const dtypes: Record<string, number> = {};
+  for (const t of model.graph.initializers) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+  const config = readDecoderConfig(model);
+  let tokenizerKind: string | null = null;
+  const warnings: string[] = [];
+  if (tokenizerJson !== null) {
+    const t = tokenizerReport(tokenizerJson, 'tokenizer.json', {}, {}, config?.vocabSize);
+    tokenizerKind = t.kind;
+    warnings.push(...t.warnings);
+  }
+  return { format: 'onnx', architecture: config ? config.arch : 'onnx graph', parameters: inspection.parameterCount, dtypes, tokenizerKind, warnings };
+}
+
+export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutcome<ImportTaskOutput>> {
   const ctx = threadContext(input);
   try {
-    ctx.onProgress(0, 'decoding');
-    const { model, usesExternalData } = decodeForImport(new Uint8Array(input.model), input.sourceDir ?? undefined);
-    ctx.onProgress(0.5, 'validating');
-    const summary = checkModel(model);
-    if (input.tokenizerJson !== null) checkTokenizer(input.tokenizerJson, 'tokenizerSha256');
-    let inline: ArrayBuffer | null = null;
-    if (usesExternalData) {
-      const bytes = serializeModel(model).model;
-      inline = new ArrayBuffer(bytes.byteLength);
-      new Uint8Array(inline).set(bytes);
+    const bytes = new Uint8Array(input.model);
+    const format = importFormatOf(bytes);
+    ctx.onProgress(0, `reading ${format}`);
+    let converted: ConvertedModel | null;
+    try {
+      converted = await convertUpload(format, bytes, { sourceDir: input.sourceDir, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
+    } catch (error) {
+      if (error instanceof ModelRejectedError) throw error;
+      throw new ModelRejectedError(`${format}: ${(error as Error).message ?? String(error)}`);
     }
+    let model: Model;
+    let inline: ArrayBuffer | null = null;
+    if (converted !== null) {
+      model = converted.model;
+      ctx.onProgress(0.75, 'validating the converted model');
+    } else {
+      ctx.onProgress(0, 'decoding');
+      const decoded = decodeForImport(bytes, input.sourceDir ?? undefined);
+      model = decoded.model;
+      if (decoded.usesExternalData) inline = exactBuffer(serializeModel(model).model);
+      ctx.onProgress(0.5, 'validating');
+    }
+    const summary = checkModel(model);
+    const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
+    if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
+    const report = converted?.report ?? onnxReport(model, input.tokenizerJson);
+    if (converted !== null) inline = exactBuffer(serializeModel(model).model);
     ctx.onProgress(1, 'validated');
-    return { ok: true, value: { ...summary, inlineModel: inline, decoderConfig: decoderConfigOf(model) } };
+    return {
+      ok: true,
+      value: {
+        ...summary,
+        inlineModel: inline,
+        decoderConfig: converted ? (converted.hfConfig as unknown as Record<string, unknown>) : decoderConfigOf(model),
+        report,
+        // A tokenizer the conversion made or found (llama2.c's tokenizer.bin, a folder's tokenizer.json), for the worker to store.
+        tokenizerJson: converted?.tokenizerJson ?? null,
+      },
+    };
   } catch (error) {
     if (error instanceof ModelRejectedError) return { ok: false, reason: 'invalid', message: error.message };
     // Decoders throw plain errors on malformed input too; those are the input's fault.

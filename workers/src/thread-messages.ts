@@ -5,6 +5,7 @@
  * shared memory is the 4-byte cancellation flag, which a thread busy inside a technique
  * can read without yielding to its event loop.
  */
+import type { ImportReport } from '@distillery/formats';
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { SensitivityRow, SensitivitySettings, TechniqueReport } from '@distillery/techniques';
@@ -103,7 +104,12 @@ export interface ImportTaskOutput {
   inlineModel: ArrayBuffer | null;
   /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
   decoderConfig: Record<string, unknown> | null;
+  /** Stored in Model.config.importReport. */
+  report: ImportReport;
+  /** tokenizer.json text the conversion produced or found beside the model, or null. */
+  tokenizerJson: string | null;
 }
+
 
 export interface EvaluateTaskOutput {
   evaluation: ModelEvaluation;

@@ -1,0 +1,50 @@
+/**
+ * Non-ONNX uploads into our model layout, inside the import thread: the format is read from
+ * the bytes, a Hugging Face safetensors folder is converted from the import's folder
+ * (config.json and shards live there), a llama2.c checkpoint from its bytes (with the
+ * tokenizer.bin beside it on server-side imports). GGUF belongs to its own importer.
+ */
+import path from 'node:path';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, LLAMA2C_TOKENIZER_FILE, sniffFormat, SNIFF_BYTES, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { ModelRejectedError } from './model-validation';
+
+export function importFormatOf(bytes: Uint8Array): SniffedFormat {
+  return sniffFormat(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength);
+}
+
+/** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
+export async function convertUpload(
+  format: SniffedFormat,
+  bytes: Uint8Array,
+  input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
+): Promise<ConvertedModel | null> {
+  try {
+    switch (format) {
+      case 'safetensors':
+      case 'safetensors-index':
+        if (input.sourceDir === null) {
+          throw new ModelRejectedError('a safetensors file needs the config.json (and shards) of its folder: import it with importModelFromPath from a Hugging Face folder under the import root');
+        }
+        return await convertHfFolder(input.sourceDir, { onProgress: (f, tensor) => input.onProgress(0.1 + 0.6 * f, `converting ${tensor}`) });
+      case 'llama2c': {
+        const given = input.tokenizerJson !== null;
+        const converted = await convertLlama2c(bufferSource(bytes, 'model.bin'), {
+          tokenizerFile: given || input.sourceDir === null ? null : path.join(input.sourceDir, LLAMA2C_TOKENIZER_FILE),
+          onProgress: (f) => input.onProgress(0.1 + 0.6 * f, 'converting'),
+        });
+        if (!given) return converted;
+        // A tokenizer.json uploaded with the checkpoint replaces the missing tokenizer.bin.
+        const t = tokenizerReport(input.tokenizerJson as string, 'tokenizer.json', {}, {}, converted.config.vocabSize);
+        const warnings = converted.report.warnings.filter((w) => !w.startsWith(`no ${LLAMA2C_TOKENIZER_FILE}`)).concat(t.warnings);
+        return { ...converted, tokenizerJson: input.tokenizerJson, report: { ...converted.report, tokenizerKind: t.kind, warnings } };
+      }
+      case 'gguf':
+        throw new ModelRejectedError('GGUF files are not converted by this importer');
+      default:
+        return null;
+    }
+  } catch (error) {
+    if (error instanceof FormatError) throw new ModelRejectedError(`${format}: ${error.message}`);
+    throw error;
+  }
+}
