@@ -1,52 +1,83 @@
 /**
- * Uploaded bytes in a format other than ONNX become one of our model folders before
- * validation: the format is detected from the bytes (magic numbers), the converter of
- * that format writes the folder in a scratch directory, and the ONNX file, tokenizer.json
- * and the converter's report come back. ONNX (and bytes no detector recognises, which
- * the ONNX decoder then rejects with its own reason) return null.
+ * Non-ONNX uploads into our model layout, inside the import thread: the format is read from
+ * the bytes, a Hugging Face safetensors folder is converted from the import's folder
+ * (config.json and shards live there), a llama2.c checkpoint from its bytes (with the
+ * tokenizer.bin beside it on server-side imports), a GGUF file through a scratch folder
+ * written by its importer.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { detectFormat, GgufFormatError, importGguf, type ModelImportReport } from '@distillery/formats';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, sniffFormat, SNIFF_BYTES, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { readModel } from '@distillery/onnx';
+import type { HfLlamaConfig } from '@distillery/nn';
 import { ModelRejectedError } from './model-validation';
-import type { ImportReport } from './thread-messages';
 
-export interface ConvertedUpload {
-  model: Uint8Array;
-  tokenizerJson: string;
-  report: ImportReport;
-}
-
-export async function convertUpload(bytes: Uint8Array): Promise<ConvertedUpload | null> {
-  const detected = detectFormat(bytes.subarray(0, 64), bytes.length);
-  if (detected.format === 'onnx' || detected.format === 'unknown') return null;
-  if (detected.format !== 'gguf') throw new ModelRejectedError(`the upload is ${detected.format} (${detected.reason}), which this worker cannot import yet`);
+async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-'));
   try {
     const file = path.join(dir, 'upload.gguf');
     await writeFile(file, bytes);
-    let report: ModelImportReport;
+    const folder = path.join(dir, 'folder');
+    let report;
     try {
-      report = await importGguf(file, path.join(dir, 'folder'));
+      report = await importGguf(file, folder);
     } catch (error) {
       // Name the upload, not the scratch file.
       if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
-      throw new ModelRejectedError(`GGUF upload: ${(error as Error).message}`);
+      throw error;
     }
+    const { config: decoderConfig, weightDtype: _weightDtype, ...rest } = report;
     return {
-      model: new Uint8Array(await readFile(path.join(dir, 'folder', 'onnx', 'model.onnx'))),
-      tokenizerJson: await readFile(path.join(dir, 'folder', 'tokenizer.json'), 'utf8'),
-      report: {
-        format: report.format,
-        architecture: report.architecture,
-        parameters: report.parameters,
-        dtypes: report.dtypes,
-        tokenizerKind: report.tokenizerKind,
-        warnings: report.warnings,
-      },
+      model: await readModel(path.join(folder, 'onnx', 'model.onnx')),
+      config: decoderConfig,
+      hfConfig: JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as HfLlamaConfig,
+      tokenizerJson: await readFile(path.join(folder, 'tokenizer.json'), 'utf8'),
+      tokenizerConfigJson: await readFile(path.join(folder, 'tokenizer_config.json'), 'utf8'),
+      report: rest,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function importFormatOf(bytes: Uint8Array): SniffedFormat {
+  return sniffFormat(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength);
+}
+
+/** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
+export async function convertUpload(
+  format: SniffedFormat,
+  bytes: Uint8Array,
+  input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
+): Promise<ConvertedModel | null> {
+  try {
+    switch (format) {
+      case 'safetensors':
+      case 'safetensors-index':
+        if (input.sourceDir === null) {
+          throw new ModelRejectedError('a safetensors file needs the config.json (and shards) of its folder: import it with importModelFromPath from a Hugging Face folder under the import root');
+        }
+        return await convertHfFolder(input.sourceDir, { onProgress: (f, tensor) => input.onProgress(0.1 + 0.6 * f, `converting ${tensor}`) });
+      case 'llama2c': {
+        const given = input.tokenizerJson !== null;
+        const converted = await convertLlama2c(bufferSource(bytes, 'model.bin'), {
+          tokenizerFile: given || input.sourceDir === null ? null : path.join(input.sourceDir, LLAMA2C_TOKENIZER_FILE),
+          onProgress: (f) => input.onProgress(0.1 + 0.6 * f, 'converting'),
+        });
+        if (!given) return converted;
+        // A tokenizer.json uploaded with the checkpoint replaces the missing tokenizer.bin.
+        const t = tokenizerReport(input.tokenizerJson as string, 'tokenizer.json', {}, {}, converted.config.vocabSize);
+        const warnings = converted.report.warnings.filter((w) => !w.startsWith(`no ${LLAMA2C_TOKENIZER_FILE}`)).concat(t.warnings);
+        return { ...converted, tokenizerJson: input.tokenizerJson, report: { ...converted.report, tokenizerKind: t.kind, warnings } };
+      }
+      case 'gguf':
+        return await convertGguf(bytes);
+      default:
+        return null;
+    }
+  } catch (error) {
+    if (error instanceof FormatError) throw new ModelRejectedError(`${format}: ${error.message}`);
+    throw error;
   }
 }

@@ -9,10 +9,10 @@ import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult
 import { deleteBlobIfUnreferenced, lockBlob, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
-import type { ImportReport } from './thread-messages';
 import type { ThreadPool } from './thread-pool';
 
 export const IMPORT_MODEL_TASK = 'import-model';
@@ -59,13 +59,10 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
 }
 
 /**
- * The row's config (it holds tokenizerSha256) plus the decoder's config.json, which
- * createRun's bounds read, the import report, and the tokenizer a converted format brought.
+ * The row's config (it holds tokenizerSha256) plus the decoder's config.json, which createRun's
+ * bounds read, the import report, and the tokenizer a conversion produced.
  */
-function importedConfig(
-  config: unknown,
-  added: { decoderConfig: Record<string, unknown> | null; importReport: ImportReport; tokenizerSha256: string | null },
-): Prisma.InputJsonValue {
+function importedConfig(config: unknown, added: { decoderConfig: Record<string, unknown> | null; importReport: ImportReport; tokenizerSha256: string | null }): Prisma.InputJsonValue {
   const kept = config !== null && typeof config === 'object' && !Array.isArray(config) ? { ...(config as Record<string, unknown>) } : {};
   return {
     ...kept,
@@ -95,10 +92,11 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const summary = outcome.value;
     let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
     if (summary.inlineModel !== null) stored = await store.put(new Uint8Array(summary.inlineModel));
-    const embeddedTokenizer = summary.tokenizerJson === null ? null : await store.put(new TextEncoder().encode(summary.tokenizerJson));
+    // A conversion's tokenizer (llama2.c's tokenizer.bin as tokenizer.json) becomes the model's when it has none.
+    const madeTokenizer = tokenizerSha === null && summary.tokenizerJson !== null ? await store.put(new TextEncoder().encode(summary.tokenizerJson)) : null;
     const ready = await prisma.$transaction(async (tx) => {
       if (stored.sha256 !== model.sha256) await lockBlob(tx, stored.sha256, 'shared');
-      if (embeddedTokenizer) await lockBlob(tx, embeddedTokenizer.sha256, 'shared');
+      if (madeTokenizer !== null) await lockBlob(tx, madeTokenizer.sha256, 'shared');
       const updated = await tx.model.updateMany({
         where: { id: model.id, status: 'importing' },
         data: {
@@ -108,7 +106,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
           sha256: stored.sha256,
           bytes: BigInt(stored.bytes),
           storagePath: stored.path,
-          config: importedConfig(model.config, { decoderConfig: summary.decoderConfig, importReport: summary.report, tokenizerSha256: embeddedTokenizer?.sha256 ?? null }),
+          config: importedConfig(model.config, { decoderConfig: summary.decoderConfig, importReport: summary.report, tokenizerSha256: madeTokenizer?.sha256 ?? null }),
         },
       });
       if (updated.count !== 1) return false;
@@ -117,7 +115,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
       return true;
     });
     if (!ready) return 'skipped';
-    log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, inlined: summary.inlineModel !== null, format: summary.report.format }, 'model imported');
+    log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, format: summary.report.format, warnings: summary.report.warnings.length }, 'model imported');
     return 'ready';
   } catch (error) {
     const final = error instanceof ImportRejectedError || attempt.attempt >= attempt.maxAttempts;

@@ -1,16 +1,18 @@
 /**
- * Model import inside a Piscina thread: convert other formats (detected from the bytes)
- * to our ONNX model folder, decode, validate, refuse non-finite weights, check the
- * tokenizer, count parameters, report. A model that needed external data files, or was
- * converted, comes back serialized with its weights inline, since the store holds single
- * files; a converted format's own vocabulary comes back as tokenizer.json.
+ * Model import inside a Piscina thread: the format is read from the bytes; safetensors and
+ * llama2.c are converted to our ONNX decoder first (import-conversion.ts). Then decode,
+ * validate, refuse non-finite weights, check the tokenizer, count parameters, and report
+ * {format, architecture, parameters, dtypes, tokenizer kind, warnings}. A model that was
+ * converted or needed external data files comes back serialized, since the store holds
+ * single files.
  */
+import { tokenizerReport, type ConvertedModel, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { serializeModel, type Model } from '@distillery/onnx';
+import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
+import { convertUpload, importFormatOf } from './import-conversion';
 import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
-import { convertUpload } from './import-conversion';
 import { threadContext } from './thread-context';
-import type { ImportReport, ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
+import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
 
 /** The config.json of a decoder Distillery built or imported; null for other graphs (recipes are then checked by the worker). */
 function decoderConfigOf(model: Model): Record<string, unknown> | null {
@@ -22,46 +24,69 @@ function decoderConfigOf(model: Model): Record<string, unknown> | null {
   }
 }
 
-function onnxReport(model: Model, parameters: number, decoderConfig: Record<string, unknown> | null, tokenizerJson: string | null): ImportReport {
-  const dtypes: Record<string, number> = {};
-  for (const t of model.graph.initializers) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
-  return {
-    format: 'onnx',
-    architecture: decoderConfig ? 'llama' : 'onnx graph',
-    parameters,
-    dtypes,
-    tokenizerKind: tokenizerJson === null ? 'none' : 'uploaded tokenizer.json',
-    warnings: [],
-  };
-}
-
-const ownBuffer = (bytes: Uint8Array): ArrayBuffer => {
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
   return out;
-};
+}
+
+function onnxReport(model: Model, tokenizerJson: string | null): ImportReport {
+  const inspection = inspectModel(model);
+  const dtypes: Record<string, number> = {};
+  for (const t of model.graph.initializers) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+  const config = readDecoderConfig(model);
+  let tokenizerKind: string | null = null;
+  const warnings: string[] = [];
+  if (tokenizerJson !== null) {
+    const t = tokenizerReport(tokenizerJson, 'tokenizer.json', {}, {}, config?.vocabSize);
+    tokenizerKind = t.kind;
+    warnings.push(...t.warnings);
+  }
+  return { format: 'onnx', architecture: config ? config.arch : 'onnx graph', parameters: inspection.parameterCount, dtypes, tokenizerKind, warnings };
+}
 
 export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutcome<ImportTaskOutput>> {
   const ctx = threadContext(input);
   try {
-    ctx.onProgress(0, 'detecting the format');
-    const converted = await convertUpload(new Uint8Array(input.model));
-    ctx.onProgress(0.3, 'decoding');
-    const bytes = converted?.model ?? new Uint8Array(input.model);
-    const { model, usesExternalData } = decodeForImport(bytes, input.sourceDir ?? undefined);
-    ctx.onProgress(0.6, 'validating');
-    const summary = checkModel(model);
-    if (input.tokenizerJson !== null) checkTokenizer(input.tokenizerJson, 'tokenizerSha256');
+    const bytes = new Uint8Array(input.model);
+    const format = importFormatOf(bytes);
+    ctx.onProgress(0, `reading ${format}`);
+    let converted: ConvertedModel | null;
+    try {
+      converted = await convertUpload(format, bytes, { sourceDir: input.sourceDir, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
+    } catch (error) {
+      if (error instanceof ModelRejectedError) throw error;
+      throw new ModelRejectedError(`${format}: ${(error as Error).message ?? String(error)}`);
+    }
+    let model: Model;
     let inline: ArrayBuffer | null = null;
-    if (converted) inline = ownBuffer(converted.model);
-    else if (usesExternalData) inline = ownBuffer(serializeModel(model).model);
-    const decoderConfig = decoderConfigOf(model);
-    const report = converted?.report ?? onnxReport(model, summary.parameterCount, decoderConfig, input.tokenizerJson);
-    // A tokenizer uploaded with the model wins over the one a format embeds.
-    const tokenizerJson = input.tokenizerJson === null ? (converted?.tokenizerJson ?? null) : null;
-    if (converted && input.tokenizerJson !== null) report.warnings.push('the uploaded tokenizer.json is used instead of the vocabulary embedded in the file');
+    if (converted !== null) {
+      model = converted.model;
+      ctx.onProgress(0.75, 'validating the converted model');
+    } else {
+      ctx.onProgress(0, 'decoding');
+      const decoded = decodeForImport(bytes, input.sourceDir ?? undefined);
+      model = decoded.model;
+      if (decoded.usesExternalData) inline = exactBuffer(serializeModel(model).model);
+      ctx.onProgress(0.5, 'validating');
+    }
+    const summary = checkModel(model);
+    const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
+    if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
+    const report = converted?.report ?? onnxReport(model, input.tokenizerJson);
+    if (converted !== null) inline = exactBuffer(serializeModel(model).model);
     ctx.onProgress(1, 'validated');
-    return { ok: true, value: { ...summary, inlineModel: inline, decoderConfig, tokenizerJson, report } };
+    return {
+      ok: true,
+      value: {
+        ...summary,
+        inlineModel: inline,
+        decoderConfig: converted ? (converted.hfConfig as unknown as Record<string, unknown>) : decoderConfigOf(model),
+        report,
+        // A tokenizer the conversion made or found (llama2.c's tokenizer.bin, a folder's tokenizer.json), for the worker to store.
+        tokenizerJson: converted?.tokenizerJson ?? null,
+      },
+    };
   } catch (error) {
     if (error instanceof ModelRejectedError) return { ok: false, reason: 'invalid', message: error.message };
     // Decoders throw plain errors on malformed input too; those are the input's fault.

@@ -5,6 +5,7 @@
  * shared memory is the 4-byte cancellation flag, which a thread busy inside a technique
  * can read without yielding to its event loop.
  */
+import type { ImportReport } from '@distillery/formats';
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { SensitivityRow, SensitivitySettings, TechniqueReport } from '@distillery/techniques';
@@ -102,17 +103,6 @@ export interface TechniqueTaskOutput {
   calibration?: { sha256: string; bytes: Uint8Array };
 }
 
-/** What an import records about its source, for people: format, architecture, sizes, warnings. */
-export interface ImportReport {
-  format: string;
-  architecture: string;
-  parameters: number;
-  /** Tensor count by stored type. */
-  dtypes: Record<string, number>;
-  tokenizerKind: string;
-  warnings: string[];
-}
-
 export interface ImportTaskOutput {
   parameterCount: number;
   nodeCount: number;
@@ -121,11 +111,12 @@ export interface ImportTaskOutput {
   inlineModel: ArrayBuffer | null;
   /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
   decoderConfig: Record<string, unknown> | null;
-  /** tokenizer.json made from the vocabulary a converted format embeds (GGUF), when no tokenizer was uploaded. */
-  tokenizerJson: string | null;
-  /** Format, architecture, parameters, dtypes, tokenizer kind and warnings, stored on the model row's config. */
+  /** Stored in Model.config.importReport. */
   report: ImportReport;
+  /** tokenizer.json text the conversion produced or found beside the model, or null. */
+  tokenizerJson: string | null;
 }
+
 
 export interface EvaluateTaskOutput {
   evaluation: ModelEvaluation;

@@ -153,6 +153,10 @@ export const modelsResolvers: ResolverMap = {
   Model: {
     bytes: (m: Model) => Number(m.bytes),
     parameterCount: (m: Model) => Number(m.parameterCount),
+    importReport: (m: Model) => {
+      const config = m.config;
+      return config !== null && typeof config === 'object' && !Array.isArray(config) ? ((config as Record<string, unknown>).importReport ?? null) : null;
+    },
     async team(m: Model, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: m.teamId }, 'read');
       return ctx.loaders.team.load(m.teamId);

@@ -29,6 +29,11 @@ export const modelsTypeDefs = /* GraphQL */ `
     "Why the import failed (naming the tensor, field or problem); null otherwise."
     error: String
     config: JSON
+    """
+    What the import found: {format (detected from the bytes: onnx, safetensors, llama2c), architecture,
+    parameters, dtypes (tensors by source dtype), tokenizerKind, warnings}; null before the import is ready.
+    """
+    importReport: JSON
     "The model this one was derived from."
     parent: Model
     "The run that produced this model."
@@ -43,7 +48,9 @@ export const modelsTypeDefs = /* GraphQL */ `
 
   extend type Mutation {
     """
-    Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256). tokenizerSha256
+    Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256): an ONNX model
+    or a llama2.c checkpoint (the format is read from the bytes; a llama2.c checkpoint is converted to
+    ONNX). tokenizerSha256
     names an uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity. A hash the
     team has not uploaded is refused the same way as one nobody stored. The model comes back in status
     importing; a worker validates it and moves it to ready or failed (poll model(id) { status error }).
@@ -52,6 +59,9 @@ export const modelsTypeDefs = /* GraphQL */ `
     """
     Import a file from the server's import root (MODEL_IMPORT_ROOT). A tokenizer.json beside the
     file, or in the folder above an onnx/ folder (a Hugging Face model folder), is imported with it.
+    Besides ONNX: model.safetensors or model.safetensors.index.json of a Hugging Face folder (Llama,
+    Mistral, Qwen2; config.json and shards beside it), or a llama2.c checkpoint (tokenizer.bin beside
+    it); these are converted to ONNX with the Optimum interface.
     The files count as the team's uploads; the model comes back in status importing, like importModel.
     """
     importModelFromPath(projectId: ID!, name: String!, path: String!): Model!

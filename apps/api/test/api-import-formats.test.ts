@@ -1,0 +1,108 @@
+/**
+ * Bring your own model through the one GraphQL import path, over real HTTP, a real worker
+ * thread and real Postgres: a Hugging Face safetensors folder and a llama2.c checkpoint become
+ * ONNX decoders with a report; bad input fails the import with a message naming the problem.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportHfFolder, writeLlama2c, writeLlama2cTokenizer } from '@distillery/formats';
+import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { readArtifact } from '@distillery/artifacts';
+import { decodeModel } from '@distillery/onnx';
+import { importBytes, ok, signUp, startHarness, waitForImport, type Harness } from './harness';
+
+let h: Harness;
+let token: string;
+let teamId: string;
+let projectId: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  token = (await signUp(h, 'formats')).token;
+  teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Formats") { id } }`, {}, token)).createTeam.id;
+  projectId = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "p") { id } }`, { t: teamId }, token)).createProject.id;
+});
+afterAll(async () => h?.close());
+
+const FROM_PATH = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "byo", path: $path) { id } }`;
+const REPORT = `query($id: ID!) { model(id: $id) { status error format importReport config } }`;
+
+async function importPath(relative: string): Promise<{ id: string; status: string; error: string | null; importReport: Record<string, unknown> | null; config: Record<string, unknown> }> {
+  const m = ok(await h.gql<{ importModelFromPath: { id: string } }>(FROM_PATH, { p: projectId, path: relative }, token));
+  await waitForImport(h, m.importModelFromPath.id, token, 120_000);
+  const r = ok(await h.gql<{ model: { status: string; error: string | null; importReport: Record<string, unknown> | null; config: Record<string, unknown> } }>(REPORT, { id: m.importModelFromPath.id }, token));
+  return { id: m.importModelFromPath.id, ...r.model };
+}
+
+describe('importing other formats', () => {
+  it('converts a sharded F16 safetensors folder, keeps its tokenizer and reports a config id the tokenizer disagrees with', async () => {
+    const tok = trainBpe(['call me ishmael, some years ago, never mind how long precisely'], { vocabSize: 280 });
+    const config = decoderPreset('tiny', { vocabSize: tok.vocabSize });
+    const weights = initDecoderWeights(config, 5);
+    const dir = path.join(h.api.config.importRoot, 'hf-llama');
+    await mkdir(dir, { recursive: true });
+    // config.json says BOS is id 5; the tokenizer's BOS is <|endoftext|>.
+    await exportHfFolder(config, weights, dir, { dtype: 'F16', maxShardBytes: 20_000, tokenizerJson: JSON.stringify(toTokenizerJson(tok)), bosTokenId: 5 });
+    const m = await importPath('hf-llama/model.safetensors.index.json');
+    expect(m.error).toBeNull();
+    expect(m.status).toBe('ready');
+    expect(m.importReport).toMatchObject({ format: 'safetensors', architecture: 'llama', tokenizerKind: 'BPE (byte-level)', dtypes: { F16: weights.size } });
+    expect((m.importReport!.warnings as string[]).join('\n')).toMatch(/config\.json bos_token_id is 5 .* but the tokenizer's BOS is "<\|endoftext\|>"/);
+    expect(typeof m.config.tokenizerSha256).toBe('string');
+    expect(m.config.decoderConfig).toMatchObject({ bos_token_id: tok.endOfTextId, num_key_value_heads: config.nKvHeads });
+    // The stored bytes are an ONNX decoder that computes what the weights say.
+    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: m.id } });
+    const stored = decodeModel(new Uint8Array(await readArtifact(h.store, row.sha256)));
+    const session = await createDecoderSession(stored);
+    const reference = await createDecoderSession(buildDecoder(config, weights, { weightDtype: 'float16' }));
+    const input = { inputIds: [[4, 9, 33, 2]] };
+    const [a, b] = [await runDecoder(session, config, input), await runDecoder(reference, config, input)];
+    let diff = 0;
+    for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+    expect(diff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('converts a llama2.c checkpoint with its tokenizer.bin from the import root, and one uploaded alone', async () => {
+    const config = decoderPreset('tiny', { vocabSize: 262, tieEmbeddings: false });
+    const weights = initDecoderWeights(config, 6);
+    const dir = path.join(h.api.config.importRoot, 'l2c');
+    await mkdir(dir, { recursive: true });
+    await writeLlama2c(path.join(dir, 'stories.bin'), config, weights);
+    const pieces = [
+      { piece: '<unk>', score: 0 }, { piece: '<s>', score: 0 }, { piece: '</s>', score: 0 },
+      ...Array.from({ length: 256 }, (_, b) => ({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0 })),
+      { piece: '▁', score: -1 }, { piece: 'a', score: -2 }, { piece: '▁a', score: -3 },
+    ];
+    await writeFile(path.join(dir, 'tokenizer.bin'), writeLlama2cTokenizer(pieces));
+    const m = await importPath('l2c/stories.bin');
+    expect(m.error).toBeNull();
+    expect(m.importReport).toMatchObject({ format: 'llama2c', architecture: 'llama', tokenizerKind: 'BPE (SentencePiece-style, byte fallback)', parameters: [...weights.values()].reduce((n, w) => n + w.length, 0) });
+    expect(typeof m.config.tokenizerSha256).toBe('string');
+
+    const { readFile } = await import('node:fs/promises');
+    const alone = await importBytes(h, token, teamId, projectId, new Uint8Array(await readFile(path.join(dir, 'stories.bin'))), 'uploaded');
+    expect(alone.status).toBe('ready');
+    const r = ok(await h.gql<{ model: { importReport: { tokenizerKind: string | null; warnings: string[] } } }>(REPORT, { id: alone.id }, token));
+    expect(r.model.importReport.tokenizerKind).toBeNull();
+    expect(r.model.importReport.warnings.join()).toMatch(/no tokenizer\.bin/);
+  });
+
+  it('fails imports of bad files with the file, field and problem, and the worker keeps going', async () => {
+    const config = decoderPreset('tiny');
+    const dir = path.join(h.api.config.importRoot, 'hf-bad');
+    await exportHfFolder(config, initDecoderWeights(config, 7), dir);
+    const { readFile } = await import('node:fs/promises');
+    const hf = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...hf, num_key_value_heads: 4 }));
+    const bad = await importPath('hf-bad/model.safetensors');
+    expect(bad.status).toBe('failed');
+    expect(bad.error).toBe('safetensors: model.safetensors: model.layers.0.self_attn.k_proj.weight.shape: [16, 32] disagrees with config.json, which implies [32, 32]');
+    const single = await importBytes(h, token, teamId, projectId, new Uint8Array(await readFile(path.join(dir, 'model.safetensors'))), 'lonely');
+    expect(single.status).toBe('failed');
+    expect(single.error).toMatch(/a safetensors file needs the config\.json/);
+    // The worker still imports after the failures.
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify(hf));
+    expect((await importPath('hf-bad/model.safetensors')).status).toBe('ready');
+  });
+});
