@@ -57,7 +57,7 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
-/** The row's config (it holds tokenizerSha256) plus the decoder's config.json, which createRun's bounds read. */
+/** The row's config plus the decoder's config.json, which createRun's bounds read. */
 function withDecoderConfig(config: unknown, decoderConfig: Record<string, unknown>): Prisma.InputJsonValue {
   const kept = config !== null && typeof config === 'object' && !Array.isArray(config) ? { ...(config as Record<string, unknown>) } : {};
   return { ...kept, decoderConfig } as Prisma.InputJsonValue;
@@ -66,14 +66,14 @@ function withDecoderConfig(config: unknown, decoderConfig: Record<string, unknow
 export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps): Promise<ImportOutcome> {
   const { prisma, store, log } = deps;
   const startedAt = new Date();
-  const model = await prisma.model.findUnique({ where: { id: attempt.modelId } });
+  const model = await prisma.model.findUnique({ where: { id: attempt.modelId }, include: { tokenizer: { select: { sha256: true } } } });
   if (!model || model.status !== 'importing') {
     log.info({ modelId: attempt.modelId, status: model?.status ?? 'absent' }, 'model import skipped');
     return 'skipped';
   }
   try {
     const bytes = await readBlob(store, model.sha256, 'the uploaded model');
-    const tokenizerSha = tokenizerShaOf(model.config);
+    const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     const outcome = await deps.pool.importModel(
       { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null },

@@ -29,6 +29,8 @@ export const modelsTypeDefs = /* GraphQL */ `
     "Why the import failed (naming the tensor, field or problem); null otherwise."
     error: String
     config: JSON
+    "The tokenizer.json the model is evaluated and run with."
+    tokenizer: Artifact
     "The model this one was derived from."
     parent: Model
     "The run that produced this model."

@@ -198,6 +198,11 @@ export const runsResolvers: ResolverMap = {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.prisma.artifact.findMany({ where: { runId: run.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
+    async calibration(run: Run, _: unknown, ctx: ApiContext): Promise<Artifact | null> {
+      if (!run.calibrationId) return null;
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.artifact.findUnique({ where: { id: run.calibrationId } });
+    },
     async outputModel(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.prisma.model.findFirst({ where: { producedByRunId: run.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
