@@ -41,11 +41,9 @@ export class BaseEvaluationCache {
   }
 }
 
-/** The model config Json names its tokenizer.json artifact as `{ tokenizerSha256 }`. */
-export function tokenizerShaOf(config: unknown): string | null {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) return null;
-  const sha = (config as Record<string, unknown>).tokenizerSha256;
-  return typeof sha === 'string' ? sha : null;
+/** The hash of a model's tokenizer.json, through its tokenizer artifact (Model.tokenizerId). */
+export function tokenizerShaOf(model: { tokenizer?: { sha256: string } | null }): string | null {
+  return model.tokenizer?.sha256 ?? null;
 }
 
 /** What Run.evaluation holds (execute-run.ts writes it). */
@@ -67,10 +65,10 @@ export async function findRecordedBaseEvaluation(prisma: PrismaClient, key: Base
     where: { status: 'succeeded', baseModel: { sha256: key.modelSha256 }, evaluation: { path: ['suite', 'hash'], equals: key.suiteHash } },
     orderBy: [{ finishedAt: 'desc' }],
     take: CANDIDATES,
-    select: { evaluation: true, baseModel: { select: { config: true } }, metrics: { where: { runStepId: null, name: { startsWith: 'base.' } }, select: { name: true, value: true } } },
+    select: { evaluation: true, baseModel: { select: { tokenizer: { select: { sha256: true } } } }, metrics: { where: { runStepId: null, name: { startsWith: 'base.' } }, select: { name: true, value: true } } },
   });
   for (const run of runs) {
-    if (tokenizerShaOf(run.baseModel.config) !== key.tokenizerSha256) continue;
+    if (tokenizerShaOf(run.baseModel) !== key.tokenizerSha256) continue;
     const stored = new Map(run.metrics.map((x) => [x.name, x.value]));
     const figures: ModelFigures = {};
     for (const k of metricKeys) {

@@ -236,7 +236,7 @@ async function attemptRun(
   if (run.baseModel.status !== 'ready') throw new PermanentRunError(`the base model is ${run.baseModel.status}, not ready; runs need a model whose import has finished`);
 
   const baseBytes = await readStored(store, run.baseModel.sha256, 'the base model');
-  const tokenizerSha = tokenizerShaOf(run.baseModel.config);
+  const tokenizerSha = tokenizerShaOf(run.baseModel);
   const tokenizerJson = tokenizerSha === null ? null : (await readStored(store, tokenizerSha, 'the base model tokenizer')).toString('utf8');
 
   const taskFiles = await Promise.all((requested.tasks ?? []).map(async (t) => ({ name: t.name, text: (await readStored(store, t.sha256, `task file "${t.name}"`)).toString('utf8') })));

@@ -6,7 +6,7 @@
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
 import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
-import { deleteBlobIfUnreferenced, lockBlob, type Model, type Prisma, type PrismaClient } from '@distillery/db';
+import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ImportReport } from '@distillery/formats';
@@ -58,16 +58,12 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
-/**
- * The row's config (it holds tokenizerSha256) plus the decoder's config.json, which createRun's
- * bounds read, the import report, and the tokenizer a conversion produced.
- */
-function importedConfig(config: unknown, added: { decoderConfig: Record<string, unknown> | null; importReport: ImportReport; tokenizerSha256: string | null }): Prisma.InputJsonValue {
+/** The row's config plus the decoder's config.json, which createRun's bounds read, and the import report. */
+function importedConfig(config: unknown, added: { decoderConfig: Record<string, unknown> | null; importReport: ImportReport }): Prisma.InputJsonValue {
   const kept = config !== null && typeof config === 'object' && !Array.isArray(config) ? { ...(config as Record<string, unknown>) } : {};
   return {
     ...kept,
     ...(added.decoderConfig ? { decoderConfig: added.decoderConfig } : {}),
-    ...(added.tokenizerSha256 ? { tokenizerSha256: added.tokenizerSha256 } : {}),
     importReport: added.importReport,
   } as unknown as Prisma.InputJsonValue;
 }
@@ -75,14 +71,14 @@ function importedConfig(config: unknown, added: { decoderConfig: Record<string, 
 export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps): Promise<ImportOutcome> {
   const { prisma, store, log } = deps;
   const startedAt = new Date();
-  const model = await prisma.model.findUnique({ where: { id: attempt.modelId } });
+  const model = await prisma.model.findUnique({ where: { id: attempt.modelId }, include: { tokenizer: { select: { sha256: true } } } });
   if (!model || model.status !== 'importing') {
     log.info({ modelId: attempt.modelId, status: model?.status ?? 'absent' }, 'model import skipped');
     return 'skipped';
   }
   try {
     const bytes = await readBlob(store, model.sha256, 'the uploaded model');
-    const tokenizerSha = tokenizerShaOf(model.config);
+    const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     const outcome = await deps.pool.importModel(
       { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null },
@@ -96,7 +92,11 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const madeTokenizer = tokenizerSha === null && summary.tokenizerJson !== null ? await store.put(new TextEncoder().encode(summary.tokenizerJson)) : null;
     const ready = await prisma.$transaction(async (tx) => {
       if (stored.sha256 !== model.sha256) await lockBlob(tx, stored.sha256, 'shared');
-      if (madeTokenizer !== null) await lockBlob(tx, madeTokenizer.sha256, 'shared');
+      let tokenizerId: string | undefined;
+      if (madeTokenizer !== null) {
+        await lockBlob(tx, madeTokenizer.sha256, 'shared');
+        tokenizerId = (await tokenizerArtifact(tx, { teamId: model.teamId, sha256: madeTokenizer.sha256, bytes: madeTokenizer.bytes, storagePath: madeTokenizer.path })).id;
+      }
       const updated = await tx.model.updateMany({
         where: { id: model.id, status: 'importing' },
         data: {
@@ -106,7 +106,8 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
           sha256: stored.sha256,
           bytes: BigInt(stored.bytes),
           storagePath: stored.path,
-          config: importedConfig(model.config, { decoderConfig: summary.decoderConfig, importReport: summary.report, tokenizerSha256: madeTokenizer?.sha256 ?? null }),
+          config: importedConfig(model.config, { decoderConfig: summary.decoderConfig, importReport: summary.report }),
+          ...(tokenizerId ? { tokenizerId } : {}),
         },
       });
       if (updated.count !== 1) return false;

@@ -13,6 +13,7 @@ import {
   transitionRun,
   transitionStep,
   transitionSteps,
+  type Artifact,
   type Model,
   type PrismaClient,
   type Prisma,
@@ -27,7 +28,7 @@ import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
 
-export type ClaimedRun = Run & { steps: RunStep[]; baseModel: Model };
+export type ClaimedRun = Run & { steps: RunStep[]; baseModel: Model & { tokenizer: Artifact | null } };
 
 export type Claim = { claimed: true; run: ClaimedRun } | { claimed: false; why: string };
 
@@ -60,7 +61,7 @@ export async function claimRun(prisma: PrismaClient, runId: string, workerId: st
       progress: 0,
       progressMessage: 'starting',
     });
-    const run = await tx.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, baseModel: true } });
+    const run = await tx.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, baseModel: { include: { tokenizer: true } } } });
     return { claimed: true, run };
   }));
 }
@@ -90,7 +91,7 @@ export interface StepOutput {
   finishedAt: Date;
 }
 
-/** The base model's config (its tokenizer) with the output's own decoder config. */
+/** The base model's config with the output's own decoder config. */
 function outputConfig(base: unknown, decoderConfig: Record<string, unknown> | null | undefined): Prisma.InputJsonValue | undefined {
   const kept = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
   if (decoderConfig) kept.decoderConfig = decoderConfig;
@@ -119,6 +120,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
     const now = new Date();
     const expectOwned = { status: ['running'] as const, workerId: r.workerId };
     if ((await lockRun(tx, run.id, expectOwned)) === null) throw new RunNotOwnedError(`run ${run.id} is no longer owned by ${r.workerId}`);
+    const teamId = run.baseModel.teamId;
     let parentId = run.baseModelId;
     let name = run.baseModel.name;
     const artifacts: Prisma.ArtifactCreateManyInput[] = [];
@@ -134,20 +136,23 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
           bytes: BigInt(out.stored.bytes),
           parameterCount: BigInt(out.parameters),
           storagePath: out.stored.path,
-          // Outputs keep the base model's tokenizer, so they can be evaluated and run in turn.
           config: outputConfig(run.baseModel.config, out.decoderConfig),
+          // Outputs keep the base model's tokenizer, so they can be evaluated and run in turn.
+          tokenizerId: run.baseModel.tokenizerId,
           parentId,
           producedByRunId: run.id,
         },
       });
       await transitionStep(tx, run, out.step.id, 'succeeded', ['running'], { startedAt: out.startedAt, finishedAt: out.finishedAt, outputModelId: model.id });
       await announceModel(tx, run, model.id, out.step.index);
-      artifacts.push({ runId: run.id, kind: 'model', sha256: out.stored.sha256, bytes: BigInt(out.stored.bytes), storagePath: out.stored.path, modelId: model.id });
+      artifacts.push({ teamId, runId: run.id, kind: 'model', sha256: out.stored.sha256, bytes: BigInt(out.stored.bytes), storagePath: out.stored.path, modelId: model.id });
       parentId = model.id;
     }
-    artifacts.push({ runId: run.id, kind: 'report', sha256: r.report.sha256, bytes: BigInt(r.report.bytes), storagePath: r.report.path });
-    if (r.calibration) artifacts.push({ runId: run.id, kind: 'calibration', sha256: r.calibration.sha256, bytes: BigInt(r.calibration.bytes), storagePath: r.calibration.path });
+    artifacts.push({ teamId, runId: run.id, kind: 'report', sha256: r.report.sha256, bytes: BigInt(r.report.bytes), storagePath: r.report.path });
     await tx.artifact.createMany({ data: artifacts });
+    const calibration = r.calibration
+      ? await tx.artifact.create({ data: { teamId, runId: run.id, kind: 'calibration', sha256: r.calibration.sha256, bytes: BigInt(r.calibration.bytes), storagePath: r.calibration.path } })
+      : null;
     // The live points of training steps are replaced by the thinned series of the record.
     await tx.metric.deleteMany({ where: { runId: run.id } });
     await recordMetricPoints(tx, run, r.metrics);
@@ -158,6 +163,7 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       error: null,
       heartbeatAt: null,
       evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
+      calibrationId: calibration?.id ?? null,
     });
     await deleteJob(tx, r.jobId, r.workerId);
   }));

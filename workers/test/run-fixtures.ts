@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { splitBundledCorpora } from '@distillery/data';
-import { createRun, createTestDatabase, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
+import { createRun, createTestDatabase, tokenizerArtifact, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe, type BpeTokenizer } from '@distillery/nn';
 import { inspectModel, serializeModel } from '@distillery/onnx';
 import { runMigrations } from 'graphile-worker';
@@ -60,6 +60,9 @@ export async function createFixture(dbOptions: TestDatabaseOptions = {}): Promis
 /** Stores `bytes` and creates the Model row an import would. */
 export async function addModel(f: Fixture, name: string, bytes: Uint8Array, parameterCount: number, withTokenizer = true): Promise<string> {
   const put = await f.store.put(bytes);
+  const tokenizer = withTokenizer
+    ? await f.prisma.$transaction((tx) => tokenizerArtifact(tx, { teamId: f.teamId, sha256: f.tokenizerSha, bytes: 0, storagePath: f.tokenizerSha }))
+    : null;
   const model = await f.prisma.model.create({
     data: {
       teamId: f.teamId,
@@ -70,7 +73,7 @@ export async function addModel(f: Fixture, name: string, bytes: Uint8Array, para
       bytes: BigInt(put.bytes),
       parameterCount: BigInt(parameterCount),
       storagePath: put.path,
-      config: withTokenizer ? { tokenizerSha256: f.tokenizerSha } : undefined,
+      tokenizerId: tokenizer?.id,
     },
   });
   return model.id;

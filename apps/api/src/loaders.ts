@@ -61,7 +61,7 @@ export function createLoaders(prisma: PrismaClient): Loaders {
       return groupBy(ids, rows, (m) => m.producedByRunId!).map((ms) => ms[0] ?? null);
     }),
     artifactsOfRun: new DataLoader(async (ids) =>
-      groupBy(ids, await prisma.artifact.findMany({ where: { runId: { in: [...ids] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }), (a) => a.runId),
+      groupBy(ids, await prisma.artifact.findMany({ where: { runId: { in: [...ids] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }), (a) => a.runId!),
     ),
   };
 }

@@ -23,10 +23,11 @@ function generated(path: string, text: string): FolderFile {
 export async function modelFolder(services: Pick<ApiServices, 'prisma' | 'store'>, model: Model): Promise<FolderFile[]> {
   const { prisma, store } = services;
   const files: FolderFile[] = [{ path: 'onnx/model.onnx', sha256: model.sha256, bytes: Number(model.bytes), kind: 'blob' }];
-  const config = (model.config ?? {}) as { tokenizerSha256?: unknown; decoderConfig?: unknown };
-  if (typeof config.tokenizerSha256 === 'string') {
-    const bytes = await store.size(config.tokenizerSha256);
-    if (bytes !== null) files.push({ path: 'tokenizer.json', sha256: config.tokenizerSha256, bytes, kind: 'blob' });
+  const config = (model.config ?? {}) as { decoderConfig?: unknown };
+  const tokenizer = model.tokenizerId ? await prisma.artifact.findUnique({ where: { id: model.tokenizerId } }) : null;
+  if (tokenizer) {
+    const bytes = await store.size(tokenizer.sha256);
+    if (bytes !== null) files.push({ path: 'tokenizer.json', sha256: tokenizer.sha256, bytes, kind: 'blob' });
   }
   if (config.decoderConfig) files.push(generated('config.json', `${JSON.stringify(config.decoderConfig, null, 2)}\n`));
   const run = model.producedByRunId ? await prisma.run.findUnique({ where: { id: model.producedByRunId } }) : null;

@@ -68,7 +68,5 @@ export async function recordUpload(prisma: PrismaClient, store: { size(sha256: s
 export async function teamHoldsBlob(tx: Tx, teamId: string, sha256: string): Promise<boolean> {
   if ((await tx.upload.count({ where: { teamId, sha256 } })) > 0) return true;
   if ((await tx.model.count({ where: { teamId, sha256, status: 'ready' } })) > 0) return true;
-  const rows = await tx.$queryRaw<{ n: bigint }[]>`
-    SELECT count(*) AS n FROM "Model" WHERE "teamId" = ${teamId}::uuid AND status = 'ready' AND config->>'tokenizerSha256' = ${sha256}`;
-  return Number(rows[0]?.n ?? 0) > 0;
+  return (await tx.model.count({ where: { teamId, status: 'ready', tokenizer: { sha256 } } })) > 0;
 }

@@ -145,9 +145,13 @@ describe('the API end to end', () => {
     const tok = trainBpe(['the whale and the sea, the ship and the crew'], { vocabSize: 270 });
     const tokUp = await upload(h.api, new TextEncoder().encode(JSON.stringify(toTokenizerJson(tok))), token, teamId);
     const modelUp = await upload(h.api, tinyOnnxModel(4, 3), token, teamId);
-    const q = `mutation($p: ID!, $s: String!, $t: String) { importModel(projectId: $p, name: "with-tok", sha256: $s, tokenizerSha256: $t) { id config } }`;
-    const m = ok(await h.gql<{ importModel: { id: string; config: { tokenizerSha256: string } } }>(q, { p: projectId, s: modelUp.body.sha256, t: tokUp.body.sha256 }, token));
-    expect(m.importModel.config.tokenizerSha256).toBe(tokUp.body.sha256);
+    const q = `mutation($p: ID!, $s: String!, $t: String) { importModel(projectId: $p, name: "with-tok", sha256: $s, tokenizerSha256: $t) { id config tokenizer { kind sha256 bytes } } }`;
+    const m = ok(
+      await h.gql<{ importModel: { id: string; config: unknown; tokenizer: { kind: string; sha256: string; bytes: number } } }>(q, { p: projectId, s: modelUp.body.sha256, t: tokUp.body.sha256 }, token),
+    );
+    // The tokenizer is a referenced artifact row, not a hash inside the config.
+    expect(m.importModel.tokenizer).toEqual({ kind: 'tokenizer', sha256: tokUp.body.sha256, bytes: tokUp.body.bytes });
+    expect(m.importModel.config).toBeNull();
     expect((await waitForImport(h, m.importModel.id, token)).status).toBe('ready');
 
     const notTok = await upload(h.api, new TextEncoder().encode('{"model": {"type": "WordPiece"}}'), token, teamId);
@@ -380,10 +384,10 @@ describe('the API end to end', () => {
     await mkdir(path.join(root, 'folder', 'onnx'), { recursive: true });
     await writeFile(path.join(root, 'folder', 'onnx', 'model.onnx'), tinyOnnxModel(3, 2));
     await writeFile(path.join(root, 'folder', 'tokenizer.json'), JSON.stringify(toTokenizerJson(tok)));
-    const qc = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "folder", path: $path) { id config } }`;
-    const withTok = ok(await h.gql<{ importModelFromPath: { id: string; config: { tokenizerSha256: string } } }>(qc, { p: projectId, path: 'folder/onnx/model.onnx' }, token));
+    const qc = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "folder", path: $path) { id tokenizer { sha256 } } }`;
+    const withTok = ok(await h.gql<{ importModelFromPath: { id: string; tokenizer: { sha256: string } } }>(qc, { p: projectId, path: 'folder/onnx/model.onnx' }, token));
     expect((await waitForImport(h, withTok.importModelFromPath.id, token)).status).toBe('ready');
-    expect(await h.store.has(withTok.importModelFromPath.config.tokenizerSha256)).toBe(true);
+    expect(await h.store.has(withTok.importModelFromPath.tokenizer.sha256)).toBe(true);
     for (const bad of ['../outside.onnx', path.join(h.dir, 'outside.onnx'), 'link.onnx', '/etc/passwd', 'missing.onnx']) {
       const r = await h.gql(q, { p: projectId, path: bad }, token);
       expect(r.errors?.[0]?.extensions, bad).toMatchObject({ code: 'BAD_USER_INPUT', field: 'path' });

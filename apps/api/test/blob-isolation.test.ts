@@ -254,9 +254,9 @@ describe('garbage collection', () => {
     expect((await waitForImport(h, m.importModel.id, alice.token)).status).toBe('ready');
     const artifactBytes = await h.store.put(randomBytes(90));
     const run = ok(await h.gql<{ createRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: alice.projectId, m: m.importModel.id }, alice.token));
-    await h.db.prisma.artifact.create({ data: { runId: run.createRun.id, kind: 'report', sha256: artifactBytes.sha256, bytes: BigInt(artifactBytes.bytes), storagePath: artifactBytes.path } });
+    await h.db.prisma.artifact.create({ data: { teamId: alice.teamId, runId: run.createRun.id, kind: 'report', sha256: artifactBytes.sha256, bytes: BigInt(artifactBytes.bytes), storagePath: artifactBytes.path } });
     await h.db.prisma.upload.updateMany({ where: { sha256: expiredUp.body.sha256 as string }, data: { createdAt: old } });
-    // The tokenizer's upload row goes too: only the model's config still refers to it.
+    // The tokenizer's upload row goes too: only the model's tokenizer reference still holds it.
     await h.db.prisma.upload.deleteMany({ where: { sha256: sha(tok) } });
     for (const s of [orphan.sha256, expiredUp.body.sha256, freshUp.body.sha256, sha(tok), modelUp.body.sha256, artifactBytes.sha256] as string[]) await age(s);
     const young = await h.store.put(randomBytes(80)); // unreferenced but inside the grace period

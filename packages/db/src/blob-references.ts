@@ -1,7 +1,9 @@
 /**
  * The one place that decides whether a stored blob may be deleted. A blob stays while
  * anything refers to it: a model being imported or ready, such a model's tokenizer
- * (`Model.config.tokenizerSha256`), a run artifact, a dataset, or a team's upload.
+ * (the artifact Model.tokenizerId names), a run artifact, a dataset, or a team's upload.
+ * A tokenizer artifact counts only through live models, so a failed import's tokenizer
+ * does not keep its bytes.
  * Every deletion of blob bytes goes through `deleteBlobIfUnreferenced`, which re-counts
  * under an exclusive per-blob advisory lock; writers that create a reference from a hash
  * (upload, import) take the same lock shared, so a count and a new reference never
@@ -23,12 +25,8 @@ const LIVE_MODEL = { in: ['importing', 'ready'] as ('importing' | 'ready')[] };
 
 const REFERENCES: Record<BlobReferenceKind, (tx: Tx, sha256: string) => Promise<number>> = {
   models: (tx, sha256) => tx.model.count({ where: { sha256, status: LIVE_MODEL } }),
-  tokenizers: async (tx, sha256) => {
-    const rows = await tx.$queryRaw<{ n: bigint }[]>`
-      SELECT count(*) AS n FROM "Model" WHERE status IN ('importing', 'ready') AND config->>'tokenizerSha256' = ${sha256}`;
-    return Number(rows[0]?.n ?? 0);
-  },
-  artifacts: (tx, sha256) => tx.artifact.count({ where: { sha256 } }),
+  tokenizers: (tx, sha256) => tx.model.count({ where: { status: LIVE_MODEL, tokenizer: { sha256 } } }),
+  artifacts: (tx, sha256) => tx.artifact.count({ where: { sha256, kind: { not: 'tokenizer' } } }),
   datasets: (tx, sha256) => tx.dataset.count({ where: { sha256 } }),
   uploads: (tx, sha256) => tx.upload.count({ where: { sha256 } }),
 };

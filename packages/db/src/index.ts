@@ -24,3 +24,4 @@ export {
 } from './blob-references.ts';
 export { collectGarbage, type BlobGcOptions, type BlobGcResult, type CollectableStore } from './blob-gc.ts';
 export * from './run-lifecycle/index.ts';
+export { tokenizerArtifact, type TokenizerBlob } from './tokenizer-artifacts.ts';

@@ -79,6 +79,7 @@ async function recordRun(seed: Awaited<ReturnType<typeof seedTeam>>) {
   });
   await prisma.artifact.create({
     data: {
+      teamId: seed.team.id,
       runId: run.id,
       kind: 'model',
       sha256: output.sha256,

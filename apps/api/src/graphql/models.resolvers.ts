@@ -1,5 +1,5 @@
-import type { Model, Prisma } from '@distillery/db';
-import { lockBlob } from '@distillery/db';
+import type { Artifact, Model } from '@distillery/db';
+import { lockBlob, tokenizerArtifact } from '@distillery/db';
 import { isSha256 } from '@distillery/artifacts';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,18 +59,20 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
   const row = await ctx.prisma.$transaction(async (tx) => {
     await lockBlob(tx, r.sha256, 'shared');
     if (!(await teamHoldsBlob(tx, r.teamId, r.sha256))) throw badInput('sha256', NOT_UPLOADED);
+    let tokenizerId: string | undefined;
     if (r.tokenizerSha256 !== undefined) {
       await lockBlob(tx, r.tokenizerSha256, 'shared');
       if (!(await teamHoldsBlob(tx, r.teamId, r.tokenizerSha256))) throw badInput('tokenizerSha256', NOT_UPLOADED);
       const tokBytes = await ctx.store.size(r.tokenizerSha256);
       if (tokBytes === null) throw badInput('tokenizerSha256', NOT_UPLOADED);
       if (tokBytes > MAX_TOKENIZER_BYTES) throw badInput('tokenizerSha256', `a tokenizer.json is at most ${MAX_TOKENIZER_BYTES} bytes (this one has ${tokBytes})`);
+      // The worker scores perplexity with the model's own tokenizer, found through this reference.
+      const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.path?.(r.tokenizerSha256) ?? r.tokenizerSha256 });
+      tokenizerId = tokenizer.id;
     }
     // The team's own bytes: saying they are missing reveals nothing about other teams.
     const size = await ctx.store.size(r.sha256);
     if (size === null) throw badInput('sha256', NOT_UPLOADED);
-    // The worker reads config.tokenizerSha256 to score perplexity with the model's own tokenizer.
-    const config: Prisma.InputJsonValue | undefined = r.tokenizerSha256 ? { tokenizerSha256: r.tokenizerSha256 } : undefined;
     const model = await tx.model.create({
       data: {
         teamId: r.teamId,
@@ -84,7 +86,7 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
         parameterCount: 0n,
         // The stored path and size come from the store, never from the client.
         storagePath: ctx.store.path?.(r.sha256) ?? r.sha256,
-        config,
+        tokenizerId,
       },
     });
     await enqueueModelImport(tx, model.id, r.sourceDir);
@@ -152,6 +154,11 @@ export const modelsResolvers: ResolverMap = {
   },
   Model: {
     bytes: (m: Model) => Number(m.bytes),
+    async tokenizer(m: Model, _: unknown, ctx: ApiContext): Promise<Artifact | null> {
+      if (!m.tokenizerId) return null;
+      await authorize(ctx, { teamId: m.teamId }, 'read');
+      return ctx.prisma.artifact.findUnique({ where: { id: m.tokenizerId } });
+    },
     parameterCount: (m: Model) => Number(m.parameterCount),
     importReport: (m: Model) => {
       const config = m.config;

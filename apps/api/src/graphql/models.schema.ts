@@ -34,6 +34,8 @@ export const modelsTypeDefs = /* GraphQL */ `
     parameters, dtypes (tensors by source dtype), tokenizerKind, warnings}; null before the import is ready.
     """
     importReport: JSON
+    "The tokenizer.json the model is evaluated and run with."
+    tokenizer: Artifact
     "The model this one was derived from."
     parent: Model
     "The run that produced this model."

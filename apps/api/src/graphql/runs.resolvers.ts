@@ -189,6 +189,11 @@ export const runsResolvers: ResolverMap = {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.loaders.artifactsOfRun.load(run.id);
     },
+    async calibration(run: Run, _: unknown, ctx: ApiContext): Promise<Artifact | null> {
+      if (!run.calibrationId) return null;
+      await authorize(ctx, { projectId: run.projectId }, 'read');
+      return ctx.prisma.artifact.findUnique({ where: { id: run.calibrationId } });
+    },
     async outputModel(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.loaders.outputModelOfRun.load(run.id);

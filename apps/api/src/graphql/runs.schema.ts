@@ -40,6 +40,8 @@ export const runsTypeDefs = /* GraphQL */ `
     "Every recorded value of one metric, in step order."
     metricSeries(name: String!): [MetricValue!]!
     artifacts: [Artifact!]!
+    "The calibration set the steps received, when the recipe asked for one."
+    calibration: Artifact
     "The final model this run produced, once it has one."
     outputModel: Model
     "The evaluation suite the run was scored with (id, version, settings, data hashes, hash), task scores and generated samples of the base and output models side by side."
