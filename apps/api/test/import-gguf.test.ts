@@ -42,15 +42,15 @@ describe('GGUF import through the API and the worker', () => {
     const m = ok(await h.gql<{ importModel: { id: string; status: string } }>(IMPORT, { p: projectId, s: up.body.sha256 }, token));
     const done = await waitForImport(h, m.importModel.id, token, 120_000);
     expect(done).toMatchObject({ status: 'ready', error: null, parameterCount: expect.any(Number) });
-    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: m.importModel.id } });
+    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: m.importModel.id }, include: { tokenizer: true } });
     // Stored as the converted ONNX model, not the GGUF bytes.
     expect(row.sha256).not.toBe(up.body.sha256);
-    const config = row.config as { tokenizerSha256: string; importReport: Record<string, unknown>; decoderConfig: Record<string, unknown> };
+    const config = row.config as { importReport: Record<string, unknown>; decoderConfig: Record<string, unknown> };
     expect(config.importReport).toMatchObject({ format: 'gguf v3', architecture: 'llama', parameters: 5261568, dtypes: { Q8_0: 26, F16: 4, F32: 9 }, tokenizerKind: expect.stringMatching(/byte-level/) });
     // ffn_down rows (688 values) are not whole 32-value blocks, so the export wrote them F16; the import itself had nothing to warn about.
     expect(config.importReport.warnings).toEqual([]);
     expect(config.decoderConfig).toMatchObject({ hidden_size: 256, num_hidden_layers: 4 });
-    const tokenizer = JSON.parse(new TextDecoder().decode(await readFile(h.store.path(config.tokenizerSha256))));
+    const tokenizer = JSON.parse(new TextDecoder().decode(await readFile(h.store.path(row.tokenizer!.sha256))));
     expect(tokenizer.model.type).toBe('BPE');
   });
 
