@@ -15,13 +15,15 @@ import { ActiveAttempts } from './cancel-flag';
 import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run';
 import { IMPORT_MODEL_TASK, ImportPayloadSchema, importModel, type ImportModelDeps } from './import-model';
 import { sweepStaleRuns } from './stale-run-sweep';
+import { sweepTask } from './sweep-task';
+import { ADVANCE_SWEEP_TASK } from '@distillery/experiments';
 import { createThreadPool } from './thread-pool';
 import { warmSuite } from './evaluation-suite';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** The kinds of job a worker process can take. */
-export const WORKER_TASKS = [EXECUTE_RUN_TASK, IMPORT_MODEL_TASK] as const;
+export const WORKER_TASKS = [EXECUTE_RUN_TASK, IMPORT_MODEL_TASK, ADVANCE_SWEEP_TASK] as const;
 export type WorkerTask = (typeof WORKER_TASKS)[number];
 
 export interface BlobGcSettings {
@@ -59,6 +61,8 @@ export interface WorkerSettings {
   runTimeLimitS?: number;
   /** Folder of cached base-model log-distributions; default a folder in the OS temp dir. */
   evalCacheDir?: string;
+  /** How often an active sweep looks for finished runs to start the next ones. Default 5 s. */
+  sweepAdvanceIntervalMs?: number;
 }
 
 export interface RunningWorker {
@@ -125,6 +129,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   const taskList = {
     ...(tasks.has(EXECUTE_RUN_TASK) ? { [EXECUTE_RUN_TASK]: task } : {}),
     ...(tasks.has(IMPORT_MODEL_TASK) ? { [IMPORT_MODEL_TASK]: importTask } : {}),
+    ...(tasks.has(ADVANCE_SWEEP_TASK) ? { [ADVANCE_SWEEP_TASK]: sweepTask(prisma, log, settings.sweepAdvanceIntervalMs ?? 5_000) } : {}),
   };
 
   let collecting: Promise<void> = Promise.resolve();

@@ -4,7 +4,7 @@ import { workerConfigFromEnv } from '../src/worker-config';
 describe('worker configuration', () => {
   it('takes every job kind and collects garbage hourly by default', () => {
     const c = workerConfigFromEnv({});
-    expect(c.tasks).toEqual(['execute-run', 'import-model']);
+    expect(c.tasks).toEqual(['execute-run', 'import-model', 'advance-sweep']);
     expect(c.blobGc).toEqual({ intervalMs: 3_600_000, graceMs: 3_600_000, uploadGraceMs: 86_400_000 });
   });
 

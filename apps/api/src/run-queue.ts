@@ -1,21 +1,9 @@
 /**
- * The hand-off from API to workers: a graphile-worker job named `execute-run`, keyed by
- * the run id so a run is never queued twice (and `import-model` jobs, keyed by model). Both functions take the transaction the
- * Run row is written in, so a run and its job exist together or not at all.
+ * Model imports handed to the workers: a graphile-worker job named `import-model`, keyed
+ * by model, written in the transaction that creates the Model row. Runs are queued
+ * through @distillery/experiments (createQueuedRun), which the sweep engine shares.
  */
 import type { Prisma } from '@distillery/db';
-
-export const EXECUTE_RUN_TASK = 'execute-run';
-export const RUN_JOB_MAX_ATTEMPTS = 3;
-
-export async function enqueueRun(tx: Prisma.TransactionClient, runId: string): Promise<void> {
-  await tx.$executeRaw`SELECT graphile_worker.add_job(${EXECUTE_RUN_TASK}::text, json_build_object('runId', ${runId}::text), job_key := ${runId}::text, max_attempts := ${RUN_JOB_MAX_ATTEMPTS}::int)`;
-}
-
-/** Remove a run's job unless a worker has already locked it (then the worker sees the status). */
-export async function dequeueRun(tx: Prisma.TransactionClient, runId: string): Promise<void> {
-  await tx.$executeRaw`SELECT graphile_worker.remove_job(${runId}::text)`;
-}
 
 export const IMPORT_MODEL_TASK = 'import-model';
 export const IMPORT_JOB_MAX_ATTEMPTS = 3;

@@ -63,6 +63,11 @@ async function externalRun(): Promise<string> {
   const r = ok(await h.gql<{ createExternalRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
   return r.createExternalRun.id;
 }
+const SWEEP_MUTATION = `mutation($p: ID!, $m: ID!) { createSweep(projectId: $p, baseModelId: $m, name: "s", mode: grid, recipe: {steps: [{technique: "quantize.rtn"}]}, space: [{path: "steps[0].params.bits", values: [2, 4]}], maxRuns: 1, parallelism: 1) { id } }`;
+async function ownerSweep(): Promise<string> {
+  const r = ok(await h.gql<{ createSweep: { id: string } }>(SWEEP_MUTATION, { p: f.projectId, m: f.modelId }, f.users.owner.token));
+  return r.createSweep.id;
+}
 async function extraMember(): Promise<string> {
   const user = await h.db.prisma.user.create({ data: { email: uniqueEmail('extra'), passwordHash: 'x' } });
   await h.db.prisma.membership.create({ data: { userId: user.id, teamId: f.teamId, role: 'member' } });
@@ -116,6 +121,9 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Query.pareto': { expect: READ, call: (f) => q(`query($p: ID!) { pareto(projectId: $p, x: "size.bytes", y: "perplexity") { missing } }`, { p: f.projectId }) },
   'Query.leaderboard': { expect: READ, call: (f) => q(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1) { entries { rank } } }`, { t: f.teamId }) },
   'Query.lineage': { expect: READ, call: (f) => q(`query($m: ID!) { lineage(modelId: $m) { nodes { id } } }`, { m: f.modelId }) },
+  'Query.recipes': { expect: READ, call: (f) => q(`query($t: ID!) { recipes(teamId: $t) { id } }`, { t: f.teamId }) },
+  'Query.sweep': { expect: READ, call: async () => q(`query($id: ID!) { sweep(id: $id) { id } }`, { id: await ownerSweep() }) },
+  'Query.sweeps': { expect: READ, call: (f) => q(`query($p: ID!) { sweeps(projectId: $p) { id } }`, { p: f.projectId }) },
   'Query.teamInvitations': { expect: MANAGE, call: (f) => q(`query($t: ID!) { teamInvitations(teamId: $t) { id } }`, { t: f.teamId }) },
 
   'Mutation.signUp': { expect: PUBLIC, call: () => q(`mutation($e: String!) { signUp(email: $e, password: "correct horse battery") { message } }`, { e: uniqueEmail('matrix') }) },
@@ -136,6 +144,9 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.setLeaderboardPublic': { expect: MANAGE, call: (f) => q(`mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: false) { id } }`, { t: f.teamId }) },
   'Mutation.createExternalRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }) },
   'Mutation.logMetrics': { expect: WRITE, call: async () => q(`mutation($r: ID!) { logMetrics(runId: $r, points: [{key: "k", name: "loss", value: 1}]) { accepted } }`, { r: await externalRun() }) },
+  'Mutation.saveRecipe': { expect: WRITE, call: (f) => q(`mutation($t: ID!) { saveRecipe(teamId: $t, name: "r", recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { t: f.teamId }) },
+  'Mutation.createSweep': { expect: WRITE, call: (f) => q(SWEEP_MUTATION, { p: f.projectId, m: f.modelId }) },
+  'Mutation.cancelSweep': { expect: WRITE, call: async () => q(`mutation($id: ID!) { cancelSweep(id: $id) { status } }`, { id: await ownerSweep() }) },
   'Mutation.inviteMember': { expect: MANAGE, call: (f) => q(`mutation($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { id } }`, { t: f.teamId, e: uniqueEmail('invited') }) },
   'Mutation.revokeInvitation': { expect: MANAGE, call: async () => q(`mutation($id: ID!) { revokeInvitation(id: $id) { status } }`, { id: await pendingInvitation() }) },
   'Mutation.acceptInvitation': { expect: SELF_ONLY, call: async () => q(`mutation($id: ID!) { acceptInvitation(id: $id) { role } }`, { id: await invitationToOwner() }) },

@@ -4,8 +4,18 @@ import { PrismaClient } from './generated/client.ts';
 import { migrate, type MigrateOptions } from './migrate.ts';
 
 /** A Prisma client over node-postgres; the generated client needs no engine binary. */
-export function createPrismaClient(url: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+export interface PrismaClientOptions {
+  /** Called with every SQL statement the client sends (tests count queries with it). */
+  onQuery?: (sql: string) => void;
+}
+
+export function createPrismaClient(url: string, options: PrismaClientOptions = {}): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: url });
+  if (!options.onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  const onQuery = options.onQuery;
+  client.$on('query', (e) => onQuery(e.query));
+  return client;
 }
 
 export interface ResolvedDatabase {

@@ -1,4 +1,4 @@
-export { createPrismaClient, resolveDatabase, type ResolveDatabaseOptions, type ResolvedDatabase } from './client.ts';
+export { createPrismaClient, resolveDatabase, type PrismaClientOptions, type ResolveDatabaseOptions, type ResolvedDatabase } from './client.ts';
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
 export {
   migrate,

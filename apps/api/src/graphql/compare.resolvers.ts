@@ -5,10 +5,12 @@ import { authorize, authorizeRuns } from '../authorization';
 import { metricTable } from '../compare/metric-table';
 import { recipeDiff, type Json } from '../compare/recipe-diff';
 import type { ApiContext } from '../context';
-import { badInput } from '../errors';
+import { badInput, forbidden, parseInput } from '../errors';
+import { z } from 'zod';
 import { latestMetrics } from '../loaders';
 import type { ResolverMap } from './resolver-types';
 
+const UuidSchema = z.uuid('not a valid id');
 const MIN_COMPARED = 2;
 const MAX_COMPARED = 200;
 const MAX_SERIES_NAMES = 10;
@@ -65,10 +67,19 @@ export const compareResolvers: ResolverMap = {
     },
     async pareto(
       _: unknown,
-      args: { projectId: string; x: string; y: string; suiteVersion?: number | null; xLowerIsBetter?: boolean | null; yLowerIsBetter?: boolean | null },
+      args: { projectId?: string | null; sweepId?: string | null; x: string; y: string; suiteVersion?: number | null; xLowerIsBetter?: boolean | null; yLowerIsBetter?: boolean | null },
       ctx: ApiContext,
     ) {
-      await authorize(ctx, { projectId: args.projectId }, 'read');
+      await ctx.viewer();
+      if (Boolean(args.projectId) === Boolean(args.sweepId)) throw badInput('projectId', 'give exactly one of projectId and sweepId');
+      let projectId = args.projectId ?? null;
+      const sweepId = args.sweepId ?? null;
+      if (sweepId !== null) {
+        const sweep = await ctx.prisma.sweep.findUnique({ where: { id: parseInput(UuidSchema, sweepId, 'sweepId') }, select: { projectId: true } });
+        if (!sweep) throw forbidden();
+        projectId = sweep.projectId;
+      }
+      await authorize(ctx, { projectId: projectId! }, 'read');
       if (args.x === args.y) throw badInput('y', 'pick two different metrics');
       const dx = direction(args.x, args.xLowerIsBetter, 'x');
       const dy = direction(args.y, args.yLowerIsBetter, 'y');
@@ -76,7 +87,7 @@ export const compareResolvers: ResolverMap = {
       const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
         SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
         FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
-        WHERE r."projectId" = ${args.projectId}::uuid AND m.name IN (${args.x}, ${args.y})
+        WHERE r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid) AND m.name IN (${args.x}, ${args.y})
           AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
         ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
       const byRun = valuesOf(rows);

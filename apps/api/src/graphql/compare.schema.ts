@@ -90,10 +90,10 @@ export const compareTypeDefs = /* GraphQL */ `
     "Compare 2 to 200 runs of your teams; baseline: a run to measure every other against."
     compareRuns(ids: [ID!]!, baseline: ID): RunComparison!
     """
-    The Pareto frontier of a project's runs on two metrics (their latest values). Directions come from the
+    The Pareto frontier of a project's or a sweep's runs (give exactly one) on two metrics (their latest values). Directions come from the
     metric catalogue; for other names (an external run's own metrics) give xLowerIsBetter / yLowerIsBetter.
     suiteVersion keeps only runs scored with that evaluation suite version, so figures of different suites are not mixed.
     """
-    pareto(projectId: ID!, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean): ParetoFront!
+    pareto(projectId: ID, sweepId: ID, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean): ParetoFront!
   }
 `;

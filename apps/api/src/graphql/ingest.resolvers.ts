@@ -1,4 +1,4 @@
-import type { Prisma } from '@distillery/db';
+import { createRun, transitionRun, type Prisma } from '@distillery/db';
 import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
@@ -53,17 +53,19 @@ export const ingestResolvers: ResolverMap = {
         throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
       }
       const now = new Date();
-      return ctx.prisma.run.create({
-        data: {
-          projectId: args.projectId,
-          baseModelId,
-          recipe: { external: true, name, steps: [], params } as Prisma.InputJsonValue,
-          seed: 0,
-          status: 'running',
-          startedAt: now,
-          progressMessage: 'external run: metrics arrive through logMetrics',
-          createdById: viewer.userId,
-        },
+      // Through the run lifecycle: created queued, then running at once (nothing executes it).
+      return ctx.prisma.$transaction(async (tx) => {
+        const created = await createRun(tx, {
+          data: {
+            projectId: args.projectId,
+            baseModelId,
+            recipe: { external: true, name, steps: [], params } as Prisma.InputJsonValue,
+            seed: 0,
+            createdById: viewer.userId,
+          },
+          steps: [],
+        });
+        return (await transitionRun(tx, created.id, 'running', { status: ['queued'] }, { startedAt: now, progressMessage: 'external run: metrics arrive through logMetrics' }))!;
       });
     },
     async logMetrics(_: unknown, args: { runId: string; points: PointInput[] }, ctx: ApiContext) {

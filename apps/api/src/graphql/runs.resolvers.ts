@@ -1,17 +1,15 @@
-import { createRun as createRunRecord, lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
-import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
+import { lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
-import { readArtifact } from '@distillery/artifacts';
-import { planRecipe, RecipeSchema, registry, shapeFromStoredConfig, type Recipe } from '@distillery/techniques';
-import { GraphQLError } from 'graphql';
+import { registry } from '@distillery/techniques';
 import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import type { MetricRow } from '../loaders';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { badInput, conflict, forbidden, parseInput, zodInputError } from '../errors';
+import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
-import { dequeueRun, enqueueRun } from '../run-queue';
+import { createQueuedRun, dequeueRun } from '@distillery/experiments';
+import { checkRunRequest, recipeSource } from '../run-request';
 import type { ResolverMap } from './resolver-types';
 
 const MAX_PAGE = 100;
@@ -25,22 +23,6 @@ interface RunFilter {
   param?: ParamFilter | null;
 }
 
-
-const MAX_TASK_FILE_BYTES = 16 * 2 ** 20;
-
-/** Uploaded multiple-choice task files named in recipe.eval.tasks must exist and parse; errors name the file's line and field. */
-async function checkTaskFiles(recipe: Recipe, ctx: ApiContext): Promise<void> {
-  for (const [i, task] of (recipe.eval?.tasks ?? []).entries()) {
-    const field = `recipe.eval.tasks[${i}].sha256`;
-    if ((await ctx.store.size(task.sha256)) === null) throw badInput(field, 'nothing was uploaded with this hash; POST the task file to /upload first');
-    try {
-      parseChoiceTask((await readArtifact(ctx.store, task.sha256, MAX_TASK_FILE_BYTES)).toString('utf8'), task.name);
-    } catch (error) {
-      if (error instanceof TaskFileError) throw badInput(field, error.message);
-      throw badInput(field, `the task file could not be read: ${(error as Error).message}`);
-    }
-  }
-}
 
 const SeedSchema = z.number().int().min(0).max(2 ** 31 - 1);
 const UuidSchema = z.uuid('not a valid id');
@@ -103,41 +85,15 @@ export const runsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe: unknown; seed?: number | null; tags?: string[] | null }, ctx: ApiContext) {
+    async createRun(_: unknown, args: { projectId: string; baseModelId: string; recipe?: unknown; recipeId?: string | null; seed?: number | null; tags?: string[] | null }, ctx: ApiContext) {
       const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');
-      const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
       const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
       const tags = parseTags(args.tags ?? [], 'tags');
-      const parsed = RecipeSchema.safeParse(args.recipe);
-      if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
-      const recipe = parsed.data;
-      await checkTaskFiles(recipe, ctx);
-      const base = await ctx.prisma.model.findUnique({ where: { id: baseModelId }, select: { teamId: true, projectId: true, status: true, error: true, config: true, bytes: true } });
-      // Same answer for "absent" and "another team's", so nothing leaks.
-      if (!base || base.teamId !== teamId || (base.projectId !== null && base.projectId !== args.projectId)) {
-        throw badInput('baseModelId', "no such model in this project (or shared across the project's team)");
-      }
-      if (base.status === 'importing') throw badInput('baseModelId', 'the model is still being imported; start the run once its status is ready');
-      if (base.status === 'failed') throw badInput('baseModelId', `the model failed to import (${base.error ?? 'no reason recorded'}); import a usable model`);
-      // Judged against the base model's stored config.json; a model without one is checked by the worker when it decodes it.
-      const shape = shapeFromStoredConfig(base.config, Number(base.bytes));
-      if (shape) {
-        const plan = planRecipe(recipe, shape, ctx.config.runBudget);
-        if (plan.problems.length) {
-          const issues = plan.problems.map((p) => ({ field: `recipe.${p.path}`, message: p.message }));
-          throw new GraphQLError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), {
-            extensions: { code: 'BAD_USER_INPUT', field: issues[0]!.field, issues },
-          });
-        }
-      }
-      const run = await ctx.prisma.$transaction(async (tx) => {
-        const created = await createRunRecord(tx, {
-          data: { projectId: args.projectId, baseModelId, recipe: recipe as unknown as Prisma.InputJsonValue, seed, tags, createdById: viewer.userId },
-          steps: recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
-        });
-        await enqueueRun(tx, created.id);
-        return created;
-      });
+      const source = await recipeSource(ctx, teamId, args);
+      const { baseModelId, recipe } = await checkRunRequest(ctx, { projectId: args.projectId, teamId, baseModelId: args.baseModelId, recipe: source.recipe, field: source.field });
+      const run = await ctx.prisma.$transaction((tx) =>
+        createQueuedRun(tx, { projectId: args.projectId, baseModelId, recipe, seed, createdById: viewer.userId, recipeId: source.recipeId, tags }),
+      );
       ctx.log.info({ runId: run.id, projectId: args.projectId, steps: recipe.steps.length }, 'run queued');
       return run;
     },

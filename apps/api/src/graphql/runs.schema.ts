@@ -127,8 +127,8 @@ export const runsTypeDefs = /* GraphQL */ `
   }
 
   extend type Mutation {
-    "Validate the recipe, record the run and its steps, and queue it, all at once."
-    createRun(projectId: ID!, baseModelId: ID!, recipe: JSON!, seed: Int = 0, tags: [String!]): Run!
+    "Validate the recipe (inline, or a saved version by recipeId: give exactly one), record the run and its steps, and queue it, all at once."
+    createRun(projectId: ID!, baseModelId: ID!, recipe: JSON, recipeId: ID, seed: Int = 0, tags: [String!]): Run!
     "Cancel a queued run."
     cancelRun(id: ID!): Run!
   }

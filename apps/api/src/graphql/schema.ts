@@ -8,6 +8,8 @@ import { leaderboardResolvers } from './leaderboard.resolvers';
 import { leaderboardTypeDefs } from './leaderboard.schema';
 import { ingestResolvers } from './ingest.resolvers';
 import { ingestTypeDefs } from './ingest.schema';
+import { recipesResolvers } from './recipes.resolvers';
+import { recipesTypeDefs } from './recipes.schema';
 import { lineageResolvers } from './lineage.resolvers';
 import { lineageTypeDefs } from './lineage.schema';
 import { modelFolderResolvers } from './model-folder.resolvers';
@@ -31,7 +33,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -48,4 +50,5 @@ export const resolvers: ResolverMap = mergeResolvers([
   lineageResolvers,
   modelFolderResolvers,
   ingestResolvers,
+  recipesResolvers,
 ]);

@@ -34,6 +34,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'plain, activation-aware (ASVD) and whitened (SVD-LLM) low-rank factorization on ref-base at equal parameters',
     load: async () => (await import('./lowrank')).default,
   },
+  api: {
+    description: 'GraphQL over HTTP: metric ingest vs SQL COPY; run-list, compare, leaderboard p95 over 100,000 seeded runs',
+    load: async () => (await import('./api')).default,
+  },
   share: {
     description: 'k-means weight sharing against 4-bit per-channel RTN at equal bits per weight on ref-base',
     load: async () => (await import('./share')).default,

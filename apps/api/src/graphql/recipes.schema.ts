@@ -1,0 +1,85 @@
+export const recipesTypeDefs = /* GraphQL */ `
+  "A saved recipe version of a team: steps, calibration and evaluation suite settings, usable with any base model."
+  type SavedRecipe {
+    id: ID!
+    name: String!
+    version: Int!
+    recipe: JSON!
+    description: String
+    createdAt: DateTime!
+  }
+
+  enum SweepMode {
+    "Every combination of the parameters' values, in order."
+    grid
+    "Seeded random draws (values lists or numeric ranges)."
+    random
+    "Pareto local search toward the frontier of two metrics (objective), within maxRuns."
+    pareto
+  }
+
+  enum SweepStatus {
+    active
+    done
+    canceled
+  }
+
+  type Sweep {
+    id: ID!
+    name: String!
+    mode: SweepMode!
+    status: SweepStatus!
+    "Why the sweep stopped early, when it did."
+    note: String
+    recipe: JSON!
+    space: JSON!
+    maxRuns: Int!
+    parallelism: Int!
+    objective: JSON
+    seed: Int!
+    createdAt: DateTime!
+    project: Project!
+    baseModel: Model!
+    runs: [Run!]!
+  }
+
+  input SweepObjectiveInput {
+    x: String!
+    y: String!
+    "Needed only for metrics outside the catalogue."
+    xLowerIsBetter: Boolean
+    yLowerIsBetter: Boolean
+  }
+
+  extend type Query {
+    "The latest version of each saved recipe of the team (or every version of one name)."
+    recipes(teamId: ID!, name: String): [SavedRecipe!]!
+    sweep(id: ID!): Sweep!
+    sweeps(projectId: ID!): [Sweep!]!
+  }
+
+  extend type Mutation {
+    "Save a recipe under a name: a new version when the content differs from the latest one, otherwise the latest one."
+    saveRecipe(teamId: ID!, name: String!, recipe: JSON!, description: String): SavedRecipe!
+    """
+    Start a sweep over recipe settings. space: [{path: "steps[0].params.bits", values: [2, 3, 4]}, ...]
+    (random mode also takes {path, min, max, log, integer}). Runs start up to parallelism at a time, maxRuns in all;
+    pareto mode needs objective and searches toward the frontier of its two metrics.
+    """
+    createSweep(
+      projectId: ID!
+      baseModelId: ID!
+      name: String!
+      mode: SweepMode!
+      recipe: JSON
+      recipeId: ID
+      space: JSON!
+      maxRuns: Int!
+      parallelism: Int = 2
+      objective: SweepObjectiveInput
+      seed: Int = 0
+    ): Sweep!
+    "Stop starting runs (runs already started carry on)."
+    cancelSweep(id: ID!): Sweep!
+  }
+`;
