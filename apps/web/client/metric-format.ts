@@ -1,0 +1,119 @@
+/**
+ * Figures as people expect to read them, driven by the metric catalogue's unit: sizes in
+ * KB/MB, decode times in ms/token, perplexity with two or three decimals, fractions as
+ * percentages, ratios as "0.512×". Pure; charts, tables and summaries all use these.
+ */
+import { describeMetric } from '@distillery/eval/metric-catalogue';
+import { formatBytes } from './format';
+
+/** Significant-digit rounding that keeps integers readable: 49.57, 418.5, 12,345. */
+export function formatSignificant(value: number, digits = 4): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (abs === 0) return '0';
+  if (abs < 1e-3 || abs >= 1e9) return value.toExponential(Math.max(0, digits - 1));
+  const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
+  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** Perplexity-like figures: 3 decimals below 10, 2 below 100, 1 above. */
+export function formatScore(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const decimals = abs < 10 ? 3 : abs < 100 ? 2 : 1;
+  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** 5,261,568 as "5.26 M"; below a million in full. */
+export function formatCount(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${formatSignificant(value / 1e9, 3)} G`;
+  if (abs >= 1e6) return `${formatSignificant(value / 1e6, 3)} M`;
+  return Number.isInteger(value) ? value.toLocaleString('en-US') : formatSignificant(value, 4);
+}
+
+/** The unit as shown after a figure (and on an axis); '' for unitless scores. */
+export function displayUnit(unit: string, label = ''): string {
+  if (unit === 'ms' && /per token/i.test(label)) return 'ms/token';
+  if (unit === 'bytes' || unit === 'count' || unit === 'ratio' || unit === 'fraction' || unit === 'flag') return '';
+  return unit;
+}
+
+/** One figure in its unit, e.g. ("bytes", 10_600_000) → "10.1 MB". */
+export function formatInUnit(value: number, unit: string, label = ''): string {
+  if (!Number.isFinite(value)) return '—';
+  switch (unit) {
+    case 'bytes':
+      return formatBytes(value);
+    case 'count':
+      return formatCount(value);
+    case 'ratio':
+      return `${value.toFixed(3)}×`;
+    case 'fraction':
+      return `${(value * 100).toFixed(1)} %`;
+    case 'flag':
+      return value ? 'yes' : 'no';
+    case '':
+      return formatScore(value);
+    case 'tokens':
+    case 'windows':
+    case 'threads':
+    case 'version':
+      return formatCount(value);
+    default: {
+      const shown = displayUnit(unit, label);
+      return `${formatSignificant(value, 3)}${shown ? ` ${shown}` : ''}`;
+    }
+  }
+}
+
+/** A signed difference in the metric's unit: "+1.23 MB", "−0.412". */
+export function formatDelta(value: number, unit: string, label = ''): string {
+  if (!Number.isFinite(value)) return '—';
+  if (value === 0) return '±0';
+  const sign = value > 0 ? '+' : '−';
+  // A difference of fractions reads as percentage points.
+  if (unit === 'fraction') return `${sign}${Math.abs(value * 100).toFixed(1)} pt`;
+  return `${sign}${formatInUnit(Math.abs(value), unit, label)}`;
+}
+
+export interface MetricMeta {
+  label: string;
+  unit: string;
+  lowerIsBetter: boolean | null;
+}
+
+/** Label, unit and direction of a stored metric name; a name outside the catalogue reads as itself. */
+export function metricMeta(name: string): MetricMeta {
+  const d = describeMetric(name);
+  if (d) return { label: d.label, unit: d.unit, lowerIsBetter: d.lowerIsBetter };
+  return { label: name, unit: /\.bytes$/.test(name) ? 'bytes' : '?', lowerIsBetter: null };
+}
+
+/** A stored metric's value as text, by its catalogue unit. */
+export function formatMetricValue(name: string, value: number): string {
+  const m = metricMeta(name);
+  if (m.unit === '?') return formatSignificant(value, 4);
+  return formatInUnit(value, m.unit, m.label);
+}
+
+/**
+ * Compact tick labels for an axis in this unit: MB for bytes (the axis title says so),
+ * "%" for fractions, otherwise significant digits.
+ */
+export function axisTick(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return '';
+  if (unit === 'bytes') return formatSignificant(value / 1024 ** 2, 3);
+  if (unit === 'fraction') return `${(value * 100).toFixed(0)}`;
+  if (unit === 'count') return formatCount(value);
+  return formatSignificant(value, 3);
+}
+
+/** The axis title with its unit: "Size on disk (MB)", "Top-1 agreement (%)". */
+export function axisTitle(label: string, unit: string): string {
+  if (unit === 'bytes') return `${label} (MB)`;
+  if (unit === 'fraction') return `${label} (%)`;
+  const shown = displayUnit(unit, label);
+  return shown ? `${label} (${shown})` : label;
+}
