@@ -26,6 +26,7 @@ import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
 import { securityHeaders } from './security-headers';
 import { uploadHandler } from './upload';
+import { modelDownloadHandler } from './model-download';
 
 export interface CreateApiOptions {
   prisma: PrismaClient;
@@ -113,6 +114,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
 
   app.get('/health', healthHandler(opts.prisma));
   app.post('/upload', uploadHandler(services));
+  app.get('/models/:id/download', modelDownloadHandler(services));
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
