@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultBaseModel } from '../../apps/web/client/base-model-choice';
 import { alignMetrics, flattenJson, parseCompareIds, recipeDiff } from '../../apps/web/client/compare';
-import { axisTitle, formatDelta, formatInUnit, formatMetricValue, formatScore } from '../../apps/web/client/metric-format';
+import { axisScale, axisTick, axisTitle, formatCell, formatDelta, formatInUnit, formatMetricValue, formatScore, headerUnit } from '../../apps/web/client/metric-format';
 import type { Metric, ModelSummary, RunRow, RunStatus } from '../../apps/web/client/queries';
 import { summaryRows } from '../../apps/web/client/run-summary';
 import { filterByFamily, mergeNewest, sortRuns, stepSummaries } from '../../apps/web/client/runs-view';
@@ -51,6 +51,15 @@ describe('number formats', () => {
     expect(formatInUnit(Number.NaN, 'bytes')).toBe('—');
     expect(axisTitle('Size on disk', 'bytes')).toBe('Size on disk (MB)');
     expect(axisTitle('Decode time per token, p50', 'ms')).toBe('Decode time per token, p50 (ms/token)');
+    // Axes plot MB and %, so ticks fall on round numbers of what is shown.
+    expect(axisScale('bytes') * 2 * 1024 ** 2).toBe(2);
+    expect(axisTick(2.5, 'bytes')).toBe('2.5');
+    expect(axisTick(8, '')).toBe('8');
+    // Table cells leave long units to the header.
+    expect(formatCell('divergence.kl', 0.050412)).toBe('0.0504');
+    expect(headerUnit('divergence.kl')).toBe('nats/token');
+    expect(formatCell('size.bytes', 3 * 1024 ** 2)).toBe('3.00 MB');
+    expect(headerUnit('size.bytes')).toBe('');
   });
 
   it('escapes text that goes into chart tooltips', () => {

@@ -98,16 +98,34 @@ export function formatMetricValue(name: string, value: number): string {
   return formatInUnit(value, m.unit, m.label);
 }
 
-/**
- * Compact tick labels for an axis in this unit: MB for bytes (the axis title says so),
- * "%" for fractions, otherwise significant digits.
- */
-export function axisTick(value: number, unit: string): string {
-  if (!Number.isFinite(value)) return '';
-  if (unit === 'bytes') return formatSignificant(value / 1024 ** 2, 3);
-  if (unit === 'fraction') return `${(value * 100).toFixed(0)}`;
-  if (unit === 'count') return formatCount(value);
-  return formatSignificant(value, 3);
+/** What chart axes plot instead of raw values, so ticks fall on round numbers of the shown unit: MB for bytes, % for fractions. */
+export function axisScale(unit: string): number {
+  if (unit === 'bytes') return 1 / 1024 ** 2;
+  if (unit === 'fraction') return 100;
+  return 1;
+}
+
+/** A tick label of an already scaled axis value: "8", "2.5", "1.2 M"; no trailing zeros. */
+export function axisTick(scaled: number, unit: string): string {
+  if (!Number.isFinite(scaled)) return '';
+  if (unit === 'count') return formatCount(scaled);
+  return Number(scaled.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+}
+
+/** Units short enough to repeat in every table cell; others go into the column header once. */
+const INLINE_UNITS = new Set(['bytes', 'ratio', 'fraction', 'count', '', 'flag']);
+
+/** A table cell: the figure without a long unit (the header carries it). */
+export function formatCell(name: string, value: number): string {
+  const m = metricMeta(name);
+  if (m.unit === '?' || !INLINE_UNITS.has(m.unit)) return formatSignificant(value, 3);
+  return formatInUnit(value, m.unit, m.label);
+}
+
+/** The unit a column header names, when its cells leave it out. */
+export function headerUnit(name: string): string {
+  const m = metricMeta(name);
+  return m.unit === '?' || INLINE_UNITS.has(m.unit) ? '' : displayUnit(m.unit, m.label);
 }
 
 /** The axis title with its unit: "Size on disk (MB)", "Top-1 agreement (%)". */
