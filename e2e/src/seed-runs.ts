@@ -92,6 +92,12 @@ export async function seedFinishedRuns(prisma: PrismaClient, opts: SeedRunsOptio
   }
   await inChunks(runs, (chunk) => prisma.run.createMany({ data: chunk }));
   await inChunks(steps, (chunk) => prisma.runStep.createMany({ data: chunk }));
-  await inChunks(metrics, (chunk) => prisma.metric.createMany({ data: chunk }));
+  // Metrics are most of the rows: one INSERT of unnested arrays per chunk is several times faster than createMany.
+  await inChunks(metrics, (chunk) =>
+    prisma.$executeRaw`
+      INSERT INTO "Metric" ("runId", "runStepId", name, value, step)
+      SELECT * FROM unnest(${chunk.map((m) => m.runId)}::uuid[], ${chunk.map((m) => m.runStepId)}::uuid[], ${chunk.map((m) => m.name)}::text[],
+                           ${chunk.map((m) => m.value)}::float8[], ${chunk.map((m) => m.step)}::int[])`,
+  );
   return runs.map((r) => r.id);
 }

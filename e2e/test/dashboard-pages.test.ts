@@ -89,7 +89,7 @@ describe('dashboard pages', () => {
     const page = await signedInPage(DESKTOP);
     await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
     const count = page.getByTestId('runs-count');
-    await expect.poll(() => count.textContent()).toBe('100 runs loaded, more on the server');
+    await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
     // Only the rows in view are in the DOM.
     const inDom = await page.getByTestId('run-row').count();
     expect(inDom).toBeGreaterThan(5);
@@ -99,7 +99,7 @@ describe('dashboard pages', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'runs-desktop.png'), fullPage: true });
 
     // Scrolling to the end fetches the next pages from the API's cursor.
-    for (const expected of ['200 runs loaded, more on the server', `${SEEDED + 1} runs loaded`]) {
+    for (const expected of ['150 runs loaded, more on the server', '250 runs loaded, more on the server', `${SEEDED + 1} runs loaded`]) {
       await page.getByTestId('runs-scroll').evaluate((el) => el.scrollTo(0, el.scrollHeight));
       await expect.poll(() => count.textContent(), { timeout: 20_000 }).toBe(expected);
     }
@@ -133,7 +133,7 @@ describe('dashboard pages', () => {
 
     // The technique-family filter.
     await page.getByTestId('filter-status').selectOption('');
-    await expect.poll(() => count.textContent()).toBe('100 runs loaded, more on the server');
+    await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
     await page.getByTestId('filter-family').selectOption('prune');
     expect(await page.getByText('No loaded run uses a prune technique.').count()).toBe(1);
     await page.getByTestId('filter-family').selectOption('quantize');
@@ -144,14 +144,17 @@ describe('dashboard pages', () => {
   it('draws the trade-off with its Pareto frontier and opens a frontier run', async () => {
     const page = await signedInPage(DESKTOP);
     await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    await page.getByTestId('run-row').first().waitFor();
+    // The chart is drawn once it scrolls into view.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     const chart = page.getByTestId('tradeoff-chart');
     await chart.getByTestId('tradeoff-canvas').waitFor();
-    // The 99 succeeded runs of the first page (the newest run failed) plus the base model.
-    expect(await chart.getByTestId('tradeoff-point').count()).toBe(100);
+    // The 49 succeeded runs of the first page (the newest run failed) plus the base model.
+    expect(await chart.getByTestId('tradeoff-point').count()).toBe(50);
     const frontier = chart.locator('[data-testid="tradeoff-point"][data-frontier="yes"]');
     const onFrontier = await frontier.count();
     expect(onFrontier).toBeGreaterThan(0);
-    expect(onFrontier).toBeLessThan(100);
+    expect(onFrontier).toBeLessThan(49);
     // Switching the y metric to top-1 agreement (higher is better) moves the frontier.
     await chart.getByTestId('tradeoff-y').selectOption('divergence.top1');
     await expect.poll(() => chart.locator('th').nth(2).textContent()).toBe('Top-1 agreement with the base');
@@ -190,7 +193,8 @@ describe('dashboard pages', () => {
     // Differences against the reference (the first run) on the others.
     expect(await table.locator('tr[data-metric="perplexity"] [data-testid="delta"]').count()).toBe(2);
     expect(await table.locator('tr[data-metric="perplexity"] td.best').count()).toBeGreaterThanOrEqual(1);
-    // The newest seeded run (index 0) has a loss curve: it is drawn.
+    // The newest seeded run (index 0) has a loss curve: it is drawn once in view.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await page.locator('[data-testid="line-chart"][data-series="steps.0.train.loss"]').waitFor();
     await page.screenshot({ path: path.join(SCREENSHOTS, 'compare-desktop.png'), fullPage: true });
 

@@ -6,6 +6,18 @@
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { formatBytes } from './format';
 
+/** Intl formatters are costly to build and the runs list formats thousands of cells: one per decimal count, reused. */
+const fixedFormats = new Map<number, Intl.NumberFormat>();
+function fixed(value: number, decimals: number): string {
+  let f = fixedFormats.get(decimals);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    fixedFormats.set(decimals, f);
+  }
+  return f.format(value);
+}
+const plain = new Intl.NumberFormat('en-US', { maximumFractionDigits: 6 });
+
 /** Significant-digit rounding that keeps integers readable: 49.57, 418.5, 12,345. */
 export function formatSignificant(value: number, digits = 4): string {
   if (!Number.isFinite(value)) return String(value);
@@ -13,7 +25,7 @@ export function formatSignificant(value: number, digits = 4): string {
   if (abs === 0) return '0';
   if (abs < 1e-3 || abs >= 1e9) return value.toExponential(Math.max(0, digits - 1));
   const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
-  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return fixed(value, decimals);
 }
 
 /** Perplexity-like figures: 3 decimals below 10, 2 below 100, 1 above. */
@@ -21,7 +33,7 @@ export function formatScore(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
   const decimals = abs < 10 ? 3 : abs < 100 ? 2 : 1;
-  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return fixed(value, decimals);
 }
 
 /** 5,261,568 as "5.26 M"; below a million in full. */
@@ -30,7 +42,7 @@ export function formatCount(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 1e9) return `${formatSignificant(value / 1e9, 3)} G`;
   if (abs >= 1e6) return `${formatSignificant(value / 1e6, 3)} M`;
-  return Number.isInteger(value) ? value.toLocaleString('en-US') : formatSignificant(value, 4);
+  return Number.isInteger(value) ? fixed(value, 0) : formatSignificant(value, 4);
 }
 
 /** The unit as shown after a figure (and on an axis); '' for unitless scores. */
@@ -109,7 +121,7 @@ export function axisScale(unit: string): number {
 export function axisTick(scaled: number, unit: string): string {
   if (!Number.isFinite(scaled)) return '';
   if (unit === 'count') return formatCount(scaled);
-  return Number(scaled.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+  return plain.format(Number(scaled.toPrecision(3)));
 }
 
 /** Units short enough to repeat in every table cell; others go into the column header once. */

@@ -111,10 +111,11 @@ export interface RunsPageAnswer {
   runs: ProjectPageAnswer['runs'];
 }
 
-/** Several runs by id in one request (aliases), for the compare page. */
-export function runsByIdQuery(count: number): string {
+/** Several runs by id in one request (aliases), for the compare page; `withProject` adds the first run's project (the others share it). */
+export function runsByIdQuery(count: number, withProject = false): string {
   const vars = Array.from({ length: count }, (_, i) => `$r${i}: ID!`).join(', ');
-  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { ${RUN_ROW} project { id name team { id name } } }`).join('\n');
+  const project = (i: number) => (withProject && i === 0 ? ' project { id name team { id name } }' : '');
+  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { ${RUN_ROW}${project(i)} }`).join('\n');
   return `query CompareRuns(${vars}) {\n${fields}\n}`;
 }
 

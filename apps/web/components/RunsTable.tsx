@@ -7,7 +7,7 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import Link from 'next/link';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { formatDate } from '../client/format';
 import { formatCell, headerUnit } from '../client/metric-format';
 import type { RunRow } from '../client/queries';
@@ -88,67 +88,19 @@ export function RunsTable(props: RunsTableProps) {
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((item) => {
             const run = runs[item.index]!;
-            const values = runLevelValues(run.metrics);
-            const steps = stepsOf(run);
             return (
-              <div
+              <RunRowView
                 key={item.key}
-                ref={virtualizer.measureElement}
-                data-index={item.index}
-                className="runs-row"
-                role="row"
-                aria-rowindex={item.index + 2}
-                data-testid="run-row"
-                data-run-id={run.id}
-                style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
-              >
-                <span role="cell" className="cell-select">
-                  <input
-                    type="checkbox"
-                    checked={selected.has(run.id)}
-                    onChange={() => onToggle(run.id)}
-                    aria-label={`Select run ${run.id.slice(0, 8)} to compare`}
-                    data-testid="select-run"
-                  />
-                </span>
-                <span role="cell" className="cell-status">
-                  <StatusBadge status={run.status} />
-                  {ACTIVE.has(run.status) ? (
-                    <span className="inline-form">
-                      <ProgressBar fraction={run.progress} message={null} />
-                      <CancelRunButton runId={run.id} status={run.status} onCanceled={async () => onChanged()} />
-                    </span>
-                  ) : null}
-                </span>
-                <span role="cell" className="cell-recipe wrap">
-                  <Link href={`/runs/${run.id}`} className="mono">
-                    {steps.map((s) => s.technique).join(' → ') || '—'}
-                  </Link>
-                  {steps.some((s) => s.changed) ? (
-                    <span className="run-params mono" data-testid="run-params">
-                      {steps.map((s) => s.changed).filter(Boolean).join(' · ')}
-                    </span>
-                  ) : (
-                    <span className="run-params muted">default parameters</span>
-                  )}
-                  {run.error ? <span className="run-error">{run.error}</span> : null}
-                </span>
-                <span role="cell" className="cell-base wrap">
-                  {run.baseModel.name}
-                </span>
-                {columns.map((c) => {
-                  const v = values.get(c);
-                  return (
-                    <span role="cell" key={c} className="num cell-metric" data-metric={c}>
-                      <span className="cell-label">{headerUnit(c) ? `${columnTitle(c)} (${headerUnit(c)})` : columnTitle(c)}</span>
-                      {v === undefined ? '—' : formatCell(c, v)}
-                    </span>
-                  );
-                })}
-                <span role="cell" className="cell-created muted">
-                  {formatDate(run.createdAt)}
-                </span>
-              </div>
+                run={run}
+                index={item.index}
+                start={item.start}
+                measure={virtualizer.measureElement}
+                columns={columns}
+                selected={selected.has(run.id)}
+                onToggle={onToggle}
+                stepsOf={stepsOf}
+                onChanged={onChanged}
+              />
             );
           })}
         </div>
@@ -166,3 +118,77 @@ export function RunsTable(props: RunsTableProps) {
     </div>
   );
 }
+
+interface RunRowProps {
+  run: RunRow;
+  index: number;
+  start: number;
+  measure(el: Element | null): void;
+  columns: string[];
+  selected: boolean;
+  onToggle(id: string): void;
+  stepsOf(run: RunRow): StepSummary[];
+  onChanged(): void;
+}
+
+/** One run; memoized, so scrolling renders only the rows that come into view. */
+const RunRowView = memo(function RunRowView({ run, index, start, measure, columns, selected, onToggle, stepsOf, onChanged }: RunRowProps) {
+  const values = runLevelValues(run.metrics);
+  const steps = stepsOf(run);
+  return (
+    <div
+      ref={measure}
+      data-index={index}
+      className="runs-row"
+      role="row"
+      aria-rowindex={index + 2}
+      data-testid="run-row"
+      data-run-id={run.id}
+      style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${start}px)` }}
+    >
+      <span role="cell" className="cell-select">
+        <input type="checkbox" checked={selected} onChange={() => onToggle(run.id)} aria-label={`Select run ${run.id.slice(0, 8)} to compare`} data-testid="select-run" />
+      </span>
+      <span role="cell" className="cell-status">
+        <StatusBadge status={run.status} />
+        {ACTIVE.has(run.status) ? (
+          <span className="inline-form">
+            <ProgressBar fraction={run.progress} message={null} />
+            <CancelRunButton runId={run.id} status={run.status} onCanceled={async () => onChanged()} />
+          </span>
+        ) : null}
+      </span>
+      <span role="cell" className="cell-recipe wrap">
+        <Link href={`/runs/${run.id}`} className="mono" prefetch={false}>
+          {steps.map((s) => s.technique).join(' → ') || '—'}
+        </Link>
+        {steps.some((s) => s.changed) ? (
+          <span className="run-params mono" data-testid="run-params">
+            {steps
+              .map((s) => s.changed)
+              .filter(Boolean)
+              .join(' · ')}
+          </span>
+        ) : (
+          <span className="run-params muted">default parameters</span>
+        )}
+        {run.error ? <span className="run-error">{run.error}</span> : null}
+      </span>
+      <span role="cell" className="cell-base wrap">
+        {run.baseModel.name}
+      </span>
+      {columns.map((c) => {
+        const v = values.get(c);
+        return (
+          <span role="cell" key={c} className="num cell-metric" data-metric={c}>
+            <span className="cell-label">{headerUnit(c) ? `${columnTitle(c)} (${headerUnit(c)})` : columnTitle(c)}</span>
+            {v === undefined ? '—' : formatCell(c, v)}
+          </span>
+        );
+      })}
+      <span role="cell" className="cell-created muted">
+        {formatDate(run.createdAt)}
+      </span>
+    </div>
+  );
+});

@@ -105,7 +105,9 @@ export function TradeoffChart({
               <tbody>
                 {points.map((p) => (
                   <tr key={p.key} data-testid="tradeoff-point" data-kind={p.kind} data-key={p.key} data-frontier={p.frontier ? 'yes' : 'no'}>
-                    <td className="wrap">{p.kind === 'run' ? <Link href={`/runs/${p.key}`}>{p.label}</Link> : `${p.label} (base model)`}</td>
+                    <td className="wrap">{p.kind === 'run' ? <Link href={`/runs/${p.key}`} prefetch={false}>
+                          {p.label}
+                        </Link> : `${p.label} (base model)`}</td>
                     <td className="num">{formatMetricValue(xName, p.x)}</td>
                     <td className="num">{formatMetricValue(yName, p.y)}</td>
                     <td>{p.frontier ? 'yes' : ''}</td>

@@ -9,12 +9,13 @@ import { runsByIdQuery, seriesByRunQuery, type RunRow } from '../client/queries'
 /** Aliases per request; the API allows 15 by default. */
 const PER_REQUEST = 10;
 
-export type CompareRun = RunRow & { project: { id: string; name: string; team: { id: string; name: string } } };
+export type CompareRun = RunRow & { project?: { id: string; name: string; team: { id: string; name: string } } };
 
+/** The runs in the link's order; the first carries the project (for the breadcrumbs). */
 export async function loadCompareRuns(ids: string[]): Promise<CompareRun[]> {
   const groups = batches(ids, PER_REQUEST);
   const answers = await Promise.all(
-    groups.map((g) => gql<Record<string, CompareRun>>(runsByIdQuery(g.length), Object.fromEntries(g.map((id, i) => [`r${i}`, id])))),
+    groups.map((g, gi) => gql<Record<string, CompareRun>>(runsByIdQuery(g.length, gi === 0), Object.fromEntries(g.map((id, i) => [`r${i}`, id])))),
   );
   return answers.flatMap((a, gi) => groups[gi]!.map((_, i) => a[`r${i}`]!));
 }

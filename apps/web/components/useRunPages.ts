@@ -11,6 +11,8 @@ import { gql, GraphqlRequestError } from '../client/graphql';
 import { RUNS_PAGE, type RunRow, type RunStatus, type RunsPageAnswer } from '../client/queries';
 import { mergeNewest } from '../client/runs-view';
 
+/** The first page is small so the list shows quickly (the API's cost grows with the rows); later pages are the API's maximum. */
+export const FIRST_PAGE_SIZE = 50;
 export const RUNS_PAGE_SIZE = 100;
 const ACTIVE = new Set<RunStatus>(['queued', 'running']);
 
@@ -35,7 +37,7 @@ export function useRunPages(projectId: string, status: RunStatus | '', enabled: 
 
   const fetchPage = useCallback(
     (after: string | null) =>
-      gql<RunsPageAnswer>(RUNS_PAGE, { projectId, first: RUNS_PAGE_SIZE, after, filter: status ? { status } : null }),
+      gql<RunsPageAnswer>(RUNS_PAGE, { projectId, first: after ? RUNS_PAGE_SIZE : FIRST_PAGE_SIZE, after, filter: status ? { status } : null }),
     [projectId, status],
   );
   const fail = useCallback(

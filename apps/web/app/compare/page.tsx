@@ -7,11 +7,11 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import { LineChart } from '../../components/LineChart';
+import { LineChart, TradeoffChart } from '../../components/LazyCharts';
 import { NavBar } from '../../components/NavBar';
+import { WhenVisible } from '../../components/WhenVisible';
 import { PageState } from '../../components/PageState';
 import { StatusBadge } from '../../components/StatusBadge';
-import { TradeoffChart } from '../../components/TradeoffChart';
 import { loadCompareRuns, loadSeries, type CompareRun } from '../../components/compare-loading';
 import { usePolling } from '../../components/usePolling';
 import { useSession } from '../../components/useSession';
@@ -31,7 +31,8 @@ export default function ComparePage() {
 
 function Compare() {
   const search = useSearchParams();
-  const ready = useSession();
+  // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
+  useSession();
   const [ids, idsError] = useMemo(() => {
     try {
       return [parseCompareIds(search?.get('runs') ?? null), null] as const;
@@ -40,11 +41,11 @@ function Compare() {
     }
   }, [search]);
   const load = useCallback(() => loadCompareRuns([...ids]), [ids]);
-  const { data: runs, error } = usePolling(load, () => false, 2000, ready && ids.length >= 2);
+  const { data: runs, error } = usePolling(load, () => false, 2000, ids.length >= 2);
   const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
-    if (ready) gql<{ techniques: Technique[] }>(TECHNIQUES).then((d) => setTechniques(d.techniques), () => setTechniques([]));
-  }, [ready]);
+    gql<{ techniques: Technique[] }>(TECHNIQUES).then((d) => setTechniques(d.techniques), () => setTechniques([]));
+  }, []);
   const defaults = useMemo(() => techniqueDefaults(techniques), [techniques]);
   const labelOf = useCallback(
     (run: RunRow) =>
@@ -86,7 +87,9 @@ function Compare() {
                       <input type="radio" name="reference" checked={reference === i} onChange={() => setReference(i)} aria-label={`Use run ${i + 1} as the reference`} />{' '}
                       <span className="run-index">#{i + 1}</span>
                     </label>{' '}
-                    <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`}>{labelOf(r)}</Link> <span className="muted">on {r.baseModel.name}</span>
+                    <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
+                      {labelOf(r)}
+                    </Link> <span className="muted">on {r.baseModel.name}</span>
                   </li>
                 ))}
               </ol>
@@ -166,9 +169,13 @@ function Compare() {
                 </div>
               )}
             </section>
-            <CompareCurves runs={runs} labelOf={labelOf} />
+            <WhenVisible>
+              <CompareCurves runs={runs} labelOf={labelOf} />
+            </WhenVisible>
             <section className="card">
-              <TradeoffChart runs={runs} labelOf={labelOf} />
+              <WhenVisible minHeight={380}>
+                <TradeoffChart runs={runs} labelOf={labelOf} />
+              </WhenVisible>
             </section>
           </>
         ) : null}

@@ -3,12 +3,13 @@ import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ColumnPicker } from '../../../components/ColumnPicker';
 import { ModelsList } from '../../../components/ModelsList';
+import { TradeoffChart } from '../../../components/LazyCharts';
+import { WhenVisible } from '../../../components/WhenVisible';
 import { NavBar } from '../../../components/NavBar';
 import { NewRunForm } from '../../../components/NewRunForm';
 import { ModelUpload } from '../../../components/ModelUpload';
 import { PageState } from '../../../components/PageState';
 import { RunsTable } from '../../../components/RunsTable';
-import { TradeoffChart } from '../../../components/TradeoffChart';
 import { usePolling } from '../../../components/usePolling';
 import { useRunPages } from '../../../components/useRunPages';
 import { useSession } from '../../../components/useSession';
@@ -32,25 +33,25 @@ export default function ProjectPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
   const router = useRouter();
-  const ready = useSession();
+  // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
+  useSession();
   const load = useCallback(() => gql<ProjectAnswer>(PROJECT, { id }), [id]);
   // Poll while a model is importing, so its status turns live.
-  const { data, error, reload } = usePolling(load, (d) => d.project.models.some((m) => m.status === 'importing'), 2000, ready);
+  const { data, error, reload } = usePolling(load, (d) => d.project.models.some((m) => m.status === 'importing'), 2000);
   const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
-    if (!ready) return;
     gql<{ techniques: Technique[] }>(TECHNIQUES).then(
       (d) => setTechniques(d.techniques),
       () => setTechniques([]),
     );
-  }, [ready]);
+  }, []);
 
   const [status, setStatus] = useState<RunStatus | ''>('');
   const [family, setFamily] = useState('');
   const [sort, setSort] = useState<SortState>({ key: 'createdAt', descending: true });
   const [columns, setColumns] = useState<string[]>(DEFAULT_COLUMNS);
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const pages = useRunPages(id, status, ready);
+  const pages = useRunPages(id, status, true);
 
   const defaults = useMemo(() => techniqueDefaults(techniques), [techniques]);
   const familyOf = useMemo(() => new Map(techniques.map((t) => [t.id, t.family])), [techniques]);
@@ -76,6 +77,10 @@ export default function ProjectPage() {
       }),
     [],
   );
+
+  const { loadMore: loadNext, refresh: refetch } = pages;
+  const loadMore = useCallback(() => void loadNext(), [loadNext]);
+  const refresh = useCallback(() => void refetch(), [refetch]);
 
   const project = data?.project;
   const baseIds = useMemo(() => pages.runs.map((r) => r.baseModel.id), [pages.runs]);
@@ -155,12 +160,14 @@ export default function ProjectPage() {
               stepsOf={stepsOf}
               hasMore={pages.hasMore}
               loadingMore={pages.loading}
-              onLoadMore={() => void pages.loadMore()}
-              onChanged={() => void pages.refresh()}
+              onLoadMore={loadMore}
+              onChanged={refresh}
             />
           ) : null}
           {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
-          <TradeoffChart runs={shown} labelOf={labelOf} />
+          <WhenVisible minHeight={380}>
+            <TradeoffChart runs={shown} labelOf={labelOf} />
+          </WhenVisible>
         </section>
 
         {project ? (

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { CancelRunButton } from '../../../components/CancelRunButton';
-import { LineChart } from '../../../components/LineChart';
+import { LineChart } from '../../../components/LazyCharts';
 import { NavBar } from '../../../components/NavBar';
 import { ProgressBar } from '../../../components/ProgressBar';
 import { RunSummary } from '../../../components/RunSummary';
@@ -52,9 +52,10 @@ async function loadRun(id: string): Promise<RunPageData> {
 export default function RunPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
-  const ready = useSession();
+  // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
+  useSession();
   const load = useCallback(() => loadRun(id), [id]);
-  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000, ready);
+  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
