@@ -15,6 +15,8 @@ const config: NextConfig = {
   outputFileTracingRoot: repoRoot,
   turbopack: { root: repoRoot },
   poweredByHeader: false,
+  // The metric catalogue is shared TypeScript source from a workspace package.
+  transpilePackages: ['@distillery/eval'],
   // An internal path, not the API's address, so it is safe to freeze into the build.
   rewrites: async () => [{ source: '/upload', destination: '/api/upload' }],
 };

@@ -4,3 +4,5 @@ export * from './demo-model';
 export { startStack, type Stack, type StackOptions } from './stack';
 export * from './scenario';
 export * from './process-memory';
+export * from './seed-runs';
+export * from './browser';

@@ -1,6 +1,5 @@
 /** The dashboard's pure formatting and chart geometry, checked by hand-computed values. */
 import { describe, expect, it } from 'vitest';
-import { chartGeometry, ticks } from '../../apps/web/client/chart-geometry';
 import { formatBytes, formatDuration, formatMetric, formatRatio, recipeSummary, runDuration } from '../../apps/web/client/format';
 
 describe('dashboard formatting', () => {
@@ -21,18 +20,5 @@ describe('dashboard formatting', () => {
     expect(formatMetric('size.bytes', 2048)).toBe('2.00 KB');
     expect(recipeSummary({ steps: [{ technique: 'quantize.rtn-int8' }, { technique: 'finetune.recover' }] })).toBe('quantize.rtn-int8 → finetune.recover');
     expect(recipeSummary(null)).toBe('—');
-  });
-
-  it('maps a series onto the plot box, y pointing down', () => {
-    const box = { width: 110, height: 60, left: 10, right: 0, top: 0, bottom: 10 };
-    // Plot area: x in [10, 110], y in [0, 50]. Lowest value at the bottom, highest at the top.
-    const g = chartGeometry([{ x: 0, y: 4 }, { x: 5, y: 2 }, { x: 10, y: 0 }], box, 3);
-    expect(g.path).toBe('M10 0 L60 25 L110 50');
-    expect(g.yTicks).toEqual([{ value: 0, at: 50 }, { value: 2, at: 25 }, { value: 4, at: 0 }]);
-    expect(g.xTicks.map((t) => t.at)).toEqual([10, 60, 110]);
-    // A flat series sits mid-height instead of dividing by zero.
-    expect(chartGeometry([{ x: 1, y: 3 }, { x: 2, y: 3 }], box).path).toBe('M10 25 L110 25');
-    expect(chartGeometry([], box).path).toBe('');
-    expect(ticks(5, 5, 4)).toEqual([5]);
   });
 });

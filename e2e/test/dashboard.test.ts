@@ -5,20 +5,17 @@
  * succeed with its metrics (perplexity included) shown; then a short fine-tune whose loss
  * curve the run page plots, and the Cancel button on a queued and on a running run.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMetric } from '../../apps/web/client/format';
+import { formatCell } from '../../apps/web/client/metric-format';
 import { graphql } from '@distillery/services';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { uniqueEmail } from '../src/scenario';
-import { REPO_ROOT } from '@distillery/services';
 import { startStack, type Stack } from '../src/stack';
+import { launchChromium, SCREENSHOTS } from '../src/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const RESULTS = path.join(REPO_ROOT, 'e2e', 'test-results');
+const RESULTS = SCREENSHOTS;
 
 let stack: Stack;
 let browser: Browser;
@@ -29,10 +26,8 @@ let projectUrl = '';
 let apiToken = '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  await mkdir(RESULTS, { recursive: true });
   stack = await startStack({ web: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(30_000);
 });
@@ -76,7 +71,7 @@ describe('dashboard', () => {
     // A worker validates the import; the models list follows it to ready.
     await page.locator('[data-testid="model-status"][data-status="ready"]').waitFor({ timeout: 60_000 });
     await expect.poll(() => page.locator('#base-model option').count()).toBe(1);
-    expect(await page.locator('#base-model option').first().textContent()).toBe('tiny-demo');
+    expect(await page.locator('#base-model option').first().textContent()).toBe('tiny-demo (project base)');
 
     // A file that is not a model: the list shows the failed import with the worker's reason,
     // and it is not offered as a base model.
@@ -86,26 +81,31 @@ describe('dashboard', () => {
     expect(await page.getByTestId('model-error').textContent()).toMatch(/not a usable ONNX model/);
     expect(await page.locator('#base-model option').count()).toBe(1);
 
-    // Choosing a technique prefills its defaults from the API's parameter schema and lists them.
+    // Choosing a technique builds the parameters form from the API's schema, prefilled with its defaults.
     await page.selectOption('#technique', 'quantize.rtn-int8');
-    await expect.poll(() => page.inputValue('#params')).toBe(JSON.stringify({ skip: [], minSize: 0 }, null, 2));
-    expect(await page.locator('[data-testid="params-list"] tr[data-param="minSize"]').textContent()).toContain('= 0');
+    await expect.poll(() => page.inputValue('#param-minSize')).toBe('0');
+    expect(await page.locator('[data-param="minSize"] .hint').textContent()).toContain('default 0');
+    await page.getByTestId('view-json').click();
+    expect(JSON.parse(await page.inputValue('#params'))).toEqual({ skip: [], minSize: 0 });
+    await page.getByTestId('view-form').click();
 
-    // What the user edits is sent as is; the API's error names the field beside the parameters.
-    await page.fill('#params', '{"minSize": -1}');
+    // A value out of range is named beside its field, and nothing is started.
+    await page.fill('#param-minSize', '-1');
+    expect(await page.locator('[data-testid="param-error"][data-path="minSize"]').textContent()).toContain('minSize must be at least 0');
+    expect(await page.getAttribute('#param-minSize', 'aria-invalid')).toBe('true');
     await page.getByRole('button', { name: 'Start run' }).click();
-    expect(await page.getByTestId('params-error').textContent()).toContain('recipe.steps[0].params.minSize');
     expect(await page.getByTestId('run-row').count()).toBe(0);
-    await page.fill('#params', '{"minSize": 0}');
+    await page.fill('#param-minSize', '0');
+    expect(await page.getByTestId('param-error').count()).toBe(0);
     await page.getByRole('button', { name: 'Start run' }).click();
 
     // The list polls while the run is queued or running; wait for the badge to turn.
     const row = page.getByTestId('run-row').first();
     await row.locator('[data-status="succeeded"]').waitFor({ timeout: 90_000 });
-    const ratioText = (await row.getByTestId('size-ratio').textContent()) ?? '';
+    const ratioText = await row.locator('[data-metric="ratio.size"]').innerText();
     expect(ratioText).toMatch(/^0\.\d{3}×$/);
     // The tokenizer made perplexity possible: a number, not the dash of a skipped evaluation.
-    const pplText = (await row.getByTestId('perplexity').textContent()) ?? '';
+    const pplText = await row.locator('[data-metric="perplexity"]').innerText();
     expect(pplText).toMatch(/^\d[\d,]*(\.\d+)?$/);
 
     // The figure shown is the one the API recorded.
@@ -120,36 +120,50 @@ describe('dashboard', () => {
     expect(ratioText).toBe(`${ratio.toFixed(3)}×`);
     const ppl = run.metrics.find((m) => m.name === 'perplexity' && m.runStepId === null)!.value;
     expect(ppl).toBeGreaterThan(1);
-    expect(pplText).toBe(formatMetric('perplexity', ppl));
+    expect(pplText).toBe(formatCell('perplexity', ppl));
 
-    // The size/quality trade-off plot: the run, and its base model as a point of its own.
+    // The size/quality trade-off plot: the run (alone, so on the frontier), and its base model as a point of its own.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     const tradeoff = page.getByTestId('tradeoff-chart');
     await tradeoff.waitFor();
-    expect(await tradeoff.isVisible()).toBe(true);
+    expect(await tradeoff.getByTestId('tradeoff-canvas').isVisible()).toBe(true);
     const points = tradeoff.getByTestId('tradeoff-point');
     expect(await points.count()).toBe(2);
-    expect(await tradeoff.locator(`[data-testid="tradeoff-point"][data-kind="run"][data-key="${runId}"] title`).textContent()).toContain('quantize.rtn-int8');
-    expect(await tradeoff.locator('[data-testid="tradeoff-point"][data-kind="base"] title').textContent()).toContain('tiny-demo (base model)');
+    const runPoint = tradeoff.locator(`[data-testid="tradeoff-point"][data-kind="run"][data-key="${runId}"]`);
+    expect(await runPoint.textContent()).toContain('quantize.rtn-int8');
+    expect(await runPoint.getAttribute('data-frontier')).toBe('yes');
+    expect(await tradeoff.locator('[data-testid="tradeoff-point"][data-kind="base"]').textContent()).toContain('tiny-demo (base model)');
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-project.png'), fullPage: true });
 
-    // The run page: steps and the metrics table.
+    // The run page leads with base model against output; the size ratio is the recorded one.
     await row.getByRole('link', { name: 'quantize.rtn-int8' }).click();
     await page.waitForURL(`**/runs/${runId}`);
-    const metricRow = page.locator('[data-testid="metrics-table"] tr[data-metric="ratio.size"] td.num');
-    await metricRow.waitFor();
-    expect(await metricRow.textContent()).toBe(ratio.toPrecision(4));
-    expect(await page.getByRole('cell', { name: 'quantize.rtn-int8' }).count()).toBe(1);
+    const sizeChange = page.locator('[data-testid="run-summary"] tr[data-key="sizeBytes"] [data-cell="change"]');
+    await sizeChange.waitFor();
+    expect(await sizeChange.textContent()).toContain(`(${ratio.toFixed(3)}×)`);
+    expect(await page.locator('[data-testid="run-summary"] tr[data-key="sizeBytes"]').getAttribute('data-verdict')).toBe('better');
+    expect(await page.getByTestId('run-params').textContent()).toContain('quantize.rtn-int8: skip=[], minSize=0');
+    // The produced model is a link, with a download.
+    const href = (await page.getByTestId('download-model').getAttribute('href')) ?? '';
+    expect(href).toMatch(/^\/models\/[0-9a-f-]{36}\/download$/);
+    // The download goes through the dashboard with the browser's session cookie.
+    const download = await page.request.get(`${web}${href}`);
+    expect(download.status()).toBe(200);
+    expect(download.headers()['content-disposition']).toMatch(/^attachment; filename="[A-Za-z0-9._-]+\.onnx"$/);
+    const { run: produced } = await graphql<{ run: { outputModel: { bytes: number } } }>(stack.graphqlUrl, 'query($id: ID!) { run(id: $id) { outputModel { bytes } } }', { id: runId }, apiToken);
+    expect((await download.body()).length).toBe(produced.outputModel.bytes);
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-run.png'), fullPage: true });
   });
 
   it('plots a fine-tune loss curve and cancels a queued and a running run', async () => {
     expect(projectUrl).not.toBe('');
     await page.goto(projectUrl);
-    await page.getByTestId('params-list').waitFor();
+    await page.getByTestId('params-form').waitFor();
     await page.getByTestId('new-run-form').screenshot({ path: path.join(RESULTS, 'dashboard-new-run.png') });
 
     // A few training steps: the worker records steps.0.train.loss as a series.
     await page.selectOption('#technique', 'finetune.recover');
+    await page.getByTestId('view-json').click();
     await expect.poll(async () => JSON.parse(await page.inputValue('#params')) as Record<string, unknown>).toMatchObject({ steps: 100, batchSize: 8 });
     await page.fill('#params', JSON.stringify({ steps: 6, batchSize: 2, seqLen: 32, warmup: 1 }));
     await page.getByRole('button', { name: 'Start run' }).click();
@@ -169,13 +183,14 @@ describe('dashboard', () => {
     const steps = run.metricSeries.map((p) => p.step);
     expect(steps.length).toBeGreaterThan(1);
     expect(steps.at(-1)).toBe(6);
-    const d = (await chart.locator('path.chart-line').getAttribute('d')) ?? '';
-    expect(d.match(/[ML]/g)?.length).toBe(steps.length);
+    // The chart was given every recorded point.
+    expect(await page.locator('[data-testid="line-chart"][data-series="steps.0.train.loss"]').getAttribute('data-points')).toBe(String(steps.length));
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-series.png'), fullPage: true });
 
     // The worker runs one run at a time: a long fine-tune runs, the next one waits queued.
     await page.goto(projectUrl);
     await page.selectOption('#technique', 'finetune.recover');
+    await page.getByTestId('view-json').click();
     await expect.poll(() => page.inputValue('#params')).toContain('"steps": 100,');
     for (let i = 0; i < 2; i++) {
       await page.fill('#params', JSON.stringify({ steps: 100_000, batchSize: 2, seqLen: 32 }));

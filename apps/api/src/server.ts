@@ -132,6 +132,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   app.get('/health', healthHandler(opts.prisma));
   app.post('/upload', uploadHandler(services));
   app.get('/models/:id/files', modelFileHandler(services));
+  app.get('/models/:id/download', modelFileHandler(services, { whole: true }));
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),

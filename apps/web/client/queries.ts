@@ -57,6 +57,8 @@ export interface RunDetail extends RunRow {
   project: { id: string; name: string; team: { id: string; name: string } };
   steps: RunStepRow[];
   outputModel: ModelSummary | null;
+  /** Suite, task scores and generated samples; read by client/run-evaluation.ts. */
+  evaluation: unknown;
 }
 
 export interface Technique {
@@ -95,6 +97,35 @@ export interface ProjectPageAnswer {
   runs: { edges: { node: RunRow }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 }
 
+export const PROJECT = `query Project($id: ID!) {
+  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } } }
+}`;
+export interface ProjectAnswer {
+  project: ProjectPageAnswer['project'];
+}
+
+export const RUNS_PAGE = `query RunsPage($projectId: ID!, $first: Int, $after: String, $filter: RunFilter) {
+  runs(projectId: $projectId, first: $first, after: $after, filter: $filter) { edges { node { ${RUN_ROW} } } pageInfo { hasNextPage endCursor } }
+}`;
+export interface RunsPageAnswer {
+  runs: ProjectPageAnswer['runs'];
+}
+
+/** Several runs by id in one request (aliases), for the compare page; `withProject` adds the first run's project (the others share it). */
+export function runsByIdQuery(count: number, withProject = false): string {
+  const vars = Array.from({ length: count }, (_, i) => `$r${i}: ID!`).join(', ');
+  const project = (i: number) => (withProject && i === 0 ? ' project { id name team { id name } }' : '');
+  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { ${RUN_ROW}${project(i)} }`).join('\n');
+  return `query CompareRuns(${vars}) {\n${fields}\n}`;
+}
+
+/** One series of several runs in one request (aliases). */
+export function seriesByRunQuery(count: number): string {
+  const vars = Array.from({ length: count }, (_, i) => `$r${i}: ID!`).join(', ');
+  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { id metricSeries(name: $name) { step value } }`).join('\n');
+  return `query CompareSeries($name: String!, ${vars}) {\n${fields}\n}`;
+}
+
 export const TECHNIQUES = `query Techniques { techniques { id family title description paramsSchema } }`;
 
 export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!, $recipe: JSON!, $seed: Int) {
@@ -111,6 +142,7 @@ export const RUN_PAGE = `query RunPage($id: ID!) {
     project { id name team { id name } }
     steps { id index techniqueId params status startedAt finishedAt }
     outputModel { id name status error bytes parameterCount createdAt }
+    evaluation
   }
 }`;
 

@@ -21,7 +21,13 @@ export function NavBar({ crumbs = [], email }: { crumbs?: Crumb[]; email?: strin
         {crumbs.map((c, i) => (
           <span key={i} className="crumb">
             <span className="crumb-sep">/</span>
-            {c.href ? <Link href={c.href}>{c.label}</Link> : <span>{c.label}</span>}
+            {c.href ? (
+              <Link href={c.href} prefetch={false}>
+                {c.label}
+              </Link>
+            ) : (
+              <span>{c.label}</span>
+            )}
           </span>
         ))}
       </nav>

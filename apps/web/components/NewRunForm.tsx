@@ -1,73 +1,130 @@
 'use client';
 /**
- * Starts a run: a base model, one technique from the API's registry and its parameters
- * as JSON, prefilled with the defaults from the technique's parameter schema. The API
- * validates the parameters and names the offending field; a parameter error is shown
- * beside the parameters, anything else under the form.
+ * Starts a run: a base model (the project's base by default), one technique from the
+ * API's registry, and its parameters as a form generated from the technique's JSON Schema,
+ * prefilled with the defaults, or as JSON for those who prefer it. Problems are shown
+ * beside the field, before sending (schema checks here) and after (the API's own).
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { defaultBaseModel } from '../client/base-model-choice';
 import { gql, GraphqlRequestError } from '../client/graphql';
-import { defaultParams, describeParams } from '../client/params-schema';
-import { CREATE_RUN, TECHNIQUES, type ModelSummary, type Technique } from '../client/queries';
+import { defaultParams } from '../client/params-schema';
+import { validateParams, type ParamIssue } from '../client/params-validate';
+import { CREATE_RUN, type ModelSummary, type Technique } from '../client/queries';
+import { SchemaForm } from './SchemaForm';
 
 /** The single step this form sends is step 0; the API names its fields under this path. */
 const PARAMS_FIELD = 'recipe.steps[0].params';
 
-export function NewRunForm({ projectId, models, onCreated }: { projectId: string; models: ModelSummary[]; onCreated: () => Promise<void> }) {
-  const [techniques, setTechniques] = useState<Technique[]>([]);
+type Params = Record<string, unknown>;
+
+/** The API's field paths under the parameters, as the form names them ("minSize", "loss.alpha"). */
+export function apiIssues(err: unknown): ParamIssue[] {
+  if (!(err instanceof GraphqlRequestError)) return [];
+  const out: ParamIssue[] = [];
+  for (const e of err.errors) {
+    const ext = e.extensions as { field?: string; issues?: { field: string; message: string }[] } | undefined;
+    const list = ext?.issues ?? (ext?.field ? [{ field: ext.field, message: e.message }] : []);
+    for (const i of list) {
+      if (!i.field.startsWith(PARAMS_FIELD)) continue;
+      const path = i.field.slice(PARAMS_FIELD.length).replace(/^\./, '');
+      out.push({ path, message: i.message });
+    }
+  }
+  return out;
+}
+
+export function NewRunForm({
+  projectId,
+  models,
+  runBaseModelIds,
+  techniques,
+  onCreated,
+}: {
+  projectId: string;
+  models: ModelSummary[];
+  runBaseModelIds: string[];
+  techniques: Technique[];
+  onCreated: () => Promise<void>;
+}) {
   const [modelId, setModelId] = useState('');
   const [techniqueId, setTechniqueId] = useState('');
-  const [params, setParams] = useState('{}');
+  const [params, setParams] = useState<Params>({});
+  const [view, setView] = useState<'form' | 'json'>('form');
+  const [json, setJson] = useState('{}');
+  const [jsonError, setJsonError] = useState<string | null>(null);
+  const [serverIssues, setServerIssues] = useState<ParamIssue[]>([]);
   const [seed, setSeed] = useState('0');
   const [error, setError] = useState<string | null>(null);
-  const [paramsError, setParamsError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [tried, setTried] = useState(false);
 
-  useEffect(() => {
-    gql<{ techniques: Technique[] }>(TECHNIQUES).then(
-      (d) => setTechniques(d.techniques),
-      (e: Error) => setError(`could not load techniques: ${e.message}`),
-    );
-  }, []);
-  // Keep a valid selection as the lists load or change.
-  // Imported models first: they are the usual starting point; produced ones follow.
-  // Only models whose import has finished can be run on.
   const usable = models.filter((m) => m.status === 'ready');
+  // Imported models first: they are the usual starting point; produced ones follow.
   const ordered = [...usable.filter((m) => !m.producedByRun), ...usable.filter((m) => m.producedByRun)];
+  const preferred = useMemo(() => defaultBaseModel(models, runBaseModelIds), [models, runBaseModelIds]);
   useEffect(() => {
-    if (!ordered.some((m) => m.id === modelId) && ordered[0]) setModelId(ordered[0].id);
-  }, [ordered, modelId]);
+    if (!ordered.some((m) => m.id === modelId) && preferred) setModelId(preferred);
+  }, [ordered, modelId, preferred]);
   useEffect(() => {
-    if (!techniques.some((t) => t.id === techniqueId) && techniques[0]) setTechniqueId(techniques[0].id);
+    // Quantization is the usual first try, so it is the first offered.
+    const first = techniques.find((t) => t.family === 'quantize') ?? techniques[0];
+    if (!techniques.some((t) => t.id === techniqueId) && first) setTechniqueId(first.id);
   }, [techniques, techniqueId]);
 
   const technique = techniques.find((t) => t.id === techniqueId);
-  const paramRows = useMemo(() => (technique ? describeParams(technique.paramsSchema) : []), [technique]);
   // A newly chosen technique starts from its own defaults; edits stay until the next change.
   useEffect(() => {
     if (!technique) return;
-    setParams(JSON.stringify(defaultParams(technique.paramsSchema), null, 2));
-    setParamsError(null);
+    const d = defaultParams(technique.paramsSchema);
+    setParams(d);
+    setJson(JSON.stringify(d, null, 2));
+    setJsonError(null);
+    setServerIssues([]);
+    setTried(false);
   }, [technique]);
+
+  const clientIssues = useMemo(() => (technique ? validateParams(technique.paramsSchema, params) : []), [technique, params]);
+  // Messages show once the field is edited or a start was tried, not on an untouched form.
+  const [touched, setTouched] = useState(false);
+  const issues = [...(touched || tried ? clientIssues : []), ...serverIssues];
+
+  function editParams(next: Params) {
+    setParams(next);
+    setJson(JSON.stringify(next, null, 2));
+    setServerIssues([]);
+    setTouched(true);
+  }
+
+  function editJson(text: string) {
+    setJson(text);
+    setServerIssues([]);
+    setTouched(true);
+    try {
+      const parsed: unknown = JSON.parse(text || '{}');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      setParams(parsed as Params);
+      setJsonError(null);
+    } catch {
+      setJsonError('Parameters must be a JSON object, e.g. {"minSize": 1024}');
+    }
+  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    setParamsError(null);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(params || '{}');
-    } catch {
-      setParamsError('Parameters must be a JSON object, e.g. {"minSize": 1024}');
-      return;
-    }
+    setServerIssues([]);
+    setTried(true);
+    if (jsonError || clientIssues.length > 0) return;
     setBusy(true);
     try {
-      await gql(CREATE_RUN, { projectId, baseModelId: modelId, recipe: { steps: [{ technique: techniqueId, params: parsed }] }, seed: Number(seed) || 0 });
+      await gql(CREATE_RUN, { projectId, baseModelId: modelId, recipe: { steps: [{ technique: techniqueId, params }] }, seed: Number(seed) || 0 });
+      setTried(false);
+      setTouched(false);
       await onCreated();
     } catch (err) {
-      const field = err instanceof GraphqlRequestError ? err.errors[0]?.extensions?.field : undefined;
-      if (field?.startsWith(PARAMS_FIELD)) setParamsError(err instanceof Error ? err.message : String(err));
+      const found = apiIssues(err);
+      if (found.length > 0) setServerIssues(found);
       else setError((err as Error).message);
     } finally {
       setBusy(false);
@@ -76,14 +133,16 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
 
   if (models.length === 0) return <p className="empty">Upload a model first.</p>;
   if (usable.length === 0) return <p className="empty">No model is ready yet: imports are validated by a worker first.</p>;
+  if (techniques.length === 0) return <p className="loading">Loading techniques…</p>;
   return (
-    <form onSubmit={submit} data-testid="new-run-form">
+    <form onSubmit={submit} data-testid="new-run-form" noValidate>
       <div className="field">
         <label htmlFor="base-model">Base model</label>
         <select id="base-model" value={modelId} onChange={(e) => setModelId(e.target.value)}>
           {ordered.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name}
+              {m.id === preferred ? ' (project base)' : ''}
             </option>
           ))}
         </select>
@@ -100,47 +159,59 @@ export function NewRunForm({ projectId, models, onCreated }: { projectId: string
         {technique ? <span className="hint">{technique.description}</span> : null}
       </div>
       <div className="field">
-        <label htmlFor="params">Parameters (JSON)</label>
-        <textarea
-          id="params"
-          value={params}
-          onChange={(e) => setParams(e.target.value)}
-          spellCheck={false}
-          rows={Math.min(12, Math.max(3, params.split('\n').length))}
-          aria-invalid={paramsError ? true : undefined}
-          aria-describedby={paramsError ? 'params-error' : undefined}
-        />
-        {paramsError ? (
-          <div className="error" role="alert" id="params-error" data-testid="params-error">
-            {paramsError}
-          </div>
-        ) : null}
-        <span className="hint">Prefilled with the technique&apos;s defaults; omitted parameters take them too.</span>
-        {paramRows.length > 0 ? (
-          <table className="params-list" data-testid="params-list">
-            <tbody>
-              {paramRows.map((p) => (
-                <tr key={p.name} data-param={p.name}>
-                  <td className="mono">{p.name}</td>
-                  <td className="mono muted">
-                    {p.type}
-                    {p.range ? `, ${p.range}` : ''}
-                  </td>
-                  <td className="mono">{p.defaultValue === null ? '' : `= ${p.defaultValue}`}</td>
-                  <td className="muted">{p.description ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : technique ? (
-          <span className="hint">This technique takes no parameters.</span>
-        ) : null}
+        <div className="section-head">
+          <span className="label">Parameters</span>
+          <span role="group" aria-label="Parameters view" className="toggle">
+            <button type="button" aria-pressed={view === 'form'} onClick={() => setView('form')} data-testid="view-form">
+              Form
+            </button>
+            <button type="button" aria-pressed={view === 'json'} onClick={() => setView('json')} data-testid="view-json">
+              JSON
+            </button>
+          </span>
+        </div>
+        {view === 'form' && technique ? (
+          jsonError ? (
+            <div className="error" role="alert">
+              {jsonError} Fix it in the JSON view first.
+            </div>
+          ) : (
+            <SchemaForm schema={technique.paramsSchema} value={params} issues={issues} onChange={editParams} />
+          )
+        ) : (
+          <>
+            <textarea
+              id="params"
+              aria-label="Parameters as JSON"
+              value={json}
+              onChange={(e) => editJson(e.target.value)}
+              spellCheck={false}
+              rows={Math.min(14, Math.max(3, json.split('\n').length))}
+              aria-invalid={jsonError || issues.length > 0 ? true : undefined}
+            />
+            {jsonError ? (
+              <div className="field-error" role="alert" data-testid="param-error">
+                {jsonError}
+              </div>
+            ) : null}
+            {issues.map((i) => (
+              <div key={i.path + i.message} className="field-error" role="alert" data-testid="param-error" data-path={i.path}>
+                {i.path} {i.message}
+              </div>
+            ))}
+          </>
+        )}
+        <span className="hint">Prefilled with the technique&apos;s defaults; a parameter left unset takes its default.</span>
       </div>
       <div className="field">
         <label htmlFor="seed">Seed</label>
         <input id="seed" type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} />
       </div>
-      {error ? <div className="error" role="alert">{error}</div> : null}
+      {error ? (
+        <div className="error" role="alert">
+          {error}
+        </div>
+      ) : null}
       <button className="button" type="submit" disabled={busy || !techniqueId || !modelId}>
         Start run
       </button>

@@ -1,75 +1,123 @@
-/** A small hand-drawn SVG scatter plot of model size against perplexity, runs and base models. */
+'use client';
+/**
+ * Trade-off scatter of any two metrics the runs recorded, with the Pareto frontier drawn
+ * and the base models marked; hover for details, wheel or slider to zoom, click a run's
+ * point to open it. The same points are listed as a table for keyboards and screen readers.
+ */
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useMemo, useState } from 'react';
+import { tradeoffOption } from '../client/chart-options';
+import { formatMetricValue, metricMeta } from '../client/metric-format';
 import type { RunRow } from '../client/queries';
-import { formatBytes, formatMetric } from '../client/format';
-import { MB, tickLabel, tradeoffGeometry, tradeoffPoints } from '../client/tradeoff-geometry';
+import { runLevelValues } from '../client/run-summary';
+import { scatterPoints } from '../client/tradeoff-points';
+import { metricColumnChoices } from '../client/runs-view';
+import { EChart } from './EChart';
 
-const BOX = { width: 560, height: 250, left: 76, right: 16, top: 12, bottom: 46 };
-
-export function TradeoffChart({ runs }: { runs: RunRow[] }) {
-  const points = tradeoffPoints(runs);
-  // No run with both a size and a perplexity yet: no chart at all, rather than an empty one.
-  if (points.length === 0) return null;
-  const g = tradeoffGeometry(points, BOX, 5);
-  const plotBottom = BOX.height - BOX.bottom;
-  const xStep = g.xTicks.length > 1 ? g.xTicks[1].value - g.xTicks[0].value : 0;
-  const yStep = g.yTicks.length > 1 ? g.yTicks[1].value - g.yTicks[0].value : 0;
-  const plotMidX = BOX.left + (BOX.width - BOX.left - BOX.right) / 2;
-  const plotMidY = BOX.top + (plotBottom - BOX.top) / 2;
+export function TradeoffChart({
+  runs,
+  labelOf,
+  initialX = 'size.bytes',
+  initialY = 'perplexity',
+}: {
+  runs: RunRow[];
+  labelOf: (run: RunRow) => string;
+  initialX?: string;
+  initialY?: string;
+}) {
+  const router = useRouter();
+  const [xName, setX] = useState(initialX);
+  const [yName, setY] = useState(initialY);
+  // Remounting the chart is the simplest full reset of its zoom.
+  const [zoomReset, setZoomReset] = useState(0);
+  // Only metrics some run recorded are worth offering.
+  const choices = useMemo(() => {
+    const present = new Set<string>();
+    for (const r of runs) for (const name of runLevelValues(r.metrics).keys()) present.add(name);
+    return metricColumnChoices().filter((c) => present.has(c.name));
+  }, [runs]);
+  const points = useMemo(() => scatterPoints(runs, xName, yName, labelOf), [runs, xName, yName, labelOf]);
+  const option = useMemo(() => tradeoffOption(points, xName, yName), [points, xName, yName]);
+  if (choices.length === 0) return null;
+  const frontier = points.filter((p) => p.frontier);
   return (
     <figure className="chart" data-testid="tradeoff-chart">
       <figcaption>
-        Size vs. perplexity <span className="chart-note">lower left is better</span>
+        <span>Trade-off</span>
+        <span className="chart-pickers">
+          <label>
+            x{' '}
+            <select aria-label="x axis metric" value={xName} onChange={(e) => setX(e.target.value)} data-testid="tradeoff-x">
+              {choices.map((c) => (
+                <option key={c.name} value={c.name}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            y{' '}
+            <select aria-label="y axis metric" value={yName} onChange={(e) => setY(e.target.value)} data-testid="tradeoff-y">
+              {choices.map((c) => (
+                <option key={c.name} value={c.name}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </span>
       </figcaption>
-      <svg viewBox={`0 0 ${BOX.width} ${BOX.height}`} role="img" aria-label="Model size against perplexity">
-        {g.yTicks.map((t) => (
-          <g key={`y${t.at}`}>
-            <line x1={BOX.left} x2={BOX.width - BOX.right} y1={t.at} y2={t.at} className="chart-grid" />
-            <text x={BOX.left - 8} y={t.at + 4} textAnchor="end" className="chart-label">
-              {tickLabel(t.value, yStep)}
-            </text>
-          </g>
-        ))}
-        {g.xTicks.map((t) => (
-          <g key={`x${t.at}`}>
-            <line x1={t.at} x2={t.at} y1={BOX.top} y2={plotBottom} className="chart-grid" />
-            <text x={t.at} y={plotBottom + 18} textAnchor="middle" className="chart-label">
-              {tickLabel(t.value / MB, xStep / MB)}
-            </text>
-          </g>
-        ))}
-        <line x1={BOX.left} x2={BOX.width - BOX.right} y1={plotBottom} y2={plotBottom} className="chart-axis" />
-        <line x1={BOX.left} x2={BOX.left} y1={BOX.top} y2={plotBottom} className="chart-axis" />
-        <text x={plotMidX} y={BOX.height - 6} textAnchor="middle" className="chart-label chart-axis-title">
-          Size on disk (MB)
-        </text>
-        <text
-          x={16}
-          y={plotMidY}
-          textAnchor="middle"
-          transform={`rotate(-90 16 ${plotMidY})`}
-          className="chart-label chart-axis-title"
-        >
-          Perplexity
-        </text>
-        {g.points.map((p) => {
-          const title = `${p.kind === 'base' ? `${p.label} (base model)` : p.label}: ${formatBytes(p.bytes)}, perplexity ${formatMetric('perplexity', p.perplexity)}`;
-          // Labels sit beside their point, on whichever side keeps them inside the plot.
-          const right = p.cx < plotMidX;
-          return (
-            <g key={p.key} data-testid="tradeoff-point" data-kind={p.kind} data-key={p.key} className="chart-point-group">
-              <title>{title}</title>
-              {p.kind === 'base' ? (
-                <rect x={p.cx - 5} y={p.cy - 5} width={10} height={10} className="chart-point-base" />
-              ) : (
-                <circle cx={p.cx} cy={p.cy} r={5} className="chart-point" />
-              )}
-              <text x={p.cx + (right ? 9 : -9)} y={p.cy + 4} textAnchor={right ? 'start' : 'end'} className="chart-label chart-point-label">
-                {p.kind === 'base' ? `${p.label} (base)` : p.label}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
+      {points.length === 0 ? (
+        <p className="empty">No finished run has both figures yet.</p>
+      ) : (
+        <>
+          <EChart
+            key={zoomReset}
+            option={option}
+            height={340}
+            label={`${metricMeta(yName).label} against ${metricMeta(xName).label}`}
+            testId="tradeoff-canvas"
+            onItemClick={(d) => {
+              const key = (d as { key?: unknown } | undefined)?.key;
+              if (typeof key === 'string' && !key.startsWith('base:')) router.push(`/runs/${key}`);
+            }}
+          />
+          <p className="hint">
+            Scroll or pinch to zoom, drag to pan, click a point to open its run.{' '}
+            <button type="button" className="button-link" onClick={() => setZoomReset((n) => n + 1)}>
+              Reset zoom
+            </button>
+          </p>
+          <details className="chart-data">
+            <summary>
+              {points.filter((p) => p.kind === 'run').length} runs plotted, {frontier.length} on the Pareto frontier
+            </summary>
+            <table data-testid="tradeoff-table">
+              <thead>
+                <tr>
+                  <th>Run</th>
+                  <th className="num">{metricMeta(xName).label}</th>
+                  <th className="num">{metricMeta(yName).label}</th>
+                  <th>Frontier</th>
+                </tr>
+              </thead>
+              <tbody>
+                {points.map((p) => (
+                  <tr key={p.key} data-testid="tradeoff-point" data-kind={p.kind} data-key={p.key} data-frontier={p.frontier ? 'yes' : 'no'}>
+                    <td className="wrap">{p.kind === 'run' ? <Link href={`/runs/${p.key}`} prefetch={false}>
+                          {p.label}
+                        </Link> : `${p.label} (base model)`}</td>
+                    <td className="num">{formatMetricValue(xName, p.x)}</td>
+                    <td className="num">{formatMetricValue(yName, p.y)}</td>
+                    <td>{p.frontier ? 'yes' : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
+        </>
+      )}
     </figure>
   );
 }

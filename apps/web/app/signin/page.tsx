@@ -36,7 +36,26 @@ export default function SignInPage() {
   }
 
   return (
-    <main>
+    <main className="welcome">
+      <section className="pitch" aria-labelledby="pitch-head">
+        <h1 id="pitch-head">Distillery</h1>
+        <p>
+          Make a language model smaller and faster, and see exactly what it cost. Bring an ONNX model (or start from the bundled reference model), pick a
+          compression recipe, and Distillery runs it and measures the result against the original.
+        </p>
+        <ul>
+          <li>
+            <strong>Compress</strong>: quantization (8 down to 2 bits), pruning, low-rank factorization, weight sharing and distillation, alone or chained.
+          </li>
+          <li>
+            <strong>Measure</strong>: size on disk, perplexity, agreement with the original model, latency and memory, every run scored the same way.
+          </li>
+          <li>
+            <strong>Compare</strong>: every run of the team is kept, so you can line runs up, see the size/quality trade-off and pick the model to ship.
+          </li>
+        </ul>
+        <p className="muted">The models you get are ordinary ONNX files that stock ONNX Runtime and transformers.js load.</p>
+      </section>
       <div className="auth card">
         <h1>{mode === 'signin' ? 'Sign in to Distillery' : 'Create your account'}</h1>
         <form onSubmit={submit}>

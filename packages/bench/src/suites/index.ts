@@ -42,4 +42,8 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'k-means weight sharing against 4-bit per-channel RTN at equal bits per weight on ref-base',
     load: async () => (await import('./share')).default,
   },
+  web: {
+    description: 'dashboard time to interactive: runs page with 10,000 runs, compare page with 100 runs, against the sign-in page; scroll frame times',
+    load: async () => (await import('./web')).default,
+  },
 };

@@ -1,156 +1,184 @@
 'use client';
-import Link from 'next/link';
-import { useParams } from 'next/navigation';
-import { useCallback, useEffect, useState } from 'react';
-import { CancelRunButton } from '../../../components/CancelRunButton';
+import { useParams, useRouter } from 'next/navigation';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ColumnPicker } from '../../../components/ColumnPicker';
+import { ModelsList } from '../../../components/ModelsList';
+import { TradeoffChart } from '../../../components/LazyCharts';
+import { WhenVisible } from '../../../components/WhenVisible';
 import { NavBar } from '../../../components/NavBar';
 import { NewRunForm } from '../../../components/NewRunForm';
 import { ModelUpload } from '../../../components/ModelUpload';
-import { ProgressBar } from '../../../components/ProgressBar';
-import { StatusBadge } from '../../../components/StatusBadge';
-import { TradeoffChart } from '../../../components/TradeoffChart';
+import { PageState } from '../../../components/PageState';
+import { RunsTable } from '../../../components/RunsTable';
 import { usePolling } from '../../../components/usePolling';
+import { useRunPages } from '../../../components/useRunPages';
 import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
-import { formatBytes, formatDate, formatDuration, formatMetric, formatRatio, recipeSummary, runDuration } from '../../../client/format';
-import { PROJECT_PAGE, type ProjectPageAnswer, type RunRow } from '../../../client/queries';
+import { MAX_COMPARE } from '../../../client/compare';
+import { PROJECT, TECHNIQUES, type ProjectAnswer, type RunRow, type RunStatus, type Technique } from '../../../client/queries';
+import {
+  DEFAULT_COLUMNS,
+  filterByFamily,
+  metricColumnChoices,
+  sortRuns,
+  stepSummaries,
+  techniqueDefaults,
+  type SortKey,
+  type SortState,
+} from '../../../client/runs-view';
 
-const ACTIVE = new Set(['queued', 'running']);
-
-function metric(run: RunRow, name: string): number | undefined {
-  return run.metrics.find((m) => m.name === name && m.runStepId === null)?.value;
-}
+const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
 
 export default function ProjectPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
-  const ready = useSession();
-  const load = useCallback(() => gql<ProjectPageAnswer>(PROJECT_PAGE, { id, first: 50 }), [id]);
-  // Poll while any run is still queued or running, or a model importing, so statuses stay live.
-  const { data, error, reload } = usePolling(
-    load,
-    (d) => d.runs.edges.some((e) => ACTIVE.has(e.node.status)) || d.project.models.some((m) => m.status === 'importing'),
-    2000,
-    ready,
-  );
-  const [now, setNow] = useState(() => Date.now());
+  const router = useRouter();
+  // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
+  useSession();
+  const load = useCallback(() => gql<ProjectAnswer>(PROJECT, { id }), [id]);
+  // Poll while a model is importing, so its status turns live.
+  const { data, error, reload } = usePolling(load, (d) => d.project.models.some((m) => m.status === 'importing'), 2000);
+  const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
+    gql<{ techniques: Technique[] }>(TECHNIQUES).then(
+      (d) => setTechniques(d.techniques),
+      () => setTechniques([]),
+    );
   }, []);
 
+  const [status, setStatus] = useState<RunStatus | ''>('');
+  const [family, setFamily] = useState('');
+  const [sort, setSort] = useState<SortState>({ key: 'createdAt', descending: true });
+  const [columns, setColumns] = useState<string[]>(DEFAULT_COLUMNS);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const pages = useRunPages(id, status, true);
+
+  const defaults = useMemo(() => techniqueDefaults(techniques), [techniques]);
+  const familyOf = useMemo(() => new Map(techniques.map((t) => [t.id, t.family])), [techniques]);
+  const families = useMemo(() => [...new Set(techniques.map((t) => t.family))].sort(), [techniques]);
+  const shown = useMemo(() => sortRuns(filterByFamily(pages.runs, family, familyOf), sort), [pages.runs, family, familyOf, sort]);
+  const stepsOf = useCallback((run: RunRow) => stepSummaries(run.recipe, defaults), [defaults]);
+  const labelOf = useCallback(
+    (run: RunRow) =>
+      stepSummaries(run.recipe, defaults)
+        .map((s) => (s.changed ? `${s.technique} (${s.changed})` : s.technique))
+        .join(' → '),
+    [defaults],
+  );
+  const choices = useMemo(() => metricColumnChoices(), []);
+  const onSort = useCallback((key: SortKey) => setSort((s) => (s.key === key ? { key, descending: !s.descending } : { key, descending: key === 'createdAt' })), []);
+  const onToggle = useCallback(
+    (runId: string) =>
+      setSelected((prev) => {
+        const next = new Set(prev);
+        if (next.has(runId)) next.delete(runId);
+        else next.add(runId);
+        return next;
+      }),
+    [],
+  );
+
+  const { loadMore: loadNext, refresh: refetch } = pages;
+  const loadMore = useCallback(() => void loadNext(), [loadNext]);
+  const refresh = useCallback(() => void refetch(), [refetch]);
+
   const project = data?.project;
-  const runs = data?.runs.edges.map((e) => e.node) ?? [];
+  const baseIds = useMemo(() => pages.runs.map((r) => r.baseModel.id), [pages.runs]);
   return (
     <>
       <NavBar crumbs={project ? [{ label: project.team.name, href: '/' }, { label: project.name }] : []} />
       <main>
         <div className="page-head">
-          <div>
+          <div className="wrap">
             <h1>{project?.name ?? 'Project'}</h1>
             {project?.description ? <p className="muted">{project.description}</p> : null}
           </div>
         </div>
-        {error ? <div className="error">{error}</div> : null}
+        <PageState loading={!data && !error} error={error} what="project" />
 
-        <section className="card">
-          <h2>Runs</h2>
-          {data && runs.length === 0 ? <p className="empty">No runs yet. Start one below.</p> : null}
-          {runs.length > 0 ? (
-            <table data-testid="runs-table">
-              <thead>
-                <tr>
-                  <th>Status</th>
-                  <th>Base model</th>
-                  <th>Recipe</th>
-                  <th className="num">Size ratio</th>
-                  <th className="num">Perplexity</th>
-                  <th className="num">Size</th>
-                  <th>Created</th>
-                  <th className="num">Duration</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((run) => {
-                  const ppl = metric(run, 'perplexity');
-                  return (
-                    <tr key={run.id} data-testid="run-row" data-run-id={run.id}>
-                      <td>
-                        <Link href={`/runs/${run.id}`} aria-label={`Run ${run.id}`}>
-                          <StatusBadge status={run.status} />
-                        </Link>
-                        {ACTIVE.has(run.status) ? (
-                          <div className="inline-form">
-                            <ProgressBar fraction={run.progress} message={run.progressMessage} />
-                            <CancelRunButton runId={run.id} status={run.status} onCanceled={reload} />
-                          </div>
-                        ) : null}
-                      </td>
-                      <td>{run.baseModel.name}</td>
-                      <td>
-                        <Link href={`/runs/${run.id}`} className="mono">
-                          {recipeSummary(run.recipe)}
-                        </Link>
-                      </td>
-                      <td className="num" data-testid="size-ratio">
-                        {formatRatio(metric(run, 'ratio.size'))}
-                      </td>
-                      <td className="num" data-testid="perplexity">
-                        {ppl === undefined ? '—' : formatMetric('perplexity', ppl)}
-                      </td>
-                      <td className="num">{formatBytes(metric(run, 'size.bytes'))}</td>
-                      <td>{formatDate(run.createdAt)}</td>
-                      <td className="num">{formatDuration(runDuration(run.startedAt, run.finishedAt, now))}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+        <section className="card" aria-labelledby="runs-head">
+          <div className="section-head">
+            <h2 id="runs-head">Runs</h2>
+            <div className="toolbar">
+              <label>
+                Status{' '}
+                <select value={status} onChange={(e) => setStatus(e.target.value as RunStatus | '')} data-testid="filter-status">
+                  <option value="">any</option>
+                  {STATUSES.map((s) => (
+                    <option key={s} value={s}>
+                      {s}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                Technique{' '}
+                <select value={family} onChange={(e) => setFamily(e.target.value)} data-testid="filter-family">
+                  <option value="">any</option>
+                  {families.map((f) => (
+                    <option key={f} value={f}>
+                      {f}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <ColumnPicker choices={choices} columns={columns} onChange={setColumns} />
+              <button
+                type="button"
+                className="button"
+                data-testid="compare-selected"
+                disabled={selected.size < 2 || selected.size > MAX_COMPARE}
+                onClick={() => router.push(`/compare?runs=${[...selected].join(',')}`)}
+                title={selected.size > MAX_COMPARE ? `at most ${MAX_COMPARE} runs` : undefined}
+              >
+                Compare {selected.size > 0 ? `(${selected.size})` : ''}
+              </button>
+            </div>
+          </div>
+          {pages.error ? (
+            <div className="error" role="alert">
+              Could not load runs: {pages.error}
+            </div>
           ) : null}
-          <TradeoffChart runs={runs} />
+          {pages.loading && pages.runs.length === 0 && !pages.error ? (
+            <p className="loading" role="status">
+              Loading runs…
+            </p>
+          ) : null}
+          {!pages.loading && pages.runs.length === 0 && !pages.error ? (
+            <p className="empty">{status ? `No ${status} runs.` : 'No runs yet. Start one below.'}</p>
+          ) : null}
+          {pages.runs.length > 0 && shown.length === 0 ? <p className="empty">No loaded run uses a {family} technique.</p> : null}
+          {shown.length > 0 ? (
+            <RunsTable
+              runs={shown}
+              columns={columns}
+              sort={sort}
+              onSort={onSort}
+              selected={selected}
+              onToggle={onToggle}
+              stepsOf={stepsOf}
+              hasMore={pages.hasMore}
+              loadingMore={pages.loading}
+              onLoadMore={loadMore}
+              onChanged={refresh}
+            />
+          ) : null}
+          {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
+          <WhenVisible minHeight={380}>
+            <TradeoffChart runs={shown} labelOf={labelOf} />
+          </WhenVisible>
         </section>
 
         {project ? (
           <div className="grid-2">
             <section className="card">
               <h2>New run</h2>
-              <NewRunForm projectId={project.id} models={project.models} onCreated={reload} />
+              <NewRunForm projectId={project.id} models={project.models} runBaseModelIds={baseIds} techniques={techniques} onCreated={() => pages.refresh()} />
             </section>
             <section className="card">
               <h2>Models</h2>
-              {project.models.length === 0 ? (
-                <p className="empty">No models yet. Upload an ONNX file to start.</p>
-              ) : (
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Name</th>
-                      <th>Status</th>
-                      <th className="num">Parameters</th>
-                      <th className="num">Size</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {project.models.map((m) => (
-                      <tr key={m.id} data-testid="model-row">
-                        <td>{m.name}</td>
-                        <td>
-                          <span className={`badge badge-${m.status}`} data-testid="model-status" data-status={m.status}>
-                            {m.status}
-                          </span>
-                          {m.error ? (
-                            <div className="error" data-testid="model-error">
-                              {m.error}
-                            </div>
-                          ) : null}
-                        </td>
-                        <td className="num">{m.status === 'ready' ? m.parameterCount.toLocaleString('en-US') : '—'}</td>
-                        <td className="num">{formatBytes(m.bytes)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <ModelsList models={project.models} />
               <ModelUpload projectId={project.id} teamId={project.team.id} onImported={reload} />
             </section>
           </div>

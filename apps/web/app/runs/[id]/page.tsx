@@ -1,21 +1,31 @@
 'use client';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { CancelRunButton } from '../../../components/CancelRunButton';
-import { LineChart } from '../../../components/LineChart';
+import { LineChart } from '../../../components/LazyCharts';
 import { NavBar } from '../../../components/NavBar';
 import { ProgressBar } from '../../../components/ProgressBar';
+import { RunSummary } from '../../../components/RunSummary';
+import { SamplesSideBySide } from '../../../components/SamplesSideBySide';
 import { StatusBadge } from '../../../components/StatusBadge';
+import { PageState } from '../../../components/PageState';
 import { usePolling } from '../../../components/usePolling';
 import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
-import { formatBytes, formatDate, formatDuration, formatMetric, recipeSummary, runDuration } from '../../../client/format';
+import { formatBytes, formatDate, formatDuration, recipeSummary, runDuration } from '../../../client/format';
+import { formatMetricValue, metricMeta } from '../../../client/metric-format';
 import { METRIC_SERIES, RUN_PAGE, type Metric, type RunDetail } from '../../../client/queries';
+import { evaluationNotes, evaluationSamples } from '../../../client/run-evaluation';
+import { summarizedNames, summaryRows } from '../../../client/run-summary';
+import { groupSeries } from '../../../client/series-groups';
+import { stepSummaries } from '../../../client/runs-view';
 
 const ACTIVE = new Set(['queued', 'running']);
+/** Every parameter of each step is listed on the run's own page. */
+const NO_DEFAULTS = new Map<string, Record<string, unknown>>();
 /** Series are fetched one query each; a handful keeps the page light. */
-const MAX_CHARTS = 6;
+const MAX_SERIES = 8;
 
 interface RunPageData {
   run: RunDetail;
@@ -29,7 +39,7 @@ async function loadRun(id: string): Promise<RunPageData> {
   const candidates = run.metrics
     .filter((m) => m.step !== null)
     .sort((a, b) => a.name.localeCompare(b.name))
-    .slice(0, MAX_CHARTS);
+    .slice(0, MAX_SERIES);
   const series = await Promise.all(
     candidates.map(async (m) => {
       const r = await gql<{ run: { metricSeries: Metric[] } }>(METRIC_SERIES, { id, name: m.name });
@@ -42,9 +52,10 @@ async function loadRun(id: string): Promise<RunPageData> {
 export default function RunPage() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
-  const ready = useSession();
+  // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
+  useSession();
   const load = useCallback(() => loadRun(id), [id]);
-  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000, ready);
+  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -52,7 +63,12 @@ export default function RunPage() {
   }, []);
 
   const run = data?.run;
-  const runMetrics = run ? run.metrics.filter((m) => m.runStepId === null).sort((a, b) => a.name.localeCompare(b.name)) : [];
+  const summary = useMemo(() => (run ? summaryRows(run.metrics) : []), [run]);
+  const samples = useMemo(() => (run ? evaluationSamples(run.evaluation) : []), [run]);
+  const notes = useMemo(() => (run ? evaluationNotes(run.evaluation) : []), [run]);
+  const charts = useMemo(() => groupSeries((data?.series ?? []).map((s) => s.name)), [data]);
+  const shown = summarizedNames();
+  const otherMetrics = run ? run.metrics.filter((m) => m.runStepId === null && !shown.has(m.name)).sort((a, b) => a.name.localeCompare(b.name)) : [];
   const stepMetrics = run ? run.metrics.filter((m) => m.runStepId !== null).sort((a, b) => a.name.localeCompare(b.name)) : [];
   return (
     <>
@@ -68,16 +84,21 @@ export default function RunPage() {
         }
       />
       <main>
-        {error ? <div className="error">{error}</div> : null}
+        <PageState loading={!data && !error} error={error} what="run" />
         {run ? (
           <>
             <div className="page-head">
-              <div>
+              <div className="wrap">
                 <h1 className="mono" style={{ fontSize: '1.3rem' }}>
                   {recipeSummary(run.recipe)}
                 </h1>
+                <p className="mono small" data-testid="run-params">
+                  {stepSummaries(run.recipe, NO_DEFAULTS)
+                    .map((s) => `${s.technique}: ${s.changed || 'no parameters'}`)
+                    .join(' · ')}
+                </p>
                 <p className="muted">
-                  on {run.baseModel.name} · seed {run.seed} · attempt {run.attempts}
+                  on {run.baseModel.name} · seed {run.seed} · attempt {run.attempts} · {formatDuration(runDuration(run.startedAt, run.finishedAt, now))}
                 </p>
               </div>
               <div className="inline-form">
@@ -85,36 +106,85 @@ export default function RunPage() {
                 <CancelRunButton runId={run.id} status={run.status} onCanceled={reload} />
               </div>
             </div>
+            {run.error ? (
+              <div className="error" role="alert" data-testid="run-error">
+                <strong>The run {run.status === 'canceled' ? 'was canceled' : 'failed'}:</strong> {run.error}
+              </div>
+            ) : null}
             {ACTIVE.has(run.status) ? (
               <section className="card">
                 <ProgressBar fraction={run.progress} message={run.progressMessage} />
               </section>
             ) : null}
-            {run.error ? (
-              <div className="error" data-testid="run-error">
-                {run.error}
-              </div>
+
+            <section className="card" aria-labelledby="summary-head">
+              <h2 id="summary-head">Base model vs. output</h2>
+              {summary.length > 0 ? (
+                <RunSummary rows={summary} />
+              ) : (
+                <p className="empty">{ACTIVE.has(run.status) ? 'Figures appear when the run finishes.' : 'This run recorded no figures.'}</p>
+              )}
+              {notes.map((n) => (
+                <p key={n} className="hint">
+                  {n}
+                </p>
+              ))}
+              <p data-testid="output-model">
+                <span className="muted">Output model: </span>
+                {run.outputModel ? (
+                  <>
+                    <Link href={`/projects/${run.project.id}#model-${run.outputModel.id}`}>{run.outputModel.name}</Link>{' '}
+                    <span className="muted">({formatBytes(run.outputModel.bytes)})</span>{' '}
+                    <a className="button-secondary" href={`/models/${run.outputModel.id}/download`} download data-testid="download-model">
+                      Download
+                    </a>
+                  </>
+                ) : (
+                  '—'
+                )}
+              </p>
+            </section>
+
+            {charts.length > 0 ? (
+              <section className="card">
+                <h2>Curves</h2>
+                <div className="grid-2">
+                  {charts.map((g) => (
+                    <LineChart
+                      key={g.title}
+                      name={g.names[0]!}
+                      title={g.title}
+                      series={g.names.map((n) => ({
+                        name: n,
+                        points: (data!.series.find((s) => s.name === n)?.points ?? []).map((p, i) => ({ x: p.step ?? i, y: p.value })),
+                      }))}
+                    />
+                  ))}
+                </div>
+              </section>
             ) : null}
 
-            <div>
+            {samples.length > 0 ? (
               <section className="card">
-                <h2>Run</h2>
-                <dl className="facts">
-                  <dt>Created</dt>
-                  <dd>{formatDate(run.createdAt)}</dd>
-                  <dt>Started</dt>
-                  <dd>{formatDate(run.startedAt)}</dd>
-                  <dt>Finished</dt>
-                  <dd>{formatDate(run.finishedAt)}</dd>
-                  <dt>Duration</dt>
-                  <dd>{formatDuration(runDuration(run.startedAt, run.finishedAt, now))}</dd>
-                  <dt>Output model</dt>
-                  <dd>{run.outputModel ? `${run.outputModel.name} (${formatBytes(run.outputModel.bytes)})` : '—'}</dd>
-                </dl>
+                <h2>Generated text</h2>
+                <SamplesSideBySide samples={samples} />
               </section>
-            </div>
-            <section className="card">
-                <h2>Steps</h2>
+            ) : null}
+
+            <details className="card" data-testid="run-details">
+              <summary>
+                <h2>Details: steps, every metric, timing</h2>
+              </summary>
+              <dl className="facts">
+                <dt>Created</dt>
+                <dd>{formatDate(run.createdAt)}</dd>
+                <dt>Started</dt>
+                <dd>{formatDate(run.startedAt)}</dd>
+                <dt>Finished</dt>
+                <dd>{formatDate(run.finishedAt)}</dd>
+              </dl>
+              <h3>Steps</h3>
+              <div className="table-scroll">
                 <table>
                   <thead>
                     <tr>
@@ -141,34 +211,20 @@ export default function RunPage() {
                     ))}
                   </tbody>
                 </table>
-            </section>
-
-            {data.series.length > 0 ? (
-              <section className="card">
-                <h2>Series</h2>
-                {data.series.map((s) => (
-                  <LineChart
-                    key={s.name}
-                    name={s.name}
-                    points={s.points.map((p, i) => ({ x: p.step ?? i, y: p.value }))}
-                  />
-                ))}
-              </section>
-            ) : null}
-            <section className="card">
-              <h2>Metrics</h2>
-              {runMetrics.length === 0 ? (
-                <p className="empty">{ACTIVE.has(run.status) ? 'Metrics appear when the run finishes.' : 'No metrics recorded.'}</p>
-              ) : (
-                <MetricTable metrics={runMetrics} testId="metrics-table" />
-              )}
+              </div>
+              {otherMetrics.length > 0 ? (
+                <>
+                  <h3>Other figures</h3>
+                  <MetricTable metrics={otherMetrics} testId="metrics-table" />
+                </>
+              ) : null}
               {stepMetrics.length > 0 ? (
                 <>
-                  <h2 style={{ marginTop: '1.5rem' }}>Step metrics</h2>
+                  <h3>Step reports</h3>
                   <MetricTable metrics={stepMetrics} testId="step-metrics-table" />
                 </>
               ) : null}
-            </section>
+            </details>
             <p>
               <Link href={`/projects/${run.project.id}`}>← All runs of {run.project.name}</Link>
             </p>
@@ -184,21 +240,25 @@ function MetricTable({ metrics, testId }: { metrics: Metric[]; testId: string })
     <table data-testid={testId}>
       <thead>
         <tr>
-          <th>Metric</th>
+          <th>Figure</th>
           <th className="num">Value</th>
         </tr>
       </thead>
       <tbody>
-        {metrics.map((m) => (
-          <tr key={`${m.runStepId ?? ''}:${m.name}`} data-metric={m.name}>
-            <td className="mono" title={m.label ? `${m.label}${m.unit ? ` (${m.unit})` : ''}` : undefined}>
-              {m.name}
-            </td>
-            <td className="num" title={String(m.value)}>
-              {formatMetric(m.name, m.value)}
-            </td>
-          </tr>
-        ))}
+        {metrics.map((m) => {
+          const meta = metricMeta(m.name);
+          return (
+            <tr key={`${m.runStepId ?? ''}:${m.name}`} data-metric={m.name}>
+              <td className="wrap">
+                {meta.label}
+                {meta.label !== m.name ? <div className="mono muted small">{m.name}</div> : null}
+              </td>
+              <td className="num" title={String(m.value)}>
+                {formatMetricValue(m.name, m.value)}
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

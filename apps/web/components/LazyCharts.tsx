@@ -1,0 +1,11 @@
+'use client';
+/**
+ * The chart components loaded on demand: ECharts is the largest script of the dashboard,
+ * so pages become usable (tables, forms) before it has arrived and been parsed.
+ */
+import dynamic from 'next/dynamic';
+
+const placeholder = () => <p className="loading">Loading chart…</p>;
+
+export const TradeoffChart = dynamic(() => import('./TradeoffChart').then((m) => m.TradeoffChart), { ssr: false, loading: placeholder });
+export const LineChart = dynamic(() => import('./LineChart').then((m) => m.LineChart), { ssr: false, loading: placeholder });
