@@ -1,4 +1,5 @@
 'use client';
+import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ColumnPicker } from '../../../components/ColumnPicker';
@@ -93,6 +94,16 @@ export default function ProjectPage() {
             <h1>{project?.name ?? 'Project'}</h1>
             {project?.description ? <p className="muted">{project.description}</p> : null}
           </div>
+          {project ? (
+            <nav className="toolbar" aria-label="project views">
+              <Link href={`/projects/${project.id}/lineage`} prefetch={false} data-testid="open-lineage">
+                Lineage
+              </Link>
+              <Link href={`/leaderboard?team=${project.team.id}`} prefetch={false} data-testid="open-leaderboard">
+                Leaderboard
+              </Link>
+            </nav>
+          ) : null}
         </div>
         <PageState loading={!data && !error} error={error} what="project" />
 
