@@ -5,10 +5,13 @@
  * trusts that header from the dashboard). Behind a reverse proxy that sets the header
  * itself, WEB_TRUST_PROXY=1 keeps it.
  *
+ * WebSocket upgrades on /graphql (subscriptions) are relayed to the API with the session.
+ *
  * WEB_PORT (3000), WEB_HOST (127.0.0.1), API_URL as for the route handlers.
  */
 import http from 'node:http';
 import next from 'next';
+import { graphqlSocketProxy } from './server/graphql-socket-proxy.mjs';
 
 const port = Number(process.env.WEB_PORT ?? 3000);
 const hostname = process.env.WEB_HOST ?? '127.0.0.1';
@@ -22,5 +25,13 @@ const server = http.createServer((req, res) => {
   if (!trustProxy) req.headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
   void handle(req, res);
 });
+const sockets = graphqlSocketProxy(process.env.API_URL ?? 'http://127.0.0.1:4000');
+server.on('upgrade', (req, socket, head) => {
+  if (new URL(req.url ?? '/', 'http://dashboard').pathname === '/graphql') sockets.handleUpgrade(req, socket, head);
+  else socket.destroy();
+});
 server.listen(port, hostname, () => console.log(`dashboard ready on http://${hostname}:${port}`));
-for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => server.close(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => {
+    sockets.close();
+    server.close(() => process.exit(0));
+  });

@@ -1,20 +1,21 @@
 'use client';
 /**
  * A project's runs, a page at a time from the API's cursor (newest first), with an
- * optional status filter applied by the API. `loadMore()` fetches the next page; while a
- * loaded run is queued or running, the newest page is fetched again every few seconds and
- * merged in, so statuses stay live without reloading thousands of rows.
+ * optional status filter applied by the API. `loadMore()` fetches the next page; the
+ * project's run events (a subscription) fetch the newest page again and merge it in, so
+ * statuses stay live without reloading thousands of rows.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import { gql, GraphqlRequestError } from '../client/graphql';
 import { RUNS_PAGE, type RunRow, type RunStatus, type RunsPageAnswer } from '../client/queries';
 import { mergeNewest } from '../client/runs-view';
+import { PROJECT_RUN_EVENTS } from '../client/subscriptions';
+import { useLiveReload, type LiveState } from './useLiveReload';
 
 /** The first page is small so the list shows quickly (the API's cost grows with the rows); later pages are the API's maximum. */
 export const FIRST_PAGE_SIZE = 50;
 export const RUNS_PAGE_SIZE = 100;
-const ACTIVE = new Set<RunStatus>(['queued', 'running']);
 
 export interface RunPages {
   runs: RunRow[];
@@ -23,6 +24,8 @@ export interface RunPages {
   error: string | null;
   loadMore(): Promise<void>;
   refresh(): Promise<void>;
+  /** Whether run events are arriving. */
+  live: LiveState;
 }
 
 export function useRunPages(projectId: string, status: RunStatus | '', enabled: boolean): RunPages {
@@ -91,20 +94,13 @@ export function useRunPages(projectId: string, status: RunStatus | '', enabled: 
     if (enabled) void refresh();
   }, [enabled, refresh]);
 
-  const anyActive = runs.some((r) => ACTIVE.has(r.status));
-  useEffect(() => {
-    if (!enabled || !anyActive) return;
-    const t = setInterval(async () => {
-      const gen = generation.current;
-      try {
-        const page = await fetchPage(null);
-        if (gen === generation.current) setRuns((prev) => mergeNewest(prev, page.runs.edges.map((e) => e.node)));
-      } catch {
-        // The next tick tries again; the API may be restarting.
-      }
-    }, 2000);
-    return () => clearInterval(t);
-  }, [enabled, anyActive, fetchPage]);
+  // The project's run events (new runs, status and progress changes) refresh the first page in place.
+  const refreshNewest = useCallback(async () => {
+    const gen = generation.current;
+    const page = await fetchPage(null);
+    if (gen === generation.current) setRuns((prev) => mergeNewest(prev, page.runs.edges.map((e) => e.node)));
+  }, [fetchPage]);
+  const live = useLiveReload(PROJECT_RUN_EVENTS, { projectId }, refreshNewest, enabled);
 
-  return { runs, hasMore, loading, error, loadMore, refresh };
+  return { runs, hasMore, loading, error, loadMore, refresh, live: live.state };
 }

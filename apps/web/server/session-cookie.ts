@@ -5,7 +5,9 @@
  * dashboard's own pages (CSRF): those carry CSRF_HEADER, which a page on another origin
  * cannot send without a CORS preflight that is never granted, and a same-site Origin.
  */
-export const SESSION_COOKIE = 'distillery_session';
+import { readSessionCookieHeader, SESSION_COOKIE } from './session-cookie-read.mjs';
+
+export { SESSION_COOKIE };
 /** Sent by the dashboard's own fetches (client/graphql.ts). */
 export const CSRF_HEADER = 'x-distillery-csrf';
 
@@ -15,13 +17,7 @@ export interface HeaderSource {
 }
 
 export function readSessionCookie(request: HeaderSource): string | null {
-  const header = request.headers.get('cookie');
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim()) || null;
-  }
-  return null;
+  return readSessionCookieHeader(request.headers);
 }
 
 /** True when the browser reached us over https (directly or through a proxy that says so). */

@@ -11,6 +11,8 @@ import { SamplesSideBySide } from '../../../components/SamplesSideBySide';
 import { StatusBadge } from '../../../components/StatusBadge';
 import { PageState } from '../../../components/PageState';
 import { usePolling } from '../../../components/usePolling';
+import { useLiveReload } from '../../../components/useLiveReload';
+import { RUN_EVENTS } from '../../../client/subscriptions';
 import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
 import { formatBytes, formatDate, formatDuration, recipeSummary, runDuration } from '../../../client/format';
@@ -55,7 +57,10 @@ export default function RunPage() {
   // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
   useSession();
   const load = useCallback(() => loadRun(id), [id]);
-  const { data, error, reload } = usePolling(load, (d) => ACTIVE.has(d.run.status), 2000);
+  // Loaded once; the run's events (status, steps, progress, metric points) trigger reloads while it is active.
+  const { data, error, reload } = usePolling(load, () => false, 2000);
+  const active = data ? ACTIVE.has(data.run.status) : true;
+  const live = useLiveReload(RUN_EVENTS, { runId: id }, reload, active);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -103,6 +108,11 @@ export default function RunPage() {
               </div>
               <div className="inline-form">
                 <StatusBadge status={run.status} />
+                {ACTIVE.has(run.status) ? (
+                  <span className="hint" data-testid="live-state" data-state={live.state} title={live.error ?? undefined}>
+                    {live.state === 'live' ? 'live' : live.state === 'connecting' ? 'connecting…' : 'live updates lost'}
+                  </span>
+                ) : null}
                 <CancelRunButton runId={run.id} status={run.status} onCanceled={reload} />
               </div>
             </div>

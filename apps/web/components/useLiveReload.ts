@@ -1,0 +1,69 @@
+'use client';
+/**
+ * Reloads a page's data when a subscription reports something happened, instead of
+ * polling: bursts of events (metric points while training) coalesce into one reload at
+ * a time, and the socket (re)connecting reloads too, since events sent while it was down
+ * are lost.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { subscribe } from '../client/subscriptions';
+
+export type LiveState = 'connecting' | 'live' | 'lost';
+
+const COALESCE_MS = 250;
+
+export function useLiveReload(query: string, variables: Record<string, unknown>, reload: () => Promise<unknown>, enabled = true): { state: LiveState; error: string | null } {
+  const [state, setState] = useState<LiveState>('connecting');
+  const [error, setError] = useState<string | null>(null);
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+  const key = JSON.stringify(variables);
+
+  useEffect(() => {
+    if (!enabled) return;
+    let running = false;
+    let again = false;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const run = async () => {
+      timer = null;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        await reloadRef.current();
+      } catch {
+        // The page shows its own load errors.
+      } finally {
+        running = false;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      }
+    };
+    const schedule = () => {
+      if (!timer) timer = setTimeout(() => void run(), COALESCE_MS);
+    };
+    setState('connecting');
+    const stop = subscribe<unknown>(query, JSON.parse(key) as Record<string, unknown>, {
+      next: () => schedule(),
+      error: (message) => {
+        setState('lost');
+        setError(message);
+      },
+      connected: () => {
+        setState('live');
+        setError(null);
+        schedule();
+      },
+    });
+    return () => {
+      stop();
+      if (timer) clearTimeout(timer);
+    };
+  }, [query, key, enabled]);
+
+  return { state, error };
+}
