@@ -10,3 +10,4 @@ const placeholder = () => <p className="loading">Loading chart…</p>;
 export const TradeoffChart = dynamic(() => import('./TradeoffChart').then((m) => m.TradeoffChart), { ssr: false, loading: placeholder });
 export const LineChart = dynamic(() => import('./LineChart').then((m) => m.LineChart), { ssr: false, loading: placeholder });
 export const LineageGraph = dynamic(() => import('./LineageGraph').then((m) => m.LineageGraph), { ssr: false, loading: placeholder });
+export const SweepFrontChart = dynamic(() => import('./SweepFrontChart').then((m) => m.SweepFrontChart), { ssr: false, loading: placeholder });
