@@ -93,7 +93,11 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
   return (
     <section className="card team" data-testid="team">
       <div className="team-head">
-        <h2>{team.name}</h2>
+        <h2>
+          <Link href={`/teams/${team.id}`} prefetch={false}>
+            {team.name}
+          </Link>
+        </h2>
         <span className="muted">{team.viewerRole}</span>
       </div>
       {team.projects.length === 0 ? (
