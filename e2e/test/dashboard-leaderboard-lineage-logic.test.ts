@@ -1,7 +1,9 @@
-/** The leaderboard's budget parsing and metric choice, and the lineage graph's column layout. */
+/** The leaderboard's budget parsing and metric choice, the lineage graph's column layout, sweep figures, and the subscription relay's credential swap. */
 import { describe, expect, it } from 'vitest';
 import { parseBudget, rankableMetrics } from '../../apps/web/client/leaderboard';
 import { layoutLineage, lineageOption, type LineageGraph } from '../../apps/web/client/lineage';
+import { parseSpace, sweepProgress } from '../../apps/web/client/sweeps';
+import { withSessionToken } from '../../apps/web/server/graphql-socket-proxy.mjs';
 
 describe('leaderboard inputs', () => {
   it('reads an empty budget as none and scales a number to the API unit', () => {
@@ -71,5 +73,35 @@ describe('lineage layout', () => {
     const html = option.tooltip.formatter({ dataType: 'node', data: option.series[0]!.data[0]! });
     expect(html).toContain('&lt;img src=x&gt;');
     expect(html).not.toContain('<img');
+  });
+});
+
+describe('sweep figures', () => {
+  it('counts finished runs against the budget', () => {
+    const p = sweepProgress({ maxRuns: 4, runs: [{ id: 'a', status: 'succeeded' }, { id: 'b', status: 'failed' }, { id: 'c', status: 'running' }, { id: 'd', status: 'queued' }] });
+    expect(p).toEqual({ finished: 2, running: 1, queued: 1, fraction: 0.5 });
+    expect(sweepProgress({ maxRuns: 0, runs: [] }).fraction).toBe(0);
+  });
+
+  it('reads a search space and names what is wrong with a bad one', () => {
+    expect(parseSpace('[{"path": "steps[0].params.bits", "values": [2, 4]}]')).toHaveLength(1);
+    expect(() => parseSpace('[{"path": ')).toThrow(/not JSON/);
+    expect(() => parseSpace('[]')).toThrow(/non-empty JSON array/);
+    expect(() => parseSpace('[{"values": [1]}]')).toThrow(/entry 1 needs a "path"/);
+  });
+});
+
+describe('subscription relay', () => {
+  it('puts the session token into connection_init, replacing any credential the page sent', () => {
+    const out = JSON.parse(withSessionToken(JSON.stringify({ type: 'connection_init', payload: { token: 'forged', extra: 1 } }), 'secret')) as { payload: Record<string, unknown> };
+    expect(out.payload).toEqual({ extra: 1, authorization: 'Bearer secret' });
+    const withoutPayload = JSON.parse(withSessionToken('{"type":"connection_init"}', 's')) as { payload: Record<string, unknown> };
+    expect(withoutPayload.payload).toEqual({ authorization: 'Bearer s' });
+  });
+
+  it('passes other messages through unchanged', () => {
+    const subscribe = '{"type":"subscribe","id":"1","payload":{"query":"subscription { x }"}}';
+    expect(withSessionToken(subscribe, 's')).toBe(subscribe);
+    expect(withSessionToken('not json', 's')).toBe('not json');
   });
 });

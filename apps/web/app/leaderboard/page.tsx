@@ -117,7 +117,7 @@ function Leaderboard() {
         <PageState loading={!teams && !setupError} error={setupError} what="teams and metrics" />
         {noTeams ? <p className="empty">Join or create a team to see its leaderboard.</p> : null}
         {teams && !noTeams ? (
-          <form className="card toolbar" onSubmit={submit} aria-label="leaderboard filters" data-testid="leaderboard-form">
+          <form className="card toolbar filters-form" onSubmit={submit} aria-label="leaderboard filters" data-testid="leaderboard-form">
             <fieldset className="toolbar" style={{ border: 'none', padding: 0, margin: 0 }}>
               <legend className="sr-only">Scope</legend>
               <label>
@@ -176,7 +176,7 @@ function Leaderboard() {
           </form>
         ) : null}
         {formError ? (
-          <div className="error" role="alert">
+          <div className="error" role="alert" data-testid="leaderboard-form-error">
             {formError}
           </div>
         ) : null}

@@ -99,6 +99,9 @@ export default function ProjectPage() {
               <Link href={`/projects/${project.id}/lineage`} prefetch={false} data-testid="open-lineage">
                 Lineage
               </Link>
+              <Link href={`/projects/${project.id}/sweeps`} prefetch={false} data-testid="open-sweeps">
+                Sweeps
+              </Link>
               <Link href={`/leaderboard?team=${project.team.id}`} prefetch={false} data-testid="open-leaderboard">
                 Leaderboard
               </Link>
