@@ -9,6 +9,7 @@
  *
  * WEB_PORT (3000), WEB_HOST (127.0.0.1), API_URL as for the route handlers.
  */
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import next from 'next';
 import { graphqlSocketProxy } from './server/graphql-socket-proxy.mjs';
@@ -17,7 +18,11 @@ const port = Number(process.env.WEB_PORT ?? 3000);
 const hostname = process.env.WEB_HOST ?? '127.0.0.1';
 const trustProxy = process.env.WEB_TRUST_PROXY === '1';
 
-const app = next({ dev: false, dir: import.meta.dirname, hostname, port });
+// Next attaches its own upgrade listener to the server it is given (else to the first
+// request's server) and ends sockets it has no route for, /graphql's included: it gets
+// this stand-in, which receives only the upgrades not relayed to the API.
+const nextUpgrades = new EventEmitter();
+const app = next({ dev: false, dir: import.meta.dirname, hostname, port, httpServer: /** @type {any} */ (nextUpgrades) });
 const handle = app.getRequestHandler();
 await app.prepare();
 
@@ -28,7 +33,7 @@ const server = http.createServer((req, res) => {
 const sockets = graphqlSocketProxy(process.env.API_URL ?? 'http://127.0.0.1:4000');
 server.on('upgrade', (req, socket, head) => {
   if (new URL(req.url ?? '/', 'http://dashboard').pathname === '/graphql') sockets.handleUpgrade(req, socket, head);
-  else socket.destroy();
+  else nextUpgrades.emit('upgrade', req, socket, head);
 });
 server.listen(port, hostname, () => console.log(`dashboard ready on http://${hostname}:${port}`));
 for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => {

@@ -1,6 +1,6 @@
 /**
- * Live run updates over the dashboard's WebSocket relay, and the leaderboard and lineage
- * pages, in a real browser against a live stack: a run page following a run to its end
+ * Live run updates over the dashboard's WebSocket relay, and the leaderboard, lineage,
+ * sweeps and team pages, in a real browser against a live stack: a run page following a run to its end
  * from subscription events alone, sockets from other sites refused; runs scored
  * with the standard suite ranked best first, a latency budget narrowing the board, the
  * public board empty until the team opts in; the project's lineage from its base model
@@ -65,10 +65,13 @@ afterAll(async () => {
 function upgradeOutcome(headers: Record<string, string>): Promise<string> {
   return new Promise((resolve) => {
     const socket = new WebSocket(`${stack.webUrl!.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
-    socket.on('open', () => {
+    // Opened is not enough: the relay must reach the API and be acknowledged with the session.
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    socket.on('message', (data) => {
       socket.close();
-      resolve('open');
+      resolve((JSON.parse(String(data)) as { type: string }).type === 'connection_ack' ? 'open' : `unexpected ${String(data)}`);
     });
+    socket.on('close', (code) => resolve(`closed ${code}`));
     socket.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
     socket.on('error', (e) => resolve(`error: ${e.message}`));
   });
@@ -246,4 +249,30 @@ describe('live updates, leaderboard and lineage pages', () => {
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     await page.close();
   }, 300_000);
+
+  it('creates an API token shown once, which works until revoked, on the team page', async () => {
+    const page = await signedInPage(DESKTOP);
+    await page.getByRole('link', { name: `Team ${ws.email}` }).click();
+    await page.waitForURL(`**/teams/${ws.teamId}`);
+    await expect.poll(() => page.getByTestId('member-row').count()).toBe(1);
+    expect(await page.getByTestId('leaderboard-public').isChecked()).toBe(true);
+    await page.getByTestId('token-name').fill(`${HOSTILE} notebook`);
+    await page.getByTestId('create-token').click();
+    const secret = await page.getByTestId('new-token-secret').innerText();
+    const viewer = 'query { viewer { email } }';
+    expect((await graphql<{ viewer: { email: string } }>(stack.graphqlUrl, viewer, {}, secret)).viewer.email).toBe(ws.email);
+    // Shown once: a fresh load of the page has only the token's prefix.
+    await page.reload();
+    await page.getByTestId('token-row').first().waitFor();
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+    expect(await page.locator('body').innerText()).not.toContain(secret);
+    await page.getByTestId('revoke-token').click();
+    await page.getByTestId('token-revoked').waitFor();
+    await expect(graphql(stack.graphqlUrl, viewer, {}, secret)).rejects.toThrow();
+    expect(await page.evaluate(() => (window as unknown as { __injected?: number }).__injected)).toBeUndefined();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'team-desktop.png'), fullPage: true });
+    await page.setViewportSize(PHONE);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await page.close();
+  });
 });
