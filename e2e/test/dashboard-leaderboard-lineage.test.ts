@@ -11,7 +11,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startWorkerProcess, type Service } from '@distillery/services';
+import { freePort, graphql, startApiProcess, startWebProcess, startWorkerProcess, type Service } from '@distillery/services';
 import { WebSocket } from 'ws';
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
 import { createWorkspace, type Workspace } from '../src/scenario';
@@ -26,16 +26,19 @@ let browser: Browser;
 let ws: Workspace;
 let seededIds: string[];
 let extraWorker: Service | undefined;
+let apiProcess: Service | undefined;
+let webProcess: Service | undefined;
+let webUrl = '';
 let liveRunIds: string[] = [];
 
 async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.setDefaultTimeout(30_000);
-  await page.goto(`${stack.webUrl}/signin`);
+  await page.goto(`${webUrl}/signin`);
   await page.fill('#email', ws.email);
   await page.fill('#password', ws.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${stack.webUrl}/`);
+  await page.waitForURL(`${webUrl}/`);
   return page;
 }
 
@@ -43,6 +46,13 @@ const pageWidth = (page: Page) => page.evaluate(() => document.documentElement.s
 
 beforeAll(async () => {
   stack = await startStack({ web: true });
+  // Subscriptions need the API as its own process (as in production): inside the test
+  // runner, graphql-ws and the schema load different copies of graphql.
+  const apiPort = await freePort();
+  apiProcess = await startApiProcess({ port: apiPort, env: { DATABASE_URL: stack.db.url, ARTIFACTS_DIR: stack.artifactsDir, LOG_LEVEL: 'warn' } });
+  const webPort = await freePort();
+  webProcess = await startWebProcess({ port: webPort, apiUrl: `http://127.0.0.1:${apiPort}` });
+  webUrl = `http://127.0.0.1:${webPort}`;
   ws = await createWorkspace(stack.apiUrl, 'board');
   const prisma = stack.db.prisma;
   seededIds = await seedFinishedRuns(prisma, { projectId: ws.projectId, baseModelId: ws.modelId, count: SEEDED });
@@ -58,13 +68,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await extraWorker?.stop('SIGTERM');
+  await webProcess?.stop('SIGTERM', 10_000);
+  await apiProcess?.stop('SIGTERM');
   await stack?.close();
 });
 
 /** How the dashboard answers a WebSocket upgrade on /graphql with these headers: 'open' or the refusal's HTTP status. */
 function upgradeOutcome(headers: Record<string, string>): Promise<string> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${stack.webUrl!.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+    const socket = new WebSocket(`${webUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
     // Opened is not enough: the relay must reach the API and be acknowledged with the session.
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
     socket.on('message', (data) => {
@@ -95,7 +107,7 @@ describe('live updates, leaderboard and lineage pages', () => {
       ws.token,
     );
 
-    await page.goto(`${stack.webUrl}/runs/${createRun.id}`);
+    await page.goto(`${webUrl}/runs/${createRun.id}`);
     liveRunIds = [createRun.id];
     await page.locator('[data-testid="run-status"][data-status="queued"]').first().waitFor();
     await page.locator('[data-testid="live-state"][data-state="live"]').waitFor();
@@ -111,7 +123,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'run-live-desktop.png'), fullPage: true });
 
     // The runs list: a run started elsewhere appears and turns succeeded from the project's events.
-    await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    await page.goto(`${webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('runs-count').waitFor();
     const second = await graphql<{ createRun: { id: string } }>(
       stack.graphqlUrl,
@@ -128,14 +140,14 @@ describe('live updates, leaderboard and lineage pages', () => {
   it('relays subscriptions only for the dashboard own pages with a session', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${stack.webUrl}/signin`);
+    await page.goto(`${webUrl}/signin`);
     await page.fill('#email', ws.email);
     await page.fill('#password', ws.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${stack.webUrl}/`);
+    await page.waitForURL(`${webUrl}/`);
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     await context.close();
-    const own = stack.webUrl!;
+    const own = webUrl;
     expect(await upgradeOutcome({ origin: own, cookie })).toBe('open');
     expect(await upgradeOutcome({ origin: 'http://evil.example', cookie })).toBe('403');
     expect(await upgradeOutcome({ cookie })).toBe('403');
@@ -144,7 +156,7 @@ describe('live updates, leaderboard and lineage pages', () => {
 
   it('ranks the team runs by perplexity, narrows them by a latency budget, and shows the public board', async () => {
     const page = await signedInPage(DESKTOP);
-    await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    await page.goto(`${webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('open-leaderboard').click();
     await page.waitForURL(`**/leaderboard?team=${ws.teamId}`);
     const rows = page.getByTestId('leaderboard-row');
@@ -190,7 +202,7 @@ describe('live updates, leaderboard and lineage pages', () => {
 
   it('follows the lineage from the base model through a run to the model it produced', async () => {
     const page = await signedInPage(DESKTOP);
-    await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    await page.goto(`${webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('open-lineage').click();
     await page.waitForURL(`**/projects/${ws.projectId}/lineage`);
     await expect.poll(() => page.getByTestId('lineage-run').count()).toBe(SEEDED + liveRunIds.length);
@@ -207,7 +219,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/runs/${seededIds[0]}`);
 
-    await page.goto(`${stack.webUrl}/projects/${ws.projectId}/lineage`);
+    await page.goto(`${webUrl}/projects/${ws.projectId}/lineage`);
     await page.setViewportSize(PHONE);
     await page.getByTestId('lineage-chart').waitFor();
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
@@ -223,7 +235,7 @@ describe('live updates, leaderboard and lineage pages', () => {
       ws.token,
     );
     const page = await signedInPage(DESKTOP);
-    await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    await page.goto(`${webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('open-sweeps').click();
     await page.waitForURL(`**/projects/${ws.projectId}/sweeps`);
     await page.getByTestId('sweeps-empty').waitFor();

@@ -3,7 +3,7 @@
  * Reloads a page's data when a subscription reports something happened, instead of
  * polling: bursts of events (metric points while training) coalesce into one reload at
  * a time, and the socket (re)connecting reloads too, since events sent while it was down
- * are lost.
+ * are lost. A subscription the API ended with an error falls back to polling.
  */
 import { useEffect, useRef, useState } from 'react';
 import { subscribe } from '../client/subscriptions';
@@ -11,6 +11,7 @@ import { subscribe } from '../client/subscriptions';
 export type LiveState = 'connecting' | 'live' | 'lost';
 
 const COALESCE_MS = 250;
+const FALLBACK_POLL_MS = 3000;
 
 export function useLiveReload(query: string, variables: Record<string, unknown>, reload: () => Promise<unknown>, enabled = true): { state: LiveState; error: string | null } {
   const [state, setState] = useState<LiveState>('connecting');
@@ -24,6 +25,7 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
     let running = false;
     let again = false;
     let timer: ReturnType<typeof setTimeout> | null = null;
+    let fallback: ReturnType<typeof setInterval> | null = null;
     const run = async () => {
       timer = null;
       if (running) {
@@ -52,6 +54,8 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
       error: (message) => {
         setState('lost');
         setError(message);
+        // Without events the page would go stale: poll until the page is left.
+        if (!fallback) fallback = setInterval(schedule, FALLBACK_POLL_MS);
       },
       connected: () => {
         setState('live');
@@ -62,6 +66,7 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
     return () => {
       stop();
       if (timer) clearTimeout(timer);
+      if (fallback) clearInterval(fallback);
     };
   }, [query, key, enabled]);
 
