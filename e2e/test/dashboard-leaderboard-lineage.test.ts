@@ -111,6 +111,8 @@ describe('live updates, leaderboard and lineage pages', () => {
     liveRunIds = [createRun.id];
     await page.locator('[data-testid="run-status"][data-status="queued"]').first().waitFor();
     await page.locator('[data-testid="live-state"][data-state="live"]').waitFor();
+    // Connecting reloads once (events sent before it are lost); wait for that reload to be asked.
+    await page.waitForTimeout(1000);
     const loadsWhileQueued = graphqlPosts.filter((b) => b.includes('RunPage')).length;
     await page.waitForTimeout(3000);
     // Nothing happens to a queued run, so nothing is asked for again (polling would have).
