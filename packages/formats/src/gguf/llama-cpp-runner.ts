@@ -1,7 +1,7 @@
 /**
  * llama.cpp (through node-llama-cpp's prebuilt CPU binaries, never built or downloaded at
  * run time) as an independent runner of GGUF files: greedy continuation of prompt ids,
- * timed, with a chosen thread count.
+ * timed, with a chosen thread count, and tokenization with the file's vocabulary.
  */
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
 
@@ -22,6 +22,8 @@ export interface LlamaCppGreedy {
 export interface LlamaCppRunner {
   /** Greedy tokens after `prompt`, from an empty context each call, stopping only at `maxNewTokens`. */
   greedy(prompt: number[], maxNewTokens: number): Promise<LlamaCppGreedy>;
+  /** llama.cpp's own tokenization of `text` with the file's vocabulary, no BOS, special tokens as text. */
+  tokenize(text: string): number[];
   dispose(): Promise<void>;
 }
 
@@ -48,6 +50,9 @@ export async function openLlamaCpp(file: string, opts: { threads?: number; conte
         if (tokens.length >= maxNewTokens) break;
       }
       return { tokens, decodeSeconds: (performance.now() - start) / 1000 };
+    },
+    tokenize(text) {
+      return Array.from(model.tokenize(text, false), Number);
     },
     async dispose() {
       await context.dispose();
