@@ -8,6 +8,7 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { ImportPathError, resolveImportPath } from '../import-path';
+import { importReportOf } from './import-report';
 import { nameSchema } from '../names';
 import { enqueueModelImport } from '../run-queue';
 import { QuotaExceededError, recordUpload, teamHoldsBlob } from '../team-uploads';
@@ -152,6 +153,7 @@ export const modelsResolvers: ResolverMap = {
   },
   Model: {
     bytes: (m: Model) => Number(m.bytes),
+    importReport: (m: Model) => importReportOf(m.config),
     parameterCount: (m: Model) => Number(m.parameterCount),
     async team(m: Model, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: m.teamId }, 'read');
