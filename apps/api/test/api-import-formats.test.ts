@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const FROM_PATH = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "byo", path: $path) { id } }`;
-const REPORT = `query($id: ID!) { model(id: $id) { status error format importReport config tokenizer { sha256 } } }`;
+const REPORT = `query($id: ID!) { model(id: $id) { status error format importReport { format architecture parameters dtypes tokenizerKind warnings } config tokenizer { sha256 } } }`;
 
 async function importPath(relative: string): Promise<{ id: string; status: string; error: string | null; importReport: Record<string, unknown> | null; config: Record<string, unknown>; tokenizer: { sha256: string } | null }> {
   const m = ok(await h.gql<{ importModelFromPath: { id: string } }>(FROM_PATH, { p: projectId, path: relative }, token));

@@ -1,11 +1,12 @@
 /** The `distillery` command line: dispatches to one command, maps errors to exit codes (2 usage, 1 failure). */
-import { convertCommand } from './convert-command';
-import { generateCommand } from './generate-command';
 import { USAGE, UsageError } from './usage-error';
 
-const COMMANDS: Record<string, (argv: string[], print: (line: string) => void) => Promise<void>> = {
-  convert: convertCommand,
-  generate: generateCommand,
+type Command = (argv: string[], print: (line: string) => void) => Promise<void>;
+
+// Loaded on use, so a usage error does not wait for ONNX Runtime to load.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  convert: async () => (await import('./convert-command')).convertCommand,
+  generate: async () => (await import('./generate-command')).generateCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -18,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   try {
     if (!command) throw new UsageError(`unknown command "${name}" (convert, generate)`);
-    await command(rest, print);
+    await (await command())(rest, print);
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');

@@ -59,13 +59,13 @@ describe('distillery convert and generate', () => {
     expect(idsLine(a.stdout)).toBe(idsLine(b.stdout));
   });
 
-  it('exits nonzero with a clear message on bad input', async () => {
+  async function badInputCases(): Promise<Array<[string[], number, RegExp]>> {
     const junk = path.join(tmp, 'junk.bin');
     await writeFile(junk, 'not a model, just some text here');
     const whole = await readFile(path.join(tmp, 'ref-base-f16.gguf'));
     const cut = path.join(tmp, 'cut.gguf');
     await writeFile(cut, whole.subarray(0, 5000));
-    const cases: Array<[string[], number, RegExp]> = [
+    return [
       [[], 2, /usage:/],
       [['frobnicate'], 2, /unknown command "frobnicate"/],
       [['convert', referenceModelDir()], 2, /convert needs --out/],
@@ -82,10 +82,21 @@ describe('distillery convert and generate', () => {
       [['generate', tmp, '--ids', '1', '--max-new-tokens', '2'], 2, /is not a model folder/],
       [['generate', referenceModelDir(), '--ids', '1', '--max-new-tokens', '2', '--bogus'], 2, /Unknown option '--bogus'/],
     ];
+  }
+
+  async function expectFailures(cases: Array<[string[], number, RegExp]>): Promise<void> {
     for (const [args, code, message] of cases) {
       const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr + r.stdout, args.join(' ')).toMatch(message);
     }
+  }
+
+  it('exits nonzero with a clear message on bad convert input', async () => {
+    await expectFailures((await badInputCases()).slice(0, 8));
+  });
+
+  it('exits nonzero with a clear message on bad generate input', async () => {
+    await expectFailures((await badInputCases()).slice(8));
   });
 });

@@ -1,5 +1,6 @@
 export * from './gguf/gguf-types';
 export * from './gguf/gguf-blocks';
+export * from './gguf/gguf-kquants';
 export * from './gguf/gguf-writer';
 export * from './gguf/gguf-llama-tensors';
 export * from './gguf/gguf-vocab';

@@ -8,6 +8,7 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { ImportPathError, resolveImportPath } from '../import-path';
+import { importReportOf } from './import-report';
 import { nameSchema } from '../names';
 import { enqueueModelImport } from '../run-queue';
 import { QuotaExceededError, recordUpload, teamHoldsBlob } from '../team-uploads';
@@ -159,11 +160,8 @@ export const modelsResolvers: ResolverMap = {
       await authorize(ctx, { teamId: m.teamId }, 'read');
       return ctx.prisma.artifact.findUnique({ where: { id: m.tokenizerId } });
     },
+    importReport: (m: Model) => importReportOf(m.config),
     parameterCount: (m: Model) => Number(m.parameterCount),
-    importReport: (m: Model) => {
-      const config = m.config;
-      return config !== null && typeof config === 'object' && !Array.isArray(config) ? ((config as Record<string, unknown>).importReport ?? null) : null;
-    },
     async team(m: Model, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: m.teamId }, 'read');
       return ctx.loaders.team.load(m.teamId);

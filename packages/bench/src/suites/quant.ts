@@ -26,6 +26,7 @@ import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
 import { disjointWindows } from './compression-rows';
 import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
+import { llamaCppRows } from './quant-llamacpp';
 
 interface Variant {
   method: string;
@@ -247,7 +248,7 @@ const suite: BenchSuite = {
   name: 'quant',
   description: 'quantization methods on ref-base (ppl, KL, top-1, bits/weight, size, decode) and 4-bit decode speed vs fp32 on bench-100m',
   async run({ quick, log }) {
-    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log)];
+    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
     methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
     if (int8) log(`int8 per-channel RTN perplexity / fp32: ${int8.pplVsFp32} (target <= 1.01)`);
