@@ -79,6 +79,10 @@ export class SafetensorsShards {
     return this.reader(name).readFloat32(name);
   }
 
+  readFloat16Bits(name: string): Promise<Uint16Array> {
+    return this.reader(name).readFloat16Bits(name);
+  }
+
   /** Bytes of every tensor in every shard. */
   get tensorBytes(): number {
     let n = 0;
