@@ -5,12 +5,8 @@
  * tokenizer.bin beside it on server-side imports). GGUF belongs to its own importer.
  */
 import path from 'node:path';
-import { bufferSource, convertHfFolder, convertLlama2c, FormatError, LLAMA2C_TOKENIZER_FILE, sniffFormat, SNIFF_BYTES, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
 import { ModelRejectedError } from './model-validation';
-
-export function importFormatOf(bytes: Uint8Array): SniffedFormat {
-  return sniffFormat(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength);
-}
 
 /** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
 export async function convertUpload(
