@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, sniffFormat, SNIFF_BYTES, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
 import { readModel } from '@distillery/onnx';
 import type { HfLlamaConfig } from '@distillery/nn';
 import { ModelRejectedError } from './model-validation';
@@ -39,10 +39,6 @@ async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-export function importFormatOf(bytes: Uint8Array): SniffedFormat {
-  return sniffFormat(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength);
 }
 
 /** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */

@@ -5,11 +5,11 @@
  * the team's pending upload of those bytes and asks blob-references whether the bytes may
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
-import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
+import { ArtifactNotFoundError, readArtifact, readArtifactHead, type ArtifactStore, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ImportReport } from '@distillery/formats';
+import { sniffFormat, SNIFF_BYTES, type ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
@@ -52,6 +52,15 @@ async function readBlob(store: ArtifactStore, sha256: string, what: string, maxB
   }
 }
 
+async function readBlobHead(store: ArtifactStore, sha256: string): Promise<Buffer> {
+  try {
+    return await readArtifactHead(store, sha256, SNIFF_BYTES);
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) throw new ImportRejectedError(`the uploaded model (${sha256}) is missing from the artifact store`);
+    throw error;
+  }
+}
+
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
@@ -77,11 +86,16 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     return 'skipped';
   }
   try {
-    const bytes = await readBlob(store, model.sha256, 'the uploaded model');
+    // The format comes from the first bytes; a Hugging Face folder is converted from the folder
+    // itself, so its (possibly many-GB) file is not read into memory here.
+    const head = await readBlobHead(store, model.sha256);
+    const format = sniffFormat(head, Number(model.bytes));
+    const fromFolder = attempt.sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
+    const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
     const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     const outcome = await deps.pool.importModel(
-      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null },
+      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null, format },
       { cancel: new CancelFlag(), onProgress: () => {} },
     );
     if (!outcome.ok) throw new ImportRejectedError(outcome.message);

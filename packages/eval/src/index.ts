@@ -1,4 +1,5 @@
 export * from './causal-lm-session';
+export * from './decoder-io';
 export * from './sliding-windows';
 export * from './scoring-graph';
 export * from './window-scorer';

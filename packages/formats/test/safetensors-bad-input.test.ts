@@ -124,3 +124,20 @@ describe('safetensors folders that do not fit their config', () => {
     await expect(importHfFolder(tied)).rejects.toThrow('model.safetensors: model.layers.2.input_layernorm.weight: missing (config.json describes 3 layers of a llama decoder)');
   });
 });
+
+describe('sharded folders', () => {
+  it('refuses an index naming a missing shard or a shard that links outside the folder', async () => {
+    const { symlink, unlink, rename } = await import('node:fs/promises');
+    const config = decoderPreset('tiny');
+    const dir = path.join(root, 'links');
+    const written = await exportHfFolder(config, initDecoderWeights(config, 5), dir, { maxShardBytes: 10_000 });
+    const name = written.files[0];
+    const shard = path.join(dir, name);
+    const outside = path.join(root, 'outside.safetensors');
+    await rename(shard, outside);
+    await expect(importHfFolder(dir)).rejects.toThrow(`model.safetensors.index.json: weight_map: names shard "${name}", which is not in the folder`);
+    await symlink(outside, shard);
+    await expect(importHfFolder(dir)).rejects.toThrow(`model.safetensors.index.json: weight_map: shard "${name}" leads outside the model's folder`);
+    await unlink(shard);
+  });
+});

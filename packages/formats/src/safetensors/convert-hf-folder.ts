@@ -11,8 +11,6 @@ import type { ImportReport } from '../import-report';
 import { tokenizerReport } from '../tokenizer-report';
 import { importHfFolder, type ImportHfOptions } from './import-hf-folder';
 
-const FLOAT16_MAX = 65504;
-
 export interface ConvertedModel {
   readonly model: Model;
   readonly config: DecoderConfig;
@@ -32,7 +30,7 @@ async function optionalText(file: string): Promise<string | null> {
 }
 
 export async function convertHfFolder(dir: string, options: ImportHfOptions = {}): Promise<ConvertedModel> {
-  const imported = await importHfFolder(dir, options);
+  const imported = await importHfFolder(dir, { ...options, keepHalf: true });
   const warnings = [...imported.warnings];
   const rawConfig = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfigIds & Record<string, unknown>;
   const tokenizerJson = await optionalText(path.join(dir, 'tokenizer.json'));
@@ -50,14 +48,13 @@ export async function convertHfFolder(dir: string, options: ImportHfOptions = {}
     bos = t.bosTokenId ?? bos;
     eos = t.eosTokenId ?? eos;
   }
-  const sixteenBit = Object.keys(imported.dtypes).every((d) => d === 'F16' || d === 'BF16');
-  // bfloat16 reaches 3.4e38; float16 stops at 65504, so such weights stay float32.
-  const fitsHalf = imported.maxAbs <= FLOAT16_MAX;
-  const weightDtype = sixteenBit && fitsHalf ? 'float16' : 'float32';
-  if (sixteenBit && !fitsHalf) warnings.push(`a weight of magnitude ${imported.maxAbs} exceeds float16's range, so the model is stored in float32`);
-  else if (imported.dtypes.BF16 !== undefined) warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
-  const model = buildDecoder(imported.config, imported.weights, { weightDtype });
+  // Weights kept as float16 bits go into the model as they are; otherwise 16-bit sources that
+  // had to be widened (bfloat16 beyond float16's range) stay float32.
+  const weightDtype = imported.halfWeights.size > 0 ? 'float16' : 'float32';
+  if (imported.dtypes.BF16 !== undefined && weightDtype === 'float16') warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
+  const model = buildDecoder(imported.config, imported.weights, { weightDtype, halfWeights: imported.halfWeights });
   imported.weights.clear();
+  imported.halfWeights.clear();
   const hfConfig = toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: weightDtype });
   return {
     model,

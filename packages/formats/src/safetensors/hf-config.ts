@@ -64,7 +64,7 @@ export function readHfConfig(json: unknown, file: string): HfArchitecture {
     // LlamaConfig's default; Mistral's is the same.
     normEps: num(c, 'rms_norm_eps', file, 1e-6),
     tieEmbeddings: typeof c.tie_word_embeddings === 'boolean' ? c.tie_word_embeddings : false,
-    qkvBias: c.model_type === 'qwen2',
+    ...(c.model_type === 'qwen2' ? { qkvBias: true } : {}),
   };
   try {
     return { config: parseDecoderConfig(input), architecture: c.model_type as string, warnings };
