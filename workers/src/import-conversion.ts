@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
 import { readModel } from '@distillery/onnx';
 import type { HfLlamaConfig } from '@distillery/nn';
 import { ModelRejectedError } from './model-validation';
@@ -43,7 +43,7 @@ async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
 
 /** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
 export async function convertUpload(
-  format: SniffedFormat,
+  format: FileFormat,
   bytes: Uint8Array,
   input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
 ): Promise<ConvertedModel | null> {

@@ -9,7 +9,7 @@ import { ArtifactNotFoundError, readArtifact, readArtifactHead, type ArtifactSto
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { sniffFormat, SNIFF_BYTES, type ImportReport } from '@distillery/formats';
+import { detectFormat, DETECT_BYTES, type ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
@@ -54,7 +54,7 @@ async function readBlob(store: ArtifactStore, sha256: string, what: string, maxB
 
 async function readBlobHead(store: ArtifactStore, sha256: string): Promise<Buffer> {
   try {
-    return await readArtifactHead(store, sha256, SNIFF_BYTES);
+    return await readArtifactHead(store, sha256, DETECT_BYTES);
   } catch (error) {
     if (error instanceof ArtifactNotFoundError) throw new ImportRejectedError(`the uploaded model (${sha256}) is missing from the artifact store`);
     throw error;
@@ -89,7 +89,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     // The format comes from the first bytes; a Hugging Face folder is converted from the folder
     // itself, so its (possibly many-GB) file is not read into memory here.
     const head = await readBlobHead(store, model.sha256);
-    const format = sniffFormat(head, Number(model.bytes));
+    const format = detectFormat(head, Number(model.bytes)).format;
     const fromFolder = attempt.sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
     const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
     const tokenizerSha = tokenizerShaOf(model);

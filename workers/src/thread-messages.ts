@@ -5,7 +5,7 @@
  * shared memory is the 4-byte cancellation flag, which a thread busy inside a technique
  * can read without yielding to its event loop.
  */
-import type { ImportReport, SniffedFormat } from '@distillery/formats';
+import type { ImportReport, FileFormat } from '@distillery/formats';
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { SensitivityRow, SensitivitySettings, TechniqueReport } from '@distillery/techniques';
@@ -77,7 +77,7 @@ export interface ImportTaskInput extends ThreadTaskBase {
   /** Folder of a server-side import, from which external data files may be read. */
   sourceDir: string | null;
   /** Read from the upload's first bytes by the worker (which then sends only those when the folder is converted). */
-  format: SniffedFormat;
+  format: FileFormat;
 }
 
 export type ThreadTaskInput = TechniqueTaskInput | EvaluateTaskInput | ImportTaskInput;

@@ -28,4 +28,3 @@ export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type
 export { convertLlama2c, LLAMA2C_TOKENIZER_FILE, type ConvertLlama2cOptions } from './llama2c/convert-llama2c';
 export { bufferSource, fileSource, type ByteSource } from './byte-source';
 export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
-export { sniffFormat, SNIFF_BYTES, type SniffedFormat } from './sniff-format';
