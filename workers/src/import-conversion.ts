@@ -19,22 +19,21 @@ async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
     const file = path.join(dir, 'upload.gguf');
     await writeFile(file, bytes);
     const folder = path.join(dir, 'folder');
-    let report;
+    let imported;
     try {
-      report = await importGguf(file, folder);
+      imported = await importGguf(file, folder);
     } catch (error) {
       // Name the upload, not the scratch file.
       if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
       throw error;
     }
-    const { config: decoderConfig, weightDtype: _weightDtype, ...rest } = report;
     return {
       model: await readModel(path.join(folder, 'onnx', 'model.onnx')),
-      config: decoderConfig,
+      config: imported.config,
       hfConfig: JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as HfLlamaConfig,
       tokenizerJson: await readFile(path.join(folder, 'tokenizer.json'), 'utf8'),
       tokenizerConfigJson: await readFile(path.join(folder, 'tokenizer_config.json'), 'utf8'),
-      report: rest,
+      report: imported.report,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -39,8 +39,8 @@ export async function convertCommand(argv: string[], print: (line: string) => vo
   if (detected.format !== 'gguf') {
     throw new UsageError(`${input}: ${detected.format === 'unknown' ? detected.reason : `${detected.format} (${detected.reason}) is not converted by this command yet (GGUF is)`}`);
   }
-  const r = await importGguf(input, values.out);
+  const { report: r, weightDtype } = await importGguf(input, values.out);
   print(`wrote model folder ${values.out}`);
-  print(`format ${r.format}, architecture ${r.architecture}, ${r.parameters} parameters, tensors ${Object.entries(r.dtypes).map(([k, v]) => `${v} ${k}`).join(', ')}, tokenizer ${r.tokenizerKind}, stored ${r.weightDtype}`);
+  print(`format ${r.format}, architecture ${r.architecture}, ${r.parameters} parameters, tensors ${Object.entries(r.dtypes).map(([k, v]) => `${v} ${k}`).join(', ')}, tokenizer ${r.tokenizerKind}, stored ${weightDtype}`);
   for (const w of r.warnings) print(`warning: ${w}`);
 }

@@ -120,7 +120,7 @@ describe('K-quants', () => {
     const file = path.join(tmp, 'kq.gguf');
     await writeGguf(file, header.metadata, tensors);
     const out = path.join(tmp, 'kq-back');
-    const report = await importGguf(file, out);
+    const { report } = await importGguf(file, out);
     expect(report.dtypes).toEqual({ Q6_K: 2, Q4_K: 14, F32: 5 });
     const folder = await readModelFolder(out);
     const session = await createDecoderSession(folder.model);
