@@ -21,7 +21,7 @@ export { exportHfFolder, type ExportHfOptions } from './safetensors/export-hf-fo
 export { convertHfFolder, type ConvertedModel } from './safetensors/convert-hf-folder';
 export type { ImportReport } from './import-report';
 export { tokenizerKind, tokenizerReport, type TokenizerReport } from './tokenizer-report';
-export { interleavedToHalves, halvesToInterleaved } from './rotary-layout';
+export { halvesRow, interleavedToHalves, halvesToInterleaved } from './rotary-layout';
 export { readLlama2c, type Llama2cImport } from './llama2c/read-llama2c';
 export { writeLlama2c } from './llama2c/write-llama2c';
 export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type Llama2cPiece } from './llama2c/llama2c-tokenizer';
