@@ -30,4 +30,4 @@ export { bufferSource, fileSource, type ByteSource } from './byte-source';
 export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
 export { isGpt2Config, readGpt2HfConfig, toGpt2HfConfig } from './safetensors/gpt2-hf-config';
 export { exportGpt2Folder } from './safetensors/export-gpt2-folder';
-export { convertGpt2Folder, type Gpt2FolderImport } from './safetensors/convert-gpt2-folder';
+export { convertGpt2Folder } from './safetensors/convert-gpt2-folder';

@@ -3,14 +3,14 @@
  * head) become model folders whose logits match the slow reference forward within 1e-4 and
  * that transformers.js (local files only) loads and generates with as our session does.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { createDecoderSession, generate, gpt2ReferenceForward, initGpt2Weights, parseGpt2Config, runDecoder, type Gpt2Weights } from '@distillery/nn';
-import { float16BitsToFloat32, float32ToFloat16Bits, readModel } from '@distillery/onnx';
-import { convertGpt2Folder, exportGpt2Folder } from '../src/index';
+import { float16BitsToFloat32, float32ToFloat16Bits, writeModel, type Model } from '@distillery/onnx';
+import { convertHfFolder, exportGpt2Folder } from '../src/index';
 
 const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 61, hiddenSize: 24, nLayers: 2, nHeads: 3, ffnSize: 96, maxPositions: 40 });
 const PROMPT = [4, 17, 33, 2, 58, 9, 11];
@@ -27,8 +27,8 @@ afterAll(async () => {
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
-async function ours(dir: string): Promise<{ logits: Float32Array; greedy: number[] }> {
-  const session = await createDecoderSession(await readModel(path.join(dir, 'onnx', 'model.onnx')));
+async function ours(model: Model): Promise<{ logits: Float32Array; greedy: number[] }> {
+  const session = await createDecoderSession(model);
   try {
     return { logits: (await runDecoder(session, c, { inputIds: [PROMPT] })).logits.slice(), greedy: await generate(session, c, PROMPT, { maxNewTokens: 10 }) };
   } finally {
@@ -41,12 +41,17 @@ describe('GPT-2 safetensors folders', () => {
     const w = initGpt2Weights(c, 21);
     const source = path.join(root, 'hf-gpt2');
     await exportGpt2Folder(c, w, source);
-    const out = path.join(root, 'gpt2-f32');
-    const { report, config } = await convertGpt2Folder(source, out);
+    const converted = await convertHfFolder(source);
+    const { report, config } = converted;
     expect(config).toEqual(c);
+    // A model folder: the converted ONNX model and the config.json it ships.
+    const out = path.join(root, 'gpt2-f32');
+    await mkdir(path.join(out, 'onnx'), { recursive: true });
+    await writeModel(converted.model, path.join(out, 'onnx', 'model.onnx'));
+    await writeFile(path.join(out, 'config.json'), JSON.stringify(converted.hfConfig));
     expect(report).toMatchObject({ format: 'safetensors', architecture: 'gpt2', dtypes: { F32: 2 + 12 * c.nLayers + 2 } });
     expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
-    const mine = await ours(out);
+    const mine = await ours(converted.model);
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
     const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-f32', { dtype: 'fp32', device: 'cpu' });
     try {
@@ -62,15 +67,15 @@ describe('GPT-2 safetensors folders', () => {
     const w = initGpt2Weights(c, 22);
     const source = path.join(root, 'hf-gpt2-f16');
     await exportGpt2Folder(c, w, source, { dtype: 'F16' });
-    const out = path.join(root, 'gpt2-f16');
-    expect((await convertGpt2Folder(source, out)).report.dtypes).toEqual({ F16: 2 + 12 * c.nLayers + 2 });
+    const converted = await convertHfFolder(source);
+    expect(converted.report.dtypes).toEqual({ F16: 2 + 12 * c.nLayers + 2 });
     const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
-    expect(maxDiff((await ours(out)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    expect(maxDiff((await ours(converted.model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
 
     const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));
-    await expect(convertGpt2Folder(source, path.join(root, 'x'))).rejects.toThrow('config.json: activation_function: "relu" is not supported (gelu_new, the tanh GELU, is)');
+    await expect(convertHfFolder(source)).rejects.toThrow('config.json: activation_function: "relu" is not supported (gelu_new, the tanh GELU, is)');
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, n_layer: 3 }));
-    await expect(convertGpt2Folder(source, path.join(root, 'x'))).rejects.toThrow('model.safetensors: transformer.h.2.ln_1.weight: missing (config.json describes 3 GPT-2 layers)');
+    await expect(convertHfFolder(source)).rejects.toThrow('model.safetensors: transformer.h.2.ln_1.weight: missing (config.json describes 3 GPT-2 layers)');
   });
 });

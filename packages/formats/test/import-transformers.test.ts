@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
-import { createDecoderSession, decoderPreset, generate, initDecoderWeights, type DecoderConfig } from '@distillery/nn';
+import { createDecoderSession, decoderPreset, generate, initDecoderWeights, type DecoderShape } from '@distillery/nn';
 import { readModel, writeModel, type Model } from '@distillery/onnx';
 import { referenceModelDir } from '@distillery/reference';
 import { convertHfFolder, exportGguf, exportHfFolder, importGguf } from '../src/index';
@@ -39,7 +39,7 @@ async function theirGreedy(name: string): Promise<number[]> {
   }
 }
 
-async function ourGreedy(model: Model, config: DecoderConfig): Promise<number[]> {
+async function ourGreedy(model: Model, config: DecoderShape): Promise<number[]> {
   const session = await createDecoderSession(model);
   try {
     return await generate(session, config, PROMPT, { maxNewTokens: NEW_TOKENS });

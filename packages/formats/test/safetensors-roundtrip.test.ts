@@ -121,7 +121,7 @@ describe('Qwen2 (q/k/v biases)', () => {
     expect(hf.model_type).toBe('qwen2');
     const converted = await convertHfFolder(dir);
     expect(converted.report.architecture).toBe('qwen2');
-    expect(converted.config.qkvBias).toBe(true);
+    expect(converted.config).toMatchObject({ arch: 'llama', qkvBias: true });
     const session = await createDecoderSession(converted.model);
     const out = await runDecoder(session, config, { inputIds: [PROMPT] });
     const slow = referenceForward(config, weights, [PROMPT]).logits[0].flat();

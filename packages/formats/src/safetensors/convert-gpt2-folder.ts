@@ -1,30 +1,33 @@
 /**
- * A Hugging Face GPT-2 folder (GPT2LMHeadModel safetensors) into one of our model folders:
- * onnx/model.onnx from the GPT-2 builder (float32), config.json, and the tokenizer files as
- * they came. Checkpoint names with or without the `transformer.` prefix are read; the causal
+ * A Hugging Face GPT-2 folder (GPT2LMHeadModel safetensors) into the parts of our model
+ * folder: the ONNX model from the GPT-2 builder (float32), its config.json, and the tokenizer
+ * files as they came. Checkpoint names with or without the `transformer.` prefix are read; the causal
  * mask buffers some checkpoints carry (attn.bias, attn.masked_bias) are recomputed, and a
  * stored lm_head.weight must equal wte (the head is tied).
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildGpt2, gpt2WeightShapes, type Gpt2Config, type Gpt2Weights } from '@distillery/nn';
-import { writeModel } from '@distillery/onnx';
+import { buildGpt2, gpt2WeightShapes, type Gpt2Weights, type TokenizerConfigTokens } from '@distillery/nn';
 import { FormatError } from '../format-error';
-import type { ImportReport } from '../import-report';
 import { tokenizerReport } from '../tokenizer-report';
 import { readGpt2HfConfig } from './gpt2-hf-config';
 import { SafetensorsShards } from './safetensors-shards';
-
-export interface Gpt2FolderImport {
-  report: ImportReport;
-  config: Gpt2Config;
-}
+import type { ConvertedModel } from './convert-hf-folder';
 
 const MASK_BUFFER = /(^|\.)attn\.(masked_)?bias$/;
 
-export async function convertGpt2Folder(dir: string, outDir: string): Promise<Gpt2FolderImport> {
+async function optionalText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** The converted GPT-2 model; `json` is the folder's config.json, already read. */
+export async function convertGpt2Folder(dir: string, json: Record<string, unknown>): Promise<ConvertedModel> {
   const configFile = path.join(dir, 'config.json');
-  const json = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
   const config = readGpt2HfConfig(json, configFile);
   const warnings: string[] = [];
   const shards = await SafetensorsShards.open(dir);
@@ -55,22 +58,24 @@ export async function convertGpt2Folder(dir: string, outDir: string): Promise<Gp
   } finally {
     await shards.close();
   }
+  const parameters = [...weights.values()].reduce((n, w) => n + w.length, 0);
   const model = buildGpt2(config, weights);
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  await writeModel(model, path.join(outDir, 'onnx', 'model.onnx'));
-  await writeFile(path.join(outDir, 'config.json'), JSON.stringify({ ...json, torch_dtype: 'float32' }, null, 2) + '\n');
+  weights.clear();
+  const tokenizerJson = await optionalText(path.join(dir, 'tokenizer.json'));
+  const tokenizerConfigJson = await optionalText(path.join(dir, 'tokenizer_config.json'));
   let tokenizerKind: string | null = null;
-  try {
-    const tokenizerJson = await readFile(path.join(dir, 'tokenizer.json'), 'utf8');
-    const t = tokenizerReport(tokenizerJson, path.join(dir, 'tokenizer.json'), json, {}, config.vocabSize);
+  if (tokenizerJson === null) warnings.push('no tokenizer.json in the folder: perplexity, tasks and samples will be skipped for this model');
+  else {
+    const t = tokenizerReport(tokenizerJson, path.join(dir, 'tokenizer.json'), json, tokenizerConfigJson === null ? {} : (JSON.parse(tokenizerConfigJson) as TokenizerConfigTokens), config.vocabSize);
     tokenizerKind = t.kind;
     warnings.push(...t.warnings);
-    await writeFile(path.join(outDir, 'tokenizer.json'), tokenizerJson);
-    await copyFile(path.join(dir, 'tokenizer_config.json'), path.join(outDir, 'tokenizer_config.json')).catch(() => undefined);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    warnings.push('no tokenizer.json in the folder: perplexity, tasks and samples will be skipped for this model');
   }
-  const parameters = [...gpt2WeightShapes(config).values()].reduce((n, s) => n + s.reduce((m, d) => m * d, 1), 0);
-  return { report: { format: 'safetensors', architecture: 'gpt2', parameters, dtypes, tokenizerKind, warnings }, config };
+  return {
+    model,
+    config,
+    hfConfig: { ...json, torch_dtype: 'float32' },
+    tokenizerJson,
+    tokenizerConfigJson,
+    report: { format: 'safetensors', architecture: 'gpt2', parameters, dtypes, tokenizerKind, warnings },
+  };
 }

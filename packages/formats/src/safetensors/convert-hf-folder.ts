@@ -5,16 +5,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildDecoder, toHfConfig, type DecoderConfig, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
+import { buildDecoder, toHfConfig, type DecoderConfig, type Gpt2Config, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
 import type { ImportReport } from '../import-report';
 import { tokenizerReport } from '../tokenizer-report';
 import { importHfFolder, type ImportHfOptions } from './import-hf-folder';
+import { convertGpt2Folder } from './convert-gpt2-folder';
+import { isGpt2Config } from './gpt2-hf-config';
 
 export interface ConvertedModel {
   readonly model: Model;
-  readonly config: DecoderConfig;
-  readonly hfConfig: HfLlamaConfig;
+  readonly config: DecoderConfig | Gpt2Config;
+  /** The config.json the model folder ships. */
+  readonly hfConfig: HfLlamaConfig | Record<string, unknown>;
   readonly tokenizerJson: string | null;
   readonly tokenizerConfigJson: string | null;
   readonly report: ImportReport;
@@ -30,6 +33,16 @@ async function optionalText(file: string): Promise<string | null> {
 }
 
 export async function convertHfFolder(dir: string, options: ImportHfOptions = {}): Promise<ConvertedModel> {
+  const json = await optionalText(path.join(dir, 'config.json'));
+  if (json !== null) {
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      // importHfFolder names the malformed file.
+    }
+    if (isGpt2Config(parsed)) return convertGpt2Folder(dir, parsed as Record<string, unknown>);
+  }
   const imported = await importHfFolder(dir, { ...options, keepHalf: true });
   const warnings = [...imported.warnings];
   const rawConfig = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfigIds & Record<string, unknown>;
