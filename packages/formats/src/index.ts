@@ -28,6 +28,6 @@ export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type
 export { convertLlama2c, LLAMA2C_TOKENIZER_FILE, type ConvertLlama2cOptions } from './llama2c/convert-llama2c';
 export { bufferSource, fileSource, type ByteSource } from './byte-source';
 export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
-export { isGpt2Config, readGpt2HfConfig, toGpt2HfConfig } from './safetensors/gpt2-hf-config';
+export { isGpt2Config, readGpt2HfConfig } from './safetensors/gpt2-hf-config';
 export { exportGpt2Folder } from './safetensors/export-gpt2-folder';
 export { convertGpt2Folder } from './safetensors/convert-gpt2-folder';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
+import { buildDecoder, buildGpt2, createDecoderSession, decoderPreset, initDecoderWeights, initGpt2Weights, parseGpt2Config, readGpt2Config, runDecoder } from '@distillery/nn';
 import { float16ArrayToFloat32, float32ToFloat16Array, GraphBuilder, inspectModel, makeTensor, serializeModel, type Model } from '@distillery/onnx';
 import { quietContext, registry } from '../src';
 import { seededUniform } from './mlp-fixture';
@@ -85,4 +85,29 @@ describe('techniques on contrib-op graphs', () => {
     await expect(apply('quantize.rtn-int8', nbits, {})).rejects.toThrow(new RegExp(`^quantize\\.rtn-int8: ${found.source}`));
     await expect(apply('prune.magnitude', nbits, { sparsity: 0.5 })).rejects.toThrow(new RegExp(`^prune\\.magnitude: ${found.source}`));
   });
+
+  it('quantize.rtn-int8 and prune.magnitude rewrite an imported GPT-2 graph (fused qkv, Conv1D layout) and it keeps its GPT-2 config', async () => {
+    const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 41, hiddenSize: 32, nLayers: 2, nHeads: 4, ffnSize: 128, maxPositions: 32 });
+    const model = buildGpt2(c, initGpt2Weights(c, 4, 0.1));
+    const logits = async (m: Model) => {
+      const s = await createDecoderSession(m);
+      try {
+        return (await runDecoder(s, c, { inputIds: [[3, 9, 27, 1, 40]] })).logits.slice();
+      } finally {
+        await s.release();
+      }
+    };
+    const ref = await logits(model);
+    const int8 = await apply('quantize.rtn-int8', model, {});
+    // c_attn, c_proj, c_fc, mlp c_proj per block; the tied head reads wte through a Transpose and stays.
+    expect(int8.report).toMatchObject({ layersQuantized: 4 * c.nLayers });
+    expect(readGpt2Config(int8.model)).toEqual(c);
+    const err = relError(await logits(int8.model), ref);
+    expect(err).toBeGreaterThan(0);
+    expect(err).toBeLessThan(0.02);
+    const pruned = await apply('prune.magnitude', model, { sparsity: 0.5 });
+    expect(readGpt2Config(pruned.model)).toEqual(c);
+    expect((await logits(pruned.model)).every(Number.isFinite)).toBe(true);
+  });
 });
+

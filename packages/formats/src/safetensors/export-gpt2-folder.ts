@@ -5,10 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gpt2WeightShapes, type Gpt2Config, type Gpt2Weights } from '@distillery/nn';
+import { gpt2WeightShapes, toGpt2HfConfig, type Gpt2Config, type Gpt2Weights } from '@distillery/nn';
 import { writeSafetensors, type WritableDtype } from './safetensors-writer';
 import { SINGLE_FILE } from './safetensors-shards';
-import { toGpt2HfConfig } from './gpt2-hf-config';
 
 export async function exportGpt2Folder(c: Gpt2Config, weights: Gpt2Weights, dir: string, options: { dtype?: WritableDtype } = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';

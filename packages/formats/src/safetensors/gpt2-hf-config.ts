@@ -1,5 +1,5 @@
 /**
- * A Hugging Face GPT2Config `config.json` to and from our GPT-2 config. Variants that change
+ * A Hugging Face GPT2Config `config.json` into our GPT-2 config (toGpt2HfConfig writes one). Variants that change
  * the network in ways the GPT-2 builder does not make (another activation, attention scaled
  * by layer index, untied head) are refused naming the key.
  */
@@ -37,25 +37,4 @@ export function readGpt2HfConfig(json: Record<string, unknown>, file: string): G
   } catch (error) {
     throw new FormatError(file, '(shape)', (error as Error).message);
   }
-}
-
-/** The config.json transformers (and transformers.js) read for this model. */
-export function toGpt2HfConfig(c: Gpt2Config, ids: { bosTokenId?: number | null; eosTokenId?: number | null; torchDtype?: string } = {}): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: c.vocabSize,
-    n_embd: c.hiddenSize,
-    n_layer: c.nLayers,
-    n_head: c.nHeads,
-    n_inner: c.ffnSize,
-    n_positions: c.maxPositions,
-    n_ctx: c.maxPositions,
-    layer_norm_epsilon: c.normEps,
-    activation_function: 'gelu_new',
-    tie_word_embeddings: true,
-    bos_token_id: ids.bosTokenId ?? null,
-    eos_token_id: ids.eosTokenId ?? null,
-    torch_dtype: ids.torchDtype ?? 'float32',
-  };
 }

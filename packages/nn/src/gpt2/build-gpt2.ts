@@ -10,6 +10,12 @@ import { checkGpt2Weights, gpt2WeightShapes, parseGpt2Config, type Gpt2Config, t
 
 export const GPT2_CONFIG_METADATA_KEY = 'distillery.gpt2_config';
 
+/** The config a GPT-2 model built here carries, or undefined for other models. */
+export function readGpt2Config(model: Model): Gpt2Config | undefined {
+  const raw = model.metadata[GPT2_CONFIG_METADATA_KEY];
+  return raw === undefined ? undefined : parseGpt2Config(JSON.parse(raw));
+}
+
 export function buildGpt2(config: Gpt2Config, weights: Gpt2Weights): Model {
   const c = parseGpt2Config(config);
   checkGpt2Weights(c, weights);

@@ -77,3 +77,24 @@ export function initGpt2Weights(c: Gpt2Config, seed: number, std = 0.2): Gpt2Wei
   }
   return w;
 }
+
+/** The config.json transformers (and transformers.js) read for this model. */
+export function toGpt2HfConfig(c: Gpt2Config, ids: { bosTokenId?: number | null; eosTokenId?: number | null; torchDtype?: string } = {}): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_embd: c.hiddenSize,
+    n_layer: c.nLayers,
+    n_head: c.nHeads,
+    n_inner: c.ffnSize,
+    n_positions: c.maxPositions,
+    n_ctx: c.maxPositions,
+    layer_norm_epsilon: c.normEps,
+    activation_function: 'gelu_new',
+    tie_word_embeddings: true,
+    bos_token_id: ids.bosTokenId ?? null,
+    eos_token_id: ids.eosTokenId ?? null,
+    torch_dtype: ids.torchDtype ?? 'float32',
+  };
+}
