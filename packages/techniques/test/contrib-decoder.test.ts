@@ -5,9 +5,12 @@
  * perplexity and greedy tokens equal those of our standard-op build of the same weights, and
  * it still runs after MatMulNBits quantization.
  */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, decoderPreset, decoderWeightShapes, generate, initDecoderWeights, ropeTables, runDecoder, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import { attr, GraphBuilder, inspectModel, makeTensor, type Model } from '@distillery/onnx';
+import { attr, GraphBuilder, inspectModel, makeTensor, readModel, validate, writeModel, type Model } from '@distillery/onnx';
 import { modelPerplexity } from '@distillery/eval';
 import { quietContext, registry } from '../src';
 
@@ -78,6 +81,22 @@ describe('a contrib-op decoder', () => {
     const tokens = Array.from({ length: 40 }, (_, i) => (i * 13 + 7) % c.vocabSize);
     const [p1, p2] = [await modelPerplexity(standard, tokens, { window: 16, stride: 8 }), await modelPerplexity(contrib, tokens, { window: 16, stride: 8 })];
     expect(Math.abs(p2.perplexity - p1.perplexity) / p1.perplexity).toBeLessThan(1e-4);
+  });
+
+  it('is a valid graph, and reads back the same with its weights in an external-data file', async () => {
+    expect(validate(contrib)).toEqual([]);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-contrib-'));
+    try {
+      await writeModel(contrib, path.join(dir, 'model.onnx'), { externalData: { location: 'model.onnx_data', threshold: 0 } });
+      expect((await stat(path.join(dir, 'model.onnx_data'))).size).toBeGreaterThan((await stat(path.join(dir, 'model.onnx'))).size);
+      const back = await readModel(path.join(dir, 'model.onnx'));
+      expect(validate(back)).toEqual([]);
+      const [a, b2] = [await behaviour(contrib), await behaviour(back)];
+      expect(b2.logits).toEqual(a.logits);
+      expect(b2.greedy).toEqual(a.greedy);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('after 4-bit MatMulNBits quantization it still evaluates and generates, close to the float model', async () => {
