@@ -113,4 +113,20 @@ describe('a contrib-op decoder', () => {
     const q8 = await t.apply(contrib, t.params.parse({ bits: 8, groupSize: 16, format: 'matmulnbits' }), quietContext());
     expect(rel((await behaviour(q8.model)).logits)).toBeLessThan(rel(out.logits) / 4);
   });
+
+  it('quantize.rtn-int8 and prune.magnitude rewrite its float MatMuls and it still generates', async () => {
+    const ref = (await behaviour(contrib)).logits;
+    const rel = (a: Float32Array) => Math.sqrt(a.reduce((n, x, i) => n + (x - ref[i]!) ** 2, 0) / ref.reduce((n, x) => n + x * x, 0));
+    const apply = (id: string, params: unknown) => registry.get(id).apply(contrib, registry.get(id).params.parse(params), quietContext());
+    const int8 = await apply('quantize.rtn-int8', {});
+    expect(int8.report).toMatchObject({ layersQuantized: 8 });
+    expect(inspectModel(int8.model).opHistogram['com.microsoft.MultiHeadAttention']).toBe(1);
+    const q = await behaviour(int8.model);
+    expect(rel(q.logits)).toBeGreaterThan(0);
+    expect(rel(q.logits)).toBeLessThan(0.05);
+    const pruned = await apply('prune.magnitude', { sparsity: 0.5 });
+    const p = await behaviour(pruned.model);
+    expect(rel(p.logits)).toBeGreaterThan(0);
+    expect(p.greedy).toHaveLength(12);
+  });
 });
