@@ -1,7 +1,7 @@
 /**
  * A decoder as ORT-targeted exporters write it, with com.microsoft contrib ops
  * (SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, RotaryEmbedding,
- * MultiHeadAttention with a KV cache), evaluates and generates as it is: its logits,
+ * MultiHeadAttention or GroupQueryAttention with a KV cache), evaluates and generates as it is: its logits,
  * perplexity and greedy tokens equal those of our standard-op build of the same weights, and
  * it still runs after MatMulNBits quantization.
  */
@@ -17,7 +17,7 @@ import { quietContext, registry } from '../src';
 const c = decoderPreset('tiny', { nLayers: 1, nKvHeads: 4 });
 const w = initDecoderWeights(c, 9, 0.3);
 
-function contribDecoder(config: DecoderConfig, weights: DecoderWeights): Model {
+function contribDecoder(config: DecoderConfig, weights: DecoderWeights, attention: 'mha' | 'gqa' = 'mha'): Model {
   const b = new GraphBuilder('main');
   const hd = config.headDim;
   const shapes = decoderWeightShapes(config);
@@ -25,8 +25,8 @@ function contribDecoder(config: DecoderConfig, weights: DecoderWeights): Model {
   const ids = b.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   b.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const pos = b.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-  const pastK = b.input('past_key_values.0.key', 'float32', ['batch_size', config.nHeads, 'past_sequence_length', hd]);
-  const pastV = b.input('past_key_values.0.value', 'float32', ['batch_size', config.nHeads, 'past_sequence_length', hd]);
+  const pastK = b.input('past_key_values.0.key', 'float32', ['batch_size', config.nKvHeads, 'past_sequence_length', hd]);
+  const pastV = b.input('past_key_values.0.value', 'float32', ['batch_size', config.nKvHeads, 'past_sequence_length', hd]);
   const ms = 'com.microsoft';
   const eps = { axis: attr.int(-1), epsilon: attr.float(config.normEps) };
   const emb = b.op('Gather', [weight('model.embed_tokens.weight'), ids], { axis: attr.int(0) });
@@ -38,10 +38,24 @@ function contribDecoder(config: DecoderConfig, weights: DecoderWeights): Model {
   b.initializer('cos_cache', 'float32', [config.maxPositions, hd / 2], halfRows(cos));
   b.initializer('sin_cache', 'float32', [config.maxPositions, hd / 2], halfRows(sin));
   const rope = (v: string) => b.op('RotaryEmbedding', [v, pos, 'cos_cache', 'sin_cache'], { num_heads: attr.int(config.nHeads), interleaved: attr.int(0) }, { domain: ms });
-  const q = rope(lin(x, 'self_attn.q_proj'));
-  const k = rope(lin(x, 'self_attn.k_proj'));
   const v = lin(x, 'self_attn.v_proj');
-  const [attn] = b.node('MultiHeadAttention', [q, k, v, '', '', '', pastK, pastV], { num_heads: attr.int(config.nHeads), unidirectional: attr.int(1) }, { domain: ms, outputs: ['attn', 'present.0.key', 'present.0.value'] });
+  let attn: string;
+  if (attention === 'mha') {
+    const q = rope(lin(x, 'self_attn.q_proj'));
+    const k = rope(lin(x, 'self_attn.k_proj'));
+    [attn] = b.node('MultiHeadAttention', [q, k, v, '', '', '', pastK, pastV], { num_heads: attr.int(config.nHeads), unidirectional: attr.int(1) }, { domain: ms, outputs: ['attn', 'present.0.key', 'present.0.value'] }) as [string];
+  } else {
+    // GroupQueryAttention rotates q and k itself and takes the lengths as int32: seqlens_k = sum(mask) - 1, total = mask width.
+    const mask = 'attention_mask';
+    const seqlens = b.op('Cast', [b.op('Sub', [b.op('ReduceSum', [mask, b.constI64([1])], { keepdims: attr.int(0) }), b.constI64(1)])], { to: attr.int(6) });
+    const total = b.op('Cast', [b.op('Squeeze', [b.op('Slice', [b.op('Shape', [mask]), b.constI64([1]), b.constI64([2])]), b.constI64([0])])], { to: attr.int(6) });
+    [attn] = b.node(
+      'GroupQueryAttention',
+      [lin(x, 'self_attn.q_proj'), lin(x, 'self_attn.k_proj'), v, pastK, pastV, seqlens, total, 'cos_cache', 'sin_cache'],
+      { num_heads: attr.int(config.nHeads), kv_num_heads: attr.int(config.nKvHeads), do_rotary: attr.int(1), rotary_interleaved: attr.int(0) },
+      { domain: ms, outputs: ['attn', 'present.0.key', 'present.0.value'] },
+    ) as [string];
+  }
   const o = lin(attn!, 'self_attn.o_proj');
   const [x2, , , h1] = b.node('SkipSimplifiedLayerNormalization', [o, emb, weight('model.layers.0.post_attention_layernorm.weight')], { epsilon: attr.float(config.normEps) }, { domain: ms, outputs: ['x2', 'skip_mean', 'skip_inv_std', 'h1'] });
   const gate = lin(x2!, 'mlp.gate_proj');
@@ -50,8 +64,8 @@ function contribDecoder(config: DecoderConfig, weights: DecoderWeights): Model {
   const final = b.op('SimplifiedLayerNormalization', [b.op('Add', [h1!, down]), weight('model.norm.weight')], eps);
   b.node('MatMul', [final, weight('lm_head.weight')], {}, { outputs: ['logits'], name: '/lm_head/MatMul' });
   b.output('logits', 'float32', ['batch_size', 'sequence_length', config.vocabSize]);
-  b.output('present.0.key', 'float32', ['batch_size', config.nHeads, 'total_sequence_length', hd]);
-  b.output('present.0.value', 'float32', ['batch_size', config.nHeads, 'total_sequence_length', hd]);
+  b.output('present.0.key', 'float32', ['batch_size', config.nKvHeads, 'total_sequence_length', hd]);
+  b.output('present.0.value', 'float32', ['batch_size', config.nKvHeads, 'total_sequence_length', hd]);
   return b.toModel({ opsetImports: [{ domain: '', version: 17 }, { domain: ms, version: 1 }] });
 }
 
@@ -128,5 +142,24 @@ describe('a contrib-op decoder', () => {
     const p = await behaviour(pruned.model);
     expect(rel(p.logits)).toBeGreaterThan(0);
     expect(p.greedy).toHaveLength(12);
+  });
+
+  it('with GroupQueryAttention (grouped kv heads, rotary inside the op) computes our logits and greedy tokens', async () => {
+    const g = decoderPreset('tiny', { nLayers: 1, headDim: 16 }); // GroupQueryAttention's rotary needs head_size % 16 == 0
+    expect(g.nKvHeads).toBeLessThan(g.nHeads);
+    const gw = initDecoderWeights(g, 10, 0.3);
+    const gqa = contribDecoder(g, gw, 'gqa');
+    expect(inspectModel(gqa).opHistogram['com.microsoft.GroupQueryAttention']).toBe(1);
+    const run = async (m: Model) => {
+      const sess = await createDecoderSession(m);
+      try {
+        return { logits: (await runDecoder(sess, g, { inputIds: [PROMPT] })).logits.slice(), greedy: await generate(sess, g, PROMPT, { maxNewTokens: 12 }) };
+      } finally {
+        await sess.release();
+      }
+    };
+    const [mine, theirs] = [await run(buildDecoder(g, gw)), await run(gqa)];
+    expect(maxDiff(theirs.logits, mine.logits)).toBeLessThanOrEqual(1e-4);
+    expect(theirs.greedy).toEqual(mine.greedy);
   });
 });
