@@ -32,6 +32,8 @@ export const loraParams = z
     targets: z.array(z.enum(PROJECTIONS)).min(1, 'targets must name at least one projection').default([...PROJECTIONS]),
     /** Fold adapters into float layers (quantized layers always keep them separate). */
     merge: z.boolean().default(true),
+    /** Storage of separate adapters (float16 halves their bytes; they still compute in float32). */
+    adapterDtype: z.enum(['float32', 'float16']).default('float16'),
   })
   .strict();
 export type LoraParams = z.output<typeof loraParams>;
@@ -76,7 +78,7 @@ export async function finetuneLora(model: Model, params: LoraParams, ctx: Techni
     const [rows, cols] = shapeOf(name);
     return { weight: name, inFeatures: rows, outFeatures: cols, rank: params.rank, a: run.params.get(a)!, b: Float32Array.from(run.params.get(b)!, (v) => v * scale) };
   });
-  const out = attachAdapters(model, adapters, { merge: params.merge, quantized: base.quantized, baseWeights: weights });
+  const out = attachAdapters(model, adapters, { merge: params.merge, quantized: base.quantized, baseWeights: weights, dtype: params.adapterDtype });
   ctx.onProgress(1, 'done');
   return {
     model: out.model,
