@@ -38,6 +38,8 @@ export const loraParams = z
   .strict();
 export type LoraParams = z.output<typeof loraParams>;
 
+const mean = (v: number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+
 export function loraTarget(targets: readonly string[]): (name: string) => boolean {
   return (name) => isBlockLinearWeight(name) && targets.some((t) => name.endsWith(`.${t}.weight`));
 }
@@ -84,7 +86,8 @@ export async function finetuneLora(model: Model, params: LoraParams, ctx: Techni
     model: out.model,
     report: {
       steps: run.steps,
-      initialLoss: run.lossCurve[0]?.loss ?? NaN,
+      // Means of the first and last (up to) 10 steps: single batches differ more than the adapters do early on.
+      initialLoss: mean(run.lossCurve.slice(0, 10).map((p) => p.loss)),
       finalLoss: run.finalLoss,
       rank: params.rank,
       alpha: params.alpha,
