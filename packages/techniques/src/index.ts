@@ -26,6 +26,7 @@ export * from './kit/rewrite-linear';
 export * from './kit/raise-opset';
 export * from './kit/rewrite-embedding';
 export * from './kit/capture-activations';
+export * from './kit/grid-fit';
 export * from './quantize/gptq';
 export * from './linalg/inverse-cholesky';
 export * from './quantize/awq';

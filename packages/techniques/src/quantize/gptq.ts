@@ -12,30 +12,14 @@
  * current (error-compensated) weights when a group's first row is reached, and optional
  * activation order (rows by decreasing H_ii; with groups, grids are fitted up front on the
  * original weights, "static groups", so every group stays a contiguous block of input
- * features that MatMulNBits can store; the permutation is undone in the result).
+ * features that MatMulNBits can store; the permutation is undone in the result). With
+ * `shrinks`, each grid is the shrunk min/max range with the least H_ii-weighted error
+ * (kit/grid-fit.ts, the reference code's `mse` option) instead of the plain min/max range.
  */
 import { gemm } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
-import { groupScale, quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
-
-/** Scale and zero point per output column of `n` rows of row-major values (the kit's min/max grid). */
-export function fitGroup(values: Float32Array, n: number, cols: number, grid: QuantGrid): { scale: Float32Array; zero: Uint8Array } {
-  const scale = new Float32Array(cols);
-  const zero = new Uint8Array(cols);
-  for (let c = 0; c < cols; c++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let r = 0; r < n; r++) {
-      const v = values[r * cols + c]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const g = groupScale(lo, hi, grid);
-    scale[c] = g.scale;
-    zero[c] = g.zero;
-  }
-  return { scale, zero };
-}
+import { quantizeValue, resolveSpec, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
+import { fitGroupGrid, type GroupGrid } from '../kit/grid-fit';
 
 export interface GptqOptions {
   /** Bits, symmetric or not, and rows per grid (default: one grid per output channel). */
@@ -51,6 +35,12 @@ export interface GptqOptions {
   /** λ as a fraction of the mean Hessian diagonal; the paper uses 0.01. */
   percDamp?: number;
   actOrder?: boolean;
+  /** Shrink factors searched per group and column for the least Hessian-diagonal-weighted error (kit/grid-fit.ts); omitted = min/max grid. */
+  shrinks?: readonly number[];
+  /** Exponent of that error (default 2.4). */
+  norm?: number;
+  /** Weight the grid search's error by the Hessian diagonal of each row (default true). */
+  weightRows?: boolean;
 }
 
 export interface GptqResult extends QuantizedWeight {
@@ -94,9 +84,11 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   }
 
   const groupRows = (g: number) => Math.min(rows, (g + 1) * groupSize) - g * groupSize;
-  const grids: ({ scale: Float32Array; zero: Uint8Array } | undefined)[] = new Array(groups);
+  const grids: (GroupGrid | undefined)[] = new Array(groups);
+  const fitOpts = (diag: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : diag.subarray(r0, r0 + n) });
   if (actOrder) {
-    for (let g = 0; g < groups; g++) grids[g] = fitGroup(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid);
+    const diag = Float64Array.from({ length: rows }, (_, i) => h[i * rows + i]!);
+    for (let g = 0; g < groups; g++) grids[g] = fitGroupGrid(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid, fitOpts(diag, g * groupSize, groupRows(g)));
   }
 
   // perm[k] = original row processed k-th.
@@ -118,6 +110,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   for (let i = 0; i < rows; i++) meanDiag += hp[i * rows + i]!;
   meanDiag /= rows;
   for (let i = 0; i < rows; i++) hp[i * rows + i]! += percDamp * meanDiag;
+  const diagP = Float64Array.from({ length: rows }, (_, i) => hp[i * rows + i]!);
   const u = await inverseCholeskyUpper(hp, rows);
 
   const codesP = new Uint8Array(rows * cols);
@@ -154,7 +147,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
         // A group reaching past this block needs the rows after it brought up to date first.
         const n = groupRows(i / groupSize);
         if (i + n > i2) await catchUp(i2, i + n, i1);
-        grids[i / groupSize] = fitGroup(wp.subarray(i * cols), n, cols, qgrid);
+        grids[i / groupSize] = fitGroupGrid(wp.subarray(i * cols), n, cols, qgrid, fitOpts(diagP, i, n));
       }
       const grid = grids[Math.floor(perm[i]! / groupSize)]!;
       const d = u[i * rows + i]!;
