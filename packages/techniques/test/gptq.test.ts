@@ -154,6 +154,15 @@ describe('gptq', () => {
     });
   }
 
+  for (const [groupSize, actOrder] of [[8, false], [rows, false], [12, false], [8, true]] as const) {
+    it(`matches the slow reference across several outer blocks (group ${groupSize}, act-order ${actOrder}, blocks of 4 in outer blocks of 16)`, async () => {
+      const fast = await gptq(w, rows, cols, h, { spec: spec(groupSize), blockSize: 4, outerBlockSize: 16, actOrder });
+      const slow = slowGptq(w, rows, cols, h, resolveSpec(spec(groupSize), rows), actOrder, 0.01);
+      expect([...fast.codes]).toEqual([...slow.codes]);
+      for (let i = 0; i < rows * cols; i++) expect(fast.dequantized[i]).toBeCloseTo(slow.deq[i]!, 6);
+    });
+  }
+
   it('lowers the layer output error ||XW - XŴ|| below round-to-nearest on correlated inputs', async () => {
     const d = 256; // above the Cholesky base size: exercises the ORT-blocked factorization
     const out = 64;

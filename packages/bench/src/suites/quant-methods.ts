@@ -10,7 +10,8 @@
  * g128), FLOPs counted as n²·m for the error propagation (each of n rows updates the rows
  * after it, m columns, a multiply-add each) plus (2/3)·n³ for the Cholesky factor of H^-1
  * and its triangular inverse, against ORT's MatMul GFLOP/s in the same process with the
- * same one thread, timed alternately; target >= 0.3.
+ * same one thread, timed alternately; target >= 0.3. The layer is quantized on the min/max
+ * grid: the technique's default grid search adds a JS pass over each group per candidate.
  */
 import { median } from '@distillery/eval';
 import { openMatMul } from '@distillery/nn';
