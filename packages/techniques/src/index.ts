@@ -39,6 +39,7 @@ export * from './quantize/input-scaling';
 export * from './quantize/weight-quant-params';
 export * from './quantize/gptq-technique';
 export * from './quantize/awq-technique';
+export * from './quantize/hqq-technique';
 export * from './quantize/smoothquant-technique';
 export * from './prune/sparsity-mask';
 export * from './prune/magnitude';
