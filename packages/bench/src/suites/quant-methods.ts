@@ -23,7 +23,7 @@ export interface MethodVariant {
   method: string;
   technique: string;
   params: Record<string, unknown>;
-  calibrated: true;
+  calibrated: boolean;
   bits: number;
   group: number | string | null;
   /** The RTN row on the same grid. */
@@ -37,6 +37,8 @@ const nbits = (bits: number, groupSize: number, symmetric: boolean) => ({ bits, 
 export const METHOD_VARIANTS: MethodVariant[] = [
   { quick: true, method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
   { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
+  // Calibration-free; its grid is asymmetric with real zero points, so it is compared with asymmetric RTN.
+  { quick: true, method: 'hqq 4-bit nbits', technique: 'quantize.hqq', params: { bits: 4, groupSize: 64 }, calibrated: false, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { method: 'gptq 4-bit nbits asym', technique: 'quantize.gptq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { method: 'awq 4-bit nbits asym', technique: 'quantize.awq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { quick: true, method: 'gptq 3-bit (int4 DQ)', technique: 'quantize.gptq', params: { bits: 3, groupSize: 64 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
@@ -57,7 +59,8 @@ export function methodTargets(rows: BenchRow[], log: (m: string) => void): void 
     row.recoveryVsRtn = Math.round(recovery * 1000) / 1000;
     row.klRecoveryVsRtn = Math.round((1 - (row.klVsBase as number) / (rtn.klVsBase as number)) * 1000) / 1000;
     row.rtnPpl = rtn.ppl;
-    const target = v.technique === 'quantize.mixed' ? `beats uniform 3-bit RTN: ${(row.ppl as number) < (rtn.ppl as number)}` : 'target >= 0.5';
+    const target =
+      v.technique === 'quantize.mixed' ? `beats uniform 3-bit RTN: ${(row.ppl as number) < (rtn.ppl as number)}` : v.technique === 'quantize.hqq' ? 'no target' : 'target >= 0.5';
     log(`${v.method}: ppl ${row.ppl} vs ${v.rtn} ${rtn.ppl} (fp32 ${fp32}): recovery ${row.recoveryVsRtn} (${target}), KL recovery ${row.klRecoveryVsRtn}`);
   }
 }

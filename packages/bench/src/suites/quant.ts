@@ -49,7 +49,7 @@ const REF_VARIANTS: Variant[] = [
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 128, format: 'matmulnbits' }, bits: 4, group: 128 },
   { quick: true, method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 32, format: 'matmulnbits' }, bits: 4, group: 32 },
-  { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { quick: true, method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
   { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
   { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
   { method: 'rtn 3-bit clip-search', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64, clipSearch: true }, calibrated: true, bits: 3, group: 64 },
