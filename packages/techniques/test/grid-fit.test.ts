@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitGroupGrid, quantizeWithGrids, shrinkCandidates } from '../src/kit/grid-fit';
+import { fitGroupGrid, fitGroupGridByGram, quantizeWithGrids, shrinkCandidates } from '../src/kit/grid-fit';
 import { dequantizeWeight, groupScale, quantizeValue, quantizeWeight, resolveSpec, type QuantGrid } from '../src/kit/quantizer';
 import { correlatedActivations, outputError, slowGram } from './quant-method-fixtures';
 import { seededUniform } from './mlp-fixture';
@@ -43,12 +43,12 @@ describe('fitGroupGrid', () => {
     });
   }
 
-  it('with a Gram matrix, minimises dᵀ G d per column (brute force)', () => {
+  it('by a Gram matrix, minimises dᵀ G d per column (brute force)', async () => {
     const grid = resolveSpec({ bits: 3, symmetric: true }, n);
     const x = correlatedActivations(64, n, 5);
     const g = slowGram(x, 64, n);
     const err = (d: number[]) => d.reduce((s, di, i) => s + di * d.reduce((t, dj, j) => t + g[i * n + j]! * dj, 0), 0);
-    const fit = fitGroupGrid(values, n, cols, grid, { shrinks, gram: g });
+    const fit = await fitGroupGridByGram(values, n, cols, grid, shrinks, Float32Array.from(g));
     for (let c = 0; c < cols; c++) {
       const errs = shrinks.map((f) => columnError(values, n, cols, c, grid, f, err));
       const best = errs.indexOf(Math.min(...errs));
@@ -57,18 +57,18 @@ describe('fitGroupGrid', () => {
     }
   });
 
-  it('without shrinks is the min/max grid of quantizeWeight, and quantizeWithGrids rounds on the fitted grids', () => {
+  it('without shrinks is the min/max grid of quantizeWeight, and quantizeWithGrids rounds on the fitted grids', async () => {
     const rows = 32;
     const w = seededUniform(rows * cols, 9, 0.3);
     const spec = { bits: 4, symmetric: false, groupSize: 8 };
-    const plain = quantizeWithGrids(w, rows, cols, spec, (v, _r0, k, grid) => fitGroupGrid(v, k, cols, grid));
+    const plain = await quantizeWithGrids(w, rows, cols, spec, (v, _r0, k, grid) => fitGroupGrid(v, k, cols, grid));
     expect(plain).toEqual(quantizeWeight(w, rows, cols, spec));
     // Output error on correlated inputs with the group's Gram block: never worse than min/max, per group and column.
     const x = correlatedActivations(256, rows, 4);
     const gram = slowGram(x, 256, rows);
-    const searched = quantizeWithGrids(w, rows, cols, spec, (v, r0, k, grid) => {
-      const g = Float64Array.from({ length: k * k }, (_, i) => gram[(r0 + Math.floor(i / k)) * rows + r0 + (i % k)]!);
-      return fitGroupGrid(v, k, cols, grid, { shrinks, gram: g });
+    const searched = await quantizeWithGrids(w, rows, cols, spec, (v, r0, k, grid) => {
+      const g = Float32Array.from({ length: k * k }, (_, i) => gram[(r0 + Math.floor(i / k)) * rows + r0 + (i % k)]!);
+      return fitGroupGridByGram(v, k, cols, grid, shrinks, g);
     });
     expect(outputError(x, 256, w, dequantizeWeight(searched), rows, cols)).toBeLessThan(outputError(x, 256, w, dequantizeWeight(plain), rows, cols));
   });

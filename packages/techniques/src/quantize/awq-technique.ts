@@ -17,7 +17,7 @@ import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
 import { chooseClip } from './activation-clip';
-import { fitGroupGrid, quantizeWithGrids, shrinkCandidates } from '../kit/grid-fit';
+import { fitGroupGridByGram, quantizeWithGrids, shrinkCandidates } from '../kit/grid-fit';
 import { InputScaling, inputGroups, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
 import { checkMatMulNBitsParams } from './rtn';
@@ -80,12 +80,12 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
     format: params.format,
     accuracyLevel: params.accuracyLevel,
     ctx: { ...ctx, onProgress: (f, m) => ctx.onProgress(0.8 + 0.2 * f, m) },
-    method: (t) => {
+    method: async (t) => {
       const v = scaling.scaleWeight(t);
       const rs = scaling.rowScaleOf(t.name);
       const st = stats.get(t.name);
       if (!params.clip || !st) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
-      if (params.clipBy === 'group') return { kind: 'quantized', weight: clipPerGroup(v, t.inFeatures, t.outFeatures, spec, st.gram!, rs, t.name) };
+      if (params.clipBy === 'group') return { kind: 'quantized', weight: await clipPerGroup(v, t.inFeatures, t.outFeatures, spec, st.gram!, rs, t.name) };
       // E[(x_i / s_i)^2]: the scaled layer's input second moments weight the clip error.
       const importance = Float64Array.from(st.sumSq, (q, i) => q / Math.max(1, st.count) / (rs ? rs[i]! * rs[i]! : 1));
       return { kind: 'quantized', weight: chooseClip(v, t.inFeatures, t.outFeatures, spec, importance, t.name).weight };
@@ -107,7 +107,7 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
 }
 
 /** AWQ's clip search on the scaled weight diag(s) W, whose inputs x / s have the Gram matrix G_ij / (s_i s_j). */
-function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSpec, gram: Float64Array, rs: Float32Array | undefined, layer: string): QuantizedWeight {
+function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSpec, gram: Float64Array, rs: Float32Array | undefined, layer: string): Promise<QuantizedWeight> {
   const shrinks = shrinkCandidates(0.55, 0.05);
   return quantizeWithGrids(
     v,
@@ -115,9 +115,9 @@ function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSp
     cols,
     spec,
     (values, r0, n, grid) => {
-      const g = new Float64Array(n * n);
+      const g = new Float32Array(n * n);
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) g[i * n + j] = gram[(r0 + i) * rows + r0 + j]! / (rs ? rs[r0 + i]! * rs[r0 + j]! : 1);
-      return fitGroupGrid(values, n, cols, grid, { shrinks, gram: g });
+      return fitGroupGridByGram(values, n, cols, grid, shrinks, g);
     },
     layer,
   );
