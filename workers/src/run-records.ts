@@ -27,6 +27,7 @@ import { retryOnConnectionLoss } from './db-retry';
 import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
+import type { RunProvenance } from './run-provenance';
 
 export type ClaimedRun = Run & { steps: RunStep[]; baseModel: Model & { tokenizer: Artifact | null } };
 
@@ -110,6 +111,8 @@ export interface SuccessRecord {
   evaluation?: unknown;
   /** The calibration set the steps received (recipe.calibration), stored as an artifact of kind 'calibration'. */
   calibration?: PutResult;
+  /** What the result depends on besides the recipe (run-provenance.ts). */
+  provenance: RunProvenance;
   message: string;
 }
 
@@ -164,6 +167,8 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       heartbeatAt: null,
       evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
       calibrationId: calibration?.id ?? null,
+      provenance: r.provenance as unknown as Prisma.InputJsonValue,
+      codeVersion: r.provenance.codeVersion,
     });
     await deleteJob(tx, r.jobId, r.workerId);
   }));

@@ -63,3 +63,4 @@ export * from './lowrank/lowrank-layers';
 export * from './lowrank/svd-truncation';
 export * from './share/kmeans-technique';
 export * from './calibrated-layers';
+export * from './run-seed';

@@ -2,7 +2,7 @@ import { createRun as createRunRecord, lockRun, requestCancel, transitionRun, tr
 import { parseChoiceTask, TaskFileError } from '@distillery/eval/choice-task-file';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { readArtifact } from '@distillery/artifacts';
-import { planRecipe, RecipeSchema, registry, shapeFromStoredConfig, type Recipe } from '@distillery/techniques';
+import { planRecipe, RecipeSchema, registry, seedRecipe, shapeFromStoredConfig, type Recipe } from '@distillery/techniques';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { authorize } from '../authorization';
@@ -114,7 +114,8 @@ export const runsResolvers: ResolverMap = {
       const baseModelId = parseInput(UuidSchema, args.baseModelId, 'baseModelId');
       const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
       const tags = parseTags(args.tags ?? [], 'tags');
-      const parsed = RecipeSchema.safeParse(args.recipe);
+      // Seeds the recipe leaves open come from the run's seed, and are stored with it.
+      const parsed = RecipeSchema.safeParse(seedRecipe(args.recipe, seed, registry));
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data;
       await checkTaskFiles(recipe, ctx);

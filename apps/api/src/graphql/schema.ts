@@ -9,6 +9,8 @@ import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
 import { projectsTypeDefs } from './projects.schema';
 import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { reproductionResolvers } from './reproduction.resolvers';
+import { reproductionTypeDefs } from './reproduction.schema';
 import { runEventsResolvers } from './run-events.resolvers';
 import { runEventsTypeDefs } from './run-events.schema';
 import { runLabelsResolvers } from './run-labels.resolvers';
@@ -21,7 +23,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, reproductionTypeDefs, invitationsTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -32,5 +34,6 @@ export const resolvers: ResolverMap = mergeResolvers([
   runsResolvers,
   runLabelsResolvers,
   runEventsResolvers,
+  reproductionResolvers,
   invitationsResolvers,
 ]);
