@@ -48,6 +48,12 @@ function bundledSplit(): RunProvenance['dataSplit'] {
   return splitMemo;
 }
 
+/** Computes the process-wide parts (code version, split hashes) ahead of the first run. */
+export function warmProvenance(): void {
+  codeVersion();
+  bundledSplit();
+}
+
 export interface ProvenanceInput {
   seed: number;
   recipe: unknown;

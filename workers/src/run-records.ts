@@ -192,6 +192,8 @@ export async function recordFailure(
     const expect = { status: ['running'] as const, workerId };
     const owned = await lockRun(tx, runId, expect);
     if (owned === null) return false;
+    // Points a training step recorded while it ran belong to an attempt that left no result.
+    await tx.metric.deleteMany({ where: { runId } });
     if (final) {
       await transitionSteps(tx, owned, 'failed', { status: ['queued', 'running'], index: { lte: reachedStep } }, { finishedAt: now });
       await transitionSteps(tx, owned, 'canceled', { status: ['queued', 'running'], index: { gt: reachedStep } }, { finishedAt: now });
@@ -213,6 +215,7 @@ export async function recordCanceled(prisma: PrismaClient, runId: string, worker
     const row = rows[0];
     if (row === undefined) return false;
     // Already canceled (before this attempt noticed): only its steps and job are left to settle.
+    await tx.metric.deleteMany({ where: { runId } });
     await transitionSteps(tx, { id: runId, projectId: row.projectId }, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
     if (row.status === 'running') await transitionRun(tx, runId, 'canceled', { status: ['running'], workerId }, { finishedAt: now, progressMessage: 'canceled', heartbeatAt: null });
     await deleteJob(tx, jobId, workerId);

@@ -15,6 +15,7 @@ import { ActiveAttempts } from './cancel-flag';
 import { executeRun, EXECUTE_RUN_TASK, type ExecuteRunDeps } from './execute-run';
 import { IMPORT_MODEL_TASK, ImportPayloadSchema, importModel, type ImportModelDeps } from './import-model';
 import { sweepStaleRuns } from './stale-run-sweep';
+import { warmProvenance } from './run-provenance';
 import { createThreadPool } from './thread-pool';
 import { warmSuite } from './evaluation-suite';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (heartbeatMs * 3 > staleAfterMs) throw new Error(`staleAfterMs (${staleAfterMs}) must be at least 3 heartbeats (${heartbeatMs} ms each)`);
   const prisma = createPrismaClient(settings.databaseUrl);
   const pool = createThreadPool({ threads: settings.threads });
+  // Computed once here (git describe, the split's hashes), so no run's time limit pays for it.
+  warmProvenance();
   warmSuite(pool.threads);
   const active = new ActiveAttempts();
   const deps: ExecuteRunDeps = {
