@@ -71,7 +71,8 @@ describe('run limits', () => {
     // The same worker still takes and finishes runs.
     const quick = await enqueueRun(f, baseId, { steps: [{ technique: 'quantize.rtn-int8', params: {} }], eval: { maxTokens: 256 } });
     await waitForStatus(f, quick, ['succeeded', 'failed'], 60_000);
-    expect((await f.prisma.run.findUniqueOrThrow({ where: { id: quick } })).status).toBe('succeeded');
+    const quickRun = await f.prisma.run.findUniqueOrThrow({ where: { id: quick } });
+    expect(quickRun.status, quickRun.error ?? '').toBe('succeeded');
     expect(worker.child.exitCode).toBeNull();
   });
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transitionRun } from '@distillery/db';
 import { hashToken, newToken } from '../src/tokens';
 import { ok, signUp, startHarness, TEST_PASSWORD, tinyOnnxModel, uniqueEmail, upload, waitForImport, type Harness } from './harness';
 
@@ -55,6 +56,16 @@ let h: Harness;
 let f: Fixture;
 
 // Per-call state the owner makes (or the database holds), so each caller gets its own target.
+/** A queued run marked finished through the run lifecycle (no worker executes runs here). */
+async function succeededRun(): Promise<string> {
+  const id = await queuedRun();
+  await h.db.prisma.$transaction(async (tx) => {
+    await transitionRun(tx, id, 'running', { status: ['queued'] }, { workerId: 'matrix' });
+    await transitionRun(tx, id, 'succeeded', { status: ['running'] });
+  });
+  return id;
+}
+
 async function queuedRun(): Promise<string> {
   const r = ok(await h.gql<{ createRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }, f.users.owner.token));
   return r.createRun.id;
@@ -140,6 +151,7 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.importModelFromPath': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "m", path: $path) { id } }`, { p: f.projectId, path: f.importPath }) },
   'Mutation.createRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: f.projectId, m: f.modelId }) },
   'Mutation.cancelRun': { expect: WRITE, call: async () => q(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: await queuedRun() }) },
+  'Mutation.reproduce': { expect: WRITE, call: async () => q(`mutation($id: ID!) { reproduce(runId: $id) { id } }`, { id: await succeededRun() }) },
   'Mutation.setRunTags': { expect: WRITE, call: (f) => q(`mutation($id: ID!) { setRunTags(runId: $id, tags: ["a"]) { tags } }`, { id: f.runId }) },
   'Mutation.setLeaderboardPublic': { expect: MANAGE, call: (f) => q(`mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: false) { id } }`, { t: f.teamId }) },
   'Mutation.createExternalRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }) },

@@ -68,3 +68,4 @@ export * from './lowrank/lowrank-layers';
 export * from './lowrank/svd-truncation';
 export * from './share/kmeans-technique';
 export * from './calibrated-layers';
+export * from './run-seed';

@@ -21,6 +21,8 @@ import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
 import { projectsTypeDefs } from './projects.schema';
 import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { reproductionResolvers } from './reproduction.resolvers';
+import { reproductionTypeDefs } from './reproduction.schema';
 import { runEventsResolvers } from './run-events.resolvers';
 import { runEventsTypeDefs } from './run-events.schema';
 import { runLabelsResolvers } from './run-labels.resolvers';
@@ -33,7 +35,7 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, reproductionTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs];
 
 export const resolvers: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -44,6 +46,7 @@ export const resolvers: ResolverMap = mergeResolvers([
   runsResolvers,
   runLabelsResolvers,
   runEventsResolvers,
+  reproductionResolvers,
   invitationsResolvers,
   compareResolvers,
   leaderboardResolvers,
