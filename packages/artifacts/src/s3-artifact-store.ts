@@ -67,7 +67,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return `${this.prefix}blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
   }
 
-  url(sha256: string): string {
+  location(sha256: string): string {
     return `s3://${this.bucket}/${this.key(sha256)}`;
   }
 
@@ -105,7 +105,7 @@ export class S3ArtifactStore implements ArtifactStore {
       // Copying onto an existing blob writes the same bytes and refreshes its write time,
       // which is what keeps a re-put safe from a collection that started before it.
       await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(sha256), CopySource: encodeCopySource(this.bucket, tmpKey) }));
-      return { sha256, bytes, path: this.url(sha256) };
+      return { sha256, bytes, path: this.location(sha256) };
     } finally {
       await this.deleteKey(tmpKey).catch(() => {});
     }

@@ -50,6 +50,7 @@ export function artifactStoreContract(name: string, open: () => Promise<StoreHar
       const res = await store.put(data);
       expect(res.sha256).toBe(sha(data));
       expect(res.bytes).toBe(data.byteLength);
+      expect(res.path).toBe(store.location(res.sha256));
       expect(await store.has(res.sha256)).toBe(true);
       expect(await store.size(res.sha256)).toBe(data.byteLength);
       expect(Buffer.compare(await readArtifact(store, res.sha256), data)).toBe(0);
