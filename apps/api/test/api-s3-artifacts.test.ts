@@ -1,0 +1,53 @@
+/**
+ * The API and its import worker on an S3-protocol server instead of a local folder: an
+ * upload streams into the bucket, the import reads it back from there, the model row
+ * records the object's s3:// location, and a member downloads the same bytes.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3ArtifactStore } from '@distillery/artifacts';
+import { startS3TestServer, type S3TestServer } from '@distillery/artifacts/s3-test-server';
+import { importBytes, ok, signUp, startHarnessOn, tinyOnnxModel, upload, type Harness } from './harness';
+
+let s3: S3TestServer;
+let h: Harness<S3ArtifactStore>;
+
+beforeAll(async () => {
+  s3 = await startS3TestServer();
+  h = await startHarnessOn(() => s3.store('api/'), { config: { maxUploadBytes: 64 * 1024 } });
+});
+afterAll(async () => {
+  await h?.close();
+  await s3?.close();
+});
+
+describe('the API over an S3 artifact store', () => {
+  it('uploads into the bucket, imports from it and serves the model back', async () => {
+    const { token } = await signUp(h, 's3');
+    const teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Bucket Team") { id } }`, {}, token)).createTeam.id;
+    const projectId = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "s3") { id } }`, { t: teamId }, token)).createProject.id;
+    const bytes = tinyOnnxModel(6, 5);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+
+    const model = await importBytes(h, token, teamId, projectId, bytes, 'tiny-s3');
+    expect(model.status).toBe('ready');
+    expect(model.sha256).toBe(sha256);
+    expect(await h.store.verify(sha256)).toBe(true);
+    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: model.id } });
+    expect(row.storagePath).toBe(`s3://${s3.bucket}/api/blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`);
+
+    const res = await fetch(`${h.api.url}/models/${model.id}/files?path=onnx/model.onnx`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(Buffer.compare(Buffer.from(await res.arrayBuffer()), Buffer.from(bytes))).toBe(0);
+
+    // An upload over the size limit leaves nothing in the bucket, not even a partial object.
+    const before: string[] = [];
+    for await (const b of h.store.list()) before.push(b.sha256);
+    const big = await upload(h.api, new Uint8Array(200 * 1024).fill(7), token, teamId);
+    expect(big.status).toBe(413);
+    const after: string[] = [];
+    for await (const b of h.store.list()) after.push(b.sha256);
+    expect(after.sort()).toEqual(before.sort());
+    expect(await h.store.removeTempOlderThan(new Date(Date.now() + 60_000))).toBe(0);
+  });
+});
