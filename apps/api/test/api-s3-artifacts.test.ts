@@ -4,10 +4,14 @@
  * records the object's s3:// location, and a member downloads the same bytes.
  */
 import { createHash } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startWorker } from '@distillery/workers';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ArtifactStore } from '@distillery/artifacts';
 import { startS3TestServer, type S3TestServer } from '@distillery/artifacts/s3-test-server';
-import { importBytes, ok, signUp, startHarnessOn, tinyOnnxModel, upload, type Harness } from './harness';
+import { importBytes, ok, signUp, startHarnessOn, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
 let s3: S3TestServer;
 let h: Harness<S3ArtifactStore>;
@@ -49,5 +53,32 @@ describe('the API over an S3 artifact store', () => {
     for await (const b of h.store.list()) after.push(b.sha256);
     expect(after.sort()).toEqual(before.sort());
     expect(await h.store.removeTempOlderThan(new Date(Date.now() + 60_000))).toBe(0);
+  });
+
+  it('a server-side import whose folder a worker cannot see fails with the reason', async () => {
+    const h2 = await startHarnessOn(() => s3.store('api-2/'), { importWorker: false });
+    try {
+      const { token } = await signUp(h2, 'folder');
+      const teamId = ok(await h2.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Folder Team") { id } }`, {}, token)).createTeam.id;
+      const projectId = ok(await h2.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "f") { id } }`, { t: teamId }, token)).createProject.id;
+      const folder = path.join(h2.api.config.importRoot, 'on-the-api-machine');
+      await mkdir(folder, { recursive: true });
+      await writeFile(path.join(folder, 'tiny.onnx'), tinyOnnxModel(2, 5));
+      const q = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "srv", path: $path) { id status } }`;
+      const m = ok(await h2.gql<{ importModelFromPath: { id: string; status: string } }>(q, { p: projectId, path: 'on-the-api-machine/tiny.onnx' }, token)).importModelFromPath;
+      expect(m.status).toBe('importing');
+      // The model file is in the bucket; the folder stays behind on "another machine".
+      await rm(folder, { recursive: true });
+      const worker = await startWorker({ databaseUrl: h2.db.url, store: h2.store, log: pino({ level: 'silent' }), threads: 1, pollIntervalMs: 200, tasks: ['import-model'] });
+      try {
+        const done = await waitForImport(h2, m.id, token);
+        expect(done.status).toBe('failed');
+        expect(done.error).toMatch(/import folder .*on-the-api-machine is not visible on this worker/);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await h2.close();
+    }
   });
 });
