@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { collectGarbage } from '@distillery/db';
 import { startWorker } from '@distillery/workers';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +54,22 @@ describe('the API over an S3 artifact store', () => {
     for await (const b of h.store.list()) after.push(b.sha256);
     expect(after.sort()).toEqual(before.sort());
     expect(await h.store.removeTempOlderThan(new Date(Date.now() + 60_000))).toBe(0);
+  });
+
+  it('collects unreferenced blobs and expired uploads from the bucket, keeping referenced ones', async () => {
+    const { token } = await signUp(h, 'gc');
+    const teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "GC Team") { id } }`, {}, token)).createTeam.id;
+    const projectId = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "gc") { id } }`, { t: teamId }, token)).createProject.id;
+    const kept = await importBytes(h, token, teamId, projectId, tinyOnnxModel(7, 3), 'kept');
+    const pending = await upload(h.api, tinyOnnxModel(8, 3), token, teamId);
+    const orphan = await h.store.put(Buffer.from('nothing refers to this'));
+    // Two days on, S3 write times cannot be moved back, so the collector's clock moves forward.
+    const r = await collectGarbage(h.db.prisma, h.store, { graceMs: 3_600_000, uploadGraceMs: 86_400_000, now: new Date(Date.now() + 2 * 86_400_000) });
+    expect(r.expiredUploads).toBeGreaterThanOrEqual(1);
+    expect(r.deletedBlobs).toEqual(expect.arrayContaining([orphan.sha256, pending.body.sha256]));
+    expect(await h.store.has(orphan.sha256)).toBe(false);
+    expect(await h.store.has(pending.body.sha256 as string)).toBe(false);
+    expect(await h.store.verify(kept.sha256)).toBe(true);
   });
 
   it('a server-side import whose folder a worker cannot see fails with the reason', async () => {
