@@ -35,7 +35,7 @@ import {
   type StoredBlob,
 } from './artifact-store';
 
-/** CopyObject copies at most 5 GiB in one request (S3 API reference, CopyObject). */
+/** CopyObject copies at most 5 GiB in one request (S3 API reference, CopyObject), so that bounds a blob here (a multipart UploadPartCopy would lift it). */
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
 const PART_BYTES = 8 * 1024 ** 2;
 const BLOB_KEY = /blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
@@ -74,7 +74,8 @@ export class S3ArtifactStore implements ArtifactStore {
   async put(source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
     if (opts.expectedSha256 !== undefined) assertSha256(opts.expectedSha256);
     const tmpKey = `${this.prefix}tmp/${Date.now()}-${randomBytes(8).toString('hex')}.part`;
-    const counter = new HashingCounter(opts.maxBytes);
+    // Fail while streaming, not after uploading gigabytes that could never be copied into place.
+    const counter = new HashingCounter(Math.min(opts.maxBytes ?? Infinity, MAX_SINGLE_COPY_BYTES));
     const body = source instanceof Uint8Array ? Readable.from([source]) : Readable.from(source as AsyncIterable<unknown>, { objectMode: false });
     let sourceError: unknown;
     const fed = pipeline(body, counter).catch((e: unknown) => {
@@ -101,7 +102,6 @@ export class S3ArtifactStore implements ArtifactStore {
       if (sourceError !== undefined) throw sourceError;
       const { sha256, bytes } = counter.result();
       if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== sha256) throw new ArtifactHashMismatchError(opts.expectedSha256, sha256);
-      if (bytes > MAX_SINGLE_COPY_BYTES) throw new ArtifactTooLargeError(MAX_SINGLE_COPY_BYTES);
       // Copying onto an existing blob writes the same bytes and refreshes its write time,
       // which is what keeps a re-put safe from a collection that started before it.
       await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(sha256), CopySource: encodeCopySource(this.bucket, tmpKey) }));
@@ -240,7 +240,7 @@ class HashingCounter extends Transform {
   private bytes = 0;
   private digest: string | undefined;
 
-  constructor(private readonly maxBytes: number | undefined) {
+  constructor(private readonly maxBytes: number) {
     super();
   }
 
@@ -248,7 +248,7 @@ class HashingCounter extends Transform {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (!(bytes instanceof Uint8Array)) return done(new TypeError('artifact sources must yield bytes'));
     this.bytes += bytes.byteLength;
-    if (this.maxBytes !== undefined && this.bytes > this.maxBytes) return done(new ArtifactTooLargeError(this.maxBytes));
+    if (this.bytes > this.maxBytes) return done(new ArtifactTooLargeError(this.maxBytes));
     this.hash.update(bytes);
     done(null, bytes);
   }
