@@ -26,6 +26,7 @@ import { modelFileHandler } from './model-download';
 import { createLogger, workerLogger } from './logger';
 import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
+import { rateLimiter } from './rate-limit';
 import { securityHeaders } from './security-headers';
 import { startSubscriptionServer } from './subscriptions';
 import { uploadHandler } from './upload';
@@ -130,10 +131,12 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   await apollo.start();
 
   app.get('/health', healthHandler(opts.prisma));
-  app.post('/upload', uploadHandler(services));
-  app.get('/models/:id/files', modelFileHandler(services));
+  const limited = rateLimiter(opts.prisma, config.rateLimits, log);
+  app.post('/upload', limited, uploadHandler(services));
+  app.get('/models/:id/files', limited, modelFileHandler(services));
   app.use(
     '/graphql',
+    limited,
     express.json({ limit: config.maxBodyBytes }),
     queryTokenLimit(config.limits.maxTokens),
     expressMiddleware(apollo, {

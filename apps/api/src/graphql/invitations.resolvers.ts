@@ -1,6 +1,6 @@
 import type { Invitation, MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
-import { authorize, forgetRole } from '../authorization';
+import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { conflict, forbidden, parseInput } from '../errors';
 import type { ResolverMap } from './resolver-types';
@@ -90,6 +90,7 @@ export const invitationsResolvers: ResolverMap = {
       return toInvitation(await ctx.prisma.invitation.findUniqueOrThrow({ where: { id }, include: WITH_TEAM }));
     },
     async acceptInvitation(_: unknown, args: { id: string }, ctx: ApiContext) {
+      await requireSession(ctx, 'joining a team');
       const inv = await ownInvitation(ctx, args.id);
       const v = await ctx.viewer();
       const membership = await ctx.prisma.$transaction(async (tx) => {

@@ -1,0 +1,82 @@
+/**
+ * Request rate limits per API credential and per client address, as fixed-window
+ * counters in Postgres (one UPSERT per key and request), so every API process behind a
+ * load balancer counts against the same windows. Over the limit, REST routes answer
+ * 429 with Retry-After and /graphql answers the same status with a GraphQL error
+ * RATE_LIMITED carrying retryAfterSeconds. Sign-in keeps its own throttle on top.
+ */
+import type { PrismaClient } from '@distillery/db';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { sendJsonError } from './http-errors';
+import { bearerToken, hashToken } from './tokens';
+
+export interface RateLimits {
+  windowSeconds: number;
+  /** Requests per window per bearer credential; 0 = unlimited. */
+  perToken: number;
+  /** Requests per window per client address; 0 = unlimited. */
+  perAddress: number;
+}
+
+/** The window a moment falls in: [start, start + windowSeconds). */
+export function windowOf(nowMs: number, windowSeconds: number): { start: Date; retryAfterSeconds: number } {
+  const w = windowSeconds * 1000;
+  const start = Math.floor(nowMs / w) * w;
+  return { start: new Date(start), retryAfterSeconds: Math.max(1, Math.ceil((start + w - nowMs) / 1000)) };
+}
+
+/** Count one request against `key`; the count within the current window, this one included. */
+export async function countRequest(prisma: PrismaClient, key: string, windowStart: Date): Promise<number> {
+  const rows = await prisma.$queryRaw<{ count: number }[]>`
+    INSERT INTO "RateLimitWindow" (key, "windowStart", count) VALUES (${key}, ${windowStart}, 1)
+    ON CONFLICT (key, "windowStart") DO UPDATE SET count = "RateLimitWindow".count + 1
+    RETURNING count`;
+  return rows[0]!.count;
+}
+
+interface Keyed {
+  key: string;
+  limit: number;
+  what: string;
+}
+
+function keysOf(req: Request, limits: RateLimits): Keyed[] {
+  const out: Keyed[] = [];
+  const secret = bearerToken(req.headers.authorization);
+  // The hash, so the table never holds a usable credential.
+  if (secret && limits.perToken > 0) out.push({ key: `token:${hashToken(secret)}`, limit: limits.perToken, what: 'this token' });
+  if (limits.perAddress > 0) out.push({ key: `address:${req.ip ?? 'unknown'}`, limit: limits.perAddress, what: 'this address' });
+  return out;
+}
+
+// Windows older than this are dropped now and then, so the table stays small.
+const PRUNE_EVERY_MS = 60_000;
+
+export function rateLimiter(prisma: PrismaClient, limits: RateLimits, log: Logger) {
+  let lastPrune = 0;
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const keys = keysOf(req, limits);
+      if (keys.length === 0) return next();
+      const now = Date.now();
+      const { start, retryAfterSeconds } = windowOf(now, limits.windowSeconds);
+      for (const k of keys) {
+        const count = await countRequest(prisma, k.key, start);
+        if (count > k.limit) {
+          res.setHeader('retry-after', String(retryAfterSeconds));
+          return sendJsonError(res, 429, 'RATE_LIMITED', `rate limit of ${k.limit} requests per ${limits.windowSeconds} s for ${k.what} reached; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+        }
+      }
+      if (now - lastPrune > PRUNE_EVERY_MS) {
+        lastPrune = now;
+        prisma.rateLimitWindow
+          .deleteMany({ where: { windowStart: { lt: new Date(start.getTime() - limits.windowSeconds * 1000) } } })
+          .catch((e: unknown) => log.warn({ err: e }, 'pruning rate-limit windows failed'));
+      }
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+}
