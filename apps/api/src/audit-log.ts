@@ -23,6 +23,11 @@ export interface AuditRecord {
   address: string | null;
 }
 
+/** File this request's audit event under a team that no authorization check named (a new team, an accepted invitation). */
+export function auditTeam(ctx: ApiContext, teamId: string): void {
+  ctx.memo.authorizedTeams.add(teamId);
+}
+
 /** Ids named by a mutation's arguments (`id`, `teamId`, `runIds`, ...) and returned rows' ids, in order, once each. */
 export function targetIdsOf(args: Record<string, unknown>, result: unknown): string[] {
   const out = new Set<string>();

@@ -34,11 +34,12 @@ export async function authorize(ctx: ApiContext, target: AuthTarget, access: Acc
   // A token's other teams look exactly like teams the user is not in.
   if (viewer.tokenTeamId !== undefined && viewer.tokenTeamId !== teamId) throw forbidden();
   const role = await roleIn(ctx, viewer.userId, teamId);
+  // A member's refused attempt belongs in the team's audit log too; an outsider's does not.
+  if (role) ctx.memo.authorizedTeams.add(teamId);
   if (!role || !roleAllows(role, access)) {
     // A member who lacks the role may know the team exists; say what is missing.
     throw role ? forbidden(`this needs the ${access === 'manage' ? 'owner' : 'member'} role in the team (you are ${role})`) : forbidden();
   }
-  ctx.memo.authorizedTeams.add(teamId);
   return { viewer, teamId, role };
 }
 

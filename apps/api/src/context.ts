@@ -40,7 +40,7 @@ export interface ApiContext extends ApiServices {
   memo: {
     roles: Map<string, Promise<MembershipRole | null>>;
     projectTeams: Map<string, Promise<string | null>>;
-    /** Teams this request was authorized in, recorded on its audit events. */
+    /** Teams the caller was checked against as a member (allowed or not), recorded on its audit events. */
     authorizedTeams: Set<string>;
   };
   /** Batched lookups for nested fields (one query per kind and tick). */

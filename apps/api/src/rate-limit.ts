@@ -61,12 +61,12 @@ export function rateLimiter(prisma: PrismaClient, limits: RateLimits, log: Logge
       if (keys.length === 0) return next();
       const now = Date.now();
       const { start, retryAfterSeconds } = windowOf(now, limits.windowSeconds);
-      for (const k of keys) {
-        const count = await countRequest(prisma, k.key, start);
-        if (count > k.limit) {
-          res.setHeader('retry-after', String(retryAfterSeconds));
-          return sendJsonError(res, 429, 'RATE_LIMITED', `rate limit of ${k.limit} requests per ${limits.windowSeconds} s for ${k.what} reached; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
-        }
+      // Every request counts against all its keys, refused ones too, so hammering does not pay.
+      const counts = await Promise.all(keys.map((k) => countRequest(prisma, k.key, start)));
+      const over = keys.find((k, i) => counts[i]! > k.limit);
+      if (over) {
+        res.setHeader('retry-after', String(retryAfterSeconds));
+        return sendJsonError(res, 429, 'RATE_LIMITED', `rate limit of ${over.limit} requests per ${limits.windowSeconds} s for ${over.what} reached; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
       }
       if (now - lastPrune > PRUNE_EVERY_MS) {
         lastPrune = now;

@@ -1,5 +1,6 @@
 import type { MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
+import { auditTeam } from '../audit-log';
 import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
@@ -70,9 +71,11 @@ export const teamsResolvers: ResolverMap = {
       const input = parseInput(CreateTeamSchema, args, '');
       const slug = input.slug ?? slugify(input.name);
       try {
-        return await ctx.prisma.team.create({
+        const team = await ctx.prisma.team.create({
           data: { name: input.name, slug, memberships: { create: { userId: v.userId, role: 'owner' } } },
         });
+        auditTeam(ctx, team.id);
+        return team;
       } catch (e) {
         if (isUniqueViolation(e)) throw badInput('slug', `the slug "${slug}" is taken; pass another one`);
         throw e;
