@@ -3,7 +3,8 @@
  * counters in Postgres (one UPSERT per key and request), so every API process behind a
  * load balancer counts against the same windows. Over the limit, REST routes answer
  * 429 with Retry-After and /graphql answers the same status with a GraphQL error
- * RATE_LIMITED carrying retryAfterSeconds. Sign-in keeps its own throttle on top.
+ * RATE_LIMITED carrying retryAfterSeconds; a WebSocket connection over the limit is closed
+ * with 4429. Sign-in keeps its own throttle on top.
  */
 import type { PrismaClient } from '@distillery/db';
 import type { NextFunction, Request, Response } from 'express';
@@ -41,13 +42,30 @@ interface Keyed {
   what: string;
 }
 
-function keysOf(req: Request, limits: RateLimits): Keyed[] {
+function keysOf(authorization: string | undefined, address: string | undefined, limits: RateLimits): Keyed[] {
   const out: Keyed[] = [];
-  const secret = bearerToken(req.headers.authorization);
+  const secret = bearerToken(authorization);
   // The hash, so the table never holds a usable credential.
   if (secret && limits.perToken > 0) out.push({ key: `token:${hashToken(secret)}`, limit: limits.perToken, what: 'this token' });
-  if (limits.perAddress > 0) out.push({ key: `address:${req.ip ?? 'unknown'}`, limit: limits.perAddress, what: 'this address' });
+  if (limits.perAddress > 0) out.push({ key: `address:${address ?? 'unknown'}`, limit: limits.perAddress, what: 'this address' });
   return out;
+}
+
+export interface Refusal {
+  message: string;
+  retryAfterSeconds: number;
+}
+
+/** Count one request of this credential and address; a refusal when either is over its limit. */
+export async function checkRateLimit(prisma: PrismaClient, limits: RateLimits, authorization: string | undefined, address: string | undefined, nowMs = Date.now()): Promise<Refusal | null> {
+  const keys = keysOf(authorization, address, limits);
+  if (keys.length === 0) return null;
+  const { start, retryAfterSeconds } = windowOf(nowMs, limits.windowSeconds);
+  // Every request counts against all its keys, refused ones too, so hammering does not pay.
+  const counts = await Promise.all(keys.map((k) => countRequest(prisma, k.key, start)));
+  const over = keys.find((k, i) => counts[i]! > k.limit);
+  if (!over) return null;
+  return { retryAfterSeconds, message: `rate limit of ${over.limit} requests per ${limits.windowSeconds} s for ${over.what} reached; retry in ${retryAfterSeconds} s` };
 }
 
 // Windows older than this are dropped now and then, so the table stays small.
@@ -57,21 +75,16 @@ export function rateLimiter(prisma: PrismaClient, limits: RateLimits, log: Logge
   let lastPrune = 0;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const keys = keysOf(req, limits);
-      if (keys.length === 0) return next();
       const now = Date.now();
-      const { start, retryAfterSeconds } = windowOf(now, limits.windowSeconds);
-      // Every request counts against all its keys, refused ones too, so hammering does not pay.
-      const counts = await Promise.all(keys.map((k) => countRequest(prisma, k.key, start)));
-      const over = keys.find((k, i) => counts[i]! > k.limit);
-      if (over) {
-        res.setHeader('retry-after', String(retryAfterSeconds));
-        return sendJsonError(res, 429, 'RATE_LIMITED', `rate limit of ${over.limit} requests per ${limits.windowSeconds} s for ${over.what} reached; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+      const refusal = await checkRateLimit(prisma, limits, req.headers.authorization, req.ip, now);
+      if (refusal) {
+        res.setHeader('retry-after', String(refusal.retryAfterSeconds));
+        return sendJsonError(res, 429, 'RATE_LIMITED', refusal.message, { retryAfterSeconds: refusal.retryAfterSeconds });
       }
       if (now - lastPrune > PRUNE_EVERY_MS) {
         lastPrune = now;
         prisma.rateLimitWindow
-          .deleteMany({ where: { windowStart: { lt: new Date(start.getTime() - limits.windowSeconds * 1000) } } })
+          .deleteMany({ where: { windowStart: { lt: new Date(now - 2 * limits.windowSeconds * 1000) } } })
           .catch((e: unknown) => log.warn({ err: e }, 'pruning rate-limit windows failed'));
       }
       next();

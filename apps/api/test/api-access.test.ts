@@ -2,7 +2,12 @@
  * Team access over real HTTP against a real Postgres: membership management, team-scoped
  * API tokens, the audit log and request rate limits (shared by two API servers).
  */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { freePort, startApiProcess } from '@distillery/services';
+import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type RunningApi } from '../src/index';
@@ -292,4 +297,38 @@ describe('rate limits', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     expect(refused.errors?.[0]?.message).toMatch(/this address/);
   });
+
+  it('closes a subscription connection over the token limit with 4429', async () => {
+    // graphql-ws needs the API in a process of its own (one graphql module).
+    const port = await freePort();
+    const env = { DATABASE_URL: limited.db.url, ARTIFACTS_DIR: path.join(limited.dir, 'artifacts'), MODEL_IMPORT_ROOT: path.join(limited.dir, 'imports'), LOG_LEVEL: 'warn', RATE_LIMIT_PER_TOKEN: '2', RATE_LIMIT_PER_ADDRESS: '0' };
+    const service = await startApiProcess({ port, env });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const email = `ws-${randomUUID()}@example.com`;
+      ok(await gql(`${base}/graphql`, `mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { message } }`, { e: email, p: TEST_PASSWORD }));
+      const token = ok(await gql<{ signIn: { token: string } }>(`${base}/graphql`, `mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }`, { e: email, p: TEST_PASSWORD })).signIn.token;
+      const closes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, connectionParams: { token }, retryAttempts: 0, lazy: true });
+        const answer = await new Promise<string>((resolve) =>
+          client.subscribe(
+            { query: `subscription($r: ID!) { runEvents(runId: $r) { kind } }`, variables: { r: randomUUID() } },
+            {
+              next: (r) => resolve(r.errors?.length ? String(r.errors[0]!.extensions?.code) : 'event'),
+              error: (e) => resolve(Array.isArray(e) ? String((e[0] as { extensions?: { code?: unknown } }).extensions?.code) : `${(e as { code?: number }).code} ${(e as { reason?: string }).reason}`),
+              complete: () => resolve('complete'),
+            },
+          ),
+        );
+        closes.push(answer);
+        await client.dispose();
+      }
+      // Two connections are let in (their subscriptions refused for the unknown run); the third is closed.
+      expect(closes.slice(0, 2)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
+      expect(closes[2]).toMatch(/^4429 rate limit of 2 requests per 60 s for this token reached; retry in \d+ s$/);
+    } finally {
+      await service.stop();
+    }
+  }, 120_000);
 });
