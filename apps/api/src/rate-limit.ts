@@ -68,28 +68,34 @@ export async function checkRateLimit(prisma: PrismaClient, limits: RateLimits, a
   return { retryAfterSeconds, message: `rate limit of ${over.limit} requests per ${limits.windowSeconds} s for ${over.what} reached; retry in ${retryAfterSeconds} s` };
 }
 
-// Windows older than this are dropped now and then, so the table stays small.
+// Windows older than this are dropped now and then, off the request path, so the table stays small.
 const PRUNE_EVERY_MS = 60_000;
 
+/** Drop ended windows every minute; returns the function that stops it. */
+export function startRateLimitPruning(prisma: PrismaClient, limits: RateLimits, log: Logger): () => void {
+  const timer = setInterval(() => {
+    prisma.rateLimitWindow
+      .deleteMany({ where: { windowStart: { lt: new Date(Date.now() - 2 * limits.windowSeconds * 1000) } } })
+      .catch((e: unknown) => log.warn({ err: e }, 'pruning rate-limit windows failed'));
+  }, PRUNE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export function rateLimiter(prisma: PrismaClient, limits: RateLimits, log: Logger) {
-  let lastPrune = 0;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    let refusal: Refusal | null;
     try {
-      const now = Date.now();
-      const refusal = await checkRateLimit(prisma, limits, req.headers.authorization, req.ip, now);
-      if (refusal) {
-        res.setHeader('retry-after', String(refusal.retryAfterSeconds));
-        return sendJsonError(res, 429, 'RATE_LIMITED', refusal.message, { retryAfterSeconds: refusal.retryAfterSeconds });
-      }
-      if (now - lastPrune > PRUNE_EVERY_MS) {
-        lastPrune = now;
-        prisma.rateLimitWindow
-          .deleteMany({ where: { windowStart: { lt: new Date(now - 2 * limits.windowSeconds * 1000) } } })
-          .catch((e: unknown) => log.warn({ err: e }, 'pruning rate-limit windows failed'));
-      }
-      next();
+      refusal = await checkRateLimit(prisma, limits, req.headers.authorization, req.ip);
     } catch (e) {
-      next(e);
+      // Without its database the request fails anyway, with its own clear error; the limiter stays out of the way.
+      log.warn({ err: e }, 'rate limit not checked');
+      return next();
     }
+    if (refusal) {
+      res.setHeader('retry-after', String(refusal.retryAfterSeconds));
+      return sendJsonError(res, 429, 'RATE_LIMITED', refusal.message, { retryAfterSeconds: refusal.retryAfterSeconds });
+    }
+    next();
   };
 }

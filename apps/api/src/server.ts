@@ -26,7 +26,7 @@ import { modelFileHandler } from './model-download';
 import { createLogger, workerLogger } from './logger';
 import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
-import { rateLimiter } from './rate-limit';
+import { rateLimiter, startRateLimitPruning } from './rate-limit';
 import { securityHeaders } from './security-headers';
 import { startSubscriptionServer } from './subscriptions';
 import { uploadHandler } from './upload';
@@ -88,6 +88,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   await runMigrations({ connectionString: config.databaseUrl, logger: workerLogger(log) });
 
   // One LISTEN connection per process feeds every subscription it serves.
+  const stopPruning = startRateLimitPruning(opts.prisma, config.rateLimits, log);
   const runEvents = startRunEventHub(config.databaseUrl, { onError: (error) => log.warn({ err: error }, 'run event connection failed; reconnecting') });
   await runEvents.ready;
   const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log, runEvents };
@@ -116,6 +117,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
         async serverWillStart() {
           return {
             async drainServer() {
+              stopPruning();
               await subscriptions.close();
               await runEvents.close();
             },
