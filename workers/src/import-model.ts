@@ -5,6 +5,7 @@
  * the team's pending upload of those bytes and asks blob-references whether the bytes may
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
+import { stat } from 'node:fs/promises';
 import { ArtifactNotFoundError, readArtifact, readArtifactHead, type ArtifactStore, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
@@ -61,6 +62,15 @@ async function readBlobHead(store: ArtifactStore, sha256: string): Promise<Buffe
   }
 }
 
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
@@ -86,6 +96,12 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     return 'skipped';
   }
   try {
+    if (attempt.sourceDir !== undefined && !(await isDirectory(attempt.sourceDir))) {
+      // Only the model file travels through the artifact store; a folder import's other files are read in place.
+      throw new ImportRejectedError(
+        `the server-side import folder ${attempt.sourceDir} is not visible on this worker: server-side imports need MODEL_IMPORT_ROOT mounted at the same path on API and worker machines (or upload the files instead)`,
+      );
+    }
     // The format comes from the first bytes; a Hugging Face folder is converted from the folder
     // itself, so its (possibly many-GB) file is not read into memory here.
     const head = await readBlobHead(store, model.sha256);

@@ -16,6 +16,7 @@ export * from './percentiles';
 export * from './latency';
 export * from './unigram';
 export * from './metric-catalogue';
+export * from './reproduction';
 export * from './sequence-scores';
 export * from './choice-task-file';
 export * from './multiple-choice';

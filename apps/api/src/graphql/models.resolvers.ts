@@ -68,7 +68,7 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
       if (tokBytes === null) throw badInput('tokenizerSha256', NOT_UPLOADED);
       if (tokBytes > MAX_TOKENIZER_BYTES) throw badInput('tokenizerSha256', `a tokenizer.json is at most ${MAX_TOKENIZER_BYTES} bytes (this one has ${tokBytes})`);
       // The worker scores perplexity with the model's own tokenizer, found through this reference.
-      const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.path?.(r.tokenizerSha256) ?? r.tokenizerSha256 });
+      const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.location(r.tokenizerSha256) });
       tokenizerId = tokenizer.id;
     }
     // The team's own bytes: saying they are missing reveals nothing about other teams.
@@ -86,7 +86,7 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
         // Known once the worker has decoded the model.
         parameterCount: 0n,
         // The stored path and size come from the store, never from the client.
-        storagePath: ctx.store.path?.(r.sha256) ?? r.sha256,
+        storagePath: ctx.store.location(r.sha256),
         tokenizerId,
       },
     });

@@ -11,9 +11,10 @@
 import { pack4Bit } from '@distillery/onnx';
 import type { LinearWeight } from '../../linear-weights';
 import type { LinearEdit } from '../linear-edit';
-import { signedCodes, type QuantizedWeight } from '../quantizer';
+import { QuantSpecError, signedCodes, type QuantizedWeight } from '../quantizer';
 
 export function writeDequantizeLinear(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
+  if (qw.floatZeros) throw new QuantSpecError('format', `${layer.matmuls[0]!.name}: format "dequantize-linear" stores integer zero points only; real-valued zero points (HQQ) need format "matmulnbits"`);
   const { rows, cols } = qw;
   const four = qw.bits <= 4;
   const perChannel = qw.groupSize === rows;
