@@ -1,29 +1,55 @@
-/** The `distillery` command line: dispatches to one command, maps errors to exit codes (2 usage, 1 failure). */
+/**
+ * The `distillery` command line: dispatches to one command, maps errors to exit codes
+ * (0 ok, 1 the thing failed, 2 usage error, 3 authentication or permission refused).
+ */
+import { AuthError, isAuthError } from './auth-error';
+import { compareCommand } from './compare-command';
 import { convertCommand } from './convert-command';
+import { downloadCommand } from './download-command';
 import { generateCommand } from './generate-command';
+import { importCommand } from './import-command';
+import { leaderboardCommand } from './leaderboard-command';
+import { loginCommand } from './login-command';
+import { runCommand } from './run-command';
+import { sweepCommand } from './sweep-command';
 import { USAGE, UsageError } from './usage-error';
 
 const COMMANDS: Record<string, (argv: string[], print: (line: string) => void) => Promise<void>> = {
   convert: convertCommand,
   generate: generateCommand,
+  login: loginCommand,
+  import: importCommand,
+  run: runCommand,
+  sweep: sweepCommand,
+  compare: compareCommand,
+  leaderboard: leaderboardCommand,
+  download: downloadCommand,
 };
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, auth: 3 } as const;
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
+  if (error instanceof AuthError || isAuthError(error)) return EXIT.auth;
+  return EXIT.failure;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const print = (line: string) => process.stdout.write(line + '\n');
   if (name === undefined || name === '--help' || name === '-h') {
     print(USAGE);
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
   const command = COMMANDS[name];
   try {
-    if (!command) throw new UsageError(`unknown command "${name}" (convert, generate)`);
+    if (!command) throw new UsageError(`unknown command "${name}" (${Object.keys(COMMANDS).join(', ')})`);
     await command(rest, print);
-    return 0;
+    return EXIT.ok;
   } catch (error) {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const code = exitCodeOf(error);
     process.stderr.write(`distillery ${name}: ${(error as Error).message}\n`);
-    if (usage) process.stderr.write(USAGE + '\n');
-    return usage ? 2 : 1;
+    if (code === EXIT.usage) process.stderr.write(USAGE + '\n');
+    return code;
   }
 }
