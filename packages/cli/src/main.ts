@@ -29,7 +29,8 @@ const COMMANDS: Record<string, (argv: string[], print: (line: string) => void) =
 export const EXIT = { ok: 0, failure: 1, usage: 2, auth: 3 } as const;
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return EXIT.usage;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) return EXIT.usage;
   if (error instanceof AuthError || isAuthError(error)) return EXIT.auth;
   return EXIT.failure;
 }
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     const code = exitCodeOf(error);
-    process.stderr.write(`distillery ${name}: ${(error as Error).message}\n`);
+    process.stderr.write(`distillery ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     if (code === EXIT.usage) process.stderr.write(USAGE + '\n');
     return code;
   }

@@ -59,6 +59,7 @@ class SocketUnavailable extends Error {}
 async function followEvents(c: Connection, call: Call, initial: RunState, progress: ProgressDisplay): Promise<void> {
   let connected = false;
   let closeCode: number | undefined;
+  let closeReason = '';
   const client: Client = createClient({
     url: `${c.apiUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
@@ -71,6 +72,7 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
       },
       closed: (event) => {
         closeCode = (event as { code?: number }).code;
+        closeReason = String((event as { reason?: unknown }).reason ?? '');
       },
     },
   });
@@ -92,9 +94,12 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
       const winner = caughtUp ? await pending.then((r) => ({ event: r })) : await Promise.race([pending.then((r) => ({ event: r })), catchUp.then((state) => ({ state }))]);
       if ('state' in winner) {
         caughtUp = true;
+        if (winner.state.status !== run.status) progress.note(`run ${run.id} ${run.status} -> ${winner.state.status}`);
         run = winner.state;
         if (isFinal(run.status)) break;
-        progress.update(run.progress, run.progressMessage ?? run.status);
+        fraction = run.progress;
+        message = run.progressMessage ?? run.status;
+        progress.update(fraction, message);
         continue;
       }
       const r = winner.event;
@@ -102,7 +107,7 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
       if (r.value.errors?.length) throw new Error(r.value.errors.map((e) => e.message).join('; '));
       const e = r.value.data!.runEvents;
       if (e.kind === 'status' && e.status) {
-        progress.note(`run ${run.id} ${e.from ?? 'new'} -> ${e.status}`);
+        progress.note(`run ${run.id} ${e.from ?? 'new'} -> ${e.status}${e.message ? `: ${e.message}` : ''}`);
         if (isFinal(e.status)) break;
       } else if (e.kind === 'step' && e.status) {
         progress.note(`${stepLabel(run, e.stepIndex)}: ${e.status}`);
@@ -111,15 +116,17 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
       } else if (e.kind === 'cancelRequested') {
         progress.note('cancellation requested');
       }
+      // Progress messages name the step themselves.
       if (e.progress !== null) fraction = e.progress;
       if (e.message) message = e.message;
-      progress.update(fraction, [stepLabel(run, e.stepIndex), message].filter(Boolean).join(': '));
+      if (e.kind === 'progress' || e.kind === 'step') progress.update(fraction, message);
       pending = next();
     }
     await events.return?.(undefined);
   } catch (error) {
     if (closeCode === FORBIDDEN_CLOSE) throw new AuthError('the API refused the token for the event subscription');
-    if (!connected) throw new SocketUnavailable(error instanceof Error ? error.message : `socket closed (${closeCode ?? 'no code'})`);
+    // A socket that failed (before or during the run) leaves polling; a GraphQL error does not.
+    if (!(error instanceof Error) || closeCode !== undefined || !connected) throw new SocketUnavailable(error instanceof Error ? error.message : `socket closed (code ${closeCode ?? 'unknown'}${closeReason ? `: ${closeReason}` : ''})`);
     throw error;
   } finally {
     await client.dispose();
