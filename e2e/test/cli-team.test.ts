@@ -11,15 +11,13 @@ import { readFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@distillery/db';
-import { freePort, graphql, REPO_ROOT, startApiProcess, startWorkerProcess, type Service } from '@distillery/services';
+import { graphql, REPO_ROOT } from '@distillery/services';
+import { startProcessStack, type ProcessStack } from '../src/process-stack';
 import { createWorkspace, tinyDecoderBytes, waitForRun, type Workspace } from '../src/scenario';
 
 const BIN = path.join(REPO_ROOT, 'scripts', 'distillery.mjs');
 
-let db: TestDatabase;
-const services: Service[] = [];
-let stack: { apiUrl: string; graphqlUrl: string };
+let stack: ProcessStack;
 let ws: Workspace;
 let home: string;
 let tmp: string;
@@ -51,17 +49,11 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'cli-home-'));
   tmp = await mkdtemp(path.join(os.tmpdir(), 'cli-files-'));
-  db = await createTestDatabase();
-  const artifactsDir = path.join(tmp, 'artifacts');
-  const port = await freePort();
-  services.push(await startApiProcess({ port, env: { DATABASE_URL: db.url, ARTIFACTS_DIR: artifactsDir, MODEL_IMPORT_ROOT: path.join(tmp, 'imports'), LOG_LEVEL: 'warn' } }));
-  services.push(await startWorkerProcess({ databaseUrl: db.url, artifactsDir, threads: 1, logLevel: 'info', extraEnv: { WORKER_POLL_INTERVAL_MS: '300' } }));
-  stack = { apiUrl: `http://127.0.0.1:${port}`, graphqlUrl: `http://127.0.0.1:${port}/graphql` };
+  stack = await startProcessStack();
   ws = await createWorkspace(stack.apiUrl, 'cli');
 });
 afterAll(async () => {
-  for (const s of services.reverse()) await s.stop('SIGTERM', 20_000);
-  await db?.drop();
+  await stack?.close();
   if (home) await rm(home, { recursive: true, force: true });
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
