@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cellText } from '../src/compare-command';
 import { targetPath } from '../src/download-command';
 import { exitCodeOf } from '../src/main';
-import { bar } from '../src/progress-display';
+import { bar, createProgressDisplay } from '../src/progress-display';
 import { figure, textTable } from '../src/text-table';
 import { AuthError } from '../src/auth-error';
 import { UsageError } from '../src/usage-error';
@@ -47,5 +47,31 @@ describe('exit codes', () => {
     expect(exitCodeOf(new GraphqlCallError([{ message: 'no', extensions: { code: 'BAD_USER_INPUT' } }]))).toBe(1);
     expect(exitCodeOf({ code: 1006 })).toBe(1);
     expect(exitCodeOf(new Error('run failed'))).toBe(1);
+  });
+});
+
+describe('progress display', () => {
+  function capture(isTTY: boolean) {
+    const writes: string[] = [];
+    const stream = { isTTY, columns: 40, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    return { writes, display: createProgressDisplay(stream) };
+  }
+
+  it('redraws one line in place on a terminal and clears it before a note', () => {
+    const { writes, display } = capture(true);
+    display.update(0.25, 'step 1/2 quantize.rtn: a very long message that does not fit');
+    display.note('run r running -> succeeded');
+    expect(writes[0]).toBe(`\r\x1b[K${`${bar(0.25)} step 1/2 quantize.rtn: a very long message`.slice(0, 39)}`);
+    expect(writes.slice(1)).toEqual(['\r\x1b[K', 'run r running -> succeeded\n']);
+  });
+
+  it('prints plain lines elsewhere, one per message change or tenth of progress', () => {
+    const { writes, display } = capture(false);
+    display.update(0.01, 'a');
+    display.update(0.05, 'a');
+    display.update(0.12, 'a');
+    display.update(0.13, 'b');
+    display.note('done');
+    expect(writes).toEqual(['1% a\n', '12% a\n', '13% b\n', 'done\n']);
   });
 });
