@@ -6,6 +6,8 @@
  * The API runs as its own process, as users run it (subscriptions included).
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -145,6 +147,35 @@ describe('distillery team commands against a live stack', () => {
     expect((await waitForRun(stack.apiUrl, ws.token, runB)).status).toBe('succeeded');
   });
 
+  it('run --watch polls when the API cannot be reached over a WebSocket', async () => {
+    // A plain HTTP relay in front of the API: GraphQL POSTs pass, WebSocket upgrades are dropped.
+    const relay = http.createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const answer = await fetch(`${stack.apiUrl}${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json'), authorization: String(req.headers.authorization ?? '') },
+        body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
+      });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    relay.on('upgrade', (_req, socket) => socket.destroy());
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const recipe = path.join(tmp, 'int8-polled.json');
+      await writeFile(recipe, JSON.stringify({ steps: [{ technique: 'quantize.rtn-int8' }] }));
+      const r = await cli(['run', '--project', 'int8', '--model', 'tiny-decoder', '--recipe', recipe, '--watch'], {
+        env: { DISTILLERY_API_URL: `http://127.0.0.1:${(relay.address() as AddressInfo).port}` },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/event subscription unavailable \(.*\); polling instead/);
+      expect(r.stdout).toMatch(/^run \S+ succeeded: model /m);
+    } finally {
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  });
+
   it('compare prints the aligned table and the same figures as JSON', async () => {
     const json = await cli(['compare', runA, runB, '--json']);
     expect(json.code, json.stderr).toBe(0);
@@ -166,8 +197,11 @@ describe('distillery team commands against a live stack', () => {
     const json = await cli(['leaderboard', '--metric', 'ratio.size', '--json']);
     expect(json.code, json.stderr).toBe(0);
     const board = JSON.parse(json.stdout) as { entries: { rank: number; runId: string; value: number }[] };
-    expect(board.entries.map((e) => e.runId)).toEqual([runB, runA]);
-    expect(board.entries.map((e) => e.rank)).toEqual([1, 2]);
+    // The 4-bit run first; the int8 runs (this one and the polled one) after it.
+    expect(board.entries[0]!.runId).toBe(runB);
+    expect(board.entries.map((e) => e.runId)).toContain(runA);
+    expect(board.entries.map((e) => e.rank)).toEqual(board.entries.map((_, i) => i + 1));
+    expect(board.entries[0]!.value).toBeLessThan(board.entries.at(-1)!.value);
     const table = await cli(['leaderboard', '--metric', 'ratio.size', '--team', ws.teamId]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`^\\s*1\\s+\\S+\\s+${runB}\\s+Team`, 'm'));

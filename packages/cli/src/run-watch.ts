@@ -76,6 +76,7 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
       },
     },
   });
+  let stopped = false;
   let run = initial;
   let fraction = initial.progress;
   let message = initial.progressMessage ?? initial.status;
@@ -83,9 +84,8 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
     const events = client.iterate<{ runEvents: RunEvent }>({ query: SUBSCRIPTION, variables: { id: initial.id } });
     // Events from before the subscription began are not replayed: read the run once it is open.
     const catchUp = (async () => {
-      while (!connected) await new Promise((r) => setTimeout(r, 50));
-      const now = await readRun(call, initial.id);
-      return now;
+      while (!connected && !stopped) await new Promise((r) => setTimeout(r, 50));
+      return stopped ? new Promise<never>(() => {}) : readRun(call, initial.id);
     })();
     let caughtUp = false;
     const next = () => events.next();
@@ -129,6 +129,7 @@ async function followEvents(c: Connection, call: Call, initial: RunState, progre
     if (!(error instanceof Error) || closeCode !== undefined || !connected) throw new SocketUnavailable(error instanceof Error ? error.message : `socket closed (code ${closeCode ?? 'unknown'}${closeReason ? `: ${closeReason}` : ''})`);
     throw error;
   } finally {
+    stopped = true;
     await client.dispose();
   }
 }
