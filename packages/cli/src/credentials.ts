@@ -32,7 +32,13 @@ export async function readCredentials(file = credentialsFile()): Promise<StoredC
   } catch {
     return null;
   }
-  const parsed = storedSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  const parsed = storedSchema.safeParse(json);
   if (!parsed.success) throw new AuthError(`${file} is not a credentials file written by distillery login; run distillery login again`);
   return parsed.data;
 }
