@@ -4,3 +4,4 @@ export * from './demo-model';
 export { startStack, type Stack, type StackOptions } from './stack';
 export * from './scenario';
 export * from './process-memory';
+export { startProcessStack, type ProcessStack } from './process-stack';
