@@ -1,8 +1,12 @@
 /**
  * The leaderboard query. It walks the metric's final values in rank order through the
- * partial index on (name, value) and stops after a page, so it stays fast however many
- * runs exist; suite, scope and budgets are checked per candidate. Only the latest final
- * value of a run counts, so a run appears once.
+ * partial index on (name, value, runId) and stops after a page, so it stays fast however
+ * many runs exist; suite, scope and budgets are checked per candidate. Budgets work
+ * against the ranking (the best perplexities belong to the largest models), so the walk
+ * first looks at a bounded prefix of candidates; when that prefix does not fill the page,
+ * the query starts from the runs within the budget instead (an index range of the budget
+ * metric), and only without a budget walks the whole index. Only the latest final value
+ * of a run counts, so a run appears once.
  */
 import { Prisma, type PrismaClient } from '@distillery/db';
 import { metricName } from '@distillery/eval/metric-catalogue';
@@ -42,7 +46,33 @@ function finalValue(runId: string, name: string): Prisma.Sql {
     ORDER BY f.id DESC LIMIT 1)`;
 }
 
+/** Candidates looked at in rank order before switching to the budget-first query. */
+const WALK_PREFIX = 2_000;
+
+/** Where candidates come from: a prefix of the rank-ordered index, the runs within a budget, or the whole index. */
+type Source = { kind: 'prefix' } | { kind: 'budget'; name: string; max: number } | { kind: 'all' };
+
 export async function leaderboardRows(prisma: PrismaClient, q: LeaderboardQuery): Promise<LeaderboardRow[]> {
+  const rows = await leaderboardFrom(prisma, q, { kind: 'prefix' });
+  if (rows.length >= q.first) return rows;
+  if (q.maxSizeBytes !== null) return leaderboardFrom(prisma, q, { kind: 'budget', name: SIZE, max: q.maxSizeBytes });
+  if (q.maxDecodeMsP50 !== null) return leaderboardFrom(prisma, q, { kind: 'budget', name: DECODE_P50, max: q.maxDecodeMsP50 });
+  return leaderboardFrom(prisma, q, { kind: 'all' });
+}
+
+function finalRows(metric: string): Prisma.Sql {
+  return Prisma.sql`"Metric" WHERE name = ${metric} AND "runStepId" IS NULL AND step IS NULL`;
+}
+
+async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source: Source): Promise<LeaderboardRow[]> {
+  const rank = q.lowerIsBetter ? Prisma.sql`value ASC, "runId" ASC` : Prisma.sql`value DESC, "runId" ASC`;
+  const from =
+    source.kind === 'prefix'
+      ? Prisma.sql`(SELECT * FROM ${finalRows(q.metric)} ORDER BY ${rank} LIMIT ${WALK_PREFIX}) m`
+      : source.kind === 'budget'
+        ? Prisma.sql`(SELECT mm.* FROM "Metric" mm JOIN (SELECT "runId" FROM ${finalRows(source.name)} AND value <= ${source.max}) b ON b."runId" = mm."runId"
+            WHERE mm.name = ${q.metric} AND mm."runStepId" IS NULL AND mm.step IS NULL) m`
+        : Prisma.sql`"Metric" m`;
   const conditions: Prisma.Sql[] = [
     Prisma.sql`m.name = ${q.metric}`,
     Prisma.sql`m."runStepId" IS NULL AND m.step IS NULL`,
@@ -65,7 +95,7 @@ export async function leaderboardRows(prisma: PrismaClient, q: LeaderboardQuery)
     FROM (
       -- Sizes and latencies shown are looked up for the page only, in the outer query.
       SELECT m."runId", m.value, p."teamId"::text AS "teamId", t.name AS "teamName", p.id::text AS "projectId", p.name AS "projectName"
-      FROM "Metric" m
+      FROM ${from}
       JOIN "Run" r ON r.id = m."runId"
       JOIN "Project" p ON p.id = r."projectId"
       JOIN "Team" t ON t.id = p."teamId"

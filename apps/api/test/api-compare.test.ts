@@ -165,6 +165,11 @@ describe('leaderboard', () => {
     expect(small.entries.map((e) => e.runId)).toEqual([runs[1]!.runId]);
     const higher = ok(await h.gql<Board>(BOARD, { m: 'divergence.top1', s: 'TEAM', t: teamId, v: 1 }, owner.token)).leaderboard;
     expect(higher.entries.map((e) => e.value)).toEqual([0.99, 0.9, 0.8]);
+    // A page the first candidates fill, and one they do not (read from the budget's runs instead).
+    const top2 = ok(await h.gql<{ leaderboard: { entries: { runId: string }[] } }>(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1, first: 2) { entries { runId } } }`, { t: teamId }, owner.token)).leaderboard;
+    expect(top2.entries.map((e) => e.runId)).toEqual([runs[0]!.runId, runs[1]!.runId]);
+    const budget = ok(await h.gql<{ leaderboard: { entries: { runId: string }[] } }>(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1, first: 2, filter: {maxSizeBytes: 600}) { entries { runId } } }`, { t: teamId }, owner.token)).leaderboard;
+    expect(budget.entries.map((e) => e.runId)).toEqual([runs[1]!.runId, runs[2]!.runId]);
     const pruned = ok(await h.gql<Board>(BOARD, { m: 'perplexity', s: 'TEAM', t: teamId, v: 1, f: { techniqueFamily: 'prune' } }, owner.token)).leaderboard;
     expect(pruned.entries).toEqual([]);
   });
