@@ -5,6 +5,7 @@
  * Finished runs are recorded in the database the way a worker records them.
  */
 import { createHash } from 'node:crypto';
+import { refreshFinalMetrics } from '@distillery/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
@@ -38,6 +39,8 @@ async function finishedRun(token: string, project: string, base: string, bits: n
   await h.db.prisma.runStep.update({ where: { id: steps[0]!.id }, data: { status: 'succeeded', outputModelId: model.id } });
   await h.db.prisma.run.update({ where: { id: runId }, data: { status: 'succeeded', finishedAt: new Date(), evaluation: { suite: { id: 'distillery-standard', version: suiteVersion, hash: 'b'.repeat(64) } } } });
   await h.db.prisma.metric.createMany({ data: Object.entries(metrics).map(([name, value]) => ({ runId, name, value })) });
+  // Recorded directly, so the final-figures table is brought up to date as the run lifecycle would.
+  await refreshFinalMetrics(h.db.prisma, [runId]);
   return { runId, outputModelId: model.id };
 }
 

@@ -1,0 +1,41 @@
+-- The final figures of succeeded runs, one row per run and metric, with the team, suite
+-- and technique families beside them: leaderboards rank and filter on this table instead
+-- of finding each run's latest final value among all its metric points.
+CREATE TABLE "RunFinalMetric" (
+    "runId" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "value" DOUBLE PRECISION NOT NULL,
+    "teamId" UUID NOT NULL,
+    "suiteId" TEXT,
+    "suiteVersion" INTEGER,
+    "families" TEXT[],
+
+    CONSTRAINT "RunFinalMetric_pkey" PRIMARY KEY ("runId","name")
+);
+
+CREATE INDEX "RunFinalMetric_suiteId_suiteVersion_name_value_runId_idx" ON "RunFinalMetric"("suiteId", "suiteVersion", "name", "value", "runId");
+
+ALTER TABLE "RunFinalMetric" ADD CONSTRAINT "RunFinalMetric_runId_fkey" FOREIGN KEY ("runId") REFERENCES "Run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Rewrites the rows of the given runs from their metrics: the latest final value (no step,
+-- no run step) of each metric name, for runs that succeeded; other runs get no rows. The
+-- run lifecycle calls it when a run succeeds; the backfill below calls it once for all.
+CREATE FUNCTION refresh_run_final_metrics(run_ids UUID[]) RETURNS INTEGER LANGUAGE SQL AS $$
+  DELETE FROM "RunFinalMetric" WHERE "runId" = ANY(run_ids);
+  WITH written AS (
+    INSERT INTO "RunFinalMetric" ("runId", "name", "value", "teamId", "suiteId", "suiteVersion", "families")
+    SELECT DISTINCT ON (m."runId", m.name) m."runId", m.name, m.value, p."teamId",
+      r.evaluation->'suite'->>'id',
+      CASE WHEN r.evaluation->'suite'->>'version' ~ '^[0-9]{1,9}$' THEN (r.evaluation->'suite'->>'version')::INTEGER END,
+      ARRAY(SELECT DISTINCT split_part(s."techniqueId", '.', 1) FROM "RunStep" s WHERE s."runId" = r.id ORDER BY 1)
+    FROM "Metric" m
+    JOIN "Run" r ON r.id = m."runId"
+    JOIN "Project" p ON p.id = r."projectId"
+    WHERE m."runId" = ANY(run_ids) AND r.status = 'succeeded' AND m."runStepId" IS NULL AND m.step IS NULL
+    ORDER BY m."runId", m.name, m.id DESC
+    RETURNING 1)
+  SELECT count(*)::INTEGER FROM written;
+$$;
+
+SELECT refresh_run_final_metrics(ARRAY(SELECT id FROM "Run" WHERE status = 'succeeded'));
+ANALYZE "RunFinalMetric";
