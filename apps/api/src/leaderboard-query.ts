@@ -64,19 +64,30 @@ function figureOf(runId: Prisma.Sql, name: string): Prisma.Sql {
   return Prisma.sql`(SELECT o.value FROM "RunFinalMetric" o WHERE o."runId" = ${runId} AND o.name = ${name})`;
 }
 
+/**
+ * Team and family conditions on a row of any of the run's figures (they are the same on
+ * all of them), so the candidate sources below apply them before joining anything.
+ */
+function runConditions(q: LeaderboardQuery, alias: string): Prisma.Sql {
+  const a = Prisma.raw(alias);
+  const parts: Prisma.Sql[] = [];
+  if (q.teamId) parts.push(Prisma.sql`${a}."teamId" = ${q.teamId}::uuid`);
+  if (q.techniqueFamily !== null) parts.push(Prisma.sql`${q.techniqueFamily} = ANY(${a}.families)`);
+  return parts.length ? Prisma.sql` AND ${Prisma.join(parts, ' AND ')}` : Prisma.empty;
+}
+
 async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source: Source): Promise<LeaderboardRow[]> {
   const rank = q.lowerIsBetter ? Prisma.sql`value ASC, "runId" ASC` : Prisma.sql`value DESC, "runId" ASC`;
   const from =
     source.kind === 'prefix'
-      ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')} ORDER BY ${rank} LIMIT ${WALK_PREFIX}) f`
+      ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${WALK_PREFIX}) f`
       : source.kind === 'budget'
         ? Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b JOIN "RunFinalMetric" c ON c."runId" = b."runId" AND c.name = ${q.metric}
-            WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}) f`
-        : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}) f`;
-  const conditions: Prisma.Sql[] = [q.teamId ? Prisma.sql`f."teamId" = ${q.teamId}::uuid` : Prisma.sql`t."leaderboardPublic"`];
+            WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`
+        : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')}) f`;
+  const conditions: Prisma.Sql[] = q.teamId ? [] : [Prisma.sql`t."leaderboardPublic"`];
   if (q.maxSizeBytes !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, SIZE)} <= ${q.maxSizeBytes}`);
   if (q.maxDecodeMsP50 !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, DECODE_P50)} <= ${q.maxDecodeMsP50}`);
-  if (q.techniqueFamily !== null) conditions.push(Prisma.sql`${q.techniqueFamily} = ANY(f.families)`);
   const order = q.lowerIsBetter ? Prisma.sql`f.value ASC, f."runId" ASC` : Prisma.sql`f.value DESC, f."runId" ASC`;
   return prisma.$queryRaw<LeaderboardRow[]>`
     SELECT top."runId"::text AS "runId", top.value, top."teamId"::text AS "teamId", top."teamName", p.id::text AS "projectId", p.name AS "projectName",
@@ -87,7 +98,7 @@ async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source
       SELECT f."runId", f.value, f."teamId", t.name AS "teamName"
       FROM ${from}
       JOIN "Team" t ON t.id = f."teamId"
-      WHERE ${Prisma.join(conditions, ' AND ')}
+      WHERE ${conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`}
       ORDER BY ${order}
       LIMIT ${q.first}
     ) top

@@ -34,7 +34,6 @@ export class RunNotOpenError extends Error {
 }
 
 export async function ingestPoints(prisma: PrismaClient, runId: string, points: readonly IngestPoint[]): Promise<IngestResult> {
-  const now = new Date();
   return prisma.$transaction(async (tx) => {
     // A shared lock: batches of one run go in side by side, while finishing the run (which
     // locks the row for update) waits for them, and batches after it see it finished.
@@ -46,9 +45,9 @@ export async function ingestPoints(prisma: PrismaClient, runId: string, points: 
     if (!points.length) return { accepted: 0, duplicates: 0 };
     const inserted = await tx.$queryRaw<{ name: string; value: number; step: number | null }[]>`
       INSERT INTO "Metric" ("runId", key, name, step, value, "createdAt")
-      SELECT ${runId}::uuid, p.key, p.name, p.step, p.value, p.at
+      SELECT ${runId}::uuid, p.key, p.name, p.step, p.value, COALESCE(p.at, now())
       FROM unnest(${points.map((p) => p.key)}::text[], ${points.map((p) => p.name)}::text[], ${points.map((p) => p.step)}::int[],
-        ${points.map((p) => p.value)}::float8[], ${points.map((p) => p.time ?? now)}::timestamptz[]) AS p(key, name, step, value, at)
+        ${points.map((p) => p.value)}::float8[], ${points.map((p) => p.time)}::timestamptz[]) AS p(key, name, step, value, at)
       ON CONFLICT ("runId", key) DO NOTHING
       RETURNING name, value, step`;
     await announceMetricPoints(tx, { id: runId, projectId: run.projectId }, inserted.map((p) => ({ name: p.name, value: p.value, step: p.step, runStepId: null })));

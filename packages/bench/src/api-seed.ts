@@ -96,9 +96,10 @@ export async function seedApiData(prisma: PrismaClient, url: string, opts: { run
   await copyRows(url, `COPY "Metric" ("runId", name, value) FROM STDIN`, metrics);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  await client.query('ANALYZE');
   // What the migration's backfill does for runs that succeeded before the final-figures table.
   await client.query(`SELECT refresh_run_final_metrics(ARRAY(SELECT id FROM "Run" WHERE status = 'succeeded'))`);
-  await client.query('ANALYZE');
+  await client.query('ANALYZE "RunFinalMetric"');
   await client.end();
   opts.log(`seeded ${opts.runs} runs, ${steps.length} steps, ${metrics.length} metrics in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return seeded;

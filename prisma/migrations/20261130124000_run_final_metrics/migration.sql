@@ -45,5 +45,8 @@ CREATE FUNCTION refresh_run_final_metrics(run_ids UUID[]) RETURNS INTEGER LANGUA
   SELECT count(*)::INTEGER FROM written;
 $$;
 
+-- Fresh statistics first: the backfill's plan depends on how many runs and points there are.
+ANALYZE "Run";
+ANALYZE "Metric";
 SELECT refresh_run_final_metrics(ARRAY(SELECT id FROM "Run" WHERE status = 'succeeded'));
 ANALYZE "RunFinalMetric";
