@@ -39,8 +39,13 @@ export interface LeaderboardRow {
 const SIZE = metricName('sizeBytes', 'model');
 const DECODE_P50 = metricName('decodeMsP50', 'model');
 
-/** Candidates looked at in rank order before switching to the budget-first query. */
+/**
+ * Candidates looked at in rank order before switching to the budget-first query. Shorter
+ * with a budget: each candidate then costs a lookup of its budget figure, and a budget that
+ * works against the ranking is better served from the budget's side early.
+ */
 const WALK_PREFIX = 2_000;
+const WALK_PREFIX_WITH_BUDGET = 500;
 
 /** Where candidates come from: a prefix of the rank-ordered index, the runs within a budget, or the whole index. */
 type Source = { kind: 'prefix' } | { kind: 'budget'; name: string; max: number } | { kind: 'all' };
@@ -80,7 +85,7 @@ async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source
   const rank = q.lowerIsBetter ? Prisma.sql`value ASC, "runId" ASC` : Prisma.sql`value DESC, "runId" ASC`;
   const from =
     source.kind === 'prefix'
-      ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${WALK_PREFIX}) f`
+      ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${q.maxSizeBytes === null && q.maxDecodeMsP50 === null ? WALK_PREFIX : WALK_PREFIX_WITH_BUDGET}) f`
       : source.kind === 'budget'
         ? Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b JOIN "RunFinalMetric" c ON c."runId" = b."runId" AND c.name = ${q.metric}
             WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`

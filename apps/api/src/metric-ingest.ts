@@ -35,10 +35,11 @@ export class RunNotOpenError extends Error {
 
 export async function ingestPoints(prisma: PrismaClient, runId: string, points: readonly IngestPoint[]): Promise<IngestResult> {
   return prisma.$transaction(async (tx) => {
-    // A shared lock: batches of one run go in side by side, while finishing the run (which
-    // locks the row for update) waits for them, and batches after it see it finished.
+    // The lock the points' foreign key takes anyway (FOR KEY SHARE): batches of one run go
+    // in side by side, while finishing the run (which locks the row for update) waits for
+    // them, and batches after it see it finished.
     const rows = await tx.$queryRaw<{ status: RunStatus; projectId: string }[]>`
-      SELECT status::text AS status, "projectId" FROM "Run" WHERE id = ${runId}::uuid FOR SHARE`;
+      SELECT status::text AS status, "projectId" FROM "Run" WHERE id = ${runId}::uuid FOR KEY SHARE`;
     const run = rows[0];
     if (!run) throw new Error(`run ${runId} does not exist`);
     if (run.status !== 'running') throw new RunNotOpenError(runId, run.status);

@@ -34,7 +34,7 @@ export const ingestTypeDefs = /* GraphQL */ `
     logMetrics refuses the run from then on. A run that already finished is refused (CONFLICT).
     """
     finishExternalRun(runId: ID!, status: ExternalRunOutcome!, error: String): Run!
-    "Append up to 10,000 points (within the request body limit, API_MAX_BODY_BYTES) to an external run in one call; idempotent under retries by each point's key."
+    "Append up to 10,000 points (within the request body limit, API_MAX_BODY_BYTES) to an external run in one call; idempotent under retries by each point's key. Newly stored points are sent to runEvents subscribers; a finished run refuses points (CONFLICT)."
     logMetrics(runId: ID!, points: [MetricPointInput!]!): LogMetricsResult!
   }
 `;
