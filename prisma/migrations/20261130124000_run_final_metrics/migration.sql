@@ -14,6 +14,8 @@ CREATE TABLE "RunFinalMetric" (
 );
 
 CREATE INDEX "RunFinalMetric_suiteId_suiteVersion_name_value_runId_idx" ON "RunFinalMetric"("suiteId", "suiteVersion", "name", "value", "runId");
+-- A team's board, and a budget range within one team, without walking other teams' runs.
+CREATE INDEX "RunFinalMetric_team_rank_idx" ON "RunFinalMetric"("suiteId", "suiteVersion", "name", "teamId", "value", "runId");
 
 ALTER TABLE "RunFinalMetric" ADD CONSTRAINT "RunFinalMetric_runId_fkey" FOREIGN KEY ("runId") REFERENCES "Run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
