@@ -187,6 +187,7 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Mutation.setRunTags': { expect: WRITE, call: (f) => q(`mutation($id: ID!) { setRunTags(runId: $id, tags: ["a"]) { tags } }`, { id: f.runId }) },
   'Mutation.setLeaderboardPublic': { expect: MANAGE, call: (f) => q(`mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: false) { id } }`, { t: f.teamId }) },
   'Mutation.createExternalRun': { expect: WRITE, call: (f) => q(`mutation($p: ID!, $m: ID!) { createExternalRun(projectId: $p, baseModelId: $m, name: "nb") { id } }`, { p: f.projectId, m: f.modelId }) },
+  'Mutation.finishExternalRun': { expect: WRITE, call: async () => q(`mutation($r: ID!) { finishExternalRun(runId: $r, status: succeeded) { status } }`, { r: await externalRun() }) },
   'Mutation.logMetrics': { expect: WRITE, call: async () => q(`mutation($r: ID!) { logMetrics(runId: $r, points: [{key: "k", name: "loss", value: 1}]) { accepted } }`, { r: await externalRun() }) },
   'Mutation.saveRecipe': { expect: WRITE, call: (f) => q(`mutation($t: ID!) { saveRecipe(teamId: $t, name: "r", recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { t: f.teamId }) },
   'Mutation.createSweep': { expect: WRITE, call: (f) => q(SWEEP_MUTATION, { p: f.projectId, m: f.modelId }) },
