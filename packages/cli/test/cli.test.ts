@@ -4,12 +4,14 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceModelDir } from '@distillery/reference';
+import { exportHfFolder, writeLlama2c, writeLlama2cTokenizer, type Llama2cPiece } from '@distillery/formats';
+import { decoderWeightsFromModel } from '@distillery/nn';
+import { readModelFolder, referenceModelDir } from '@distillery/reference';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/distillery.mjs');
 let tmp: string;
@@ -49,6 +51,50 @@ describe('distillery convert and generate', () => {
     expect(idsLine(a.stdout)!.split(' ')).toHaveLength(10);
     expect(idsLine(b.stdout)).toBe(idsLine(a.stdout));
     expect(a.stdout).toMatch(/^text: /m);
+  });
+
+  async function expectSameGreedyIds(converted: string): Promise<void> {
+    const a = await cli('generate', referenceModelDir(), '--ids', '68 474 467 2260', '--max-new-tokens', '10', '--greedy');
+    const b = await cli('generate', converted, '--ids', '68 474 467 2260', '--max-new-tokens', '10', '--greedy');
+    expect(b.stderr).toBe('');
+    expect(idsLine(a.stdout)!.split(' ')).toHaveLength(10);
+    expect(idsLine(b.stdout)).toBe(idsLine(a.stdout));
+  }
+
+  it('converts a Hugging Face safetensors folder (named by folder or by its file) that generates the source greedy ids', async () => {
+    const ref = await readModelFolder(referenceModelDir());
+    const { config, weights } = decoderWeightsFromModel(ref.model);
+    const source = path.join(tmp, 'hf-source');
+    const tokenizerJson = await readFile(path.join(referenceModelDir(), 'tokenizer.json'), 'utf8');
+    await exportHfFolder(config, weights, source, { dtype: 'F16', tokenizerJson });
+    const out = path.join(tmp, 'from-hf');
+    const r = await cli('convert', source, '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/format safetensors, architecture llama, 5261568 parameters, tensors \d+ F16, tokenizer BPE/);
+    for (const file of ['onnx/model.onnx', 'config.json', 'tokenizer.json']) expect(existsSync(path.join(out, file)), file).toBe(true);
+    await expectSameGreedyIds(out);
+    const byFile = await cli('convert', path.join(source, 'model.safetensors'), '--out', path.join(tmp, 'from-hf-file'));
+    expect(byFile.code).toBe(0);
+    expect(byFile.stdout).toContain('format safetensors');
+  });
+
+  it('converts a llama2.c checkpoint with its tokenizer.bin that generates the source greedy ids', async () => {
+    const ref = await readModelFolder(referenceModelDir());
+    const { config, weights } = decoderWeightsFromModel(ref.model);
+    const source = path.join(tmp, 'llama2c');
+    await mkdir(source, { recursive: true });
+    const checkpoint = path.join(source, 'stories.bin');
+    await writeLlama2c(checkpoint, config, weights);
+    const vocab = (JSON.parse(await readFile(path.join(referenceModelDir(), 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const pieces: Llama2cPiece[] = Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([piece, id]) => ({ piece, score: -id }));
+    await writeFile(path.join(source, 'tokenizer.bin'), writeLlama2cTokenizer(pieces));
+    const out = path.join(tmp, 'from-llama2c');
+    const r = await cli('convert', checkpoint, '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/format llama2c, architecture llama, 5261568 parameters, tensors \d+ F32, tokenizer \S+/);
+    await expectSameGreedyIds(out);
   });
 
   it('samples reproducibly from text with a seed', async () => {

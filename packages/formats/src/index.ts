@@ -31,3 +31,4 @@ export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-l
 export { isGpt2Config, readGpt2HfConfig } from './safetensors/gpt2-hf-config';
 export { exportGpt2Folder } from './safetensors/export-gpt2-folder';
 export { convertGpt2Folder } from './safetensors/convert-gpt2-folder';
+export { writeConvertedModel } from './write-converted-model';
