@@ -142,6 +142,21 @@ describe('distillery convert and generate', () => {
     await expectFailures((await badInputCases()).slice(0, 8));
   });
 
+  it('names the problem when a folder or file is not something convert reads', async () => {
+    const empty = path.join(tmp, 'empty');
+    await mkdir(empty, { recursive: true });
+    const broken = path.join(tmp, 'hf-broken');
+    await mkdir(broken, { recursive: true });
+    await writeFile(path.join(broken, 'model.safetensors'), await readFile(path.join(tmp, 'hf-source', 'model.safetensors')));
+    await writeFile(path.join(broken, 'config.json'), '{"model_type": ');
+    await expectFailures([
+      [['convert', empty, '--out', path.join(tmp, 'x')], 2, /empty: neither one of our model folders .* nor a Hugging Face folder/],
+      [['convert', path.join(referenceModelDir(), 'onnx', 'model.onnx'), '--out', path.join(tmp, 'x')], 2, /model\.onnx: an ONNX file .*name the folder/],
+      [['convert', path.join(tmp, 'hf-source'), '--out', path.join(tmp, 'x'), '--to', 'gguf'], 2, /hf-source is not one of our model folders; convert it first/],
+      [['convert', broken, '--out', path.join(tmp, 'x')], 1, /config\.json: .*not valid JSON/],
+    ]);
+  });
+
   it('exits nonzero with a clear message on bad generate input', async () => {
     await expectFailures((await badInputCases()).slice(8));
   });
