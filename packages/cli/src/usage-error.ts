@@ -4,7 +4,8 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage:
-  distillery convert <file|folder> --out <dir> [--to gguf --type f16|q8_0|q4_0|bf16|f32]
+  distillery convert <file|folder> --out <dir>        (safetensors folder, llama2.c checkpoint or GGUF file)
+  distillery convert <model folder> --out <dir> --to gguf [--type f16|q8_0|q4_0|bf16|f32]
   distillery generate <model folder> (--prompt TEXT | --ids "1 2 3") --max-new-tokens N
                       [--greedy | --temperature T [--top-k K]] [--seed S]
   distillery login --email E [--password-stdin] [--api-url URL] [--name TOKEN_NAME]
