@@ -1,6 +1,7 @@
 /**
  * `distillery login`: signs in with email and password, creates a named API token with that
- * session, ends the session, and stores the token (mode 0600). The password comes from
+ * session for one team (--team, or the account's only team), ends the session, and stores
+ * the token (mode 0600). The password comes from
  * --password-stdin, DISTILLERY_PASSWORD, or a prompt without echo on a terminal.
  */
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { UsageError } from './usage-error';
 export async function loginCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'api-url': { type: 'string' }, name: { type: 'string' } },
+    options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'api-url': { type: 'string' }, name: { type: 'string' }, team: { type: 'string' } },
   });
   if (positionals.length) throw new UsageError(`login takes no positional arguments, got ${positionals.join(' ')}`);
   const email = values.email ?? process.env.DISTILLERY_EMAIL;
@@ -37,15 +38,25 @@ export async function loginCommand(argv: string[], print: (line: string) => void
   );
   const sessionToken = session.signIn.token;
   const tokenName = values.name ?? `cli ${os.userInfo().username}@${os.hostname()}`;
+  // API tokens act in one team: the one named, or the only one the account belongs to.
+  const { teams } = await graphql<{ teams: { id: string; name: string }[] }>(url, '{ teams { id name } }', {}, sessionToken);
+  const wanted = values.team ?? process.env.DISTILLERY_TEAM;
+  const team = wanted === undefined ? (teams.length === 1 ? teams[0] : undefined) : teams.find((t) => t.id === wanted || t.name === wanted);
+  if (!team) {
+    await graphql(url, 'mutation { signOut }', {}, sessionToken).catch(() => undefined);
+    const names = teams.map((t) => `"${t.name}"`).join(', ') || 'none';
+    if (wanted !== undefined) throw new UsageError(`no team "${wanted}" among this account's teams (${names})`);
+    throw new UsageError(teams.length ? `this account is in several teams (${names}): choose one with --team` : 'this account is in no team yet: create or join one first');
+  }
   const created = await graphql<{ createApiToken: { token: string; apiToken: { id: string; prefix: string } } }>(
     url,
-    'mutation($n: String!) { createApiToken(name: $n) { token apiToken { id prefix } } }',
-    { n: tokenName },
+    'mutation($n: String!, $t: ID!) { createApiToken(name: $n, teamId: $t) { token apiToken { id prefix } } }',
+    { n: tokenName, t: team.id },
     sessionToken,
   );
   // The API token is what stays on disk; the password session is not needed any more.
   await graphql(url, 'mutation { signOut }', {}, sessionToken).catch(() => undefined);
   const file = credentialsFile();
   await writeCredentials({ apiUrl, token: created.createApiToken.token, email, tokenId: created.createApiToken.apiToken.id }, file);
-  print(`signed in as ${email} at ${apiUrl}; API token "${tokenName}" (${created.createApiToken.apiToken.prefix}...) stored in ${file}`);
+  print(`signed in as ${email} at ${apiUrl}; API token "${tokenName}" for team "${team.name}" (${created.createApiToken.apiToken.prefix}...) stored in ${file}`);
 }

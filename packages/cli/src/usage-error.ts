@@ -8,7 +8,7 @@ export const USAGE = `usage:
   distillery convert <model folder> --out <dir> --to gguf [--type f16|q8_0|q4_0|bf16|f32]
   distillery generate <model folder> (--prompt TEXT | --ids "1 2 3") --max-new-tokens N
                       [--greedy | --temperature T [--top-k K]] [--seed S]
-  distillery login --email E [--password-stdin] [--api-url URL] [--name TOKEN_NAME]
+  distillery login --email E [--password-stdin] [--api-url URL] [--name TOKEN_NAME] [--team NAME|ID]
   distillery import <file|folder> --project P [--name N] [--json]
   distillery run --project P --model M --recipe recipe.json [--seed S] [--tag T]... [--watch] [--json]
   distillery sweep --project P --model M --spec sweep.json [--json]
