@@ -25,7 +25,7 @@ async function startWorker(env: Record<string, string> = {}): Promise<WorkerProc
   return w;
 }
 
-const LONG_KD = { technique: 'distill.kd', params: { student: { layers: 1 }, steps: 5000, batchSize: 2, seqLen: 32 } };
+const LONG_KD = { technique: 'distill.kd', params: { student: { layers: 1 }, steps: 50_000, batchSize: 2, seqLen: 32 } };
 
 describe('run limits', () => {
   it('cancels a run mid-training within a few steps', async () => {
