@@ -6,3 +6,4 @@ export * from './scenario';
 export * from './process-memory';
 export * from './seed-runs';
 export * from './browser';
+export { startProcessStack, type ProcessStack } from './process-stack';

@@ -19,6 +19,7 @@ import { throttleProgress } from './progress-throttle';
 import { errorMessage, PermanentRunError, RunNotOwnedError, RunStoppedError } from './run-errors';
 import { liveMetricWriter } from './live-metric-writer';
 import { startHeartbeat } from './run-heartbeat';
+import { runProvenance } from './run-provenance';
 import { runMetrics, type StepFigures } from './run-metrics';
 import {
   claimRun,
@@ -373,6 +374,15 @@ async function attemptRun(
     report: reportStored,
     evaluation,
     calibration: calibrationStored,
+    provenance: runProvenance({
+      seed: run.seed,
+      recipe: run.recipe,
+      baseModel: { id: run.baseModel.id, sha256: run.baseModel.sha256, tokenizerSha256: tokenizerSha },
+      workerThreads: pool.threads,
+      evaluationThreads: settings.threads,
+      calibrationSha256: calibrationStored?.sha256 ?? null,
+      evaluationSuiteHash: suite.hash,
+    }),
     message: notes.length ? `done; ${notes[0]}` : 'done',
   });
   deps.log.info({ runId: run.id, metrics: metrics.length, outputs: outputs.length }, 'run succeeded');

@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, sniffFormat, SNIFF_BYTES, tokenizerReport, type ConvertedModel, type SniffedFormat } from '@distillery/formats';
+import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
 import { readModel } from '@distillery/onnx';
 import type { HfLlamaConfig } from '@distillery/nn';
 import { ModelRejectedError } from './model-validation';
@@ -19,35 +19,30 @@ async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
     const file = path.join(dir, 'upload.gguf');
     await writeFile(file, bytes);
     const folder = path.join(dir, 'folder');
-    let report;
+    let imported;
     try {
-      report = await importGguf(file, folder);
+      imported = await importGguf(file, folder);
     } catch (error) {
       // Name the upload, not the scratch file.
       if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
       throw error;
     }
-    const { config: decoderConfig, weightDtype: _weightDtype, ...rest } = report;
     return {
       model: await readModel(path.join(folder, 'onnx', 'model.onnx')),
-      config: decoderConfig,
+      config: imported.config,
       hfConfig: JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as HfLlamaConfig,
       tokenizerJson: await readFile(path.join(folder, 'tokenizer.json'), 'utf8'),
       tokenizerConfigJson: await readFile(path.join(folder, 'tokenizer_config.json'), 'utf8'),
-      report: rest,
+      report: imported.report,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-export function importFormatOf(bytes: Uint8Array): SniffedFormat {
-  return sniffFormat(bytes.subarray(0, SNIFF_BYTES), bytes.byteLength);
-}
-
 /** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
 export async function convertUpload(
-  format: SniffedFormat,
+  format: FileFormat,
   bytes: Uint8Array,
   input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
 ): Promise<ConvertedModel | null> {

@@ -5,11 +5,12 @@
  * the team's pending upload of those bytes and asks blob-references whether the bytes may
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
-import { ArtifactNotFoundError, readArtifact, type ArtifactStore, type PutResult } from '@distillery/artifacts';
+import { stat } from 'node:fs/promises';
+import { ArtifactNotFoundError, readArtifact, readArtifactHead, type ArtifactStore, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ImportReport } from '@distillery/formats';
+import { detectFormat, DETECT_BYTES, type ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
@@ -52,6 +53,24 @@ async function readBlob(store: ArtifactStore, sha256: string, what: string, maxB
   }
 }
 
+async function readBlobHead(store: ArtifactStore, sha256: string): Promise<Buffer> {
+  try {
+    return await readArtifactHead(store, sha256, DETECT_BYTES);
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) throw new ImportRejectedError(`the uploaded model (${sha256}) is missing from the artifact store`);
+    throw error;
+  }
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
 function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
@@ -77,11 +96,22 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     return 'skipped';
   }
   try {
-    const bytes = await readBlob(store, model.sha256, 'the uploaded model');
+    if (attempt.sourceDir !== undefined && !(await isDirectory(attempt.sourceDir))) {
+      // Only the model file travels through the artifact store; a folder import's other files are read in place.
+      throw new ImportRejectedError(
+        `the server-side import folder ${attempt.sourceDir} is not visible on this worker: server-side imports need MODEL_IMPORT_ROOT mounted at the same path on API and worker machines (or upload the files instead)`,
+      );
+    }
+    // The format comes from the first bytes; a Hugging Face folder is converted from the folder
+    // itself, so its (possibly many-GB) file is not read into memory here.
+    const head = await readBlobHead(store, model.sha256);
+    const format = detectFormat(head, Number(model.bytes)).format;
+    const fromFolder = attempt.sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
+    const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
     const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     const outcome = await deps.pool.importModel(
-      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null },
+      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null, format },
       { cancel: new CancelFlag(), onProgress: () => {} },
     );
     if (!outcome.ok) throw new ImportRejectedError(outcome.message);

@@ -9,7 +9,7 @@
 import { tokenizerReport, type ConvertedModel, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
 import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
-import { convertUpload, importFormatOf } from './import-conversion';
+import { convertUpload } from './import-conversion';
 import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
@@ -49,7 +49,7 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
   const ctx = threadContext(input);
   try {
     const bytes = new Uint8Array(input.model);
-    const format = importFormatOf(bytes);
+    const format = input.format;
     ctx.onProgress(0, `reading ${format}`);
     let converted: ConvertedModel | null;
     try {

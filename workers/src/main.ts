@@ -6,12 +6,13 @@
  */
 import path from 'node:path';
 import { resolveDatabase } from '@distillery/db';
-import { LocalArtifactStore } from '@distillery/artifacts';
+import { artifactStoreConfigFromEnv, createArtifactStore, describeArtifactStore } from '@distillery/artifacts';
 import { pino } from 'pino';
 import { startWorker } from './start-worker';
 import { workerConfigFromEnv } from './worker-config';
 
 const config = workerConfigFromEnv();
+const storeConfig = artifactStoreConfigFromEnv();
 const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } });
 
 // A library promise rejected while the database is away (graphile-worker failing a job during
@@ -19,10 +20,11 @@ const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'work
 process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
 
 async function main(): Promise<void> {
+  log.info(`artifacts: ${describeArtifactStore(storeConfig)}`);
   const db = await resolveDatabase({ databaseUrl: config.databaseUrl, log: (m) => log.info(m) });
   const worker = await startWorker({
     databaseUrl: db.url,
-    store: new LocalArtifactStore(path.resolve(config.artifactsDir)),
+    store: createArtifactStore(storeConfig),
     log,
     concurrency: config.concurrency,
     threads: config.threads,

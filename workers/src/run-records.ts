@@ -27,6 +27,7 @@ import { retryOnConnectionLoss } from './db-retry';
 import { derivedModelName } from './derived-model-name';
 import { RunNotOwnedError } from './run-errors';
 import type { MetricInput } from './run-metrics';
+import type { RunProvenance } from './run-provenance';
 
 export type ClaimedRun = Run & { steps: RunStep[]; baseModel: Model & { tokenizer: Artifact | null } };
 
@@ -110,6 +111,8 @@ export interface SuccessRecord {
   evaluation?: unknown;
   /** The calibration set the steps received (recipe.calibration), stored as an artifact of kind 'calibration'. */
   calibration?: PutResult;
+  /** What the result depends on besides the recipe (run-provenance.ts). */
+  provenance: RunProvenance;
   message: string;
 }
 
@@ -164,6 +167,8 @@ export async function recordSuccess(prisma: PrismaClient, r: SuccessRecord): Pro
       heartbeatAt: null,
       evaluation: r.evaluation === undefined ? undefined : (r.evaluation as Prisma.InputJsonValue),
       calibrationId: calibration?.id ?? null,
+      provenance: r.provenance as unknown as Prisma.InputJsonValue,
+      codeVersion: r.provenance.codeVersion,
     });
     await deleteJob(tx, r.jobId, r.workerId);
   }));
@@ -187,6 +192,8 @@ export async function recordFailure(
     const expect = { status: ['running'] as const, workerId };
     const owned = await lockRun(tx, runId, expect);
     if (owned === null) return false;
+    // Points a training step recorded while it ran belong to an attempt that left no result.
+    await tx.metric.deleteMany({ where: { runId } });
     if (final) {
       await transitionSteps(tx, owned, 'failed', { status: ['queued', 'running'], index: { lte: reachedStep } }, { finishedAt: now });
       await transitionSteps(tx, owned, 'canceled', { status: ['queued', 'running'], index: { gt: reachedStep } }, { finishedAt: now });
@@ -208,6 +215,7 @@ export async function recordCanceled(prisma: PrismaClient, runId: string, worker
     const row = rows[0];
     if (row === undefined) return false;
     // Already canceled (before this attempt noticed): only its steps and job are left to settle.
+    await tx.metric.deleteMany({ where: { runId } });
     await transitionSteps(tx, { id: runId, projectId: row.projectId }, 'canceled', { status: ['queued', 'running'] }, { finishedAt: now });
     if (row.status === 'running') await transitionRun(tx, runId, 'canceled', { status: ['running'], workerId }, { finishedAt: now, progressMessage: 'canceled', heartbeatAt: null });
     await deleteJob(tx, jobId, workerId);

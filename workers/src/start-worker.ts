@@ -17,6 +17,7 @@ import { IMPORT_MODEL_TASK, ImportPayloadSchema, importModel, type ImportModelDe
 import { sweepStaleRuns } from './stale-run-sweep';
 import { sweepTask } from './sweep-task';
 import { ADVANCE_SWEEP_TASK } from '@distillery/experiments';
+import { warmProvenance } from './run-provenance';
 import { createThreadPool } from './thread-pool';
 import { warmSuite } from './evaluation-suite';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (heartbeatMs * 3 > staleAfterMs) throw new Error(`staleAfterMs (${staleAfterMs}) must be at least 3 heartbeats (${heartbeatMs} ms each)`);
   const prisma = createPrismaClient(settings.databaseUrl);
   const pool = createThreadPool({ threads: settings.threads });
+  // Computed once here (git describe, the split's hashes), so no run's time limit pays for it.
+  warmProvenance();
   warmSuite(pool.threads);
   const active = new ActiveAttempts();
   const deps: ExecuteRunDeps = {

@@ -4,7 +4,7 @@
  * the database or the artifact store.
  */
 import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
-import { readDecoderConfig, toHfConfig } from '@distillery/nn';
+import { readDecoderConfig, readGpt2Config, toGpt2HfConfig, toHfConfig } from '@distillery/nn';
 import { CanceledError, formatBytes, formatIssuePath, MAX_SERIES_POINTS, registry, shapeOfDecoder, type ModelShape } from '@distillery/techniques';
 import { liveSeries, LIVE_SERIES_INTERVAL_MS } from './live-series';
 import { thinSeries } from './series-thinning';
@@ -79,6 +79,8 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     const out = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(out).set(bytes);
     const outConfig = readDecoderConfig(result.model);
+    // Weight techniques keep a GPT-2 model's shape, so its config.json still describes it.
+    const gpt2 = outConfig ? undefined : readGpt2Config(result.model);
     return {
       ok: true,
       value: {
@@ -86,7 +88,7 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
         report: result.report,
         parameters: inspectModel(result.model).parameterCount,
         series: thinSeries(series, MAX_SERIES_POINTS),
-        decoderConfig: outConfig ? (toHfConfig(outConfig) as unknown as Record<string, unknown>) : null,
+        decoderConfig: outConfig ? (toHfConfig(outConfig) as unknown as Record<string, unknown>) : gpt2 ? toGpt2HfConfig(gpt2) : null,
         calibration: calibration && { sha256: calibration.set.sha256!, bytes: calibration.bytes },
       },
     };

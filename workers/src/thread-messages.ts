@@ -5,7 +5,7 @@
  * shared memory is the 4-byte cancellation flag, which a thread busy inside a technique
  * can read without yielding to its event loop.
  */
-import type { ImportReport } from '@distillery/formats';
+import type { ImportReport, FileFormat } from '@distillery/formats';
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelEvaluation, NamedTask, SuiteSettings } from '@distillery/eval';
 import type { SensitivityRow, SensitivitySettings, TechniqueReport } from '@distillery/techniques';
@@ -76,6 +76,8 @@ export interface ImportTaskInput extends ThreadTaskBase {
   tokenizerJson: string | null;
   /** Folder of a server-side import, from which external data files may be read. */
   sourceDir: string | null;
+  /** Read from the upload's first bytes by the worker (which then sends only those when the folder is converted). */
+  format: FileFormat;
 }
 
 export type ThreadTaskInput = TechniqueTaskInput | EvaluateTaskInput | ImportTaskInput;

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { FileFormat } from '@distillery/formats';
 import type { CalibrationTaskInput } from './calibration-set';
 import type { CancelFlag } from './cancel-flag';
 import type {
@@ -39,7 +40,7 @@ export interface ThreadPool {
   evaluate(job: Omit<EvaluateTaskInput, 'kind' | 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<EvaluateTaskOutput>>;
   /** Decode and validate an uploaded model. `model` is transferred. */
   importModel(
-    job: { model: ArrayBuffer; tokenizerJson: string | null; sourceDir: string | null },
+    job: { model: ArrayBuffer; tokenizerJson: string | null; sourceDir: string | null; format: FileFormat },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<ImportTaskOutput>>;
   /** Waits for running and queued tasks, then ends the threads. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalArtifactStore } from '@distillery/artifacts';
+import { LocalArtifactStore, type ArtifactStore } from '@distillery/artifacts';
 import { splitBundledCorpora } from '@distillery/data';
 import { createRun, createTestDatabase, tokenizerArtifact, type Prisma, type PrismaClient, type TestDatabase, type TestDatabaseOptions } from '@distillery/db';
 import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe, type BpeTokenizer } from '@distillery/nn';
@@ -19,8 +19,11 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export interface Fixture {
   db: TestDatabase;
   prisma: PrismaClient;
-  store: LocalArtifactStore;
+  store: ArtifactStore;
+  /** The local store's folder; with another store, an empty folder no worker should write to. */
   artifactsDir: string;
+  /** Settings every spawned worker gets (an S3 store's, say). */
+  workerEnv: Record<string, string>;
   teamId: string;
   projectId: string;
   tokenizer: BpeTokenizer;
@@ -28,13 +31,19 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
+export interface FixtureOptions {
+  /** Another artifact store than a local folder; `workerEnv` must make worker processes use it too. */
+  store?: ArtifactStore;
+  workerEnv?: Record<string, string>;
+}
+
 /** `dbOptions.serverUrl` puts the database on another server (an embedded one a test restarts). */
-export async function createFixture(dbOptions: TestDatabaseOptions = {}): Promise<Fixture> {
+export async function createFixture(dbOptions: TestDatabaseOptions = {}, opts: FixtureOptions = {}): Promise<Fixture> {
   const db = await createTestDatabase(dbOptions);
   // The API's enqueue calls graphile_worker.add_job, so the schema must exist before any worker starts.
   await runMigrations({ connectionString: db.url, logger: undefined });
   const artifactsDir = await mkdtemp(path.join(tmpdir(), 'distillery-workers-'));
-  const store = new LocalArtifactStore(artifactsDir);
+  const store = opts.store ?? new LocalArtifactStore(artifactsDir);
   const team = await db.prisma.team.create({ data: { name: 'Workers', slug: `workers-${Date.now()}` } });
   const project = await db.prisma.project.create({ data: { teamId: team.id, name: 'compression' } });
   // A small vocabulary trained on a slice of the training split: quick, and its ids fit the tiny model.
@@ -46,6 +55,7 @@ export async function createFixture(dbOptions: TestDatabaseOptions = {}): Promis
     prisma: db.prisma,
     store,
     artifactsDir,
+    workerEnv: opts.workerEnv ?? {},
     teamId: team.id,
     projectId: project.id,
     tokenizer,
@@ -123,6 +133,7 @@ export function spawnWorker(f: Fixture, env: Record<string, string> = {}): Worke
       WORKER_SWEEP_INTERVAL_MS: '1000',
       WORKER_POLL_INTERVAL_MS: '500',
       WORKER_PROGRESS_INTERVAL_MS: '200',
+      ...f.workerEnv,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

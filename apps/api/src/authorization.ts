@@ -31,12 +31,23 @@ export async function authorize(ctx: ApiContext, target: AuthTarget, access: Acc
   const viewer = await ctx.viewer();
   const teamId = await teamOf(ctx, target);
   if (!teamId) throw forbidden();
+  // A token's other teams look exactly like teams the user is not in.
+  if (viewer.tokenTeamId !== undefined && viewer.tokenTeamId !== teamId) throw forbidden();
   const role = await roleIn(ctx, viewer.userId, teamId);
+  // A member's refused attempt belongs in the team's audit log too; an outsider's does not.
+  if (role) ctx.memo.authorizedTeams.add(teamId);
   if (!role || !roleAllows(role, access)) {
     // A member who lacks the role may know the team exists; say what is missing.
     throw role ? forbidden(`this needs the ${access === 'manage' ? 'owner' : 'member'} role in the team (you are ${role})`) : forbidden();
   }
   return { viewer, teamId, role };
+}
+
+/** Refuse what only a sign-in may do (joining or creating teams): an API token stays in its team. */
+export async function requireSession(ctx: ApiContext, what: string): Promise<Viewer> {
+  const viewer = await ctx.viewer();
+  if (viewer.credential.kind !== 'session') throw forbidden(`an API token acts only within its team; ${what} needs a signed-in session`);
+  return viewer;
 }
 
 async function teamOf(ctx: ApiContext, target: AuthTarget): Promise<string | null> {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import type { RateLimits } from './rate-limit';
 import { DEFAULT_FLOPS_PER_SECOND, DEFAULT_RUN_TIME_LIMIT_S, DEFAULT_WORKER_MEMORY_BUDGET_MB, type WorkerBudget } from '@distillery/techniques';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -46,6 +47,11 @@ const EnvSchema = z.object({
   SIGNIN_BACKOFF_MAX_SECONDS: intFrom(15 * 60, 1),
   /** Failures older than this are forgotten. */
   SIGNIN_FAILURE_WINDOW_SECONDS: intFrom(3600, 1),
+  /** Requests per window per bearer credential (API token or session); 0 = unlimited. */
+  RATE_LIMIT_PER_TOKEN: intFrom(6000, 0),
+  /** Requests per window per client address; 0 = unlimited. */
+  RATE_LIMIT_PER_ADDRESS: intFrom(12000, 0),
+  RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1),
   /** Express "trust proxy": whose X-Forwarded-For names the client address (the dashboard proxies from loopback). */
   API_TRUST_PROXY: z.string().min(1).default('loopback'),
   /** What one run may need of a worker; createRun refuses recipes estimated beyond it. */
@@ -92,6 +98,7 @@ export interface ApiConfig {
   debugErrors: boolean;
   sessions: SessionPolicy;
   signInLimits: SignInLimits;
+  rateLimits: RateLimits;
   trustProxy: string;
   runBudget: WorkerBudget;
 }
@@ -136,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffMaxSeconds: e.SIGNIN_BACKOFF_MAX_SECONDS,
       failureWindowSeconds: e.SIGNIN_FAILURE_WINDOW_SECONDS,
     },
+    rateLimits: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, perToken: e.RATE_LIMIT_PER_TOKEN, perAddress: e.RATE_LIMIT_PER_ADDRESS },
     trustProxy: e.API_TRUST_PROXY,
     runBudget: { memoryBytes: e.WORKER_MEMORY_BUDGET_MB * 2 ** 20, seconds: e.RUN_TIME_LIMIT_S, flopsPerSecond: e.WORKER_GFLOPS * 1e9 },
   };

@@ -16,6 +16,8 @@ import { bearerToken, hashToken, SESSION_PREFIX } from './tokens';
 export interface Viewer {
   userId: string;
   credential: { kind: 'session' | 'apiToken'; id: string };
+  /** An API token acts only in this team, whatever other teams its user belongs to. */
+  tokenTeamId?: string;
 }
 
 export interface ApiServices {
@@ -38,6 +40,8 @@ export interface ApiContext extends ApiServices {
   memo: {
     roles: Map<string, Promise<MembershipRole | null>>;
     projectTeams: Map<string, Promise<string | null>>;
+    /** Teams the caller was checked against as a member (allowed or not), recorded on its audit events. */
+    authorizedTeams: Set<string>;
   };
   /** Batched lookups for nested fields (one query per kind and tick). */
   loaders: Loaders;
@@ -53,11 +57,13 @@ export async function findViewer(prisma: PrismaClient, secret: string, sessions:
     return session ? { userId: session.userId, credential: { kind: 'session', id: session.id } } : null;
   }
   const token = await prisma.apiToken.findUnique({ where: { tokenHash: hashToken(secret) } });
-  if (!token || token.revokedAt) return null;
+  // Tokens without a team predate team scoping and would reach every team: refused.
+  if (!token || token.revokedAt || !token.teamId) return null;
+  if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
   if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     await prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
   }
-  return { userId: token.userId, credential: { kind: 'apiToken', id: token.id } };
+  return { userId: token.userId, credential: { kind: 'apiToken', id: token.id }, tokenTeamId: token.teamId };
 }
 
 export function createContext(services: ApiServices, authorization: string | undefined, client: ClientInfo = {}): ApiContext {
@@ -76,7 +82,7 @@ export function createContext(services: ApiServices, authorization: string | und
       return viewer;
     },
     refreshed: () => createContext(services, authorization, client),
-    memo: { roles: new Map(), projectTeams: new Map() },
+    memo: { roles: new Map(), projectTeams: new Map(), authorizedTeams: new Set() },
     loaders: createLoaders(services.prisma),
   };
 }

@@ -1,8 +1,12 @@
 /**
- * The leaderboard query. It walks the metric's final values in rank order through the
- * partial index on (name, value) and stops after a page, so it stays fast however many
- * runs exist; suite, scope and budgets are checked per candidate. Only the latest final
- * value of a run counts, so a run appears once.
+ * The leaderboard query, over the final-figures table RunFinalMetric (one row per
+ * succeeded run and metric, with team, suite version and technique families beside the
+ * value; kept by the run lifecycle). It walks the index on (suite, version, metric, value,
+ * run) in rank order and stops after a page, so it stays fast however many runs exist.
+ * Budgets work against the ranking (the best perplexities belong to the largest models),
+ * so the walk first looks at a bounded prefix of candidates; when that prefix does not
+ * fill the page, the query starts from the runs within the budget instead (an index range
+ * of the budget metric), and only without a budget walks the whole index.
  */
 import { Prisma, type PrismaClient } from '@distillery/db';
 import { metricName } from '@distillery/eval/metric-catalogue';
@@ -35,43 +39,75 @@ export interface LeaderboardRow {
 const SIZE = metricName('sizeBytes', 'model');
 const DECODE_P50 = metricName('decodeMsP50', 'model');
 
-/** The latest final value of `name` of the run whose id is the SQL expression `runId`. */
-function finalValue(runId: string, name: string): Prisma.Sql {
-  return Prisma.sql`(SELECT f.value FROM "Metric" f
-    WHERE f."runId" = ${Prisma.raw(runId)} AND f.name = ${name} AND f."runStepId" IS NULL AND f.step IS NULL
-    ORDER BY f.id DESC LIMIT 1)`;
-}
+/**
+ * Candidates looked at in rank order before switching to the budget-first query. Shorter
+ * with a budget: each candidate then costs a lookup of its budget figure, and a budget that
+ * works against the ranking is better served from the budget's side early.
+ */
+const WALK_PREFIX = 2_000;
+const WALK_PREFIX_WITH_BUDGET = 500;
+
+/** Where candidates come from: a prefix of the rank-ordered index, the runs within a budget, or the whole index. */
+type Source = { kind: 'prefix' } | { kind: 'budget'; name: string; max: number } | { kind: 'all' };
 
 export async function leaderboardRows(prisma: PrismaClient, q: LeaderboardQuery): Promise<LeaderboardRow[]> {
-  const conditions: Prisma.Sql[] = [
-    Prisma.sql`m.name = ${q.metric}`,
-    Prisma.sql`m."runStepId" IS NULL AND m.step IS NULL`,
-    Prisma.sql`r.status = 'succeeded'`,
-    Prisma.sql`r.evaluation->'suite'->>'id' = ${q.suite}`,
-    Prisma.sql`r.evaluation->'suite'->>'version' = ${String(q.suiteVersion)}`,
-    q.teamId ? Prisma.sql`p."teamId" = ${q.teamId}::uuid` : Prisma.sql`t."leaderboardPublic"`,
-    Prisma.sql`NOT EXISTS (SELECT 1 FROM "Metric" d WHERE d."runId" = m."runId" AND d.name = m.name AND d."runStepId" IS NULL AND d.step IS NULL AND d.id > m.id)`,
-  ];
-  if (q.maxSizeBytes !== null) conditions.push(Prisma.sql`${finalValue('r.id', SIZE)} <= ${q.maxSizeBytes}`);
-  if (q.maxDecodeMsP50 !== null) conditions.push(Prisma.sql`${finalValue('r.id', DECODE_P50)} <= ${q.maxDecodeMsP50}`);
-  if (q.techniqueFamily !== null) {
-    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM "RunStep" st WHERE st."runId" = r.id AND st."techniqueId" LIKE ${`${q.techniqueFamily}.%`})`);
-  }
-  const order = q.lowerIsBetter ? Prisma.sql`m.value ASC, m."runId" ASC` : Prisma.sql`m.value DESC, m."runId" ASC`;
+  const rows = await leaderboardFrom(prisma, q, { kind: 'prefix' });
+  if (rows.length >= q.first) return rows;
+  if (q.maxSizeBytes !== null) return leaderboardFrom(prisma, q, { kind: 'budget', name: SIZE, max: q.maxSizeBytes });
+  if (q.maxDecodeMsP50 !== null) return leaderboardFrom(prisma, q, { kind: 'budget', name: DECODE_P50, max: q.maxDecodeMsP50 });
+  return leaderboardFrom(prisma, q, { kind: 'all' });
+}
+
+/** Rows of one metric within the query's suite version. */
+function ofMetric(q: LeaderboardQuery, name: string, alias: string): Prisma.Sql {
+  const a = Prisma.raw(alias);
+  return Prisma.sql`${a}."suiteId" = ${q.suite} AND ${a}."suiteVersion" = ${q.suiteVersion} AND ${a}.name = ${name}`;
+}
+
+/** The run's final value of another metric (a primary-key lookup). */
+function figureOf(runId: Prisma.Sql, name: string): Prisma.Sql {
+  return Prisma.sql`(SELECT o.value FROM "RunFinalMetric" o WHERE o."runId" = ${runId} AND o.name = ${name})`;
+}
+
+/**
+ * Team and family conditions on a row of any of the run's figures (they are the same on
+ * all of them), so the candidate sources below apply them before joining anything.
+ */
+function runConditions(q: LeaderboardQuery, alias: string): Prisma.Sql {
+  const a = Prisma.raw(alias);
+  const parts: Prisma.Sql[] = [];
+  if (q.teamId) parts.push(Prisma.sql`${a}."teamId" = ${q.teamId}::uuid`);
+  if (q.techniqueFamily !== null) parts.push(Prisma.sql`${q.techniqueFamily} = ANY(${a}.families)`);
+  return parts.length ? Prisma.sql` AND ${Prisma.join(parts, ' AND ')}` : Prisma.empty;
+}
+
+async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source: Source): Promise<LeaderboardRow[]> {
+  const rank = q.lowerIsBetter ? Prisma.sql`value ASC, "runId" ASC` : Prisma.sql`value DESC, "runId" ASC`;
+  const from =
+    source.kind === 'prefix'
+      ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${q.maxSizeBytes === null && q.maxDecodeMsP50 === null ? WALK_PREFIX : WALK_PREFIX_WITH_BUDGET}) f`
+      : source.kind === 'budget'
+        ? Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b JOIN "RunFinalMetric" c ON c."runId" = b."runId" AND c.name = ${q.metric}
+            WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`
+        : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')}) f`;
+  const conditions: Prisma.Sql[] = q.teamId ? [] : [Prisma.sql`t."leaderboardPublic"`];
+  if (q.maxSizeBytes !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, SIZE)} <= ${q.maxSizeBytes}`);
+  if (q.maxDecodeMsP50 !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, DECODE_P50)} <= ${q.maxDecodeMsP50}`);
+  const order = q.lowerIsBetter ? Prisma.sql`f.value ASC, f."runId" ASC` : Prisma.sql`f.value DESC, f."runId" ASC`;
   return prisma.$queryRaw<LeaderboardRow[]>`
-    SELECT top."runId"::text AS "runId", top.value, top."teamId", top."teamName", top."projectId", top."projectName",
+    SELECT top."runId"::text AS "runId", top.value, top."teamId"::text AS "teamId", top."teamName", p.id::text AS "projectId", p.name AS "projectName",
       ARRAY(SELECT s."techniqueId" FROM "RunStep" s WHERE s."runId" = top."runId" ORDER BY s.index) AS techniques,
-      ${finalValue('top."runId"', SIZE)} AS "sizeBytes", ${finalValue('top."runId"', DECODE_P50)} AS "decodeMsP50"
+      ${figureOf(Prisma.sql`top."runId"`, SIZE)} AS "sizeBytes", ${figureOf(Prisma.sql`top."runId"`, DECODE_P50)} AS "decodeMsP50"
     FROM (
-      -- Sizes and latencies shown are looked up for the page only, in the outer query.
-      SELECT m."runId", m.value, p."teamId"::text AS "teamId", t.name AS "teamName", p.id::text AS "projectId", p.name AS "projectName"
-      FROM "Metric" m
-      JOIN "Run" r ON r.id = m."runId"
-      JOIN "Project" p ON p.id = r."projectId"
-      JOIN "Team" t ON t.id = p."teamId"
-      WHERE ${Prisma.join(conditions, ' AND ')}
+      -- Projects, techniques, sizes and latencies shown are looked up for the page only.
+      SELECT f."runId", f.value, f."teamId", t.name AS "teamName"
+      FROM ${from}
+      JOIN "Team" t ON t.id = f."teamId"
+      WHERE ${conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`}
       ORDER BY ${order}
       LIMIT ${q.first}
     ) top
+    JOIN "Run" r ON r.id = top."runId"
+    JOIN "Project" p ON p.id = r."projectId"
     ORDER BY ${q.lowerIsBetter ? Prisma.sql`top.value ASC` : Prisma.sql`top.value DESC`}, top."runId" ASC`;
 }

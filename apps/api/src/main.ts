@@ -2,7 +2,7 @@
  * `npm start`: the API from the environment. Uses DATABASE_URL, or else an embedded
  * Postgres in `.data/` (packages/db resolveDatabase), migrated before serving.
  */
-import { LocalArtifactStore } from '@distillery/artifacts';
+import { artifactStoreConfigFromEnv, createArtifactStore, describeArtifactStore } from '@distillery/artifacts';
 import { createPrismaClient, resolveDatabase } from '@distillery/db';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
@@ -17,7 +17,9 @@ async function main(): Promise<void> {
 
   const db = await resolveDatabase({ databaseUrl: config.databaseUrl, log: (m) => log.info(m) });
   const prisma = createPrismaClient(db.url);
-  const store = new LocalArtifactStore(config.artifactsDir);
+  const storeConfig = artifactStoreConfigFromEnv();
+  const store = createArtifactStore(storeConfig);
+  log.info(`artifacts: ${describeArtifactStore(storeConfig)}`);
   const api = await createApi({ prisma, store, databaseUrl: db.url, config, logger: log });
 
   let stopping = false;

@@ -26,6 +26,7 @@ import { modelFileHandler } from './model-download';
 import { createLogger, workerLogger } from './logger';
 import { inputSanityPlugin } from './input-sanity';
 import { queryTokenLimit } from './query-token-limit';
+import { rateLimiter, startRateLimitPruning } from './rate-limit';
 import { securityHeaders } from './security-headers';
 import { startSubscriptionServer } from './subscriptions';
 import { uploadHandler } from './upload';
@@ -87,6 +88,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   await runMigrations({ connectionString: config.databaseUrl, logger: workerLogger(log) });
 
   // One LISTEN connection per process feeds every subscription it serves.
+  const stopPruning = startRateLimitPruning(opts.prisma, config.rateLimits, log);
   const runEvents = startRunEventHub(config.databaseUrl, { onError: (error) => log.warn({ err: error }, 'run event connection failed; reconnecting') });
   await runEvents.ready;
   const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log, runEvents };
@@ -115,6 +117,7 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
         async serverWillStart() {
           return {
             async drainServer() {
+              stopPruning();
               await subscriptions.close();
               await runEvents.close();
             },
@@ -130,11 +133,13 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
   await apollo.start();
 
   app.get('/health', healthHandler(opts.prisma));
-  app.post('/upload', uploadHandler(services));
-  app.get('/models/:id/files', modelFileHandler(services));
-  app.get('/models/:id/download', modelFileHandler(services, { whole: true }));
+  const limited = rateLimiter(opts.prisma, config.rateLimits, log);
+  app.post('/upload', limited, uploadHandler(services));
+  app.get('/models/:id/files', limited, modelFileHandler(services));
+  app.get('/models/:id/download', limited, modelFileHandler(services, { whole: true }));
   app.use(
     '/graphql',
+    limited,
     express.json({ limit: config.maxBodyBytes }),
     queryTokenLimit(config.limits.maxTokens),
     expressMiddleware(apollo, {

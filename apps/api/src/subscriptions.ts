@@ -11,7 +11,11 @@ import { specifiedRules, validate, type GraphQLFormattedError, type GraphQLSchem
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createContext, findViewer, type ApiServices } from './context';
+import { checkRateLimit } from './rate-limit';
 import { bearerToken } from './tokens';
+
+/** Close code for a connection over its rate limit (the 4xxx range is the application's). */
+export const RATE_LIMITED_CLOSE = 4429;
 
 /** Subscription documents are small; bigger frames are refused by the socket. */
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -45,7 +49,13 @@ export function startSubscriptionServer(o: SubscriptionOptions): SubscriptionSer
     {
       schema: o.schema,
       async onConnect(ctx) {
-        const secret = bearerToken(authorizationOf(ctx.connectionParams));
+        const authorization = authorizationOf(ctx.connectionParams);
+        const refusal = await checkRateLimit(o.services.prisma, o.services.config.rateLimits, authorization, ctx.extra.request.socket.remoteAddress);
+        if (refusal) {
+          ctx.extra.socket.close(RATE_LIMITED_CLOSE, refusal.message);
+          return false;
+        }
+        const secret = bearerToken(authorization);
         if (!secret) return false;
         return (await findViewer(o.services.prisma, secret, o.services.config.sessions)) !== null;
       },

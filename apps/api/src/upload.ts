@@ -10,7 +10,8 @@ import { ArtifactTooLargeError } from '@distillery/artifacts';
 import type { NextFunction, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { authorize, roleAllows } from './authorization';
-import type { ApiServices } from './context';
+import { writeAudit } from './audit-log';
+import type { ApiServices, Viewer } from './context';
 import { createContext } from './context';
 import { sendJsonError } from './http-errors';
 import { checkQuota, QuotaExceededError, recordUpload, uploadBytesUsed } from './team-uploads';
@@ -40,11 +41,13 @@ export function uploadHandler(services: ApiServices) {
   const { prisma, store, config, log } = services;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const ctx = createContext(services, req.headers.authorization);
+      const ctx = createContext(services, req.headers.authorization, { address: req.ip, userAgent: req.headers['user-agent'] });
       let teamId = requestedTeam(req);
-      let userId: string;
+      let viewer: Viewer;
       try {
-        userId = (await ctx.viewer()).userId;
+        viewer = await ctx.viewer();
+        // An API token uploads into its own team.
+        teamId ??= viewer.tokenTeamId;
         if (teamId !== undefined) await authorize(ctx, { teamId }, 'write');
       } catch (e) {
         if (e instanceof GraphQLError) {
@@ -58,7 +61,7 @@ export function uploadHandler(services: ApiServices) {
         throw new UploadRefused(413, 'PAYLOAD_TOO_LARGE', `uploads are limited to ${config.maxUploadBytes} bytes`);
       }
       if (teamId === undefined) {
-        const writable = (await prisma.membership.findMany({ where: { userId }, select: { teamId: true, role: true } })).filter((m) => roleAllows(m.role, 'write'));
+        const writable = (await prisma.membership.findMany({ where: { userId: viewer.userId }, select: { teamId: true, role: true } })).filter((m) => roleAllows(m.role, 'write'));
         if (writable.length !== 1) {
           throw new UploadRefused(400, 'BAD_REQUEST', `name the team the upload belongs to: POST /upload?teamId=<team id> (you can write to ${writable.length} teams)`);
         }
@@ -80,9 +83,12 @@ export function uploadHandler(services: ApiServices) {
         throw e;
       }
       // Bytes refused here stay unreferenced; the garbage collector removes them.
-      const present = await recordUpload(prisma, store, { teamId, userId, sha256: stored.sha256, bytes: stored.bytes, quotaBytes: config.teamUploadQuotaBytes });
+      const present = await recordUpload(prisma, store, { teamId, userId: viewer.userId, sha256: stored.sha256, bytes: stored.bytes, quotaBytes: config.teamUploadQuotaBytes });
       if (!present) throw new UploadRefused(503, 'RETRY', 'the stored bytes were removed while the upload finished; send it again');
-      log.info({ userId, teamId, sha256: stored.sha256, bytes: stored.bytes }, 'upload stored');
+      log.info({ userId: viewer.userId, teamId, sha256: stored.sha256, bytes: stored.bytes }, 'upload stored');
+      await writeAudit(prisma, { teamIds: [teamId], actor: viewer, action: 'upload', outcome: 'ok', targetIds: [], address: req.ip ?? null }).catch((e: unknown) =>
+        log.error({ err: e, action: 'upload' }, 'audit event not written'),
+      );
       res.status(201).json({ sha256: stored.sha256, bytes: stored.bytes, teamId });
     } catch (e) {
       if (e instanceof QuotaExceededError) return quotaError(res, e);

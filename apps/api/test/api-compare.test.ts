@@ -5,6 +5,7 @@
  * Finished runs are recorded in the database the way a worker records them.
  */
 import { createHash } from 'node:crypto';
+import { refreshFinalMetrics } from '@distillery/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
 
@@ -38,6 +39,8 @@ async function finishedRun(token: string, project: string, base: string, bits: n
   await h.db.prisma.runStep.update({ where: { id: steps[0]!.id }, data: { status: 'succeeded', outputModelId: model.id } });
   await h.db.prisma.run.update({ where: { id: runId }, data: { status: 'succeeded', finishedAt: new Date(), evaluation: { suite: { id: 'distillery-standard', version: suiteVersion, hash: 'b'.repeat(64) } } } });
   await h.db.prisma.metric.createMany({ data: Object.entries(metrics).map(([name, value]) => ({ runId, name, value })) });
+  // Recorded directly, so the final-figures table is brought up to date as the run lifecycle would.
+  await refreshFinalMetrics(h.db.prisma, [runId]);
   return { runId, outputModelId: model.id };
 }
 
@@ -165,6 +168,11 @@ describe('leaderboard', () => {
     expect(small.entries.map((e) => e.runId)).toEqual([runs[1]!.runId]);
     const higher = ok(await h.gql<Board>(BOARD, { m: 'divergence.top1', s: 'TEAM', t: teamId, v: 1 }, owner.token)).leaderboard;
     expect(higher.entries.map((e) => e.value)).toEqual([0.99, 0.9, 0.8]);
+    // A page the first candidates fill, and one they do not (read from the budget's runs instead).
+    const top2 = ok(await h.gql<{ leaderboard: { entries: { runId: string }[] } }>(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1, first: 2) { entries { runId } } }`, { t: teamId }, owner.token)).leaderboard;
+    expect(top2.entries.map((e) => e.runId)).toEqual([runs[0]!.runId, runs[1]!.runId]);
+    const budget = ok(await h.gql<{ leaderboard: { entries: { runId: string }[] } }>(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1, first: 2, filter: {maxSizeBytes: 600}) { entries { runId } } }`, { t: teamId }, owner.token)).leaderboard;
+    expect(budget.entries.map((e) => e.runId)).toEqual([runs[1]!.runId, runs[2]!.runId]);
     const pruned = ok(await h.gql<Board>(BOARD, { m: 'perplexity', s: 'TEAM', t: teamId, v: 1, f: { techniqueFamily: 'prune' } }, owner.token)).leaderboard;
     expect(pruned.entries).toEqual([]);
   });

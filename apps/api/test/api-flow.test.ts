@@ -54,13 +54,16 @@ describe('the API end to end', () => {
     expect(row.tokenHash).toBe(createHash('sha256').update(signIn.signIn.token).digest('hex'));
     expect(JSON.stringify(row)).not.toContain(signIn.signIn.token);
 
+    // Teams are made with a sign-in; a token then acts in one of them.
+    teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Compression Lab") { id } }`, {}, signIn.signIn.token)).createTeam.id;
     const created = ok(
-      await h.gql<{ createApiToken: { token: string; apiToken: { id: string; prefix: string } } }>(
-        `mutation { createApiToken(name: "ci") { token apiToken { id prefix } } }`,
-        {},
+      await h.gql<{ createApiToken: { token: string; apiToken: { id: string; prefix: string; teamId: string } } }>(
+        `mutation($t: ID!) { createApiToken(name: "ci", teamId: $t) { token apiToken { id prefix teamId } } }`,
+        { t: teamId },
         signIn.signIn.token,
       ),
     );
+    expect(created.createApiToken.apiToken.teamId).toBe(teamId);
     token = created.createApiToken.token;
     expect(token.startsWith(created.createApiToken.apiToken.prefix)).toBe(true);
     const list = ok(await h.gql<{ apiTokens: { name: string; prefix: string }[] }>(`{ apiTokens { name prefix } }`, {}, token));
@@ -73,7 +76,7 @@ describe('the API end to end', () => {
     const still = ok(await h.gql<{ viewer: { email: string } }>(`{ viewer { email } }`, {}, token));
     expect(still.viewer.email).toBe(email);
     // A revoked API token stops too.
-    const spare = ok(await h.gql<{ createApiToken: { token: string; apiToken: { id: string } } }>(`mutation { createApiToken(name: "spare") { token apiToken { id } } }`, {}, token));
+    const spare = ok(await h.gql<{ createApiToken: { token: string; apiToken: { id: string } } }>(`mutation($t: ID!) { createApiToken(name: "spare", teamId: $t) { token apiToken { id } } }`, { t: teamId }, token));
     ok(await h.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: spare.createApiToken.apiToken.id }, token));
     const revoked = await h.gql(`{ viewer { email } }`, {}, spare.createApiToken.token);
     expect(revoked.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -87,10 +90,11 @@ describe('the API end to end', () => {
   });
 
   it('creates a team and a project', async () => {
-    const t = ok(await h.gql<{ createTeam: { id: string; slug: string; viewerRole: string } }>(`mutation { createTeam(name: "Compression Lab") { id slug viewerRole } }`, {}, token));
-    expect(t.createTeam.slug).toBe('compression-lab');
-    expect(t.createTeam.viewerRole).toBe('owner');
-    teamId = t.createTeam.id;
+    const refused = await h.gql(`mutation { createTeam(name: "Through a token") { id } }`, {}, token);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const t = ok(await h.gql<{ team: { id: string; slug: string; viewerRole: string } }>(`query($id: ID!) { team(id: $id) { id slug viewerRole } }`, { id: teamId }, token));
+    expect(t.team.slug).toBe('compression-lab');
+    expect(t.team.viewerRole).toBe('owner');
     const p = ok(
       await h.gql<{ createProject: { id: string; team: { id: string } } }>(
         `mutation($t: ID!) { createProject(teamId: $t, name: "llama-int8") { id team { id } } }`,

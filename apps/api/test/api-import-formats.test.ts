@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportHfFolder, writeLlama2c, writeLlama2cTokenizer } from '@distillery/formats';
-import { buildDecoder, createDecoderSession, decoderPreset, initDecoderWeights, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { exportGpt2Folder, exportHfFolder, writeLlama2c, writeLlama2cTokenizer } from '@distillery/formats';
+import { buildDecoder, createDecoderSession, decoderPreset, gpt2ReferenceForward, initDecoderWeights, initGpt2Weights, parseGpt2Config, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { readArtifact } from '@distillery/artifacts';
 import { decodeModel } from '@distillery/onnx';
 import { importBytes, ok, signUp, startHarness, waitForImport, type Harness } from './harness';
@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const FROM_PATH = `mutation($p: ID!, $path: String!) { importModelFromPath(projectId: $p, name: "byo", path: $path) { id } }`;
-const REPORT = `query($id: ID!) { model(id: $id) { status error format importReport config tokenizer { sha256 } } }`;
+const REPORT = `query($id: ID!) { model(id: $id) { status error format importReport { format architecture parameters dtypes tokenizerKind warnings } config tokenizer { sha256 } } }`;
 
 async function importPath(relative: string): Promise<{ id: string; status: string; error: string | null; importReport: Record<string, unknown> | null; config: Record<string, unknown>; tokenizer: { sha256: string } | null }> {
   const m = ok(await h.gql<{ importModelFromPath: { id: string } }>(FROM_PATH, { p: projectId, path: relative }, token));
@@ -60,6 +60,27 @@ describe('importing other formats', () => {
     const [a, b] = [await runDecoder(session, config, input), await runDecoder(reference, config, input)];
     let diff = 0;
     for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+    expect(diff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('converts a GPT-2 safetensors folder: the stored model computes the reference logits and ships its GPT-2 config.json', async () => {
+    const config = parseGpt2Config({ arch: 'gpt2', vocabSize: 97, hiddenSize: 32, nLayers: 2, nHeads: 4, ffnSize: 128, maxPositions: 64 });
+    const weights = initGpt2Weights(config, 8);
+    const dir = path.join(h.api.config.importRoot, 'hf-gpt2');
+    await exportGpt2Folder(config, weights, dir);
+    const m = await importPath('hf-gpt2/model.safetensors');
+    expect(m.error).toBeNull();
+    expect(m.status).toBe('ready');
+    expect(m.importReport).toMatchObject({ format: 'safetensors', architecture: 'gpt2', parameters: [...weights.values()].reduce((n, w) => n + w.length, 0) });
+    expect(m.config.decoderConfig).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_head: 4, activation_function: 'gelu_new' });
+    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: m.id } });
+    const session = await createDecoderSession(decodeModel(new Uint8Array(await readArtifact(h.store, row.sha256))));
+    const ids = [4, 90, 33, 2, 17];
+    const out = await runDecoder(session, config, { inputIds: [ids] });
+    await session.release();
+    const ref = gpt2ReferenceForward(config, weights, ids).flat();
+    let diff = 0;
+    for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(out.logits[i]! - ref[i]!));
     expect(diff).toBeLessThanOrEqual(1e-4);
   });
 

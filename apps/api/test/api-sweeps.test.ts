@@ -86,7 +86,8 @@ describe('saved recipes', () => {
 
     const run = ok(await h.gql<{ createRun: { id: string; recipe: { steps: { params: { bits: number } }[] } } }>(`mutation($p: ID!, $m: ID!, $r: ID!) { createRun(projectId: $p, baseModelId: $m, recipeId: $r) { id recipe } }`, { p: projectId, m: modelId, r: v1.id }, owner.token)).createRun;
     expect(run.recipe.steps[0]!.params.bits).toBe(4);
-    expect((await h.db.prisma.run.findUniqueOrThrow({ where: { id: run.id } })).recipeId).toBe(v1.id);
+    const read = ok(await h.gql<{ run: { savedRecipeId: string | null; sweepId: string | null } }>(`query($id: ID!) { run(id: $id) { savedRecipeId sweepId } }`, { id: run.id }, viewer.token)).run;
+    expect(read).toEqual({ savedRecipeId: v1.id, sweepId: null });
 
     const both = await h.gql(`mutation($p: ID!, $m: ID!, $r: ID!) { createRun(projectId: $p, baseModelId: $m, recipeId: $r, recipe: {steps: []}) { id } }`, { p: projectId, m: modelId, r: v1.id }, owner.token);
     expect(both.errors?.[0]?.extensions?.field).toBe('recipe');
@@ -107,6 +108,8 @@ describe('sweeps', () => {
     expect(created.runs.length).toBe(2);
     let s = await sweepState(created.id);
     expect(s.runs.map((r) => r.recipe.steps[0]!.params.bits)).toEqual([2, 3]);
+    const first = ok(await h.gql<{ run: { sweepId: string } }>(`query($id: ID!) { run(id: $id) { sweepId } }`, { id: s.runs[0]!.id }, owner.token)).run;
+    expect(first.sweepId).toBe(created.id);
     await finish(s.runs[0]!.id, {});
     s = await waitFor(created.id, (x) => x.runs.length === 3);
     expect(s.runs.map((r) => r.recipe.steps[0]!.params.bits)).toEqual([2, 3, 4]);

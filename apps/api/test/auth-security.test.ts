@@ -121,7 +121,8 @@ describe('sessions', () => {
 
   it('keeps API tokens working for notebooks; signOut with one names the right mutation', async () => {
     const u = await signUp(h, 'notebook');
-    const t = ok(await h.gql<{ createApiToken: { token: string } }>(`mutation { createApiToken(name: "nb") { token } }`, {}, u.token));
+    const team = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Notebooks") { id } }`, {}, u.token)).createTeam.id;
+    const t = ok(await h.gql<{ createApiToken: { token: string } }>(`mutation($t: ID!) { createApiToken(name: "nb", teamId: $t) { token } }`, { t: team }, u.token));
     expect(ok(await h.gql<{ viewer: { email: string } }>(`{ viewer { email } }`, {}, t.createApiToken.token)).viewer.email).toBe(u.email);
     const r = await h.gql(`mutation { signOut }`, {}, t.createApiToken.token);
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'authorization' });
@@ -315,7 +316,7 @@ describe('error hygiene', () => {
       [project, { t: team, n: 'isolate\u2066x' }, 'name', /U\+2066/],
       [project, { t: team, n: 'bell\u0007' }, 'name', /control characters.*U\+0007/],
       [`mutation($n: String!) { createTeam(name: $n) { id } }`, { n: 'Team\u202D' }, 'name', /U\+202D/],
-      [`mutation($n: String!) { createApiToken(name: $n) { token } }`, { n: 'tab\there' }, 'name', /U\+0009/],
+      [`mutation($n: String!, $t: ID!) { createApiToken(name: $n, teamId: $t) { token } }`, { n: 'tab\there', t: team }, 'name', /U\+0009/],
       [`query($t: ID!) { projects(teamId: $t) { id } }`, { t: '\u0000' }, 'teamId', /U\+0000/],
     ];
     for (const [q, v, field, message] of cases) {

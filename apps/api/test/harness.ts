@@ -5,19 +5,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalArtifactStore } from '@distillery/artifacts';
+import { LocalArtifactStore, type ArtifactStore } from '@distillery/artifacts';
 import { createTestDatabase, type TestDatabase } from '@distillery/db';
 import { GraphBuilder, serializeModel } from '@distillery/onnx';
 import { startWorker, type RunningWorker } from '@distillery/workers';
 import { pino } from 'pino';
 import { createApi, type CreateApiOptions, type RunningApi } from '../src/index';
 
-export interface Harness {
+export interface Harness<S extends ArtifactStore = LocalArtifactStore> {
   api: RunningApi;
   /** A real worker taking only import-model jobs (runs stay queued for the tests to inspect). */
   worker: RunningWorker | null;
   db: TestDatabase;
-  store: LocalArtifactStore;
+  store: S;
   dir: string;
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
   close(): Promise<void>;
@@ -40,10 +40,15 @@ export interface HarnessOptions extends Partial<CreateApiOptions> {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  return startHarnessOn((dir) => new LocalArtifactStore(path.join(dir, 'artifacts')), options);
+}
+
+/** The harness over another artifact store (made from the harness's temp folder), shared by the API and its import worker. */
+export async function startHarnessOn<S extends ArtifactStore>(makeStore: (dir: string) => S, options: Omit<HarnessOptions, 'store'> = {}): Promise<Harness<S>> {
   const { importWorker = true, ...overrides } = options;
   const db = await createTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'distillery-api-'));
-  const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+  const store = makeStore(dir);
   const api = await createApi({
     prisma: db.prisma,
     store,
@@ -128,7 +133,7 @@ export function uniqueEmail(name = 'user'): string {
 }
 
 /** Sign up a fresh user, then sign in (sign-up itself never starts a session); returns its session token and id. */
-export async function signUp(h: Harness, name = 'user'): Promise<{ token: string; userId: string; email: string }> {
+export async function signUp(h: Harness<ArtifactStore>, name = 'user'): Promise<{ token: string; userId: string; email: string }> {
   const email = uniqueEmail(name);
   ok(await h.gql(`mutation($email: String!, $password: String!) { signUp(email: $email, password: $password, name: "T") { message } }`, { email, password: TEST_PASSWORD }));
   const r = ok(
@@ -149,7 +154,7 @@ export interface ModelState {
 }
 
 /** Polls model(id) until its import has finished (ready or failed). */
-export async function waitForImport(h: Harness, id: string, token: string, timeoutMs = 30_000): Promise<ModelState> {
+export async function waitForImport(h: Harness<ArtifactStore>, id: string, token: string, timeoutMs = 30_000): Promise<ModelState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = ok(await h.gql<{ model: ModelState }>(`query($id: ID!) { model(id: $id) { id status error parameterCount sha256 } }`, { id }, token));
@@ -160,7 +165,7 @@ export async function waitForImport(h: Harness, id: string, token: string, timeo
 }
 
 /** Upload bytes for the team and import them into the project; resolves once the import finished. */
-export async function importBytes(h: Harness, token: string, teamId: string, projectId: string, bytes: Uint8Array, name = 'm'): Promise<ModelState> {
+export async function importBytes(h: Harness<ArtifactStore>, token: string, teamId: string, projectId: string, bytes: Uint8Array, name = 'm'): Promise<ModelState> {
   const up = await upload(h.api, bytes, token, teamId);
   if (up.status !== 201) throw new Error(`upload answered ${up.status}: ${JSON.stringify(up.body)}`);
   const m = ok(

@@ -50,6 +50,14 @@ describe('GGUF import through the API and the worker', () => {
     // ffn_down rows (688 values) are not whole 32-value blocks, so the export wrote them F16; the import itself had nothing to warn about.
     expect(config.importReport.warnings).toEqual([]);
     expect(config.decoderConfig).toMatchObject({ hidden_size: 256, num_hidden_layers: 4 });
+    const viaApi = ok(
+      await h.gql<{ model: { importReport: Record<string, unknown> } }>(
+        `query($id: ID!) { model(id: $id) { importReport { format architecture parameters dtypes tokenizerKind warnings } } }`,
+        { id: m.importModel.id },
+        token,
+      ),
+    );
+    expect(viaApi.model.importReport).toEqual(config.importReport);
     const tokenizer = JSON.parse(new TextDecoder().decode(await readFile(h.store.path(row.tokenizer!.sha256))));
     expect(tokenizer.model.type).toBe('BPE');
   });

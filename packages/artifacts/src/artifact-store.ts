@@ -51,6 +51,8 @@ export interface ArtifactStore {
   list(): AsyncIterable<StoredBlob>;
   /** Removes partial writes (temp files) older than `cutoff`, left by writers that died. */
   removeTempOlderThan(cutoff: Date): Promise<number>;
+  /** Where a blob lives, as PutResult.path names it (file path or s3:// URL); for records, not for reading. */
+  location(sha256: string): string;
   /** Local file path of a blob (only stores backed by a filesystem have it). */
   path?(sha256: string): string;
 }

@@ -37,6 +37,10 @@ export class LocalArtifactStore implements ArtifactStore {
     return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
+  location(sha256: string): string {
+    return this.path(sha256);
+  }
+
   async put(source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
     if (opts.expectedSha256 !== undefined) assertSha256(opts.expectedSha256);
     await mkdir(this.tmpDir, { recursive: true });

@@ -17,3 +17,18 @@ export async function readArtifact(store: ArtifactStore, sha256: string, maxByte
   }
   return Buffer.concat(chunks, n);
 }
+
+/** The first `bytes` bytes of a blob (fewer if it is shorter), without reading the rest. */
+export async function readArtifactHead(store: ArtifactStore, sha256: string, bytes: number): Promise<Buffer> {
+  const stream = await store.get(sha256);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    chunks.push(b);
+    n += b.byteLength;
+    if (n >= bytes) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks, n).subarray(0, Math.min(n, bytes));
+}

@@ -1,12 +1,30 @@
 /**
- * `distillery convert`: a GGUF file becomes one of our model folders (format detected
- * from the bytes), or a model folder becomes a GGUF file (`--to gguf`).
+ * `distillery convert`: a Hugging Face safetensors folder, a llama2.c checkpoint or a GGUF
+ * file becomes one of our model folders (format detected from the bytes), or a model folder
+ * becomes a GGUF file (`--to gguf`). Prints the import report.
  */
-import { stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectFileFormat, exportGguf, GGUF_EXPORT_TYPES, importGguf, type GgufExportType } from '@distillery/formats';
+import { convertHfFolder, convertLlama2c, exportGguf, GGUF_EXPORT_TYPES, importGguf, writeConvertedModel, type GgufExportType, type ImportReport } from '@distillery/formats';
+import { resolveConvertInput } from './convert-input';
 import { UsageError } from './usage-error';
+
+function printReport(r: ImportReport, stored: string, print: (line: string) => void): void {
+  const dtypes = Object.entries(r.dtypes).map(([k, v]) => `${v} ${k}`).join(', ');
+  print(`format ${r.format}, architecture ${r.architecture}, ${r.parameters} parameters, tensors ${dtypes}, tokenizer ${r.tokenizerKind ?? 'none'}, stored ${stored}`);
+  for (const w of r.warnings) print(`warning: ${w}`);
+}
+
+async function exportFolder(dir: string, out: string, typeFlag: string | undefined, print: (line: string) => void): Promise<void> {
+  const type = (typeFlag ?? 'f16') as GgufExportType;
+  if (!GGUF_EXPORT_TYPES.includes(type)) throw new UsageError(`--type "${typeFlag}" is not one of ${GGUF_EXPORT_TYPES.join(', ')}`);
+  await mkdir(out, { recursive: true });
+  const file = path.join(out, `${path.basename(path.resolve(dir))}-${type}.gguf`);
+  const r = await exportGguf(dir, file, type);
+  print(`wrote ${r.file} (${r.bytes} bytes, ${r.tensors} tensors: ${Object.entries(r.tensorTypes).map(([k, v]) => `${v} ${k}`).join(', ')}; vocabulary ${r.tokenizerModel})`);
+  for (const w of r.warnings) print(`warning: ${w}`);
+}
 
 export async function convertCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -14,33 +32,24 @@ export async function convertCommand(argv: string[], print: (line: string) => vo
     allowPositionals: true,
     options: { out: { type: 'string' }, to: { type: 'string' }, type: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new UsageError(`convert takes one input (a file or a model folder), got ${positionals.length}`);
+  if (positionals.length !== 1) throw new UsageError(`convert takes one input (a file or a folder), got ${positionals.length}`);
   if (!values.out) throw new UsageError('convert needs --out <dir>');
-  const input = positionals[0]!;
-  const info = await stat(input).catch(() => {
-    throw new UsageError(`${input}: no such file or folder`);
-  });
   if (values.to !== undefined && values.to !== 'gguf') throw new UsageError(`--to "${values.to}" is not supported (gguf is)`);
-  if (info.isDirectory()) {
-    if (values.to !== 'gguf') throw new UsageError(`${input} is a model folder already; add --to gguf to export it`);
-    const type = (values.type ?? 'f16') as GgufExportType;
-    if (!GGUF_EXPORT_TYPES.includes(type)) throw new UsageError(`--type "${values.type}" is not one of ${GGUF_EXPORT_TYPES.join(', ')}`);
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(values.out, { recursive: true });
-    const file = path.join(values.out, `${path.basename(path.resolve(input))}-${type}.gguf`);
-    const r = await exportGguf(input, file, type);
-    print(`wrote ${r.file} (${r.bytes} bytes, ${r.tensors} tensors: ${Object.entries(r.tensorTypes).map(([k, v]) => `${v} ${k}`).join(', ')}; vocabulary ${r.tokenizerModel})`);
-    for (const w of r.warnings) print(`warning: ${w}`);
-    return;
+  const input = await resolveConvertInput(positionals[0]!);
+  if (input.kind === 'model-folder') {
+    if (values.to !== 'gguf') throw new UsageError(`${input.dir} is a model folder already; add --to gguf to export it`);
+    return exportFolder(input.dir, values.out, values.type, print);
   }
   if (values.type !== undefined) throw new UsageError('--type applies to --to gguf exports of a model folder');
-  if (values.to === 'gguf') throw new UsageError(`${input} is a file; --to gguf exports a model folder`);
-  const detected = await detectFileFormat(input);
-  if (detected.format !== 'gguf') {
-    throw new UsageError(`${input}: ${detected.format === 'unknown' ? detected.reason : `${detected.format} (${detected.reason}) is not converted by this command yet (GGUF is)`}`);
+  if (values.to === 'gguf') throw new UsageError(`${positionals[0]} is not one of our model folders; convert it first, then export that folder with --to gguf`);
+  if (input.kind === 'gguf') {
+    const { report, weightDtype } = await importGguf(input.file, values.out);
+    print(`wrote model folder ${values.out}`);
+    return printReport(report, weightDtype, print);
   }
-  const r = await importGguf(input, values.out);
+  const converted = input.kind === 'hf-folder' ? await convertHfFolder(input.dir) : await convertLlama2c(input.file);
+  await writeConvertedModel(converted, values.out);
   print(`wrote model folder ${values.out}`);
-  print(`format ${r.format}, architecture ${r.architecture}, ${r.parameters} parameters, tensors ${Object.entries(r.dtypes).map(([k, v]) => `${v} ${k}`).join(', ')}, tokenizer ${r.tokenizerKind}, stored ${r.weightDtype}`);
-  for (const w of r.warnings) print(`warning: ${w}`);
+  const stored = (converted.hfConfig as { torch_dtype?: unknown }).torch_dtype;
+  printReport(converted.report, typeof stored === 'string' ? stored : 'float32', print);
 }

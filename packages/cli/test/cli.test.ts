@@ -4,12 +4,14 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceModelDir } from '@distillery/reference';
+import { exportHfFolder, writeLlama2c, writeLlama2cTokenizer, type Llama2cPiece } from '@distillery/formats';
+import { decoderWeightsFromModel } from '@distillery/nn';
+import { readModelFolder, referenceModelDir } from '@distillery/reference';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/distillery.mjs');
 let tmp: string;
@@ -51,6 +53,50 @@ describe('distillery convert and generate', () => {
     expect(a.stdout).toMatch(/^text: /m);
   });
 
+  async function expectSameGreedyIds(converted: string): Promise<void> {
+    const a = await cli('generate', referenceModelDir(), '--ids', '68 474 467 2260', '--max-new-tokens', '10', '--greedy');
+    const b = await cli('generate', converted, '--ids', '68 474 467 2260', '--max-new-tokens', '10', '--greedy');
+    expect(b.stderr).toBe('');
+    expect(idsLine(a.stdout)!.split(' ')).toHaveLength(10);
+    expect(idsLine(b.stdout)).toBe(idsLine(a.stdout));
+  }
+
+  it('converts a Hugging Face safetensors folder (named by folder or by its file) that generates the source greedy ids', async () => {
+    const ref = await readModelFolder(referenceModelDir());
+    const { config, weights } = decoderWeightsFromModel(ref.model);
+    const source = path.join(tmp, 'hf-source');
+    const tokenizerJson = await readFile(path.join(referenceModelDir(), 'tokenizer.json'), 'utf8');
+    await exportHfFolder(config, weights, source, { dtype: 'F16', tokenizerJson });
+    const out = path.join(tmp, 'from-hf');
+    const r = await cli('convert', source, '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/format safetensors, architecture llama, 5261568 parameters, tensors \d+ F16, tokenizer BPE/);
+    for (const file of ['onnx/model.onnx', 'config.json', 'tokenizer.json']) expect(existsSync(path.join(out, file)), file).toBe(true);
+    await expectSameGreedyIds(out);
+    const byFile = await cli('convert', path.join(source, 'model.safetensors'), '--out', path.join(tmp, 'from-hf-file'));
+    expect(byFile.code).toBe(0);
+    expect(byFile.stdout).toContain('format safetensors');
+  });
+
+  it('converts a llama2.c checkpoint with its tokenizer.bin that generates the source greedy ids', async () => {
+    const ref = await readModelFolder(referenceModelDir());
+    const { config, weights } = decoderWeightsFromModel(ref.model);
+    const source = path.join(tmp, 'llama2c');
+    await mkdir(source, { recursive: true });
+    const checkpoint = path.join(source, 'stories.bin');
+    await writeLlama2c(checkpoint, config, weights);
+    const vocab = (JSON.parse(await readFile(path.join(referenceModelDir(), 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const pieces: Llama2cPiece[] = Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([piece, id]) => ({ piece, score: -id }));
+    await writeFile(path.join(source, 'tokenizer.bin'), writeLlama2cTokenizer(pieces));
+    const out = path.join(tmp, 'from-llama2c');
+    const r = await cli('convert', checkpoint, '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/format llama2c, architecture llama, 5261568 parameters, tensors \d+ F32, tokenizer \S+/);
+    await expectSameGreedyIds(out);
+  });
+
   it('samples reproducibly from text with a seed', async () => {
     const args = ['generate', referenceModelDir(), '--prompt', 'Call me Ishmael.', '--max-new-tokens', '8', '--temperature', '0.8', '--top-k', '40', '--seed', '3'];
     const [a, b] = [await cli(...args), await cli(...args)];
@@ -59,13 +105,13 @@ describe('distillery convert and generate', () => {
     expect(idsLine(a.stdout)).toBe(idsLine(b.stdout));
   });
 
-  it('exits nonzero with a clear message on bad input', async () => {
+  async function badInputCases(): Promise<Array<[string[], number, RegExp]>> {
     const junk = path.join(tmp, 'junk.bin');
     await writeFile(junk, 'not a model, just some text here');
     const whole = await readFile(path.join(tmp, 'ref-base-f16.gguf'));
     const cut = path.join(tmp, 'cut.gguf');
     await writeFile(cut, whole.subarray(0, 5000));
-    const cases: Array<[string[], number, RegExp]> = [
+    return [
       [[], 2, /usage:/],
       [['frobnicate'], 2, /unknown command "frobnicate"/],
       [['convert', referenceModelDir()], 2, /convert needs --out/],
@@ -82,10 +128,36 @@ describe('distillery convert and generate', () => {
       [['generate', tmp, '--ids', '1', '--max-new-tokens', '2'], 2, /is not a model folder/],
       [['generate', referenceModelDir(), '--ids', '1', '--max-new-tokens', '2', '--bogus'], 2, /Unknown option '--bogus'/],
     ];
+  }
+
+  async function expectFailures(cases: Array<[string[], number, RegExp]>): Promise<void> {
     for (const [args, code, message] of cases) {
       const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr + r.stdout, args.join(' ')).toMatch(message);
     }
+  }
+
+  it('exits nonzero with a clear message on bad convert input', async () => {
+    await expectFailures((await badInputCases()).slice(0, 8));
+  });
+
+  it('names the problem when a folder or file is not something convert reads', async () => {
+    const empty = path.join(tmp, 'empty');
+    await mkdir(empty, { recursive: true });
+    const broken = path.join(tmp, 'hf-broken');
+    await mkdir(broken, { recursive: true });
+    await writeFile(path.join(broken, 'model.safetensors'), await readFile(path.join(tmp, 'hf-source', 'model.safetensors')));
+    await writeFile(path.join(broken, 'config.json'), '{"model_type": ');
+    await expectFailures([
+      [['convert', empty, '--out', path.join(tmp, 'x')], 2, /empty: neither one of our model folders .* nor a Hugging Face folder/],
+      [['convert', path.join(referenceModelDir(), 'onnx', 'model.onnx'), '--out', path.join(tmp, 'x')], 2, /model\.onnx: an ONNX file .*name the folder/],
+      [['convert', path.join(tmp, 'hf-source'), '--out', path.join(tmp, 'x'), '--to', 'gguf'], 2, /hf-source is not one of our model folders; convert it first/],
+      [['convert', broken, '--out', path.join(tmp, 'x')], 1, /config\.json: .*not valid JSON/],
+    ]);
+  });
+
+  it('exits nonzero with a clear message on bad generate input', async () => {
+    await expectFailures((await badInputCases()).slice(8));
   });
 });

@@ -72,12 +72,12 @@ export interface EvaluationSuite {
 }
 
 /** JSON with object keys sorted, so equal content always hashes equally. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     return `{${Object.keys(value as Record<string, unknown>)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(value);
@@ -87,5 +87,5 @@ export const sha256Hex = (text: string | Uint8Array): string => createHash('sha2
 
 export function evaluationSuite(settings: SuiteSettings, data: SuiteData): EvaluationSuite {
   const body = { id: EVAL_SUITE_ID, version: EVAL_SUITE_VERSION, settings, data, ortVersion: ort.env.versions.common ?? 'unknown' };
-  return { ...body, hash: sha256Hex(canonical(body)) };
+  return { ...body, hash: sha256Hex(canonicalJson(body)) };
 }

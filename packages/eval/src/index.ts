@@ -1,4 +1,5 @@
 export * from './causal-lm-session';
+export * from './decoder-io';
 export * from './sliding-windows';
 export * from './scoring-graph';
 export * from './window-scorer';
@@ -15,6 +16,7 @@ export * from './percentiles';
 export * from './latency';
 export * from './unigram';
 export * from './metric-catalogue';
+export * from './reproduction';
 export * from './sequence-scores';
 export * from './choice-task-file';
 export * from './multiple-choice';

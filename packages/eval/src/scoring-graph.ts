@@ -41,7 +41,9 @@ export function scoringGraph(model: Model, opts: ScoringGraphOptions = {}): Mode
   const g = model.graph;
   const logits = g.outputs.find((o) => o.name === 'logits');
   if (!logits) throw new Error(`model has no "logits" output (outputs: ${g.outputs.map((o) => o.name).join(', ')})`);
-  if (logits.dtype !== 'float32') throw new Error(`the "logits" output is ${logits.dtype}; scoring needs float32 logits`);
+  if (logits.dtype !== 'float32' && logits.dtype !== 'float16') throw new Error(`the "logits" output is ${logits.dtype}; scoring needs float32 or float16 logits`);
+  // Half-precision logits (float16 exports) are scored in float32: log-softmax over a large vocabulary loses too much in half.
+  const scored = logits.dtype === 'float16' ? 'eval_logits_float32' : 'logits';
   const opset = getOpsetVersion(model, '') ?? 0;
   // Unsqueeze/Squeeze/ReduceSum take their axes as an input from opset 13 on.
   if (opset < 13) throw new Error(`model imports ONNX opset ${opset}; scoring needs opset 13 or newer`);
@@ -51,11 +53,12 @@ export function scoringGraph(model: Model, opts: ScoringGraphOptions = {}): Mode
   const vocab = logits.shape?.[2];
   const k = typeof vocab === 'number' ? Math.min(TOP_K, vocab) : TOP_K;
   const nodes: Node[] = [
-    node('/eval/LogSoftmax', 'LogSoftmax', ['logits'], [SCORE.logprobs], { axis: attr.int(-1) }),
+    ...(scored === 'logits' ? [] : [node('/eval/Cast', 'Cast', ['logits'], [scored], { to: attr.int(1) })]),
+    node('/eval/LogSoftmax', 'LogSoftmax', [scored], [SCORE.logprobs], { axis: attr.int(-1) }),
     node('/eval/Unsqueeze', 'Unsqueeze', [SCORE.targets, 'eval_axis_last'], ['eval_targets_3d']),
     node('/eval/GatherElements', 'GatherElements', [SCORE.logprobs, 'eval_targets_3d'], ['eval_target_logprob_3d'], { axis: attr.int(-1) }),
     node('/eval/Squeeze', 'Squeeze', ['eval_target_logprob_3d', 'eval_axis_last'], [SCORE.targetLogprob]),
-    node('/eval/TopK', 'TopK', ['logits', 'eval_k'], ['eval_top_values', SCORE.topIds], { axis: attr.int(-1) }),
+    node('/eval/TopK', 'TopK', [scored, 'eval_k'], ['eval_top_values', SCORE.topIds], { axis: attr.int(-1) }),
   ];
   const dims = ['batch_size', 'sequence_length'];
   const inputs = [...g.inputs, { name: SCORE.targets, dtype: 'int64' as const, shape: dims }];

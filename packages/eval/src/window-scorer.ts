@@ -5,7 +5,7 @@
  */
 import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
-import { emptyPast } from './causal-lm-session';
+import { decoderIo, emptyPastFeeds, tokenFeeds, type DecoderIo } from './decoder-io';
 import { SCORE, scoringGraph } from './scoring-graph';
 
 export interface ScorerOptions {
@@ -49,7 +49,6 @@ export interface WindowScorer {
   release(): Promise<void>;
 }
 
-const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids', SCORE.targets, SCORE.baseLogprobs]);
 
 export async function openScorer(model: Model, opts: ScorerOptions = {}): Promise<WindowScorer> {
   const threads = opts.threads ?? 1;
@@ -57,15 +56,13 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
   const withBase = opts.withBase ?? false;
   const scoring = scoringGraph(model, { withBase });
   const session = await ort.InferenceSession.create(serializeModel(scoring).model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  let io: DecoderIo;
   try {
-    const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.has(n) && !/^past_key_values\.\d+\.(key|value)$/.test(n));
-    if (unknown.length) throw new Error(`model has inputs this evaluator cannot feed: ${unknown.join(', ')}`);
-    if (!session.inputNames.includes('input_ids')) throw new Error(`model has no "input_ids" input (inputs: ${session.inputNames.join(', ')})`);
+    io = decoderIo(session, new Set([SCORE.targets, SCORE.baseLogprobs]));
   } catch (error) {
     await session.release();
     throw error;
   }
-  const wants = (n: string) => session.inputNames.includes(n);
   const meta = session.outputMetadata.find((m) => m.name === SCORE.logprobs);
   const vocabDim = meta?.isTensor ? meta.shape[2] : undefined;
 
@@ -73,25 +70,19 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
     const { batch: B, length: T, ids } = req;
     if (ids.length !== B * T) throw new Error(`ids has ${ids.length} entries, expected batch ${B} x length ${T}`);
     if (req.baseLogprobs && !withBase) throw new Error('this scorer was opened without withBase: it cannot compare with a base model');
-    const inputIds = new BigInt64Array(B * T);
     const targets = new BigInt64Array(B * T);
-    const positions = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const i = b * T + t;
-        inputIds[i] = BigInt(ids[i]!);
         // The last position predicts a token outside the window: any valid id will do.
         targets[i] = t + 1 < T ? BigInt(ids[i + 1]!) : 0n;
-        positions[i] = BigInt(t);
       }
     }
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, [B, T]),
+      ...tokenFeeds(io, ids, B, T),
       [SCORE.targets]: new ort.Tensor('int64', targets, [B, T]),
-      ...emptyPast(session, B),
+      ...emptyPastFeeds(io, B),
     };
-    if (wants('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(B * T).fill(1n), [B, T]);
-    if (wants('position_ids')) feeds.position_ids = new ort.Tensor('int64', positions, [B, T]);
     const fetches: string[] = [SCORE.targetLogprob, SCORE.topIds];
     if (req.logprobs) fetches.push(SCORE.logprobs);
     if (req.baseLogprobs) {

@@ -7,7 +7,7 @@
  */
 import type { Prisma, PrismaClient, SweepStatus } from '@distillery/db';
 import { metricDirection, type Direction } from '@distillery/eval/pareto';
-import { parseRecipe, RecipeError } from '@distillery/techniques';
+import { parseRecipe, RecipeError, registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
 import { proposeConfigs, type EvaluatedConfig } from './pareto-local-search';
 import { createQueuedRun } from './queued-run';
@@ -115,7 +115,8 @@ export async function advanceSweep(prisma: PrismaClient, sweepId: string): Promi
     for (const pick of picks) {
       let recipe;
       try {
-        recipe = parseRecipe(applyAssignment(sweep.recipe as Json, pick));
+        // Seeds the recipe leaves open come from the sweep's seed, as createRun does with a run's.
+        recipe = parseRecipe(seedRecipe(applyAssignment(sweep.recipe as Json, pick), sweep.seed, registry));
       } catch (e) {
         if (!(e instanceof RecipeError)) throw e;
         note = `configuration ${JSON.stringify(pick)} is not a valid recipe: ${e.problems.join('; ')}`;

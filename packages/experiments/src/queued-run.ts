@@ -13,6 +13,8 @@ export interface QueuedRunInput {
   recipeId?: string | null;
   sweepId?: string | null;
   tags?: string[];
+  /** The run this one re-runs with identical inputs (reproduce). */
+  reproductionOfId?: string | null;
 }
 
 export async function createQueuedRun(tx: Prisma.TransactionClient, input: QueuedRunInput): Promise<Run> {
@@ -27,6 +29,7 @@ export async function createQueuedRun(tx: Prisma.TransactionClient, input: Queue
       recipeId: input.recipeId ?? null,
       sweepId: input.sweepId ?? null,
       tags: input.tags ?? [],
+      reproductionOfId: input.reproductionOfId ?? null,
     },
     steps: input.recipe.steps.map((s) => ({ techniqueId: s.technique, params: s.params as Prisma.InputJsonValue })),
   });

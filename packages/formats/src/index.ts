@@ -1,5 +1,6 @@
 export * from './gguf/gguf-types';
 export * from './gguf/gguf-blocks';
+export * from './gguf/gguf-kquants';
 export * from './gguf/gguf-writer';
 export * from './gguf/gguf-llama-tensors';
 export * from './gguf/gguf-vocab';
@@ -20,11 +21,14 @@ export { exportHfFolder, type ExportHfOptions } from './safetensors/export-hf-fo
 export { convertHfFolder, type ConvertedModel } from './safetensors/convert-hf-folder';
 export type { ImportReport } from './import-report';
 export { tokenizerKind, tokenizerReport, type TokenizerReport } from './tokenizer-report';
-export { interleavedToHalves, halvesToInterleaved } from './rotary-layout';
+export { halvesRow, interleavedToHalves, halvesToInterleaved } from './rotary-layout';
 export { readLlama2c, type Llama2cImport } from './llama2c/read-llama2c';
 export { writeLlama2c } from './llama2c/write-llama2c';
 export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type Llama2cPiece } from './llama2c/llama2c-tokenizer';
 export { convertLlama2c, LLAMA2C_TOKENIZER_FILE, type ConvertLlama2cOptions } from './llama2c/convert-llama2c';
 export { bufferSource, fileSource, type ByteSource } from './byte-source';
 export { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS } from './llama2c/llama2c-layout';
-export { sniffFormat, SNIFF_BYTES, type SniffedFormat } from './sniff-format';
+export { isGpt2Config, readGpt2HfConfig } from './safetensors/gpt2-hf-config';
+export { exportGpt2Folder } from './safetensors/export-gpt2-folder';
+export { convertGpt2Folder } from './safetensors/convert-gpt2-folder';
+export { writeConvertedModel } from './write-converted-model';

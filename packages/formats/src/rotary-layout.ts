@@ -1,32 +1,35 @@
 /**
- * Two row orders of the q/k projections. Meta's Llama checkpoints (and llama2.c, which
- * rotates adjacent pairs (x_2i, x_2i+1) in run.c) interleave each head's rotary pairs;
- * Hugging Face's rotate_half, which our builder uses, pairs x_i with x_{i+hd/2}. Hugging
- * Face's convert_llama_weights_to_hf.py `permute` maps the first to the second: within a
- * head, interleaved row 2i + p becomes row p * hd/2 + i.
+ * Two row orders of the q/k projections. Meta's Llama checkpoints, llama2.c (run.c rotates
+ * adjacent pairs (x_2i, x_2i+1)) and llama.cpp's GGUF tensors interleave each head's rotary
+ * pairs; Hugging Face's rotate_half, which our builder uses, pairs x_i with x_{i+hd/2}. Hugging
+ * Face's convert_llama_weights_to_hf.py `permute` (and its inverse, LlamaModel.permute in
+ * llama.cpp's convert_hf_to_gguf.py) map one to the other: within a head, interleaved row
+ * 2i + p is rotate_half row p * hd/2 + i.
  */
+
+/** The rotate_half row that interleaved row `row` of a [nHeads * headDim, ...] projection holds. */
+export function halvesRow(row: number, headDim: number): number {
+  const r = row % headDim;
+  return row - r + (r % 2) * (headDim / 2) + Math.floor(r / 2);
+}
 
 /** Rows of W [nHeads * headDim, cols] (row-major) from interleaved pairs to rotate_half halves. */
 export function interleavedToHalves(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  return permuteRows(w, nHeads, headDim, cols, (i, p) => [2 * i + p, p * (headDim / 2) + i]);
+  return permuteRows(w, nHeads, headDim, cols, 'to-halves');
 }
 
 /** The inverse of {@link interleavedToHalves}. */
 export function halvesToInterleaved(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  return permuteRows(w, nHeads, headDim, cols, (i, p) => [p * (headDim / 2) + i, 2 * i + p]);
+  return permuteRows(w, nHeads, headDim, cols, 'to-interleaved');
 }
 
-function permuteRows(w: Float32Array, nHeads: number, headDim: number, cols: number, map: (i: number, p: number) => [number, number]): Float32Array {
+function permuteRows(w: Float32Array, nHeads: number, headDim: number, cols: number, direction: 'to-halves' | 'to-interleaved'): Float32Array {
   if (w.length !== nHeads * headDim * cols) throw new Error(`rotary permutation: ${w.length} values, expected ${nHeads} x ${headDim} x ${cols}`);
+  if (headDim % 2 !== 0) throw new Error(`rotary permutation: head size ${headDim} is odd`);
   const out = new Float32Array(w.length);
-  const half = headDim / 2;
-  for (let h = 0; h < nHeads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let p = 0; p < 2; p++) {
-        const [from, to] = map(i, p);
-        out.set(w.subarray((h * headDim + from) * cols, (h * headDim + from + 1) * cols), (h * headDim + to) * cols);
-      }
-    }
+  for (let row = 0; row < nHeads * headDim; row++) {
+    const [from, to] = direction === 'to-halves' ? [row, halvesRow(row, headDim)] : [halvesRow(row, headDim), row];
+    out.set(w.subarray(from * cols, (from + 1) * cols), to * cols);
   }
   return out;
 }

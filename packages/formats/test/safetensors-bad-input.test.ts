@@ -111,7 +111,7 @@ describe('safetensors folders that do not fit their config', () => {
     const dir = await goodFolder('arch');
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
     await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'gpt2' }));
-    await expect(importHfFolder(dir)).rejects.toThrow(/config\.json: model_type: "gpt2" \(LayerNorm, learned positions, GELU\) is not an architecture/);
+    await expect(importHfFolder(dir)).rejects.toThrow(/config\.json: model_type: "gpt2" \(LayerNorm, learned positions, GELU\) is not a Llama-family decoder: convertHfFolder builds it with the GPT-2 builder/);
     await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'falcon' }));
     await expect(importHfFolder(dir)).rejects.toThrow('config.json: model_type: "falcon" is not supported (supported: llama, mistral, qwen2)');
     await expect(importHfFolder(path.join(root, 'nowhere'))).rejects.toThrow(/config\.json: \(file\): missing/);
@@ -122,5 +122,22 @@ describe('safetensors folders that do not fit their config', () => {
     await shapes.close();
     await writeFile(path.join(tied, 'config.json'), JSON.stringify({ ...tiedConfig, num_hidden_layers: 3 }));
     await expect(importHfFolder(tied)).rejects.toThrow('model.safetensors: model.layers.2.input_layernorm.weight: missing (config.json describes 3 layers of a llama decoder)');
+  });
+});
+
+describe('sharded folders', () => {
+  it('refuses an index naming a missing shard or a shard that links outside the folder', async () => {
+    const { symlink, unlink, rename } = await import('node:fs/promises');
+    const config = decoderPreset('tiny');
+    const dir = path.join(root, 'links');
+    const written = await exportHfFolder(config, initDecoderWeights(config, 5), dir, { maxShardBytes: 10_000 });
+    const name = written.files[0];
+    const shard = path.join(dir, name);
+    const outside = path.join(root, 'outside.safetensors');
+    await rename(shard, outside);
+    await expect(importHfFolder(dir)).rejects.toThrow(`model.safetensors.index.json: weight_map: names shard "${name}", which is not in the folder`);
+    await symlink(outside, shard);
+    await expect(importHfFolder(dir)).rejects.toThrow(`model.safetensors.index.json: weight_map: shard "${name}" leads outside the model's folder`);
+    await unlink(shard);
   });
 });

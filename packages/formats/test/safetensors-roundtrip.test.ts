@@ -121,7 +121,7 @@ describe('Qwen2 (q/k/v biases)', () => {
     expect(hf.model_type).toBe('qwen2');
     const converted = await convertHfFolder(dir);
     expect(converted.report.architecture).toBe('qwen2');
-    expect(converted.config.qkvBias).toBe(true);
+    expect(converted.config).toMatchObject({ arch: 'llama', qkvBias: true });
     const session = await createDecoderSession(converted.model);
     const out = await runDecoder(session, config, { inputIds: [PROMPT] });
     const slow = referenceForward(config, weights, [PROMPT]).logits[0].flat();
@@ -130,5 +130,22 @@ describe('Qwen2 (q/k/v biases)', () => {
     const zeroed = new Map(weights);
     for (const role of ['q', 'k', 'v']) zeroed.set(`model.layers.0.self_attn.${role}_proj.bias`, new Float32Array(weights.get(`model.layers.0.self_attn.${role}_proj.bias`)!.length));
     expect(maxDiff(out.logits, Float32Array.from(referenceForward(config, zeroed, [PROMPT]).logits[0].flat()))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('16-bit weights', () => {
+  it('keeps a BF16 model in float32 when a weight is beyond float16 range, and says so', async () => {
+    const config = decoderPreset('tiny');
+    const weights = initDecoderWeights(config, 12);
+    weights.get('model.layers.1.mlp.up_proj.weight')![7] = 1e6;
+    const dir = path.join(root, 'bf16-wide');
+    await exportHfFolder(config, weights, dir, { dtype: 'BF16' });
+    const converted = await convertHfFolder(dir);
+    expect(converted.model.graph.initializers.some((t) => t.dtype === 'float16')).toBe(false);
+    expect(converted.report.warnings.join()).toMatch(/model\.layers\.1\.mlp\.up_proj\.weight holds 999424, beyond float16's range, so the model is kept in float32/);
+    const rounded: DecoderWeights = new Map([...weights].map(([n, w]) => [n, roundTo('BF16', w)]));
+    const session = await createDecoderSession(converted.model);
+    const out = await runDecoder(session, config, { inputIds: [PROMPT] });
+    expect(maxDiff(out.logits, await logitsOf(config, rounded))).toBeLessThanOrEqual(1e-4);
   });
 });

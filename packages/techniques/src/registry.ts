@@ -12,6 +12,7 @@ import { lora } from './finetune/lora';
 import { mixed } from './quantize/mixed';
 import { gptqTechnique } from './quantize/gptq-technique';
 import { awqTechnique } from './quantize/awq-technique';
+import { hqqTechnique } from './quantize/hqq-technique';
 import { smoothQuantTechnique } from './quantize/smoothquant-technique';
 import { pruneBlocksTechnique } from './prune/blocks';
 import { ffnChannelsTechnique } from './prune/ffn-channels';
@@ -71,6 +72,7 @@ export const registry = new TechniqueRegistry([
   mixed as unknown as AnyTechnique,
   gptqTechnique as unknown as AnyTechnique,
   awqTechnique as unknown as AnyTechnique,
+  hqqTechnique as unknown as AnyTechnique,
   smoothQuantTechnique as unknown as AnyTechnique,
   pruneBlocksTechnique as unknown as AnyTechnique,
   ffnChannelsTechnique as unknown as AnyTechnique,

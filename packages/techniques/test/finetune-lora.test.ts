@@ -42,6 +42,9 @@ describe('finetune.lora', () => {
     expect(out.report.separateAdapters).toBe(tinyConfig.nLayers * 7);
     expect(out.report.mergedAdapters).toBe(0);
     expect(out.report.quantizedBaseLayers).toBe(tinyConfig.nLayers * 7);
+    // float16 storage by default, cast to float32 in the graph.
+    expect(out.report.adapterBytes).toBe(2 * (out.report.adapterParameters as number));
+    expect(out.model.graph.initializers.filter((t) => t.name.endsWith('.lora_A')).every((t) => t.dtype === 'float16')).toBe(true);
     // The quantized blocks are the input's, byte for byte.
     const packed = (m: Model) => m.graph.initializers.filter((t) => t.name.endsWith('_nbits')).map((t) => Buffer.from(t.raw).toString('base64'));
     expect(packed(out.model)).toEqual(packed(q4));
@@ -69,9 +72,10 @@ describe('finetune.lora', () => {
     const before = decoderWeightsFromModel(base).weights.get('model.layers.0.mlp.up_proj.weight')!;
     const after = decoderWeightsFromModel(merged.model).weights.get('model.layers.0.mlp.up_proj.weight')!;
     expect(after.some((v, i) => v !== before[i])).toBe(true);
-    const separate = await finetuneLora(base, { ...params, merge: false }, ctxWith());
+    const separate = await finetuneLora(base, { ...params, merge: false, adapterDtype: 'float32' }, ctxWith());
     expect(separate.report.separateAdapters).toBe(tinyConfig.nLayers);
     expect(separate.model.graph.nodes.length).toBe(base.graph.nodes.length + 3 * tinyConfig.nLayers);
+    expect(separate.report.adapterBytes).toBe(4 * (separate.report.adapterParameters as number));
   });
 
   it('refuses to run without training tokens, a bad rank, and a base it cannot read', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitGroup, gptq } from '../src/quantize/gptq';
+import { gptq } from '../src/quantize/gptq';
+import { fitGroupGrid, shrinkCandidates } from '../src/kit/grid-fit';
 import { dequantizeWeight, quantizeValue, quantizeWeight, resolveSpec, type QuantGrid, type QuantSpec } from '../src/kit/quantizer';
 import { inverseCholeskyUpper } from '../src/linalg/inverse-cholesky';
 import { NotPositiveDefiniteError } from '../src/linalg/cholesky';
@@ -40,18 +41,20 @@ function slowInverse(a: Float64Array, n: number): Float64Array {
  * row (Frantar et al. 2022, eq. 2) and the explicit downdate of H^-1 (eq. 3) in float64;
  * no Cholesky, no blocks.
  */
-function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64Array, grid: QuantGrid, actOrder: boolean, percDamp: number) {
+function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64Array, grid: QuantGrid, actOrder: boolean, percDamp: number, shrinks?: number[]) {
   const w = Float64Array.from(weight);
   const h = Float64Array.from(h0);
   for (let i = 0; i < rows; i++) if (h[i * rows + i] === 0) { h[i * rows + i] = 1; for (let c = 0; c < cols; c++) w[i * cols + c] = 0; }
   const groupSize = grid.groupSize;
-  type G = ReturnType<typeof fitGroup>;
-  const fit = (r0: number, from: Float64Array, order: number[]): G => {
+  type G = ReturnType<typeof fitGroupGrid>;
+  // Grid search errors are weighted by the Hessian diagonal of the rows in the order they are fitted.
+  const fit = (r0: number, from: Float64Array, order: number[], diag: (i: number) => number): G => {
     const n = Math.min(groupSize, rows - r0);
-    return fitGroup(Float32Array.from({ length: n * cols }, (_, k) => from[order[r0 + Math.floor(k / cols)]! * cols + (k % cols)]!), n, cols, grid);
+    const values = Float32Array.from({ length: n * cols }, (_, k) => from[order[r0 + Math.floor(k / cols)]! * cols + (k % cols)]!);
+    return fitGroupGrid(values, n, cols, grid, { shrinks, rowWeights: Array.from({ length: n }, (_, i) => diag(r0 + i)) });
   };
   const identity = Array.from({ length: rows }, (_, i) => i);
-  const staticGrids = actOrder ? Array.from({ length: grid.groups }, (_, g) => fit(g * groupSize, w, identity)) : [];
+  const staticGrids = actOrder ? Array.from({ length: grid.groups }, (_, g) => fit(g * groupSize, w, identity, (i) => h[i * rows + i]!)) : [];
   const perm = [...identity];
   if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
   const hp = new Float64Array(rows * rows);
@@ -67,7 +70,7 @@ function slowGptq(weight: Float32Array, rows: number, cols: number, h0: Float64A
   for (let k = 0; k < rows; k++) {
     const orig = perm[k]!;
     if (actOrder) g = staticGrids[Math.floor(orig / groupSize)];
-    else if (k % groupSize === 0) g = fit(k, w, perm);
+    else if (k % groupSize === 0) g = fit(k, w, perm, (i) => hp[i * rows + i]!);
     const d = hinv[k * rows + k]!;
     for (let c = 0; c < cols; c++) {
       const x = w[orig * cols + c]!;
@@ -124,16 +127,19 @@ describe('gptq', () => {
   const w = seededUniform(rows * cols, 5, 0.3);
   const spec = (groupSize: number): QuantSpec => ({ bits: 3, symmetric: false, groupSize });
 
-  for (const [groupSize, blockSize, actOrder] of [
-    [rows, 16, false],
-    [8, 16, false],
-    [16, 8, false],
-    [8, 16, true],
-    [rows, 5, true],
+  const search = shrinkCandidates(0.6, 0.05);
+  for (const [groupSize, blockSize, actOrder, shrinks] of [
+    [rows, 16, false, undefined],
+    [8, 16, false, undefined],
+    [16, 8, false, undefined],
+    [8, 16, true, undefined],
+    [rows, 5, true, undefined],
+    [8, 16, false, search],
+    [16, 8, true, search],
   ] as const) {
-    it(`matches the slow column-by-column reference (group ${groupSize}, block ${blockSize}, act-order ${actOrder})`, async () => {
-      const fast = await gptq(w, rows, cols, h, { spec: spec(groupSize), blockSize, actOrder, percDamp: 0.01 });
-      const slow = slowGptq(w, rows, cols, h, resolveSpec(spec(groupSize), rows), actOrder, 0.01);
+    it(`matches the slow column-by-column reference (group ${groupSize}, block ${blockSize}, act-order ${actOrder}, ${shrinks ? 'grid search' : 'min/max grid'})`, async () => {
+      const fast = await gptq(w, rows, cols, h, { spec: spec(groupSize), blockSize, actOrder, percDamp: 0.01, shrinks });
+      const slow = slowGptq(w, rows, cols, h, resolveSpec(spec(groupSize), rows), actOrder, 0.01, shrinks ? [...shrinks] : undefined);
       let mismatched = 0;
       for (let i = 0; i < rows * cols; i++) if (fast.codes[i] !== slow.codes[i]) mismatched++;
       expect(mismatched).toBe(0);
@@ -145,6 +151,15 @@ describe('gptq', () => {
           const g = Math.floor(r / groupSize) * cols + c;
           expect(Math.fround((fast.codes[r * cols + c]! - fast.zeros[g]!) * fast.scales[g]!)).toBe(fast.dequantized[r * cols + c]);
         }
+    });
+  }
+
+  for (const [groupSize, actOrder] of [[8, false], [rows, false], [12, false], [8, true]] as const) {
+    it(`matches the slow reference across several outer blocks (group ${groupSize}, act-order ${actOrder}, blocks of 4 in outer blocks of 16)`, async () => {
+      const fast = await gptq(w, rows, cols, h, { spec: spec(groupSize), blockSize: 4, outerBlockSize: 16, actOrder });
+      const slow = slowGptq(w, rows, cols, h, resolveSpec(spec(groupSize), rows), actOrder, 0.01);
+      expect([...fast.codes]).toEqual([...slow.codes]);
+      for (let i = 0; i < rows * cols; i++) expect(fast.dequantized[i]).toBeCloseTo(slow.deq[i]!, 6);
     });
   }
 

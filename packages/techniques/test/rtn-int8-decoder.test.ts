@@ -58,4 +58,13 @@ describe('quantize.rtn-int8 on the Llama-style decoder', () => {
     expect(qm.graph.initializers.find((t) => t.name === 'model.embed_tokens.weight')?.dtype).toBe('float32');
     expect(relErr(await logits(qm, c), await logits(model, c))).toBeLessThan(0.08);
   });
+
+  it('quantizes a Qwen2-style decoder (q/k/v biases added after the MatMuls) and leaves the biases in float', async () => {
+    const c = decoderPreset('tiny', { qkvBias: true });
+    const model = buildDecoder(c, initDecoderWeights(c, 3, 0.2));
+    const { model: qm, report } = await quantizeRtnInt8(model, rtnInt8Params.parse({}), quietContext());
+    expect(report.layersQuantized).toBe(c.nLayers * 7 + 1);
+    expect(qm.graph.initializers.find((t) => t.name === 'model.layers.0.self_attn.q_proj.bias')?.dtype).toBe('float32');
+    expect(relErr(await logits(qm, c), await logits(model, c))).toBeLessThan(0.06);
+  });
 });

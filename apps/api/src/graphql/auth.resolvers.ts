@@ -1,5 +1,6 @@
 import type { ApiToken, Session, User } from '@distillery/db';
 import { z } from 'zod';
+import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput, unauthenticated } from '../errors';
 import { nameSchema } from '../names';
@@ -20,9 +21,22 @@ const SignInSchema = z.object({ email: EmailSchema, password: z.string().max(200
 export const SIGN_UP_MESSAGE =
   'If this address was not registered yet, its account is ready: sign in with the password you chose. If it was, sign in with its existing password.';
 
-async function issueApiToken(ctx: ApiContext, userId: string, name: string) {
+const CreateTokenSchema = z.object({
+  name: NameSchema,
+  teamId: z.string(),
+  expiresAt: z
+    .date()
+    .nullish()
+    .refine((d) => !d || d.getTime() > Date.now(), 'must be in the future'),
+});
+
+async function issueApiToken(ctx: ApiContext, input: z.output<typeof CreateTokenSchema>) {
+  // Any role may hold a token; it acts with that role, so a viewer's token only reads.
+  const { viewer } = await authorize(ctx, { teamId: input.teamId }, 'read');
   const t = newToken();
-  const apiToken = await ctx.prisma.apiToken.create({ data: { userId, name, tokenHash: t.hash, prefix: t.prefix } });
+  const apiToken = await ctx.prisma.apiToken.create({
+    data: { userId: viewer.userId, teamId: input.teamId, name: input.name, tokenHash: t.hash, prefix: t.prefix, expiresAt: input.expiresAt ?? null },
+  });
   return { token: t.secret, apiToken };
 }
 
@@ -41,7 +55,7 @@ export const authResolvers: ResolverMap = {
     },
     async apiTokens(_: unknown, __: unknown, ctx: ApiContext): Promise<ApiToken[]> {
       const v = await ctx.viewer();
-      return ctx.prisma.apiToken.findMany({ where: { userId: v.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      return ctx.prisma.apiToken.findMany({ where: { userId: v.userId, ...(v.tokenTeamId ? { teamId: v.tokenTeamId } : {}) }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     },
     async sessions(_: unknown, __: unknown, ctx: ApiContext): Promise<Session[]> {
       const v = await ctx.viewer();
@@ -92,16 +106,16 @@ export const authResolvers: ResolverMap = {
       if (!session || session.userId !== v.userId) throw forbidden();
       return revokeSession(ctx.prisma, id);
     },
-    async createApiToken(_: unknown, args: { name: string }, ctx: ApiContext) {
-      const v = await ctx.viewer();
-      const name = parseInput(NameSchema, args.name, 'name');
-      return issueApiToken(ctx, v.userId, name);
+    async createApiToken(_: unknown, args: { name: string; teamId: string; expiresAt?: Date | null }, ctx: ApiContext) {
+      await ctx.viewer();
+      return issueApiToken(ctx, parseInput(CreateTokenSchema, args, ''));
     },
     async revokeApiToken(_: unknown, args: { id: string }, ctx: ApiContext): Promise<ApiToken> {
       const v = await ctx.viewer();
       const id = parseInput(z.uuid(), args.id, 'id');
       const token = await ctx.prisma.apiToken.findUnique({ where: { id } });
       if (!token || token.userId !== v.userId) throw forbidden();
+      if (v.tokenTeamId && token.teamId !== v.tokenTeamId) throw forbidden();
       if (token.revokedAt) return token;
       return ctx.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
     },
@@ -118,7 +132,7 @@ export const authResolvers: ResolverMap = {
       const v = await ctx.viewer();
       if (v.userId !== user.id) return [];
       const rows = await ctx.prisma.membership.findMany({
-        where: { userId: user.id },
+        where: { userId: user.id, ...(v.tokenTeamId ? { teamId: v.tokenTeamId } : {}) },
         include: { team: true },
         orderBy: { createdAt: 'asc' },
       });

@@ -12,6 +12,10 @@ export const authTypeDefs = /* GraphQL */ `
   type ApiToken {
     id: ID!
     name: String!
+    "The one team the token acts in, with its user's role there."
+    teamId: ID!
+    "After this the token stops working; null: until revoked."
+    expiresAt: DateTime
     "The first characters of the secret, to tell tokens apart."
     prefix: String!
     createdAt: DateTime!
@@ -54,6 +58,7 @@ export const authTypeDefs = /* GraphQL */ `
 
   extend type Query {
     viewer: User!
+    "Your API tokens, newest first (through an API token: only those of its team)."
     apiTokens: [ApiToken!]!
     "Your sessions that have not ended, most recently used first."
     sessions: [Session!]!
@@ -68,7 +73,8 @@ export const authTypeDefs = /* GraphQL */ `
     signOut: Boolean!
     "End one of your sessions."
     revokeSession(id: ID!): Session!
-    createApiToken(name: String!): CreatedApiToken!
+    "A token for scripts that acts only in teamId, until expiresAt (if given) or revokeApiToken."
+    createApiToken(name: String!, teamId: ID!, expiresAt: DateTime): CreatedApiToken!
     revokeApiToken(id: ID!): ApiToken!
   }
 `;

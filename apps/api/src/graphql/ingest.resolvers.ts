@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
-import { ingestPoints, type IngestPoint } from '../metric-ingest';
+import { ingestPoints, RunNotOpenError, type IngestPoint } from '../metric-ingest';
 import { nameSchema, unsafeCharacters } from '../names';
 import type { ResolverMap } from './resolver-types';
 
@@ -11,6 +11,7 @@ export const MAX_POINTS_PER_CALL = 10_000;
 const MAX_KEY = 200;
 const MAX_NAME = 200;
 const MAX_PARAMS_BYTES = 64 * 1024;
+const MAX_ERROR_CHARS = 2000;
 
 const RunNameSchema = nameSchema(200);
 const UuidSchema = z.uuid('not a valid id');
@@ -73,7 +74,30 @@ export const ingestResolvers: ResolverMap = {
       const run = await ctx.loaders.run.load(args.runId);
       if (!run) throw forbidden();
       if (!isExternalRecipe(run.recipe)) throw conflict('only external runs (createExternalRun) take logged metrics; Distillery runs record their own');
-      return ingestPoints(ctx.prisma, run.id, checkPoints(args.points));
+      try {
+        return await ingestPoints(ctx.prisma, run.id, checkPoints(args.points));
+      } catch (e) {
+        if (e instanceof RunNotOpenError) throw conflict(`run ${run.id} is ${e.status}: a finished run takes no more metrics`);
+        throw e;
+      }
+    },
+    async finishExternalRun(_: unknown, args: { runId: string; status: 'succeeded' | 'failed'; error?: string | null }, ctx: ApiContext) {
+      await authorize(ctx, { runId: args.runId }, 'write');
+      const run = await ctx.loaders.run.load(args.runId);
+      if (!run) throw forbidden();
+      if (!isExternalRecipe(run.recipe)) throw conflict('only external runs (createExternalRun) are finished by their client; Distillery finishes its own');
+      const error = args.error ?? null;
+      if (args.status === 'failed' && !error?.trim()) throw badInput('error', 'a failed run needs the error that stopped it');
+      if (args.status === 'succeeded' && error !== null) throw badInput('error', 'a succeeded run has no error');
+      if (error !== null && error.length > MAX_ERROR_CHARS) throw badInput('error', `at most ${MAX_ERROR_CHARS} characters`);
+      const finished = await ctx.prisma.$transaction((tx) =>
+        transitionRun(tx, run.id, args.status, { status: ['running'] }, { finishedAt: new Date(), error, progress: 1, progressMessage: `external run ${args.status}` }),
+      );
+      if (!finished) {
+        const now = await ctx.prisma.run.findUnique({ where: { id: run.id }, select: { status: true } });
+        throw conflict(`run ${run.id} is already ${now?.status ?? 'gone'}: it cannot be finished again`);
+      }
+      return finished;
     },
   },
 };

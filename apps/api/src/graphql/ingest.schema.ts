@@ -17,13 +17,24 @@ export const ingestTypeDefs = /* GraphQL */ `
     duplicates: Int!
   }
 
+  "How an external run ended."
+  enum ExternalRunOutcome {
+    succeeded
+    failed
+  }
+
   extend type Mutation {
     """
     Record a run made outside Distillery (no recipe steps run here), so its metrics can be logged, compared and charted.
     params: the settings you want to compare and filter on (learning rate, bits, ...). The run starts in status running.
     """
     createExternalRun(projectId: ID!, baseModelId: ID!, name: String!, params: JSON): Run!
-    "Append up to 10,000 points (within the request body limit, API_MAX_BODY_BYTES) to an external run in one call; idempotent under retries by each point's key."
+    """
+    End an external run: succeeded, or failed with the error that stopped it. Subscribers see the status change;
+    logMetrics refuses the run from then on. A run that already finished is refused (CONFLICT).
+    """
+    finishExternalRun(runId: ID!, status: ExternalRunOutcome!, error: String): Run!
+    "Append up to 10,000 points (within the request body limit, API_MAX_BODY_BYTES) to an external run in one call; idempotent under retries by each point's key. Newly stored points are sent to runEvents subscribers; a finished run refuses points (CONFLICT)."
     logMetrics(runId: ID!, points: [MetricPointInput!]!): LogMetricsResult!
   }
 `;

@@ -1,6 +1,7 @@
 import type { Invitation, MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
-import { authorize, forgetRole } from '../authorization';
+import { auditTeam } from '../audit-log';
+import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { conflict, forbidden, parseInput } from '../errors';
 import type { ResolverMap } from './resolver-types';
@@ -90,7 +91,9 @@ export const invitationsResolvers: ResolverMap = {
       return toInvitation(await ctx.prisma.invitation.findUniqueOrThrow({ where: { id }, include: WITH_TEAM }));
     },
     async acceptInvitation(_: unknown, args: { id: string }, ctx: ApiContext) {
+      await requireSession(ctx, 'joining a team');
       const inv = await ownInvitation(ctx, args.id);
+      auditTeam(ctx, inv.teamId);
       const v = await ctx.viewer();
       const membership = await ctx.prisma.$transaction(async (tx) => {
         // Conditional, so an invitation revoked a moment ago cannot still be accepted.
@@ -110,6 +113,7 @@ export const invitationsResolvers: ResolverMap = {
     },
     async declineInvitation(_: unknown, args: { id: string }, ctx: ApiContext) {
       const inv = await ownInvitation(ctx, args.id);
+      auditTeam(ctx, inv.teamId);
       await ctx.prisma.invitation.updateMany({ where: { id: inv.id, status: 'pending' }, data: { status: 'declined', answeredAt: new Date() } });
       return toInvitation(await ctx.prisma.invitation.findUniqueOrThrow({ where: { id: inv.id }, include: WITH_TEAM }));
     },

@@ -8,6 +8,7 @@ import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { ImportPathError, resolveImportPath } from '../import-path';
+import { importReportOf } from './import-report';
 import { nameSchema } from '../names';
 import { enqueueModelImport } from '../run-queue';
 import { QuotaExceededError, recordUpload, teamHoldsBlob } from '../team-uploads';
@@ -67,7 +68,7 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
       if (tokBytes === null) throw badInput('tokenizerSha256', NOT_UPLOADED);
       if (tokBytes > MAX_TOKENIZER_BYTES) throw badInput('tokenizerSha256', `a tokenizer.json is at most ${MAX_TOKENIZER_BYTES} bytes (this one has ${tokBytes})`);
       // The worker scores perplexity with the model's own tokenizer, found through this reference.
-      const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.path?.(r.tokenizerSha256) ?? r.tokenizerSha256 });
+      const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.location(r.tokenizerSha256) });
       tokenizerId = tokenizer.id;
     }
     // The team's own bytes: saying they are missing reveals nothing about other teams.
@@ -85,7 +86,7 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
         // Known once the worker has decoded the model.
         parameterCount: 0n,
         // The stored path and size come from the store, never from the client.
-        storagePath: ctx.store.path?.(r.sha256) ?? r.sha256,
+        storagePath: ctx.store.location(r.sha256),
         tokenizerId,
       },
     });
@@ -159,11 +160,8 @@ export const modelsResolvers: ResolverMap = {
       await authorize(ctx, { teamId: m.teamId }, 'read');
       return ctx.prisma.artifact.findUnique({ where: { id: m.tokenizerId } });
     },
+    importReport: (m: Model) => importReportOf(m.config),
     parameterCount: (m: Model) => Number(m.parameterCount),
-    importReport: (m: Model) => {
-      const config = m.config;
-      return config !== null && typeof config === 'object' && !Array.isArray(config) ? ((config as Record<string, unknown>).importReport ?? null) : null;
-    },
     async team(m: Model, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: m.teamId }, 'read');
       return ctx.loaders.team.load(m.teamId);

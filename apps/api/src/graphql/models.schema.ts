@@ -13,6 +13,19 @@ export const modelsTypeDefs = /* GraphQL */ `
     failed
   }
 
+  "What an import found in the source file (written by the worker's import job)."
+  type ImportReport {
+    "Source format as detected from the bytes, e.g. 'gguf v3' or 'onnx'."
+    format: String!
+    architecture: String!
+    parameters: Float!
+    "Tensor count by stored type (Q8_0: 26, F32: 9, ...)."
+    dtypes: JSON!
+    "Null when the model came without a tokenizer."
+    tokenizerKind: String
+    warnings: [String!]!
+  }
+
   type Model {
     id: ID!
     team: Team!
@@ -29,11 +42,8 @@ export const modelsTypeDefs = /* GraphQL */ `
     "Why the import failed (naming the tensor, field or problem); null otherwise."
     error: String
     config: JSON
-    """
-    What the import found: {format (detected from the bytes: onnx, safetensors, llama2c), architecture,
-    parameters, dtypes (tensors by source dtype), tokenizerKind, warnings}; null before the import is ready.
-    """
-    importReport: JSON
+    "Null until a worker has imported it (and for models produced by runs)."
+    importReport: ImportReport
     "The tokenizer.json the model is evaluated and run with."
     tokenizer: Artifact
     "The model this one was derived from."

@@ -1,4 +1,4 @@
-import type { Prisma, Sweep } from '@distillery/db';
+import type { Prisma, Run, Sweep } from '@distillery/db';
 import { advanceSweep, gridSize, ObjectiveSchema, objectiveDirections, scheduleSweepAdvance, SweepSpaceError, SweepSpaceSchema, validateSpace } from '@distillery/experiments';
 import { ParetoInputError } from '@distillery/eval/pareto';
 import { RecipeSchema } from '@distillery/techniques';
@@ -126,6 +126,10 @@ export const recipesResolvers: ResolverMap = {
       const sweep = await readSweep(ctx, args.id, 'write');
       return ctx.prisma.sweep.update({ where: { id: sweep.id }, data: { status: sweep.status === 'active' ? 'canceled' : sweep.status } });
     },
+  },
+  Run: {
+    savedRecipeId: (r: Run) => r.recipeId,
+    sweepId: (r: Run) => r.sweepId,
   },
   Sweep: {
     async project(s: Sweep, _: unknown, ctx: ApiContext) {

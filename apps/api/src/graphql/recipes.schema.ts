@@ -43,6 +43,13 @@ export const recipesTypeDefs = /* GraphQL */ `
     runs: [Run!]!
   }
 
+  extend type Run {
+    "The saved recipe version the run was started from (createRun with recipeId)."
+    savedRecipeId: ID
+    "The sweep that started the run."
+    sweepId: ID
+  }
+
   input SweepObjectiveInput {
     x: String!
     y: String!

@@ -1,6 +1,6 @@
 import { lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
-import { registry } from '@distillery/techniques';
+import { registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
@@ -90,7 +90,7 @@ export const runsResolvers: ResolverMap = {
       const seed = parseInput(SeedSchema, args.seed ?? 0, 'seed');
       const tags = parseTags(args.tags ?? [], 'tags');
       const source = await recipeSource(ctx, teamId, args);
-      const { baseModelId, recipe } = await checkRunRequest(ctx, { projectId: args.projectId, teamId, baseModelId: args.baseModelId, recipe: source.recipe, field: source.field });
+      const { baseModelId, recipe } = await checkRunRequest(ctx, { projectId: args.projectId, teamId, baseModelId: args.baseModelId, recipe: seedRecipe(source.recipe, seed, registry), field: source.field });
       const run = await ctx.prisma.$transaction((tx) =>
         createQueuedRun(tx, { projectId: args.projectId, baseModelId, recipe, seed, createdById: viewer.userId, recipeId: source.recipeId, tags }),
       );

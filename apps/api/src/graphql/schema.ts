@@ -1,4 +1,7 @@
 /** The whole schema: type definitions and resolvers of every domain. */
+import { auditedMutations } from '../audit-log';
+import { auditResolvers } from './audit.resolvers';
+import { auditTypeDefs } from './audit.schema';
 import { authResolvers } from './auth.resolvers';
 import { authTypeDefs } from './auth.schema';
 import { baseTypeDefs } from './base.schema';
@@ -20,7 +23,9 @@ import { modelsResolvers } from './models.resolvers';
 import { modelsTypeDefs } from './models.schema';
 import { projectsResolvers } from './projects.resolvers';
 import { projectsTypeDefs } from './projects.schema';
-import { mergeResolvers, type ResolverMap } from './resolver-types';
+import { mergeResolvers, type ResolverFn, type ResolverMap } from './resolver-types';
+import { reproductionResolvers } from './reproduction.resolvers';
+import { reproductionTypeDefs } from './reproduction.schema';
 import { runEventsResolvers } from './run-events.resolvers';
 import { runEventsTypeDefs } from './run-events.schema';
 import { runLabelsResolvers } from './run-labels.resolvers';
@@ -33,9 +38,9 @@ import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, reproductionTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs, auditTypeDefs];
 
-export const resolvers: ResolverMap = mergeResolvers([
+const merged: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
   authResolvers,
   teamsResolvers,
@@ -44,6 +49,7 @@ export const resolvers: ResolverMap = mergeResolvers([
   runsResolvers,
   runLabelsResolvers,
   runEventsResolvers,
+  reproductionResolvers,
   invitationsResolvers,
   compareResolvers,
   leaderboardResolvers,
@@ -51,4 +57,8 @@ export const resolvers: ResolverMap = mergeResolvers([
   modelFolderResolvers,
   ingestResolvers,
   recipesResolvers,
+  auditResolvers,
 ]);
+
+// Every mutation leaves an audit event, so a new one cannot be forgotten.
+export const resolvers: ResolverMap = { ...merged, Mutation: auditedMutations(merged.Mutation as Record<string, ResolverFn>) };

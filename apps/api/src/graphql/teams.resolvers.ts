@@ -1,6 +1,7 @@
 import type { MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
-import { authorize, forgetRole } from '../authorization';
+import { auditTeam } from '../audit-log';
+import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { nameSchema } from '../names';
@@ -33,6 +34,11 @@ export function toMember(m: { userId: string; role: MembershipRole; createdAt: D
   return { userId: m.userId, email: m.user.email, name: m.user.name, role: m.role, since: m.createdAt };
 }
 
+async function listMembers(ctx: ApiContext, teamId: string) {
+  const rows = await ctx.prisma.membership.findMany({ where: { teamId }, include: { user: true }, orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }] });
+  return rows.map(toMember);
+}
+
 /** Refuse changes that would leave a team without an owner. */
 export async function assertKeepsAnOwner(ctx: ApiContext, teamId: string, userId: string): Promise<void> {
   const owners = await ctx.prisma.membership.count({ where: { teamId, role: 'owner', userId: { not: userId } } });
@@ -43,7 +49,14 @@ export const teamsResolvers: ResolverMap = {
   Query: {
     async teams(_: unknown, __: unknown, ctx: ApiContext): Promise<Team[]> {
       const v = await ctx.viewer();
-      return ctx.prisma.team.findMany({ where: { memberships: { some: { userId: v.userId } } }, orderBy: { createdAt: 'asc' } });
+      return ctx.prisma.team.findMany({
+        where: { memberships: { some: { userId: v.userId } }, ...(v.tokenTeamId ? { id: v.tokenTeamId } : {}) },
+        orderBy: { createdAt: 'asc' },
+      });
+    },
+    async teamMembers(_: unknown, args: { teamId: string }, ctx: ApiContext) {
+      await authorize(ctx, { teamId: args.teamId }, 'read');
+      return listMembers(ctx, args.teamId);
     },
     async team(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Team> {
       await authorize(ctx, { teamId: args.id }, 'read');
@@ -54,13 +67,15 @@ export const teamsResolvers: ResolverMap = {
   },
   Mutation: {
     async createTeam(_: unknown, args: { name: string; slug?: string | null }, ctx: ApiContext): Promise<Team> {
-      const v = await ctx.viewer();
+      const v = await requireSession(ctx, 'creating a team');
       const input = parseInput(CreateTeamSchema, args, '');
       const slug = input.slug ?? slugify(input.name);
       try {
-        return await ctx.prisma.team.create({
+        const team = await ctx.prisma.team.create({
           data: { name: input.name, slug, memberships: { create: { userId: v.userId, role: 'owner' } } },
         });
+        auditTeam(ctx, team.id);
+        return team;
       } catch (e) {
         if (isUniqueViolation(e)) throw badInput('slug', `the slug "${slug}" is taken; pass another one`);
         throw e;
@@ -85,9 +100,24 @@ export const teamsResolvers: ResolverMap = {
       await authorize(ctx, { teamId: args.teamId }, 'manage');
       const userId = parseInput(z.uuid(), args.userId, 'userId');
       await assertKeepsAnOwner(ctx, args.teamId, userId);
-      const res = await ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId } });
+      const [res] = await ctx.prisma.$transaction([
+        ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId } }),
+        ctx.prisma.apiToken.updateMany({ where: { teamId: args.teamId, userId, revokedAt: null }, data: { revokedAt: new Date() } }),
+      ]);
+      if (res.count === 0) throw badInput('userId', 'not a member of this team');
       forgetRole(ctx, args.teamId);
-      return res.count > 0;
+      return true;
+    },
+    async leaveTeam(_: unknown, args: { teamId: string }, ctx: ApiContext): Promise<boolean> {
+      const { viewer } = await authorize(ctx, { teamId: args.teamId }, 'read');
+      await assertKeepsAnOwner(ctx, args.teamId, viewer.userId);
+      // Tokens of a team one has left would otherwise work again after a re-invitation.
+      await ctx.prisma.$transaction([
+        ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId: viewer.userId } }),
+        ctx.prisma.apiToken.updateMany({ where: { teamId: args.teamId, userId: viewer.userId, revokedAt: null }, data: { revokedAt: new Date() } }),
+      ]);
+      forgetRole(ctx, args.teamId);
+      return true;
     },
   },
   Team: {
@@ -96,8 +126,7 @@ export const teamsResolvers: ResolverMap = {
     },
     async members(team: Team, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: team.id }, 'read');
-      const rows = await ctx.prisma.membership.findMany({ where: { teamId: team.id }, include: { user: true }, orderBy: { createdAt: 'asc' } });
-      return rows.map(toMember);
+      return listMembers(ctx, team.id);
     },
     async projects(team: Team, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { teamId: team.id }, 'read');

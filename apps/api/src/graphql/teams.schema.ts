@@ -33,8 +33,10 @@ export const teamsTypeDefs = /* GraphQL */ `
   }
 
   extend type Query {
-    "Teams you belong to."
+    "Teams you belong to (through an API token: only its team)."
     teams: [Team!]!
+    "A team's members, oldest first (any role may read them)."
+    teamMembers(teamId: ID!): [TeamMember!]!
     team(id: ID!): Team!
   }
 
@@ -43,6 +45,9 @@ export const teamsTypeDefs = /* GraphQL */ `
     createTeam(name: String!, slug: String): Team!
     "Change a member's role (owner only). New members join by accepting an invitation (inviteMember)."
     setMemberRole(teamId: ID!, userId: ID!, role: Role!): TeamMember!
+    "Remove a member (owner only); the last owner cannot be removed."
     removeTeamMember(teamId: ID!, userId: ID!): Boolean!
+    "Leave a team yourself (any role); the last owner must hand ownership on first."
+    leaveTeam(teamId: ID!): Boolean!
   }
 `;

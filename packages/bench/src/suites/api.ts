@@ -21,6 +21,8 @@ import type { BenchRow, BenchSuite } from '../suite';
 const TARGET_P95_MS = 100;
 const TARGET_POINTS_PER_SEC = 20_000;
 const BATCH = 5_000;
+// The bench measures queries and ingest, not the request limiter, so rate limits are off.
+const BENCH_ENV = { RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0' };
 
 interface Gql {
   <T>(query: string, variables?: Record<string, unknown>): Promise<T>;
@@ -75,7 +77,7 @@ const suite: BenchSuite = {
     const requests = quick ? 60 : 300;
     const db = await createTestDatabase();
     const dir = await mkdtemp(path.join(tmpdir(), 'distillery-bench-api-'));
-    const api = await createApi({ prisma: db.prisma, store: new LocalArtifactStore(dir), databaseUrl: db.url, port: 0, production: true, logger: pino({ level: 'silent' }), env: {} });
+    const api = await createApi({ prisma: db.prisma, store: new LocalArtifactStore(dir), databaseUrl: db.url, port: 0, production: true, logger: pino({ level: 'silent' }), env: BENCH_ENV });
     const rows: BenchRow[] = [];
     try {
       const anon = client(api.graphqlUrl);

@@ -10,6 +10,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'encoding MB/s of real tokenizer.json files (Llama 2/3, Gemma 3) vs @huggingface/tokenizers, identical ids',
     load: async () => (await import('./tokenizers')).default,
   },
+  import: {
+    description: 'bench-100m safetensors folder -> ONNX: MB/s vs plain reading of the same bytes, peak RSS; tokenizer encoding vs @huggingface/tokenizers',
+    load: async () => (await import('./import')).default,
+  },
   train: {
     description: 'training throughput (whole optimizer steps, ref-5m, 8x256) vs ORT MatMul GFLOP/s',
     load: async () => (await import('./train')).default,

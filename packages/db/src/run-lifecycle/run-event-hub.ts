@@ -11,7 +11,7 @@ import { parseRunEvent, RUN_EVENTS_CHANNEL, type RunEvent } from './run-events.t
 export interface RunEventHub {
   /** Events for which `accept` holds, until the loop over them ends or `signal` aborts. */
   events(accept: (event: RunEvent) => boolean, signal?: AbortSignal): AsyncGenerator<RunEvent>;
-  /** Resolves once the LISTEN is in place (first connection). */
+  /** Resolves once the LISTEN is in place; rejects when the first connection fails (later losses reconnect). */
   ready: Promise<void>;
   close(): Promise<void>;
 }
@@ -31,7 +31,12 @@ export function startRunEventHub(databaseUrl: string, options: RunEventHubOption
   let delay = options.retryMs ?? 500;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let failReady: (error: Error) => void = () => undefined;
+  let started = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
 
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: databaseUrl });
@@ -49,6 +54,14 @@ export function startRunEventHub(databaseUrl: string, options: RunEventHubOption
       await c.connect();
       await c.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
     } catch (error) {
+      if (!started) {
+        // Nothing is listening yet: the caller decides whether to start at all.
+        closed = true;
+        if (timer !== null) clearTimeout(timer);
+        await c.end().catch(() => undefined);
+        failReady(new Error(`could not LISTEN ${RUN_EVENTS_CHANNEL}: ${(error as Error).message}`, { cause: error }));
+        return;
+      }
       options.onError?.(error);
       reconnectLater(c);
       return;
@@ -57,11 +70,12 @@ export function startRunEventHub(databaseUrl: string, options: RunEventHubOption
       await c.end().catch(() => undefined);
       return;
     }
-    const first = client === null;
     client = c;
     delay = options.retryMs ?? 500;
-    if (first) markReady();
-    else options.onReconnect?.();
+    if (!started) {
+      started = true;
+      markReady();
+    } else options.onReconnect?.();
   };
 
   const reconnectLater = (c: pg.Client) => {

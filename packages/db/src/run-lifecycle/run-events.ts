@@ -73,9 +73,14 @@ export function eventPayloads(event: RunEventInput, at: Date = new Date()): stri
 
 /** Sends the event on RUN_EVENTS_CHANNEL; inside a transaction, it goes out at commit. */
 export async function emitRunEvent(db: Db, event: RunEventInput): Promise<void> {
-  for (const payload of eventPayloads(event)) {
-    await db.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${payload})`;
+  const payloads = eventPayloads(event);
+  if (payloads.length === 1) {
+    await db.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${payloads[0]})`;
+    return;
   }
+  // A big metrics event goes out in one round trip, its chunks in order.
+  await db.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, p.payload)
+    FROM unnest(${payloads}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY p.n`;
 }
 
 /** A received payload as an event, or null when it is not one (another sender on the channel). */

@@ -51,8 +51,20 @@ export async function transitionRun(tx: Tx, runId: string, to: RunStatus, expect
   if (row === null) return null;
   assertRunTransition(runId, row.status, to);
   const run = await tx.run.update({ where: { id: runId }, data: { ...change, status: to } });
+  // A run's final figures are complete when it succeeds (and never change after).
+  if (to === 'succeeded') await refreshFinalMetrics(tx, [runId]);
   await emitRunEvent(tx, { kind: 'status', runId, projectId: run.projectId, from: row.status, to, message: clipMessage(run.progressMessage) });
   return run;
+}
+
+/**
+ * Rewrites the RunFinalMetric rows of these runs from their metrics (SQL function
+ * refresh_run_final_metrics, migration 20261130124000_run_final_metrics); runs that did
+ * not succeed get none. Returns the rows written.
+ */
+export async function refreshFinalMetrics(db: Db, runIds: readonly string[]): Promise<number> {
+  const rows = await db.$queryRaw<{ written: number }[]>`SELECT refresh_run_final_metrics(${[...runIds]}::uuid[]) AS written`;
+  return rows[0]?.written ?? 0;
 }
 
 export interface LockedRun extends RunRef {
@@ -148,8 +160,14 @@ export async function recordMetricPoints(db: Db, run: RunRef, points: readonly N
   if (points.length === 0) return 0;
   const rows: MetricPoint[] = points.map((p) => ({ name: p.name, value: p.value, step: p.step ?? null, runStepId: p.runStepId ?? null }));
   await db.metric.createMany({ data: rows.map((p) => ({ runId: run.id, ...p })) });
-  await emitRunEvent(db, { kind: 'metrics', runId: run.id, projectId: run.projectId, points: rows });
+  await announceMetricPoints(db, run, rows);
   return rows.length;
+}
+
+/** Announces metric points the caller wrote in the same transaction (ingest writes its own, keyed rows). */
+export async function announceMetricPoints(db: Db, run: RunRef, points: readonly MetricPoint[]): Promise<void> {
+  if (points.length === 0) return;
+  await emitRunEvent(db, { kind: 'metrics', runId: run.id, projectId: run.projectId, points: [...points] });
 }
 
 /**

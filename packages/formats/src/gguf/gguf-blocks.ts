@@ -7,6 +7,7 @@
  * min(15, floor(x / d + 8.5)) as 4 bits; byte j holds weight j (low) and j + 16 (high).
  */
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from '@distillery/onnx';
+import { decodeQ4K, decodeQ6K } from './gguf-kquants';
 import { GGML_BLOCK, GgmlType, ggmlTypeName } from './gguf-types';
 
 const QK = 32;
@@ -118,6 +119,12 @@ export function decodeGgml(type: GgmlType, bytes: Uint8Array, count: number): Fl
           out[b * QK + QK / 2 + j] = ((q >> 4) - 8) * d;
         }
       }
+      break;
+    case GgmlType.Q4_K:
+      decodeQ4K(bytes, count, out);
+      break;
+    case GgmlType.Q6_K:
+      decodeQ6K(bytes, count, out);
       break;
     default:
       throw new Error(`reading ggml type ${ggmlTypeName(type)} is not supported`);

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decoderWeightsFromModel, type DecoderConfig } from '@distillery/nn';
-import { readModel } from '@distillery/onnx';
+import { readModel, type Model } from '@distillery/onnx';
 import { encodeGgml } from './gguf-blocks';
 import { expectedGgufDims, ggufTensorName, toGgufTensor } from './gguf-llama-tensors';
 import { FILE_TYPE, GgmlType, GgufValueType, type GgufMetadata } from './gguf-types';
@@ -70,9 +70,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 const idOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null);
 
 export async function exportGguf(folder: string, outFile: string, type: GgufExportType): Promise<GgufExportReport> {
-  if (!GGUF_EXPORT_TYPES.includes(type)) throw new Error(`GGUF type "${type}" is not one of ${GGUF_EXPORT_TYPES.join(', ')}`);
   const model = await readModel(path.join(folder, 'onnx', 'model.onnx'));
-  const { config, weights } = decoderWeightsFromModel(model);
   const tokenizerJson = await readJson(path.join(folder, 'tokenizer.json'));
   let hf: Record<string, unknown> = {};
   try {
@@ -80,8 +78,20 @@ export async function exportGguf(folder: string, outFile: string, type: GgufExpo
   } catch {
     hf = {};
   }
-  const vocab = vocabToGguf(tokenizerJson, config.vocabSize, { bos: idOrNull(hf.bos_token_id), eos: idOrNull(hf.eos_token_id) });
-  const metadata = llamaMetadata(config, path.basename(path.resolve(folder)), type);
+  return exportGgufModel({ model, tokenizerJson, hfConfig: hf, name: path.basename(path.resolve(folder)) }, outFile, type);
+}
+
+/** The export of a decoder held in memory, with its tokenizer.json and (optionally) config.json contents. */
+export async function exportGgufModel(
+  input: { model: Model; tokenizerJson: Record<string, unknown>; hfConfig?: Record<string, unknown>; name: string },
+  outFile: string,
+  type: GgufExportType,
+): Promise<GgufExportReport> {
+  if (!GGUF_EXPORT_TYPES.includes(type)) throw new Error(`GGUF type "${type}" is not one of ${GGUF_EXPORT_TYPES.join(', ')}`);
+  const { config, weights } = decoderWeightsFromModel(input.model);
+  const hf = input.hfConfig ?? {};
+  const vocab = vocabToGguf(input.tokenizerJson, config.vocabSize, { bos: idOrNull(hf.bos_token_id), eos: idOrNull(hf.eos_token_id) });
+  const metadata = llamaMetadata(config, input.name, type);
   for (const [k, v] of vocab.metadata) metadata.set(k, v);
   const warnings = [...vocab.warnings];
   const wanted = TYPE_OF[type];

@@ -2,7 +2,7 @@
  * Imports a GGUF file of the `llama` architecture as one of our model folders: the config
  * from the llama.* metadata, each weight read, dequantized, checked finite and put back
  * in Hugging Face order (transposed, llama.cpp's q/k row permutation undone) one tensor at
- * a time, the embedded vocabulary as tokenizer.json. Returns an import report.
+ * a time, the embedded vocabulary as tokenizer.json. Returns the import report.
  */
 import { open, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,18 +13,13 @@ import { GgufMetadataReader } from './gguf-metadata';
 import { readGgufHeader, readGgufTensor, type GgufHeader } from './gguf-reader';
 import { GgmlType, GgufFormatError } from './gguf-types';
 import { ggufToTokenizerJson } from './gguf-vocab';
+import type { ImportReport } from '../import-report';
 
-export interface ModelImportReport {
-  format: string;
-  architecture: string;
-  parameters: number;
-  /** Tensor count by stored type. */
-  dtypes: Record<string, number>;
-  tokenizerKind: string;
-  /** The ONNX storage type written. */
-  weightDtype: 'float32' | 'float16';
+/** What importGguf wrote: the report every import gives, the decoder config and the ONNX storage type. */
+export interface GgufImport {
+  report: ImportReport;
   config: DecoderConfig;
-  warnings: string[];
+  weightDtype: 'float32' | 'float16';
 }
 
 /** The decoder config the llama.* metadata and tensor dims describe. */
@@ -140,7 +135,7 @@ export function shortestFloat32(x: number): number {
 const isHalfExact = (v: Float32Array): boolean => v.every((x) => float16BitsToFloat32(float32ToFloat16Bits(x)) === x);
 
 /** Reads `file` (a GGUF) and writes the model folder `outDir`. */
-export async function importGguf(file: string, outDir: string): Promise<ModelImportReport> {
+export async function importGguf(file: string, outDir: string): Promise<GgufImport> {
   const header = await readGgufHeader(file);
   const { config, warnings } = llamaConfigFromGguf(header);
   const ggufToHf = checkTensors(header, config, warnings);
@@ -188,13 +183,8 @@ export async function importGguf(file: string, outDir: string): Promise<ModelImp
   };
   await writeFile(path.join(outDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig, null, 2) + '\n');
   return {
-    format: `gguf v${header.version}`,
-    architecture: 'llama',
-    parameters: parameterCount(config),
-    dtypes,
-    tokenizerKind: vocab.kind,
-    weightDtype,
+    report: { format: `gguf v${header.version}`, architecture: 'llama', parameters: parameterCount(config), dtypes, tokenizerKind: vocab.kind, warnings },
     config,
-    warnings,
+    weightDtype,
   };
 }

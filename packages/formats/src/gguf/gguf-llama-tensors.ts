@@ -3,10 +3,10 @@
  * (token_embd, blk.N.attn_q, ..., output), the ggml layout (rows are output features, so
  * our [in, out] linear weights are transposed), and the q/k row order. llama.cpp applies
  * rotary embedding to adjacent pairs (x_2i, x_2i+1) while Hugging Face's weights pair
- * (x_i, x_i+hd/2); its converter (convert_hf_to_gguf.py, LlamaModel.permute) reorders each
- * head's rows so that new row 2i+j is old row j*hd/2+i. Pure functions.
+ * (x_i, x_i+hd/2); its converter reorders each head's rows (rotary-layout.ts). Pure functions.
  */
 import { decoderWeightShapes, type DecoderConfig } from '@distillery/nn';
+import { halvesRow } from '../rotary-layout';
 
 /** Hugging Face weight name -> GGUF tensor name. */
 export function ggufTensorName(hfName: string): string {
@@ -38,14 +38,6 @@ function rotaryHeads(hfName: string, c: DecoderConfig): number {
   return 0;
 }
 
-/** Row r of the llama.cpp layout comes from row rotarySource(r) of the Hugging Face layout. */
-function rotarySource(row: number, headDim: number): number {
-  const head = Math.floor(row / headDim);
-  const r = row % headDim;
-  const half = headDim / 2;
-  return head * headDim + (r % 2) * half + Math.floor(r / 2);
-}
-
 function isTransposed(hfName: string): boolean {
   return hfName !== 'model.embed_tokens.weight' && !hfName.endsWith('norm.weight');
 }
@@ -61,7 +53,7 @@ export function toGgufTensor(hfName: string, w: Float32Array, c: DecoderConfig):
   const heads = rotaryHeads(hfName, c);
   const out = new Float32Array(rows * cols);
   for (let o = 0; o < cols; o++) {
-    const src = heads ? rotarySource(o, c.headDim) : o;
+    const src = heads ? halvesRow(o, c.headDim) : o;
     for (let i = 0; i < rows; i++) out[o * rows + i] = w[i * cols + src]!;
   }
   return { name, ne: [rows, cols], data: out };
@@ -76,7 +68,7 @@ export function fromGgufTensor(hfName: string, data: Float32Array, c: DecoderCon
   const heads = rotaryHeads(hfName, c);
   const out = new Float32Array(rows * cols);
   for (let o = 0; o < cols; o++) {
-    const src = heads ? rotarySource(o, c.headDim) : o;
+    const src = heads ? halvesRow(o, c.headDim) : o;
     for (let i = 0; i < rows; i++) out[i * cols + src] = data[o * rows + i]!;
   }
   return out;

@@ -209,7 +209,7 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
       names.add(t.name);
       if (t.ne.some((d) => d < 1n)) throw new GgufFormatError(file, `${field} dims`, `[${t.ne.join(', ')}] has a dimension below 1`);
       const block = GGML_BLOCK[t.type as GgmlType];
-      if (!block) throw new GgufFormatError(file, `${field} type`, `${ggmlTypeName(t.type)} (${t.type}) is not supported (F32, F16, BF16, Q8_0, Q4_0 are)`);
+      if (!block) throw new GgufFormatError(file, `${field} type`, `${ggmlTypeName(t.type)} (${t.type}) is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K are)`);
       const count = tensorCount(t.ne);
       if (t.ne[0]! % BigInt(block.weights) !== 0n) throw new GgufFormatError(file, `${field} dims`, `rows of ${t.ne[0]} values are not whole ${ggmlTypeName(t.type)} blocks of ${block.weights}`);
       const bytes = (count / BigInt(block.weights)) * BigInt(block.bytes);

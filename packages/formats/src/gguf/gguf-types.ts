@@ -66,6 +66,10 @@ export const GGML_BLOCK: Partial<Record<GgmlType, { weights: number; bytes: numb
   [GgmlType.Q8_0]: { weights: 32, bytes: 34 },
   // fp16 scale + 16 bytes of 4-bit codes.
   [GgmlType.Q4_0]: { weights: 32, bytes: 18 },
+  // Super-blocks of 256: fp16 d and dmin, 12 bytes of 6-bit sub-block scales and mins, 128 bytes of 4-bit codes.
+  [GgmlType.Q4_K]: { weights: 256, bytes: 144 },
+  // Super-blocks of 256: 128 bytes of low 4 bits, 64 of high 2 bits, 16 int8 sub-block scales, fp16 d.
+  [GgmlType.Q6_K]: { weights: 256, bytes: 210 },
 };
 
 export function ggmlTypeName(type: number): string {

@@ -5,18 +5,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildDecoder, toHfConfig, type DecoderConfig, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
+import { buildDecoder, toHfConfig, type DecoderConfig, type Gpt2Config, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
 import type { ImportReport } from '../import-report';
 import { tokenizerReport } from '../tokenizer-report';
 import { importHfFolder, type ImportHfOptions } from './import-hf-folder';
-
-const FLOAT16_MAX = 65504;
+import { convertGpt2Folder } from './convert-gpt2-folder';
+import { isGpt2Config } from './gpt2-hf-config';
 
 export interface ConvertedModel {
   readonly model: Model;
-  readonly config: DecoderConfig;
-  readonly hfConfig: HfLlamaConfig;
+  readonly config: DecoderConfig | Gpt2Config;
+  /** The config.json the model folder ships. */
+  readonly hfConfig: HfLlamaConfig | Record<string, unknown>;
   readonly tokenizerJson: string | null;
   readonly tokenizerConfigJson: string | null;
   readonly report: ImportReport;
@@ -32,7 +33,17 @@ async function optionalText(file: string): Promise<string | null> {
 }
 
 export async function convertHfFolder(dir: string, options: ImportHfOptions = {}): Promise<ConvertedModel> {
-  const imported = await importHfFolder(dir, options);
+  const json = await optionalText(path.join(dir, 'config.json'));
+  if (json !== null) {
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      // importHfFolder names the malformed file.
+    }
+    if (isGpt2Config(parsed)) return convertGpt2Folder(dir, parsed as Record<string, unknown>);
+  }
+  const imported = await importHfFolder(dir, { ...options, keepHalf: true });
   const warnings = [...imported.warnings];
   const rawConfig = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfigIds & Record<string, unknown>;
   const tokenizerJson = await optionalText(path.join(dir, 'tokenizer.json'));
@@ -50,14 +61,13 @@ export async function convertHfFolder(dir: string, options: ImportHfOptions = {}
     bos = t.bosTokenId ?? bos;
     eos = t.eosTokenId ?? eos;
   }
-  const sixteenBit = Object.keys(imported.dtypes).every((d) => d === 'F16' || d === 'BF16');
-  // bfloat16 reaches 3.4e38; float16 stops at 65504, so such weights stay float32.
-  const fitsHalf = imported.maxAbs <= FLOAT16_MAX;
-  const weightDtype = sixteenBit && fitsHalf ? 'float16' : 'float32';
-  if (sixteenBit && !fitsHalf) warnings.push(`a weight of magnitude ${imported.maxAbs} exceeds float16's range, so the model is stored in float32`);
-  else if (imported.dtypes.BF16 !== undefined) warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
-  const model = buildDecoder(imported.config, imported.weights, { weightDtype });
+  // Weights kept as float16 bits go into the model as they are; otherwise 16-bit sources that
+  // had to be widened (bfloat16 beyond float16's range) stay float32.
+  const weightDtype = imported.halfWeights.size > 0 ? 'float16' : 'float32';
+  if (imported.dtypes.BF16 !== undefined && weightDtype === 'float16') warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
+  const model = buildDecoder(imported.config, imported.weights, { weightDtype, halfWeights: imported.halfWeights });
   imported.weights.clear();
+  imported.halfWeights.clear();
   const hfConfig = toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: weightDtype });
   return {
     model,

@@ -19,7 +19,7 @@ const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 /** Keys whose presence changes the network in ways our decoder does not build. */
 function refuseUnsupported(json: Record<string, unknown>, file: string): void {
   const type = json.model_type;
-  if (type === 'gpt2') throw new FormatError(file, 'model_type', '"gpt2" (LayerNorm, learned positions, GELU) is not an architecture the decoder builder makes; only the Llama family (llama, mistral) converts');
+  if (type === 'gpt2') throw new FormatError(file, 'model_type', '"gpt2" (LayerNorm, learned positions, GELU) is not a Llama-family decoder: convertHfFolder builds it with the GPT-2 builder');
   if (typeof type !== 'string' || !LLAMA_FAMILY.has(type)) {
     throw new FormatError(file, 'model_type', `${JSON.stringify(type)} is not supported (supported: ${[...LLAMA_FAMILY].join(', ')})`);
   }
@@ -64,7 +64,7 @@ export function readHfConfig(json: unknown, file: string): HfArchitecture {
     // LlamaConfig's default; Mistral's is the same.
     normEps: num(c, 'rms_norm_eps', file, 1e-6),
     tieEmbeddings: typeof c.tie_word_embeddings === 'boolean' ? c.tie_word_embeddings : false,
-    qkvBias: c.model_type === 'qwen2',
+    ...(c.model_type === 'qwen2' ? { qkvBias: true } : {}),
   };
   try {
     return { config: parseDecoderConfig(input), architecture: c.model_type as string, warnings };

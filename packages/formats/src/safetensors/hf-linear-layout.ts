@@ -12,8 +12,10 @@ export function isHfTransposed(name: string): boolean {
 }
 
 /** Row-major [rows, cols] -> [cols, rows]. */
-export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
+export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array;
+export function transpose2d(values: Uint16Array, rows: number, cols: number): Uint16Array;
+export function transpose2d(values: Float32Array | Uint16Array, rows: number, cols: number): Float32Array | Uint16Array {
+  const out = values instanceof Float32Array ? new Float32Array(values.length) : new Uint16Array(values.length);
   // Blocks keep both reads and writes within cache lines on large matrices.
   const B = 64;
   for (let r0 = 0; r0 < rows; r0 += B) {

@@ -4,11 +4,18 @@
  * are refused naming the tensor and element.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { float16BitsToFloat32 } from '@distillery/onnx';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '@distillery/onnx';
 import { FormatError } from '../format-error';
 import { headerLength, parseHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors-header';
 
 export const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
+
+/** A bfloat16 value beyond float16's range (65504): the caller keeps that model in float32. */
+export class HalfRangeError extends FormatError {
+  constructor(file: string, tensor: string, readonly value: number) {
+    super(file, tensor, `holds ${value}, beyond float16's range`);
+  }
+}
 
 export class SafetensorsReader {
   private constructor(
@@ -56,6 +63,29 @@ export class SafetensorsReader {
     const out = toFloat32(bytes, info, this.file);
     for (let i = 0; i < out.length; i++) {
       if (!Number.isFinite(out[i])) throw new FormatError(this.file, name, `holds ${out[i]} at element ${i}; weights must be finite`);
+    }
+    return out;
+  }
+
+  /** An F16 tensor's half-precision bits as stored, or a BF16 tensor's values rounded to half precision; non-finite values refused. */
+  async readFloat16Bits(name: string): Promise<Uint16Array> {
+    const info = this.info(name);
+    if (info.dtype !== 'F16' && info.dtype !== 'BF16') throw new FormatError(this.file, `${name}.dtype`, `${info.dtype} cannot be read as float16 bits`);
+    const bytes = await this.readBytes(name);
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    if (info.dtype === 'F16') {
+      for (let i = 0; i < halves.length; i++) {
+        // Exponent all ones: infinity or NaN.
+        if ((halves[i] & 0x7c00) === 0x7c00) throw new FormatError(this.file, name, `holds ${float16BitsToFloat32(halves[i])} at element ${i}; weights must be finite`);
+      }
+      return halves;
+    }
+    const out = new Uint16Array(halves.length);
+    for (let i = 0; i < halves.length; i++) {
+      const value = bfloat16BitsToFloat32(halves[i]);
+      if (!Number.isFinite(value)) throw new FormatError(this.file, name, `holds ${value} at element ${i}; weights must be finite`);
+      out[i] = float32ToFloat16Bits(value);
+      if ((out[i] & 0x7c00) === 0x7c00) throw new HalfRangeError(this.file, name, value);
     }
     return out;
   }

@@ -3,7 +3,7 @@
  * map over its shards when present, else the one `model.safetensors`. Each tensor is found
  * in the shard that holds it; a shard the index names must exist and hold what the index says.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError } from '../format-error';
 import { SafetensorsReader } from './safetensors-reader';
@@ -11,6 +11,13 @@ import type { SafetensorsTensorInfo } from './safetensors-header';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_FILE = 'model.safetensors';
+
+/** A shard must be a file of the folder itself, not a link leading elsewhere (server-side imports are confined to their root). */
+async function insideFolder(dir: string, shard: string, index: string): Promise<void> {
+  const [folder, file] = await Promise.all([realpath(dir), realpath(path.join(dir, shard)).catch(() => null)]);
+  if (file === null) throw new FormatError(index, `weight_map`, `names shard ${JSON.stringify(shard)}, which is not in the folder`);
+  if (path.dirname(file) !== folder) throw new FormatError(index, 'weight_map', `shard ${JSON.stringify(shard)} leads outside the model's folder`);
+}
 
 export class SafetensorsShards {
   private constructor(
@@ -45,6 +52,7 @@ export class SafetensorsShards {
         }
         let reader = byFile.get(shard);
         if (!reader) {
+          await insideFolder(dir, shard, index);
           reader = await SafetensorsReader.open(path.join(dir, shard));
           byFile.set(shard, reader);
           readers.push(reader);
@@ -77,6 +85,10 @@ export class SafetensorsShards {
 
   readFloat32(name: string): Promise<Float32Array> {
     return this.reader(name).readFloat32(name);
+  }
+
+  readFloat16Bits(name: string): Promise<Uint16Array> {
+    return this.reader(name).readFloat16Bits(name);
   }
 
   /** Bytes of every tensor in every shard. */

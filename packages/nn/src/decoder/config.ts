@@ -21,8 +21,11 @@ const DecoderConfigBase = z.object({
   ropeTheta: z.number().positive('ropeTheta must be positive').default(10000),
   normEps: z.number().positive('normEps must be positive').default(1e-5),
   tieEmbeddings: z.boolean({ error: 'tieEmbeddings must be a boolean' }),
-  /** Biases on the q/k/v projections (Qwen2; HF LlamaConfig's attention_bias covers o_proj too and is refused). */
-  qkvBias: z.boolean().default(false),
+  /**
+   * Biases on the q/k/v projections (Qwen2; HF LlamaConfig's attention_bias covers o_proj too
+   * and is refused). Absent means none, so configs written before it parse unchanged.
+   */
+  qkvBias: z.boolean().optional(),
 });
 
 export const DecoderConfigSchema = DecoderConfigBase.superRefine((c, ctx) => {
@@ -124,7 +127,7 @@ export interface HfConfigOptions {
 export function toHfConfig(c: DecoderConfig, opts: HfConfigOptions = {}): HfLlamaConfig {
   if (c.qkvBias) {
     // Qwen2's config: q/k/v biases are implied by the architecture.
-    return { ...toHfConfig({ ...c, qkvBias: false }, opts), model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] } as unknown as HfLlamaConfig;
+    return { ...toHfConfig({ ...c, qkvBias: undefined }, opts), model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] } as unknown as HfLlamaConfig;
   }
   return {
     model_type: 'llama',

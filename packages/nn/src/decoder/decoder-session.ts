@@ -9,12 +9,15 @@ import type { KvCache } from './reference-forward';
 
 export type DecoderSession = ort.InferenceSession;
 
+/** What running a decoder with the Optimum interface needs to know: the cache and logits shapes. */
+export type DecoderShape = Pick<DecoderConfig, 'nLayers' | 'nKvHeads' | 'headDim' | 'vocabSize' | 'maxPositions'>;
+
 /** One thread per session: these machines run one session per core (see ARCHITECTURE.md). */
 export async function createDecoderSession(model: Model): Promise<DecoderSession> {
   return ort.InferenceSession.create(serializeModel(model).model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
 }
 
-export function emptyKvCache(c: DecoderConfig, batch: number): KvCache {
+export function emptyKvCache(c: DecoderShape, batch: number): KvCache {
   return {
     length: 0,
     layers: Array.from({ length: c.nLayers }, () => ({ key: new Float32Array(0), value: new Float32Array(0) })),
@@ -42,7 +45,7 @@ export interface DecoderStepOutput {
 const i64 = (rows: number[][], dims: number[]): ort.Tensor =>
   new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), dims);
 
-export async function runDecoder(session: DecoderSession, c: DecoderConfig, input: DecoderStepInput): Promise<DecoderStepOutput> {
+export async function runDecoder(session: DecoderSession, c: DecoderShape, input: DecoderStepInput): Promise<DecoderStepOutput> {
   const B = input.inputIds.length;
   const S = input.inputIds[0]?.length ?? 0;
   const past = input.past ?? emptyKvCache(c, B);
@@ -69,7 +72,7 @@ export async function runDecoder(session: DecoderSession, c: DecoderConfig, inpu
 }
 
 /** The logits row of (batch b, position s). */
-export function logitsAt(out: DecoderStepOutput, c: DecoderConfig, b: number, s: number): Float32Array {
+export function logitsAt(out: DecoderStepOutput, c: DecoderShape, b: number, s: number): Float32Array {
   const off = (b * out.seq + s) * c.vocabSize;
   return out.logits.subarray(off, off + c.vocabSize);
 }

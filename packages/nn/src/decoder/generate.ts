@@ -3,8 +3,7 @@
  * runs once, then one token per step. Greedy, or temperature / top-k sampling from a
  * seeded PRNG so samples are reproducible.
  */
-import type { DecoderConfig } from './config';
-import { logitsAt, runDecoder, type DecoderSession } from './decoder-session';
+import { logitsAt, runDecoder, type DecoderSession, type DecoderShape } from './decoder-session';
 import { createPrng, type Prng } from './prng';
 
 export interface GenerateOptions {
@@ -46,7 +45,7 @@ export function sampleToken(logits: ArrayLike<number>, temperature: number, topK
 }
 
 /** New tokens after `prompt` (the prompt itself is not repeated). */
-export async function generate(session: DecoderSession, c: DecoderConfig, prompt: number[], opts: GenerateOptions): Promise<number[]> {
+export async function generate(session: DecoderSession, c: DecoderShape, prompt: number[], opts: GenerateOptions): Promise<number[]> {
   if (prompt.length === 0) throw new Error('generate needs a non-empty prompt');
   const rng = createPrng(opts.seed ?? 0);
   const out: number[] = [];

@@ -65,7 +65,7 @@ export function initDecoderWeights(c: DecoderConfig, seed: number, std = 0.02): 
 }
 
 /** Throws naming every missing, extra or wrongly sized tensor. */
-export function checkWeights(c: DecoderConfig, weights: DecoderWeights): void {
+export function checkWeights(c: DecoderConfig, weights: ReadonlyMap<string, ArrayLike<number>>): void {
   const shapes = decoderWeightShapes(c);
   const problems: string[] = [];
   for (const [name, shape] of shapes) {

@@ -6,6 +6,7 @@
 import { ort } from '@distillery/onnx';
 import { serializeModel, type Model } from '@distillery/onnx';
 import type { TokenBatch } from '@distillery/nn';
+import { decoderIo, emptyPastFeeds, float32Logits, tokenFeeds } from '@distillery/eval';
 
 export interface TeacherOutputs {
   /** [batch * seq * vocab] */
@@ -18,8 +19,6 @@ export interface TeacherRunner {
   run(batch: TokenBatch): Promise<TeacherOutputs>;
   release(): Promise<void>;
 }
-
-const PAST = /^past_key_values\.\d+\.(key|value)$/;
 
 /** The output holding block j's residual stream: the second residual Add, as buildDecoder and Optimum name it. */
 export function blockOutputName(model: Model, layer: number): string {
@@ -37,27 +36,20 @@ export async function openTeacher(model: Model, opts: { hiddenLayers?: number[];
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
   });
-  if (!session.outputNames.includes('logits')) throw new Error('teacher model has no "logits" output');
-  const pastMeta = session.inputMetadata.filter((m) => PAST.test(m.name));
-  const wants = (n: string) => session.inputNames.includes(n);
+  let io: ReturnType<typeof decoderIo>;
+  try {
+    io = decoderIo(session);
+  } catch (error) {
+    await session.release();
+    throw new Error(`teacher: ${(error as Error).message}`);
+  }
 
   async function run(batch: TokenBatch): Promise<TeacherOutputs> {
     const { batchSize: B, seqLen: T } = batch;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(batch.inputIds, (v) => BigInt(v)), [B, T]),
-    };
-    if (wants('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(B * T).fill(1n), [B, T]);
-    if (wants('position_ids')) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: B * T }, (_, i) => BigInt(i % T)), [B, T]);
-    for (const m of pastMeta) {
-      const shape = m.isTensor ? m.shape : [];
-      const heads = shape[1];
-      const hd = shape[3];
-      if (typeof heads !== 'number' || typeof hd !== 'number') throw new Error(`teacher input ${m.name} needs fixed kv-head and head-dim sizes`);
-      feeds[m.name] = new ort.Tensor('float32', new Float32Array(0), [B, heads, 0, hd]);
-    }
+    const feeds: Record<string, ort.Tensor> = { ...tokenFeeds(io, batch.inputIds, B, T), ...emptyPastFeeds(io, B) };
     const out = await session.run(feeds, ['logits', ...hiddenNames]);
     return {
-      logits: out.logits!.data as Float32Array,
+      logits: float32Logits(out.logits!),
       hidden: hiddenNames.map((n) => out[n]!.data as Float32Array),
     };
   }

@@ -5,7 +5,7 @@
  * rounding again, which undoes what was learned. A float layer is merged when asked,
  * W' = W + s A B in its stored dtype (Hu et al. 2021, sec. 4.1: no added latency).
  */
-import { replaceNode, tensorFromNumbers, makeTensor, type Model, type Node } from '@distillery/onnx';
+import { replaceNode, tensorFromNumbers, type Model, type Node } from '@distillery/onnx';
 import { weightNameOfMatMul } from '@distillery/nn';
 
 export interface TrainedAdapter {
@@ -48,7 +48,13 @@ export function lowRankProduct(ad: TrainedAdapter): Float32Array {
 export function attachAdapters(
   model: Model,
   adapters: readonly TrainedAdapter[],
-  opts: { merge: boolean; quantized: ReadonlySet<string>; baseWeights: ReadonlyMap<string, Float32Array> },
+  opts: {
+    merge: boolean;
+    quantized: ReadonlySet<string>;
+    baseWeights: ReadonlyMap<string, Float32Array>;
+    /** Storage of separate adapters; float16 ones are cast to float32 in the graph (folded at load). */
+    dtype: 'float32' | 'float16';
+  },
 ): AttachResult {
   const graph = { ...model.graph, nodes: [...model.graph.nodes], initializers: [...model.graph.initializers] };
   const merged: string[] = [];
@@ -74,10 +80,19 @@ export function attachAdapters(
       merged.push(ad.weight);
       continue;
     }
-    const a = makeTensor(fresh(`${ad.weight}.lora_A`), 'float32', [ad.inFeatures, ad.rank], ad.a);
-    const b = makeTensor(fresh(`${ad.weight}.lora_B`), 'float32', [ad.rank, ad.outFeatures], ad.b);
+    const a = tensorFromNumbers(fresh(`${ad.weight}.lora_A`), opts.dtype, [ad.inFeatures, ad.rank], ad.a);
+    const b = tensorFromNumbers(fresh(`${ad.weight}.lora_B`), opts.dtype, [ad.rank, ad.outFeatures], ad.b);
     graph.initializers.push(a, b);
     adapterBytes += a.raw.byteLength + b.raw.byteLength;
+    const casts: Node[] = [];
+    const read = (t: string): string => {
+      if (opts.dtype === 'float32') return t;
+      const out = fresh(`${t}_float`);
+      casts.push({ name: fresh(`/weights/${t}/Cast`), opType: 'Cast', domain: '', inputs: [t], outputs: [out], attributes: { to: { type: 'int', value: 1 } } });
+      return out;
+    };
+    const aValue = read(a.name);
+    const bValue = read(b.name);
     const y = node.outputs[0]!;
     const yBase = fresh(`${y}_base`);
     const xa = fresh(`${y}_lora_a`);
@@ -85,9 +100,10 @@ export function attachAdapters(
     const base = node.name.replace(/\/MatMul$/, '');
     const mk = (opType: string, name: string, inputs: string[], outputs: string[]): Node => ({ name: fresh(name), opType, domain: '', inputs, outputs, attributes: {} });
     replaceNode(graph, node, [
+      ...casts,
       { ...node, outputs: [yBase, ...node.outputs.slice(1)] },
-      mk('MatMul', `${base}/lora_A/MatMul`, [node.inputs[0]!, a.name], [xa]),
-      mk('MatMul', `${base}/lora_B/MatMul`, [xa, b.name], [delta]),
+      mk('MatMul', `${base}/lora_A/MatMul`, [node.inputs[0]!, aValue], [xa]),
+      mk('MatMul', `${base}/lora_B/MatMul`, [xa, bValue], [delta]),
       mk('Add', `${base}/lora/Add`, [yBase, delta], [y]),
     ]);
     separate.push(ad.weight);

@@ -32,9 +32,13 @@ export const loraParams = z
     targets: z.array(z.enum(PROJECTIONS)).min(1, 'targets must name at least one projection').default([...PROJECTIONS]),
     /** Fold adapters into float layers (quantized layers always keep them separate). */
     merge: z.boolean().default(true),
+    /** Storage of separate adapters (float16 halves their bytes; they still compute in float32). */
+    adapterDtype: z.enum(['float32', 'float16']).default('float16'),
   })
   .strict();
 export type LoraParams = z.output<typeof loraParams>;
+
+const mean = (v: number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 
 export function loraTarget(targets: readonly string[]): (name: string) => boolean {
   return (name) => isBlockLinearWeight(name) && targets.some((t) => name.endsWith(`.${t}.weight`));
@@ -76,13 +80,14 @@ export async function finetuneLora(model: Model, params: LoraParams, ctx: Techni
     const [rows, cols] = shapeOf(name);
     return { weight: name, inFeatures: rows, outFeatures: cols, rank: params.rank, a: run.params.get(a)!, b: Float32Array.from(run.params.get(b)!, (v) => v * scale) };
   });
-  const out = attachAdapters(model, adapters, { merge: params.merge, quantized: base.quantized, baseWeights: weights });
+  const out = attachAdapters(model, adapters, { merge: params.merge, quantized: base.quantized, baseWeights: weights, dtype: params.adapterDtype });
   ctx.onProgress(1, 'done');
   return {
     model: out.model,
     report: {
       steps: run.steps,
-      initialLoss: run.lossCurve[0]?.loss ?? NaN,
+      // Means of the first and last (up to) 10 steps: single batches differ more than the adapters do early on.
+      initialLoss: mean(run.lossCurve.slice(0, 10).map((p) => p.loss)),
       finalLoss: run.finalLoss,
       rank: params.rank,
       alpha: params.alpha,

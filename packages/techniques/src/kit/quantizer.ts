@@ -57,6 +57,11 @@ export interface QuantizedWeight {
   scales: Float32Array;
   /** Row-major [groups, cols]; all 2^(bits-1) when symmetric. */
   zeros: Uint8Array;
+  /**
+   * Real-valued zero points, row-major [groups, cols], replacing `zeros` when present (HQQ
+   * optimises them continuously). Only MatMulNBits stores them (zero_points of A's type).
+   */
+  floatZeros?: Float32Array;
 }
 
 export class QuantSpecError extends Error {
@@ -146,7 +151,8 @@ export function quantizeWeight(w: Float32Array, rows: number, cols: number, spec
 
 /** fp32(s * (q - z)) per element, what DequantizeLinear and MatMulNBits compute. */
 export function dequantizeWeight(qw: QuantizedWeight): Float32Array {
-  const { rows, cols, groupSize, codes, scales, zeros } = qw;
+  const { rows, cols, groupSize, codes, scales } = qw;
+  const zeros = qw.floatZeros ?? qw.zeros;
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const g = Math.floor(r / groupSize) * cols;
@@ -164,9 +170,9 @@ export function signedCodes(qw: QuantizedWeight): Int8Array {
   return out;
 }
 
-/** Stored bits per weight: codes plus scales (float32) and zero points (when asymmetric, `bits` each). */
+/** Stored bits per weight: codes plus scales (float32) and zero points (when asymmetric, `bits` each, or 32 when real-valued). */
 export function bitsPerWeight(qw: QuantizedWeight, containerBits = qw.bits): number {
   const groups = qw.scales.length;
-  const zeroBits = qw.symmetric ? 0 : groups * qw.bits;
+  const zeroBits = qw.symmetric ? 0 : groups * (qw.floatZeros ? 32 : qw.bits);
   return (qw.rows * qw.cols * containerBits + groups * 32 + zeroBits) / (qw.rows * qw.cols);
 }

@@ -93,10 +93,28 @@ export function selectLinearLayers(model: Model, input: LinearSelectionInput = {
   return { selected, skipped, found };
 }
 
+// Linear layers whose weights are stored quantized: contrib and standard integer MatMuls.
+const QUANTIZED_LINEAR_OPS = new Set(['MatMulNBits', 'MatMulBnb4', 'MatMulInteger', 'QLinearMatMul', 'DynamicQuantizeMatMul', 'QAttention', 'GatherBlockQuantized']);
+
+/** "12 MatMulNBits nodes"-style counts of linear layers with quantized weights, including MatMuls over a DequantizeLinear. */
+function quantizedLinearCounts(model: Model): string[] {
+  const dequantized = new Set(model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear').flatMap((n) => n.outputs));
+  const counts = new Map<string, number>();
+  for (const n of model.graph.nodes) {
+    const label = QUANTIZED_LINEAR_OPS.has(n.opType) ? n.opType : n.opType === 'MatMul' && dequantized.has(n.inputs[1] ?? '') ? 'MatMul over DequantizeLinear' : null;
+    if (label) counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return [...counts].map(([op, k]) => `${k} ${op} node${k === 1 ? '' : 's'}`);
+}
+
 /** The error a method raises when its selection is empty, listing what the model has. */
 export function noLayerMatched(technique: string, model: Model, result: LinearSelectionResult): Error {
   if (!result.found.length) {
     const ops = [...new Set(model.graph.nodes.map((n) => n.opType))].sort().join(', ');
+    const quantized = quantizedLinearCounts(model);
+    if (quantized.length) {
+      return new Error(`${technique}: model has no float MatMul weights: found ${quantized.join(', ')} (weights already quantized, which this technique does not rewrite)`);
+    }
     return new Error(`${technique}: no linear layer matched: the model has no MatMul reading a constant 2-D float weight (its ops: ${ops || 'none'})`);
   }
   const shown = result.found.slice(0, 12).map((l) => {

@@ -62,6 +62,8 @@ export function inverseUpperCholesky(h: Float64Array, n: number, what = 'cholesk
 
 /** J M J for the order-reversing permutation J: row and column order reversed, into `out`. */
 export function reverseOrder<T extends Float32Array | Float64Array>(m: ArrayLike<number>, n: number, out: T): T {
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = m[(n - 1 - i) * n + (n - 1 - j)]!;
+  // Row-major, (n-1-i, n-1-j) is flat index n²-1-k of (i, j): J M J is the flat array reversed.
+  const last = n * n - 1;
+  for (let k = 0; k <= last; k++) out[k] = m[last - k]!;
   return out;
 }

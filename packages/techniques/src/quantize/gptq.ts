@@ -12,30 +12,14 @@
  * current (error-compensated) weights when a group's first row is reached, and optional
  * activation order (rows by decreasing H_ii; with groups, grids are fitted up front on the
  * original weights, "static groups", so every group stays a contiguous block of input
- * features that MatMulNBits can store; the permutation is undone in the result).
+ * features that MatMulNBits can store; the permutation is undone in the result). With
+ * `shrinks`, each grid is the shrunk min/max range with the least H_ii-weighted error
+ * (kit/grid-fit.ts, the reference code's `mse` option) instead of the plain min/max range.
  */
 import { gemm } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
-import { groupScale, quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
-
-/** Scale and zero point per output column of `n` rows of row-major values (the kit's min/max grid). */
-export function fitGroup(values: Float32Array, n: number, cols: number, grid: QuantGrid): { scale: Float32Array; zero: Uint8Array } {
-  const scale = new Float32Array(cols);
-  const zero = new Uint8Array(cols);
-  for (let c = 0; c < cols; c++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let r = 0; r < n; r++) {
-      const v = values[r * cols + c]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const g = groupScale(lo, hi, grid);
-    scale[c] = g.scale;
-    zero[c] = g.zero;
-  }
-  return { scale, zero };
-}
+import { quantizeValue, resolveSpec, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
+import { fitGroupGrid, type GroupGrid } from '../kit/grid-fit';
 
 export interface GptqOptions {
   /** Bits, symmetric or not, and rows per grid (default: one grid per output channel). */
@@ -43,14 +27,22 @@ export interface GptqOptions {
   /** Names the layer in errors. */
   layer?: string;
   /**
-   * Lazy-batch block B (rows); only speed depends on it. The paper uses 128; applied
-   * left-looking, small blocks keep the JS share small and ORT's products large (a
-   * 1024x1024 layer here: B = 32 ran about 4x faster than 128, and 16 faster than 32).
+   * Inner lazy-batch block (rows) whose rows update each other in JS; only speed depends
+   * on it. The paper uses one level of B = 128; here the JS share grows with the block,
+   * so blocks of 16 sit inside outer blocks of 128 that ORT updates.
    */
   blockSize?: number;
+  /** Rows per outer lazy batch, whose updates reach all later rows in one ORT product (default 128). */
+  outerBlockSize?: number;
   /** λ as a fraction of the mean Hessian diagonal; the paper uses 0.01. */
   percDamp?: number;
   actOrder?: boolean;
+  /** Shrink factors searched per group and column for the least Hessian-diagonal-weighted error (kit/grid-fit.ts); omitted = min/max grid. */
+  shrinks?: readonly number[];
+  /** Exponent of that error (default 2.4). */
+  norm?: number;
+  /** Weight the grid search's error by the Hessian diagonal of each row (default true). */
+  weightRows?: boolean;
 }
 
 export interface GptqResult extends QuantizedWeight {
@@ -73,13 +65,18 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   // missing some of the current block's updates.
   const g = grid.groupSize;
   if (blockSize % g !== 0 && g % blockSize !== 0) blockSize = g;
+  // Outer blocks hold whole groups, so a group is fitted only after every earlier row's update reached it.
+  const outer = opts.outerBlockSize ?? 128;
+  if (!Number.isInteger(outer) || outer < 1) throw new Error(`${layer}: gptq outerBlockSize must be a positive integer, got ${outer}`);
+  let outerSize = Math.max(outer, blockSize);
+  if (g < rows) outerSize = Math.ceil(outerSize / g) * g;
   const percDamp = opts.percDamp ?? 0.01;
   if (!(percDamp >= 0)) throw new Error(`${layer}: gptq percDamp must be >= 0, got ${percDamp}`);
-  return { grid, blockSize, percDamp, actOrder: opts.actOrder ?? false };
+  return { grid, blockSize, outerSize, percDamp, actOrder: opts.actOrder ?? false, layer };
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
-  const { grid: qgrid, blockSize, percDamp, actOrder } = validate(weight, rows, cols, hessian, opts);
+  const { grid: qgrid, blockSize, outerSize, percDamp, actOrder, layer } = validate(weight, rows, cols, hessian, opts);
   const { groupSize, groups } = qgrid;
   const w = Float32Array.from(weight);
   const h = Float64Array.from(hessian);
@@ -94,9 +91,11 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   }
 
   const groupRows = (g: number) => Math.min(rows, (g + 1) * groupSize) - g * groupSize;
-  const grids: ({ scale: Float32Array; zero: Uint8Array } | undefined)[] = new Array(groups);
+  const grids: (GroupGrid | undefined)[] = new Array(groups);
+  const fitOpts = (diag: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : diag.subarray(r0, r0 + n) });
   if (actOrder) {
-    for (let g = 0; g < groups; g++) grids[g] = fitGroup(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid);
+    const diag = Float64Array.from({ length: rows }, (_, i) => h[i * rows + i]!);
+    for (let g = 0; g < groups; g++) grids[g] = fitGroupGrid(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid, fitOpts(diag, g * groupSize, groupRows(g)));
   }
 
   // perm[k] = original row processed k-th.
@@ -118,67 +117,69 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   for (let i = 0; i < rows; i++) meanDiag += hp[i * rows + i]!;
   meanDiag /= rows;
   for (let i = 0; i < rows; i++) hp[i * rows + i]! += percDamp * meanDiag;
+  const diagP = Float64Array.from({ length: rows }, (_, i) => hp[i * rows + i]!);
   const u = await inverseCholeskyUpper(hp, rows);
 
   const codesP = new Uint8Array(rows * cols);
   const deqP = new Float32Array(rows * cols);
-  // Scaled errors of every quantized row, kept so each block takes all earlier rows'
-  // updates in one product when it is reached (the lazy batch, applied left-looking:
-  // same sums as updating all later rows after each block, but ORT returns only the
-  // block, not the whole remainder of W).
+  // Scaled errors (w - ŵ) / [U]_ii of every quantized row: the lazy batch's update factors.
   const err = new Float32Array(rows * cols);
-  // applied[k]: rows [0, applied[k]) have had their errors applied to row k by ORT.
-  const applied = new Int32Array(rows);
-  /** Rows [r0, r1), which share applied[], take the updates of rows [applied, upto) in one product. */
-  const catchUp = async (r0: number, r1: number, upto: number): Promise<void> => {
-    const from = applied[r0]!;
-    if (upto <= from || r1 <= r0) return;
+  /** Rows [r0, r1) take the updates of the quantized rows [e0, e1): W[r0:r1] -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], one ORT Gemm. */
+  const propagate = async (e0: number, e1: number, r0: number, r1: number): Promise<void> => {
+    if (r1 <= r0 || e1 <= e0) return;
     const n = r1 - r0;
-    const ub = new Float32Array((upto - from) * n);
-    for (let r = from; r < upto; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - from) * n);
+    const k = e1 - e0;
+    const ub = new Float32Array(k * n);
+    for (let r = e0; r < e1; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - e0) * n);
     const updated = await gemm(
-      { data: ub, rows: upto - from, cols: n },
-      { data: err.subarray(from * cols, upto * cols), rows: upto - from, cols },
+      { data: ub, rows: k, cols: n },
+      { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols },
       { data: wp.subarray(r0 * cols, r1 * cols), rows: n, cols },
       { transA: true, alpha: -1, beta: 1 },
     );
     wp.set(updated.data, r0 * cols);
-    applied.fill(upto, r0, r1);
   };
   let loss = 0;
-  for (let i1 = 0; i1 < rows; i1 += blockSize) {
-    const i2 = Math.min(i1 + blockSize, rows);
-    await catchUp(i1, i2, i1);
-    for (let i = i1; i < i2; i++) {
-      if (!actOrder && i % groupSize === 0) {
-        // A group reaching past this block needs the rows after it brought up to date first.
-        const n = groupRows(i / groupSize);
-        if (i + n > i2) await catchUp(i2, i + n, i1);
-        grids[i / groupSize] = fitGroup(wp.subarray(i * cols), n, cols, qgrid);
+  // Two levels of lazy batches (Step 2): rows in blocks of `blockSize` take each other's
+  // updates in JS; after each block, the rest of its outer block takes them in one product,
+  // and after each outer block all later rows do, so ORT's products stay large.
+  for (let o1 = 0; o1 < rows; o1 += outerSize) {
+    const o2 = Math.min(o1 + outerSize, rows);
+    for (let i1 = o1; i1 < o2; i1 += blockSize) {
+      const i2 = Math.min(i1 + blockSize, o2);
+      for (let i = i1; i < i2; i++) {
+        if (!actOrder && i % groupSize === 0) {
+          // The group's rows must hold every earlier row's update (validate() aligns the blocks so).
+          const n = groupRows(i / groupSize);
+          if (!(i === o1 || (i === i1 && i + n <= o2) || i + n <= i2)) throw new Error(`${layer}: gptq group at row ${i} straddles a block (block ${blockSize}, outer ${outerSize})`);
+          grids[i / groupSize] = fitGroupGrid(wp.subarray(i * cols), n, cols, qgrid, fitOpts(diagP, i, n));
+        }
+        const grid = grids[Math.floor(perm[i]! / groupSize)]!;
+        const d = u[i * rows + i]!;
+        const row = i * cols;
+        for (let c = 0; c < cols; c++) {
+          const x = wp[row + c]!;
+          const s = grid.scale[c]!;
+          const z = grid.zero[c]!;
+          const q = quantizeValue(x, s, z, qgrid);
+          const dq = Math.fround((q - z) * s);
+          codesP[row + c] = q;
+          deqP[row + c] = dq;
+          const r = (x - dq) / d;
+          err[row + c] = r;
+          loss += (r * r) / 2;
+        }
+        // Within the block, every later row takes its share of this row's error at once.
+        for (let k = i + 1; k < i2; k++) {
+          const f = u[i * rows + k]!;
+          if (f === 0) continue;
+          const dst = k * cols;
+          for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[row + c]!;
+        }
       }
-      const grid = grids[Math.floor(perm[i]! / groupSize)]!;
-      const d = u[i * rows + i]!;
-      const row = i * cols;
-      for (let c = 0; c < cols; c++) {
-        const x = wp[row + c]!;
-        const s = grid.scale[c]!;
-        const z = grid.zero[c]!;
-        const q = quantizeValue(x, s, z, qgrid);
-        const dq = Math.fround((q - z) * s);
-        codesP[row + c] = q;
-        deqP[row + c] = dq;
-        const r = (x - dq) / d;
-        err[row + c] = r;
-        loss += (r * r) / 2;
-      }
-      // Within the block, every later row takes its share of this row's error at once.
-      for (let k = i + 1; k < i2; k++) {
-        const f = u[i * rows + k]!;
-        if (f === 0) continue;
-        const dst = k * cols;
-        for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[row + c]!;
-      }
+      await propagate(i1, i2, i2, o2);
     }
+    await propagate(o1, o2, o2, rows);
   }
 
   const codes = new Uint8Array(rows * cols);

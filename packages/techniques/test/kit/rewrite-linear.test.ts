@@ -191,14 +191,14 @@ function fp16DirectModel(): { model: Model; w: Float32Array } {
 }
 
 describe('imported-style models whose MatMuls read float16 directly', () => {
-  it('are found (compute dtype float16) and quantized in every format that takes float16 activations', async () => {
+  it('are found (compute dtype float16) and quantized in every format that takes float16 activations (bit-packed codes unpacked in float32, then cast)', async () => {
     const { model, w } = fp16DirectModel();
     const sel = selectLinearLayers(model);
     expect(sel.selected.map((l) => [l.name, l.layer.computeDtype, l.block, l.role])).toEqual([['/model/layers.0/mlp/up_proj/MatMul', 'float16', 0, 'up']]);
     const x = seededUniform(ROWS * K, 5);
     const xh = float32ToFloat16Array(x);
     const x16 = float16ArrayToFloat32(xh);
-    for (const format of ['dequantize-linear', 'matmulnbits'] as const) {
+    for (const format of ['dequantize-linear', 'matmulnbits', 'bitpacked'] as const) {
       const spec: QuantSpec = { bits: 4, symmetric: true, groupSize: 32 };
       const out = await rewriteLinear(model, { technique: 'test', format, accuracyLevel: 0, method: rtn(spec), ctx: quietContext() });
       expect(out.model.graph.initializers.find((t) => t.name.endsWith('_scale') || t.name.endsWith('_scales'))!.dtype).toBe('float16');

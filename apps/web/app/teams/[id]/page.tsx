@@ -36,7 +36,7 @@ export default function TeamPage() {
       return;
     }
     try {
-      const r = await gql<{ createApiToken: { token: string } }>(CREATE_API_TOKEN, { name: tokenName.trim() });
+      const r = await gql<{ createApiToken: { token: string } }>(CREATE_API_TOKEN, { name: tokenName.trim(), teamId: id });
       setSecret(r.createApiToken.token);
       setTokenName('');
       setActionError(null);
@@ -148,7 +148,7 @@ export default function TeamPage() {
                   Create token
                 </button>
               </form>
-              {data.apiTokens.length === 0 ? (
+              {data.apiTokens.filter((t) => t.teamId === id).length === 0 ? (
                 <p className="empty">No tokens yet.</p>
               ) : (
                 <div className="table-scroll">
@@ -162,7 +162,7 @@ export default function TeamPage() {
                       </tr>
                     </thead>
                     <tbody>
-                      {data.apiTokens.map((t) => (
+                      {data.apiTokens.filter((t) => t.teamId === id).map((t) => (
                         <tr key={t.id} data-testid="token-row">
                           <td className="wrap">{t.name}</td>
                           <td className="mono">{t.prefix}…</td>

@@ -6,13 +6,15 @@
  * Symmetric grids store signed codes without a zero point; asymmetric ones unsigned codes
  * and a zero point per scale. One scale per output channel is axis 1 (opset 13); groups
  * along the input rows are blocked quantization on axis 0 with block_size (opset 21).
+ * Float16 scales (layers computing in float16) need opset 19.
  */
 import { pack4Bit } from '@distillery/onnx';
 import type { LinearWeight } from '../../linear-weights';
 import type { LinearEdit } from '../linear-edit';
-import { signedCodes, type QuantizedWeight } from '../quantizer';
+import { QuantSpecError, signedCodes, type QuantizedWeight } from '../quantizer';
 
 export function writeDequantizeLinear(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
+  if (qw.floatZeros) throw new QuantSpecError('format', `${layer.matmuls[0]!.name}: format "dequantize-linear" stores integer zero points only; real-valued zero points (HQQ) need format "matmulnbits"`);
   const { rows, cols } = qw;
   const four = qw.bits <= 4;
   const perChannel = qw.groupSize === rows;
@@ -31,5 +33,6 @@ export function writeDequantizeLinear(edit: LinearEdit, layer: LinearWeight, qw:
       : { axis: { type: 'int', value: 0 }, block_size: { type: 'int', value: qw.groupSize } }),
   ]);
   edit.rewireB(layer, out);
-  edit.requireOpset('', four || !perChannel ? 21 : 13);
+  // Float16 scales need DequantizeLinear-19; float32 per-channel scales run from opset 13.
+  edit.requireOpset('', four || !perChannel ? 21 : layer.computeDtype === 'float16' ? 19 : 13);
 }

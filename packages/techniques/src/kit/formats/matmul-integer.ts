@@ -12,6 +12,7 @@ import { QuantSpecError, signedCodes, type QuantizedWeight } from '../quantizer'
 const FLOAT = 1;
 
 export function writeMatMulInteger(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
+  if (qw.floatZeros) throw new QuantSpecError('format', `${layer.matmuls[0]!.name}: format "matmul-integer" stores integer zero points only; real-valued zero points (HQQ) need format "matmulnbits"`);
   const name = layer.matmuls[0]!.name;
   if (qw.bits !== 8 || !qw.symmetric || qw.groupSize !== qw.rows) {
     throw new QuantSpecError('format', `${name}: format "matmul-integer" needs 8-bit symmetric weights with one scale per output channel, got ${qw.bits} bits, ${qw.symmetric ? 'symmetric' : 'asymmetric'}, group ${qw.groupSize === qw.rows ? 'per-channel' : qw.groupSize}`);

@@ -3,7 +3,9 @@
  * each MatMul becomes MatMulNBits(A, B, scales[, zero_points]) with the same name and
  * output. B is the transposed codes [N, k_blocks, block_size * bits / 8], packed least
  * significant bits first; scales are [N * k_blocks] in A's dtype; symmetric grids omit
- * zero points (the op's default is 2^(bits-1), our symmetric zero point). block_size must
+ * zero points (the op's default is 2^(bits-1), our symmetric zero point); real-valued zero
+ * points (HQQ) are stored unpacked in A's type, [N * k_blocks] like the scales (the spec's
+ * zero_points of type T1). block_size must
  * be a power of two >= 16: a group size that is not, is refused; per-channel weights use
  * one block of the next power of two, padded with zero-point codes that meet no input.
  * ORT 1.30's CPU kernel runs 2, 4 and 8 bits; 3 is refused here, naming the parameter.
@@ -60,7 +62,11 @@ export function writeMatMulNBits(edit: LinearEdit, layer: LinearWeight, qw: Quan
   for (let c = 0; c < n; c++) for (let g = 0; g < kBlocks; g++) scalesT[c * kBlocks + g] = qw.scales[g * n + c]!;
   const s = edit.floatTensor(`${layer.weight.name}_scales`, layer.computeDtype, [n * kBlocks], scalesT);
   const inputs = [b, s];
-  if (!qw.symmetric) {
+  if (qw.floatZeros) {
+    const zT = new Float32Array(n * kBlocks);
+    for (let c = 0; c < n; c++) for (let g = 0; g < kBlocks; g++) zT[c * kBlocks + g] = qw.floatZeros[g * n + c]!;
+    inputs.push(edit.floatTensor(`${layer.weight.name}_zero_points`, layer.computeDtype, [n * kBlocks], zT));
+  } else if (!qw.symmetric) {
     const zpBytes = Math.ceil((kBlocks * bits) / 8);
     const zp = new Uint8Array(n * zpBytes);
     for (let c = 0; c < n; c++) {

@@ -1,0 +1,87 @@
+/**
+ * import: converting a bench-100m safetensors folder (random weights, written by our own
+ * safetensors writer in float16, two shards) to the ONNX model the import job stores, as
+ * MB/s of safetensors read, against plainly reading the same bytes in the same run; each in
+ * a process of its own so the peak RSS is the step's. Then the tokenizers suite's encoding
+ * rows (byte-level and SentencePiece-style against @huggingface/tokenizers, identical ids).
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportHfFolder } from '@distillery/formats';
+import { decoderPreset, initDecoderWeights, parameterCount } from '@distillery/nn';
+import type { BenchRow, BenchSuite } from '../suite';
+import type { ImportChildResult } from './import-child';
+
+const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
+
+function runChild(mode: 'convert' | 'read', dir: string): Promise<ImportChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(CHILD, [mode, dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: ImportChildResult | undefined;
+    child.on('message', (m) => (result = m as ImportChildResult));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`import bench child (${mode}) exited with ${code}`))));
+  });
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const suite: BenchSuite = {
+  name: 'import',
+  description: 'safetensors -> ONNX conversion MB/s vs plain reading, peak RSS; tokenizer encoding vs @huggingface/tokenizers',
+  async run(opts) {
+    const { quick, log } = opts;
+    const config = decoderPreset('bench-100m');
+    const params = parameterCount(config);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-bench-'));
+    const rows: BenchRow[] = [];
+    try {
+      log(`writing a ${(params / 1e6).toFixed(1)}M-parameter bench-100m folder (F16, 2 shards)`);
+      {
+        const weights = initDecoderWeights(config, 1);
+        const written = await exportHfFolder(config, weights, dir, { dtype: 'F16', maxShardBytes: Math.ceil((params * 2) / 2) + 1 });
+        log(`wrote ${written.files.join(', ')}: ${(written.bytes / 1e6).toFixed(1)} MB`);
+      }
+      const repeats = quick ? 1 : 3;
+      const reads: ImportChildResult[] = [];
+      const converts: ImportChildResult[] = [];
+      // Alternating, so load from other work on the machine hits both alike.
+      for (let i = 0; i < repeats; i++) {
+        log(`plain read ${i + 1}/${repeats}`);
+        reads.push(await runChild('read', dir));
+        log(`conversion ${i + 1}/${repeats}`);
+        converts.push(await runChild('convert', dir));
+      }
+      const sourceMB = reads[0].bytes / 1e6;
+      const readSeconds = median(reads.map((r) => r.seconds));
+      const convertSeconds = median(converts.map((r) => r.seconds));
+      const outputMB = converts[0].bytes / 1e6;
+      const convertRss = Math.max(...converts.map((r) => r.maxRssMB));
+      rows.push({
+        name: 'convert-safetensors-bench-100m',
+        parameters: params,
+        sourceMB: round(sourceMB),
+        outputMB: round(outputMB),
+        mbPerSec: round(sourceMB / convertSeconds),
+        baselineMbPerSec: round(sourceMB / readSeconds),
+        ratioVsBaseline: round(readSeconds / convertSeconds),
+        seconds: round(convertSeconds),
+        baselineSeconds: round(readSeconds),
+        peakRssMB: round(convertRss),
+        baselinePeakRssMB: round(Math.max(...reads.map((r) => r.maxRssMB))),
+        peakRssOverOutput: round(convertRss / outputMB),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const tokenizers = (await import('./tokenizers')).default;
+    rows.push(...(await tokenizers.run(opts)));
+    return rows;
+  },
+};
+
+export default suite;

@@ -1,0 +1,51 @@
+/**
+ * `distillery sweep --project P --model M --spec sweep.json [--json]`: starts a sweep. The
+ * spec holds createSweep's own arguments: {name, mode, recipe | recipeId, space, maxRuns,
+ * parallelism?, objective?, seed?}.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { apiCall } from './api-call';
+import { connection } from './credentials';
+import { readJsonFile } from './json-file';
+import { resolveModel, resolveProject } from './resolve-names';
+import { UsageError } from './usage-error';
+
+const specSchema = z
+  .object({
+    name: z.string().min(1),
+    mode: z.enum(['grid', 'random', 'pareto']),
+    recipe: z.unknown().optional(),
+    recipeId: z.string().optional(),
+    space: z.array(z.unknown()).min(1),
+    maxRuns: z.number().int().positive(),
+    parallelism: z.number().int().positive().optional(),
+    objective: z.object({ x: z.string(), y: z.string(), xLowerIsBetter: z.boolean().optional(), yLowerIsBetter: z.boolean().optional() }).optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+export async function sweepCommand(argv: string[], print: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { project: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, json: { type: 'boolean' } } });
+  if (positionals.length) throw new UsageError(`sweep takes no positional arguments, got ${positionals.join(' ')}`);
+  if (!values.project || !values.model || !values.spec) throw new UsageError('sweep needs --project, --model and --spec <file.json>');
+  const parsed = specSchema.safeParse(await readJsonFile(values.spec, '--spec'));
+  if (!parsed.success) throw new UsageError(`--spec ${values.spec}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+  const spec = parsed.data;
+  if ((spec.recipe === undefined) === (spec.recipeId === undefined)) throw new UsageError(`--spec ${values.spec}: give exactly one of recipe or recipeId`);
+  const call = apiCall(await connection());
+  const project = await resolveProject(call, values.project);
+  const model = await resolveModel(call, project, values.model);
+  const { createSweep } = await call<{ createSweep: { id: string; name: string; status: string; mode: string; maxRuns: number; runs: { id: string; status: string }[] } }>(
+    `mutation($p: ID!, $m: ID!, $n: String!, $mode: SweepMode!, $r: JSON, $rid: ID, $space: JSON!, $max: Int!, $par: Int, $obj: SweepObjectiveInput, $seed: Int) {
+      createSweep(projectId: $p, baseModelId: $m, name: $n, mode: $mode, recipe: $r, recipeId: $rid, space: $space, maxRuns: $max, parallelism: $par, objective: $obj, seed: $seed) {
+        id name status mode maxRuns runs { id status } } }`,
+    { p: project.id, m: model.id, n: spec.name, mode: spec.mode, r: spec.recipe ?? null, rid: spec.recipeId ?? null, space: spec.space, max: spec.maxRuns, par: spec.parallelism ?? 2, obj: spec.objective ?? null, seed: spec.seed ?? 0 },
+  );
+  if (values.json) {
+    print(JSON.stringify(createSweep));
+    return;
+  }
+  print(`sweep ${createSweep.id} ${createSweep.status}: ${createSweep.name}, ${createSweep.mode}, up to ${createSweep.maxRuns} runs`);
+  for (const r of createSweep.runs) print(`  run ${r.id} ${r.status}`);
+}

@@ -1,0 +1,81 @@
+/**
+ * GPT-2 folders as transformers writes them (Conv1D [in, out], fused qkv with bias, tied
+ * head) become model folders whose logits match the slow reference forward within 1e-4 and
+ * that transformers.js (local files only) loads and generates with as our session does.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
+import { createDecoderSession, generate, gpt2ReferenceForward, initGpt2Weights, parseGpt2Config, runDecoder, type Gpt2Weights } from '@distillery/nn';
+import { float16BitsToFloat32, float32ToFloat16Bits, writeModel, type Model } from '@distillery/onnx';
+import { convertHfFolder, exportGpt2Folder } from '../src/index';
+
+const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 61, hiddenSize: 24, nLayers: 2, nHeads: 3, ffnSize: 96, maxPositions: 40 });
+const PROMPT = [4, 17, 33, 2, 58, 9, 11];
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'distillery-gpt2-folder-'));
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = root;
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+async function ours(model: Model): Promise<{ logits: Float32Array; greedy: number[] }> {
+  const session = await createDecoderSession(model);
+  try {
+    return { logits: (await runDecoder(session, c, { inputIds: [PROMPT] })).logits.slice(), greedy: await generate(session, c, PROMPT, { maxNewTokens: 10 }) };
+  } finally {
+    await session.release();
+  }
+}
+
+describe('GPT-2 safetensors folders', () => {
+  it('F32: logits within 1e-4 of the reference forward; transformers.js generates our greedy tokens', async () => {
+    const w = initGpt2Weights(c, 21);
+    const source = path.join(root, 'hf-gpt2');
+    await exportGpt2Folder(c, w, source);
+    const converted = await convertHfFolder(source);
+    const { report, config } = converted;
+    expect(config).toEqual(c);
+    // A model folder: the converted ONNX model and the config.json it ships.
+    const out = path.join(root, 'gpt2-f32');
+    await mkdir(path.join(out, 'onnx'), { recursive: true });
+    await writeModel(converted.model, path.join(out, 'onnx', 'model.onnx'));
+    await writeFile(path.join(out, 'config.json'), JSON.stringify(converted.hfConfig));
+    expect(report).toMatchObject({ format: 'safetensors', architecture: 'gpt2', dtypes: { F32: 2 + 12 * c.nLayers + 2 } });
+    expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
+    const mine = await ours(converted.model);
+    expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-f32', { dtype: 'fp32', device: 'cpu' });
+    try {
+      const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+      const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
+      expect((gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number)).toEqual(mine.greedy);
+    } finally {
+      await theirs.dispose();
+    }
+  });
+
+  it('F16 weights read as their float16 values; unsupported variants and a wrong tied head are refused naming the key', async () => {
+    const w = initGpt2Weights(c, 22);
+    const source = path.join(root, 'hf-gpt2-f16');
+    await exportGpt2Folder(c, w, source, { dtype: 'F16' });
+    const converted = await convertHfFolder(source);
+    expect(converted.report.dtypes).toEqual({ F16: 2 + 12 * c.nLayers + 2 });
+    const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
+    expect(maxDiff((await ours(converted.model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+
+    const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));
+    await expect(convertHfFolder(source)).rejects.toThrow('config.json: activation_function: "relu" is not supported (gelu_new, the tanh GELU, is)');
+    await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, n_layer: 3 }));
+    await expect(convertHfFolder(source)).rejects.toThrow('model.safetensors: transformer.h.2.ln_1.weight: missing (config.json describes 3 GPT-2 layers)');
+  });
+});

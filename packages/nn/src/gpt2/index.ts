@@ -1,0 +1,3 @@
+export * from './gpt2-config';
+export * from './gpt2-reference';
+export * from './build-gpt2';
