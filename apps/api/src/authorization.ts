@@ -5,6 +5,7 @@
  */
 import type { MembershipRole, Run } from '@distillery/db';
 import type { ApiContext, Viewer } from './context';
+import type { RunParent } from './run-documents';
 import { forbidden } from './errors';
 
 /** read: viewer and up; write: member and up (models, runs, projects); manage: owner (members). */
@@ -74,11 +75,11 @@ function projectTeam(ctx: ApiContext, projectId: string): Promise<string | null>
  * Several runs at once (compare, sweeps): loaded in one batch, each checked against its
  * team. One unknown or foreign id fails the whole call, like a single one would.
  */
-export async function authorizeRuns(ctx: ApiContext, runIds: readonly string[], access: Access): Promise<Run[]> {
+export async function authorizeRuns(ctx: ApiContext, runIds: readonly string[], access: Access): Promise<RunParent[]> {
   if (runIds.some((id) => typeof id !== 'string' || !UUID.test(id))) throw forbidden();
   const runs = await Promise.all(runIds.map((id) => ctx.loaders.run.load(id)));
   if (runs.some((r) => r === null)) throw forbidden();
-  const found = runs as Run[];
+  const found = runs as RunParent[];
   await Promise.all([...new Set(found.map((r) => r.projectId))].map((projectId) => authorize(ctx, { projectId }, access)));
   return found;
 }

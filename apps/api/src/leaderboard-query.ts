@@ -87,7 +87,10 @@ async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source
     source.kind === 'prefix'
       ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${q.maxSizeBytes === null && q.maxDecodeMsP50 === null ? WALK_PREFIX : WALK_PREFIX_WITH_BUDGET}) f`
       : source.kind === 'budget'
-        ? Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b JOIN "RunFinalMetric" c ON c."runId" = b."runId" AND c.name = ${q.metric}
+        ? // LATERAL with LIMIT 1 keeps this a primary-key lookup per run within the budget: as a
+          // plain join the planner overestimates the budget rows and hashes the whole metric.
+          Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b
+            CROSS JOIN LATERAL (SELECT * FROM "RunFinalMetric" o WHERE o."runId" = b."runId" AND o.name = ${q.metric} LIMIT 1) c
             WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`
         : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')}) f`;
   const conditions: Prisma.Sql[] = q.teamId ? [] : [Prisma.sql`t."leaderboardPublic"`];

@@ -5,6 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Artifact, Model, PrismaClient, Project, Run, RunStep, Team } from '@distillery/db';
+import { OMIT_RUN_DOCUMENTS, type RunDocuments, type RunParent } from './run-documents';
 
 export interface MetricRow {
   runId: string;
@@ -16,7 +17,9 @@ export interface MetricRow {
 }
 
 export interface Loaders {
-  run: DataLoader<string, Run | null>;
+  /** Runs without their documents (read those through runDocuments). */
+  run: DataLoader<string, RunParent | null>;
+  runDocuments: DataLoader<string, RunDocuments | null>;
   project: DataLoader<string, Project | null>;
   team: DataLoader<string, Team | null>;
   model: DataLoader<string, Model | null>;
@@ -47,7 +50,10 @@ export function latestMetrics(prisma: PrismaClient, runIds: readonly string[]): 
 
 export function createLoaders(prisma: PrismaClient): Loaders {
   return {
-    run: new DataLoader(async (ids) => byId(ids, await prisma.run.findMany({ where: { id: { in: [...ids] } } }))),
+    run: new DataLoader(async (ids) => byId(ids, await prisma.run.findMany({ where: { id: { in: [...ids] } }, omit: OMIT_RUN_DOCUMENTS }))),
+    runDocuments: new DataLoader(async (ids) =>
+      byId(ids, await prisma.run.findMany({ where: { id: { in: [...ids] } }, select: { id: true, recipe: true, evaluation: true, provenance: true } })),
+    ),
     project: new DataLoader(async (ids) => byId(ids, await prisma.project.findMany({ where: { id: { in: [...ids] } } }))),
     team: new DataLoader(async (ids) => byId(ids, await prisma.team.findMany({ where: { id: { in: [...ids] } } }))),
     model: new DataLoader(async (ids) => byId(ids, await prisma.model.findMany({ where: { id: { in: [...ids] } } }))),

@@ -57,4 +57,20 @@ describe('nested fields', () => {
     expect(thirty).toBe(three);
     expect(thirty).toBeLessThanOrEqual(12);
   });
+
+  it('read the recipe and evaluation documents with one more statement, only when selected', async () => {
+    const LEAN = `query($p: ID!, $n: Int!) { runs(projectId: $p, first: $n) { edges { node { id status } } } }`;
+    const FULL = `query($p: ID!, $n: Int!) { runs(projectId: $p, first: $n) { edges { node { id status recipe evaluation provenance } } } }`;
+    const count = async (query: string, n: number) => {
+      const before = statements;
+      const r = ok(await gql<{ runs: { edges: { node: { recipe?: { steps: unknown[] }; evaluation?: unknown; provenance?: unknown } }[] } }>(counted.graphqlUrl, query, { p: projectId, n }, token));
+      return { statements: statements - before, nodes: r.runs.edges.map((e) => e.node) };
+    };
+    const lean = await count(LEAN, 30);
+    const full3 = await count(FULL, 3);
+    const full30 = await count(FULL, 30);
+    expect(full30.statements).toBe(full3.statements);
+    expect(full30.statements).toBe(lean.statements + 1);
+    expect(full30.nodes.every((n) => n.recipe?.steps.length === 2 && n.evaluation === null && n.provenance === null)).toBe(true);
+  });
 });

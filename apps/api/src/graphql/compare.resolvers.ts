@@ -8,6 +8,7 @@ import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { z } from 'zod';
 import { latestMetrics } from '../loaders';
+import { runDocument, type RunParent } from '../run-documents';
 import type { ResolverMap } from './resolver-types';
 
 const UuidSchema = z.uuid('not a valid id');
@@ -17,8 +18,8 @@ const MAX_SERIES_NAMES = 10;
 const MAX_SERIES_POINTS = 5_000;
 
 interface Comparison {
-  runs: Run[];
-  baseline: Run | null;
+  runs: RunParent[];
+  baseline: RunParent | null;
 }
 
 function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<string, Map<string, number>> {
@@ -119,8 +120,8 @@ export const compareResolvers: ResolverMap = {
       const baseline = c.baseline ? (values.get(c.baseline.id) ?? new Map<string, number>()) : null;
       return metricTable(c.runs.map((r) => ({ id: r.id, values: values.get(r.id) ?? new Map() })), baseline);
     },
-    recipeDiff(c: Comparison) {
-      return recipeDiff(c.runs.map((r) => r.recipe as Json));
+    async recipeDiff(c: Comparison, _: unknown, ctx: ApiContext) {
+      return recipeDiff((await Promise.all(c.runs.map((r) => runDocument(r, 'recipe', ctx)))) as Json[]);
     },
     async series(c: Comparison, args: { names: string[]; maxPoints?: number | null }, ctx: ApiContext) {
       const names = [...new Set(args.names)];

@@ -5,6 +5,7 @@ import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { ingestPoints, RunNotOpenError, type IngestPoint } from '../metric-ingest';
 import { nameSchema, unsafeCharacters } from '../names';
+import { runDocument } from '../run-documents';
 import type { ResolverMap } from './resolver-types';
 
 export const MAX_POINTS_PER_CALL = 10_000;
@@ -73,7 +74,7 @@ export const ingestResolvers: ResolverMap = {
       await authorize(ctx, { runId: args.runId }, 'write');
       const run = await ctx.loaders.run.load(args.runId);
       if (!run) throw forbidden();
-      if (!isExternalRecipe(run.recipe)) throw conflict('only external runs (createExternalRun) take logged metrics; Distillery runs record their own');
+      if (!isExternalRecipe(await runDocument(run, 'recipe', ctx))) throw conflict('only external runs (createExternalRun) take logged metrics; Distillery runs record their own');
       try {
         return await ingestPoints(ctx.prisma, run.id, checkPoints(args.points));
       } catch (e) {
@@ -85,7 +86,7 @@ export const ingestResolvers: ResolverMap = {
       await authorize(ctx, { runId: args.runId }, 'write');
       const run = await ctx.loaders.run.load(args.runId);
       if (!run) throw forbidden();
-      if (!isExternalRecipe(run.recipe)) throw conflict('only external runs (createExternalRun) are finished by their client; Distillery finishes its own');
+      if (!isExternalRecipe(await runDocument(run, 'recipe', ctx))) throw conflict('only external runs (createExternalRun) are finished by their client; Distillery finishes its own');
       const error = args.error ?? null;
       if (args.status === 'failed' && !error?.trim()) throw badInput('error', 'a failed run needs the error that stopped it');
       if (args.status === 'succeeded' && error !== null) throw badInput('error', 'a succeeded run has no error');

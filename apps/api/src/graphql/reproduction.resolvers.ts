@@ -8,6 +8,7 @@ import { createQueuedRun } from '@distillery/experiments';
 import type { Recipe } from '@distillery/techniques';
 import { compareRuns, type Tolerance } from '@distillery/eval/reproduction';
 import { authorize } from '../authorization';
+import { runDocument, type RunParent } from '../run-documents';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden } from '../errors';
 import type { ResolverMap } from './resolver-types';
@@ -19,7 +20,7 @@ interface ProvenanceView {
   evaluationThreads?: number;
 }
 
-const provenanceOf = (run: Run): ProvenanceView => (run.provenance !== null && typeof run.provenance === 'object' ? (run.provenance as ProvenanceView) : {});
+const provenanceOf = (run: Pick<Run, 'provenance'>): ProvenanceView => (run.provenance !== null && typeof run.provenance === 'object' ? (run.provenance as ProvenanceView) : {});
 
 function toleranceView(t: Tolerance) {
   if (t.kind === 'exact') return { toleranceKind: 'exact', relativeTolerance: null, reason: null };
@@ -57,7 +58,7 @@ export const reproductionResolvers: ResolverMap = {
     },
   },
   Run: {
-    provenance: (run: Run) => run.provenance,
+    provenance: (run: RunParent, _: unknown, ctx: ApiContext) => runDocument(run, 'provenance', ctx),
     async reproductionOf(run: Run, _: unknown, ctx: ApiContext) {
       if (!run.reproductionOfId) return null;
       await authorize(ctx, { projectId: run.projectId }, 'read');
@@ -67,13 +68,13 @@ export const reproductionResolvers: ResolverMap = {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.prisma.run.findMany({ where: { reproductionOfId: run.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
-    async reproduction(rerun: Run, _: unknown, ctx: ApiContext) {
+    async reproduction(rerun: RunParent, _: unknown, ctx: ApiContext) {
       if (!rerun.reproductionOfId) return null;
       await authorize(ctx, { projectId: rerun.projectId }, 'read');
       const original = await ctx.prisma.run.findUnique({ where: { id: rerun.reproductionOfId } });
       if (!original) return null;
       const a = provenanceOf(original);
-      const b = provenanceOf(rerun);
+      const b = provenanceOf({ provenance: await runDocument(rerun, 'provenance', ctx) });
       const sameThreads = a.workerThreads === b.workerThreads && a.evaluationThreads === b.evaluationThreads;
       const notes: string[] = [];
       if (a.codeVersion !== b.codeVersion) notes.push(`code versions differ: ${a.codeVersion ?? 'unknown'} and ${b.codeVersion ?? 'unknown'}`);

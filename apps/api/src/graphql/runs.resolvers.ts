@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import type { MetricRow } from '../loaders';
+import { OMIT_RUN_DOCUMENTS, runDocument, type RunParent } from '../run-documents';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
@@ -63,12 +64,15 @@ export const runsResolvers: ResolverMap = {
       if (args.after) {
         const key = decodeCursor(args.after);
         if (!key) throw badInput('after', 'not a cursor returned by this API');
+        // The redundant upper bound lets the (projectId, createdAt, id) index start at the cursor.
+        and.push({ createdAt: { lte: key.createdAt } });
         and.push({ OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }] });
       }
       const rows = await ctx.prisma.run.findMany({
         where: { AND: and },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: first + 1,
+        omit: OMIT_RUN_DOCUMENTS,
       });
       const page = rows.slice(0, first);
       const edges = page.map((node) => ({ node, cursor: encodeCursor(node) }));
@@ -116,6 +120,8 @@ export const runsResolvers: ResolverMap = {
     },
   },
   Run: {
+    recipe: (run: RunParent, _: unknown, ctx: ApiContext) => runDocument(run, 'recipe', ctx),
+    evaluation: (run: RunParent, _: unknown, ctx: ApiContext) => runDocument(run, 'evaluation', ctx),
     async project(run: Run, _: unknown, ctx: ApiContext) {
       await authorize(ctx, { projectId: run.projectId }, 'read');
       return ctx.loaders.project.load(run.projectId);
