@@ -5,7 +5,7 @@
  * - `GET /models/:id/download`: the folder's ONNX file, named after the model, for a plain
  *   link in the dashboard.
  * The sha256 goes along in a header so clients can verify what they saved. An unknown id and
- * another team's model get the same answer, as everywhere in the API.
+ * another team's model get the same answer (403 FORBIDDEN), as everywhere in the API.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { ArtifactNotFoundError } from '@distillery/artifacts';
@@ -20,6 +20,8 @@ import { modelFolder } from './model-folder';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ONNX_FILE = 'onnx/model.onnx';
 const NOT_FOUND = "no such model (or not one of your teams')";
+// One answer for another team's model, an absent id and a malformed one, as GraphQL gives (FORBIDDEN).
+const refuse = (res: Response) => sendJsonError(res, 403, 'FORBIDDEN', NOT_FOUND);
 
 /** A file name safe in a Content-Disposition header: the model's name, plain ASCII, ending in .onnx. */
 export function downloadFileName(name: string): string {
@@ -41,12 +43,12 @@ export function modelFileHandler(services: ApiServices, opts: { whole?: boolean 
         if (e instanceof GraphQLError) {
           const code = String(e.extensions.code);
           if (code === 'UNAUTHENTICATED') return sendJsonError(res, 401, code, 'send "Authorization: Bearer <token>" to download');
-          return sendJsonError(res, 404, 'NOT_FOUND', NOT_FOUND);
+          return refuse(res);
         }
         throw e;
       }
       const model = await services.prisma.model.findUnique({ where: { id } });
-      if (!model) return sendJsonError(res, 404, 'NOT_FOUND', NOT_FOUND);
+      if (!model) return refuse(res);
       if (model.status !== 'ready') return sendJsonError(res, 409, 'MODEL_NOT_READY', `the model is ${model.status}; only ready models can be downloaded`);
       const files = await modelFolder(services, model);
       const wanted = opts.whole ? ONNX_FILE : typeof req.query.path === 'string' ? req.query.path : '';

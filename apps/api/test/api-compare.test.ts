@@ -225,7 +225,7 @@ describe('lineage and model folders', () => {
       expect(res.headers.get('x-content-sha256')).toBe(f.sha256);
     }
     const url = `${h.api.url}${m.files[0]!.url}`;
-    expect((await fetch(url, { headers: { authorization: `Bearer ${outsider.token}` } })).status).toBe(404);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${outsider.token}` } })).status).toBe(403);
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(`${h.api.url}/models/${runs[0]!.outputModelId}/files?path=../../etc/passwd`, { headers: { authorization: `Bearer ${owner.token}` } })).status).toBe(404);
     expect((await h.gql(`query($id: ID!) { model(id: $id) { files { path } } }`, { id: runs[0]!.outputModelId }, outsider.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

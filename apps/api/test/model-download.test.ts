@@ -39,7 +39,7 @@ describe('model download', () => {
     const foreign = await fetch(url, { headers: { authorization: `Bearer ${stranger.token}` } });
     const absent = await fetch(`${h.api.url}/models/00000000-0000-4000-8000-000000000000/download`, { headers: { authorization: `Bearer ${stranger.token}` } });
     const malformed = await fetch(`${h.api.url}/models/not-an-id/download`, { headers: { authorization: `Bearer ${stranger.token}` } });
-    expect([foreign.status, absent.status, malformed.status]).toEqual([404, 404, 404]);
+    expect([foreign.status, absent.status, malformed.status]).toEqual([403, 403, 403]);
     expect(await foreign.json()).toEqual(await absent.json());
   });
 
