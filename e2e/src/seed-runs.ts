@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '@distillery/db';
+import { mulberry32 } from '@distillery/data';
 
 export interface SeedRunsOptions {
   projectId: string;
@@ -16,17 +17,6 @@ export interface SeedRunsOptions {
   newest?: Date;
 }
 
-/** mulberry32: a small deterministic generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHUNK = 5000;
 
@@ -36,7 +26,8 @@ async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): 
 
 export async function seedFinishedRuns(prisma: PrismaClient, opts: SeedRunsOptions): Promise<string[]> {
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new Error(`count must be a positive integer, got ${opts.count}`);
-  const rand = rng(opts.seed ?? 1);
+  const generator = mulberry32(opts.seed ?? 1);
+  const rand = () => generator.nextFloat();
   const newest = (opts.newest ?? new Date()).getTime();
   const baseBytes = 10_600_000;
   const basePpl = 49.57;

@@ -1,6 +1,7 @@
 /** The client-side Pareto frontier against a brute-force O(n²) definition on small random sets. */
 import { describe, expect, it } from 'vitest';
 import { dominates, paretoFrontier, type ParetoDirections } from '../../apps/web/client/pareto';
+import { mulberry32 } from '@distillery/data';
 
 /** Obviously correct: a point is on the frontier when no other point dominates it. */
 function bruteForce(points: { x: number; y: number }[], d: ParetoDirections): number[] {
@@ -10,21 +11,11 @@ function bruteForce(points: { x: number; y: number }[], d: ParetoDirections): nu
     .filter((i) => !points.some((q, j) => j !== i && Number.isFinite(q.x) && Number.isFinite(q.y) && dominates(q, points[i]!, d)));
 }
 
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Pareto frontier', () => {
   it('matches the brute-force definition in all four direction combinations, ties and duplicates included', () => {
-    const rand = rng(7);
+    const generator = mulberry32(7);
+    const rand = () => generator.nextFloat();
     for (let trial = 0; trial < 200; trial++) {
       const n = 1 + Math.floor(rand() * 12);
       // Coarse values so ties and exact duplicates are common.
