@@ -15,6 +15,21 @@ import { scatterPoints } from '../client/tradeoff-points';
 import { metricColumnChoices } from '../client/runs-view';
 import { EChart } from './EChart';
 
+function AxisPicker({ axis, value, choices, onChange }: { axis: 'x' | 'y'; value: string; choices: { name: string; label: string }[]; onChange: (name: string) => void }) {
+  return (
+    <label>
+      {axis}{' '}
+      <select aria-label={`${axis} axis metric`} value={value} onChange={(e) => onChange(e.target.value)} data-testid={`tradeoff-${axis}`}>
+        {choices.map((c) => (
+          <option key={c.name} value={c.name}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function TradeoffChart({
   runs,
   labelOf,
@@ -46,26 +61,8 @@ export function TradeoffChart({
       <figcaption>
         <span>Trade-off</span>
         <span className="chart-pickers">
-          <label>
-            x{' '}
-            <select aria-label="x axis metric" value={xName} onChange={(e) => setX(e.target.value)} data-testid="tradeoff-x">
-              {choices.map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            y{' '}
-            <select aria-label="y axis metric" value={yName} onChange={(e) => setY(e.target.value)} data-testid="tradeoff-y">
-              {choices.map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <AxisPicker axis="x" value={xName} choices={choices} onChange={setX} />
+          <AxisPicker axis="y" value={yName} choices={choices} onChange={setY} />
         </span>
       </figcaption>
       {points.length === 0 ? (

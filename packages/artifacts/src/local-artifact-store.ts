@@ -20,6 +20,7 @@ import {
   type PutSource,
   type StoredBlob,
 } from './artifact-store';
+import { blobMatchesHash } from './read-artifact';
 
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -107,17 +108,8 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async verify(sha256: string): Promise<boolean> {
-    let stream: Readable;
-    try {
-      stream = await this.get(sha256);
-    } catch (e) {
-      if (e instanceof ArtifactNotFoundError) return false;
-      throw e;
-    }
-    const hash = createHash('sha256');
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-    return hash.digest('hex') === sha256;
+  verify(sha256: string): Promise<boolean> {
+    return blobMatchesHash(this, sha256);
   }
 
   async deleteIfWrittenBefore(sha256: string, cutoff: Date): Promise<boolean> {

@@ -34,6 +34,7 @@ import {
   type PutSource,
   type StoredBlob,
 } from './artifact-store';
+import { blobMatchesHash } from './read-artifact';
 
 /** CopyObject copies at most 5 GiB in one request (S3 API reference, CopyObject), so that bounds a blob here (a multipart UploadPartCopy would lift it). */
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
@@ -135,17 +136,8 @@ export class S3ArtifactStore implements ArtifactStore {
     return (await this.head(sha256))?.bytes ?? null;
   }
 
-  async verify(sha256: string): Promise<boolean> {
-    let stream: Readable;
-    try {
-      stream = await this.get(sha256);
-    } catch (e) {
-      if (e instanceof ArtifactNotFoundError) return false;
-      throw e;
-    }
-    const hash = createHash('sha256');
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-    return hash.digest('hex') === sha256;
+  verify(sha256: string): Promise<boolean> {
+    return blobMatchesHash(this, sha256);
   }
 
   /**
