@@ -100,13 +100,15 @@ const suite: BenchSuite = {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1e6;
     };
-    const add = async (method: string, target: string, run: () => Promise<TechniqueResult>, extra: BenchRow = {}) => {
+    const add = async (method: string, target: string, run: () => Promise<TechniqueResult>, extra: BenchRow = {}, reportFields: string[] = []) => {
       const [t0, c0] = [performance.now(), cpuSeconds()];
       const out = await run();
       const seconds = round((performance.now() - t0) / 1000, 1);
       const cpu = round(cpuSeconds() - c0, 1);
       const [t1, c1] = [performance.now(), cpuSeconds()];
-      const row = await compressionRow(b, { model: 'ref-base', method, target, compressed: out.model, report: out.report, extra: { seconds, cpuSeconds: cpu, ...extra } }, quick);
+      const fromReport: BenchRow = {};
+      for (const k of reportFields) if (out.report[k] !== undefined) fromReport[k] = out.report[k]!;
+      const row = await compressionRow(b, { model: 'ref-base', method, target, compressed: out.model, report: out.report, extra: { seconds, cpuSeconds: cpu, ...extra, ...fromReport } }, quick);
       rows.push(row);
       log(`${method} ${target}: ppl ${row.ppl} (technique ${seconds} s, ${cpu} s CPU; evaluation ${round((performance.now() - t1) / 1000, 1)} s, ${round(cpuSeconds() - c1, 1)} s CPU)`);
       return out;
@@ -116,7 +118,8 @@ const suite: BenchSuite = {
     for (const t of [{ sparsity: 0.5 }, { pattern: '2:4' }]) {
       const label = t.pattern ?? '50%';
       await add('magnitude', label, () => pruneMagnitude(b.model, magnitudeParams.parse(t), ctx));
-      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx));
+      // Wanda reports how unequal its layers' input norms are: the room it has to differ from magnitude.
+      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax']);
       await add('sparsegpt', label, () => pruneSparseGpt(b.model, sparseGptParams.parse(t), ctx));
     }
     const dense = rows[0]!.ppl as number;
@@ -124,6 +127,8 @@ const suite: BenchSuite = {
     for (const m of ['wanda', 'sparsegpt']) {
       const share = increase(m) / increase('magnitude');
       log(`${m} 50%: perplexity increase ${round(share, 3)} of magnitude's (target <= 0.5): ${share <= 0.5 ? 'met' : 'NOT met'}`);
+      const w = rows.find((r) => r.method === 'wanda' && r.target === '50%')!;
+      if (m === 'wanda') log(`wanda: input-norm spread per layer, 90th/10th percentile: median ${w.inputNormP90OverP10Median}, largest ${w.inputNormP90OverP10Max}; largest/median norm at most ${w.inputNormMaxOverMedianMax}`);
       rows.find((r) => r.method === m && r.target === '50%')!.increaseVsMagnitude = round(share, 3);
     }
 
