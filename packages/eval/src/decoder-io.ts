@@ -38,7 +38,7 @@ function typeOf(session: ort.InferenceSession, name: string, allowed: readonly s
   return type;
 }
 
-function pastSlot(session: ort.InferenceSession, name: string): PastSlot {
+function pastSlot(session: ort.InferenceSession, name: string, checkOutputs: boolean): PastSlot {
   const meta = session.inputMetadata.find((m) => m.name === name);
   if (!meta?.isTensor || (meta.type !== 'float32' && meta.type !== 'float16')) throw new Error(`cache input "${name}" must be a float32 or float16 tensor`);
   const stacked = STACKED_PAST.exec(name);
@@ -50,14 +50,19 @@ function pastSlot(session: ort.InferenceSession, name: string): PastSlot {
     throw new Error(`cache input "${name}" must be [${layout === 'stacked' ? '2, ' : ''}batch, heads, past, head_dim] with fixed heads and head_dim (got [${shape.join(', ')}])`);
   }
   const output = stacked ? `present_${stacked[1]}` : name.replace(/^past_key_values\./, 'present.');
-  if (!session.outputNames.includes(output)) throw new Error(`model has cache input "${name}" but no output "${output}"`);
+  if (checkOutputs && !session.outputNames.includes(output)) throw new Error(`model has cache input "${name}" but no output "${output}"`);
   return { input: name, output, layout, type: meta.type, heads, headDim };
 }
 
-/** The session's interface; `ignore` names inputs the caller feeds itself (e.g. a scoring head's). */
-export function decoderIo(session: ort.InferenceSession, ignore: ReadonlySet<string> = new Set()): DecoderIo {
+/**
+ * The session's interface; `ignore` names inputs the caller feeds itself (e.g. a scoring head's).
+ * `checkOutputs: false` accepts a graph whose outputs the caller chose instead of logits and cache
+ * (a calibration probe cut after the values it reads).
+ */
+export function decoderIo(session: ort.InferenceSession, ignore: ReadonlySet<string> = new Set(), opts: { checkOutputs?: boolean } = {}): DecoderIo {
+  const checkOutputs = opts.checkOutputs ?? true;
   if (!session.inputNames.includes('input_ids')) throw new Error(`model has no "input_ids" input (inputs: ${session.inputNames.join(', ')})`);
-  if (!session.outputNames.includes('logits')) throw new Error(`model has no "logits" output (outputs: ${session.outputNames.join(', ')})`);
+  if (checkOutputs && !session.outputNames.includes('logits')) throw new Error(`model has no "logits" output (outputs: ${session.outputNames.join(', ')})`);
   const known = new Set(['input_ids', 'attention_mask', 'position_ids', ...ignore]);
   const isPast = (n: string) => OPTIMUM_PAST.test(n) || STACKED_PAST.test(n);
   const unknown = session.inputNames.filter((n) => !known.has(n) && !isPast(n));
@@ -67,7 +72,7 @@ export function decoderIo(session: ort.InferenceSession, ignore: ReadonlySet<str
     ids: typeOf(session, 'input_ids', ['int64', 'int32']) as IndexType,
     attentionMask: has('attention_mask') ? (typeOf(session, 'attention_mask', ['int64', 'int32', 'float32']) as MaskType) : null,
     positionIds: has('position_ids') ? (typeOf(session, 'position_ids', ['int64', 'int32']) as IndexType) : null,
-    past: session.inputNames.filter(isPast).map((n) => pastSlot(session, n)),
+    past: session.inputNames.filter(isPast).map((n) => pastSlot(session, n, checkOutputs)),
   };
 }
 

@@ -7,7 +7,8 @@
  *    with and without distillation; one block of four removed, with and without
  *    distillation;
  *  - decode speed of a bench-100m random-weight decoder with 30% of its FFN channels
- *    removed against the same decoder dense, measured side by side (rows model "large").
+ *    removed against the same decoder dense, their decode steps interleaved and compared
+ *    pair by pair, by wall and by process CPU time (paired-decode.ts; rows model "large").
  * Targets (issue 18): Wanda's and SparseGPT's perplexity increase each at most half of
  * magnitude's at 50%; the pruned large model decodes >= 1.2x faster than dense.
  */
@@ -33,7 +34,8 @@ import {
   type TechniqueResult,
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
-import { benchContext, compressionRow, decodeSpeed, denseRow, loadRefBase, round } from './compression-rows';
+import { pairedDecode } from '../paired-decode';
+import { benchContext, compressionRow, denseRow, loadRefBase, round } from './compression-rows';
 
 /** Multiply-adds per decoded token in the linear layers (the tied LM head included). */
 function linearMacs(m: Model): number {
@@ -50,18 +52,15 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const out = await pruneFfn(dense, ffnChannelsParams.parse({ ratio: 0.3, multipleOf: 64 }), quietContext({ calibration }));
   const pruned = out.model;
   const target = `30% (${out.report.ffnSizeAfter} of ${out.report.ffnSizeBefore} kept)`;
-  // Alternate the two models so load on the shared machine hits both alike; keep the best of each.
-  // Wall time counts the waits for a core on a loaded machine, CPU time does not: both are kept.
-  const speeds = { dense: 0, pruned: 0 };
-  const cpuMs = { dense: Infinity, pruned: Infinity };
-  for (let round_ = 0; round_ < (quick ? 3 : 5); round_++) {
-    for (const [k, m] of [['dense', dense], ['pruned', pruned]] as const) {
-      const s = await decodeSpeed(m, quick);
-      speeds[k] = Math.max(speeds[k], s.tokPerSec);
-      cpuMs[k] = Math.min(cpuMs[k], s.cpuMsPerToken);
-    }
-    log(`bench-100m decode tok/s: dense ${speeds.dense}, ffn-30% ${speeds.pruned}; CPU ms/token: dense ${round(cpuMs.dense, 2)}, ffn-30% ${round(cpuMs.pruned, 2)}`);
-  }
+  // Both sessions stay open and take their decode steps in turn; ratios are paired per step (paired-decode.ts).
+  const [d, p] = await pairedDecode(
+    [
+      { label: 'dense', model: dense },
+      { label: 'ffn-30%', model: pruned },
+    ],
+    { tokens: quick ? 32 : 128, rounds: quick ? 3 : 6 },
+  );
+  log(`bench-100m decode, medians over ${p!.steps} paired steps: wall ms/token dense ${round(d!.wallMsPerToken, 2)}, ffn-30% ${round(p!.wallMsPerToken, 2)}; CPU ms/token dense ${round(d!.cpuMsPerToken, 2)}, ffn-30% ${round(p!.cpuMsPerToken, 2)}`);
   const row = (m: Model, method: string, target: string, tps: number): BenchRow => ({
     model: 'large',
     method,
@@ -77,12 +76,13 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   // The speed-up the removed multiply-adds allow at most: the LM head and attention stay.
   const macCeiling = round(linearMacs(dense) / linearMacs(pruned), 3);
   return [
-    { ...row(dense, 'dense', '-', speeds.dense), decodeCpuMsPerToken: round(cpuMs.dense, 2) },
+    { ...row(dense, 'dense', '-', round(d!.tokPerSec, 1)), decodeCpuMsPerToken: round(d!.cpuMsPerToken, 2) },
     {
-      ...row(pruned, 'ffn-channels', target, speeds.pruned),
-      decodeCpuMsPerToken: round(cpuMs.pruned, 2),
-      speedupVsDense: round(speeds.pruned / speeds.dense, 2),
-      cpuSpeedupVsDense: round(cpuMs.dense / cpuMs.pruned, 2),
+      ...row(pruned, 'ffn-channels', target, round(p!.tokPerSec, 1)),
+      decodeCpuMsPerToken: round(p!.cpuMsPerToken, 2),
+      speedupVsDense: round(p!.wallSpeedup, 3),
+      cpuSpeedupVsDense: round(p!.cpuSpeedup, 3),
+      pairedSteps: p!.steps,
       macCeiling,
     },
   ];
@@ -95,13 +95,22 @@ const suite: BenchSuite = {
     const b = await loadRefBase(quick, log);
     const ctx = benchContext(b, log);
     const rows: BenchRow[] = [];
-    const add = async (method: string, target: string, run: () => Promise<TechniqueResult>, extra: BenchRow = {}) => {
-      const t0 = performance.now();
+    // Process CPU seconds next to wall seconds: on the shared machine, CPU time shows what costs the suite its time.
+    const cpuSeconds = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    const add = async (method: string, target: string, run: () => Promise<TechniqueResult>, extra: BenchRow = {}, reportFields: string[] = []) => {
+      const [t0, c0] = [performance.now(), cpuSeconds()];
       const out = await run();
       const seconds = round((performance.now() - t0) / 1000, 1);
-      const row = await compressionRow(b, { model: 'ref-base', method, target, compressed: out.model, report: out.report, extra: { seconds, ...extra } }, quick);
+      const cpu = round(cpuSeconds() - c0, 1);
+      const [t1, c1] = [performance.now(), cpuSeconds()];
+      const fromReport: BenchRow = {};
+      for (const k of reportFields) if (out.report[k] !== undefined) fromReport[k] = out.report[k]!;
+      const row = await compressionRow(b, { model: 'ref-base', method, target, compressed: out.model, report: out.report, extra: { seconds, cpuSeconds: cpu, ...extra, ...fromReport } }, quick);
       rows.push(row);
-      log(`${method} ${target}: ppl ${row.ppl} (${seconds} s)`);
+      log(`${method} ${target}: ppl ${row.ppl} (technique ${seconds} s, ${cpu} s CPU; evaluation ${round((performance.now() - t1) / 1000, 1)} s, ${round(cpuSeconds() - c1, 1)} s CPU)`);
       return out;
     };
     rows.push(await denseRow(b, quick, log));
@@ -109,7 +118,8 @@ const suite: BenchSuite = {
     for (const t of [{ sparsity: 0.5 }, { pattern: '2:4' }]) {
       const label = t.pattern ?? '50%';
       await add('magnitude', label, () => pruneMagnitude(b.model, magnitudeParams.parse(t), ctx));
-      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx));
+      // Wanda reports how unequal its layers' input norms are: the room it has to differ from magnitude.
+      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax']);
       await add('sparsegpt', label, () => pruneSparseGpt(b.model, sparseGptParams.parse(t), ctx));
     }
     const dense = rows[0]!.ppl as number;
@@ -117,6 +127,8 @@ const suite: BenchSuite = {
     for (const m of ['wanda', 'sparsegpt']) {
       const share = increase(m) / increase('magnitude');
       log(`${m} 50%: perplexity increase ${round(share, 3)} of magnitude's (target <= 0.5): ${share <= 0.5 ? 'met' : 'NOT met'}`);
+      const w = rows.find((r) => r.method === 'wanda' && r.target === '50%')!;
+      if (m === 'wanda') log(`wanda: input-norm spread per layer, 90th/10th percentile: median ${w.inputNormP90OverP10Median}, largest ${w.inputNormP90OverP10Max}; largest/median norm at most ${w.inputNormMaxOverMedianMax}`);
       rows.find((r) => r.method === m && r.target === '50%')!.increaseVsMagnitude = round(share, 3);
     }
 
@@ -128,8 +140,10 @@ const suite: BenchSuite = {
     await add('ffn-channels', '30%', () => pruneFfn(b.model, ffnChannelsParams.parse({ ratio: 0.3, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
     await add('width', '25%', () => pruneWidth(b.model, widthParams.parse({ ratio: 0.25 }), ctx), { recovery: 'none' });
     await add('width', '25%', () => pruneWidth(b.model, widthParams.parse({ ratio: 0.25, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
-    await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1 }), ctx), { recovery: 'none' });
-    await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1, distill: schedule }), ctx), { recovery: `distill ${steps} steps` });
+    const depth = await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ count: 1 }), ctx), { recovery: 'none' });
+    // The same block, named, rather than scored a second time (scoring removes each block in turn and measures perplexity).
+    const removed = String(depth.report.removedBlocks).split(',').map(Number);
+    await add('blocks', '1 of 4', () => pruneBlocks(b.model, pruneBlocksParams.parse({ blocks: removed, distill: schedule }), ctx), { recovery: `distill ${steps} steps`, removedBlocks: removed.join(',') });
 
     const large = await largeRows(quick, log);
     log(`bench-100m: FFN-30% decodes ${large[1]!.speedupVsDense}x dense by wall time, ${large[1]!.cpuSpeedupVsDense}x by CPU time (target >= 1.2; removed multiply-adds allow ${large[1]!.macCeiling}x)`);

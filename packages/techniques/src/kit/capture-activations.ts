@@ -9,13 +9,15 @@
  *    Lin et al. 2023 sec. 3.2; Wanda's ||X_j||_2, Sun et al. 2023 eq. 1).
  * One sequence runs at a time and its reductions are added into float64 accumulators, so
  * memory is bounded by the accumulators, not by the calibration set. Layers that read the
- * same activation (q/k/v, gate/up) share one capture.
+ * same activation (q/k/v, gate/up) share one capture. The probe graph's only outputs are the
+ * reductions and everything they do not depend on is removed (logits, cache, later blocks),
+ * so capturing one block early in the model runs only the blocks before it.
  *
  *   const stats = await captureActivations(model, selected, ctx.calibration, { gram: true, signal });
  *   stats.get(layer.name) -> { inFeatures, count, gram?, absMax, sumAbs, sumSq }
  */
-import { causalLm, createSession } from '@distillery/eval';
-import { dtypeCode, int64Tensor, type Model, type Node } from '@distillery/onnx';
+import { createSession, decoderIo, emptyPastFeeds, tokenFeeds } from '@distillery/eval';
+import { dtypeCode, eliminateDeadCode, int64Tensor, type Model, type Node } from '@distillery/onnx';
 import { throwIfCanceled } from '../canceled';
 import type { CalibrationSet } from '../technique';
 import type { SelectedLayer } from './select-linear';
@@ -37,7 +39,7 @@ export interface CaptureOptions {
   onProgress?: (fraction: number) => void;
 }
 
-interface Probe {
+export interface Probe {
   value: string;
   inFeatures: number;
   outputs: { gram?: string; sumAbs: string; sumSq: string; absMax: string; rows: string };
@@ -45,12 +47,12 @@ interface Probe {
 
 const FLOAT = dtypeCode('float32');
 
-/** The model with the reductions of each probed value added as graph outputs. */
-function probeModel(model: Model, probes: Probe[], gram: boolean): Model {
+/** The model cut down to the reductions of each probed value, its only graph outputs. */
+export function probeModel(model: Model, probes: Probe[], gram: boolean): Model {
   const opset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
   const nodes: Node[] = [];
   const initializers = [int64Tensor('capture/axis0', [1], [0])];
-  const outputs = [...model.graph.outputs];
+  const outputs: Model['graph']['outputs'] = [];
   const node = (opType: string, name: string, inputs: string[], out: string, attributes: Node['attributes'] = {}) => {
     nodes.push({ name, opType, domain: '', inputs, outputs: [out], attributes });
     return out;
@@ -76,7 +78,9 @@ function probeModel(model: Model, probes: Probe[], gram: boolean): Model {
     );
   }
   const g = model.graph;
-  return { ...model, graph: { ...g, nodes: [...g.nodes, ...nodes], initializers: [...g.initializers, ...initializers], outputs } };
+  const graph = { ...g, nodes: [...g.nodes, ...nodes], initializers: [...g.initializers, ...initializers], outputs };
+  eliminateDeadCode(graph);
+  return { ...model, graph };
 }
 
 export async function captureActivations(model: Model, layers: SelectedLayer[], calibration: CalibrationSet, opts: CaptureOptions = {}): Promise<Map<string, LayerActivationStats>> {
@@ -99,11 +103,12 @@ export async function captureActivations(model: Model, layers: SelectedLayer[], 
   const acc = new Map(probes.map((p) => [p.value, { inFeatures: p.inFeatures, count: 0, gram: gram ? new Float64Array(p.inFeatures * p.inFeatures) : undefined, sumAbs: new Float64Array(p.inFeatures), sumSq: new Float64Array(p.inFeatures), absMax: new Float64Array(p.inFeatures) } as LayerActivationStats]));
   const session = await createSession(probeModel(model, probes, gram));
   try {
-    const lm = causalLm(session);
+    const io = decoderIo(session, new Set(), { checkOutputs: false });
+    const noPast = emptyPastFeeds(io, 1);
     const fetches = probes.flatMap((p) => [p.outputs.gram, p.outputs.sumAbs, p.outputs.sumSq, p.outputs.absMax, p.outputs.rows].filter((n): n is string => n !== undefined));
     for (const [s, seq] of calibration.sequences.entries()) {
       throwIfCanceled(opts.signal ?? new AbortController().signal, 'activation capture');
-      const out = await lm.outputs(seq, fetches);
+      const out = await session.run({ ...tokenFeeds(io, seq, 1, seq.length), ...noPast }, fetches);
       for (const p of probes) {
         const a = acc.get(p.value)!;
         a.count += Number((out[p.outputs.rows]!.data as BigInt64Array)[0]!);

@@ -16,6 +16,18 @@ export function inputNorms(sumSq: ArrayLike<number>): Float32Array {
   return Float32Array.from(sumSq, (v) => Math.sqrt(Math.max(0, v)));
 }
 
+/**
+ * How unequal the input norms of a layer are: 90th over 10th percentile and largest over
+ * median (nearest rank). Wanda departs from magnitude pruning only as far as these depart
+ * from 1; LLMs' outlier features make them large (Sun et al. 2023, sec. 2).
+ */
+export function inputNormSpread(norms: ArrayLike<number>): { p90OverP10: number; maxOverMedian: number } {
+  if (!norms.length) throw new Error('inputNormSpread: no input norms');
+  const s = Float64Array.from(norms).sort();
+  const at = (p: number) => s[Math.max(0, Math.ceil(p * s.length) - 1)]!;
+  return { p90OverP10: at(0.9) / at(0.1), maxOverMedian: s[s.length - 1]! / at(0.5) };
+}
+
 export function wandaScores(w: Float32Array, rows: number, cols: number, inputNorms: Float32Array): Float32Array {
   if (inputNorms.length !== rows) throw new Error(`wanda: ${inputNorms.length} input norms for a weight with ${rows} inputs`);
   const s = new Float32Array(rows * cols);
@@ -44,10 +56,25 @@ export type WandaParams = z.output<typeof wandaParams>;
 
 export async function pruneWanda(model: Model, params: WandaParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.wanda';
-  return pruneWithActivations(model, what, params, ctx, false, (stats) => (t, target) => {
-    const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, inputNorms(stats.get(t.name)!.sumSq), target, `${what}: layer ${t.name}`, params.comparison);
+  const spreads: { p90OverP10: number; maxOverMedian: number }[] = [];
+  const result = await pruneWithActivations(model, what, params, ctx, false, (stats) => (t, target) => {
+    const norms = inputNorms(stats.get(t.name)!.sumSq);
+    spreads.push(inputNormSpread(norms));
+    const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, norms, target, `${what}: layer ${t.name}`, params.comparison);
     return { values: applyMask(t.values, mask), mask };
   });
+  // How far the activations could move the choice away from plain magnitude, over the layers pruned.
+  const p90 = spreads.map((x) => x.p90OverP10).sort((a, b) => a - b);
+  const round = (v: number) => Number(v.toFixed(3));
+  return {
+    ...result,
+    report: {
+      ...result.report,
+      inputNormP90OverP10Median: round(p90[Math.ceil(0.5 * p90.length) - 1]!),
+      inputNormP90OverP10Max: round(p90[p90.length - 1]!),
+      inputNormMaxOverMedianMax: round(Math.max(...spreads.map((x) => x.maxOverMedian))),
+    },
+  };
 }
 
 export const pruneWandaTechnique = defineTechnique({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { causalLm, createSession } from '@distillery/eval';
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
-import { captureActivations, selectLinearLayers } from '../../src';
+import { captureActivations, probeModel, selectLinearLayers } from '../../src';
 
 const config = decoderPreset('tiny');
 const model = buildDecoder(config, initDecoderWeights(config, 5, 0.3), { weightDtype: 'float16' });
@@ -63,5 +63,20 @@ describe('captureActivations', () => {
     const stats = await captureActivations(model, selected, { sequences });
     expect(stats.get('/model/layers.0/mlp/down_proj/MatMul')!.gram).toBeUndefined();
     await expect(captureActivations(model, selected, { sequences: [] })).rejects.toThrow(/no sequences/);
+  });
+
+  it('runs only what the probed values depend on: capturing block 0 leaves out later blocks, the head and the cache outputs', async () => {
+    const { selected } = selectLinearLayers(model, { blocks: [0] });
+    const value = selected.find((l) => l.role === 'down')!.layer.matmuls[0]!.inputs[0]!;
+    const probe = probeModel(model, [{ value, inFeatures: config.ffnSize, outputs: { sumAbs: 's', sumSq: 'q', absMax: 'm', rows: 'r' } }], false);
+    expect(probe.graph.outputs.map((o) => o.name)).toEqual(['s', 'q', 'm', 'r']);
+    const names = probe.graph.nodes.map((n) => n.name);
+    expect(names.some((n) => n.includes('layers.0/mlp'))).toBe(true);
+    expect(names.filter((n) => n.includes('layers.1') || n.includes('lm_head') || n.includes('down_proj'))).toEqual([]);
+    expect(probe.graph.nodes.length).toBeLessThan(model.graph.nodes.length);
+    // The cut graph's statistics equal the reference's.
+    const stats = await captureActivations(model, selected, { sequences });
+    const ref = await slowStats(model, value, config.ffnSize);
+    ref.sumAbs.forEach((v, i) => expect(stats.get(selected.find((l) => l.role === 'down')!.name)!.sumAbs[i]).toBeCloseTo(v, 3));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globalMagnitudeMasks, inputNorms, magnitudeMask, nmMask, prunedCount, sparsityTarget, unstructuredMask, wandaMask } from '../../src';
+import { globalMagnitudeMasks, inputNorms, inputNormSpread, magnitudeMask, nmMask, prunedCount, sparsityTarget, unstructuredMask, wandaMask } from '../../src';
 import { seededUniform } from '../mlp-fixture';
 
 /** Obviously-correct reference: sort (score, index) pairs and prune the first k. */
@@ -78,5 +78,12 @@ describe('sparsity masks', () => {
     const nan = new Float32Array(8).fill(1);
     nan[5] = NaN;
     expect(() => unstructuredMask(nan, 4, 2, 0.5, 'layer', 'L')).toThrow(/L: score of weight \[2, 1\] is NaN/);
+  });
+
+  it("Wanda's input-norm spread: percentiles by nearest rank", () => {
+    // 1..10 shuffled: p10 = 1, p90 = 9, median = 5, max = 10.
+    expect(inputNormSpread([7, 3, 10, 1, 5, 9, 2, 8, 4, 6])).toEqual({ p90OverP10: 9, maxOverMedian: 2 });
+    expect(inputNormSpread([2, 2, 2])).toEqual({ p90OverP10: 1, maxOverMedian: 1 });
+    expect(() => inputNormSpread([])).toThrow(/no input norms/);
   });
 });
