@@ -3,14 +3,14 @@
  * head) become model folders whose logits match the slow reference forward within 1e-4 and
  * that transformers.js (local files only) loads and generates with as our session does.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { createDecoderSession, generate, gpt2ReferenceForward, initGpt2Weights, parseGpt2Config, runDecoder, type Gpt2Weights } from '@distillery/nn';
-import { float16BitsToFloat32, float32ToFloat16Bits, writeModel, type Model } from '@distillery/onnx';
-import { convertHfFolder, exportGpt2Folder } from '../src/index';
+import { float16BitsToFloat32, float32ToFloat16Bits, readModel, type Model } from '@distillery/onnx';
+import { convertHfFolder, exportGpt2Folder, writeConvertedModel } from '../src/index';
 
 const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 61, hiddenSize: 24, nLayers: 2, nHeads: 3, ffnSize: 96, maxPositions: 40 });
 const PROMPT = [4, 17, 33, 2, 58, 9, 11];
@@ -46,12 +46,10 @@ describe('GPT-2 safetensors folders', () => {
     expect(config).toEqual(c);
     // A model folder: the converted ONNX model and the config.json it ships.
     const out = path.join(root, 'gpt2-f32');
-    await mkdir(path.join(out, 'onnx'), { recursive: true });
-    await writeModel(converted.model, path.join(out, 'onnx', 'model.onnx'));
-    await writeFile(path.join(out, 'config.json'), JSON.stringify(converted.hfConfig));
+    await writeConvertedModel(converted, out);
     expect(report).toMatchObject({ format: 'safetensors', architecture: 'gpt2', dtypes: { F32: 2 + 12 * c.nLayers + 2 } });
     expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
-    const mine = await ours(converted.model);
+    const mine = await ours(await readModel(path.join(out, 'onnx', 'model.onnx')));
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
     const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-f32', { dtype: 'fp32', device: 'cpu' });
     try {
@@ -69,8 +67,20 @@ describe('GPT-2 safetensors folders', () => {
     await exportGpt2Folder(c, w, source, { dtype: 'F16' });
     const converted = await convertHfFolder(source);
     expect(converted.report.dtypes).toEqual({ F16: 2 + 12 * c.nLayers + 2 });
+    // Stored as the Llama path stores 16-bit weights: float16 initializers, Cast to float32.
+    expect(converted.weightDtype).toBe('float16');
+    expect(converted.hfConfig).toMatchObject({ torch_dtype: 'float16' });
+    const out = path.join(root, 'gpt2-f16');
+    const bytes = await writeConvertedModel(converted, out);
+    const model = await readModel(path.join(out, 'onnx', 'model.onnx'));
+    expect(model.graph.initializers.filter((t) => t.dtype === 'float16').map((t) => t.name).sort()).toEqual([...w.keys()].sort());
+    expect(model.graph.nodes.filter((n) => n.opType === 'Cast' && n.name.startsWith('/weights/')).length).toBe(w.size);
+    // Two bytes a weight: half what the float32 model stores.
+    const weightBytes = model.graph.initializers.filter((t) => w.has(t.name)).reduce((n, t) => n + t.raw.byteLength, 0);
+    expect(weightBytes).toBe(2 * [...w.values()].reduce((n, v) => n + v.length, 0));
+    expect(bytes).toBe((await stat(path.join(out, 'onnx', 'model.onnx'))).size);
     const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
-    expect(maxDiff((await ours(converted.model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    expect(maxDiff((await ours(model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
 
     const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));
