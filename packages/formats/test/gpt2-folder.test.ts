@@ -36,6 +36,18 @@ async function ours(model: Model): Promise<{ logits: Float32Array; greedy: numbe
   }
 }
 
+/** Greedy tokens transformers.js generates from the model folder `name` under root. */
+async function theirGreedy(name: string): Promise<number[]> {
+  const theirs = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+  try {
+    const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
+    return (gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number);
+  } finally {
+    await theirs.dispose();
+  }
+}
+
 describe('GPT-2 safetensors folders', () => {
   it('F32: logits within 1e-4 of the reference forward; transformers.js generates our greedy tokens', async () => {
     const w = initGpt2Weights(c, 21);
@@ -51,17 +63,10 @@ describe('GPT-2 safetensors folders', () => {
     expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
     const mine = await ours(await readModel(path.join(out, 'onnx', 'model.onnx')));
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
-    const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-f32', { dtype: 'fp32', device: 'cpu' });
-    try {
-      const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-      const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
-      expect((gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number)).toEqual(mine.greedy);
-    } finally {
-      await theirs.dispose();
-    }
+    expect(await theirGreedy('gpt2-f32')).toEqual(mine.greedy);
   });
 
-  it('F16 weights read as their float16 values; unsupported variants and a wrong tied head are refused naming the key', async () => {
+  it('F16 weights stay float16 in the model and transformers.js generates our greedy tokens; unsupported variants and a wrong tied head are refused naming the key', async () => {
     const w = initGpt2Weights(c, 22);
     const source = path.join(root, 'hf-gpt2-f16');
     await exportGpt2Folder(c, w, source, { dtype: 'F16' });
@@ -80,7 +85,9 @@ describe('GPT-2 safetensors folders', () => {
     expect(weightBytes).toBe(2 * [...w.values()].reduce((n, v) => n + v.length, 0));
     expect(bytes).toBe((await stat(path.join(out, 'onnx', 'model.onnx'))).size);
     const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
-    expect(maxDiff((await ours(model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    const mine = await ours(model);
+    expect(maxDiff(mine.logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    expect(await theirGreedy('gpt2-f16')).toEqual(mine.greedy);
 
     const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));

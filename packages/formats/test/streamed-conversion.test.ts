@@ -62,7 +62,7 @@ describe('streamed conversion', () => {
     expect(model.graph.initializers.filter((t) => t.dtype === 'float16').length).toBe(converted.onnx.sources.size);
   });
 
-  it('GPT-2 F16 and GGUF Q8_0: the streamed file is the whole model, same logits', async () => {
+  it('GPT-2 F16, GGUF Q8_0 and GGUF F16: the streamed file is the whole model, same logits', async () => {
     const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 61, hiddenSize: 24, nLayers: 2, nHeads: 3, ffnSize: 96, maxPositions: 40 });
     const gpt2 = path.join(root, 'gpt2-f16');
     await exportGpt2Folder(c, initGpt2Weights(c, 8), gpt2, { dtype: 'F16' });
@@ -77,6 +77,20 @@ describe('streamed conversion', () => {
     const converted = await convertGguf(file);
     expect(converted.weightDtype).toBe('float32');
     await expectStreamedEqualsWhole(converted, 'gguf-q8_0-out');
+
+    // F16 with norms float16 holds exactly: float16 storage, the bits moved without widening.
+    const halfFolder = path.join(root, 'small-f16-folder');
+    await writeModelFolder(halfFolder, { config: cfg, weights: initDecoderWeights(cfg, 6, 0.2), tokenizer: ref.tokenizer, weightDtype: 'float16' });
+    const halfFile = path.join(root, 'small-f16.gguf');
+    await exportGguf(halfFolder, halfFile, 'f16');
+    const half = await convertGguf(halfFile);
+    expect(half.weightDtype).toBe('float16');
+    const model = await expectStreamedEqualsWhole(half, 'gguf-f16-out');
+    const original = (await readModelFolder(halfFolder)).model;
+    // The same float16 weights in the same layout (q/k rows permuted back): the same initializer bytes.
+    const byName = new Map(original.graph.initializers.map((t) => [t.name, t]));
+    for (const name of half.onnx.sources.keys()) expect(Buffer.compare(model.graph.initializers.find((t) => t.name === name)!.raw, byName.get(name)!.raw), name).toBe(0);
+    expect([...(await logits(model, cfg))]).toEqual([...(await logits(original, cfg))]);
   });
 
   it('a NaN met while streaming fails the write naming file and tensor, and leaves no model file', async () => {

@@ -3,7 +3,8 @@
  * safetensors writer in float16, two shards) and a GGUF F16 file of the same weights (with
  * Llama 2's vocabulary) to the model folder the import job writes, as MB/s of source read,
  * against plainly reading the same bytes in the same run; each in a process of its own so
- * the peak RSS is the step's, reported over the ONNX file's size. Then the tokenizers
+ * the peak RSS is the step's, reported over the ONNX file's size, next to the same
+ * conversion holding the whole model before writing it. Then the tokenizers
  * suite's encoding rows (byte-level and SentencePiece-style against
  * @huggingface/tokenizers, identical ids).
  */
@@ -21,7 +22,7 @@ import type { ImportChildResult } from './import-child';
 const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
 const require = createRequire(import.meta.url);
 
-function runChild(args: ['convert', string, string] | ['read', string]): Promise<ImportChildResult> {
+function runChild(args: ['convert' | 'convert-whole', string, string] | ['read', string]): Promise<ImportChildResult> {
   const mode = args[0];
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -62,6 +63,7 @@ const suite: BenchSuite = {
       for (const [name, source] of [['convert-safetensors-bench-100m', dir], ['convert-gguf-f16-bench-100m', gguf]] as const) {
         const reads: ImportChildResult[] = [];
         const converts: ImportChildResult[] = [];
+        const wholes: ImportChildResult[] = [];
         const out = path.join(dir, 'out');
         // Alternating, so load from other work on the machine hits both alike.
         for (let i = 0; i < repeats; i++) {
@@ -69,6 +71,9 @@ const suite: BenchSuite = {
           reads.push(await runChild(['read', source]));
           log(`${name}: conversion ${i + 1}/${repeats}`);
           converts.push(await runChild(['convert', source, out]));
+          await rm(out, { recursive: true, force: true });
+          log(`${name}: whole-model conversion ${i + 1}/${repeats}`);
+          wholes.push(await runChild(['convert-whole', source, out]));
           await rm(out, { recursive: true, force: true });
         }
         const sourceMB = reads[0].bytes / 1e6;
@@ -89,6 +94,9 @@ const suite: BenchSuite = {
           peakRssMB: round(convertRss),
           baselinePeakRssMB: round(Math.max(...reads.map((r) => r.maxRssMB))),
           peakRssOverOutput: round(convertRss / outputMB),
+          wholePeakRssMB: round(Math.max(...wholes.map((r) => r.maxRssMB))),
+          wholePeakRssOverOutput: round(Math.max(...wholes.map((r) => r.maxRssMB)) / outputMB),
+          wholeSeconds: round(median(wholes.map((r) => r.seconds))),
         });
       }
     } finally {

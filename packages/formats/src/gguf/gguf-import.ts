@@ -8,7 +8,7 @@ import { buildDecoder, decoderWeightShapes, loadTokenizer, parameterCount, parse
 import { float16BitsToFloat32, float32ToFloat16Array, float32ToFloat16Bits, type TensorSource } from '@distillery/onnx';
 import { expectedGgufDims, fromGgufTensor, ggufTensorName } from './gguf-llama-tensors';
 import { GgufMetadataReader } from './gguf-metadata';
-import { readGgufHeader, readGgufTensor, type GgufHeader } from './gguf-reader';
+import { readGgufHalfBits, readGgufHeader, readGgufTensor, type GgufHeader } from './gguf-reader';
 import { GgmlType, GgufFormatError } from './gguf-types';
 import { ggufToTokenizerJson } from './gguf-vocab';
 import type { ImportReport } from '../import-report';
@@ -171,6 +171,12 @@ export async function convertGguf(file: string, onProgress?: (fraction: number, 
       dtype: weightDtype,
       dims: shapes.get(hfName)!,
       read: async () => {
+        // F16 into float16 storage: the bits move as they are, no float32 round trip.
+        if (half && info.type === GgmlType.F16) {
+          const bits = fromGgufTensor(hfName, await readGgufHalfBits(header, info), config);
+          onProgress?.(++done / used.length, hfName);
+          return bytesOf(bits);
+        }
         const values = fromGgufTensor(hfName, await readGgufTensor(header, info), config);
         onProgress?.(++done / used.length, hfName);
         return bytesOf(half ? float32ToFloat16Array(values) : values);
