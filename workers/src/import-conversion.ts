@@ -2,77 +2,97 @@
  * Non-ONNX uploads into our model layout, inside the import thread: the format is read from
  * the bytes, a Hugging Face safetensors folder is converted from the import's folder
  * (config.json and shards live there), a llama2.c checkpoint from its bytes (with the
- * tokenizer.bin beside it on server-side imports), a GGUF file through a scratch folder
- * written by its importer.
+ * tokenizer.bin beside it on server-side imports), a GGUF file from a scratch copy. The ONNX
+ * model is written to a scratch file one weight at a time and read back as the bytes to store,
+ * so the thread holds the serialized model once, not the weights, the model and its encoding.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bufferSource, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, importGguf, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
-import { readModel } from '@distillery/onnx';
-import type { HfLlamaConfig } from '@distillery/nn';
+import { bufferSource, convertGguf, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
+import { writeDeferredModel } from '@distillery/onnx';
 import { ModelRejectedError } from './model-validation';
 
-async function convertGguf(bytes: Uint8Array): Promise<ConvertedModel> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-'));
+/** A conversion: what it made, and the ONNX file's bytes in an ArrayBuffer of their own (to hand to the worker without a copy). */
+export interface ConvertedUpload {
+  converted: ConvertedModel;
+  onnx: ArrayBuffer;
+}
+
+async function readWhole(file: string): Promise<ArrayBuffer> {
+  const handle = await open(file, 'r');
   try {
-    const file = path.join(dir, 'upload.gguf');
-    await writeFile(file, bytes);
-    const folder = path.join(dir, 'folder');
-    let imported;
-    try {
-      imported = await importGguf(file, folder);
-    } catch (error) {
-      // Name the upload, not the scratch file.
-      if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
-      throw error;
+    const out = new ArrayBuffer((await handle.stat()).size);
+    const bytes = new Uint8Array(out);
+    for (let done = 0; done < bytes.byteLength; ) {
+      const n = (await handle.read(bytes, done, bytes.byteLength - done, done)).bytesRead;
+      if (n === 0) throw new Error(`${file} ended after ${done} of ${bytes.byteLength} bytes`);
+      done += n;
     }
-    return {
-      model: await readModel(path.join(folder, 'onnx', 'model.onnx')),
-      config: imported.config,
-      hfConfig: JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as HfLlamaConfig,
-      tokenizerJson: await readFile(path.join(folder, 'tokenizer.json'), 'utf8'),
-      tokenizerConfigJson: await readFile(path.join(folder, 'tokenizer_config.json'), 'utf8'),
-      report: imported.report,
-    };
+    return out;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await handle.close();
   }
 }
 
-/** The converted model for a safetensors or llama2.c upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
+async function convertGgufUpload(bytes: Uint8Array, scratch: string, onProgress: (fraction: number, message: string) => void): Promise<ConvertedModel> {
+  const file = path.join(scratch, 'upload.gguf');
+  await writeFile(file, bytes);
+  return await convertGguf(file, (f, tensor) => onProgress(0.1 + 0.6 * f, `converting ${tensor}`));
+}
+
+async function convertFormat(
+  format: FileFormat,
+  bytes: Uint8Array,
+  scratch: string,
+  input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
+): Promise<ConvertedModel | null> {
+  switch (format) {
+    case 'safetensors':
+    case 'safetensors-index':
+      if (input.sourceDir === null) {
+        throw new ModelRejectedError('a safetensors file needs the config.json (and shards) of its folder: import it with importModelFromPath from a Hugging Face folder under the import root');
+      }
+      return await convertHfFolder(input.sourceDir, { onProgress: (f, tensor) => input.onProgress(0.1 + 0.6 * f, `converting ${tensor}`) });
+    case 'llama2c': {
+      const given = input.tokenizerJson !== null;
+      const converted = await convertLlama2c(bufferSource(bytes, 'model.bin'), {
+        tokenizerFile: given || input.sourceDir === null ? null : path.join(input.sourceDir, LLAMA2C_TOKENIZER_FILE),
+        onProgress: (f) => input.onProgress(0.1 + 0.6 * f, 'converting'),
+      });
+      if (!given) return converted;
+      // A tokenizer.json uploaded with the checkpoint replaces the missing tokenizer.bin.
+      const t = tokenizerReport(input.tokenizerJson as string, 'tokenizer.json', {}, {}, converted.config.vocabSize);
+      const warnings = converted.report.warnings.filter((w) => !w.startsWith(`no ${LLAMA2C_TOKENIZER_FILE}`)).concat(t.warnings);
+      return { ...converted, tokenizerJson: input.tokenizerJson, report: { ...converted.report, tokenizerKind: t.kind, warnings } };
+    }
+    case 'gguf':
+      return await convertGgufUpload(bytes, scratch, input.onProgress);
+    default:
+      return null;
+  }
+}
+
+/** The converted model and its ONNX bytes for a safetensors, llama2.c or GGUF upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
 export async function convertUpload(
   format: FileFormat,
   bytes: Uint8Array,
   input: { sourceDir: string | null; tokenizerJson: string | null; onProgress: (fraction: number, message: string) => void },
-): Promise<ConvertedModel | null> {
+): Promise<ConvertedUpload | null> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-'));
   try {
-    switch (format) {
-      case 'safetensors':
-      case 'safetensors-index':
-        if (input.sourceDir === null) {
-          throw new ModelRejectedError('a safetensors file needs the config.json (and shards) of its folder: import it with importModelFromPath from a Hugging Face folder under the import root');
-        }
-        return await convertHfFolder(input.sourceDir, { onProgress: (f, tensor) => input.onProgress(0.1 + 0.6 * f, `converting ${tensor}`) });
-      case 'llama2c': {
-        const given = input.tokenizerJson !== null;
-        const converted = await convertLlama2c(bufferSource(bytes, 'model.bin'), {
-          tokenizerFile: given || input.sourceDir === null ? null : path.join(input.sourceDir, LLAMA2C_TOKENIZER_FILE),
-          onProgress: (f) => input.onProgress(0.1 + 0.6 * f, 'converting'),
-        });
-        if (!given) return converted;
-        // A tokenizer.json uploaded with the checkpoint replaces the missing tokenizer.bin.
-        const t = tokenizerReport(input.tokenizerJson as string, 'tokenizer.json', {}, {}, converted.config.vocabSize);
-        const warnings = converted.report.warnings.filter((w) => !w.startsWith(`no ${LLAMA2C_TOKENIZER_FILE}`)).concat(t.warnings);
-        return { ...converted, tokenizerJson: input.tokenizerJson, report: { ...converted.report, tokenizerKind: t.kind, warnings } };
-      }
-      case 'gguf':
-        return await convertGguf(bytes);
-      default:
-        return null;
-    }
+    const converted = await convertFormat(format, bytes, scratch, input);
+    if (converted === null) return null;
+    // The sources read the upload (and GGUF's scratch copy) now, one weight at a time.
+    const file = path.join(scratch, 'model.onnx');
+    await writeDeferredModel(converted.onnx, file);
+    return { converted, onnx: await readWhole(file) };
   } catch (error) {
     if (error instanceof FormatError) throw new ModelRejectedError(`${format}: ${error.message}`);
+    // Name the upload, not its scratch copy.
+    if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
     throw error;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }

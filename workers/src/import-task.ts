@@ -6,10 +6,10 @@
  * converted or needed external data files comes back serialized, since the store holds
  * single files.
  */
-import { tokenizerReport, type ConvertedModel, type ImportReport } from '@distillery/formats';
+import { tokenizerReport, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
-import { convertUpload } from './import-conversion';
+import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
+import { convertUpload, type ConvertedUpload } from './import-conversion';
 import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
@@ -51,17 +51,20 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
     const bytes = new Uint8Array(input.model);
     const format = input.format;
     ctx.onProgress(0, `reading ${format}`);
-    let converted: ConvertedModel | null;
+    let upload: ConvertedUpload | null;
     try {
-      converted = await convertUpload(format, bytes, { sourceDir: input.sourceDir, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
+      upload = await convertUpload(format, bytes, { sourceDir: input.sourceDir, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
     } catch (error) {
       if (error instanceof ModelRejectedError) throw error;
       throw new ModelRejectedError(`${format}: ${(error as Error).message ?? String(error)}`);
     }
+    const converted = upload?.converted ?? null;
     let model: Model;
     let inline: ArrayBuffer | null = null;
-    if (converted !== null) {
-      model = converted.model;
+    if (upload !== null) {
+      // Decoding keeps views of the bytes, so the model and the bytes to store are one copy.
+      inline = upload.onnx;
+      model = decodeModel(new Uint8Array(inline));
       ctx.onProgress(0.75, 'validating the converted model');
     } else {
       ctx.onProgress(0, 'decoding');
@@ -74,7 +77,6 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
     const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
     if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
     const report = converted?.report ?? onnxReport(model, input.tokenizerJson);
-    if (converted !== null) inline = exactBuffer(serializeModel(model).model);
     ctx.onProgress(1, 'validated');
     return {
       ok: true,

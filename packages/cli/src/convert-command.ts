@@ -50,6 +50,5 @@ export async function convertCommand(argv: string[], print: (line: string) => vo
   const converted = input.kind === 'hf-folder' ? await convertHfFolder(input.dir) : await convertLlama2c(input.file);
   await writeConvertedModel(converted, values.out);
   print(`wrote model folder ${values.out}`);
-  const stored = (converted.hfConfig as { torch_dtype?: unknown }).torch_dtype;
-  printReport(converted.report, typeof stored === 'string' ? stored : 'float32', print);
+  printReport(converted.report, converted.weightDtype, print);
 }

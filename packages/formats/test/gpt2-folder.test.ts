@@ -3,14 +3,14 @@
  * head) become model folders whose logits match the slow reference forward within 1e-4 and
  * that transformers.js (local files only) loads and generates with as our session does.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { createDecoderSession, generate, gpt2ReferenceForward, initGpt2Weights, parseGpt2Config, runDecoder, type Gpt2Weights } from '@distillery/nn';
-import { float16BitsToFloat32, float32ToFloat16Bits, writeModel, type Model } from '@distillery/onnx';
-import { convertHfFolder, exportGpt2Folder } from '../src/index';
+import { float16BitsToFloat32, float32ToFloat16Bits, readModel, type Model } from '@distillery/onnx';
+import { convertHfFolder, exportGpt2Folder, writeConvertedModel } from '../src/index';
 
 const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 61, hiddenSize: 24, nLayers: 2, nHeads: 3, ffnSize: 96, maxPositions: 40 });
 const PROMPT = [4, 17, 33, 2, 58, 9, 11];
@@ -36,6 +36,18 @@ async function ours(model: Model): Promise<{ logits: Float32Array; greedy: numbe
   }
 }
 
+/** Greedy tokens transformers.js generates from the model folder `name` under root. */
+async function theirGreedy(name: string): Promise<number[]> {
+  const theirs = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+  try {
+    const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
+    return (gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number);
+  } finally {
+    await theirs.dispose();
+  }
+}
+
 describe('GPT-2 safetensors folders', () => {
   it('F32: logits within 1e-4 of the reference forward; transformers.js generates our greedy tokens', async () => {
     const w = initGpt2Weights(c, 21);
@@ -46,31 +58,36 @@ describe('GPT-2 safetensors folders', () => {
     expect(config).toEqual(c);
     // A model folder: the converted ONNX model and the config.json it ships.
     const out = path.join(root, 'gpt2-f32');
-    await mkdir(path.join(out, 'onnx'), { recursive: true });
-    await writeModel(converted.model, path.join(out, 'onnx', 'model.onnx'));
-    await writeFile(path.join(out, 'config.json'), JSON.stringify(converted.hfConfig));
+    await writeConvertedModel(converted, out);
     expect(report).toMatchObject({ format: 'safetensors', architecture: 'gpt2', dtypes: { F32: 2 + 12 * c.nLayers + 2 } });
     expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
-    const mine = await ours(converted.model);
+    const mine = await ours(await readModel(path.join(out, 'onnx', 'model.onnx')));
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
-    const theirs = await AutoModelForCausalLM.from_pretrained('gpt2-f32', { dtype: 'fp32', device: 'cpu' });
-    try {
-      const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-      const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
-      expect((gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number)).toEqual(mine.greedy);
-    } finally {
-      await theirs.dispose();
-    }
+    expect(await theirGreedy('gpt2-f32')).toEqual(mine.greedy);
   });
 
-  it('F16 weights read as their float16 values; unsupported variants and a wrong tied head are refused naming the key', async () => {
+  it('F16 weights stay float16 in the model and transformers.js generates our greedy tokens; unsupported variants and a wrong tied head are refused naming the key', async () => {
     const w = initGpt2Weights(c, 22);
     const source = path.join(root, 'hf-gpt2-f16');
     await exportGpt2Folder(c, w, source, { dtype: 'F16' });
     const converted = await convertHfFolder(source);
     expect(converted.report.dtypes).toEqual({ F16: 2 + 12 * c.nLayers + 2 });
+    // Stored as the Llama path stores 16-bit weights: float16 initializers, Cast to float32.
+    expect(converted.weightDtype).toBe('float16');
+    expect(converted.hfConfig).toMatchObject({ torch_dtype: 'float16' });
+    const out = path.join(root, 'gpt2-f16');
+    const bytes = await writeConvertedModel(converted, out);
+    const model = await readModel(path.join(out, 'onnx', 'model.onnx'));
+    expect(model.graph.initializers.filter((t) => t.dtype === 'float16').map((t) => t.name).sort()).toEqual([...w.keys()].sort());
+    expect(model.graph.nodes.filter((n) => n.opType === 'Cast' && n.name.startsWith('/weights/')).length).toBe(w.size);
+    // Two bytes a weight: half what the float32 model stores.
+    const weightBytes = model.graph.initializers.filter((t) => w.has(t.name)).reduce((n, t) => n + t.raw.byteLength, 0);
+    expect(weightBytes).toBe(2 * [...w.values()].reduce((n, v) => n + v.length, 0));
+    expect(bytes).toBe((await stat(path.join(out, 'onnx', 'model.onnx'))).size);
     const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
-    expect(maxDiff((await ours(converted.model)).logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    const mine = await ours(model);
+    expect(maxDiff(mine.logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
+    expect(await theirGreedy('gpt2-f16')).toEqual(mine.greedy);
 
     const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));

@@ -3,15 +3,15 @@
  * generates with: a safetensors folder and a GGUF file are converted, then each folder's
  * greedy continuation from transformers.js equals our ONNX Runtime generation.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
 import { createDecoderSession, decoderPreset, generate, initDecoderWeights, type DecoderShape } from '@distillery/nn';
-import { readModel, writeModel, type Model } from '@distillery/onnx';
+import { readModel, type Model } from '@distillery/onnx';
 import { referenceModelDir } from '@distillery/reference';
-import { convertHfFolder, exportGguf, exportHfFolder, importGguf } from '../src/index';
+import { convertHfFolder, exportGguf, exportHfFolder, importGguf, writeConvertedModel } from '../src/index';
 
 let root: string;
 beforeAll(async () => {
@@ -55,10 +55,8 @@ describe('imported model folders load in transformers.js', () => {
     await exportHfFolder(config, initDecoderWeights(config, 11, 0.3), source, { dtype: 'F16' });
     const converted = await convertHfFolder(source);
     const dir = path.join(root, 'from-safetensors');
-    await mkdir(path.join(dir, 'onnx'), { recursive: true });
-    await writeModel(converted.model, path.join(dir, 'onnx', 'model.onnx'));
-    await writeFile(path.join(dir, 'config.json'), JSON.stringify(converted.hfConfig));
-    const ours = await ourGreedy(converted.model, converted.config);
+    await writeConvertedModel(converted, dir);
+    const ours = await ourGreedy(await readModel(path.join(dir, 'onnx', 'model.onnx')), converted.config);
     expect(ours).toHaveLength(NEW_TOKENS);
     expect(await theirGreedy('from-safetensors')).toEqual(ours);
   });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDecoder, createDecoderSession, decoderPreset, generate, initDecoderWeights, loadTokenizer, runDecoder, type DecoderConfig } from '@distillery/nn';
+import { materializeModel } from '@distillery/onnx';
 import { convertLlama2c, llama2cTokenizerJson, readLlama2c, readLlama2cTokenizer, writeLlama2c, writeLlama2cTokenizer, type Llama2cPiece } from '../src/index';
 
 /* llama2.c checkpoints and tokenizer.bin: our writer, a run.c-style forward as the independent reference, real Llama 2 pieces. */
@@ -97,10 +98,11 @@ describe('llama2.c checkpoints', () => {
       expect(back.config).toEqual(config);
       for (const [name, w] of weights) expect(back.weights.get(name), name).toEqual(w);
       const converted = await convertLlama2c(file, { tokenizerFile: null });
-      const ours = await ourLogits(config, converted.model);
+      const model = await materializeModel(converted.onnx);
+      const ours = await ourLogits(config, model);
       const reference = runCForward(bytes, PROMPT);
       reference.forEach((row, s) => expect(maxDiff(ours.subarray(s * config.vocabSize, (s + 1) * config.vocabSize), row)).toBeLessThanOrEqual(1e-4));
-      const sessions = [await createDecoderSession(buildDecoder(config, weights)), await createDecoderSession(converted.model)];
+      const sessions = [await createDecoderSession(buildDecoder(config, weights)), await createDecoderSession(model)];
       const [a, b] = await Promise.all(sessions.map((s) => generate(s, config, PROMPT, { maxNewTokens: 10 })));
       expect(b).toEqual(a);
       expect(converted.report).toMatchObject({ format: 'llama2c', tokenizerKind: null });

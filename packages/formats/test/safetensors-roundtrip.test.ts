@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argmax, buildDecoder, createDecoderSession, decoderPreset, generate, initDecoderWeights, logitsAt, runDecoder, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import { bfloat16BitsToFloat32, float32ToBfloat16Bits, float16BitsToFloat32, float32ToFloat16Bits } from '@distillery/onnx';
-import { convertHfFolder, exportHfFolder, importHfFolder, SafetensorsReader } from '../src/index';
+import { bfloat16BitsToFloat32, float32ToBfloat16Bits, float16BitsToFloat32, float32ToFloat16Bits, readModel, type Model } from '@distillery/onnx';
+import { convertHfFolder, exportHfFolder, importHfFolder, SafetensorsReader, writeConvertedModel, type ConvertedModel } from '../src/index';
 
 /* Our decoder out to a Hugging Face safetensors folder and back: same weights, same logits, same greedy tokens. */
 
@@ -23,6 +23,13 @@ async function logitsOf(config: DecoderConfig, weights: DecoderWeights): Promise
   const out = await runDecoder(session, config, { inputIds: [PROMPT] });
   await session.release();
   return out.logits;
+}
+
+/** The converted model as the import writes it: streamed into a model folder beside the source, read back. */
+async function writtenModel(converted: ConvertedModel, source: string): Promise<Model> {
+  const out = `${source}-converted`;
+  await writeConvertedModel(converted, out);
+  return readModel(path.join(out, 'onnx', 'model.onnx'));
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -49,7 +56,7 @@ describe('safetensors round trip', () => {
     expect(maxDiff(a, b)).toBeLessThanOrEqual(1e-4);
 
     const converted = await convertHfFolder(dir);
-    const sessions = [await createDecoderSession(buildDecoder(config, weights)), await createDecoderSession(converted.model)];
+    const sessions = [await createDecoderSession(buildDecoder(config, weights)), await createDecoderSession(await writtenModel(converted, dir))];
     const [mine, theirs] = await Promise.all(sessions.map((s) => generate(s, config, PROMPT, { maxNewTokens: 12 })));
     expect(theirs).toEqual(mine);
     expect(converted.report).toMatchObject({ format: 'safetensors', architecture: 'llama', parameters: [...weights.values()].reduce((n, w) => n + w.length, 0) });
@@ -63,7 +70,6 @@ describe('safetensors round trip', () => {
     const reader = await SafetensorsReader.open(path.join(dir, 'model.safetensors'));
     const q = await reader.readFloat32('model.layers.0.self_attn.q_proj.weight');
     const head = await reader.readFloat32('lm_head.weight');
-    await reader.close();
     const ours = weights.get('model.layers.0.self_attn.q_proj.weight')!;
     const outDim = config.nHeads * config.headDim;
     // HF row r (output feature r) is our column r, for every r: no interleaving of the rotary halves.
@@ -86,8 +92,9 @@ describe('safetensors round trip', () => {
       for (const [name, w] of rounded) expect(back.weights.get(name), `${dtype} ${name}`).toEqual(w);
       expect(maxDiff(await logitsOf(config, rounded), await logitsOf(back.config, back.weights))).toBeLessThanOrEqual(1e-4);
       const converted = await convertHfFolder(dir);
-      expect(converted.model.graph.initializers.some((t) => t.dtype === 'float16')).toBe(true);
-      const session = await createDecoderSession(converted.model);
+      const model = await writtenModel(converted, dir);
+      expect(model.graph.initializers.some((t) => t.dtype === 'float16')).toBe(true);
+      const session = await createDecoderSession(model);
       const out = await runDecoder(session, config, { inputIds: [PROMPT] });
       const ref = await logitsOf(config, rounded);
       // BF16 values are exact in float16 here (the weights are small), so the model equals the rounded weights.
@@ -122,7 +129,7 @@ describe('Qwen2 (q/k/v biases)', () => {
     const converted = await convertHfFolder(dir);
     expect(converted.report.architecture).toBe('qwen2');
     expect(converted.config).toMatchObject({ arch: 'llama', qkvBias: true });
-    const session = await createDecoderSession(converted.model);
+    const session = await createDecoderSession(await writtenModel(converted, dir));
     const out = await runDecoder(session, config, { inputIds: [PROMPT] });
     const slow = referenceForward(config, weights, [PROMPT]).logits[0].flat();
     expect(maxDiff(out.logits, Float32Array.from(slow))).toBeLessThanOrEqual(1e-4);
@@ -141,10 +148,11 @@ describe('16-bit weights', () => {
     const dir = path.join(root, 'bf16-wide');
     await exportHfFolder(config, weights, dir, { dtype: 'BF16' });
     const converted = await convertHfFolder(dir);
-    expect(converted.model.graph.initializers.some((t) => t.dtype === 'float16')).toBe(false);
+    const model = await writtenModel(converted, dir);
+    expect(model.graph.initializers.some((t) => t.dtype === 'float16')).toBe(false);
     expect(converted.report.warnings.join()).toMatch(/model\.layers\.1\.mlp\.up_proj\.weight holds 999424, beyond float16's range, so the model is kept in float32/);
     const rounded: DecoderWeights = new Map([...weights].map(([n, w]) => [n, roundTo('BF16', w)]));
-    const session = await createDecoderSession(converted.model);
+    const session = await createDecoderSession(model);
     const out = await runDecoder(session, config, { inputIds: [PROMPT] });
     expect(maxDiff(out.logits, await logitsOf(config, rounded))).toBeLessThanOrEqual(1e-4);
   });

@@ -14,3 +14,4 @@ export * from './canceled';
 export * from './finite-weights';
 export * from './gemm';
 export * from './ort-runtime';
+export * from './deferred-model';

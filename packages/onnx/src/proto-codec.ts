@@ -265,6 +265,42 @@ export function decodeModel(bytes: Uint8Array, loadExternal?: ExternalLoader): M
   };
 }
 
+/**
+ * A model's encoding around its initializers, for writing them one at a time: the file is
+ * modelHead, graph field (tag, length), graphHead, each initializer field, graphTail,
+ * modelTail. protobufjs writes fields in field-number order and a message is the
+ * concatenation of its fields, so these parts concatenate to what encodeModel gives.
+ */
+export interface ModelFrame {
+  modelHead: Uint8Array;
+  graphHead: Uint8Array;
+  graphTail: Uint8Array;
+  modelTail: Uint8Array;
+}
+
+export function encodeModelFrame(model: Model): ModelFrame {
+  const g = graphToProto({ ...model.graph, initializers: [] });
+  return {
+    modelHead: onnx.ModelProto.encode({ irVersion: model.irVersion, producerName: model.producerName, producerVersion: model.producerVersion }).finish(),
+    graphHead: onnx.GraphProto.encode({ node: g.node, name: g.name }).finish(),
+    graphTail: onnx.GraphProto.encode({ input: g.input, output: g.output, valueInfo: g.valueInfo }).finish(),
+    modelTail: onnx.ModelProto.encode({
+      opsetImport: model.opsetImports.map((o) => ({ domain: o.domain, version: o.version })),
+      metadataProps: Object.entries(model.metadata).map(([key, value]) => ({ key, value })),
+    }).finish(),
+  };
+}
+
+/** A TensorProto's fields before raw_data (dims, data_type, name): the raw bytes follow as field 9. */
+export function encodeTensorHead(name: string, dtype: DType, dims: readonly number[]): Uint8Array {
+  return onnx.TensorProto.encode({ name, dataType: dtypeCode(dtype), dims: [...dims] }).finish();
+}
+
+/** Field numbers and wire types (length-delimited) of the fields the frame leaves out. */
+export const MODEL_GRAPH_TAG = (7 << 3) | 2;
+export const GRAPH_INITIALIZER_TAG = (5 << 3) | 2;
+export const TENSOR_RAW_DATA_TAG = (9 << 3) | 2;
+
 export function encodeModel(model: Model, externalize?: (t: Tensor) => ExternalRef | null): Uint8Array {
   const proto: onnxProto.onnx.IModelProto = {
     irVersion: model.irVersion,

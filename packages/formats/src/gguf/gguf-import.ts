@@ -1,19 +1,19 @@
 /**
  * Imports a GGUF file of the `llama` architecture as one of our model folders: the config
- * from the llama.* metadata, each weight read, dequantized, checked finite and put back
- * in Hugging Face order (transposed, llama.cpp's q/k row permutation undone) one tensor at
- * a time, the embedded vocabulary as tokenizer.json. Returns the import report.
+ * from the llama.* metadata, the embedded vocabulary as tokenizer.json, and each weight
+ * read, dequantized, checked finite and put back in Hugging Face order (transposed,
+ * llama.cpp's q/k row permutation undone) one tensor at a time as the ONNX file is written.
  */
-import { open, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { buildDecoder, decoderWeightShapes, loadTokenizer, parameterCount, parseDecoderConfig, toHfConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
-import { float16BitsToFloat32, float32ToFloat16Bits, writeModel } from '@distillery/onnx';
+import { buildDecoder, decoderWeightShapes, loadTokenizer, parameterCount, parseDecoderConfig, toHfConfig, type DecoderConfig } from '@distillery/nn';
+import { float16BitsToFloat32, float32ToFloat16Array, float32ToFloat16Bits, type TensorSource } from '@distillery/onnx';
 import { expectedGgufDims, fromGgufTensor, ggufTensorName } from './gguf-llama-tensors';
 import { GgufMetadataReader } from './gguf-metadata';
-import { readGgufHeader, readGgufTensor, type GgufHeader } from './gguf-reader';
+import { readGgufHalfBits, readGgufHeader, readGgufTensor, type GgufHeader } from './gguf-reader';
 import { GgmlType, GgufFormatError } from './gguf-types';
 import { ggufToTokenizerJson } from './gguf-vocab';
 import type { ImportReport } from '../import-report';
+import type { ConvertedModel } from '../safetensors/convert-hf-folder';
+import { writeConvertedModel } from '../write-converted-model';
 
 /** What importGguf wrote: the report every import gives, the decoder config and the ONNX storage type. */
 export interface GgufImport {
@@ -134,8 +134,14 @@ export function shortestFloat32(x: number): number {
 
 const isHalfExact = (v: Float32Array): boolean => v.every((x) => float16BitsToFloat32(float32ToFloat16Bits(x)) === x);
 
-/** Reads `file` (a GGUF) and writes the model folder `outDir`. */
-export async function importGguf(file: string, outDir: string): Promise<GgufImport> {
+const bytesOf = (v: Float32Array | Uint16Array): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+/**
+ * The GGUF file as a converted model whose weights are read when it is written. Float16
+ * storage only where it loses nothing: every 2-D weight F16 and every 1-D one (norms, read
+ * here to check) exactly representable.
+ */
+export async function convertGguf(file: string, onProgress?: (fraction: number, tensor: string) => void): Promise<ConvertedModel & { readonly config: DecoderConfig }> {
   const header = await readGgufHeader(file);
   const { config, warnings } = llamaConfigFromGguf(header);
   const ggufToHf = checkTensors(header, config, warnings);
@@ -147,31 +153,37 @@ export async function importGguf(file: string, outDir: string): Promise<GgufImpo
   } catch (error) {
     throw new GgufFormatError(file, 'tokenizer.ggml.*', `the embedded vocabulary does not make a usable tokenizer: ${(error as Error).message}`);
   }
-  const weights: DecoderWeights = new Map();
+  const used = header.tensors.filter((info) => ggufToHf.has(info.name));
   const dtypes: Record<string, number> = {};
-  let halfExact = true;
-  const handle = await open(file, 'r');
-  try {
-    for (const info of header.tensors) {
-      const hfName = ggufToHf.get(info.name);
-      if (!hfName) continue;
-      const values = fromGgufTensor(hfName, await readGgufTensor(header, info, handle), config);
-      dtypes[GgmlType[info.type]] = (dtypes[GgmlType[info.type]] ?? 0) + 1;
-      // Float16 storage only where it loses nothing: every 2-D weight was F16 and every 1-D one fits.
-      if (halfExact) halfExact = info.ne.length === 1 ? isHalfExact(values) : info.type === GgmlType.F16;
-      weights.set(hfName, values);
-    }
-  } finally {
-    await handle.close();
+  for (const info of used) dtypes[GgmlType[info.type]] = (dtypes[GgmlType[info.type]] ?? 0) + 1;
+  let half = used.every((info) => info.ne.length === 1 || info.type === GgmlType.F16);
+  for (const info of used) {
+    if (!half) break;
+    if (info.ne.length === 1) half = isHalfExact(await readGgufTensor(header, info));
   }
-  const weightDtype = halfExact ? 'float16' : 'float32';
-  const model = buildDecoder(config, weights, { weightDtype });
-  weights.clear();
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  await writeModel(model, path.join(outDir, 'onnx', 'model.onnx'));
-  const hf = toHfConfig(config, { bosTokenId: vocab.bos ?? null, eosTokenId: vocab.eos ?? null, torchDtype: weightDtype });
-  await writeFile(path.join(outDir, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
-  await writeFile(path.join(outDir, 'tokenizer.json'), JSON.stringify(vocab.tokenizer) + '\n');
+  const weightDtype = half ? 'float16' : 'float32';
+  const shapes = decoderWeightShapes(config);
+  const sources = new Map<string, TensorSource>();
+  let done = 0;
+  for (const info of used) {
+    const hfName = ggufToHf.get(info.name)!;
+    sources.set(hfName, {
+      dtype: weightDtype,
+      dims: shapes.get(hfName)!,
+      read: async () => {
+        // F16 into float16 storage: the bits move as they are, no float32 round trip.
+        if (half && info.type === GgmlType.F16) {
+          const bits = fromGgufTensor(hfName, await readGgufHalfBits(header, info), config);
+          onProgress?.(++done / used.length, hfName);
+          return bytesOf(bits);
+        }
+        const values = fromGgufTensor(hfName, await readGgufTensor(header, info), config);
+        onProgress?.(++done / used.length, hfName);
+        return bytesOf(half ? float32ToFloat16Array(values) : values);
+      },
+    });
+  }
+  const model = buildDecoder(config, new Map(), { sources });
   const tokens = (vocab.tokenizer.model as { vocab: Record<string, number> }).vocab;
   const nameOf = (id: number | undefined) => (id === undefined ? null : (Object.keys(tokens).find((k) => tokens[k] === id) ?? null));
   const tokenizerConfig = {
@@ -181,10 +193,20 @@ export async function importGguf(file: string, outDir: string): Promise<GgufImpo
     model_max_length: config.maxPositions,
     clean_up_tokenization_spaces: false,
   };
-  await writeFile(path.join(outDir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig, null, 2) + '\n');
   return {
-    report: { format: `gguf v${header.version}`, architecture: 'llama', parameters: parameterCount(config), dtypes, tokenizerKind: vocab.kind, warnings },
+    onnx: { model, sources },
     config,
     weightDtype,
+    hfConfig: toHfConfig(config, { bosTokenId: vocab.bos ?? null, eosTokenId: vocab.eos ?? null, torchDtype: weightDtype }),
+    tokenizerJson: JSON.stringify(vocab.tokenizer) + '\n',
+    tokenizerConfigJson: JSON.stringify(tokenizerConfig, null, 2) + '\n',
+    report: { format: `gguf v${header.version}`, architecture: 'llama', parameters: parameterCount(config), dtypes, tokenizerKind: vocab.kind, warnings },
   };
+}
+
+/** Reads `file` (a GGUF) and writes the model folder `outDir`. */
+export async function importGguf(file: string, outDir: string): Promise<GgufImport> {
+  const converted = await convertGguf(file);
+  await writeConvertedModel(converted, outDir);
+  return { report: converted.report, config: converted.config, weightDtype: converted.weightDtype };
 }

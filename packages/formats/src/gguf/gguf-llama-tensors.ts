@@ -59,14 +59,16 @@ export function toGgufTensor(hfName: string, w: Float32Array, c: DecoderConfig):
   return { name, ne: [rows, cols], data: out };
 }
 
-/** Inverse of toGgufTensor: our [in, out] values from ggml row-major data. */
-export function fromGgufTensor(hfName: string, data: Float32Array, c: DecoderConfig): Float32Array {
+/** Inverse of toGgufTensor: our [in, out] values (float32, or float16 bits moved as they are) from ggml row-major data. */
+export function fromGgufTensor(hfName: string, data: Float32Array, c: DecoderConfig): Float32Array;
+export function fromGgufTensor(hfName: string, data: Uint16Array, c: DecoderConfig): Uint16Array;
+export function fromGgufTensor(hfName: string, data: Float32Array | Uint16Array, c: DecoderConfig): Float32Array | Uint16Array {
   const shape = decoderWeightShapes(c).get(hfName);
   if (!shape) throw new Error(`${hfName} is not a weight of this decoder`);
   if (shape.length === 1 || !isTransposed(hfName)) return data;
   const [rows, cols] = shape as [number, number];
   const heads = rotaryHeads(hfName, c);
-  const out = new Float32Array(rows * cols);
+  const out = data instanceof Float32Array ? new Float32Array(rows * cols) : new Uint16Array(rows * cols);
   for (let o = 0; o < cols; o++) {
     const src = heads ? halvesRow(o, c.headDim) : o;
     for (let i = 0; i < rows; i++) out[i * cols + src] = data[o * rows + i]!;

@@ -6,6 +6,7 @@
  * @huggingface/gguf parses headers too, but not version 1 and not with these checks.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { float16BitsToFloat32 } from '@distillery/onnx';
 import { decodeGgml } from './gguf-blocks';
 import { GGML_BLOCK, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlType, GgufFormatError, GgufValueType, VALUE_TYPE_BYTES, ggmlTypeName, type GgufMetadata, type GgufValue } from './gguf-types';
 
@@ -226,19 +227,35 @@ export async function readGgufHeader(file: string): Promise<GgufHeader> {
   }
 }
 
-/** One tensor's float32 values; NaN or Inf fail naming the tensor and the first bad index. */
-export async function readGgufTensor(header: GgufHeader, info: GgufTensorInfo, handle?: FileHandle): Promise<Float32Array> {
+async function readTensorBytes(header: GgufHeader, info: GgufTensorInfo, handle?: FileHandle): Promise<Uint8Array> {
   const own = handle ?? (await open(header.file, 'r'));
   try {
     const bytes = new Uint8Array(info.bytes);
     const { bytesRead } = await own.read(bytes, 0, info.bytes, info.offset);
     if (bytesRead !== info.bytes) throw new GgufFormatError(header.file, `tensor ${info.name} data`, `truncated: read ${bytesRead} of ${info.bytes} bytes`);
-    const values = decodeGgml(info.type, bytes, info.count);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i]!)) throw new GgufFormatError(header.file, `tensor ${info.name}`, `value ${i} is ${values[i]} (weights must be finite)`);
-    }
-    return values;
+    return bytes;
   } finally {
     if (!handle) await own.close();
   }
+}
+
+/** One tensor's float32 values; NaN or Inf fail naming the tensor and the first bad index. */
+export async function readGgufTensor(header: GgufHeader, info: GgufTensorInfo, handle?: FileHandle): Promise<Float32Array> {
+  const values = decodeGgml(info.type, await readTensorBytes(header, info, handle), info.count);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw new GgufFormatError(header.file, `tensor ${info.name}`, `value ${i} is ${values[i]} (weights must be finite)`);
+  }
+  return values;
+}
+
+/** An F16 tensor's half-precision bits as stored (no widening); NaN or Inf fail as in readGgufTensor. */
+export async function readGgufHalfBits(header: GgufHeader, info: GgufTensorInfo, handle?: FileHandle): Promise<Uint16Array> {
+  if (info.type !== GgmlType.F16) throw new GgufFormatError(header.file, `tensor ${info.name} type`, `${ggmlTypeName(info.type)} is not F16`);
+  const bytes = await readTensorBytes(header, info, handle);
+  const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, info.count);
+  for (let i = 0; i < bits.length; i++) {
+    // Exponent all ones: infinity or NaN.
+    if ((bits[i]! & 0x7c00) === 0x7c00) throw new GgufFormatError(header.file, `tensor ${info.name}`, `value ${i} is ${float16BitsToFloat32(bits[i]!)} (weights must be finite)`);
+  }
+  return bits;
 }

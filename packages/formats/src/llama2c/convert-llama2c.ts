@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildDecoder, toHfConfig } from '@distillery/nn';
+import { completeModel } from '@distillery/onnx';
 import type { ByteSource } from '../byte-source';
 import type { ConvertedModel } from '../safetensors/convert-hf-folder';
 import { tokenizerReport } from '../tokenizer-report';
@@ -49,8 +50,9 @@ export async function convertLlama2c(input: string | ByteSource, options: Conver
   const tensors = imported.weights.size;
   imported.weights.clear();
   return {
-    model,
+    onnx: completeModel(model),
     config: imported.config,
+    weightDtype: 'float32',
     hfConfig: toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: 'float32' }),
     tokenizerJson,
     tokenizerConfigJson: null,

@@ -1,21 +1,26 @@
 /**
  * A Hugging Face safetensors folder into the parts of our model folder: the ONNX decoder
- * (Optimum I/O names; float16 weights when every source weight was 16-bit, else float32),
- * the HF config.json we write for it, the tokenizer files as they came, and the report.
+ * (Optimum I/O names; float16 weights when every source weight was 16-bit, else float32)
+ * with its weights read only when it is written (writeConvertedModel), the HF config.json
+ * we write for it, the tokenizer files as they came, and the report.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildDecoder, toHfConfig, type DecoderConfig, type Gpt2Config, type HfLlamaConfig, type ModelConfigIds, type TokenizerConfigTokens } from '@distillery/nn';
-import type { Model } from '@distillery/onnx';
+import type { DeferredModel } from '@distillery/onnx';
 import type { ImportReport } from '../import-report';
 import { tokenizerReport } from '../tokenizer-report';
-import { importHfFolder, type ImportHfOptions } from './import-hf-folder';
+import { planHfFolder, type ImportHfOptions } from './import-hf-folder';
+import { weightSources } from './weight-sources';
 import { convertGpt2Folder } from './convert-gpt2-folder';
 import { isGpt2Config } from './gpt2-hf-config';
 
 export interface ConvertedModel {
-  readonly model: Model;
+  /** The ONNX model; its weights are read and converted as it is written or materialized. */
+  readonly onnx: DeferredModel;
   readonly config: DecoderConfig | Gpt2Config;
+  /** How the ONNX model stores its weights. */
+  readonly weightDtype: 'float32' | 'float16';
   /** The config.json the model folder ships. */
   readonly hfConfig: HfLlamaConfig | Record<string, unknown>;
   readonly tokenizerJson: string | null;
@@ -39,11 +44,11 @@ export async function convertHfFolder(dir: string, options: ImportHfOptions = {}
     try {
       parsed = JSON.parse(json);
     } catch {
-      // importHfFolder names the malformed file.
+      // planHfFolder names the malformed file.
     }
-    if (isGpt2Config(parsed)) return convertGpt2Folder(dir, parsed as Record<string, unknown>);
+    if (isGpt2Config(parsed)) return convertGpt2Folder(dir, parsed as Record<string, unknown>, options);
   }
-  const imported = await importHfFolder(dir, { ...options, keepHalf: true });
+  const imported = await planHfFolder(dir);
   const warnings = [...imported.warnings];
   const rawConfig = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfigIds & Record<string, unknown>;
   const tokenizerJson = await optionalText(path.join(dir, 'tokenizer.json'));
@@ -61,17 +66,13 @@ export async function convertHfFolder(dir: string, options: ImportHfOptions = {}
     bos = t.bosTokenId ?? bos;
     eos = t.eosTokenId ?? eos;
   }
-  // Weights kept as float16 bits go into the model as they are; otherwise 16-bit sources that
-  // had to be widened (bfloat16 beyond float16's range) stay float32.
-  const weightDtype = imported.halfWeights.size > 0 ? 'float16' : 'float32';
-  if (imported.dtypes.BF16 !== undefined && weightDtype === 'float16') warnings.push('BF16 weights are stored as float16 (more mantissa bits, smaller range; every weight fits)');
-  const model = buildDecoder(imported.config, imported.weights, { weightDtype, halfWeights: imported.halfWeights });
-  imported.weights.clear();
-  imported.halfWeights.clear();
+  const { sources, weightDtype } = await weightSources(imported.weights, warnings, options.onProgress);
+  const model = buildDecoder(imported.config, new Map(), { sources });
   const hfConfig = toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: weightDtype });
   return {
-    model,
+    onnx: { model, sources },
     config: imported.config,
+    weightDtype,
     hfConfig,
     tokenizerJson,
     tokenizerConfigJson,

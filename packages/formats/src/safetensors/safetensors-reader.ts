@@ -1,9 +1,10 @@
 /**
- * Reads tensors of a safetensors file one at a time through a file handle, so only the
- * tensor asked for is in memory. F32, F16 and BF16 come back as float32; non-finite values
+ * Reads tensors of a safetensors file one at a time, so only the tensor asked for is in
+ * memory. The header is parsed once; each read opens the file for itself, so a reader
+ * needs no closing and can back tensor sources that are read long after it was made. F32, F16 and BF16 come back as float32; non-finite values
  * are refused naming the tensor and element.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '@distillery/onnx';
 import { FormatError } from '../format-error';
 import { headerLength, parseHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors-header';
@@ -21,7 +22,6 @@ export class SafetensorsReader {
   private constructor(
     readonly file: string,
     readonly header: SafetensorsHeader,
-    private readonly handle: FileHandle,
   ) {}
 
   static async open(file: string): Promise<SafetensorsReader> {
@@ -34,10 +34,9 @@ export class SafetensorsReader {
       const json = new Uint8Array(n);
       const { bytesRead } = await handle.read(json, 0, n, 8);
       if (bytesRead !== n) throw new FormatError(file, 'header', `read ${bytesRead} of ${n} header bytes (truncated?)`);
-      return new SafetensorsReader(file, parseHeader(json, size, file), handle);
-    } catch (error) {
+      return new SafetensorsReader(file, parseHeader(json, size, file));
+    } finally {
       await handle.close();
-      throw error;
     }
   }
 
@@ -51,7 +50,17 @@ export class SafetensorsReader {
   async readBytes(name: string): Promise<Uint8Array> {
     const { begin, end } = this.info(name);
     const bytes = new Uint8Array(end - begin);
-    const { bytesRead } = await this.handle.read(bytes, 0, bytes.byteLength, begin);
+    const handle = await open(this.file, 'r');
+    let bytesRead = 0;
+    try {
+      while (bytesRead < bytes.byteLength) {
+        const n = (await handle.read(bytes, bytesRead, bytes.byteLength - bytesRead, begin + bytesRead)).bytesRead;
+        if (n === 0) break;
+        bytesRead += n;
+      }
+    } finally {
+      await handle.close();
+    }
     if (bytesRead !== bytes.byteLength) throw new FormatError(this.file, name, `read ${bytesRead} of ${bytes.byteLength} bytes (the file is truncated)`);
     return bytes;
   }
@@ -88,10 +97,6 @@ export class SafetensorsReader {
       if ((out[i] & 0x7c00) === 0x7c00) throw new HalfRangeError(this.file, name, value);
     }
     return out;
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
   }
 }
 

@@ -30,41 +30,36 @@ export class SafetensorsShards {
     const hasIndex = await access(index).then(() => true, () => false);
     const readers: SafetensorsReader[] = [];
     const byTensor = new Map<string, SafetensorsReader>();
-    try {
-      if (!hasIndex) {
-        const reader = await SafetensorsReader.open(path.join(dir, SINGLE_FILE));
-        readers.push(reader);
-        for (const name of reader.header.tensors.keys()) byTensor.set(name, reader);
-        return new SafetensorsShards(byTensor, readers);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(index, 'utf8'));
-      } catch (error) {
-        throw new FormatError(index, '(file)', `not valid JSON (${(error as Error).message})`);
-      }
-      const map = (json as { weight_map?: unknown } | null)?.weight_map;
-      if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new FormatError(index, 'weight_map', 'must map tensor names to shard file names');
-      const byFile = new Map<string, SafetensorsReader>();
-      for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard === '..') {
-          throw new FormatError(index, `weight_map.${name}`, `must be a file name in the same folder, got ${JSON.stringify(shard)}`);
-        }
-        let reader = byFile.get(shard);
-        if (!reader) {
-          await insideFolder(dir, shard, index);
-          reader = await SafetensorsReader.open(path.join(dir, shard));
-          byFile.set(shard, reader);
-          readers.push(reader);
-        }
-        if (!reader.header.tensors.has(name)) throw new FormatError(path.join(dir, shard), name, `${INDEX_FILE} places this tensor here but the shard does not hold it`);
-        byTensor.set(name, reader);
-      }
+    if (!hasIndex) {
+      const reader = await SafetensorsReader.open(path.join(dir, SINGLE_FILE));
+      readers.push(reader);
+      for (const name of reader.header.tensors.keys()) byTensor.set(name, reader);
       return new SafetensorsShards(byTensor, readers);
-    } catch (error) {
-      await Promise.all(readers.map((r) => r.close()));
-      throw error;
     }
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(index, 'utf8'));
+    } catch (error) {
+      throw new FormatError(index, '(file)', `not valid JSON (${(error as Error).message})`);
+    }
+    const map = (json as { weight_map?: unknown } | null)?.weight_map;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new FormatError(index, 'weight_map', 'must map tensor names to shard file names');
+    const byFile = new Map<string, SafetensorsReader>();
+    for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard === '..') {
+        throw new FormatError(index, `weight_map.${name}`, `must be a file name in the same folder, got ${JSON.stringify(shard)}`);
+      }
+      let reader = byFile.get(shard);
+      if (!reader) {
+        await insideFolder(dir, shard, index);
+        reader = await SafetensorsReader.open(path.join(dir, shard));
+        byFile.set(shard, reader);
+        readers.push(reader);
+      }
+      if (!reader.header.tensors.has(name)) throw new FormatError(path.join(dir, shard), name, `${INDEX_FILE} places this tensor here but the shard does not hold it`);
+      byTensor.set(name, reader);
+    }
+    return new SafetensorsShards(byTensor, readers);
   }
 
   get names(): string[] {
@@ -83,6 +78,10 @@ export class SafetensorsShards {
     return this.reader(name).file;
   }
 
+  readBytes(name: string): Promise<Uint8Array> {
+    return this.reader(name).readBytes(name);
+  }
+
   readFloat32(name: string): Promise<Float32Array> {
     return this.reader(name).readFloat32(name);
   }
@@ -96,10 +95,6 @@ export class SafetensorsShards {
     let n = 0;
     for (const r of this.readers) for (const t of r.header.tensors.values()) n += t.end - t.begin;
     return n;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.readers.map((r) => r.close()));
   }
 
   private reader(name: string): SafetensorsReader {

@@ -4,21 +4,14 @@
  * names as Optimum exports them, opset 17 standard ops only. The math is the one in
  * reference-forward.ts; tests hold the two together.
  */
-import { attr, float32ToFloat16Array, GraphBuilder, makeTensor, type AttributeValue, type Model } from '@distillery/onnx';
+import { attr, GraphBuilder, makeTensor, type AttributeValue, type Model } from '@distillery/onnx';
 import { parseDecoderConfig, type DecoderConfig } from './config';
 import { MASKED_SCORE } from './reference-forward';
 import { checkWeights, decoderWeightShapes, layerPrefix, type DecoderWeights } from './weights';
+import { addWeight, withSourceSizes, type WeightStorage } from './weight-storage';
 
-export interface BuildDecoderOptions {
-  /** float16 stores initializers as half and Casts them to float32 at run time; compute stays float32. */
-  weightDtype?: 'float32' | 'float16';
-  /**
-   * Weights already in IEEE half precision (bits), used as the float16 initializers without a
-   * copy (an importer of float16 files then holds one copy of the weights, not three); names
-   * here need not be in `weights`. Needs weightDtype 'float16'.
-   */
-  halfWeights?: ReadonlyMap<string, Uint16Array>;
-}
+/** Weight storage: float32, float16 (Cast to float32 at run time) or sources read when written. */
+export type BuildDecoderOptions = WeightStorage;
 
 export const DECODER_CONFIG_METADATA_KEY = 'distillery.decoder_config';
 
@@ -52,10 +45,7 @@ export function ropeTables(c: DecoderConfig): { cos: Float32Array; sin: Float32A
 
 export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opts: BuildDecoderOptions = {}): Model {
   const c = parseDecoderConfig(config);
-  const halves = opts.halfWeights ?? new Map<string, Uint16Array>();
-  const dtype = opts.weightDtype ?? 'float32';
-  if (halves.size > 0 && dtype !== 'float16') throw new Error("halfWeights need weightDtype 'float16'");
-  checkWeights(c, halves.size > 0 ? new Map<string, ArrayLike<number>>([...weights, ...halves]) : weights);
+  checkWeights(c, withSourceSizes(weights, opts));
   const b = new GraphBuilder('main');
   const nodeNames = new Set<string>();
 
@@ -69,18 +59,7 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
   };
 
   const shapes = decoderWeightShapes(c);
-  const weight = (name: string): string => {
-    const dims = shapes.get(name)!;
-    const half = halves.get(name);
-    if (half !== undefined) {
-      b.addInitializer({ name, dtype: 'float16', dims: [...dims], raw: new Uint8Array(half.buffer, half.byteOffset, half.byteLength) });
-      return emit('Cast', `/weights/${name}/Cast`, [name], { to: attr.int(1) });
-    }
-    const data = weights.get(name)!;
-    if (dtype === 'float32') return b.addInitializer(makeTensor(name, 'float32', dims, data));
-    b.addInitializer(makeTensor(name, 'float16', dims, float32ToFloat16Array(data)));
-    return emit('Cast', `/weights/${name}/Cast`, [name], { to: attr.int(1) });
-  };
+  const weight = (name: string): string => addWeight(b, name, shapes.get(name)!, weights.get(name), opts);
 
   const { headDim: hd, nHeads, nKvHeads, vocabSize: V } = c;
   const half = hd / 2;

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './weights';
+export * from './weight-storage';
 export * from './prng';
 export * from './reference-forward';
 export * from './build-decoder';

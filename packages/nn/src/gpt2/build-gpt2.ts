@@ -2,10 +2,12 @@
  * Emits GPT-2 as an ONNX model with the Optimum/HF inference interface (input_ids,
  * attention_mask, position_ids, past_key_values.* -> logits, present.*), opset 17 standard
  * ops, so the decoder session, generation and evaluation run it as they run our Llama-style
- * decoder. The math is gpt2-reference.ts's; tests hold the two together.
+ * decoder. The math is gpt2-reference.ts's; tests hold the two together. Weights are stored
+ * as the Llama-style builder stores them (weight-storage.ts).
  */
-import { attr, GraphBuilder, makeTensor, type AttributeValue, type Model } from '@distillery/onnx';
+import { attr, GraphBuilder, type AttributeValue, type Model } from '@distillery/onnx';
 import { MASKED_SCORE } from '../decoder/reference-forward';
+import { addWeight, withSourceSizes, type WeightStorage } from '../decoder/weight-storage';
 import { checkGpt2Weights, gpt2WeightShapes, parseGpt2Config, type Gpt2Config, type Gpt2Weights } from './gpt2-config';
 
 export const GPT2_CONFIG_METADATA_KEY = 'distillery.gpt2_config';
@@ -16,9 +18,10 @@ export function readGpt2Config(model: Model): Gpt2Config | undefined {
   return raw === undefined ? undefined : parseGpt2Config(JSON.parse(raw));
 }
 
-export function buildGpt2(config: Gpt2Config, weights: Gpt2Weights): Model {
+/** `storage` as for buildDecoder: float32, float16 with a Cast to float32, or sources read when written. */
+export function buildGpt2(config: Gpt2Config, weights: Gpt2Weights, storage: WeightStorage = {}): Model {
   const c = parseGpt2Config(config);
-  checkGpt2Weights(c, weights);
+  checkGpt2Weights(c, withSourceSizes(weights, storage));
   const b = new GraphBuilder('main');
   const emit = (opType: string, name: string, inputs: string[], attrs: Record<string, AttributeValue> = {}, outputs?: string[]): string[] => {
     b.node(opType, inputs, attrs, { outputs: outputs ?? [`${name}_output_0`] });
@@ -27,7 +30,7 @@ export function buildGpt2(config: Gpt2Config, weights: Gpt2Weights): Model {
   };
   const op = (opType: string, name: string, inputs: string[], attrs: Record<string, AttributeValue> = {}, outputs?: string[]): string => emit(opType, name, inputs, attrs, outputs)[0]!;
   const shapes = gpt2WeightShapes(c);
-  const weight = (name: string): string => b.addInitializer(makeTensor(name, 'float32', shapes.get(name)!, weights.get(name)!));
+  const weight = (name: string): string => addWeight(b, name, shapes.get(name)!, weights.get(name), storage);
 
   const { hiddenSize: D, headDim: hd, nHeads, vocabSize: V } = c;
   const inputIds = b.input('input_ids', 'int64', ['batch_size', 'sequence_length']);

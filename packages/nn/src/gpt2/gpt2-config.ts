@@ -57,7 +57,7 @@ export function gpt2WeightShapes(c: Gpt2Config): Map<string, number[]> {
 }
 
 /** Throws naming the first missing or mis-sized weight. */
-export function checkGpt2Weights(c: Gpt2Config, w: Gpt2Weights): void {
+export function checkGpt2Weights(c: Gpt2Config, w: ReadonlyMap<string, ArrayLike<number>>): void {
   for (const [name, shape] of gpt2WeightShapes(c)) {
     const t = w.get(name);
     const n = shape.reduce((a, d) => a * d, 1);

@@ -7,7 +7,7 @@
  * by distill.kd, starting from the pruned weights.
  */
 import { z } from 'zod';
-import { buildDecoder, decoderWeightsFromModel, parameterCount, toHfConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
+import { buildDecoder, decoderWeightsFromModel, parameterCount, readGpt2Config, toHfConfig, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
 import { distillKd, kdParams } from '../distill/kd';
 import type { TechniqueContext, TechniqueResult } from '../technique';
@@ -18,8 +18,14 @@ export interface DecoderParts {
   weightDtype: 'float32' | 'float16';
 }
 
-/** The float decoder inside a model; quantized or factorized models are refused with the step to reorder. */
+/** The float decoder inside a model; GPT-2, quantized or factorized models are refused saying what was found. */
 export function decoderParts(model: Model, technique: string): DecoderParts {
+  if (readGpt2Config(model) !== undefined) {
+    throw new Error(
+      `${technique}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and structured pruning rebuilds Llama-style decoders only; ` +
+        'prune.magnitude and quantize.rtn-int8 apply to it',
+    );
+  }
   let read;
   try {
     read = decoderWeightsFromModel(model);
