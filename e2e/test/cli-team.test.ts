@@ -2,7 +2,8 @@
  * The `distillery` CLI as a child process against a live stack (API, worker process, real
  * Postgres): login stores an API token, import uploads and waits for the worker, run
  * --watch follows the run's events to its end, compare, leaderboard, download with every
- * sha256 checked, sweep, and the exit codes of refused credentials and failed imports.
+ * sha256 checked, sweep (followed to its end, or to its cancellation), and the exit codes
+ * of refused credentials and failed imports.
  * The API runs as its own process, as users run it (subscriptions included).
  */
 import { spawn } from 'node:child_process';
@@ -240,5 +241,54 @@ describe('distillery team commands against a live stack', () => {
     const bad = await cli(['sweep', '--project', 'int8', '--model', 'tiny-decoder', '--spec', spec]);
     expect(bad.code, bad.stderr).toBe(2);
     expect(bad.stderr).toMatch(/--spec .*sweep\.json: space: /);
+  });
+
+  it('sweep --follow shows the runs finishing and the best value so far, and exits 0 when the sweep is done', async () => {
+    const spec = path.join(tmp, 'sweep-follow.json');
+    await writeFile(spec, JSON.stringify({ name: 'bits followed', mode: 'grid', recipe: { steps: [{ technique: 'quantize.rtn', params: { bits: 8 } }] }, space: [{ path: 'steps[0].params.bits', values: [8, 4] }], maxRuns: 2, parallelism: 1 }));
+    const r = await cli(['sweep', '--project', 'int8', '--model', 'tiny-decoder', '--spec', spec, '--follow', '--metric', 'ratio.size']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = /^sweep (\S+) active: bits followed, grid, up to 2 runs$/m.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    const { sweep } = await graphql<{ sweep: { status: string; runs: { id: string; metrics: { name: string; value: number }[] }[] } }>(
+      stack.graphqlUrl, 'query($id: ID!) { sweep(id: $id) { status runs { id metrics { name value } } } }', { id }, ws.token);
+    expect(sweep.status).toBe('done');
+    expect(sweep.runs).toHaveLength(2);
+    // 4 bits is smaller than 8: the best (lowest) size ratio is the second run's.
+    const ratios = sweep.runs.map((run) => run.metrics.find((m) => m.name === 'ratio.size')!.value);
+    expect(ratios[1]!).toBeLessThan(ratios[0]!);
+    const bestLine = `best ratio.size ${ratios[1]!.toPrecision(4)} (run ${sweep.runs[1]!.id})`;
+    expect(r.stdout).toContain(`sweep ${id} done: 2 runs, 2 succeeded; ${bestLine}`);
+    // Progress as plain lines (not a terminal): the tally with the best so far, and a line per finished run.
+    expect(r.stderr).toMatch(/^\d+% 0\/2 runs done, [01] running · best ratio\.size -$/m);
+    expect(r.stderr).toMatch(new RegExp(`^50% 1/2 runs done, [01] running · best ratio\\.size ${ratios[0]!.toPrecision(4).replace('.', '\\.')} \\(run ${sweep.runs[0]!.id}\\)$`, 'm'));
+    for (const run of sweep.runs) expect(r.stderr).toMatch(new RegExp(`^run ${run.id} succeeded ratio\\.size `, 'm'));
+  });
+
+  it('sweep --follow exits 1 saying so when the sweep is canceled', async () => {
+    const spec = path.join(tmp, 'sweep-cancel.json');
+    await writeFile(spec, JSON.stringify({ name: 'to cancel', mode: 'grid', recipe: { steps: [{ technique: 'quantize.rtn', params: { bits: 8 } }] }, space: [{ path: 'steps[0].params.bits', values: [8, 6, 4, 3] }], maxRuns: 4, parallelism: 1 }));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    for (const k of ['DISTILLERY_TOKEN', 'DISTILLERY_API_URL', 'DISTILLERY_PASSWORD', 'DISTILLERY_EMAIL', 'XDG_CONFIG_HOME']) delete env[k];
+    const child = spawn(process.execPath, [BIN, 'sweep', '--project', 'int8', '--model', 'tiny-decoder', '--spec', spec, '--follow'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const id = await new Promise<string>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /^sweep (\S+) active/m.exec(stdout);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const canceled = await graphql<{ cancelSweep: { status: string } }>(stack.graphqlUrl, 'mutation($id: ID!) { cancelSweep(id: $id) { status } }', { id }, ws.token);
+    expect(['canceling', 'canceled']).toContain(canceled.cancelSweep.status);
+    expect(await closed, stderr).toBe(1);
+    expect(stderr).toMatch(new RegExp(`distillery sweep: sweep ${id} was canceled: [1-4] runs, `));
+    const { sweep } = await graphql<{ sweep: { status: string; runs: { status: string }[] } }>(stack.graphqlUrl, 'query($id: ID!) { sweep(id: $id) { status runs { status } } }', { id }, ws.token);
+    expect(sweep.status).toBe('canceled');
+    expect(sweep.runs.length).toBeLessThan(4);
+    expect(sweep.runs.every((run) => ['succeeded', 'failed', 'canceled'].includes(run.status))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The `advance-sweep` job: start the runs a sweep can start now (packages/experiments),
- * then schedule itself again while the sweep is active, so the sweep keeps pace with its
+ * then schedule itself again while the sweep is active or canceling, so the sweep keeps pace with its
  * runs finishing on any worker.
  */
 import type { PrismaClient } from '@distillery/db';
@@ -21,7 +21,7 @@ export function sweepTask(prisma: PrismaClient, log: Logger, intervalMs: number)
     const { sweepId } = parsed.data;
     const r = await advanceSweep(prisma, sweepId);
     if (r.created.length) log.info({ sweepId, runs: r.created.length }, 'sweep started runs');
-    if (r.status === 'active') await scheduleSweepAdvance(prisma, sweepId, intervalMs);
+    if (r.status === 'active' || r.status === 'canceling') await scheduleSweepAdvance(prisma, sweepId, intervalMs);
     else log.info({ sweepId, status: r.status }, 'sweep closed');
   };
 }

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunEvent, RUN_EVENTS_CHANNEL, type RunEvent } from '@distillery/db';
+import { parseRunEventNotification, RUN_EVENTS_CHANNEL, type RunEvent } from '@distillery/db';
 import { addTinyDecoder, createFixture, enqueueRun, spawnWorker, stopWorker, waitForStatus, waitStarted, type Fixture, type WorkerProcess } from './run-fixtures';
 
 let f: Fixture;
@@ -18,7 +18,7 @@ beforeAll(async () => {
   listener = new pg.Client({ connectionString: f.db.url });
   await listener.connect();
   listener.on('notification', (n) => {
-    const e = n.payload === undefined ? null : parseRunEvent(n.payload);
+    const e = n.payload === undefined ? null : parseRunEventNotification(n.payload);
     if (e) events.push(e);
   });
   await listener.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);

@@ -89,7 +89,11 @@ export async function createApi(opts: CreateApiOptions): Promise<RunningApi> {
 
   // One LISTEN connection per process feeds every subscription it serves.
   const stopPruning = startRateLimitPruning(opts.prisma, config.rateLimits, log);
-  const runEvents = startRunEventHub(config.databaseUrl, { onError: (error) => log.warn({ err: error }, 'run event connection failed; reconnecting') });
+  const runEvents = startRunEventHub(config.databaseUrl, {
+    onError: (error) => log.warn({ err: error }, 'run event connection failed; reconnecting'),
+    onReconnect: () => log.info('run event connection back; missed events replayed from the log'),
+    prune: { prisma: opts.prisma },
+  });
   await runEvents.ready;
   const services: ApiServices = { prisma: opts.prisma, store: opts.store, config, log, runEvents };
   const app = express();

@@ -2,9 +2,11 @@
  * The lifecycle of external runs over real HTTP, WebSocket and Postgres: logged points
  * reach subscribers (on a second API process, so through LISTEN/NOTIFY) as metric events (a retried batch announces nothing twice),
  * finishExternalRun ends the run through the run lifecycle with a status event, and
- * a finished run refuses further points and a second finish.
+ * a finished run refuses further points and a second finish. A subscriber misses no
+ * event and sees none twice while the listening API's LISTEN connection is terminated.
  */
 import path from 'node:path';
+import { RUN_EVENT_HUB_APPLICATION } from '@distillery/db';
 import { freePort, startApiProcess, type Service } from '@distillery/services';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,5 +117,56 @@ describe('external runs', () => {
     const own = ok(await h.gql<{ createRun: { id: string } }>(`mutation($p: ID!, $m: ID!) { createRun(projectId: $p, baseModelId: $m, recipe: {steps: [{technique: "quantize.rtn-int8"}]}) { id } }`, { p: projectId, m: modelId }, owner.token)).createRun.id;
     expect((await h.gql(FINISH, { r: own, s: 'succeeded' }, owner.token)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
     expect((await h.db.prisma.run.findUniqueOrThrow({ where: { id: own }, select: { status: true } })).status).toBe('queued');
+  });
+
+  it('delivers every event once and in order while the listening connection is terminated again and again', async () => {
+    const runId = await externalRun('flaky-listen');
+    const client = createClient({ url: listenerUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${owner.token}` }, retryAttempts: 0, lazy: true });
+    clients.push(client);
+    const stream = client.iterate<{ runEvents: EventRow & { seq: string } }>({ query: `subscription($r: ID!) { runEvents(runId: $r) { seq kind from status points { name step value } } }`, variables: { r: runId } });
+    const received: (EventRow & { seq: string })[] = [];
+    const collected = (async () => {
+      for await (const r of stream) {
+        expect(r.errors).toBeUndefined();
+        received.push(r.data!.runEvents);
+        if (r.data!.runEvents.kind === 'status') break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+
+    // Two clients log 60 batches each (one metrics event per batch) while the hubs' connections are killed.
+    const batches = 60;
+    let writing = true;
+    const written = Promise.all(
+      ['a/loss', 'b/loss'].map(async (name) => {
+        for (let b = 0; b < batches; b++) {
+          const pts = Array.from({ length: 5 }, (_, i) => ({ key: `${name}:${b * 5 + i}`, name, step: b * 5 + i, value: b }));
+          ok(await h.gql(LOG, { r: runId, pts }, owner.token));
+        }
+      }),
+    ).finally(() => {
+      writing = false;
+    });
+    let kills = 0;
+    while (writing) {
+      const rows = await h.db.prisma.$queryRaw<{ n: bigint }[]>`
+        SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = ${RUN_EVENT_HUB_APPLICATION}`;
+      kills += Number(rows[0]!.n);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    await written;
+    ok(await h.gql(FINISH, { r: runId, s: 'succeeded' }, owner.token));
+    await collected;
+
+    expect(kills).toBeGreaterThan(2);
+    const metrics = received.filter((e) => e.kind === 'metrics');
+    expect(metrics).toHaveLength(2 * batches);
+    const seqs = received.map((e) => BigInt(e.seq));
+    for (let k = 1; k < seqs.length; k++) expect(seqs[k]!).toBeGreaterThan(seqs[k - 1]!);
+    for (const name of ['a/loss', 'b/loss']) {
+      const steps = metrics.flatMap((e) => e.points ?? []).filter((p) => p.name === name).map((p) => p.step);
+      expect(steps).toEqual(Array.from({ length: batches * 5 }, (_, i) => i));
+    }
+    expect(received.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
   });
 });

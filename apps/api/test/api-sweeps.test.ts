@@ -2,9 +2,11 @@
  * Saved recipes and sweeps over real HTTP, Postgres and a real worker taking only
  * advance-sweep jobs: versions on change, createRun from a saved recipe, a grid sweep that
  * starts its next run as earlier ones finish, a Pareto sweep that searches next to its
- * frontier, and the refusals. Runs are marked finished the way a worker records them.
+ * frontier, canceling a sweep with a running run, and the refusals. Runs are marked
+ * finished the way a worker records them.
  */
 import { pino } from 'pino';
+import { transitionRun } from '@distillery/db';
 import { startWorker, type RunningWorker } from '@distillery/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
@@ -119,6 +121,39 @@ describe('sweeps', () => {
     s = await waitFor(created.id, (x) => x.status !== 'active');
     expect(s.status).toBe('done');
     expect(s.runs.length).toBe(3);
+  });
+
+  it('cancels a sweep: queued runs at once, running ones on request; canceling until they stop, and no run starts after', async () => {
+    const created = ok(await h.gql<{ createSweep: { id: string; runs: { id: string }[] } }>(CREATE_SWEEP, {
+      p: projectId, m: modelId, n: 'to stop', mode: 'grid', r: template, s: [{ path: 'steps[0].params.bits', values: [2, 3, 4, 5] }], max: 4, par: 2,
+    }, owner.token)).createSweep;
+    const [running, queued] = created.runs.map((r) => r.id) as [string, string];
+    // A worker claims the first run, through the run lifecycle as workers do.
+    await h.db.prisma.$transaction((tx) => transitionRun(tx, running, 'running', { status: ['queued'] }, { workerId: 'test-worker', startedAt: new Date() }));
+
+    const CANCEL = `mutation($id: ID!) { cancelSweep(id: $id) { status } }`;
+    expect(ok(await h.gql<{ cancelSweep: { status: string } }>(CANCEL, { id: created.id }, owner.token)).cancelSweep.status).toBe('canceling');
+    const runsNow = await h.db.prisma.run.findMany({ where: { sweepId: created.id }, select: { id: true, status: true, cancelRequested: true } });
+    expect(runsNow.find((r) => r.id === queued)).toMatchObject({ status: 'canceled' });
+    expect(runsNow.find((r) => r.id === running)).toMatchObject({ status: 'running', cancelRequested: true });
+    const jobs = await h.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM graphile_worker.jobs WHERE key = ${queued}`;
+    expect(Number(jobs[0]!.n)).toBe(0);
+
+    // The advance job keeps looking (every 100 ms here) but starts nothing while the run stops.
+    await new Promise((r) => setTimeout(r, 800));
+    let s = await sweepState(created.id);
+    expect(s.status).toBe('canceling');
+    expect(s.runs).toHaveLength(2);
+    // Canceling again changes nothing.
+    expect(ok(await h.gql<{ cancelSweep: { status: string } }>(CANCEL, { id: created.id }, owner.token)).cancelSweep.status).toBe('canceling');
+
+    // The worker reaches its safe point and stops the run.
+    await h.db.prisma.$transaction((tx) => transitionRun(tx, running, 'canceled', { status: ['running'], workerId: 'test-worker' }, { finishedAt: new Date() }));
+    s = await waitFor(created.id, (x) => x.status !== 'canceling');
+    expect(s.status).toBe('canceled');
+    expect(s.runs.map((r) => r.status)).toEqual(['canceled', 'canceled']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await sweepState(created.id)).runs).toHaveLength(2);
   });
 
   it('searches next to the frontier in pareto mode, within the run budget', async () => {

@@ -25,7 +25,7 @@ export interface SweepSummary {
   id: string;
   name: string;
   mode: SweepMode;
-  status: 'active' | 'done' | 'canceled';
+  status: 'active' | 'canceling' | 'done' | 'canceled';
   note: string | null;
   maxRuns: number;
   parallelism: number;

@@ -11,7 +11,7 @@ export const USAGE = `usage:
   distillery login --email E [--password-stdin] [--api-url URL] [--name TOKEN_NAME] [--team NAME|ID]
   distillery import <file|folder> --project P [--name N] [--json]
   distillery run --project P --model M --recipe recipe.json [--seed S] [--tag T]... [--watch] [--json]
-  distillery sweep --project P --model M --spec sweep.json [--json]
+  distillery sweep --project P --model M --spec sweep.json [--follow [--metric M]] [--json]
   distillery compare <runId> <runId>... [--baseline RUN] [--json]
   distillery leaderboard --metric M [--suite S] [--suite-version N] [--team T | --public] [--first N] [--json]
   distillery download <modelId> --out DIR [--json]

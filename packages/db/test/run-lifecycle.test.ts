@@ -6,7 +6,7 @@ import {
   createTestDatabase,
   eventPayloads,
   IllegalTransitionError,
-  parseRunEvent,
+  parseRunEventNotification,
   recordMetricPoints,
   reportProgress,
   requestCancel,
@@ -32,7 +32,7 @@ beforeAll(async () => {
   listener = new pg.Client({ connectionString: db.url });
   await listener.connect();
   listener.on('notification', (n) => {
-    const e = n.payload === undefined ? null : parseRunEvent(n.payload);
+    const e = n.payload === undefined ? null : parseRunEventNotification(n.payload);
     if (e) events.push(e);
   });
   await listener.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);

@@ -3,13 +3,14 @@
  * parallelism and budget allow (grid order, seeded random draws, or Pareto local search
  * over finished results), and close the sweep once no run is left to start or to wait
  * for. Called by createSweep and then by the `advance-sweep` job, which reschedules
- * itself while the sweep is active, so new runs start as earlier ones finish.
+ * itself while the sweep is active (or canceling), so new runs start as earlier ones finish.
  */
 import type { Prisma, PrismaClient, SweepStatus } from '@distillery/db';
 import { metricDirection, type Direction } from '@distillery/eval/pareto';
 import { parseRecipe, RecipeError, registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
 import { proposeConfigs, type EvaluatedConfig } from './pareto-local-search';
+import { stopSweepRuns } from './cancel-sweep';
 import { createQueuedRun } from './queued-run';
 import {
   applyAssignment,
@@ -76,6 +77,8 @@ export async function advanceSweep(prisma: PrismaClient, sweepId: string): Promi
     const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
     if (!locked.length) return { created: [], status: 'canceled' as SweepStatus };
     const sweep = await tx.sweep.findUniqueOrThrow({ where: { id: sweepId } });
+    // A canceled sweep starts nothing; it waits for its running runs to stop.
+    if (sweep.status === 'canceling') return { created: [], status: await stopSweepRuns(tx, sweepId) };
     if (sweep.status !== 'active') return { created: [], status: sweep.status };
     const space = SweepSpaceSchema.parse(sweep.space);
     const runs = await tx.run.findMany({ where: { sweepId }, select: { id: true, status: true, recipe: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });

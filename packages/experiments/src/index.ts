@@ -1,4 +1,6 @@
 export * from './advance-sweep';
+export * from './cancel-run';
+export * from './cancel-sweep';
 export * from './pareto-local-search';
 export * from './queued-run';
 export * from './run-queue';

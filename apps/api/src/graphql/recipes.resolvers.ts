@@ -1,5 +1,5 @@
 import type { Prisma, Run, Sweep } from '@distillery/db';
-import { advanceSweep, gridSize, ObjectiveSchema, objectiveDirections, scheduleSweepAdvance, SweepSpaceError, SweepSpaceSchema, validateSpace } from '@distillery/experiments';
+import { advanceSweep, cancelSweep, gridSize, ObjectiveSchema, objectiveDirections, scheduleSweepAdvance, SweepSpaceError, SweepSpaceSchema, validateSpace } from '@distillery/experiments';
 import { ParetoInputError } from '@distillery/eval/pareto';
 import { RecipeSchema } from '@distillery/techniques';
 import { z } from 'zod';
@@ -124,7 +124,9 @@ export const recipesResolvers: ResolverMap = {
     },
     async cancelSweep(_: unknown, args: { id: string }, ctx: ApiContext) {
       const sweep = await readSweep(ctx, args.id, 'write');
-      return ctx.prisma.sweep.update({ where: { id: sweep.id }, data: { status: sweep.status === 'active' ? 'canceled' : sweep.status } });
+      const after = await cancelSweep(ctx.prisma, sweep.id);
+      ctx.log.info({ sweepId: sweep.id, status: after?.status }, 'sweep cancel requested');
+      return after ?? sweep;
     },
   },
   Run: {

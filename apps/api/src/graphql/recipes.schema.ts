@@ -20,6 +20,8 @@ export const recipesTypeDefs = /* GraphQL */ `
 
   enum SweepStatus {
     active
+    "Canceled while runs of it were running: no run starts any more; canceled once they have stopped."
+    canceling
     done
     canceled
   }
@@ -86,7 +88,7 @@ export const recipesTypeDefs = /* GraphQL */ `
       objective: SweepObjectiveInput
       seed: Int = 0
     ): Sweep!
-    "Stop starting runs (runs already started carry on)."
+    "Cancel a sweep: its queued runs are canceled, its running runs asked to stop (as cancelRun does), and no run starts any more. The sweep is canceling until its last run has stopped, then canceled."
     cancelSweep(id: ID!): Sweep!
   }
 `;

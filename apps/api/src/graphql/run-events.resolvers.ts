@@ -3,7 +3,7 @@
  * whenever an event arrives more than RECHECK_MS after the last check, so a revoked
  * session or a removed member stops receiving events without a query per event.
  */
-import type { RunEvent } from '@distillery/db';
+import type { LoggedRunEvent } from '@distillery/db';
 import { authorize, type AuthTarget } from '../authorization';
 import type { ApiContext } from '../context';
 import type { ResolverMap } from './resolver-types';
@@ -11,6 +11,7 @@ import type { ResolverMap } from './resolver-types';
 const RECHECK_MS = 30_000;
 
 interface EventView {
+  seq: string;
   kind: string;
   runId: string;
   projectId: string;
@@ -25,8 +26,8 @@ interface EventView {
   modelId?: string;
 }
 
-export function eventView(e: RunEvent): EventView {
-  const base = { runId: e.runId, projectId: e.projectId, at: new Date(e.at) };
+export function eventView(e: LoggedRunEvent): EventView {
+  const base = { seq: e.seq.toString(), runId: e.runId, projectId: e.projectId, at: new Date(e.at) };
   switch (e.kind) {
     case 'status':
       return { ...base, kind: 'status', from: e.from, status: e.to, message: e.message };
@@ -43,7 +44,7 @@ export function eventView(e: RunEvent): EventView {
   }
 }
 
-async function* guarded(ctx: ApiContext, target: AuthTarget, accept: (e: RunEvent) => boolean, field: string): AsyncGenerator<Record<string, EventView>> {
+async function* guarded(ctx: ApiContext, target: AuthTarget, accept: (e: LoggedRunEvent) => boolean, field: string): AsyncGenerator<Record<string, EventView>> {
   let checkedAt = Date.now();
   for await (const event of ctx.runEvents.events(accept)) {
     if (Date.now() - checkedAt > RECHECK_MS) {

@@ -22,6 +22,8 @@ export const runEventsTypeDefs = /* GraphQL */ `
 
   "Something that happened to a run, as it happened. Large data is read through run(id)."
   type RunEvent {
+    "Place in commit order across all runs (a decimal integer): each event is delivered once, in this order."
+    seq: String!
     kind: RunEventKind!
     runId: ID!
     projectId: ID!

@@ -1,4 +1,4 @@
-import { lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, type Prisma, type Run, type RunStatus, type RunStep } from '@distillery/db';
+import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
@@ -9,7 +9,7 @@ import { OMIT_RUN_DOCUMENTS, runDocument, type RunParent } from '../run-document
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
-import { createQueuedRun, dequeueRun } from '@distillery/experiments';
+import { cancelRun, createQueuedRun } from '@distillery/experiments';
 import { checkRunRequest, recipeSource } from '../run-request';
 import type { ResolverMap } from './resolver-types';
 
@@ -103,18 +103,8 @@ export const runsResolvers: ResolverMap = {
     },
     async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'write');
-      const run = await ctx.prisma.$transaction(async (tx) => {
-        // Conditional: a worker may pick the run up concurrently.
-        const now = new Date();
-        const queued = await lockRun(tx, args.id, { status: ['queued'] });
-        if (queued) {
-          await transitionSteps(tx, queued, 'canceled', { status: ['queued'] }, { finishedAt: now });
-          await dequeueRun(tx, args.id);
-          return (await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now }))!;
-        }
-        // The executing worker sees the flag on its next heartbeat and stops at a safe point.
-        return (await requestCancel(tx, args.id)) ?? tx.run.findUniqueOrThrow({ where: { id: args.id } });
-      });
+      const run = await ctx.prisma.$transaction((tx) => cancelRun(tx, args.id));
+      if (!run) throw forbidden();
       if (run.status === 'canceled' || run.status === 'running') return run;
       throw conflict(`the run has already finished (${run.status})`);
     },

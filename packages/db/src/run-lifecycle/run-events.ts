@@ -1,9 +1,11 @@
 /**
- * Events of the run lifecycle, sent with Postgres NOTIFY on one channel so every API
- * process sees what any worker or API process did. NOTIFY inside a transaction is
- * delivered at commit and dropped on rollback, so an event never announces a change that
- * did not happen. Payloads stay small (Postgres caps them at 8000 bytes): ids and
- * figures; anything bigger is fetched by id.
+ * Events of the run lifecycle, written to the run event log ("RunEventLog") in the
+ * transaction of the change, so an event never announces a change that did not happen.
+ * At commit a trigger numbers each one (seq, in commit order) and sends it with Postgres
+ * NOTIFY on one channel as "<seq>|<json>", so every API process sees what any worker or
+ * API process did, and a listener that lost its connection replays the log from the last
+ * seq it saw (run-event-hub.ts). Payloads stay small (Postgres caps NOTIFY at 8000 bytes):
+ * ids and figures; anything bigger is fetched by id.
  */
 import { z } from 'zod';
 import type { Prisma, PrismaClient } from '../generated/client.ts';
@@ -35,6 +37,8 @@ export const RunEventSchema = z.discriminatedUnion('kind', [
   z.object({ ...Envelope, kind: z.literal('cancel-requested') }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
+/** An event as read from the log or a notification: its place in commit order beside it. */
+export type LoggedRunEvent = RunEvent & { seq: bigint };
 export type RunEventKind = RunEvent['kind'];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -71,19 +75,19 @@ export function eventPayloads(event: RunEventInput, at: Date = new Date()): stri
   return out;
 }
 
-/** Sends the event on RUN_EVENTS_CHANNEL; inside a transaction, it goes out at commit. */
+/** Writes the event to the log; its NOTIFY goes out at commit (of the caller's transaction, if any). */
 export async function emitRunEvent(db: Db, event: RunEventInput): Promise<void> {
   const payloads = eventPayloads(event);
   if (payloads.length === 1) {
-    await db.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${payloads[0]})`;
+    await db.$executeRaw`INSERT INTO "RunEventLog" (payload) VALUES (${payloads[0]})`;
     return;
   }
-  // A big metrics event goes out in one round trip, its chunks in order.
-  await db.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, p.payload)
-    FROM unnest(${payloads}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY p.n`;
+  // A big metrics event is logged in one round trip, its chunks in order.
+  await db.$executeRaw`INSERT INTO "RunEventLog" (payload)
+    SELECT p.payload FROM unnest(${payloads}::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY p.n`;
 }
 
-/** A received payload as an event, or null when it is not one (another sender on the channel). */
+/** An event's JSON, or null when it is not one. */
 export function parseRunEvent(payload: string): RunEvent | null {
   try {
     const parsed = RunEventSchema.safeParse(JSON.parse(payload));
@@ -91,4 +95,20 @@ export function parseRunEvent(payload: string): RunEvent | null {
   } catch {
     return null;
   }
+}
+
+/** A received NOTIFY payload ("<seq>|<json>") as an event, or null when it is not one (another sender on the channel). */
+export function parseRunEventNotification(payload: string): LoggedRunEvent | null {
+  const bar = payload.indexOf('|');
+  if (bar < 1 || !/^\d+$/.test(payload.slice(0, bar))) return null;
+  const event = parseRunEvent(payload.slice(bar + 1));
+  return event ? { ...event, seq: BigInt(payload.slice(0, bar)) } : null;
+}
+
+/** Default time a logged event stays replayable; longer than any reconnect of a listener. */
+export const RUN_EVENT_RETENTION_MS = 15 * 60_000;
+
+/** Deletes logged events older than `retentionMs`; returns how many. */
+export async function pruneRunEvents(db: Db, retentionMs: number = RUN_EVENT_RETENTION_MS): Promise<number> {
+  return db.$executeRaw`DELETE FROM "RunEventLog" WHERE "createdAt" < now() - ${retentionMs}::int * interval '1 millisecond' AND seq IS NOT NULL`;
 }

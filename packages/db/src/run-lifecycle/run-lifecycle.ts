@@ -6,7 +6,7 @@
  * announced here too, so subscribers see one ordered stream per run.
  */
 import type { Prisma, PrismaClient, Run, RunStatus, RunStep } from '../generated/client.ts';
-import { clipMessage, emitRunEvent, RUN_EVENTS_CHANNEL, type MetricPoint } from './run-events.ts';
+import { clipMessage, emitRunEvent, type MetricPoint } from './run-events.ts';
 import { assertRunTransition, assertStepTransition, IllegalTransitionError } from './run-transitions.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -133,9 +133,10 @@ export async function reportProgress(db: Db, runId: string, workerId: string, pr
       UPDATE "Run" SET progress = ${progress}, "progressMessage" = ${message}
       WHERE id = ${runId}::uuid AND "workerId" = ${workerId} AND status = 'running'
       RETURNING id, "projectId")
-    SELECT 1 AS ok FROM changed CROSS JOIN LATERAL (SELECT pg_notify(${RUN_EVENTS_CHANNEL}, json_build_object(
+    INSERT INTO "RunEventLog" (payload) SELECT json_build_object(
       'kind', 'progress', 'runId', id, 'projectId', "projectId", 'progress', ${progress}::float8,
-      'message', ${clipped}::text, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text)) AS sent`;
+      'message', ${clipped}::text, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
+    FROM changed RETURNING 1 AS ok`;
   return rows.length === 1;
 }
 

@@ -37,7 +37,7 @@ export default function SweepPage() {
   const load = useCallback(() => loadSweep(id), [id]);
   const { data, error, reload } = usePolling(load, () => false, 2000);
   const sweep = data?.sweep;
-  const active = sweep ? sweep.status === 'active' || sweep.runs.some((r) => r.status === 'queued' || r.status === 'running') : false;
+  const active = sweep ? sweep.status === 'active' || sweep.status === 'canceling' || sweep.runs.some((r) => r.status === 'queued' || r.status === 'running') : false;
   useLiveReload(PROJECT_RUN_EVENTS, { projectId: sweep?.project.id ?? '' }, reload, active && !!sweep);
   const [cancelError, setCancelError] = useState<string | null>(null);
   const progress = sweep ? sweepProgress(sweep) : null;

@@ -35,7 +35,7 @@ export default function SweepsPage() {
     [id],
   );
   const { data, error, reload } = usePolling(load, () => false, 2000);
-  const anyActive = data?.sweeps.some((s) => s.status === 'active') ?? false;
+  const anyActive = data?.sweeps.some((s) => s.status === 'active' || s.status === 'canceling') ?? false;
   useLiveReload(PROJECT_RUN_EVENTS, { projectId: id }, reload, anyActive);
   const project = data?.project;
 
