@@ -42,6 +42,8 @@ export function startRunEventHub(databaseUrl: string, options: RunEventHubOption
     const c = new pg.Client({ connectionString: databaseUrl });
     c.on('notification', (n) => {
       if (n.channel !== RUN_EVENTS_CHANNEL || n.payload === undefined) return;
+      // Every process hears every event (an ingested batch is dozens of payloads): parse only for listeners.
+      if (emitter.listenerCount('event') === 0) return;
       const event = parseRunEvent(n.payload);
       if (event) emitter.emit('event', event);
     });
