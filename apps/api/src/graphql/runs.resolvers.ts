@@ -2,6 +2,7 @@ import { lockRun, requestCancel, transitionRun, transitionSteps, type Artifact, 
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import type { MetricRow } from '../loaders';
@@ -95,7 +96,7 @@ export const runsResolvers: ResolverMap = {
       const tags = parseTags(args.tags ?? [], 'tags');
       const source = await recipeSource(ctx, teamId, args);
       const { baseModelId, recipe } = await checkRunRequest(ctx, { projectId: args.projectId, teamId, baseModelId: args.baseModelId, recipe: seedRecipe(source.recipe, seed, registry), field: source.field });
-      const run = await ctx.prisma.$transaction((tx) =>
+      const run = await auditedTransaction(ctx, (tx) =>
         createQueuedRun(tx, { projectId: args.projectId, baseModelId, recipe, seed, createdById: viewer.userId, recipeId: source.recipeId, tags }),
       );
       ctx.log.info({ runId: run.id, projectId: args.projectId, steps: recipe.steps.length }, 'run queued');
@@ -103,7 +104,7 @@ export const runsResolvers: ResolverMap = {
     },
     async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'write');
-      const run = await ctx.prisma.$transaction(async (tx) => {
+      return auditedTransaction(ctx, async (tx) => {
         // Conditional: a worker may pick the run up concurrently.
         const now = new Date();
         const queued = await lockRun(tx, args.id, { status: ['queued'] });
@@ -113,10 +114,10 @@ export const runsResolvers: ResolverMap = {
           return (await transitionRun(tx, args.id, 'canceled', { status: ['queued'] }, { finishedAt: now }))!;
         }
         // The executing worker sees the flag on its next heartbeat and stops at a safe point.
-        return (await requestCancel(tx, args.id)) ?? tx.run.findUniqueOrThrow({ where: { id: args.id } });
+        const run = (await requestCancel(tx, args.id)) ?? (await tx.run.findUniqueOrThrow({ where: { id: args.id } }));
+        if (run.status === 'canceled' || run.status === 'running') return run;
+        throw conflict(`the run has already finished (${run.status})`);
       });
-      if (run.status === 'canceled' || run.status === 'running') return run;
-      throw conflict(`the run has already finished (${run.status})`);
     },
   },
   Run: {
