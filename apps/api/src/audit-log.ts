@@ -2,10 +2,15 @@
  * The audit log: one row per mutation call (succeeded or refused) with who called it
  * (user and credential row, never the secret), the team it was authorized in, the ids it
  * touched and the client address. Argument values other than ids are never stored, so no
- * password or token secret can reach the log. Rows are written right after the mutation
- * returns; a failed write is logged and does not undo the change.
+ * password or token secret can reach the log.
+ *
+ * A mutation that makes its change in one transaction writes its row in that transaction
+ * (auditedTransaction), so the change and its audit row commit together or not at all,
+ * at the cost of no extra commit. Any other call's row is written right after the
+ * mutation returns, as is the row of a call that failed (the failed transaction left
+ * nothing behind); a failed write of that row is logged and does not undo the change.
  */
-import type { PrismaClient } from '@distillery/db';
+import type { Prisma, PrismaClient } from '@distillery/db';
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { ApiContext, Viewer } from './context';
 import type { ResolverFn } from './graphql/resolver-types';
@@ -51,7 +56,15 @@ export function outcomeOf(error: unknown): string {
   return error instanceof GraphQLError && typeof error.extensions.code === 'string' ? error.extensions.code : 'INTERNAL_SERVER_ERROR';
 }
 
-export async function writeAudit(prisma: PrismaClient, rec: AuditRecord): Promise<void> {
+/** The mutation call being audited (mutations run one after another, so one per request at a time). */
+export interface AuditCall {
+  action: string;
+  args: Record<string, unknown>;
+  /** Its success row was written inside the mutation's transaction. */
+  writtenInTransaction: boolean;
+}
+
+export async function writeAudit(db: PrismaClient | Prisma.TransactionClient, rec: AuditRecord): Promise<void> {
   const base = {
     actorUserId: rec.actor?.userId ?? null,
     credentialKind: rec.actor?.credential.kind ?? null,
@@ -62,7 +75,7 @@ export async function writeAudit(prisma: PrismaClient, rec: AuditRecord): Promis
     address: rec.address,
   };
   const teams = rec.teamIds.length ? rec.teamIds : [null];
-  await prisma.auditEvent.createMany({ data: teams.map((teamId) => ({ ...base, teamId })) });
+  await db.auditEvent.createMany({ data: teams.map((teamId) => ({ ...base, teamId })) });
 }
 
 async function viewerOrNull(ctx: ApiContext): Promise<Viewer | null> {
@@ -82,9 +95,39 @@ function actorOfResult(result: unknown): Viewer | null {
   return null;
 }
 
+async function auditRecord(ctx: ApiContext, call: AuditCall, outcome: string, result: unknown): Promise<AuditRecord> {
+  return {
+    teamIds: [...ctx.memo.authorizedTeams],
+    actor: (await viewerOrNull(ctx)) ?? actorOfResult(result),
+    action: call.action,
+    outcome,
+    targetIds: targetIdsOf(call.args, result),
+    address: ctx.client.address ?? null,
+  };
+}
+
+/**
+ * `ctx.prisma.$transaction(change)` that also writes the audited mutation's success row in
+ * the transaction, after `change` succeeded (once per call). Outside an audited mutation it
+ * is just the transaction.
+ */
+export function auditedTransaction<T>(ctx: ApiContext, change: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  return ctx.prisma.$transaction(async (tx) => {
+    const result = await change(tx);
+    const call = ctx.memo.auditCall;
+    if (call && !call.writtenInTransaction) {
+      await writeAudit(tx, await auditRecord(ctx, call, 'ok', result));
+      call.writtenInTransaction = true;
+    }
+    return result;
+  });
+}
+
 /** Wrap one mutation resolver so every call leaves an audit row. */
 export function audited(action: string, resolve: ResolverFn): ResolverFn {
   const wrapped = async (parent: never, args: never, ctx: ApiContext, info: GraphQLResolveInfo): Promise<unknown> => {
+    const call: AuditCall = { action, args: (args ?? {}) as Record<string, unknown>, writtenInTransaction: false };
+    ctx.memo.auditCall = call;
     let result: unknown;
     let outcome = 'ok';
     let failure: unknown;
@@ -93,17 +136,13 @@ export function audited(action: string, resolve: ResolverFn): ResolverFn {
     } catch (e) {
       failure = e;
       outcome = outcomeOf(e);
+    } finally {
+      ctx.memo.auditCall = undefined;
     }
-    const actor = (await viewerOrNull(ctx)) ?? actorOfResult(result);
+    // A failure after the transaction committed still leaves its own row: the call answered an error.
+    if (failure === undefined && call.writtenInTransaction) return result;
     try {
-      await writeAudit(ctx.prisma, {
-        teamIds: [...ctx.memo.authorizedTeams],
-        actor,
-        action,
-        outcome,
-        targetIds: targetIdsOf((args ?? {}) as Record<string, unknown>, result),
-        address: ctx.client.address ?? null,
-      });
+      await writeAudit(ctx.prisma, await auditRecord(ctx, call, outcome, result));
     } catch (e) {
       ctx.log.error({ err: e, action }, 'audit event not written');
     }

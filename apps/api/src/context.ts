@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { MembershipRole, PrismaClient, RunEventHub } from '@distillery/db';
 import type { ArtifactStore } from '@distillery/artifacts';
+import type { AuditCall } from './audit-log';
 import { DEFAULT_SESSION_POLICY, type ApiConfig, type SessionPolicy } from './config';
 import { unauthenticated } from './errors';
 import { createLoaders, type Loaders } from './loaders';
@@ -42,6 +43,8 @@ export interface ApiContext extends ApiServices {
     projectTeams: Map<string, Promise<string | null>>;
     /** Teams the caller was checked against as a member (allowed or not), recorded on its audit events. */
     authorizedTeams: Set<string>;
+    /** The mutation call being audited, while its resolver runs. */
+    auditCall?: AuditCall;
   };
   /** Batched lookups for nested fields (one query per kind and tick). */
   loaders: Loaders;

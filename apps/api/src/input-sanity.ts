@@ -7,20 +7,21 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { Kind, valueFromASTUntyped, visit, type ASTNode, type DocumentNode } from 'graphql';
 import { badInput, formatPath } from './errors';
 
-function findNul(value: unknown, path: (string | number)[]): (string | number)[] | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+/** The path below `value` to the first string holding U+0000, or null; built only on a hit (batches carry thousands of values). */
+function findNul(value: unknown): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? [] : null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const hit = findNul(value[i], [...path, i]);
-      if (hit) return hit;
+      const hit = findNul(value[i]);
+      if (hit) return [i, ...hit];
     }
     return null;
   }
   if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) return [...path, k];
-      const hit = findNul(v, [...path, k]);
-      if (hit) return hit;
+    for (const k of Object.keys(value)) {
+      if (k.includes('\u0000')) return [k];
+      const hit = findNul((value as Record<string, unknown>)[k]);
+      if (hit) return [k, ...hit];
     }
   }
   return null;
@@ -33,8 +34,8 @@ export function nulArgument(document: DocumentNode, variables: Record<string, un
     Argument(node: ASTNode) {
       if (found || node.kind !== Kind.ARGUMENT) return;
       const value = valueFromASTUntyped(node.value, variables);
-      const hit = findNul(value, [node.name.value]);
-      if (hit) found = formatPath(hit);
+      const hit = findNul(value);
+      if (hit) found = formatPath([node.name.value, ...hit]);
     },
   });
   return found;

@@ -45,7 +45,7 @@ const DECODE_P50 = metricName('decodeMsP50', 'model');
  * works against the ranking is better served from the budget's side early.
  */
 const WALK_PREFIX = 2_000;
-const WALK_PREFIX_WITH_BUDGET = 500;
+const WALK_PREFIX_WITH_BUDGET = 200;
 
 /** Where candidates come from: a prefix of the rank-ordered index, the runs within a budget, or the whole index. */
 type Source = { kind: 'prefix' } | { kind: 'budget'; name: string; max: number } | { kind: 'all' };
@@ -94,8 +94,10 @@ async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source
             WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`
         : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')}) f`;
   const conditions: Prisma.Sql[] = q.teamId ? [] : [Prisma.sql`t."leaderboardPublic"`];
-  if (q.maxSizeBytes !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, SIZE)} <= ${q.maxSizeBytes}`);
-  if (q.maxDecodeMsP50 !== null) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, DECODE_P50)} <= ${q.maxDecodeMsP50}`);
+  // The budget a source already applied is not looked up again for every candidate.
+  const applied = source.kind === 'budget' ? source.name : null;
+  if (q.maxSizeBytes !== null && applied !== SIZE) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, SIZE)} <= ${q.maxSizeBytes}`);
+  if (q.maxDecodeMsP50 !== null && applied !== DECODE_P50) conditions.push(Prisma.sql`${figureOf(Prisma.sql`f."runId"`, DECODE_P50)} <= ${q.maxDecodeMsP50}`);
   const order = q.lowerIsBetter ? Prisma.sql`f.value ASC, f."runId" ASC` : Prisma.sql`f.value DESC, f."runId" ASC`;
   return prisma.$queryRaw<LeaderboardRow[]>`
     SELECT top."runId"::text AS "runId", top.value, top."teamId"::text AS "teamId", top."teamName", p.id::text AS "projectId", p.name AS "projectName",

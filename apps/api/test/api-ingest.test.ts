@@ -1,7 +1,8 @@
 /**
  * Metric ingest for runs made elsewhere, over real HTTP and Postgres: createExternalRun,
  * logMetrics in batches, retries and a client that dies mid-request neither lose nor
- * double points, and the refusals (viewers, other teams, Distillery's own runs, oversize batches).
+ * double points, a batch and its audit row commit together, and the refusals (viewers, other
+ * teams, Distillery's own runs, oversize or malformed batches).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
@@ -97,6 +98,30 @@ describe('metric ingest', () => {
     expect(stored[11999]).toEqual({ step: 11999, value: 1 / 12000 });
   });
 
+  it('commits a batch together with its audit row: when the row cannot be written, no point is stored', async () => {
+    const runId = await externalRun();
+    const audited = () => h.db.prisma.auditEvent.findMany({ where: { action: 'logMetrics', targetIds: { has: runId } }, select: { outcome: true } });
+    // The audit insert fails inside Postgres for this run only (a trigger, dropped below).
+    await h.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ingest_test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF '${runId}' = ANY(NEW."targetIds") THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`);
+    await h.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ingest_test_refuse_audit BEFORE INSERT ON "AuditEvent" FOR EACH ROW EXECUTE FUNCTION ingest_test_refuse_audit()`);
+    try {
+      expect((await h.gql(LOG, { r: runId, pts: points(0, 100) }, owner.token)).errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(await storedSeries(runId)).toEqual([]);
+    } finally {
+      await h.db.prisma.$executeRawUnsafe(`DROP TRIGGER ingest_test_refuse_audit ON "AuditEvent"`);
+      await h.db.prisma.$executeRawUnsafe(`DROP FUNCTION ingest_test_refuse_audit()`);
+    }
+    expect(await audited()).toEqual([]);
+    expect(ok(await h.gql<{ logMetrics: unknown }>(LOG, { r: runId, pts: points(0, 100) }, owner.token)).logMetrics).toEqual({ accepted: 100, duplicates: 0 });
+    expect((await storedSeries(runId)).length).toBe(100);
+    expect(await audited()).toEqual([{ outcome: 'ok' }]);
+    // A refused batch leaves its refusal, and only that.
+    ok(await h.gql(`mutation($r: ID!) { finishExternalRun(runId: $r, status: succeeded) { status } }`, { r: runId }, owner.token));
+    expect((await h.gql(LOG, { r: runId, pts: points(100, 101) }, owner.token)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect((await audited()).map((a) => a.outcome).sort()).toEqual(['CONFLICT', 'ok']);
+  });
+
   it('refuses viewers, other teams, runs Distillery executes, and oversize or malformed batches', async () => {
     const runId = await externalRun();
     expect((await h.gql(LOG, { r: runId, pts: points(0, 1) }, viewer.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -108,6 +133,7 @@ describe('metric ingest', () => {
     const tooMany = Array.from({ length: 10_001 }, (_, i) => ({ key: `${i}`, name: 'l', value: 0 }));
     expect((await h.gql(LOG, { r: runId, pts: tooMany }, owner.token)).errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'points' } });
     expect((await h.gql(LOG, { r: runId, pts: [{ key: '', name: 'l', value: 1 }] }, owner.token)).errors?.[0]).toMatchObject({ extensions: { field: 'points[0].key' } });
+    expect((await h.gql(LOG, { r: runId, pts: [...points(0, 2), { key: 'k\ud800', name: 'l', value: 1 }] }, owner.token)).errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'points[2]' } });
     expect((await h.gql(CREATE, { p: projectId, m: modelId, n: 'x', params: [1] }, owner.token)).errors?.[0]).toMatchObject({ extensions: { field: 'params' } });
     expect(await storedSeries(runId)).toEqual([]);
   });

@@ -9,8 +9,15 @@ export interface PrismaClientOptions {
   onQuery?: (sql: string) => void;
 }
 
+/**
+ * Session settings of every connection. JIT off: our queries are short lookups and index
+ * walks, and once a plan's estimated cost passes jit_above_cost, Postgres spends 50-200 ms
+ * compiling it (more than the query itself: the budgeted leaderboard's p99).
+ */
+const SESSION_OPTIONS = '-c jit=off';
+
 export function createPrismaClient(url: string, options: PrismaClientOptions = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: url });
+  const adapter = new PrismaPg({ connectionString: url, options: SESSION_OPTIONS });
   if (!options.onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   const onQuery = options.onQuery;

@@ -168,3 +168,10 @@ describe('generated client round trip', () => {
     expect(await prisma.metric.count({ where: { runId: run.id } })).toBe(0);
   });
 });
+
+describe('connection settings', () => {
+  it('runs every query without JIT compilation (it costs more than our short queries take)', async () => {
+    const rows = await prisma.$queryRaw<{ jit: string }[]>`SELECT current_setting('jit') AS jit`;
+    expect(rows).toEqual([{ jit: 'off' }]);
+  });
+});

@@ -1,5 +1,6 @@
 import { createRun, transitionRun, type Prisma } from '@distillery/db';
 import { z } from 'zod';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
@@ -16,6 +17,8 @@ const MAX_ERROR_CHARS = 2000;
 
 const RunNameSchema = nameSchema(200);
 const UuidSchema = z.uuid('not a valid id');
+// A lone UTF-16 surrogate is not text: Postgres refuses it, so it is refused here with the point named.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Recipes of runs made elsewhere: no steps, the client's name and params. */
 export function isExternalRecipe(recipe: unknown): boolean {
@@ -37,6 +40,7 @@ function checkPoints(points: PointInput[]): IngestPoint[] {
     if (!p.name || p.name.length > MAX_NAME) throw badInput(`points[${i}].name`, `must be 1 to ${MAX_NAME} characters`);
     const unsafe = unsafeCharacters(p.key) ?? unsafeCharacters(p.name);
     if (unsafe) throw badInput(`points[${i}]`, `key and name ${unsafe}`);
+    if (LONE_SURROGATE.test(p.key) || LONE_SURROGATE.test(p.name)) throw badInput(`points[${i}]`, 'key and name must be valid Unicode (a lone UTF-16 surrogate is not)');
     return { key: p.key, name: p.name, step: p.step ?? null, value: p.value, time: p.time ?? null };
   });
 }
@@ -56,7 +60,7 @@ export const ingestResolvers: ResolverMap = {
       }
       const now = new Date();
       // Through the run lifecycle: created queued, then running at once (nothing executes it).
-      return ctx.prisma.$transaction(async (tx) => {
+      return auditedTransaction(ctx, async (tx) => {
         const created = await createRun(tx, {
           data: {
             projectId: args.projectId,
@@ -76,7 +80,8 @@ export const ingestResolvers: ResolverMap = {
       if (!run) throw forbidden();
       if (!isExternalRecipe(await runDocument(run, 'recipe', ctx))) throw conflict('only external runs (createExternalRun) take logged metrics; Distillery runs record their own');
       try {
-        return await ingestPoints(ctx.prisma, run.id, checkPoints(args.points));
+        const points = checkPoints(args.points);
+        return await auditedTransaction(ctx, (tx) => ingestPoints(tx, run.id, points));
       } catch (e) {
         if (e instanceof RunNotOpenError) throw conflict(`run ${run.id} is ${e.status}: a finished run takes no more metrics`);
         throw e;
@@ -91,14 +96,12 @@ export const ingestResolvers: ResolverMap = {
       if (args.status === 'failed' && !error?.trim()) throw badInput('error', 'a failed run needs the error that stopped it');
       if (args.status === 'succeeded' && error !== null) throw badInput('error', 'a succeeded run has no error');
       if (error !== null && error.length > MAX_ERROR_CHARS) throw badInput('error', `at most ${MAX_ERROR_CHARS} characters`);
-      const finished = await ctx.prisma.$transaction((tx) =>
-        transitionRun(tx, run.id, args.status, { status: ['running'] }, { finishedAt: new Date(), error, progress: 1, progressMessage: `external run ${args.status}` }),
-      );
-      if (!finished) {
-        const now = await ctx.prisma.run.findUnique({ where: { id: run.id }, select: { status: true } });
+      return auditedTransaction(ctx, async (tx) => {
+        const finished = await transitionRun(tx, run.id, args.status, { status: ['running'] }, { finishedAt: new Date(), error, progress: 1, progressMessage: `external run ${args.status}` });
+        if (finished) return finished;
+        const now = await tx.run.findUnique({ where: { id: run.id }, select: { status: true } });
         throw conflict(`run ${run.id} is already ${now?.status ?? 'gone'}: it cannot be finished again`);
-      }
-      return finished;
+      });
     },
   },
 };

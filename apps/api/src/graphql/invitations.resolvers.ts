@@ -1,6 +1,6 @@
 import type { Invitation, MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
-import { auditTeam } from '../audit-log';
+import { auditedTransaction, auditTeam } from '../audit-log';
 import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { conflict, forbidden, parseInput } from '../errors';
@@ -68,7 +68,7 @@ export const invitationsResolvers: ResolverMap = {
       const member = await ctx.prisma.membership.findFirst({ where: { teamId: input.teamId, user: { email: input.email } }, select: { userId: true } });
       if (member) throw conflict('this address already belongs to a member; change their role with setMemberRole');
       const expiresAt = new Date(Date.now() + INVITATION_TTL_MS);
-      const inv = await ctx.prisma.$transaction(async (tx) => {
+      const inv = await auditedTransaction(ctx, async (tx) => {
         const pending = await tx.invitation.findFirst({ where: { teamId: input.teamId, email: input.email, status: 'pending' } });
         if (pending) {
           return tx.invitation.update({ where: { id: pending.id }, data: { role: input.role, expiresAt, invitedById: viewer.userId }, include: WITH_TEAM });
@@ -95,7 +95,7 @@ export const invitationsResolvers: ResolverMap = {
       const inv = await ownInvitation(ctx, args.id);
       auditTeam(ctx, inv.teamId);
       const v = await ctx.viewer();
-      const membership = await ctx.prisma.$transaction(async (tx) => {
+      const membership = await auditedTransaction(ctx, async (tx) => {
         // Conditional, so an invitation revoked a moment ago cannot still be accepted.
         const res = await tx.invitation.updateMany({ where: { id: inv.id, status: 'pending' }, data: { status: 'accepted', answeredAt: new Date() } });
         if (res.count !== 1) throw conflict('this invitation is no longer pending');

@@ -4,6 +4,7 @@ import { isSha256 } from '@distillery/artifacts';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
@@ -57,7 +58,7 @@ interface ImportRequest {
  * worker decodes, validates and marks it ready or failed.
  */
 async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> {
-  const row = await ctx.prisma.$transaction(async (tx) => {
+  const row = await auditedTransaction(ctx, async (tx) => {
     await lockBlob(tx, r.sha256, 'shared');
     if (!(await teamHoldsBlob(tx, r.teamId, r.sha256))) throw badInput('sha256', NOT_UPLOADED);
     let tokenizerId: string | undefined;

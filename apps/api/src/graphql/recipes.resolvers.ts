@@ -3,6 +3,7 @@ import { advanceSweep, cancelSweep, gridSize, ObjectiveSchema, objectiveDirectio
 import { ParetoInputError } from '@distillery/eval/pareto';
 import { RecipeSchema } from '@distillery/techniques';
 import { z } from 'zod';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput, zodInputError } from '../errors';
@@ -62,7 +63,7 @@ export const recipesResolvers: ResolverMap = {
       const parsed = RecipeSchema.safeParse(args.recipe);
       if (!parsed.success) throw zodInputError(parsed.error, 'recipe');
       const recipe = parsed.data as unknown as Prisma.InputJsonValue;
-      return ctx.prisma.$transaction(async (tx) => {
+      return auditedTransaction(ctx, async (tx) => {
         // Serializes saves of one name, so two clients cannot both take the next version.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`recipe:${args.teamId}:${name}`}))`;
         const latest = await tx.recipe.findFirst({ where: { teamId: args.teamId, name }, orderBy: { version: 'desc' } });

@@ -7,6 +7,7 @@ import type { Run } from '@distillery/db';
 import { createQueuedRun } from '@distillery/experiments';
 import type { Recipe } from '@distillery/techniques';
 import { compareRuns, type Tolerance } from '@distillery/eval/reproduction';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import { runDocument, type RunParent } from '../run-documents';
 import type { ApiContext } from '../context';
@@ -41,7 +42,7 @@ export const reproductionResolvers: ResolverMap = {
       if (original.status !== 'succeeded') throw conflict(`only a succeeded run can be reproduced (this one is ${original.status})`);
       if (original.baseModel.status !== 'ready') throw badInput('runId', `the run's base model is ${original.baseModel.status}, not ready`);
       // The stored recipe names every seed; with the run seed, the inputs are identical.
-      const rerun = await ctx.prisma.$transaction((tx) =>
+      const rerun = await auditedTransaction(ctx, (tx) =>
         createQueuedRun(tx, {
           projectId: original.projectId,
           baseModelId: original.baseModelId,

@@ -2,6 +2,7 @@ import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
+import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
 import type { ApiContext } from '../context';
 import type { MetricRow } from '../loaders';
@@ -95,7 +96,7 @@ export const runsResolvers: ResolverMap = {
       const tags = parseTags(args.tags ?? [], 'tags');
       const source = await recipeSource(ctx, teamId, args);
       const { baseModelId, recipe } = await checkRunRequest(ctx, { projectId: args.projectId, teamId, baseModelId: args.baseModelId, recipe: seedRecipe(source.recipe, seed, registry), field: source.field });
-      const run = await ctx.prisma.$transaction((tx) =>
+      const run = await auditedTransaction(ctx, (tx) =>
         createQueuedRun(tx, { projectId: args.projectId, baseModelId, recipe, seed, createdById: viewer.userId, recipeId: source.recipeId, tags }),
       );
       ctx.log.info({ runId: run.id, projectId: args.projectId, steps: recipe.steps.length }, 'run queued');
@@ -103,10 +104,12 @@ export const runsResolvers: ResolverMap = {
     },
     async cancelRun(_: unknown, args: { id: string }, ctx: ApiContext): Promise<Run> {
       await authorize(ctx, { runId: args.id }, 'write');
-      const run = await ctx.prisma.$transaction((tx) => cancelRun(tx, args.id));
-      if (!run) throw forbidden();
-      if (run.status === 'canceled' || run.status === 'running') return run;
-      throw conflict(`the run has already finished (${run.status})`);
+      return auditedTransaction(ctx, async (tx) => {
+        const run = await cancelRun(tx, args.id);
+        if (!run) throw forbidden();
+        if (run.status === 'canceled' || run.status === 'running') return run;
+        throw conflict(`the run has already finished (${run.status})`);
+      });
     },
   },
   Run: {

@@ -1,6 +1,6 @@
 import type { MembershipRole, Team } from '@distillery/db';
 import { z } from 'zod';
-import { auditTeam } from '../audit-log';
+import { auditedTransaction, auditTeam } from '../audit-log';
 import { authorize, forgetRole, requireSession } from '../authorization';
 import type { ApiContext } from '../context';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
@@ -100,11 +100,11 @@ export const teamsResolvers: ResolverMap = {
       await authorize(ctx, { teamId: args.teamId }, 'manage');
       const userId = parseInput(z.uuid(), args.userId, 'userId');
       await assertKeepsAnOwner(ctx, args.teamId, userId);
-      const [res] = await ctx.prisma.$transaction([
-        ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId } }),
-        ctx.prisma.apiToken.updateMany({ where: { teamId: args.teamId, userId, revokedAt: null }, data: { revokedAt: new Date() } }),
-      ]);
-      if (res.count === 0) throw badInput('userId', 'not a member of this team');
+      await auditedTransaction(ctx, async (tx) => {
+        const res = await tx.membership.deleteMany({ where: { teamId: args.teamId, userId } });
+        if (res.count === 0) throw badInput('userId', 'not a member of this team');
+        await tx.apiToken.updateMany({ where: { teamId: args.teamId, userId, revokedAt: null }, data: { revokedAt: new Date() } });
+      });
       forgetRole(ctx, args.teamId);
       return true;
     },
@@ -112,10 +112,10 @@ export const teamsResolvers: ResolverMap = {
       const { viewer } = await authorize(ctx, { teamId: args.teamId }, 'read');
       await assertKeepsAnOwner(ctx, args.teamId, viewer.userId);
       // Tokens of a team one has left would otherwise work again after a re-invitation.
-      await ctx.prisma.$transaction([
-        ctx.prisma.membership.deleteMany({ where: { teamId: args.teamId, userId: viewer.userId } }),
-        ctx.prisma.apiToken.updateMany({ where: { teamId: args.teamId, userId: viewer.userId, revokedAt: null }, data: { revokedAt: new Date() } }),
-      ]);
+      await auditedTransaction(ctx, async (tx) => {
+        await tx.membership.deleteMany({ where: { teamId: args.teamId, userId: viewer.userId } });
+        await tx.apiToken.updateMany({ where: { teamId: args.teamId, userId: viewer.userId, revokedAt: null }, data: { revokedAt: new Date() } });
+      });
       forgetRole(ctx, args.teamId);
       return true;
     },
