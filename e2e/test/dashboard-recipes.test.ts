@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { graphql, uploadBytes, waitForModelReady } from '@distillery/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, launchChromium, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { createWorkspace, type Workspace } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
@@ -33,6 +33,20 @@ interface SavedRecipe {
 async function apiRecipes(name?: string): Promise<SavedRecipe[]> {
   const r = await graphql<{ recipes: SavedRecipe[] }>(stack.graphqlUrl, 'query($t: ID!, $n: String) { recipes(teamId: $t, name: $n) { id name version recipe } }', { t: ws.teamId, n: name ?? null }, ws.token);
   return r.recipes;
+}
+
+/** Answers that wait on the API and a re-render: generous, as the machine may be busy. */
+const within = { timeout: 20_000, interval: 200 };
+
+/** The innermost elements that reach past the viewport's right edge (none when the page fits). */
+async function overflowing(): Promise<string[]> {
+  return page.evaluate(() => {
+    const wide = Array.from(document.body.querySelectorAll('*')).filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !el.closest('.table-scroll'));
+    return wide
+      .filter((el) => !wide.some((other) => other !== el && el.contains(other)))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.split(' ').join('.')}` : ''} (${Math.round(el.getBoundingClientRect().right)} px)`);
+  });
 }
 
 /** Fills one field of a schema form (element ids: `${prefix}param-${path}`). */
@@ -95,7 +109,7 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     await stepError.waitFor();
     expect(await stepError.textContent()).toMatch(/sparsity/);
     await fill(`${stepPrefix}param-sparsity`, '0.25');
-    await expect.poll(() => stepError.count()).toBe(0);
+    await expect.poll(() => stepError.count(), within).toBe(0);
 
     // Saving without a name: the message is beside the name.
     await builder.getByTestId('save-recipe').click();
@@ -123,15 +137,15 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     expect(await probeError.textContent()).toContain('at least one probe');
     expect(await apiRecipes()).toEqual([]);
     await fill('eval-param-sensitivity-bits', '2, 4');
-    await expect.poll(() => probeError.count()).toBe(0);
+    await expect.poll(() => probeError.count(), within).toBe(0);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'recipe-builder-desktop.png'), fullPage: true });
     await builder.getByTestId('save-recipe').click();
-    await expect.poll(() => page.getByTestId('recipe-saved').textContent()).toBe('Saved prune-sens v1.');
+    await expect.poll(() => page.getByTestId('recipe-saved').textContent(), within).toBe('Saved prune-sens v1.');
     const [v1] = await apiRecipes();
     expect(v1).toMatchObject({ name: 'prune-sens', version: 1 });
     expect(v1!.recipe.steps).toEqual([{ technique: 'prune.magnitude', params: expect.objectContaining({ sparsity: 0.25 }) }]);
     expect(v1!.recipe.eval).toMatchObject({ maxTokens: 256, sensitivity: { bits: [2, 4], sequences: 2, length: 32 } });
-    await expect.poll(() => page.getByTestId('recipe-row').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('recipe-row').count(), within).toBe(1);
 
     // Clone to a new name, with another sparsity.
     await page.locator('[data-testid="recipe-row"][data-name="prune-sens"]').getByTestId('recipe-clone').click();
@@ -141,8 +155,8 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     expect(await page.locator('#eval-param-sensitivity-bits').inputValue()).toBe('2, 4');
     await fill(`${clonePrefix}param-sparsity`, '0.5');
     await builder.getByTestId('save-recipe').click();
-    await expect.poll(() => page.getByTestId('recipe-saved').textContent()).toBe('Saved prune-sens-copy v1.');
-    await expect.poll(() => page.getByTestId('recipe-row').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('recipe-saved').textContent(), within).toBe('Saved prune-sens-copy v1.');
+    await expect.poll(() => page.getByTestId('recipe-row').count(), within).toBe(2);
 
     // A new version of the first: changed content under the same name.
     await page.locator('[data-testid="recipe-row"][data-name="prune-sens"]').getByTestId('recipe-edit').click();
@@ -150,14 +164,21 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     const editPrefix = (await steps.first().getByTestId('step-technique').getAttribute('id'))!.replace(/technique$/, '');
     await fill(`${editPrefix}param-sparsity`, '0.3');
     await builder.getByTestId('save-recipe').click();
-    await expect.poll(() => page.getByTestId('recipe-saved').textContent()).toBe('Saved prune-sens v2.');
-    await expect.poll(() => page.locator('[data-testid="recipe-row"][data-name="prune-sens"]').getAttribute('data-version')).toBe('2');
+    await expect.poll(() => page.getByTestId('recipe-saved').textContent(), within).toBe('Saved prune-sens v2.');
+    await expect.poll(() => page.locator('[data-testid="recipe-row"][data-name="prune-sens"]').getAttribute('data-version'), within).toBe('2');
     // Saving the same content again is no new version.
     await builder.getByTestId('save-recipe').click();
-    await expect.poll(() => page.getByTestId('recipe-saved').textContent()).toBe('No change: prune-sens v2 already holds this recipe.');
+    await expect.poll(() => page.getByTestId('recipe-saved').textContent(), within).toBe('No change: prune-sens v2 already holds this recipe.');
     await page.locator('[data-testid="recipe-row"][data-name="prune-sens"]').getByTestId('recipe-versions').click();
-    await expect.poll(async () => page.getByTestId('recipe-version').evaluateAll((els) => els.map((e) => e.getAttribute('data-version')))).toEqual(['2', '1']);
+    await expect.poll(async () => page.getByTestId('recipe-version').evaluateAll((els) => els.map((e) => e.getAttribute('data-version'))), within).toEqual(['2', '1']);
     expect((await apiRecipes('prune-sens')).map((r) => r.version)).toEqual([2, 1]);
+
+    // At phone width the page fits: tables scroll inside their cards.
+    await page.setViewportSize(PHONE);
+    expect(await overflowing()).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'recipes-phone.png'), fullPage: true });
+    await page.setViewportSize(DESKTOP);
   });
 
   it('starts a run of a chosen version on a chosen model and draws its per-layer sensitivity', async () => {
@@ -201,12 +222,16 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     // Another colouring: the caption follows.
     await heatmap.getByTestId('sensitivity-measure').selectOption('top1Drop');
     expect(await heatmap.getByTestId('sensitivity-top').textContent()).toContain('top-1 disagreement');
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'run-sensitivity-phone.png'), fullPage: true });
+    await page.setViewportSize(DESKTOP);
   });
 
   it('reproduces the run and shows the verdict metric by metric', async () => {
     const panel = page.getByTestId('reproduce-panel');
     await panel.scrollIntoViewIfNeeded();
-    await expect.poll(() => panel.textContent()).toContain('Not reproduced yet');
+    await expect.poll(() => panel.textContent(), within).toContain('Not reproduced yet');
     await panel.getByTestId('reproduce').click();
     const verdict = panel.getByTestId('reproduction');
     await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 240_000, interval: 1000 }).not.toBe('pending');
@@ -228,6 +253,6 @@ describe('recipes, sensitivity and reproduction in the dashboard', () => {
     // The re-run's own page carries the same verdict.
     await panel.getByTestId('rerun-link').click();
     await page.waitForURL(`**/runs/${rerun.id}`);
-    await expect.poll(() => page.getByTestId('reproduction').first().getAttribute('data-verdict')).toBe('reproduced');
+    await expect.poll(() => page.getByTestId('reproduction').first().getAttribute('data-verdict'), within).toBe('reproduced');
   });
 });

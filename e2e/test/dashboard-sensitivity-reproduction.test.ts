@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatMeasure, heatmapOption } from '../../apps/web/client/heatmap-option';
 import { reproductionView, toleranceText, verdictHeadline, type MetricReproduction, type Reproduction } from '../../apps/web/client/reproduction';
-import { mostSensitive, probeLabel, sensitivityGrid, type LayerSensitivity } from '../../apps/web/client/sensitivity-heatmap';
+import { layerAxisLabels, mostSensitive, probeLabel, sensitivityGrid, type LayerSensitivity } from '../../apps/web/client/sensitivity-heatmap';
 
 function row(layer: string, probe: { bits: number } | { sparsity: number }, kl: number | null, top1: number | null, pplDelta: number | null): LayerSensitivity {
   return { layer, weights: 64, bits: 'bits' in probe ? probe.bits : null, sparsity: 'sparsity' in probe ? probe.sparsity : null, bitsPerWeight: 'bits' in probe ? probe.bits + 0.5 : null, kl, top1, pplDelta };
@@ -47,6 +47,19 @@ describe('sensitivity heatmap grid', () => {
     expect(formatMeasure(0.25, 'top1Drop')).toBe('25.0 %');
     expect(formatMeasure(3.5, 'pplDelta')).toBe('+3.500');
     expect(formatMeasure(null, 'kl')).toBe('not finite');
+  });
+
+  it('shortens layer names on the axis to the part that tells them apart', () => {
+    expect(layerAxisLabels(['/model/layers.0/self_attn/q_proj/MatMul', '/model/layers.11/mlp/down_proj/MatMul', '/lm_head/MatMul'])).toEqual([
+      '…/layers.0/self_attn/q_proj',
+      'model/layers.11/mlp/down_proj',
+      'lm_head',
+    ]);
+    // No shared op segment: names stay whole (short ones) or keep their end (long ones).
+    expect(layerAxisLabels(['blocks.0.q', 'blocks.0.k'])).toEqual(['blocks.0.q', 'blocks.0.k']);
+    expect(layerAxisLabels(['/a/MatMul'])).toEqual(['a/MatMul']);
+    const long = 'x'.repeat(40);
+    expect(layerAxisLabels([long, 'y'])[0]).toBe(`…${'x'.repeat(29)}`);
   });
 
   it('escapes layer names in the tooltip and leaves non-finite cells blank', () => {

@@ -16,6 +16,9 @@ const PASSWORD = 'correct horse battery staple';
 /** More events than one page of the log (25). */
 const EXTRA_PROJECTS = 30;
 
+/** Answers that wait on the API and a re-render: generous, as the machine may be busy. */
+const within = { timeout: 20_000, interval: 200 };
+
 let stack: Stack;
 let browser: Browser;
 let owner: Workspace;
@@ -90,7 +93,7 @@ describe('team audit log', () => {
     await page.goto(`${stack.webUrl}/teams/${owner.teamId}`);
     const log = page.getByTestId('audit-log');
     const count = log.getByTestId('audit-count');
-    await expect.poll(() => count.textContent()).toBe('25 events loaded, older ones on the server');
+    await expect.poll(() => count.textContent(), within).toBe('25 events loaded, older ones on the server');
     const rows = log.getByTestId('audit-row');
     const shown = async () => Promise.all((await rows.all()).map(async (r) => ({ action: await r.getAttribute('data-action'), outcome: await r.getAttribute('data-outcome'), createdAt: await r.getAttribute('data-created-at') })));
     const firstPage = await shown();
@@ -107,7 +110,7 @@ describe('team audit log', () => {
     for (let i = 0; i < 10 && (await log.getByTestId('audit-older').count()) > 0; i++) {
       const before = await rows.count();
       await log.getByTestId('audit-older').click();
-      await expect.poll(() => rows.count()).toBeGreaterThan(before);
+      await expect.poll(() => rows.count(), within).toBeGreaterThan(before);
     }
     expect(await count.textContent()).toBe(`${expected.length} events loaded`);
     expect((await shown()).map((r) => r.action)).toEqual(expected.map((e) => e.action));

@@ -1,12 +1,12 @@
 /**
  * The ECharts option of the sensitivity heatmap: layers down, probes across, colour by the
- * chosen measure. Layer names are truncated on the axis (whole in the tooltip and the
+ * chosen measure. Layer names are shortened on the axis (whole in the tooltip and the
  * table beside the chart); tooltip text is escaped, as ECharts renders it as HTML.
  */
 import type { ChartOption } from '../components/echarts-setup';
 import { escapeHtml } from './escape-html';
 import { formatScore, formatSignificant } from './metric-format';
-import { SENSITIVITY_MEASURES, type HeatCell, type HeatmapGrid, type SensitivityMeasure } from './sensitivity-heatmap';
+import { layerAxisLabels, SENSITIVITY_MEASURES, type HeatCell, type HeatmapGrid, type SensitivityMeasure } from './sensitivity-heatmap';
 
 const MUTED = '#667085';
 /** Cool (insensitive) to hot (sensitive). */
@@ -50,10 +50,10 @@ export function heatmapOption(grid: HeatmapGrid, measure: SensitivityMeasure): C
     },
     yAxis: {
       type: 'category',
-      data: grid.layers,
+      data: layerAxisLabels(grid.layers),
       inverse: true,
       splitArea: { show: true },
-      axisLabel: { color: MUTED, width: 220, overflow: 'truncate', fontFamily: 'monospace', fontSize: 11 },
+      axisLabel: { color: MUTED, fontFamily: 'monospace', fontSize: 11 },
     },
     visualMap: {
       type: 'continuous',

@@ -90,3 +90,25 @@ export function mostSensitive(grid: HeatmapGrid): HeatCell | null {
   for (const c of grid.cells) if (c.value !== null && (best === null || c.value > best.value!)) best = c;
   return best;
 }
+
+/** At most this many characters of a layer name on the axis (the tooltip and table give it whole). */
+const AXIS_LABEL_CHARS = 30;
+
+/**
+ * Axis labels for layer names such as `/model/layers.0/self_attn/q_proj/MatMul`: a last
+ * path segment every name shares (the op) is dropped, and a long name keeps its last
+ * whole segments (which say which projection it is) behind an ellipsis.
+ */
+export function layerAxisLabels(layers: ReadonlyArray<string>): string[] {
+  const last = (n: string) => n.slice(n.lastIndexOf('/') + 1);
+  const shared = layers.length > 1 && layers.every((n) => n.includes('/') && last(n) === last(layers[0]!)) ? `/${last(layers[0]!)}` : '';
+  return layers.map((n) => {
+    const label = (shared ? n.slice(0, -shared.length) : n).replace(/^\//, '');
+    if (label.length <= AXIS_LABEL_CHARS) return label;
+    // Whole segments where possible: "…/layers.0/self_attn/q_proj", not "…del/layers.0/...".
+    const parts = label.split('/');
+    while (parts.length > 1 && `…/${parts.join('/')}`.length > AXIS_LABEL_CHARS) parts.shift();
+    const kept = `…/${parts.join('/')}`;
+    return kept.length <= AXIS_LABEL_CHARS ? kept : `…${label.slice(label.length - AXIS_LABEL_CHARS + 1)}`;
+  });
+}

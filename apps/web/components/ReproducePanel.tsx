@@ -37,34 +37,41 @@ function Verdict({ r, rerunId }: { r: Reproduction; rerunId: string | null }) {
       ))}
       {!r.sameThreads && r.verdict !== 'pending' ? <p className="hint">The two runs used different thread layouts, so arithmetic is compared with a looser tolerance.</p> : null}
       {view.figures.length > 0 ? (
-        <div className="table-scroll">
-          <table data-testid="reproduction-table">
-            <thead>
-              <tr>
-                <th scope="col">Figure</th>
-                <th scope="col" className="num">
-                  Original
-                </th>
-                <th scope="col" className="num">
-                  Re-run
-                </th>
-                <th scope="col">Tolerance</th>
-                <th scope="col">Verdict</th>
-              </tr>
-            </thead>
-            <tbody>
-              {view.figures.map((m) => (
-                <tr key={m.name} data-testid="reproduction-metric" data-metric={m.name} data-within={m.withinTolerance === null ? 'n/a' : m.withinTolerance ? 'yes' : 'no'}>
-                  <td className="wrap">{metricMeta(m.name).label}</td>
-                  <td className="num">{value(m.name, m.original)}</td>
-                  <td className="num">{value(m.name, m.rerun)}</td>
-                  <td className="small">{toleranceText(m)}</td>
-                  <td>{m.withinTolerance ? 'within' : <strong className="verdict-worse">outside</strong>}</td>
+        // Folded unless something is outside tolerance: a run records dozens of figures.
+        <details open={view.figures.some((m) => m.withinTolerance === false)}>
+          <summary>
+            {view.figures.length} figures compared one by one
+            {view.figures.some((m) => m.withinTolerance === false) ? `, ${view.figures.filter((m) => m.withinTolerance === false).length} outside tolerance` : ''}
+          </summary>
+          <div className="table-scroll">
+            <table data-testid="reproduction-table">
+              <thead>
+                <tr>
+                  <th scope="col">Figure</th>
+                  <th scope="col" className="num">
+                    Original
+                  </th>
+                  <th scope="col" className="num">
+                    Re-run
+                  </th>
+                  <th scope="col">Tolerance</th>
+                  <th scope="col">Verdict</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {view.figures.map((m) => (
+                  <tr key={m.name} data-testid="reproduction-metric" data-metric={m.name} data-within={m.withinTolerance === null ? 'n/a' : m.withinTolerance ? 'yes' : 'no'}>
+                    <td className="wrap">{metricMeta(m.name).label}</td>
+                    <td className="num">{value(m.name, m.original)}</td>
+                    <td className="num">{value(m.name, m.rerun)}</td>
+                    <td className="small">{toleranceText(m)}</td>
+                    <td>{m.withinTolerance ? 'within' : <strong className="verdict-worse">outside</strong>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </details>
       ) : null}
       {view.seriesPoints > 0 ? (
         <p className="hint" data-testid="reproduction-series">

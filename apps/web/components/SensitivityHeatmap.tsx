@@ -31,11 +31,11 @@ export function SensitivityHeatmap({ rows }: { rows: LayerSensitivity[] }) {
         </label>
       </div>
       {top ? (
-        <figcaption data-testid="sensitivity-top">
+        <p className="wrap" data-testid="sensitivity-top">
           Most sensitive: <span className="mono">{top.row.layer}</span> at {grid.probes[top.x]} ({meta.label.toLowerCase()} {formatMeasure(top.value, measure)})
-        </figcaption>
+        </p>
       ) : (
-        <figcaption>No finite measurement to colour.</figcaption>
+        <p>No finite measurement to colour.</p>
       )}
       <EChart option={option} label={`${meta.label} of ${grid.layers.length} layers under ${grid.probes.length} probes`} height={heatmapHeight(grid)} testId="sensitivity-canvas" />
       <details>
