@@ -77,4 +77,43 @@ describe('evaluation through the API', () => {
     expect(malformedHash.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'recipe.eval.tasks[0].sha256' });
     expect(await h.db.prisma.run.count()).toBe(before + 1);
   });
+
+  it('types the per-layer sensitivity stored with a run, on the run and in run lists', async () => {
+    const plain = ok(await h.gql<{ createRun: { id: string } }>(CREATE_RUN, { p: projectId, m: modelId, r: { steps: [{ technique: 'quantize.rtn-int8' }] } }, token)).createRun.id;
+    const probed = ok(await h.gql<{ createRun: { id: string } }>(CREATE_RUN, { p: projectId, m: modelId, r: { steps: [{ technique: 'quantize.rtn-int8' }], eval: { sensitivity: { bits: [2, 4] } } } }, token)).createRun.id;
+    // Written by workers (evaluate-task.ts); inserted here as a worker would. The second row's KL
+    // was not finite, which JSON stores as null.
+    const rows = [
+      { layer: 'blocks.0.attn.q', weights: 4096, bits: 2, sparsity: null, bitsPerWeight: 2.5, kl: 0.31, top1: 0.72, pplDelta: 4.2 },
+      { layer: 'blocks.0.attn.q', weights: 4096, bits: 4, sparsity: null, bitsPerWeight: 4.5, kl: null, top1: 0.95, pplDelta: 0.3 },
+    ];
+    await h.db.prisma.run.update({ where: { id: probed }, data: { evaluation: { suite: { id: 'distillery-standard', version: 1 }, sensitivity: rows } } });
+    await h.db.prisma.run.update({ where: { id: plain }, data: { evaluation: { suite: { id: 'distillery-standard', version: 1 } } } });
+    const FIELDS = 'sensitivity { layer weights bits sparsity bitsPerWeight kl top1 pplDelta }';
+    const one = ok(await h.gql<{ run: { sensitivity: unknown } }>(`query($id: ID!) { run(id: $id) { ${FIELDS} } }`, { id: probed }, token));
+    expect(one.run.sensitivity).toEqual(rows);
+    const none = ok(await h.gql<{ run: { sensitivity: unknown } }>(`query($id: ID!) { run(id: $id) { ${FIELDS} } }`, { id: plain }, token));
+    expect(none.run.sensitivity).toBeNull();
+    // Lists leave the documents out of their rows: the field reads them through the loader.
+    const list = ok(await h.gql<{ runs: { edges: { node: { id: string; sensitivity: unknown } }[] } }>(`query($p: ID!) { runs(projectId: $p, first: 10) { edges { node { id ${FIELDS} } } } }`, { p: projectId }, token));
+    const byId = new Map(list.runs.edges.map((e) => [e.node.id, e.node.sensitivity]));
+    expect(byId.get(probed)).toEqual(rows);
+    expect(byId.get(plain)).toBeNull();
+    // Rows of another shape are an error, not a silently partial table.
+    await h.db.prisma.run.update({ where: { id: plain }, data: { evaluation: { sensitivity: [{ layer: 'x' }] } } });
+    const bad = await h.gql(`query($id: ID!) { run(id: $id) { ${FIELDS} } }`, { id: plain }, token);
+    expect(bad.errors?.length).toBeGreaterThan(0);
+  });
+
+  it("gives the JSON Schemas of a recipe's evaluation and calibration settings", async () => {
+    const r = ok(await h.gql<{ recipeSettingsSchemas: { eval: { properties: Record<string, { properties?: Record<string, unknown> }> }; calibration: { properties: Record<string, { default?: unknown }> } } }>(
+      `{ recipeSettingsSchemas { eval calibration } }`,
+      {},
+      token,
+    ));
+    expect(Object.keys(r.recipeSettingsSchemas.eval.properties)).toEqual(expect.arrayContaining(['maxTokens', 'sensitivity', 'choiceItems']));
+    expect(Object.keys(r.recipeSettingsSchemas.eval.properties.sensitivity!.properties!)).toEqual(expect.arrayContaining(['bits', 'sparsity', 'sequences', 'length']));
+    expect(r.recipeSettingsSchemas.calibration.properties.sequences!.default).toBe(32);
+    expect((await h.gql(`{ recipeSettingsSchemas { eval } }`)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
 });

@@ -161,6 +161,7 @@ const EXPECTATIONS: Record<string, { expect: Expectation; call: CallBuilder }> =
   'Query.pareto': { expect: READ, call: (f) => q(`query($p: ID!) { pareto(projectId: $p, x: "size.bytes", y: "perplexity") { missing } }`, { p: f.projectId }) },
   'Query.leaderboard': { expect: READ, call: (f) => q(`query($t: ID!) { leaderboard(metric: "perplexity", scope: TEAM, teamId: $t, suiteVersion: 1) { entries { rank } } }`, { t: f.teamId }) },
   'Query.lineage': { expect: READ, call: (f) => q(`query($m: ID!) { lineage(modelId: $m) { nodes { id } } }`, { m: f.modelId }) },
+  'Query.recipeSettingsSchemas': { expect: SIGNED_IN, call: () => q(`{ recipeSettingsSchemas { eval } }`) },
   'Query.recipes': { expect: READ, call: (f) => q(`query($t: ID!) { recipes(teamId: $t) { id } }`, { t: f.teamId }) },
   'Query.sweep': { expect: READ, call: async () => q(`query($id: ID!) { sweep(id: $id) { id } }`, { id: await ownerSweep() }) },
   'Query.sweeps': { expect: READ, call: (f) => q(`query($p: ID!) { sweeps(projectId: $p) { id } }`, { p: f.projectId }) },

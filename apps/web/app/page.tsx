@@ -109,6 +109,12 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
               <span>
                 <Link href={`/projects/${p.id}`}>{p.name}</Link>
                 {p.description ? <span className="muted"> — {p.description}</span> : null}
+                <span className="muted small">
+                  {' · '}
+                  <Link href={`/projects/${p.id}/recipes`} prefetch={false} data-testid="open-recipes">
+                    recipes
+                  </Link>
+                </span>
               </span>
               <span className="muted">{formatDate(p.createdAt)}</span>
             </li>

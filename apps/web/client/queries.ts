@@ -1,4 +1,5 @@
 /** The GraphQL documents the dashboard sends, with the shapes they answer. */
+import type { LayerSensitivity } from './sensitivity-heatmap';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
@@ -59,6 +60,8 @@ export interface RunDetail extends RunRow {
   outputModel: ModelSummary | null;
   /** Suite, task scores and generated samples; read by client/run-evaluation.ts. */
   evaluation: unknown;
+  /** Per-layer sensitivity, when the recipe asked for it (recipe.eval.sensitivity). */
+  sensitivity: LayerSensitivity[] | null;
 }
 
 export interface Technique {
@@ -143,6 +146,7 @@ export const RUN_PAGE = `query RunPage($id: ID!) {
     steps { id index techniqueId params status startedAt finishedAt }
     outputModel { id name status error bytes parameterCount createdAt }
     evaluation
+    sensitivity { layer weights bits sparsity bitsPerWeight kl top1 pplDelta }
   }
 }`;
 

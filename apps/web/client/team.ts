@@ -19,3 +19,26 @@ export interface TeamPageAnswer {
   viewer: { id: string };
   apiTokens: { id: string; name: string; prefix: string; teamId: string | null; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }[];
 }
+
+/** A team's audit log, newest first, a page at a time (owners only). */
+export const AUDIT_LOG = `query AuditLog($teamId: ID!, $first: Int, $after: String, $filter: AuditFilter) {
+  auditLog(teamId: $teamId, first: $first, after: $after, filter: $filter) {
+    edges { node { id createdAt actorUserId credentialKind action outcome targetIds address } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export interface AuditEvent {
+  id: string;
+  createdAt: string;
+  actorUserId: string | null;
+  credentialKind: string | null;
+  action: string;
+  outcome: string;
+  targetIds: string[];
+  address: string | null;
+}
+
+export interface AuditLogAnswer {
+  auditLog: { edges: { node: AuditEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}

@@ -11,3 +11,4 @@ export const TradeoffChart = dynamic(() => import('./TradeoffChart').then((m) =>
 export const LineChart = dynamic(() => import('./LineChart').then((m) => m.LineChart), { ssr: false, loading: placeholder });
 export const LineageGraph = dynamic(() => import('./LineageGraph').then((m) => m.LineageGraph), { ssr: false, loading: placeholder });
 export const SweepFrontChart = dynamic(() => import('./SweepFrontChart').then((m) => m.SweepFrontChart), { ssr: false, loading: placeholder });
+export const SensitivityHeatmap = dynamic(() => import('./SensitivityHeatmap').then((m) => m.SensitivityHeatmap), { ssr: false, loading: placeholder });

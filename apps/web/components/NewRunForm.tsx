@@ -7,7 +7,8 @@
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { defaultBaseModel } from '../client/base-model-choice';
-import { gql, GraphqlRequestError } from '../client/graphql';
+import { apiFieldIssues, issuesUnder } from '../client/api-issues';
+import { gql } from '../client/graphql';
 import { defaultParams } from '../client/params-schema';
 import { validateParams, type ParamIssue } from '../client/params-validate';
 import { CREATE_RUN, type ModelSummary, type Technique } from '../client/queries';
@@ -20,18 +21,7 @@ type Params = Record<string, unknown>;
 
 /** The API's field paths under the parameters, as the form names them ("minSize", "loss.alpha"). */
 export function apiIssues(err: unknown): ParamIssue[] {
-  if (!(err instanceof GraphqlRequestError)) return [];
-  const out: ParamIssue[] = [];
-  for (const e of err.errors) {
-    const ext = e.extensions as { field?: string; issues?: { field: string; message: string }[] } | undefined;
-    const list = ext?.issues ?? (ext?.field ? [{ field: ext.field, message: e.message }] : []);
-    for (const i of list) {
-      if (!i.field.startsWith(PARAMS_FIELD)) continue;
-      const path = i.field.slice(PARAMS_FIELD.length).replace(/^\./, '');
-      out.push({ path, message: i.message });
-    }
-  }
-  return out;
+  return issuesUnder(apiFieldIssues(err), PARAMS_FIELD);
 }
 
 export function NewRunForm({

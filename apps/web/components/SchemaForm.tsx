@@ -3,9 +3,10 @@
  * A form generated from a technique's parameter JSON Schema: a checkbox for booleans, a
  * menu for enumerations, number and text inputs with their bounds, comma-separated lists,
  * nested objects as fieldsets (optional ones switched on by a checkbox). Problems are shown
- * under the field they concern.
+ * under the field they concern. Several forms on one page (a recipe's steps) keep their
+ * element ids apart with `idPrefix`.
  */
-import { useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useState } from 'react';
 import { defaultParams, rangeLabel, typeLabel, type JsonSchema } from '../client/params-schema';
 import { choicesOf, parseListInput, parseNumberInput } from '../client/params-input';
 import type { ParamIssue } from '../client/params-validate';
@@ -24,8 +25,10 @@ function withKey(obj: Obj, key: string, value: unknown): Obj {
   return next;
 }
 
-function fieldId(path: string): string {
-  return `param-${path.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
+const IdPrefix = createContext('');
+
+function useFieldId(path: string): string {
+  return `${useContext(IdPrefix)}param-${path.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
 }
 
 interface FieldProps {
@@ -39,10 +42,11 @@ interface FieldProps {
 }
 
 function Issue({ path, issues }: { path: string; issues: ParamIssue[] }) {
+  const id = useFieldId(path);
   const mine = issues.filter((i) => i.path === path || i.path.startsWith(`${path}[`));
   if (mine.length === 0) return null;
   return (
-    <span className="field-error" role="alert" id={`${fieldId(path)}-error`} data-testid="param-error" data-path={path}>
+    <span className="field-error" role="alert" id={`${id}-error`} data-testid="param-error" data-path={path}>
       {mine.map((i) => `${i.path} ${i.message}`).join('; ')}
     </span>
   );
@@ -60,7 +64,7 @@ function TypedInput({ path, schema, value, invalid, onChange }: { path: string; 
       setLast(value);
     }
   }, [value]);
-  const id = fieldId(path);
+  const id = useFieldId(path);
   return (
     <input
       id={id}
@@ -81,7 +85,7 @@ function TypedInput({ path, schema, value, invalid, onChange }: { path: string; 
 }
 
 function Field({ name, path, schema, value, required, issues, onChange }: FieldProps) {
-  const id = fieldId(path);
+  const id = useFieldId(path);
   const invalid = issues.some((i) => i.path === path || i.path.startsWith(`${path}[`) || i.path.startsWith(`${path}.`));
   const hint = [typeLabel(schema), rangeLabel(schema), schema.default !== undefined ? `default ${JSON.stringify(schema.default)}` : required ? 'required' : 'optional']
     .filter(Boolean)
@@ -155,14 +159,16 @@ function ObjectFields({ schema, value, path, issues, onChange }: { schema: JsonS
   );
 }
 
-export function SchemaForm({ schema, value, issues, onChange }: { schema: unknown; value: Obj; issues: ParamIssue[]; onChange(v: Obj): void }) {
+export function SchemaForm({ schema, value, issues, onChange, idPrefix = '' }: { schema: unknown; value: Obj; issues: ParamIssue[]; onChange(v: Obj): void; idPrefix?: string }) {
   if (!isRecord(schema) || !isRecord(schema.properties) || Object.keys(schema.properties).length === 0) {
     return <p className="hint">This technique takes no parameters.</p>;
   }
   const unplaced = issues.filter((i) => !Object.keys(schema.properties as Obj).some((k) => i.path === k || i.path.startsWith(`${k}.`) || i.path.startsWith(`${k}[`)));
   return (
     <div className="schema-form" data-testid="params-form">
-      <ObjectFields schema={schema as JsonSchema} value={value} path="" issues={issues} onChange={onChange} />
+      <IdPrefix.Provider value={idPrefix}>
+        <ObjectFields schema={schema as JsonSchema} value={value} path="" issues={issues} onChange={onChange} />
+      </IdPrefix.Provider>
       {unplaced.map((i) => (
         <span key={i.path + i.message} className="field-error" role="alert" data-testid="param-error" data-path={i.path}>
           {i.path} {i.message}

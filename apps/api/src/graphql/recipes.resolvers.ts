@@ -1,7 +1,7 @@
 import type { Prisma, Run, Sweep } from '@distillery/db';
 import { advanceSweep, cancelSweep, gridSize, ObjectiveSchema, objectiveDirections, scheduleSweepAdvance, SweepSpaceError, SweepSpaceSchema, validateSpace } from '@distillery/experiments';
 import { ParetoInputError } from '@distillery/eval/pareto';
-import { RecipeSchema } from '@distillery/techniques';
+import { CalibrationSettingsSchema, EvalSettingsSchema, RecipeSchema } from '@distillery/techniques';
 import { z } from 'zod';
 import { auditedTransaction } from '../audit-log';
 import { authorize } from '../authorization';
@@ -43,6 +43,12 @@ async function readSweep(ctx: ApiContext, id: string, access: 'read' | 'write'):
 
 export const recipesResolvers: ResolverMap = {
   Query: {
+    async recipeSettingsSchemas(_: unknown, __: unknown, ctx: ApiContext) {
+      await ctx.viewer();
+      // Input side, as Query.techniques gives the steps' parameters.
+      const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+      return { eval: schema(EvalSettingsSchema), calibration: schema(CalibrationSettingsSchema) };
+    },
     async recipes(_: unknown, args: { teamId: string; name?: string | null }, ctx: ApiContext) {
       await authorize(ctx, { teamId: args.teamId }, 'read');
       if (args.name) return ctx.prisma.recipe.findMany({ where: { teamId: args.teamId, name: args.name }, orderBy: { version: 'desc' } });

@@ -60,7 +60,16 @@ export const recipesTypeDefs = /* GraphQL */ `
     yLowerIsBetter: Boolean
   }
 
+  "JSON Schemas of a recipe's settings besides its steps (input side, defaults marked), for building forms."
+  type RecipeSettingsSchemas {
+    "recipe.eval: how the result is evaluated (tokens scored, tasks, latency, per-layer sensitivity)."
+    eval: JSON!
+    "recipe.calibration: the text the steps calibrate on."
+    calibration: JSON!
+  }
+
   extend type Query {
+    recipeSettingsSchemas: RecipeSettingsSchemas!
     "The latest version of each saved recipe of the team (or every version of one name)."
     recipes(teamId: ID!, name: String): [SavedRecipe!]!
     sweep(id: ID!): Sweep!

@@ -32,13 +32,15 @@ import { runLabelsResolvers } from './run-labels.resolvers';
 import { runLabelsTypeDefs } from './run-labels.schema';
 import { runsResolvers } from './runs.resolvers';
 import { runsTypeDefs } from './runs.schema';
+import { sensitivityResolvers } from './sensitivity.resolvers';
+import { sensitivityTypeDefs } from './sensitivity.schema';
 import { DateTimeScalar, JSONScalar } from './scalars';
 import { teamsResolvers } from './teams.resolvers';
 import { teamsTypeDefs } from './teams.schema';
 
 export const API_VERSION = '0.1.0';
 
-export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, reproductionTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs, auditTypeDefs];
+export const typeDefs: string[] = [baseTypeDefs, authTypeDefs, teamsTypeDefs, projectsTypeDefs, modelsTypeDefs, runsTypeDefs, runLabelsTypeDefs, runEventsTypeDefs, reproductionTypeDefs, invitationsTypeDefs, compareTypeDefs, leaderboardTypeDefs, lineageTypeDefs, modelFolderTypeDefs, ingestTypeDefs, recipesTypeDefs, auditTypeDefs, sensitivityTypeDefs];
 
 const merged: ResolverMap = mergeResolvers([
   { DateTime: DateTimeScalar, JSON: JSONScalar, Query: { apiVersion: () => API_VERSION } },
@@ -58,6 +60,7 @@ const merged: ResolverMap = mergeResolvers([
   ingestResolvers,
   recipesResolvers,
   auditResolvers,
+  sensitivityResolvers,
 ]);
 
 // Every mutation leaves an audit event, so a new one cannot be forgotten.

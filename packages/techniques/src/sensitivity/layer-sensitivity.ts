@@ -7,6 +7,7 @@
  * Hessian spectrum). Mixed precision reads the table; runs store it with their report.
  */
 import type { Model } from '@distillery/onnx';
+import { z } from 'zod';
 import { calibrationBase, klOnCalibration, type CalibrationDivergence } from '@distillery/eval';
 import { bitsPerWeight, quantizeWeight } from '../kit/quantizer';
 import { rewriteLinear } from '../kit/rewrite-linear';
@@ -43,6 +44,22 @@ export interface SensitivityRow {
   /** Perplexity on the calibration tokens with the probe minus the base's. */
   pplDelta: number;
 }
+
+/**
+ * A row as stored in Run.evaluation.sensitivity and read back: JSON turns a non-finite
+ * figure (a probe that wrecked the model) into null, so the measurements may be null.
+ */
+export const StoredSensitivityRowSchema = z.object({
+  layer: z.string(),
+  weights: z.number(),
+  bits: z.number().int().nullable(),
+  sparsity: z.number().nullable(),
+  bitsPerWeight: z.number().nullable(),
+  kl: z.number().nullable(),
+  top1: z.number().nullable(),
+  pplDelta: z.number().nullable(),
+});
+export type StoredSensitivityRow = z.output<typeof StoredSensitivityRowSchema>;
 
 export interface SensitivityTable {
   rows: SensitivityRow[];

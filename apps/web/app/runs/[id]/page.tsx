@@ -3,9 +3,10 @@ import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { CancelRunButton } from '../../../components/CancelRunButton';
-import { LineChart } from '../../../components/LazyCharts';
+import { LineChart, SensitivityHeatmap } from '../../../components/LazyCharts';
 import { NavBar } from '../../../components/NavBar';
 import { ProgressBar } from '../../../components/ProgressBar';
+import { ReproducePanel } from '../../../components/ReproducePanel';
 import { RunSummary } from '../../../components/RunSummary';
 import { SamplesSideBySide } from '../../../components/SamplesSideBySide';
 import { StatusBadge } from '../../../components/StatusBadge';
@@ -174,12 +175,22 @@ export default function RunPage() {
               </section>
             ) : null}
 
+            {run.sensitivity && run.sensitivity.length > 0 ? (
+              <section className="card" aria-labelledby="sensitivity-head">
+                <h2 id="sensitivity-head">Per-layer sensitivity</h2>
+                <p className="hint">Each cell changes one layer of the output model alone and measures how far its predictions move on validation text: hot rows are the layers to keep at higher precision.</p>
+                <SensitivityHeatmap rows={run.sensitivity} />
+              </section>
+            ) : null}
+
             {samples.length > 0 ? (
               <section className="card">
                 <h2>Generated text</h2>
                 <SamplesSideBySide samples={samples} />
               </section>
             ) : null}
+
+            {ACTIVE.has(run.status) ? null : <ReproducePanel runId={run.id} status={run.status} />}
 
             <details className="card" data-testid="run-details">
               <summary>

@@ -1,10 +1,12 @@
 'use client';
 /**
  * A team: its members and their roles (owners change them), whether its runs appear on
- * public leaderboards, and the viewer's API tokens (a new secret is shown once).
+ * public leaderboards, the viewer's API tokens (a new secret is shown once), and for owners
+ * the audit log.
  */
 import { useParams } from 'next/navigation';
 import { useCallback, useState, type FormEvent } from 'react';
+import { AuditLog } from '../../../components/AuditLog';
 import { NavBar } from '../../../components/NavBar';
 import { PageState } from '../../../components/PageState';
 import { usePolling } from '../../../components/usePolling';
@@ -183,6 +185,8 @@ export default function TeamPage() {
                 </div>
               )}
             </section>
+            {/* Owners only: the API refuses others, so the section is not offered to them. */}
+            {owner ? <AuditLog teamId={id} members={team.members} /> : null}
           </>
         ) : null}
       </main>

@@ -131,7 +131,9 @@ export default function SweepsPage() {
         {data ? (
           <form className="card" onSubmit={start} aria-labelledby="new-sweep-head" data-testid="new-sweep-form">
             <h2 id="new-sweep-head">Start a sweep</h2>
-            {recipes !== null && recipes.length === 0 ? <p className="hint">The team has no saved recipes yet; save one to sweep over its settings.</p> : null}
+            {recipes !== null && recipes.length === 0 ? <p className="hint">
+                The team has no saved recipes yet; <Link href={`/projects/${id}/recipes`}>compose and save one</Link> to sweep over its settings.
+              </p> : null}
             <div className="inline-form">
               <label>
                 Name <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} data-testid="sweep-name" />
