@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { splitBundledCorpora } from '@distillery/data';
-import { buildDecoder, decoderPreset, initDecoderWeights, toHfConfig, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { buildDecoder, decoderPreset, initDecoderWeights, toHfConfig, toTokenizerJson, trainBpe, type DecoderConfig, type DecoderWeights } from '@distillery/nn';
 import { inspectModel, serializeModel } from '@distillery/onnx';
 import { REPO_ROOT } from '@distillery/services';
 
@@ -41,17 +41,29 @@ export async function loadDemoModel(opts: { preferReference?: boolean } = {}): P
   return buildSmallDemoModel();
 }
 
-/** A ~50k-parameter decoder over a 384-token vocabulary; a second or two to build. */
-export function buildSmallDemoModel(seed = 1): DemoModel {
+/** The small demo decoder before serialization: its shape, weights and tokenizer (for writers of other formats). */
+export interface DemoModelParts {
+  config: DecoderConfig;
+  weights: DecoderWeights;
+  tokenizerJson: string;
+  endOfTextId: number;
+}
+
+export function buildSmallDemoParts(seed = 1): DemoModelParts {
   const texts = splitBundledCorpora().train.slice(0, 3).map((d) => d.text.slice(0, 20_000));
   const tokenizer = trainBpe(texts, { vocabSize: 384 });
   const config = decoderPreset('tiny', { vocabSize: tokenizer.vocabSize, hiddenSize: 64, headDim: 16, ffnSize: 160, maxPositions: 128 });
-  const model = buildDecoder(config, initDecoderWeights(config, seed, 0.05));
-  const eos = tokenizer.endOfTextId;
+  return { config, weights: initDecoderWeights(config, seed, 0.05), tokenizerJson: JSON.stringify(toTokenizerJson(tokenizer)), endOfTextId: tokenizer.endOfTextId };
+}
+
+/** A ~50k-parameter decoder over a 384-token vocabulary; a second or two to build. */
+export function buildSmallDemoModel(seed = 1): DemoModel {
+  const { config, weights, tokenizerJson, endOfTextId: eos } = buildSmallDemoParts(seed);
+  const model = buildDecoder(config, weights);
   return {
     name: 'tiny-demo',
     onnx: serializeModel(model).model,
-    tokenizerJson: JSON.stringify(toTokenizerJson(tokenizer)),
+    tokenizerJson,
     hfConfig: toHfConfig(config, { bosTokenId: eos, eosTokenId: eos }) as unknown as Record<string, unknown>,
     parameterCount: inspectModel(model).parameterCount,
     source: 'built by e2e/src/demo-model.ts (random weights)',

@@ -27,7 +27,12 @@ export function uniqueEmail(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${counter++}@example.com`;
 }
 
-export async function createWorkspace(apiUrl: string, name = 'e2e'): Promise<Workspace> {
+export interface WorkspaceOptions {
+  /** The base model to upload instead of the tokenizer-less tiny decoder (with its tokenizer, runs score perplexity). */
+  model?: { name: string; onnx: Uint8Array; tokenizerJson: string };
+}
+
+export async function createWorkspace(apiUrl: string, name = 'e2e', opts: WorkspaceOptions = {}): Promise<Workspace> {
   const url = `${apiUrl}/graphql`;
   const email = uniqueEmail(name);
   const password = 'correct horse battery staple';
@@ -36,11 +41,12 @@ export async function createWorkspace(apiUrl: string, name = 'e2e'): Promise<Wor
   const token = signIn.token;
   const team = await graphql<{ createTeam: { id: string } }>(url, 'mutation($n: String!) { createTeam(name: $n) { id } }', { n: `Team ${email}` }, token);
   const project = await graphql<{ createProject: { id: string } }>(url, 'mutation($t: ID!) { createProject(teamId: $t, name: "int8") { id } }', { t: team.createTeam.id }, token);
-  const uploaded = await uploadBytes(apiUrl, tinyDecoderBytes(), token, team.createTeam.id);
+  const uploaded = await uploadBytes(apiUrl, opts.model?.onnx ?? tinyDecoderBytes(), token, team.createTeam.id);
+  const tokenizer = opts.model ? await uploadBytes(apiUrl, new TextEncoder().encode(opts.model.tokenizerJson), token, team.createTeam.id) : null;
   const model = await graphql<{ importModel: { id: string } }>(
     url,
-    'mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "tiny-decoder", sha256: $s) { id } }',
-    { p: project.createProject.id, s: uploaded.sha256 },
+    'mutation($p: ID!, $n: String!, $s: String!, $t: String) { importModel(projectId: $p, name: $n, sha256: $s, tokenizerSha256: $t) { id } }',
+    { p: project.createProject.id, n: opts.model?.name ?? 'tiny-decoder', s: uploaded.sha256, t: tokenizer?.sha256 ?? null },
     token,
   );
   await waitForModelReady(apiUrl, token, model.importModel.id);

@@ -3,9 +3,11 @@
  * many runs without waiting for a worker: each a quantization of the given base model at
  * some bit width and group size, with figures that trade size against perplexity, a loss
  * series on every tenth run and generated samples on the first few. Deterministic in `seed`.
+ * Their final figures (what leaderboards and run lists rank by) are refreshed as the run
+ * lifecycle does when a run succeeds.
  */
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '@distillery/db';
+import { refreshFinalMetrics, type PrismaClient } from '@distillery/db';
 import { mulberry32 } from '@distillery/data';
 
 export interface SeedRunsOptions {
@@ -15,6 +17,8 @@ export interface SeedRunsOptions {
   seed?: number;
   /** createdAt of the newest run; older runs follow one second apart. */
   newest?: Date;
+  /** The evaluation suite the runs say they were scored with (leaderboards rank only such runs). */
+  suite?: { id: string; version: number };
 }
 
 
@@ -32,6 +36,7 @@ export async function seedFinishedRuns(prisma: PrismaClient, opts: SeedRunsOptio
   const baseBytes = 10_600_000;
   const basePpl = 49.57;
   const baseParams = 5_261_568;
+  const suite = opts.suite ? { suite: opts.suite } : {};
   const runs: { id: string; projectId: string; baseModelId: string; recipe: object; status: 'succeeded'; seed: number; progress: number; attempts: number; createdAt: Date; startedAt: Date; finishedAt: Date; evaluation?: object }[] = [];
   const steps: { id: string; runId: string; index: number; techniqueId: string; params: object; status: 'succeeded'; startedAt: Date; finishedAt: Date }[] = [];
   const metrics: { runId: string; runStepId: string | null; name: string; value: number; step: number | null }[] = [];
@@ -58,8 +63,10 @@ export async function seedFinishedRuns(prisma: PrismaClient, opts: SeedRunsOptio
       startedAt: createdAt,
       finishedAt,
       ...(i < 3
-        ? { evaluation: { samples: [{ prompt: 'Call me', output: { greedy: ` Ishmael${'.'.repeat(bits)}`, sampled: ' a whale' }, base: { greedy: ' Ishmael.', sampled: ' the sea' } }], notes: [] } }
-        : {}),
+        ? { evaluation: { ...suite, samples: [{ prompt: 'Call me', output: { greedy: ` Ishmael${'.'.repeat(bits)}`, sampled: ' a whale' }, base: { greedy: ' Ishmael.', sampled: ' the sea' } }], notes: [] } }
+        : opts.suite
+          ? { evaluation: { ...suite, samples: [], notes: [] } }
+          : {}),
     });
     steps.push({ id: stepId, runId: id, index: 0, techniqueId: 'quantize.rtn', params, status: 'succeeded', startedAt: createdAt, finishedAt });
     const figures: Record<string, number> = {
@@ -90,5 +97,9 @@ export async function seedFinishedRuns(prisma: PrismaClient, opts: SeedRunsOptio
       SELECT * FROM unnest(${chunk.map((m) => m.runId)}::uuid[], ${chunk.map((m) => m.runStepId)}::uuid[], ${chunk.map((m) => m.name)}::text[],
                            ${chunk.map((m) => m.value)}::float8[], ${chunk.map((m) => m.step)}::int[])`,
   );
-  return runs.map((r) => r.id);
+  const ids = runs.map((r) => r.id);
+  // Fresh statistics after the bulk insert: without them the refresh's plan is several times slower.
+  await prisma.$executeRaw`ANALYZE "Run", "RunStep", "Metric"`;
+  await inChunks(ids, (chunk) => refreshFinalMetrics(prisma, chunk));
+  return ids;
 }

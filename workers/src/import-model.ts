@@ -12,13 +12,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { detectFormat, DETECT_BYTES, type ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
+import { uploadedHfFolder } from './uploaded-hf-folder';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
 import type { ThreadPool } from './thread-pool';
 
 export const IMPORT_MODEL_TASK = 'import-model';
 
-export const ImportPayloadSchema = z.object({ modelId: z.uuid(), sourceDir: z.string().min(1).optional() });
+export const ImportPayloadSchema = z.object({ modelId: z.uuid(), sourceDir: z.string().min(1).optional(), configSha256: z.string().regex(/^[0-9a-f]{64}$/).optional() });
 
 export interface ImportModelDeps {
   prisma: PrismaClient;
@@ -30,6 +31,8 @@ export interface ImportModelDeps {
 export interface ImportAttempt {
   modelId: string;
   sourceDir?: string;
+  /** The uploaded config.json of an uploaded model.safetensors. */
+  configSha256?: string;
   /** 1-based, as graphile-worker counts it. */
   attempt: number;
   maxAttempts: number;
@@ -38,6 +41,7 @@ export interface ImportAttempt {
 export type ImportOutcome = 'ready' | 'failed' | 'skipped';
 
 const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
+const MAX_CONFIG_BYTES = 2 ** 20;
 
 /** A failure that retrying cannot fix (the bytes are what they are). */
 class ImportRejectedError extends Error {
@@ -106,14 +110,22 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     // itself, so its (possibly many-GB) file is not read into memory here.
     const head = await readBlobHead(store, model.sha256);
     const format = detectFormat(head, Number(model.bytes)).format;
-    const fromFolder = attempt.sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
-    const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
     const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
-    const outcome = await deps.pool.importModel(
-      { model: exactBuffer(bytes), tokenizerJson, sourceDir: attempt.sourceDir ?? null, format },
-      { cancel: new CancelFlag(), onProgress: () => {} },
-    );
+    // An uploaded model.safetensors and its config.json become a folder, converted like a server-side one.
+    const scratch =
+      attempt.configSha256 !== undefined && attempt.sourceDir === undefined && format === 'safetensors'
+        ? await uploadedHfFolder(store, { modelSha256: model.sha256, configJson: (await readBlob(store, attempt.configSha256, 'the uploaded config.json', MAX_CONFIG_BYTES)).toString('utf8'), tokenizerJson })
+        : null;
+    const sourceDir = scratch?.dir ?? attempt.sourceDir;
+    const fromFolder = sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
+    let outcome;
+    try {
+      const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
+      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
+    } finally {
+      await scratch?.remove();
+    }
     if (!outcome.ok) throw new ImportRejectedError(outcome.message);
     const summary = outcome.value;
     let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
@@ -141,7 +153,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
         },
       });
       if (updated.count !== 1) return false;
-      const used = [stored.sha256, ...(tokenizerSha === null ? [] : [tokenizerSha])];
+      const used = [stored.sha256, ...(tokenizerSha === null ? [] : [tokenizerSha]), ...(attempt.configSha256 === undefined ? [] : [attempt.configSha256])];
       await tx.upload.updateMany({ where: { teamId: model.teamId, sha256: { in: used } }, data: { state: 'imported' } });
       return true;
     });

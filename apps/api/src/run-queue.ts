@@ -11,8 +11,9 @@ export const IMPORT_JOB_MAX_ATTEMPTS = 3;
 /**
  * A model import for the workers (decoding and validation never happen in the API).
  * `sourceDir`: the folder of a server-side import, where external data files may be.
+ * `configSha256`: the uploaded config.json that goes with an uploaded model.safetensors.
  */
-export async function enqueueModelImport(tx: Prisma.TransactionClient, modelId: string, sourceDir?: string): Promise<void> {
-  const payload = JSON.stringify(sourceDir === undefined ? { modelId } : { modelId, sourceDir });
+export async function enqueueModelImport(tx: Prisma.TransactionClient, modelId: string, from: { sourceDir?: string; configSha256?: string } = {}): Promise<void> {
+  const payload = JSON.stringify({ modelId, ...(from.sourceDir === undefined ? {} : { sourceDir: from.sourceDir }), ...(from.configSha256 === undefined ? {} : { configSha256: from.configSha256 }) });
   await tx.$executeRaw`SELECT graphile_worker.add_job(${IMPORT_MODEL_TASK}::text, ${payload}::json, job_key := ${`import:${modelId}`}::text, max_attempts := ${IMPORT_JOB_MAX_ATTEMPTS}::int)`;
 }

@@ -10,7 +10,7 @@ import { exportGpt2Folder, exportHfFolder, writeLlama2c, writeLlama2cTokenizer }
 import { buildDecoder, createDecoderSession, decoderPreset, gpt2ReferenceForward, initDecoderWeights, initGpt2Weights, parseGpt2Config, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { readArtifact } from '@distillery/artifacts';
 import { decodeModel } from '@distillery/onnx';
-import { importBytes, ok, signUp, startHarness, waitForImport, type Harness } from './harness';
+import { importBytes, ok, signUp, startHarness, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
 let token: string;
@@ -107,6 +107,27 @@ describe('importing other formats', () => {
     const r = ok(await h.gql<{ model: { importReport: { tokenizerKind: string | null; warnings: string[] } } }>(REPORT, { id: alone.id }, token));
     expect(r.model.importReport.tokenizerKind).toBeNull();
     expect(r.model.importReport.warnings.join()).toMatch(/no tokenizer\.bin/);
+  });
+
+  it('converts an uploaded model.safetensors with its uploaded config.json and tokenizer.json, and refuses a config hash never uploaded', async () => {
+    const tok = trainBpe(['call me ishmael, some years ago, never mind how long precisely'], { vocabSize: 280 });
+    const config = decoderPreset('tiny', { vocabSize: tok.vocabSize });
+    const dir = path.join(h.api.config.importRoot, 'hf-upload');
+    const weights = initDecoderWeights(config, 6);
+    await exportHfFolder(config, weights, dir, { tokenizerJson: JSON.stringify(toTokenizerJson(tok)) });
+    const { readFile } = await import('node:fs/promises');
+    const sent = await Promise.all(['model.safetensors', 'config.json', 'tokenizer.json'].map(async (f) => String((await upload(h.api, new Uint8Array(await readFile(path.join(dir, f))), token, teamId)).body.sha256)));
+    const IMPORT = `mutation($p: ID!, $s: String!, $t: String, $c: String) { importModel(projectId: $p, name: "uploaded-hf", sha256: $s, tokenizerSha256: $t, configSha256: $c) { id } }`;
+    const never = await h.gql(IMPORT, { p: projectId, s: sent[0], c: 'e'.repeat(64) }, token);
+    expect(never.errors?.[0]?.extensions?.field).toBe('configSha256');
+    const m = ok(await h.gql<{ importModel: { id: string } }>(IMPORT, { p: projectId, s: sent[0], t: sent[2], c: sent[1] }, token));
+    expect(await waitForImport(h, m.importModel.id, token, 120_000)).toMatchObject({ status: 'ready', error: null });
+    const r = ok(await h.gql<{ model: { importReport: Record<string, unknown>; tokenizer: { sha256: string } | null } }>(REPORT, { id: m.importModel.id }, token)).model;
+    expect(r.importReport).toMatchObject({ format: 'safetensors', architecture: 'llama', tokenizerKind: 'BPE (byte-level)', dtypes: { F32: weights.size } });
+    expect(r.tokenizer?.sha256).toBe(sent[2]);
+    // The uploads it used are imported, not left for the garbage collector's pending sweep.
+    const states = await h.db.prisma.upload.findMany({ where: { teamId, sha256: { in: [sent[1], sent[2]] } }, select: { state: true } });
+    expect(states.map((u) => u.state)).toEqual(['imported', 'imported']);
   });
 
   it('fails imports of bad files with the file, field and problem, and the worker keeps going', async () => {

@@ -15,6 +15,16 @@ export interface Metric {
 
 export type ModelStatus = 'importing' | 'ready' | 'failed';
 
+export interface ImportReport {
+  format: string;
+  architecture: string;
+  parameters: number;
+  /** Tensor count by stored type. */
+  dtypes: Record<string, number>;
+  tokenizerKind: string | null;
+  warnings: string[];
+}
+
 export interface ModelSummary {
   id: string;
   /** importing until a worker has validated the upload; failed carries the reason in error. */
@@ -22,6 +32,8 @@ export interface ModelSummary {
   error: string | null;
   /** Set for models a run produced; imported base models have none. */
   producedByRun?: { id: string } | null;
+  /** What the worker found in an imported file (format, architecture, tensor types, tokenizer, warnings). */
+  importReport?: ImportReport | null;
   name: string;
   bytes: number;
   parameterCount: number;
@@ -92,7 +104,7 @@ export const CREATE_PROJECT = `mutation CreateProject($teamId: ID!, $name: Strin
 const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId label unit }`;
 
 export const PROJECT_PAGE = `query ProjectPage($id: ID!, $first: Int) {
-  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } } }
+  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } importReport { format architecture parameters dtypes tokenizerKind warnings } } }
   runs(projectId: $id, first: $first) { edges { node { ${RUN_ROW} } } pageInfo { hasNextPage endCursor } }
 }`;
 export interface ProjectPageAnswer {
@@ -101,7 +113,7 @@ export interface ProjectPageAnswer {
 }
 
 export const PROJECT = `query Project($id: ID!) {
-  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } } }
+  project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } importReport { format architecture parameters dtypes tokenizerKind warnings } } }
 }`;
 export interface ProjectAnswer {
   project: ProjectPageAnswer['project'];
@@ -135,8 +147,8 @@ export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!
   createRun(projectId: $projectId, baseModelId: $baseModelId, recipe: $recipe, seed: $seed) { id status }
 }`;
 
-export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String) {
-  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256) { id name status }
+export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String, $configSha256: String) {
+  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256, configSha256: $configSha256) { id name status }
 }`;
 
 export const RUN_PAGE = `query RunPage($id: ID!) {

@@ -1,17 +1,23 @@
 'use client';
 /**
- * Upload an ONNX file and, optionally, its tokenizer.json (both through `POST /upload`
- * as the team's uploads), then import them into the project (`importModel`). The import
- * finishes in a worker: the models list shows it as importing, then ready or failed.
- * The tokenizer is what lets runs score perplexity on text.
+ * Upload a model file with, optionally, its tokenizer.json and config.json (each through
+ * `POST /upload` as the team's uploads), then import them into the project
+ * (`importModel`). The file may be ONNX, GGUF, a llama2.c checkpoint or the
+ * model.safetensors of a Hugging Face folder (which needs the folder's config.json); the
+ * worker reads the format from the bytes and converts it. The import finishes in a
+ * worker: the models list shows it as importing, then ready (with its import report) or
+ * failed. The tokenizer is what lets runs score perplexity on text.
  */
 import { useState, type FormEvent } from 'react';
 import { gql, uploadBytes } from '../client/graphql';
 import { IMPORT_MODEL } from '../client/queries';
 
+const MODEL_EXTENSION = /\.(onnx|gguf|safetensors|bin)$/i;
+
 export function ModelUpload({ projectId, teamId, onImported }: { projectId: string; teamId: string; onImported: () => Promise<void> }) {
   const [file, setFile] = useState<File | null>(null);
   const [tokenizer, setTokenizer] = useState<File | null>(null);
+  const [config, setConfig] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -23,16 +29,22 @@ export function ModelUpload({ projectId, teamId, onImported }: { projectId: stri
     setBusy(true);
     setError(null);
     try {
-      // Both uploads before the import, so importModel sees every hash it is given.
-      const [model, tok] = await Promise.all([uploadBytes(file, teamId), tokenizer ? uploadBytes(tokenizer, teamId) : Promise.resolve(null)]);
+      // Every upload before the import, so importModel sees every hash it is given.
+      const [model, tok, conf] = await Promise.all([
+        uploadBytes(file, teamId),
+        tokenizer ? uploadBytes(tokenizer, teamId) : Promise.resolve(null),
+        config ? uploadBytes(config, teamId) : Promise.resolve(null),
+      ]);
       await gql(IMPORT_MODEL, {
         projectId,
-        name: name || file.name.replace(/\.onnx$/i, ''),
+        name: name || file.name.replace(MODEL_EXTENSION, ''),
         sha256: model.sha256,
         tokenizerSha256: tok?.sha256 ?? null,
+        configSha256: conf?.sha256 ?? null,
       });
       setFile(null);
       setTokenizer(null);
+      setConfig(null);
       setName('');
       form.reset();
       await onImported();
@@ -46,15 +58,21 @@ export function ModelUpload({ projectId, teamId, onImported }: { projectId: stri
   return (
     <form onSubmit={submit} style={{ marginTop: '1.25rem' }} data-testid="model-upload">
       <div className="field">
-        <label htmlFor="model-file">Upload an ONNX model</label>
-        <input id="model-file" type="file" accept=".onnx" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <label htmlFor="model-file">Upload a model</label>
+        <input id="model-file" type="file" accept=".onnx,.gguf,.safetensors,.bin" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <span className="hint">ONNX, GGUF, a llama2.c checkpoint, or the model.safetensors of a Hugging Face folder. Other formats are converted to ONNX on import.</span>
       </div>
       <div className="field">
         <label htmlFor="tokenizer-file">tokenizer.json (optional)</label>
         <input id="tokenizer-file" type="file" accept=".json,application/json" onChange={(e) => setTokenizer(e.target.files?.[0] ?? null)} />
         <span className="hint" data-testid="tokenizer-hint">
-          The model&apos;s Hugging Face tokenizer. Without it, runs can&apos;t report perplexity.
+          The model&apos;s Hugging Face tokenizer. Without it, runs can&apos;t report perplexity (a GGUF file carries its own).
         </span>
+      </div>
+      <div className="field">
+        <label htmlFor="config-file">config.json (for safetensors)</label>
+        <input id="config-file" type="file" accept=".json,application/json" onChange={(e) => setConfig(e.target.files?.[0] ?? null)} />
+        <span className="hint">The Hugging Face folder&apos;s config.json: a model.safetensors takes its shape from it.</span>
       </div>
       <div className="inline-form">
         <input aria-label="Model name" placeholder="Name (default: file name)" value={name} onChange={(e) => setName(e.target.value)} />

@@ -21,6 +21,8 @@ const ModelNameSchema = nameSchema(200);
 const NOT_UPLOADED = 'nothing was uploaded with this hash by this team; POST the bytes to /upload?teamId=<team id> first';
 
 const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
+// A config.json is a few hundred bytes; this bounds what a worker reads into memory.
+const MAX_CONFIG_BYTES = 2 ** 20;
 
 function parseSha(value: string, field: string): string {
   const sha = value.trim().toLowerCase();
@@ -49,6 +51,8 @@ interface ImportRequest {
   name: string;
   sha256: string;
   tokenizerSha256?: string;
+  /** The uploaded config.json of a safetensors upload. */
+  configSha256?: string;
   sourceDir?: string;
 }
 
@@ -72,6 +76,13 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
       const tokenizer = await tokenizerArtifact(tx, { teamId: r.teamId, sha256: r.tokenizerSha256, bytes: tokBytes, storagePath: ctx.store.location(r.tokenizerSha256) });
       tokenizerId = tokenizer.id;
     }
+    if (r.configSha256 !== undefined) {
+      await lockBlob(tx, r.configSha256, 'shared');
+      if (!(await teamHoldsBlob(tx, r.teamId, r.configSha256))) throw badInput('configSha256', NOT_UPLOADED);
+      const configBytes = await ctx.store.size(r.configSha256);
+      if (configBytes === null) throw badInput('configSha256', NOT_UPLOADED);
+      if (configBytes > MAX_CONFIG_BYTES) throw badInput('configSha256', `a config.json is at most ${MAX_CONFIG_BYTES} bytes (this one has ${configBytes})`);
+    }
     // The team's own bytes: saying they are missing reveals nothing about other teams.
     const size = await ctx.store.size(r.sha256);
     if (size === null) throw badInput('sha256', NOT_UPLOADED);
@@ -91,10 +102,10 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
         tokenizerId,
       },
     });
-    await enqueueModelImport(tx, model.id, r.sourceDir);
+    await enqueueModelImport(tx, model.id, { sourceDir: r.sourceDir, configSha256: r.configSha256 });
     return model;
   });
-  ctx.log.info({ modelId: row.id, sha256: r.sha256, tokenizerSha256: r.tokenizerSha256 }, 'model import queued');
+  ctx.log.info({ modelId: row.id, sha256: r.sha256, tokenizerSha256: r.tokenizerSha256, configSha256: r.configSha256 }, 'model import queued');
   return row;
 }
 
@@ -127,12 +138,13 @@ export const modelsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async importModel(_: unknown, args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null }, ctx: ApiContext) {
+    async importModel(_: unknown, args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null; configSha256?: string | null }, ctx: ApiContext) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const name = parseInput(ModelNameSchema, args.name, 'name');
       const sha256 = parseSha(args.sha256, 'sha256');
       const tokenizerSha256 = args.tokenizerSha256 ? parseSha(args.tokenizerSha256, 'tokenizerSha256') : undefined;
-      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256 });
+      const configSha256 = args.configSha256 ? parseSha(args.configSha256, 'configSha256') : undefined;
+      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256, configSha256 });
     },
     async importModelFromPath(_: unknown, args: { projectId: string; name: string; path: string }, ctx: ApiContext) {
       const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');

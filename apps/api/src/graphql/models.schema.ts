@@ -60,14 +60,15 @@ export const modelsTypeDefs = /* GraphQL */ `
 
   extend type Mutation {
     """
-    Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256): an ONNX model
-    or a llama2.c checkpoint (the format is read from the bytes; a llama2.c checkpoint is converted to
-    ONNX). tokenizerSha256
-    names an uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity. A hash the
-    team has not uploaded is refused the same way as one nobody stored. The model comes back in status
-    importing; a worker validates it and moves it to ready or failed (poll model(id) { status error }).
+    Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256): an ONNX model,
+    a GGUF file, a llama2.c checkpoint, or the model.safetensors of a Hugging Face folder (the format is
+    read from the bytes; all but ONNX are converted to ONNX). tokenizerSha256
+    names an uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity. configSha256
+    names the folder's uploaded config.json, which a single-file safetensors upload needs for its shape.
+    A hash the team has not uploaded is refused the same way as one nobody stored. The model comes back
+    in status importing; a worker validates it and moves it to ready or failed (poll model(id) { status error }).
     """
-    importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String): Model!
+    importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String, configSha256: String): Model!
     """
     Import a file from the server's import root (MODEL_IMPORT_ROOT). A tokenizer.json beside the
     file, or in the folder above an onnx/ folder (a Hugging Face model folder), is imported with it.

@@ -19,6 +19,8 @@ import type { RunStatus } from '../../../client/queries';
 import { PROJECT_RUN_EVENTS } from '../../../client/subscriptions';
 import { CANCEL_SWEEP, SWEEP, SWEEP_FRONT, sweepProgress, type SweepDetail, type SweepFront } from '../../../client/sweeps';
 
+const inFlight = (r: { status: string }) => r.status === 'queued' || r.status === 'running';
+
 async function loadSweep(id: string): Promise<{ sweep: SweepDetail; front: SweepFront | null; frontError: string | null }> {
   const { sweep } = await gql<{ sweep: SweepDetail }>(SWEEP, { id });
   const x = sweep.objective?.x ?? 'size.bytes';
@@ -35,9 +37,11 @@ export default function SweepPage() {
   const { id } = useParams<{ id: string }>()!;
   useSession();
   const load = useCallback(() => loadSweep(id), [id]);
-  const { data, error, reload } = usePolling(load, () => false, 2000);
+  // Run events keep the page live while runs are in flight; between them (the worker's next
+  // advance starting a run, or closing the sweep) no run event comes, so the page polls.
+  const { data, error, reload } = usePolling(load, (d) => (d.sweep.status === 'active' || d.sweep.status === 'canceling') && !d.sweep.runs.some(inFlight), 2000);
   const sweep = data?.sweep;
-  const active = sweep ? sweep.status === 'active' || sweep.status === 'canceling' || sweep.runs.some((r) => r.status === 'queued' || r.status === 'running') : false;
+  const active = sweep ? sweep.status === 'active' || sweep.status === 'canceling' || sweep.runs.some(inFlight) : false;
   useLiveReload(PROJECT_RUN_EVENTS, { projectId: sweep?.project.id ?? '' }, reload, active && !!sweep);
   const [cancelError, setCancelError] = useState<string | null>(null);
   const progress = sweep ? sweepProgress(sweep) : null;
@@ -82,7 +86,9 @@ export default function SweepPage() {
             ) : null}
             <section className="card" aria-labelledby="sweep-progress-head">
               <h2 id="sweep-progress-head">Progress</h2>
-              <ProgressBar fraction={progress.fraction} message={`${progress.finished} of ${sweep.maxRuns} finished, ${progress.running} running, ${progress.queued} queued`} />
+              <div data-testid="sweep-progress" data-finished={progress.finished}>
+                <ProgressBar fraction={progress.fraction} message={`${progress.finished} of ${sweep.maxRuns} finished, ${progress.running} running, ${progress.queued} queued`} />
+              </div>
             </section>
             <section className="card" aria-labelledby="sweep-front-head">
               <h2 id="sweep-front-head">Frontier</h2>

@@ -5,13 +5,14 @@
  */
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { NavBar } from '../../../../components/NavBar';
 import { PageState } from '../../../../components/PageState';
 import { ProgressBar } from '../../../../components/ProgressBar';
 import { useLiveReload } from '../../../../components/useLiveReload';
 import { usePolling } from '../../../../components/usePolling';
 import { useSession } from '../../../../components/useSession';
+import { defaultBaseModel } from '../../../../client/base-model-choice';
 import { gql } from '../../../../client/graphql';
 import { PROJECT, type ProjectAnswer } from '../../../../client/queries';
 import { PROJECT_RUN_EVENTS } from '../../../../client/subscriptions';
@@ -48,7 +49,12 @@ export default function SweepsPage() {
     );
   }, [project]);
 
-  const readyModels = project?.models.filter((m) => m.status === 'ready') ?? [];
+  const models = project?.models;
+  // The project's base model by default: the newest ready model is often a run's output, and
+  // compressing it again (int8 weights quantized anew) is not what a sweep of the recipe means.
+  const preferredModelId = useMemo(() => (models ? defaultBaseModel(models, []) : null), [models]);
+  const ready = models?.filter((m) => m.status === 'ready') ?? [];
+  const readyModels = [...ready.filter((m) => !m.producedByRun), ...ready.filter((m) => m.producedByRun)];
   const [form, setForm] = useState({ name: '', recipeId: '', baseModelId: '', mode: 'grid' as SweepMode, space: EXAMPLE_SPACE, maxRuns: '3', parallelism: '1' });
   const [formError, setFormError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
@@ -57,7 +63,7 @@ export default function SweepsPage() {
     setFormError(null);
     try {
       const recipeId = form.recipeId || recipes?.[0]?.id;
-      const baseModelId = form.baseModelId || readyModels[0]?.id;
+      const baseModelId = form.baseModelId || preferredModelId;
       if (!form.name.trim()) throw new Error('give the sweep a name');
       if (!recipeId) throw new Error('save a recipe first: a sweep varies a saved recipe');
       if (!baseModelId) throw new Error('the project has no ready model to compress');
@@ -140,7 +146,7 @@ export default function SweepsPage() {
               </label>
               <label>
                 Recipe{' '}
-                <select value={form.recipeId} onChange={(e) => setForm({ ...form, recipeId: e.target.value })} data-testid="sweep-recipe">
+                <select value={form.recipeId || recipes?.[0]?.id || ''} onChange={(e) => setForm({ ...form, recipeId: e.target.value })} data-testid="sweep-recipe">
                   {(recipes ?? []).map((r) => (
                     <option key={r.id} value={r.id}>
                       {r.name} v{r.version}
@@ -150,7 +156,7 @@ export default function SweepsPage() {
               </label>
               <label>
                 Base model{' '}
-                <select value={form.baseModelId} onChange={(e) => setForm({ ...form, baseModelId: e.target.value })}>
+                <select value={form.baseModelId || preferredModelId || ''} onChange={(e) => setForm({ ...form, baseModelId: e.target.value })} data-testid="sweep-base-model">
                   {readyModels.map((m) => (
                     <option key={m.id} value={m.id}>
                       {m.name}

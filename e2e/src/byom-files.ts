@@ -1,0 +1,42 @@
+/**
+ * The files a team brings, written by our own writers (packages/formats) from the small
+ * demo decoder: a Hugging Face folder (config.json, model.safetensors, tokenizer.json) and
+ * a Q8_0 GGUF file with its vocabulary inside. Both hold the same weights.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { exportGgufModel, exportHfFolder } from '@distillery/formats';
+import { buildDecoder } from '@distillery/nn';
+import { inspectModel } from '@distillery/onnx';
+import { buildSmallDemoParts } from './demo-model';
+
+export interface ByomFiles {
+  safetensors: { config: Buffer; model: Buffer; tokenizer: Buffer };
+  gguf: Buffer;
+  /** Values in the weight tensors of the files (what an import report counts). */
+  weightCount: number;
+  /** Parameters of the built ONNX model, as the platform records them (the rotary tables included). */
+  parameterCount: number;
+}
+
+export async function writeByomFiles(dir: string, seed = 5): Promise<ByomFiles> {
+  const { config, weights, tokenizerJson, endOfTextId } = buildSmallDemoParts(seed);
+  const hfDir = path.join(dir, 'hf-folder');
+  await exportHfFolder(config, weights, hfDir, { tokenizerJson, bosTokenId: endOfTextId, eosTokenId: endOfTextId });
+  const ggufFile = path.join(dir, 'demo-q8_0.gguf');
+  const hfConfig = JSON.parse(await readFile(path.join(hfDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const model = buildDecoder(config, weights);
+  await exportGgufModel({ model, tokenizerJson: JSON.parse(tokenizerJson) as Record<string, unknown>, hfConfig, name: 'demo' }, ggufFile, 'q8_0');
+  let weightCount = 0;
+  for (const w of weights.values()) weightCount += w.length;
+  return {
+    safetensors: {
+      config: await readFile(path.join(hfDir, 'config.json')),
+      model: await readFile(path.join(hfDir, 'model.safetensors')),
+      tokenizer: await readFile(path.join(hfDir, 'tokenizer.json')),
+    },
+    gguf: await readFile(ggufFile),
+    weightCount,
+    parameterCount: inspectModel(model).parameterCount,
+  };
+}
