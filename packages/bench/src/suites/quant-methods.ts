@@ -38,10 +38,10 @@ export const METHOD_VARIANTS: MethodVariant[] = [
   { quick: true, method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
   { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
   // Calibration-free; its grid is asymmetric with real zero points, so it is compared with asymmetric RTN.
-  { quick: true, method: 'hqq 4-bit nbits', technique: 'quantize.hqq', params: { bits: 4, groupSize: 64 }, calibrated: false, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
+  { method: 'hqq 4-bit nbits', technique: 'quantize.hqq', params: { bits: 4, groupSize: 64 }, calibrated: false, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { method: 'gptq 4-bit nbits asym', technique: 'quantize.gptq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { method: 'awq 4-bit nbits asym', technique: 'quantize.awq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
-  { quick: true, method: 'gptq 3-bit (int4 DQ)', technique: 'quantize.gptq', params: { bits: 3, groupSize: 64 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
+  { method: 'gptq 3-bit (int4 DQ)', technique: 'quantize.gptq', params: { bits: 3, groupSize: 64 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
   // 3.5 stored bits per weight is uniform 3-bit g64 with float32 scales (as packed bits).
   { method: 'mixed {2,4,8} nbits @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 4, 8], groupSize: 64, format: 'matmulnbits', sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
   { method: 'mixed {2,3,4,8} @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },

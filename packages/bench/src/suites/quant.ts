@@ -31,7 +31,11 @@ import { llamaCppRows } from './quant-llamacpp';
 
 interface Variant {
   method: string;
-  /** In the --quick subset. */
+  /**
+   * In the --quick subset: the rows the targets are read from (fp32, int8, 4-bit g64 RTN /
+   * GPTQ / AWQ, uniform 3-bit and mixed precision); a perplexity evaluation per row is most
+   * of the suite's time, so the other methods are in the full run only.
+   */
   quick?: boolean;
   technique?: string;
   params?: Record<string, unknown>;
@@ -46,19 +50,18 @@ interface Variant {
 
 const REF_VARIANTS: Variant[] = [
   { quick: true, method: 'fp32', bits: 32, group: null },
-  { quick: true, method: 'fp16 (as stored)', bits: 16, group: null },
+  { method: 'fp16 (as stored)', bits: 16, group: null },
   { method: 'bf16', technique: 'quantize.bf16', params: { embeddings: 'keep' }, bits: 16, group: null },
-  { quick: true, method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
+  { method: 'dynamic int8 (W8A8)', technique: 'quantize.dynamic-int8', bits: 8, group: 'channel' },
   { quick: true, method: 'rtn int8', technique: 'quantize.rtn-int8', bits: 8, group: 'channel' },
-  { quick: true, method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
+  { method: 'rtn 4-bit', technique: 'quantize.rtn', params: { bits: 4 }, bits: 4, group: 'channel' },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 128, format: 'matmulnbits' }, bits: 4, group: 128 },
   { quick: true, method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits' }, bits: 4, group: 64 },
   { method: 'rtn 4-bit nbits', technique: 'quantize.rtn', params: { bits: 4, groupSize: 32, format: 'matmulnbits' }, bits: 4, group: 32 },
-  { quick: true, method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
-  { quick: true, method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
-  { quick: true, method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
+  { method: 'rtn 4-bit nbits asym', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, symmetric: false, format: 'matmulnbits' }, bits: 4, group: 64 },
+  { method: 'rtn 4-bit nbits clip-search', technique: 'quantize.rtn', params: { bits: 4, groupSize: 64, format: 'matmulnbits', clipSearch: true }, calibrated: true, bits: 4, group: 64 },
+  { method: 'rtn 3-bit (int4 DQ)', technique: 'quantize.rtn', params: { bits: 3, groupSize: 64 }, bits: 3, group: 64 },
   {
-    quick: true,
     method: 'rtn 4-bit nbits + lora',
     technique: 'quantize.rtn',
     params: { bits: 4, groupSize: 64, format: 'matmulnbits' },
@@ -169,16 +172,18 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
 
 interface LargeVariant {
   method: string;
+  /** In the --quick subset (fp32, the 4-bit target row, 3-bit's run-time cost). */
+  quick?: boolean;
   lmHead: string;
   embeddings: string;
   params?: Record<string, unknown>;
 }
 
 const LARGE_VARIANTS: LargeVariant[] = [
-  { method: 'fp32', lmHead: 'fp32', embeddings: 'fp32' },
+  { quick: true, method: 'fp32', lmHead: 'fp32', embeddings: 'fp32' },
   { method: 'rtn 4-bit nbits g32, tied head fp32', lmHead: 'fp32 (tied)', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits' } },
-  { method: 'rtn 4-bit nbits g32, tiedHead', lmHead: '4-bit (own weight)', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits', tiedHead: true } },
-  { method: 'rtn 3-bit bitpacked g32, tied head fp32', lmHead: 'fp32 (tied)', embeddings: 'fp32', params: { bits: 3, groupSize: 32, format: 'bitpacked' } },
+  { quick: true, method: 'rtn 4-bit nbits g32, tiedHead', lmHead: '4-bit (own weight)', embeddings: 'fp32', params: { bits: 4, groupSize: 32, format: 'matmulnbits', tiedHead: true } },
+  { quick: true, method: 'rtn 3-bit bitpacked g32, tied head fp32', lmHead: 'fp32 (tied)', embeddings: 'fp32', params: { bits: 3, groupSize: 32, format: 'bitpacked' } },
   { method: 'rtn 4-bit nbits g32, tiedHead, int8 embeddings', lmHead: '4-bit (own weight)', embeddings: 'int8', params: { bits: 4, groupSize: 32, format: 'matmulnbits', tiedHead: true, embeddings: 'int8' } },
 ];
 
@@ -188,7 +193,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   const fp32 = buildDecoder(config, initDecoderWeights(config, 1, 0.02));
   const sessions: { v: LargeVariant; session: ort.InferenceSession; bytes: number; bitsPerWeight: number; loadMs: number; speeds: number[]; profile?: DecodeProfile }[] = [];
   try {
-    for (const v of LARGE_VARIANTS) {
+    for (const v of LARGE_VARIANTS.filter((x) => !quick || x.quick)) {
       let model = fp32;
       let bitsPerWeight = 32;
       if (v.params) {
@@ -249,7 +254,10 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
 const suite: BenchSuite = {
   name: 'quant',
   description: 'quantization methods on ref-base (ppl, KL, top-1, bits/weight, size, decode) and 4-bit decode speed vs fp32 on bench-100m',
-  async run({ quick, log }) {
+  async run({ quick, log: print }) {
+    // Elapsed seconds on every line, so a slow run shows which rows took the time.
+    const t0 = performance.now();
+    const log = (m: string) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
     const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
     methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');

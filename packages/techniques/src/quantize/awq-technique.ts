@@ -16,9 +16,10 @@ import { rewriteLinear } from '../kit/rewrite-linear';
 import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
+import { blockLoss, blockTarget, captureBlockIo } from './awq-block-loss';
 import { chooseClip } from './activation-clip';
 import { fitGroupGridByGram, quantizeWithGrids, shrinkCandidates } from '../kit/grid-fit';
-import { InputScaling, inputGroups, type ScaleSink } from './input-scaling';
+import { InputScaling, inputGroups, type LayerGroup, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
 import { checkMatMulNBitsParams } from './rtn';
 
@@ -29,6 +30,14 @@ export const awqParams = z
     ...weightQuantParams,
     /** α is searched on 0, 1/n, ..., 1 (the paper: n = 20). */
     gridPoints: z.number().int().min(1).max(100).default(20),
+    /**
+     * What the scale search minimises: `block`, the output of the attention for q/k/v and of
+     * the MLP for gate/up (the authors' code; other groups use their layer output), or
+     * `layer`, each group's own layer outputs (from the Gram matrix, exact over all calibration tokens).
+     */
+    objective: z.enum(['block', 'layer']).default('block'),
+    /** Calibration sequences the block objective runs on (the layer objective uses all). */
+    blockSequences: z.number().int().min(1).default(16),
     /** Fold 1/s into the preceding norm or linear layer where possible; false = always an explicit Mul. */
     fold: z.boolean().default(true),
     /** After scaling, pick each layer's clip ratio by activation-weighted error (AWQ's weight clipping step). */
@@ -55,6 +64,14 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
   const groups = inputGroups(sel.selected);
   const scaling = new InputScaling(model, sel.selected, params.fold);
   const alphas: Record<string, number> = {};
+  const targets: { group: LayerGroup; target: string }[] = [];
+  if (params.objective === 'block') {
+    for (const group of groups) {
+      const target = blockTarget(group, sel.found);
+      if (target) targets.push({ group, target });
+    }
+  }
+  const blockIo = targets.length ? await captureBlockIo(model, targets, ctx.calibration, params.blockSequences) : undefined;
   for (const [k, g] of groups.entries()) {
     throwIfCanceled(ctx.signal, ID);
     const s = stats.get(g.layers[0]!.name)!;
@@ -68,7 +85,14 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
       off += n;
     }
     const meanAbs = Float32Array.from(s.sumAbs, (x) => x / s.count);
-    const found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + ') });
+    const target = targets.find((t) => t.group === g)?.target;
+    const block = target ? await blockLoss(model, g, target, blockIo!.get(g.activation)!) : undefined;
+    let found;
+    try {
+      found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + '), outputLoss: block?.loss });
+    } finally {
+      await block?.release();
+    }
     for (const l of g.layers) alphas[l.name] = found.alpha;
     if (found.alpha === 0) continue; // s = 1: plain RTN, nothing to move
     scaling.add(g, found.scales);
@@ -98,6 +122,7 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
       ...out.report,
       groups: groups.length,
       groupsScaled: scaling.plans.length,
+      blockObjectiveGroups: targets.length,
       foldedIntoNorm: count('norm-weight'),
       foldedIntoLinear: count('linear-output'),
       explicitMul: count('explicit-mul'),

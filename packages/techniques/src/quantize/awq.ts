@@ -26,6 +26,11 @@ export interface AwqOptions {
   /** α is tried at 0, 1/n, ..., 1; the paper's grid has n = 20. */
   gridPoints?: number;
   layer?: string;
+  /**
+   * The error of the effective weights diag(s)^-1 Q(diag(s) W) measured elsewhere (the block
+   * output, awq-block-loss.ts); omitted = the layer output error from the Gram matrix.
+   */
+  outputLoss?: (effective: Float32Array) => Promise<number>;
 }
 
 export interface AwqSearchResult {
@@ -75,6 +80,12 @@ export async function awqSearch(w: Float32Array, rows: number, cols: number, sta
     const alpha = k / n;
     const s = awqScales(stats.meanAbs, alpha);
     const eff = awqEffectiveWeight(w, rows, cols, s, opts.spec, layer);
+    if (opts.outputLoss) {
+      const loss = await opts.outputLoss(eff);
+      losses.push({ alpha, loss });
+      if (loss < best.loss) best = { alpha, loss, scales: s };
+      continue;
+    }
     const delta = new Float32Array(rows * cols);
     for (let i = 0; i < delta.length; i++) delta[i] = eff[i]! - w[i]!;
     const gd = (await gemm(g, { data: delta, rows, cols })).data;
