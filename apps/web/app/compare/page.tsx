@@ -7,7 +7,7 @@
  */
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { LineChart, TradeoffChart } from '../../components/LazyCharts';
 import { NavBar } from '../../components/NavBar';
 import { WhenVisible } from '../../components/WhenVisible';
@@ -54,13 +54,27 @@ function Compare() {
     }
   }, [search]);
   const wanted = search?.get('baseline') ?? '';
-  const baseline = ids.includes(wanted) ? wanted : null;
+  const linked = ids.includes(wanted) ? wanted : null;
+  // Chosen at once (the radio stays checked), then written to the link.
+  const [baseline, setChosen] = useState<string | null>(linked);
+  useEffect(() => setChosen(linked), [linked]);
   const load = useCallback(() => gql<{ compareRuns: Comparison }>(COMPARE_RUNS, { ids: [...ids], baseline }).then((d) => d.compareRuns), [ids, baseline]);
   const { data, error, reload } = usePolling(load, () => false, 2000, ids.length >= 2);
-  // A stale answer (another baseline) is not shown as the new one.
-  const comparison = data && (data.baseline?.id ?? null) === baseline ? data : null;
+  // Another baseline asks again (the first answer is asked by usePolling itself).
+  const firstAsk = useRef(true);
+  useEffect(() => {
+    if (firstAsk.current) {
+      firstAsk.current = false;
+      return;
+    }
+    void reload();
+  }, [baseline, reload]);
+  // While another baseline is asked for, the previous answer stays (marked busy) so the page does not jump.
+  const comparison = data;
+  const stale = data !== null && (data.baseline?.id ?? null) !== baseline;
   const runs = comparison?.runs ?? null;
   const setBaseline = (id: string | null) => {
+    setChosen(id);
     const q = new URLSearchParams(search?.toString() ?? '');
     if (id) q.set('baseline', id);
     else q.delete('baseline');
@@ -130,7 +144,7 @@ function Compare() {
                 </ol>
               </fieldset>
             </section>
-            <section className="card">
+            <section className="card" aria-busy={stale}>
               <h2>Figures</h2>
               <PageState what="figures" empty={main.length === 0 ? 'None of these runs recorded figures yet.' : null} testId="compare-figures">
                 <MetricTable runs={runs} metrics={main} baselineIndex={baselineIndex} testId="compare-metrics" />
