@@ -1,7 +1,9 @@
 /**
  * The dashboard's pages in a real browser against a live stack with many runs: the runs
- * list (pages from the API's cursor, virtualized rows, filters, sorting, column picker,
- * parameters per run), the trade-off chart's frontier, the compare page, the run page's
+ * list (pages from the API's cursor, virtualized rows, sorting, column picker, parameters
+ * per run), its filters answered by the API and kept in the link (status, family, tags,
+ * step parameter, metric range, sweep), the trade-off chart's frontier as the API's
+ * `pareto` decides it, the compare page from `compareRuns` with a chosen baseline, the run page's
  * summary and samples, the paged models list, the sign-in page, phone layout without
  * horizontal scrolling, keyboard use, and text people typed never rendered as HTML.
  * Screenshots go to e2e/screenshots/.
@@ -13,6 +15,7 @@ import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
 import { createWorkspace, type Workspace } from '../src/scenario';
 import { seedFinishedRuns } from '../src/seed-runs';
 import { startStack, type Stack } from '../src/stack';
+import { graphql } from '@distillery/services';
 
 const SEEDED = 250;
 const HOSTILE = '<img src=x onerror="window.__injected=1">';
@@ -22,6 +25,27 @@ let browser: Browser;
 let ws: Workspace;
 let seededIds: string[];
 let failedRunId: string;
+let sweepId: string;
+/** The seeded runs tagged "keep", and those of them with a perplexity at most `pplCut`. */
+let keptIds: string[];
+let pplCut: number;
+let keptBelowCut: string[];
+const SWEPT = [10, 11, 12, 13, 14];
+
+async function apiFrontier(x: string, y: string, scope: { projectId?: string; sweepId?: string; runIds?: string[] }): Promise<{ frontier: string[]; dominated: string[] }> {
+  const q = `query($p: ID, $s: ID, $x: String!, $y: String!, $r: [ID!]) { pareto(projectId: $p, sweepId: $s, x: $x, y: $y, runIds: $r) { frontier { run { id } } dominated { run { id } } } }`;
+  const { pareto } = await graphql<{ pareto: { frontier: { run: { id: string } }[]; dominated: { run: { id: string } }[] } }>(
+    stack.graphqlUrl,
+    q,
+    { p: scope.projectId ?? null, s: scope.sweepId ?? null, x, y, r: scope.runIds ?? null },
+    ws.token,
+  );
+  return { frontier: pareto.frontier.map((f) => f.run.id).sort(), dominated: pareto.dominated.map((f) => f.run.id).sort() };
+}
+
+async function shownRunIds(page: Page): Promise<string[]> {
+  return (await Promise.all((await page.getByTestId('run-row').all()).map((r) => r.getAttribute('data-run-id')))).map(String).sort();
+}
 
 async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
   const page = await browser.newPage({ viewport });
@@ -48,6 +72,17 @@ beforeAll(async () => {
     data: { projectId: ws.projectId, baseModelId: ws.modelId, recipe: { steps: [{ technique: 'quantize.rtn', params: { bits: 2 } }] }, status: 'failed', seed: 0, error: `${HOSTILE} ran out of memory`, finishedAt: new Date() },
   });
   failedRunId = failed.id;
+  // Eight tagged runs (the cut is their median perplexity) and five runs of one sweep, for the server-side filters.
+  keptIds = seededIds.slice(20, 28);
+  await prisma.run.updateMany({ where: { id: { in: keptIds } }, data: { tags: ['keep'] } });
+  const ppl = await prisma.metric.findMany({ where: { runId: { in: keptIds }, name: 'perplexity', runStepId: null }, select: { runId: true, value: true } });
+  pplCut = [...ppl.map((m) => m.value)].sort((a, b) => a - b)[3]!;
+  keptBelowCut = ppl.filter((m) => m.value <= pplCut).map((m) => m.runId).sort();
+  const sweep = await prisma.sweep.create({
+    data: { projectId: ws.projectId, baseModelId: ws.modelId, name: 'bits sweep', mode: 'grid', recipe: {}, space: {}, maxRuns: 5, parallelism: 1, seed: 0, status: 'done' },
+  });
+  sweepId = sweep.id;
+  await prisma.run.updateMany({ where: { id: { in: SWEPT.map((i) => seededIds[i]!) } }, data: { sweepId } });
   // More models than one page of the models list, imported after the project's base.
   const base = await prisma.model.findUniqueOrThrow({ where: { id: ws.modelId } });
   await prisma.model.createMany({
@@ -131,13 +166,80 @@ describe('dashboard pages', () => {
     expect(await failedRow.locator('img').count()).toBe(0);
     expect(await page.evaluate(() => (window as { __injected?: number }).__injected)).toBeUndefined();
 
-    // The technique-family filter.
+    // The technique-family filter asks the API too: no run prunes; the seeded runs quantize.
     await page.getByTestId('filter-status').selectOption('');
     await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
     await page.getByTestId('filter-family').selectOption('prune');
-    expect(await page.getByText('No loaded run uses a prune technique.').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('runs-empty').textContent()).toBe('No run matches these filters.');
+    expect(new URL(page.url()).searchParams.get('family')).toBe('prune');
     await page.getByTestId('filter-family').selectOption('quantize');
-    expect(await page.getByTestId('run-row').count()).toBeGreaterThan(5);
+    await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
+    await page.close();
+  });
+
+  it('filters on the server by tags, step parameter, metric range and sweep, and the link carries the filters', async () => {
+    const page = await signedInPage(DESKTOP);
+    await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
+    const count = page.getByTestId('runs-count');
+    await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
+
+    // Tags: exactly the eight tagged runs.
+    await page.getByTestId('filter-tags').fill('keep');
+    await page.getByTestId('filter-apply').click();
+    await expect.poll(() => count.textContent()).toBe('8 runs loaded');
+    expect(await shownRunIds(page)).toEqual([...keptIds].sort());
+
+    // A perplexity range on top: exactly the tagged runs at or under the cut (the API reads the latest values).
+    await page.getByTestId('filter-range-metric').selectOption('perplexity');
+    await page.getByTestId('filter-range-max').fill(String(pplCut));
+    await page.getByTestId('filter-apply').click();
+    await expect.poll(() => count.textContent()).toBe(`${keptBelowCut.length} runs loaded`);
+    expect(await shownRunIds(page)).toEqual(keptBelowCut);
+    expect(await page.getByTestId('filter-chip').allTextContents()).toEqual(['tag keep ✕', expect.stringMatching(/^Perplexity.* ≤ \d+\.\d+ ✕$/)]);
+
+    // The link carries the filters: opened afresh it shows the same runs.
+    const link = page.url();
+    expect(new URL(link).searchParams.get('tags')).toBe('keep');
+    expect(new URL(link).searchParams.getAll('range')).toEqual([`perplexity::${pplCut}`]);
+    const shared = await signedInPage(DESKTOP);
+    await shared.goto(link);
+    await expect.poll(() => shared.getByTestId('runs-count').textContent()).toBe(`${keptBelowCut.length} runs loaded`);
+    expect(await shownRunIds(shared)).toEqual(keptBelowCut);
+    await shared.close();
+
+    // A step parameter instead of the range: the tagged runs whose step has that bit width.
+    const bitsOf = new Map(
+      (await stack.db.prisma.runStep.findMany({ where: { runId: { in: keptIds } }, select: { runId: true, params: true } })).map((st) => [st.runId, (st.params as { bits: number }).bits]),
+    );
+    const bits = bitsOf.get(keptIds[0]!)!;
+    await page.getByRole('button', { name: /Remove the filter Perplexity/ }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.getAll('range')).toEqual([]);
+    await page.getByTestId('filter-param').fill(`bits=${bits}`);
+    await page.getByTestId('filter-apply').click();
+    const withBits = keptIds.filter((id) => bitsOf.get(id) === bits).sort();
+    await expect.poll(() => count.textContent()).toBe(`${withBits.length} runs loaded`);
+    expect(await shownRunIds(page)).toEqual(withBits);
+    expect(new URL(page.url()).searchParams.get('param')).toBe(`bits=${bits}`);
+
+    // A bad bound is named, not sent.
+    await page.getByTestId('filter-range-metric').selectOption('perplexity');
+    await page.getByTestId('filter-range-min').fill('lots');
+    await page.getByTestId('filter-apply').click();
+    expect(await page.getByTestId('filter-error').textContent()).toBe('The minimum must be a number.');
+
+    // The sweep alone: its five runs, and the trade-off becomes the sweep's (the API's frontier of them).
+    await page.getByTestId('filter-clear').click();
+    await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
+    await page.getByTestId('filter-sweep').selectOption(sweepId);
+    await expect.poll(() => count.textContent()).toBe('5 runs loaded');
+    expect(await shownRunIds(page)).toEqual(SWEPT.map((i) => seededIds[i]!).sort());
+    const chart = page.getByTestId('tradeoff-chart');
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await expect.poll(() => chart.locator('[data-testid="tradeoff-point"][data-kind="run"]').count()).toBe(5);
+    const api = await apiFrontier('size.bytes', 'perplexity', { sweepId });
+    const drawn = await chart.locator('[data-testid="tradeoff-point"][data-frontier="yes"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort());
+    expect(drawn).toEqual(api.frontier);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'runs-filtered-desktop.png'), fullPage: true });
     await page.close();
   });
 
@@ -149,15 +251,25 @@ describe('dashboard pages', () => {
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     const chart = page.getByTestId('tradeoff-chart');
     await chart.getByTestId('tradeoff-canvas').waitFor();
-    // The 49 succeeded runs of the first page (the newest run failed) plus the base model.
-    expect(await chart.getByTestId('tradeoff-point').count()).toBe(50);
+    // Every seeded run of the project (the failed one has no figures) plus the base model.
+    await expect.poll(() => chart.getByTestId('tradeoff-point').count()).toBe(SEEDED + 1);
+    expect(await chart.locator('[data-testid="tradeoff-point"][data-kind="base"]').count()).toBe(1);
     const frontier = chart.locator('[data-testid="tradeoff-point"][data-frontier="yes"]');
-    const onFrontier = await frontier.count();
-    expect(onFrontier).toBeGreaterThan(0);
-    expect(onFrontier).toBeLessThan(49);
-    // Switching the y metric to top-1 agreement (higher is better) moves the frontier.
+    const keys = () => frontier.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort());
+    // The frontier drawn is the API's, and every other run is one the API found dominated.
+    const sizePpl = await apiFrontier('size.bytes', 'perplexity', { projectId: ws.projectId });
+    expect(sizePpl.frontier.length).toBeGreaterThan(0);
+    expect(sizePpl.frontier.length).toBeLessThan(SEEDED);
+    expect(await keys()).toEqual(sizePpl.frontier);
+    expect(await chart.locator('[data-testid="tradeoff-point"][data-kind="run"][data-frontier="no"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort())).toEqual(
+      sizePpl.dominated,
+    );
+    // Switching the y metric to top-1 agreement (higher is better) asks the API again.
     await chart.getByTestId('tradeoff-y').selectOption('divergence.top1');
     await expect.poll(() => chart.locator('th').nth(2).textContent()).toBe('Top-1 agreement with the base');
+    const sizeTop1 = await apiFrontier('size.bytes', 'divergence.top1', { projectId: ws.projectId });
+    expect(sizeTop1.frontier).not.toEqual(sizePpl.frontier);
+    await expect.poll(keys).toEqual(sizeTop1.frontier);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'tradeoff-desktop.png'), fullPage: false });
     await chart.locator('summary').click();
     const first = frontier.first();
@@ -177,7 +289,7 @@ describe('dashboard pages', () => {
     await expect.poll(() => page.getByTestId('run-row').first().getAttribute('data-run-id')).toBe(seededIds[0]);
     // Keyboard: tab to the first row's checkbox and select it with the space bar.
     await page.getByTestId('filter-family').focus();
-    for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'select-run')); i++) await page.keyboard.press('Tab');
+    for (let i = 0; i < 30 && !(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'select-run')); i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Space');
     const boxes = page.getByTestId('select-run');
     expect(await boxes.first().isChecked()).toBe(true);
@@ -190,9 +302,27 @@ describe('dashboard pages', () => {
     expect(await page.getByTestId('compare-runs').locator('li').count()).toBe(3);
     const ppl = table.locator('tr[data-metric="perplexity"] td');
     expect(await ppl.count()).toBe(3);
-    // Differences against the reference (the first run) on the others.
-    expect(await table.locator('tr[data-metric="perplexity"] [data-testid="delta"]').count()).toBe(2);
+    const chosen = (await page.getByTestId('compare-runs').locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!.split('/').pop()!)));
+    const apiDeltas = async (baseline: string | null) => {
+      const { compareRuns } = await graphql<{ compareRuns: { metrics: { name: string; cells: { delta: number | null }[] }[] } }>(
+        stack.graphqlUrl,
+        'query($ids: [ID!]!, $b: ID) { compareRuns(ids: $ids, baseline: $b) { metrics { name cells { delta } } } }',
+        { ids: chosen, b: baseline },
+        ws.token,
+      );
+      return compareRuns.metrics.find((m) => m.name === 'perplexity')!.cells.map((c) => c.delta);
+    };
+    const shownDeltas = () => table.locator('tr[data-metric="perplexity"] td').evaluateAll((tds) => tds.map((td) => td.querySelector('[data-testid="delta"]')?.getAttribute('data-delta') ?? null).map((d) => (d === null ? null : Number(d))));
+    // By default each run against its own base model: the API's differences, on every run.
+    expect(await shownDeltas()).toEqual(await apiDeltas(null));
+    expect((await shownDeltas()).every((d) => d !== null && d > 0)).toBe(true);
     expect(await table.locator('tr[data-metric="perplexity"] td.best').count()).toBeGreaterThanOrEqual(1);
+    // The first run as the baseline: the others against it (the API's deltas), the baseline itself without one; the link keeps it.
+    await page.getByTestId('baseline-run').first().check();
+    await page.waitForURL(`**/compare?runs=*&baseline=${chosen[0]}`);
+    const againstFirst = await apiDeltas(chosen[0]!);
+    await expect.poll(shownDeltas, { timeout: 20_000 }).toEqual([null, againstFirst[1], againstFirst[2]]);
+    expect(await table.locator('th').nth(1).textContent()).toBe('#1 (baseline)');
     // The newest seeded run (index 0) has a loss curve: it is drawn once in view.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await page.locator('[data-testid="line-chart"][data-series="steps.0.train.loss"]').waitFor();
@@ -203,6 +333,12 @@ describe('dashboard pages', () => {
     await page.goto(`${stack.webUrl}/compare?runs=${hundred}`);
     await page.getByTestId('compare-metrics').waitFor();
     expect(await page.locator('[data-testid="compare-metrics"] tr[data-metric="perplexity"] td').count()).toBe(100);
+    // The comparison's trade-off is the API's frontier of these 100 runs.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const cmpChart = page.getByTestId('tradeoff-chart');
+    await expect.poll(() => cmpChart.locator('[data-testid="tradeoff-point"][data-kind="run"]').count()).toBe(100);
+    const cmpApi = await apiFrontier('size.bytes', 'perplexity', { projectId: ws.projectId, runIds: seededIds.slice(0, 100) });
+    expect(await cmpChart.locator('[data-testid="tradeoff-point"][data-frontier="yes"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort())).toEqual(cmpApi.frontier);
     expect(await page.getByTestId('recipe-diff').locator('tbody tr').count()).toBeGreaterThan(0);
     // A link naming one run says what is wrong.
     await page.goto(`${stack.webUrl}/compare?runs=${seededIds[0]}`);

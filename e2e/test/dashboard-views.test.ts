@@ -1,15 +1,15 @@
-/** The dashboard's pure view logic (summary, compare, runs list, trade-off points, number formats), by hand-computed values. */
+/** The dashboard's pure view logic (summary, compare, runs list and its filters, trade-off points, number formats), by hand-computed values. */
 import { describe, expect, it } from 'vitest';
 import { defaultBaseModel } from '../../apps/web/client/base-model-choice';
-import { alignMetrics, flattenJson, parseCompareIds, recipeDiff } from '../../apps/web/client/compare';
+import { bestIndices, parseCompareIds, recipeValueText, splitMetrics, type ComparedMetric } from '../../apps/web/client/compare';
 import { axisScale, axisTick, axisTitle, formatCell, formatDelta, formatInUnit, formatMetricValue, formatScore, headerUnit } from '../../apps/web/client/metric-format';
 import type { Metric, ModelSummary, RunRow, RunStatus } from '../../apps/web/client/queries';
 import { summaryRows } from '../../apps/web/client/run-summary';
-import { filterByFamily, mergeNewest, sortRuns, stepSummaries } from '../../apps/web/client/runs-view';
-import { frontierLine, scatterPoints } from '../../apps/web/client/tradeoff-points';
+import { mergeNewest, sortRuns, stepSummaries } from '../../apps/web/client/runs-view';
+import { apiRunFilter, filterFromSearch, filterToSearch, NO_FILTER, parseParamCondition, parseRange, parseTagList } from '../../apps/web/client/run-filters';
+import { frontierLine, runPerBase, scatterPoints, type ParetoAnswer } from '../../apps/web/client/tradeoff-points';
 import { evaluationSamples } from '../../apps/web/client/run-evaluation';
 import { groupSeries } from '../../apps/web/client/series-groups';
-import { batches } from '../../apps/web/client/batches';
 import { escapeHtml } from '../../apps/web/client/escape-html';
 
 const ID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -83,36 +83,25 @@ describe('run summary', () => {
 });
 
 describe('compare', () => {
-  it('aligns output figures, differences from the reference and the best by direction', () => {
-    const a = run(1, { perplexity: 50, 'size.bytes': 4e6, 'divergence.top1': 0.9, 'base.perplexity': 40 });
-    const b = run(2, { perplexity: 45, 'size.bytes': 6e6 });
-    const c = run(3, { perplexity: 45, 'divergence.top1': 0.95 });
-    const m = alignMetrics([a, b, c], 0);
-    const byName = new Map(m.map((x) => [x.name, x]));
-    // Base figures repeat across runs: left out.
-    expect(byName.has('base.perplexity')).toBe(false);
-    expect(byName.get('perplexity')).toMatchObject({ values: [50, 45, 45], deltas: [0, -5, -5], best: [1, 2] });
-    expect(byName.get('size.bytes')).toMatchObject({ values: [4e6, 6e6, null], deltas: [0, 2e6, null], best: [0] });
-    expect(byName.get('divergence.top1')).toMatchObject({ values: [0.9, null, 0.95], best: [2] });
-    // Against run 2 instead.
-    expect(alignMetrics([a, b], 1).find((x) => x.name === 'perplexity')!.deltas).toEqual([5, 0]);
-  });
-
-  it('lists the recipe settings that differ', () => {
-    expect([...flattenJson({ steps: [{ technique: 'q', params: { bits: 4, skip: [] } }] })]).toEqual([
-      ['steps[0].technique', '"q"'],
-      ['steps[0].params.bits', '4'],
-      ['steps[0].params.skip', '[]'],
-    ]);
-    const diff = recipeDiff([
-      { steps: [{ technique: 'quantize.rtn', params: { bits: 4, symmetric: true } }] },
-      { steps: [{ technique: 'quantize.rtn', params: { bits: 3, symmetric: true } }, { technique: 'finetune.recover', params: {} }] },
-    ]);
-    expect(diff).toEqual([
-      { path: 'steps[0].params.bits', values: ['4', '3'] },
-      { path: 'steps[1].params', values: [null, '{}'] },
-      { path: 'steps[1].technique', values: [null, '"finetune.recover"'] },
-    ]);
+  it("leads with the output models' figures and marks the best of the API's values by direction", () => {
+    const metric = (name: string, values: (number | null)[], lowerIsBetter: boolean | null, family = 'quality'): ComparedMetric => ({
+      name,
+      label: name,
+      unit: '',
+      lowerIsBetter,
+      family,
+      cells: values.map((value, i) => ({ runId: ID(i), value, reference: null, delta: null, ratio: null, better: null })),
+    });
+    const ppl = metric('perplexity', [50, 45, 45], true);
+    const top1 = metric('divergence.top1', [0.9, null, 0.95], false);
+    const { main, other } = splitMetrics([metric('base.perplexity', [40, 40, 40], true), ppl, metric('steps.0.loss', [1, 2, 3], null, ''), top1]);
+    expect(main.map((m) => m.name).sort()).toEqual(['divergence.top1', 'perplexity']);
+    expect(other.map((m) => m.name)).toEqual(['base.perplexity', 'steps.0.loss']);
+    expect(bestIndices(ppl)).toEqual([1, 2]);
+    expect(bestIndices(top1)).toEqual([2]);
+    expect(bestIndices(metric('eval.tokens', [1, 2, 3], null))).toEqual([]);
+    expect(bestIndices(metric('perplexity', [null, null], true))).toEqual([]);
+    expect([recipeValueText(4), recipeValueText(null), recipeValueText('a'), recipeValueText({})]).toEqual(['4', '—', '"a"', '{}']);
   });
 
   it('refuses compare links with fewer than two, more than 100 or malformed ids', () => {
@@ -134,19 +123,53 @@ describe('runs list', () => {
     expect(stepSummaries('not a recipe', defaults)).toEqual([]);
   });
 
-  it('sorts by a metric with missing values last, filters by technique family, merges the newest page', () => {
+  it('sorts by a metric with missing values last, merges the newest page', () => {
     const runs = [run(1, { perplexity: 30 }), run(2, {}), run(3, { perplexity: 10 }, { steps: [{ technique: 'prune.magnitude' }] }), run(4, { perplexity: 20 })];
     const ids = (rs: RunRow[]) => rs.map((r) => r.id.slice(-1));
     expect(ids(sortRuns(runs, { key: 'metric:perplexity', descending: false }))).toEqual(['3', '4', '1', '2']);
     expect(ids(sortRuns(runs, { key: 'metric:perplexity', descending: true }))).toEqual(['1', '4', '3', '2']);
     expect(ids(sortRuns(runs, { key: 'createdAt', descending: true }))).toEqual(['4', '3', '2', '1']);
-    const familyOf = new Map([['quantize.rtn', 'quantize'], ['prune.magnitude', 'prune']]);
-    expect(ids(filterByFamily(runs, 'prune', familyOf))).toEqual(['3']);
-    expect(filterByFamily(runs, '', familyOf)).toHaveLength(4);
     const updated = { ...runs[0]!, status: 'failed' as const };
     const merged = mergeNewest(runs, [run(5, {}), updated]);
     expect(ids(merged)).toEqual(['5', '1', '2', '3', '4']);
     expect(merged[1]!.status).toBe('failed');
+  });
+
+  it('keeps the filters in the link and asks the API for them', () => {
+    const link = 'status=succeeded&family=quantize&tags=best,+ship&param=bits%3D4&range=perplexity%3A40%3A60&range=size.bytes%3A%3A5000000&sweep=' + ID(7);
+    const f = filterFromSearch(new URLSearchParams(link));
+    expect(f).toEqual({
+      status: 'succeeded',
+      family: 'quantize',
+      tags: ['best', 'ship'],
+      param: { path: 'bits', equals: 4 },
+      ranges: [{ name: 'perplexity', min: 40, max: 60 }, { name: 'size.bytes', min: null, max: 5000000 }],
+      sweepId: ID(7),
+    });
+    // Round trip through the link.
+    expect(filterFromSearch(new URLSearchParams(filterToSearch(f)))).toEqual(f);
+    expect(apiRunFilter(f)).toEqual({
+      status: 'succeeded',
+      family: 'quantize',
+      tags: ['best', 'ship'],
+      param: { path: 'bits', equals: 4 },
+      metrics: [{ name: 'perplexity', min: 40, max: 60 }, { name: 'size.bytes', min: null, max: 5000000 }],
+      sweepId: ID(7),
+    });
+    expect(apiRunFilter(NO_FILTER)).toBeNull();
+    expect(filterToSearch(NO_FILTER)).toBe('');
+    // Parts of an edited link that do not parse are left out.
+    expect(filterFromSearch(new URLSearchParams('status=bogus&param=nope&range=unknown.metric:1:2&range=perplexity:9:1'))).toEqual(NO_FILTER);
+    expect(parseTagList(' a, b ,a,, ')).toEqual(['a', 'b']);
+    expect(parseParamCondition('student.layers = 2')).toEqual({ path: 'student.layers', equals: 2 });
+    expect(parseParamCondition('method=gptq')).toEqual({ path: 'method', equals: 'gptq' });
+    expect(() => parseParamCondition('bits')).toThrow(/path=value/);
+    expect(() => parseParamCondition('a..b=1')).toThrow(/dotted/);
+    // The form reads MB for sizes: stored in bytes.
+    expect(parseRange('size.bytes', '', '4', 1 / 1024 ** 2)).toEqual({ name: 'size.bytes', min: null, max: 4 * 1024 ** 2 });
+    expect(() => parseRange('perplexity', '', '')).toThrow(/minimum, a maximum or both/);
+    expect(() => parseRange('perplexity', '9', '1')).toThrow(/above the maximum/);
+    expect(() => parseRange('perplexity', 'x', '')).toThrow(/number/);
   });
 
   it('defaults a new run to the base model most runs used, else the first import', () => {
@@ -162,26 +185,28 @@ describe('runs list', () => {
 });
 
 describe('trade-off points', () => {
-  it('plots succeeded runs with both figures and their base models, marking the frontier', () => {
-    const runs = [
-      run(1, { 'size.bytes': 1e6, perplexity: 30, 'base.size.bytes': 4e6, 'base.perplexity': 20 }),
-      run(2, { 'size.bytes': 2e6, perplexity: 22 }),
-      run(3, { 'size.bytes': 3e6, perplexity: 25 }),
-      run(4, { 'size.bytes': 1e6, perplexity: 10 }, { status: 'failed' }),
-      run(5, { 'size.bytes': 1e6 }),
-    ];
-    const pts = scatterPoints(runs, 'size.bytes', 'perplexity', (r) => `run ${r.id.slice(-1)}`);
-    expect(pts.map((p) => [p.key.slice(-6), p.kind, p.x, p.y, p.frontier])).toEqual([
-      ['000001', 'run', 1e6, 30, true],
-      ['000002', 'run', 2e6, 22, true],
-      ['000003', 'run', 3e6, 25, false],
-      ['ase:m1', 'base', 4e6, 20, false],
+  it("plots the API's frontier and dominated runs and places each base model from its base figures", () => {
+    const pr = (n: number, base = 'm1') => ({ id: ID(n), recipe: { steps: [] }, baseModel: { id: base, name: `base ${base}` } });
+    const front: ParetoAnswer = {
+      frontier: [
+        { x: 2e6, y: 22, run: pr(2) },
+        { x: 1e6, y: 30, run: pr(1) },
+      ],
+      dominated: [{ x: 3e6, y: 25, dominatedBy: [ID(2)], run: pr(3, 'm2') }],
+      missing: 1,
+    };
+    expect([...runPerBase(front)]).toEqual([['m1', ID(2)], ['m2', ID(3)]]);
+    const bases = new Map([['m1', new Map([['base.size.bytes', 4e6], ['base.perplexity', 20]])]]);
+    const pts = scatterPoints(front, 'size.bytes', 'perplexity', (r) => `run ${r.id.slice(-1)}`, bases);
+    expect(pts.map((p) => [p.key.slice(-6), p.kind, p.x, p.y, p.frontier, p.dominatedBy])).toEqual([
+      ['000002', 'run', 2e6, 22, true, 0],
+      ['000001', 'run', 1e6, 30, true, 0],
+      ['000003', 'run', 3e6, 25, false, 1],
+      // m2 has no base figures: not placed.
+      ['ase:m1', 'base', 4e6, 20, false, 0],
     ]);
     expect(frontierLine(pts).map((p) => p.label)).toEqual(['run 1', 'run 2']);
-    // Top-1 agreement is higher-is-better: the frontier flips accordingly.
-    const agree = scatterPoints([run(1, { 'size.bytes': 1, 'divergence.top1': 0.8 }), run(2, { 'size.bytes': 2, 'divergence.top1': 0.7 })], 'size.bytes', 'divergence.top1', () => '');
-    expect(agree.map((p) => p.frontier)).toEqual([true, false]);
-    expect(scatterPoints([run(5, { 'size.bytes': 1 })], 'size.bytes', 'perplexity', () => '')).toEqual([]);
+    expect(scatterPoints({ frontier: [], dominated: [], missing: 3 }, 'size.bytes', 'perplexity', () => '', bases)).toEqual([]);
   });
 });
 
@@ -203,7 +228,5 @@ describe('run page pieces', () => {
       { title: 'loss', names: ['steps.0.eval.loss', 'steps.0.train.loss'] },
       { title: 'steps.1.train.lr', names: ['steps.1.train.lr'] },
     ]);
-    expect(batches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
-    expect(() => batches([1], 0)).toThrow(/positive integer/);
   });
 });

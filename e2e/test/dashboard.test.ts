@@ -125,7 +125,8 @@ describe('dashboard', () => {
     // The size/quality trade-off plot: the run (alone, so on the frontier), and its base model as a point of its own.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     const tradeoff = page.getByTestId('tradeoff-chart');
-    await tradeoff.waitFor();
+    // Drawn once the API's pareto answer is in.
+    await tradeoff.getByTestId('tradeoff-canvas').waitFor();
     expect(await tradeoff.getByTestId('tradeoff-canvas').isVisible()).toBe(true);
     const points = tradeoff.getByTestId('tradeoff-point');
     expect(await points.count()).toBe(2);

@@ -146,6 +146,16 @@ describe('pareto', () => {
     expect(all.frontier.map((f) => f.run.id)).toEqual([runs[3]!.runId]);
   });
 
+  it("keeps only the named runs when given runIds (a comparison's trade-off)", async () => {
+    const q = `query($p: ID!, $ids: [ID!]) { pareto(projectId: $p, x: "size.bytes", y: "perplexity", suiteVersion: 1, runIds: $ids) { frontier { run { id } } dominated { run { id } } } }`;
+    // Without runs[1] (which dominated runs[2]), runs[2] joins the frontier.
+    const two = ok(await h.gql<{ pareto: { frontier: { run: { id: string } }[]; dominated: unknown[] } }>(q, { p: projectId, ids: [runs[0]!.runId, runs[2]!.runId] }, owner.token)).pareto;
+    expect(two.frontier.map((f) => f.run.id).sort()).toEqual([runs[0]!.runId, runs[2]!.runId].sort());
+    expect(two.dominated).toEqual([]);
+    const bad = await h.gql(q, { p: projectId, ids: ['nope'] }, owner.token);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'runIds[0]' });
+  });
+
   it('refuses metrics without a direction, and other teams', async () => {
     const neutral = await h.gql(PARETO, { p: projectId, x: 'eval.tokens', y: 'perplexity' }, owner.token);
     expect(neutral.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'x' } });

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { NavBar } from '../components/NavBar';
+import { PageState } from '../components/PageState';
 import { usePolling } from '../components/usePolling';
 import { useSession } from '../components/useSession';
 import { gql } from '../client/graphql';
@@ -52,9 +53,9 @@ export default function HomePage() {
             <p className="muted">Pick a project to see its runs, or start a new one.</p>
           </div>
         </div>
-        {error ? <div className="error">{error}</div> : null}
+        <PageState what="teams" loading={!data && !error} error={error} onRetry={() => void reload()} />
         {data ? <PendingInvitations invitations={data.invitations} onChange={reload} /> : null}
-        {data && data.teams.length === 0 ? <p className="empty">You are not in any team yet. Create one below.</p> : null}
+        <PageState what="teams" empty={data && data.teams.length === 0 ? 'You are not in any team yet. Create one below.' : null} testId="teams" />
         {data?.teams.map((team) => (
           <TeamCard key={team.id} team={team} onChange={reload} />
         ))}
@@ -100,9 +101,7 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
         </h2>
         <span className="muted">{team.viewerRole}</span>
       </div>
-      {team.projects.length === 0 ? (
-        <p className="empty">No projects yet.</p>
-      ) : (
+      <PageState what="projects" empty={team.projects.length === 0 ? 'No projects yet.' : null} testId="projects">
         <ul className="project-list">
           {team.projects.map((p) => (
             <li key={p.id}>
@@ -120,7 +119,7 @@ function TeamCard({ team, onChange }: { team: TeamWithProjects; onChange: () => 
             </li>
           ))}
         </ul>
-      )}
+      </PageState>
       {canWrite ? (
         <form className="inline-form" onSubmit={createProject} style={{ marginTop: '1rem' }}>
           <input aria-label="Project name" placeholder="New project name" required value={name} onChange={(e) => setName(e.target.value)} />

@@ -21,6 +21,7 @@ interface ScatterDatum {
   kind: 'run' | 'base';
   label: string;
   frontier: boolean;
+  dominatedBy: number;
 }
 
 function axis(unit: string, label: string, position: 'x' | 'y') {
@@ -41,7 +42,7 @@ export function tradeoffOption(points: ReadonlyArray<ScatterPoint>, xName: strin
   const ym = metricMeta(yName);
   const sx = axisScale(xm.unit);
   const sy = axisScale(ym.unit);
-  const datum = (p: ScatterPoint): ScatterDatum => ({ value: [p.x * sx, p.y * sy], raw: [p.x, p.y], key: p.key, kind: p.kind, label: p.label, frontier: p.frontier });
+  const datum = (p: ScatterPoint): ScatterDatum => ({ value: [p.x * sx, p.y * sy], raw: [p.x, p.y], key: p.key, kind: p.kind, label: p.label, frontier: p.frontier, dominatedBy: p.dominatedBy });
   const runs = points.filter((p) => p.kind === 'run').map(datum);
   const bases = points.filter((p) => p.kind === 'base').map(datum);
   const frontier = frontierLine(points).map(datum);
@@ -50,6 +51,7 @@ export function tradeoffOption(points: ReadonlyArray<ScatterPoint>, xName: strin
     `<br>${escapeHtml(xm.label)}: ${escapeHtml(formatInUnit(d.raw[0], xm.unit, xm.label))}` +
     `<br>${escapeHtml(ym.label)}: ${escapeHtml(formatInUnit(d.raw[1], ym.unit, ym.label))}` +
     (d.frontier ? '<br><i>on the Pareto frontier</i>' : '') +
+    (d.dominatedBy > 0 ? `<br>dominated by ${d.dominatedBy} frontier run${d.dominatedBy === 1 ? '' : 's'}` : '') +
     (d.kind === 'run' ? '<br><span style="color:#667085">click to open the run</span>' : '');
   return {
     animation: false,

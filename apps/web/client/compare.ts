@@ -1,92 +1,79 @@
 /**
- * Compare 2..100 runs: their figures aligned by metric with the difference from a
- * reference run, the best value marked by the catalogue's direction, and the recipe
- * settings that differ between them. Computed here from the runs' metrics until the API
- * answers a comparison of its own. Pure.
+ * Compare 2..100 runs through the API's `compareRuns`: its aligned metric table (deltas
+ * against each run's base model or a chosen baseline run), its recipe diff and its series.
+ * What is left here is reading the link and presenting the answer. Pure.
  */
 import { describeMetric } from '@distillery/eval/metric-catalogue';
-import type { RunRow } from './queries';
-import { runLevelValues } from './run-summary';
+import { RUN_ROW, type RunRow } from './queries';
 
 export const MAX_COMPARE = 100;
 
-export interface AlignedMetric {
+export const COMPARE_RUNS = `query CompareRuns($ids: [ID!]!, $baseline: ID) {
+  compareRuns(ids: $ids, baseline: $baseline) {
+    runs { ${RUN_ROW} project { id name team { id name } } }
+    baseline { id }
+    metrics { name label unit lowerIsBetter family cells { runId value reference delta ratio better } }
+    recipeDiff { path values }
+  }
+}`;
+
+export const COMPARE_SERIES = `query CompareSeries($ids: [ID!]!, $name: String!) {
+  compareRuns(ids: $ids) { series(names: [$name]) { runId points { step value } } }
+}`;
+
+export interface ComparedCell {
+  runId: string;
+  value: number | null;
+  reference: number | null;
+  delta: number | null;
+  ratio: number | null;
+  better: boolean | null;
+}
+
+export interface ComparedMetric {
   name: string;
-  label: string;
-  unit: string;
+  label: string | null;
+  unit: string | null;
   lowerIsBetter: boolean | null;
-  /** One per run, in the runs' order; null when that run lacks the metric. */
-  values: (number | null)[];
-  /** value − reference run's value; null where either is missing. */
-  deltas: (number | null)[];
-  /** Indices of the runs with the best value (ties share it); empty without a direction. */
-  best: number[];
+  family: string | null;
+  cells: ComparedCell[];
 }
 
-/** Output-model figures (catalogue scope `model`) only: base and settings repeat across runs. */
-function comparable(name: string): boolean {
-  const d = describeMetric(name);
-  return d !== undefined && d.scope === 'model';
+export type CompareRun = RunRow & { project: { id: string; name: string; team: { id: string; name: string } } };
+
+export interface Comparison {
+  runs: CompareRun[];
+  baseline: { id: string } | null;
+  metrics: ComparedMetric[];
+  recipeDiff: { path: string; values: unknown[] }[];
 }
 
-export function alignMetrics(runs: ReadonlyArray<RunRow>, referenceIndex = 0): AlignedMetric[] {
-  const perRun = runs.map((r) => runLevelValues(r.metrics));
-  const names = new Set<string>();
-  for (const values of perRun) for (const name of values.keys()) if (comparable(name)) names.add(name);
-  const ordered = [...names].sort((a, b) => {
-    const da = describeMetric(a)!;
-    const db = describeMetric(b)!;
-    return da.family.localeCompare(db.family) || da.label.localeCompare(db.label);
-  });
-  return ordered.map((name) => {
-    const d = describeMetric(name)!;
-    const values = perRun.map((v) => v.get(name) ?? null);
-    const ref = values[referenceIndex] ?? null;
-    const deltas = values.map((v) => (v !== null && ref !== null ? v - ref : null));
-    let best: number[] = [];
-    if (d.lowerIsBetter !== null) {
-      const present = values.filter((v): v is number => v !== null);
-      if (present.length > 0) {
-        const target = d.lowerIsBetter ? Math.min(...present) : Math.max(...present);
-        best = values.flatMap((v, i) => (v === target ? [i] : []));
-      }
-    }
-    return { name, label: d.label, unit: d.unit, lowerIsBetter: d.lowerIsBetter, values, deltas, best };
-  });
+export interface ComparedSeries {
+  runId: string;
+  points: { step: number | null; value: number }[];
 }
 
-/** A JSON value flattened to dotted paths of its leaves: {steps:[{params:{bits:4}}]} → "steps[0].params.bits". */
-export function flattenJson(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  if (Array.isArray(value)) {
-    if (value.length === 0) out.set(prefix, '[]');
-    value.forEach((v, i) => flattenJson(v, `${prefix}[${i}]`, out));
-  } else if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) out.set(prefix, '{}');
-    for (const [k, v] of entries) flattenJson(v, prefix ? `${prefix}.${k}` : k, out);
-  } else {
-    out.set(prefix, JSON.stringify(value));
-  }
-  return out;
+/** The output models' figures lead (catalogue scope `model`); base, ratio, setting and step figures follow, folded. */
+export function splitMetrics(metrics: ReadonlyArray<ComparedMetric>): { main: ComparedMetric[]; other: ComparedMetric[] } {
+  const main: ComparedMetric[] = [];
+  const other: ComparedMetric[] = [];
+  for (const m of metrics) (describeMetric(m.name)?.scope === 'model' ? main : other).push(m);
+  const order = (a: ComparedMetric, b: ComparedMetric) => (a.family ?? '').localeCompare(b.family ?? '') || (a.label ?? a.name).localeCompare(b.label ?? b.name);
+  return { main: main.sort(order), other };
 }
 
-export interface RecipeDifference {
-  path: string;
-  /** The JSON of the value in each run; null where the run's recipe has no such path. */
-  values: (string | null)[];
+/** Indices of the cells with the best value in the metric's direction (ties share it); none without a direction. */
+export function bestIndices(m: ComparedMetric): number[] {
+  if (m.lowerIsBetter === null) return [];
+  const present = m.cells.map((c) => c.value).filter((v): v is number => v !== null);
+  if (present.length === 0) return [];
+  const target = m.lowerIsBetter ? Math.min(...present) : Math.max(...present);
+  return m.cells.flatMap((c, i) => (c.value === target ? [i] : []));
 }
 
-/** Recipe settings whose values are not the same in every run, in path order. */
-export function recipeDiff(recipes: ReadonlyArray<unknown>): RecipeDifference[] {
-  const flat = recipes.map((r) => flattenJson(r));
-  const paths = new Set<string>();
-  for (const f of flat) for (const p of f.keys()) paths.add(p);
-  const out: RecipeDifference[] = [];
-  for (const path of [...paths].sort()) {
-    const values = flat.map((f) => f.get(path) ?? null);
-    if (values.some((v) => v !== values[0])) out.push({ path, values });
-  }
-  return out;
+/** A recipe value as the diff shows it: JSON, "—" where the run's recipe has no such setting. */
+export function recipeValueText(v: unknown): string {
+  return v === null || v === undefined ? '—' : JSON.stringify(v);
 }
 
 /** The ids of a compare link (`?runs=a,b,c`), deduplicated, at most MAX_COMPARE; throws naming the problem. */

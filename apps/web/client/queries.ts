@@ -101,7 +101,7 @@ export const TEAMS = `query Teams { teams { id name slug viewerRole projects { i
 export const CREATE_TEAM = `mutation CreateTeam($name: String!) { createTeam(name: $name) { id } }`;
 export const CREATE_PROJECT = `mutation CreateProject($teamId: ID!, $name: String!, $description: String) { createProject(teamId: $teamId, name: $name, description: $description) { id } }`;
 
-const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId label unit }`;
+export const RUN_ROW = `id status recipe progress progressMessage createdAt startedAt finishedAt error baseModel { id name } metrics { name value step runStepId label unit }`;
 
 export const PROJECT_PAGE = `query ProjectPage($id: ID!, $first: Int) {
   project(id: $id) { id name description team { id name } models { id name status error bytes parameterCount createdAt producedByRun { id } importReport { format architecture parameters dtypes tokenizerKind warnings } } }
@@ -124,21 +124,6 @@ export const RUNS_PAGE = `query RunsPage($projectId: ID!, $first: Int, $after: S
 }`;
 export interface RunsPageAnswer {
   runs: ProjectPageAnswer['runs'];
-}
-
-/** Several runs by id in one request (aliases), for the compare page; `withProject` adds the first run's project (the others share it). */
-export function runsByIdQuery(count: number, withProject = false): string {
-  const vars = Array.from({ length: count }, (_, i) => `$r${i}: ID!`).join(', ');
-  const project = (i: number) => (withProject && i === 0 ? ' project { id name team { id name } }' : '');
-  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { ${RUN_ROW}${project(i)} }`).join('\n');
-  return `query CompareRuns(${vars}) {\n${fields}\n}`;
-}
-
-/** One series of several runs in one request (aliases). */
-export function seriesByRunQuery(count: number): string {
-  const vars = Array.from({ length: count }, (_, i) => `$r${i}: ID!`).join(', ');
-  const fields = Array.from({ length: count }, (_, i) => `r${i}: run(id: $r${i}) { id metricSeries(name: $name) { step value } }`).join('\n');
-  return `query CompareSeries($name: String!, ${vars}) {\n${fields}\n}`;
 }
 
 export const TECHNIQUES = `query Techniques { techniques { id family title description paramsSchema } }`;

@@ -1,7 +1,7 @@
 /**
  * What the runs page shows of the runs it has loaded: each run's steps with the
  * parameters that differ from the technique's defaults (so two runs of one technique read
- * differently), filtering by technique family, sorting by any metric column, and the
+ * differently), sorting by any metric column, and the
  * metric columns one may pick. Pure.
  */
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
@@ -43,16 +43,6 @@ export function stepSummaries(recipe: unknown, defaults: ReadonlyMap<string, Rec
 /** Default parameters of every technique, keyed by id. */
 export function techniqueDefaults(techniques: ReadonlyArray<Technique>): Map<string, Record<string, unknown>> {
   return new Map(techniques.map((t) => [t.id, defaultParams(t.paramsSchema)]));
-}
-
-/** Families of the techniques a run's recipe uses. */
-export function runFamilies(run: RunRow, familyOf: ReadonlyMap<string, string>): Set<string> {
-  return new Set(recipeSteps(run.recipe).map((s) => familyOf.get(s.technique) ?? s.technique.split('.')[0]!));
-}
-
-export function filterByFamily(runs: ReadonlyArray<RunRow>, family: string, familyOf: ReadonlyMap<string, string>): RunRow[] {
-  if (!family) return [...runs];
-  return runs.filter((r) => runFamilies(r, familyOf).has(family));
 }
 
 export type SortKey = 'createdAt' | `metric:${string}`;

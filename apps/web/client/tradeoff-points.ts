@@ -1,12 +1,9 @@
 /**
- * The points of a trade-off scatter of any two catalogue metrics: one per succeeded run
- * with both figures, one per distinct base model that has both (from the base-scope
- * names), and which runs sit on the Pareto frontier. Pure.
+ * The points of a trade-off scatter from the API's `pareto` answer: the frontier and the
+ * dominated runs as the API decided them, plus one point per distinct base model that has
+ * both figures (from the base-scope names of the catalogue). Pure.
  */
 import { describeMetric, metricCatalogue } from '@distillery/eval/metric-catalogue';
-import { paretoFrontier } from './pareto';
-import type { RunRow } from './queries';
-import { runLevelValues } from './run-summary';
 
 export interface ScatterPoint {
   /** A run's id, or `base:<model id>` for a base model. */
@@ -16,6 +13,38 @@ export interface ScatterPoint {
   x: number;
   y: number;
   frontier: boolean;
+  /** How many frontier runs beat this one (0 on the frontier and for base models). */
+  dominatedBy: number;
+}
+
+export interface ParetoRun {
+  id: string;
+  recipe: unknown;
+  baseModel: { id: string; name: string };
+}
+
+export interface ParetoAnswer {
+  frontier: { x: number; y: number; run: ParetoRun }[];
+  dominated: { x: number; y: number; dominatedBy: string[]; run: ParetoRun }[];
+  missing: number;
+}
+
+const PARETO_RUN = 'run { id recipe baseModel { id name } }';
+
+/** Give exactly one of projectId and sweepId; runIds narrows to those runs. */
+export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!]) {
+  pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds) {
+    frontier { x y ${PARETO_RUN} }
+    dominated { x y dominatedBy ${PARETO_RUN} }
+    missing
+  }
+}`;
+
+/** The run-level figures of one run per base model (aliases b0, b1, …), to place the base models. */
+export function baseFiguresQuery(count: number): string {
+  const vars = Array.from({ length: count }, (_, i) => `$b${i}: ID!`).join(', ');
+  const fields = Array.from({ length: count }, (_, i) => `b${i}: run(id: $b${i}) { baseModel { id } metrics { name value runStepId } }`).join('\n');
+  return `query BaseFigures(${vars}) {\n${fields}\n}`;
 }
 
 /** The base-model name of the same figure as `name`, if the catalogue records one. */
@@ -25,33 +54,37 @@ export function baseNameOf(name: string): string | undefined {
   return metricCatalogue[d.key].names.base;
 }
 
-/** Lower-is-better for the frontier; a metric with no direction counts as lower-is-better. */
-export function lowerIsBetter(name: string): boolean {
-  return describeMetric(name)?.lowerIsBetter ?? true;
+/** One run of each distinct base model among the answer's runs, by base model id. */
+export function runPerBase(front: ParetoAnswer): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of [...front.frontier, ...front.dominated]) if (!out.has(p.run.baseModel.id)) out.set(p.run.baseModel.id, p.run.id);
+  return out;
 }
 
-export function scatterPoints(runs: ReadonlyArray<RunRow>, xName: string, yName: string, labelOf: (run: RunRow) => string): ScatterPoint[] {
-  const out: ScatterPoint[] = [];
-  const bases = new Map<string, ScatterPoint>();
+export function scatterPoints(
+  front: ParetoAnswer,
+  xName: string,
+  yName: string,
+  labelOf: (run: ParetoRun) => string,
+  /** Run-level figures of a run of each base model, by base model id. */
+  baseFigures: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(),
+): ScatterPoint[] {
+  const runs: ScatterPoint[] = [
+    ...front.frontier.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: true, dominatedBy: 0 })),
+    ...front.dominated.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: false, dominatedBy: p.dominatedBy.length })),
+  ];
+  if (runs.length === 0) return [];
   const bx = baseNameOf(xName);
   const by = baseNameOf(yName);
-  for (const run of runs) {
-    if (run.status !== 'succeeded') continue;
-    const v = runLevelValues(run.metrics);
-    const x = v.get(xName);
-    const y = v.get(yName);
-    if (x === undefined || y === undefined) continue;
-    out.push({ key: run.id, kind: 'run', label: labelOf(run), x, y, frontier: false });
-    const baseKey = `base:${run.baseModel.id}`;
-    const baseX = bx ? v.get(bx) : undefined;
-    const baseY = by ? v.get(by) : undefined;
-    if (baseX !== undefined && baseY !== undefined && !bases.has(baseKey)) {
-      bases.set(baseKey, { key: baseKey, kind: 'base', label: run.baseModel.name, x: baseX, y: baseY, frontier: false });
-    }
+  const names = new Map([...front.frontier, ...front.dominated].map((p) => [p.run.baseModel.id, p.run.baseModel.name]));
+  const bases: ScatterPoint[] = [];
+  for (const [id, name] of names) {
+    const v = baseFigures.get(id);
+    const x = bx ? v?.get(bx) : undefined;
+    const y = by ? v?.get(by) : undefined;
+    if (x !== undefined && y !== undefined) bases.push({ key: `base:${id}`, kind: 'base', label: name, x, y, frontier: false, dominatedBy: 0 });
   }
-  const onFrontier = new Set(paretoFrontier(out, { xLowerIsBetter: lowerIsBetter(xName), yLowerIsBetter: lowerIsBetter(yName) }));
-  out.forEach((p, i) => (p.frontier = onFrontier.has(i)));
-  return out.length === 0 ? [] : [...out, ...bases.values()];
+  return [...runs, ...bases];
 }
 
 /** Frontier runs in the order the frontier line joins them (by x). */

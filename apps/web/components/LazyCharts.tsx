@@ -4,8 +4,9 @@
  * so pages become usable (tables, forms) before it has arrived and been parsed.
  */
 import dynamic from 'next/dynamic';
+import { PageState } from './PageState';
 
-const placeholder = () => <p className="loading">Loading chart…</p>;
+const placeholder = () => <PageState what="chart" loading testId="chart" />;
 
 export const TradeoffChart = dynamic(() => import('./TradeoffChart').then((m) => m.TradeoffChart), { ssr: false, loading: placeholder });
 export const LineChart = dynamic(() => import('./LineChart').then((m) => m.LineChart), { ssr: false, loading: placeholder });

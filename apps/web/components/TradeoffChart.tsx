@@ -1,19 +1,26 @@
 'use client';
 /**
- * Trade-off scatter of any two metrics the runs recorded, with the Pareto frontier drawn
- * and the base models marked; hover for details, wheel or slider to zoom, click a run's
- * point to open it. The same points are listed as a table for keyboards and screen readers.
+ * Trade-off scatter of any two metrics with the Pareto frontier drawn and the base models
+ * marked. The API's `pareto` query decides the frontier and the dominated runs (over a
+ * project, a sweep, or the named runs of a comparison); hover for details, wheel or slider
+ * to zoom, click a run's point to open it. The same points are listed as a table for
+ * keyboards and screen readers.
  */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { tradeoffOption } from '../client/chart-options';
+import { gql } from '../client/graphql';
 import { formatMetricValue, metricMeta } from '../client/metric-format';
-import type { RunRow } from '../client/queries';
+import type { Metric } from '../client/queries';
 import { runLevelValues } from '../client/run-summary';
-import { scatterPoints } from '../client/tradeoff-points';
+import { baseFiguresQuery, PARETO, runPerBase, scatterPoints, type ParetoAnswer, type ParetoRun } from '../client/tradeoff-points';
 import { metricColumnChoices } from '../client/runs-view';
 import { EChart } from './EChart';
+import { PageState } from './PageState';
+
+/** Base models placed at most (one aliased run each). */
+const MAX_BASES = 10;
 
 function AxisPicker({ axis, value, choices, onChange }: { axis: 'x' | 'y'; value: string; choices: { name: string; label: string }[]; onChange: (name: string) => void }) {
   return (
@@ -30,14 +37,49 @@ function AxisPicker({ axis, value, choices, onChange }: { axis: 'x' | 'y'; value
   );
 }
 
+export interface TradeoffScope {
+  /** Exactly one of projectId and sweepId. */
+  projectId?: string;
+  sweepId?: string;
+  /** Only these runs of the project (a comparison). */
+  runIds?: string[];
+}
+
+interface Loaded {
+  /** The scope and axes it answers (a stale answer is not drawn on new axes). */
+  key: string;
+  front: ParetoAnswer;
+  bases: Map<string, Map<string, number>>;
+}
+
+async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: string): Promise<Loaded> {
+  const { pareto: front } = await gql<{ pareto: ParetoAnswer }>(PARETO, {
+    projectId: scope.sweepId ? null : (scope.projectId ?? null),
+    sweepId: scope.sweepId ?? null,
+    runIds: scope.runIds ?? null,
+    x,
+    y,
+  });
+  const perBase = [...runPerBase(front).values()].slice(0, MAX_BASES);
+  const bases = new Map<string, Map<string, number>>();
+  if (perBase.length > 0) {
+    const answer = await gql<Record<string, { baseModel: { id: string }; metrics: Metric[] }>>(baseFiguresQuery(perBase.length), Object.fromEntries(perBase.map((id, i) => [`b${i}`, id])));
+    for (const r of Object.values(answer)) bases.set(r.baseModel.id, runLevelValues(r.metrics));
+  }
+  return { key, front, bases };
+}
+
 export function TradeoffChart({
-  runs,
+  scope,
   labelOf,
+  refreshKey = '',
   initialX = 'size.bytes',
   initialY = 'perplexity',
 }: {
-  runs: RunRow[];
-  labelOf: (run: RunRow) => string;
+  scope: TradeoffScope;
+  labelOf: (run: ParetoRun) => string;
+  /** A change (new or finished runs) asks the API again. */
+  refreshKey?: string;
   initialX?: string;
   initialY?: string;
 }) {
@@ -46,15 +88,27 @@ export function TradeoffChart({
   const [yName, setY] = useState(initialY);
   // Remounting the chart is the simplest full reset of its zoom.
   const [zoomReset, setZoomReset] = useState(0);
-  // Only metrics some run recorded are worth offering.
-  const choices = useMemo(() => {
-    const present = new Set<string>();
-    for (const r of runs) for (const name of runLevelValues(r.metrics).keys()) present.add(name);
-    return metricColumnChoices().filter((c) => present.has(c.name));
-  }, [runs]);
-  const points = useMemo(() => scatterPoints(runs, xName, yName, labelOf), [runs, xName, yName, labelOf]);
+  // The frontier needs a direction on both axes.
+  const choices = useMemo(() => metricColumnChoices().filter((c) => metricMeta(c.name).lowerIsBetter !== null), []);
+  const [answer, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  const scopeKey = JSON.stringify(scope);
+  const key = `${scopeKey} ${xName} ${yName}`;
+  const loaded = answer?.key === key ? answer : null;
+  useEffect(() => {
+    let alive = true;
+    setError(null);
+    loadTradeoff(key, JSON.parse(scopeKey) as TradeoffScope, xName, yName).then(
+      (l) => alive && setLoaded(l),
+      (e: Error) => alive && setError(e.message),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [key, scopeKey, xName, yName, refreshKey, attempt]);
+  const points = useMemo(() => (loaded ? scatterPoints(loaded.front, xName, yName, labelOf, loaded.bases) : []), [loaded, xName, yName, labelOf]);
   const option = useMemo(() => tradeoffOption(points, xName, yName), [points, xName, yName]);
-  if (choices.length === 0) return null;
   const frontier = points.filter((p) => p.frontier);
   return (
     <figure className="chart" data-testid="tradeoff-chart">
@@ -65,10 +119,14 @@ export function TradeoffChart({
           <AxisPicker axis="y" value={yName} choices={choices} onChange={setY} />
         </span>
       </figcaption>
-      {points.length === 0 ? (
-        <p className="empty">No finished run has both figures yet.</p>
-      ) : (
-        <>
+      <PageState
+        what="trade-off"
+        loading={!loaded && !error}
+        error={error}
+        onRetry={() => setAttempt((n) => n + 1)}
+        empty={loaded && points.length === 0 ? 'No finished run has both figures yet.' : null}
+        testId="tradeoff"
+      >
           <EChart
             key={zoomReset}
             option={option}
@@ -89,6 +147,7 @@ export function TradeoffChart({
           <details className="chart-data">
             <summary>
               {points.filter((p) => p.kind === 'run').length} runs plotted, {frontier.length} on the Pareto frontier
+              {loaded && loaded.front.missing > 0 ? `, ${loaded.front.missing} without both figures` : ''}
             </summary>
             <table data-testid="tradeoff-table">
               <thead>
@@ -96,7 +155,7 @@ export function TradeoffChart({
                   <th>Run</th>
                   <th className="num">{metricMeta(xName).label}</th>
                   <th className="num">{metricMeta(yName).label}</th>
-                  <th>Frontier</th>
+                  <th>Pareto</th>
                 </tr>
               </thead>
               <tbody>
@@ -107,14 +166,13 @@ export function TradeoffChart({
                         </Link> : `${p.label} (base model)`}</td>
                     <td className="num">{formatMetricValue(xName, p.x)}</td>
                     <td className="num">{formatMetricValue(yName, p.y)}</td>
-                    <td>{p.frontier ? 'yes' : ''}</td>
+                    <td>{p.frontier ? 'frontier' : p.dominatedBy > 0 ? `dominated by ${p.dominatedBy}` : ''}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </details>
-        </>
-      )}
+      </PageState>
     </figure>
   );
 }

@@ -1,14 +1,15 @@
 'use client';
 /**
- * A project's runs, a page at a time from the API's cursor (newest first), with an
- * optional status filter applied by the API. `loadMore()` fetches the next page; the
+ * A project's runs, a page at a time from the API's cursor (newest first), with the
+ * page's filters applied by the API. `loadMore()` fetches the next page; the
  * project's run events (a subscription) fetch the newest page again and merge it in, so
  * statuses stay live without reloading thousands of rows.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import { gql, GraphqlRequestError } from '../client/graphql';
-import { RUNS_PAGE, type RunRow, type RunStatus, type RunsPageAnswer } from '../client/queries';
+import { RUNS_PAGE, type RunRow, type RunsPageAnswer } from '../client/queries';
+import { apiRunFilter, filterToSearch, type RunListFilter } from '../client/run-filters';
 import { mergeNewest } from '../client/runs-view';
 import { PROJECT_RUN_EVENTS } from '../client/subscriptions';
 import { useLiveReload, type LiveState } from './useLiveReload';
@@ -28,7 +29,7 @@ export interface RunPages {
   live: LiveState;
 }
 
-export function useRunPages(projectId: string, status: RunStatus | '', enabled: boolean): RunPages {
+export function useRunPages(projectId: string, filter: RunListFilter, enabled: boolean): RunPages {
   const router = useRouter();
   const [runs, setRuns] = useState<RunRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -38,10 +39,12 @@ export function useRunPages(projectId: string, status: RunStatus | '', enabled: 
   const busy = useRef(false);
   const generation = useRef(0);
 
+  // Keyed by the filter's link form, so an equal filter built anew does not refetch.
+  const key = filterToSearch(filter);
+  const apiFilter = useMemo(() => apiRunFilter(filter), [key]);
   const fetchPage = useCallback(
-    (after: string | null) =>
-      gql<RunsPageAnswer>(RUNS_PAGE, { projectId, first: after ? RUNS_PAGE_SIZE : FIRST_PAGE_SIZE, after, filter: status ? { status } : null }),
-    [projectId, status],
+    (after: string | null) => gql<RunsPageAnswer>(RUNS_PAGE, { projectId, first: after ? RUNS_PAGE_SIZE : FIRST_PAGE_SIZE, after, filter: apiFilter }),
+    [projectId, apiFilter],
   );
   const fail = useCallback(
     (e: unknown) => {
@@ -90,7 +93,11 @@ export function useRunPages(projectId: string, status: RunStatus | '', enabled: 
     }
   }, [cursor, hasMore, fetchPage, fail]);
 
+  // Another filter: the rows of the previous one go at once, not when the new page arrives.
   useEffect(() => {
+    setRuns([]);
+    setCursor(null);
+    setHasMore(false);
     if (enabled) void refresh();
   }, [enabled, refresh]);
 

@@ -68,7 +68,16 @@ export const compareResolvers: ResolverMap = {
     },
     async pareto(
       _: unknown,
-      args: { projectId?: string | null; sweepId?: string | null; x: string; y: string; suiteVersion?: number | null; xLowerIsBetter?: boolean | null; yLowerIsBetter?: boolean | null },
+      args: {
+        projectId?: string | null;
+        sweepId?: string | null;
+        x: string;
+        y: string;
+        suiteVersion?: number | null;
+        xLowerIsBetter?: boolean | null;
+        yLowerIsBetter?: boolean | null;
+        runIds?: string[] | null;
+      },
       ctx: ApiContext,
     ) {
       await ctx.viewer();
@@ -85,11 +94,15 @@ export const compareResolvers: ResolverMap = {
       const dx = direction(args.x, args.xLowerIsBetter, 'x');
       const dy = direction(args.y, args.yLowerIsBetter, 'y');
       const version = args.suiteVersion ?? null;
+      const runIds = args.runIds ? [...new Set(args.runIds)] : null;
+      if (runIds && runIds.length > MAX_COMPARED) throw badInput('runIds', `at most ${MAX_COMPARED} runs`);
+      if (runIds) runIds.forEach((id, i) => parseInput(UuidSchema, id, `runIds[${i}]`));
       const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
         SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
         FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
         WHERE r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid) AND m.name IN (${args.x}, ${args.y})
           AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
+          AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
         ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
       const byRun = valuesOf(rows);
       const points: { id: string; x: number; y: number }[] = [];

@@ -93,7 +93,8 @@ export const compareTypeDefs = /* GraphQL */ `
     The Pareto frontier of a project's or a sweep's runs (give exactly one) on two metrics (their latest values). Directions come from the
     metric catalogue; for other names (an external run's own metrics) give xLowerIsBetter / yLowerIsBetter.
     suiteVersion keeps only runs scored with that evaluation suite version, so figures of different suites are not mixed.
+    runIds keeps only those runs of the project or sweep (a comparison's trade-off; at most 200).
     """
-    pareto(projectId: ID, sweepId: ID, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean): ParetoFront!
+    pareto(projectId: ID, sweepId: ID, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean, runIds: [ID!]): ParetoFront!
   }
 `;

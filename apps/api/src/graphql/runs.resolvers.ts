@@ -10,6 +10,7 @@ import { OMIT_RUN_DOCUMENTS, runDocument, type RunParent } from '../run-document
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
 import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
+import { listConditions, type ListFilter } from '../run-list-filters';
 import { cancelRun, createQueuedRun } from '@distillery/experiments';
 import { checkRunRequest, recipeSource } from '../run-request';
 import type { ResolverMap } from './resolver-types';
@@ -17,7 +18,7 @@ import type { ResolverMap } from './resolver-types';
 const MAX_PAGE = 100;
 const MAX_SERIES_POINTS = 10_000;
 
-interface RunFilter {
+interface RunFilter extends ListFilter {
   status?: RunStatus | null;
   baseModelId?: string | null;
   createdAfter?: Date | null;
@@ -62,6 +63,7 @@ export const runsResolvers: ResolverMap = {
       if (filter.baseModelId) and.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
       if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
       and.push(...(await labelConditions(ctx.prisma, args.projectId, filter)));
+      and.push(...(await listConditions(ctx.prisma, args.projectId, filter)));
       if (args.after) {
         const key = decodeCursor(args.after);
         if (!key) throw badInput('after', 'not a cursor returned by this API');

@@ -94,10 +94,23 @@ export const runsTypeDefs = /* GraphQL */ `
     createdAt: DateTime!
   }
 
+  "Runs whose latest value of a catalogue metric lies in [min, max] (either bound may be left out)."
+  input MetricRange {
+    name: String!
+    min: Float
+    max: Float
+  }
+
   input RunFilter {
     status: RunStatus
     baseModelId: ID
     createdAfter: DateTime
+    "Runs with a step of this technique family (quantize, prune, lowrank, share, distill, finetune)."
+    family: String
+    "Runs a sweep started."
+    sweepId: ID
+    "Every range must hold (at most 8)."
+    metrics: [MetricRange!]
   }
 
   type PageInfo {

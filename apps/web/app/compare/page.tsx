@@ -1,29 +1,40 @@
 'use client';
 /**
- * Compare 2..100 runs named in the link (`/compare?runs=a,b`): their figures aligned with
- * the difference from a reference run, the recipe settings that differ, overlaid curves,
- * and their trade-off.
+ * Compare 2..100 runs named in the link (`/compare?runs=a,b[&baseline=id]`) through the
+ * API's `compareRuns`: figures aligned with their difference from each run's base model or
+ * from a chosen baseline run, the recipe settings that differ, overlaid curves, and their
+ * trade-off (the API's frontier of these runs).
  */
 import Link from 'next/link';
-import { useSearchParams } from 'next/navigation';
-import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { LineChart, TradeoffChart } from '../../components/LazyCharts';
 import { NavBar } from '../../components/NavBar';
 import { WhenVisible } from '../../components/WhenVisible';
 import { PageState } from '../../components/PageState';
 import { StatusBadge } from '../../components/StatusBadge';
-import { loadCompareRuns, loadSeries, type CompareRun } from '../../components/compare-loading';
 import { usePolling } from '../../components/usePolling';
 import { useSession } from '../../components/useSession';
-import { alignMetrics, parseCompareIds, recipeDiff } from '../../client/compare';
+import {
+  bestIndices,
+  COMPARE_RUNS,
+  COMPARE_SERIES,
+  parseCompareIds,
+  recipeValueText,
+  splitMetrics,
+  type ComparedMetric,
+  type ComparedSeries,
+  type CompareRun,
+  type Comparison,
+} from '../../client/compare';
 import { gql } from '../../client/graphql';
 import { formatDelta, formatInUnit } from '../../client/metric-format';
-import { TECHNIQUES, type RunRow, type Technique } from '../../client/queries';
+import { TECHNIQUES, type Technique } from '../../client/queries';
 import { stepSummaries, techniqueDefaults } from '../../client/runs-view';
 
 export default function ComparePage() {
   return (
-    <Suspense fallback={<p className="loading">Loading…</p>}>
+    <Suspense fallback={<PageState what="comparison" loading />}>
       <Compare />
     </Suspense>
   );
@@ -31,32 +42,58 @@ export default function ComparePage() {
 
 function Compare() {
   const search = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
   // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
   useSession();
-  const [ids, idsError] = useMemo(() => {
+  const [ids, idsError] = useMemo((): [string[], string | null] => {
     try {
-      return [parseCompareIds(search?.get('runs') ?? null), null] as const;
+      return [parseCompareIds(search?.get('runs') ?? null), null];
     } catch (e) {
-      return [[], (e as Error).message] as const;
+      return [[], (e as Error).message];
     }
   }, [search]);
-  const load = useCallback(() => loadCompareRuns([...ids]), [ids]);
-  const { data: runs, error } = usePolling(load, () => false, 2000, ids.length >= 2);
+  const wanted = search?.get('baseline') ?? '';
+  const linked = ids.includes(wanted) ? wanted : null;
+  // Chosen at once (the radio stays checked), then written to the link.
+  const [baseline, setChosen] = useState<string | null>(linked);
+  useEffect(() => setChosen(linked), [linked]);
+  const load = useCallback(() => gql<{ compareRuns: Comparison }>(COMPARE_RUNS, { ids: [...ids], baseline }).then((d) => d.compareRuns), [ids, baseline]);
+  const { data, error, reload } = usePolling(load, () => false, 2000, ids.length >= 2);
+  // Another baseline asks again (the first answer is asked by usePolling itself).
+  const firstAsk = useRef(true);
+  useEffect(() => {
+    if (firstAsk.current) {
+      firstAsk.current = false;
+      return;
+    }
+    void reload();
+  }, [baseline, reload]);
+  // While another baseline is asked for, the previous answer stays (marked busy) so the page does not jump.
+  const comparison = data;
+  const stale = data !== null && (data.baseline?.id ?? null) !== baseline;
+  const runs = comparison?.runs ?? null;
+  const setBaseline = (id: string | null) => {
+    setChosen(id);
+    const q = new URLSearchParams(search?.toString() ?? '');
+    if (id) q.set('baseline', id);
+    else q.delete('baseline');
+    router.replace(`${pathname}?${q.toString()}`, { scroll: false });
+  };
   const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
     gql<{ techniques: Technique[] }>(TECHNIQUES).then((d) => setTechniques(d.techniques), () => setTechniques([]));
   }, []);
   const defaults = useMemo(() => techniqueDefaults(techniques), [techniques]);
   const labelOf = useCallback(
-    (run: RunRow) =>
+    (run: { recipe: unknown }) =>
       stepSummaries(run.recipe, defaults)
         .map((s) => (s.changed ? `${s.technique} (${s.changed})` : s.technique))
         .join(' → '),
     [defaults],
   );
-  const [reference, setReference] = useState(0);
-  const aligned = useMemo(() => (runs ? alignMetrics(runs, reference) : []), [runs, reference]);
-  const diff = useMemo(() => (runs ? recipeDiff(runs.map((r) => r.recipe)) : []), [runs]);
+  const { main, other } = useMemo(() => splitMetrics(comparison?.metrics ?? []), [comparison]);
+  const baselineIndex = runs && baseline ? runs.findIndex((r) => r.id === baseline) : -1;
 
   const project = runs?.[0]?.project;
   return (
@@ -66,81 +103,62 @@ function Compare() {
         <div className="page-head">
           <div>
             <h1>Compare {ids.length > 0 ? `${ids.length} runs` : 'runs'}</h1>
-            <p className="muted">Differences are against the reference run; the best value of each figure is marked.</p>
+            <p className="muted">
+              Differences are against {baseline ? 'the baseline run' : "each run's base model"}; the best value of each figure is marked.
+            </p>
           </div>
         </div>
         {idsError ? (
-          <div className="error" role="alert" data-testid="page-error">
-            {idsError}
-          </div>
+          <PageState what="runs" error={idsError} bare />
         ) : (
-          <PageState loading={!runs && !error} error={error} what="runs" />
+          <PageState what="comparison" loading={!runs && !error} error={error} onRetry={() => void reload()} />
         )}
-        {runs ? (
+        {runs && comparison ? (
           <>
             <section className="card">
               <h2>Runs</h2>
-              <ol className="compare-runs" data-testid="compare-runs">
-                {runs.map((r, i) => (
-                  <li key={r.id} className="wrap">
-                    <label className="check">
-                      <input type="radio" name="reference" checked={reference === i} onChange={() => setReference(i)} aria-label={`Use run ${i + 1} as the reference`} />{' '}
-                      <span className="run-index">#{i + 1}</span>
-                    </label>{' '}
-                    <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
-                      {labelOf(r)}
-                    </Link> <span className="muted">on {r.baseModel.name}</span>
-                  </li>
-                ))}
-              </ol>
+              <fieldset className="plain">
+                <legend className="sr-only">Compare against</legend>
+                <label className="check">
+                  <input type="radio" name="baseline" checked={baseline === null} onChange={() => setBaseline(null)} data-testid="baseline-base" /> Each run&apos;s base model
+                </label>
+                <ol className="compare-runs" data-testid="compare-runs">
+                  {runs.map((r, i) => (
+                    <li key={r.id} className="wrap">
+                      <label className="check">
+                        <input
+                          type="radio"
+                          name="baseline"
+                          checked={baseline === r.id}
+                          onChange={() => setBaseline(r.id)}
+                          aria-label={`Use run ${i + 1} as the baseline`}
+                          data-testid="baseline-run"
+                        />{' '}
+                        <span className="run-index">#{i + 1}</span>
+                      </label>{' '}
+                      <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
+                        {labelOf(r)}
+                      </Link> <span className="muted">on {r.baseModel.name}</span>
+                    </li>
+                  ))}
+                </ol>
+              </fieldset>
             </section>
-            <section className="card">
+            <section className="card" aria-busy={stale}>
               <h2>Figures</h2>
-              {aligned.length === 0 ? (
-                <p className="empty">None of these runs recorded figures yet.</p>
-              ) : (
-                <div className="table-scroll">
-                  <table className="compare-table" data-testid="compare-metrics">
-                    <thead>
-                      <tr>
-                        <th className="sticky-col">Figure</th>
-                        {runs.map((r, i) => (
-                          <th key={r.id} className="num">
-                            #{i + 1}
-                            {i === reference ? ' (ref.)' : ''}
-                          </th>
-                        ))}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {aligned.map((m) => (
-                        <tr key={m.name} data-metric={m.name}>
-                          <th scope="row" className="sticky-col wrap">
-                            {m.label}
-                          </th>
-                          {m.values.map((v, i) => (
-                            <td key={i} className={`num${m.best.includes(i) ? ' best' : ''}`} data-run={i}>
-                              {v === null ? '—' : formatInUnit(v, m.unit, m.label)}
-                              {i !== reference && m.deltas[i] !== null ? (
-                                <span className="delta" data-testid="delta">
-                                  {formatDelta(m.deltas[i]!, m.unit, m.label)}
-                                </span>
-                              ) : null}
-                              {m.best.includes(i) ? <span className="sr-only"> (best)</span> : null}
-                            </td>
-                          ))}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              )}
+              <PageState what="figures" empty={main.length === 0 ? 'None of these runs recorded figures yet.' : null} testId="compare-figures">
+                <MetricTable runs={runs} metrics={main} baselineIndex={baselineIndex} testId="compare-metrics" />
+              </PageState>
+              {other.length > 0 ? (
+                <details className="chart-data">
+                  <summary>Other figures ({other.length}): base models, ratios, settings and steps&apos; own</summary>
+                  <MetricTable runs={runs} metrics={other} baselineIndex={baselineIndex} testId="compare-other-metrics" />
+                </details>
+              ) : null}
             </section>
             <section className="card">
               <h2>Recipe differences</h2>
-              {diff.length === 0 ? (
-                <p className="empty">The recipes are identical.</p>
-              ) : (
+              <PageState what="recipes" empty={comparison.recipeDiff.length === 0 ? 'The recipes are identical.' : null} testId="recipe-diff">
                 <div className="table-scroll">
                   <table className="compare-table" data-testid="recipe-diff">
                     <thead>
@@ -152,14 +170,14 @@ function Compare() {
                       </tr>
                     </thead>
                     <tbody>
-                      {diff.map((d) => (
+                      {comparison.recipeDiff.map((d) => (
                         <tr key={d.path} data-path={d.path}>
                           <th scope="row" className="sticky-col mono wrap">
                             {d.path}
                           </th>
                           {d.values.map((v, i) => (
                             <td key={i} className="mono wrap">
-                              {v ?? '—'}
+                              {recipeValueText(v)}
                             </td>
                           ))}
                         </tr>
@@ -167,16 +185,18 @@ function Compare() {
                     </tbody>
                   </table>
                 </div>
-              )}
+              </PageState>
             </section>
             <WhenVisible>
               <CompareCurves runs={runs} labelOf={labelOf} />
             </WhenVisible>
-            <section className="card">
-              <WhenVisible minHeight={380}>
-                <TradeoffChart runs={runs} labelOf={labelOf} />
-              </WhenVisible>
-            </section>
+            {project ? (
+              <section className="card">
+                <WhenVisible minHeight={380}>
+                  <TradeoffChart scope={{ projectId: project.id, runIds: runs.map((r) => r.id) }} labelOf={labelOf} />
+                </WhenVisible>
+              </section>
+            ) : null}
           </>
         ) : null}
       </main>
@@ -184,34 +204,88 @@ function Compare() {
   );
 }
 
-function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: RunRow): string }) {
+function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRun[]; metrics: ComparedMetric[]; baselineIndex: number; testId: string }) {
+  return (
+    <div className="table-scroll">
+      <table className="compare-table" data-testid={testId}>
+        <thead>
+          <tr>
+            <th className="sticky-col">Figure</th>
+            {runs.map((r, i) => (
+              <th key={r.id} className="num">
+                #{i + 1}
+                {i === baselineIndex ? ' (baseline)' : ''}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {metrics.map((m) => {
+            const best = bestIndices(m);
+            const unit = m.unit ?? '';
+            const label = m.label ?? m.name;
+            return (
+              <tr key={m.name} data-metric={m.name}>
+                <th scope="row" className="sticky-col wrap">
+                  {label}
+                </th>
+                {m.cells.map((c, i) => (
+                  <td key={c.runId} className={`num${best.includes(i) ? ' best' : ''}`} data-run={i}>
+                    {c.value === null ? '—' : formatInUnit(c.value, unit, label)}
+                    {i !== baselineIndex && c.delta !== null && c.reference !== null ? (
+                      <span
+                        className={`delta${c.better === true ? ' better' : c.better === false ? ' worse' : ''}`}
+                        data-testid="delta"
+                        data-delta={c.delta}
+                        title={`against ${formatInUnit(c.reference, unit, label)}`}
+                      >
+                        {formatDelta(c.delta, unit, label)}
+                      </span>
+                    ) : null}
+                    {best.includes(i) ? <span className="sr-only"> (best)</span> : null}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { recipe: unknown }): string }) {
   const names = useMemo(() => [...new Set(runs.flatMap((r) => r.metrics.filter((m) => m.step !== null).map((m) => m.name)))].sort(), [runs]);
   const [name, setName] = useState('');
   const chosen = name || names[0] || '';
   const [series, setSeries] = useState<{ name: string; points: { x: number; y: number }[] }[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (!chosen) return;
     const having = runs.filter((r) => r.metrics.some((m) => m.name === chosen && m.step !== null));
     let alive = true;
     setSeries(null);
-    loadSeries(having.map((r) => r.id), chosen).then(
-      (byRun) => {
+    setError(null);
+    // compareRuns takes two runs at least: a curve only one run has is asked with another run beside it.
+    const ids = having.length >= 2 ? having.map((r) => r.id) : [...new Set([...having, ...runs].map((r) => r.id))].slice(0, 2);
+    gql<{ compareRuns: { series: ComparedSeries[] } }>(COMPARE_SERIES, { ids, name: chosen }).then(
+      (d) => {
         if (!alive) return;
+        const byRun = new Map(d.compareRuns.series.map((s) => [s.runId, s.points]));
         setSeries(
           having.map((r) => ({
             name: `#${runs.indexOf(r) + 1} ${labelOf(r)}`,
             points: (byRun.get(r.id) ?? []).map((p, i) => ({ x: p.step ?? i, y: p.value })),
           })),
         );
-        setError(null);
       },
       (e: Error) => alive && setError(e.message),
     );
     return () => {
       alive = false;
     };
-  }, [chosen, runs, labelOf]);
+  }, [chosen, runs, labelOf, attempt]);
   if (names.length === 0) return null;
   return (
     <section className="card">
@@ -228,8 +302,9 @@ function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: Run
           </select>
         </label>
       </div>
-      {error ? <div className="error">{error}</div> : null}
-      {series ? <LineChart name={chosen} title={chosen} series={series} /> : <p className="loading">Loading curves…</p>}
+      <PageState what="curves" loading={!series && !error} error={error} onRetry={() => setAttempt((n) => n + 1)} testId="compare-curves">
+        {series ? <LineChart name={chosen} title={chosen} series={series} /> : null}
+      </PageState>
     </section>
   );
 }

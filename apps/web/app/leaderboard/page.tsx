@@ -29,7 +29,7 @@ interface Query {
 
 export default function LeaderboardPage() {
   return (
-    <Suspense fallback={<p className="loading">Loading…</p>}>
+    <Suspense fallback={<PageState what="leaderboard" loading />}>
       <Leaderboard />
     </Suspense>
   );
@@ -115,7 +115,7 @@ function Leaderboard() {
           </div>
         </div>
         <PageState loading={!teams && !setupError} error={setupError} what="teams and metrics" />
-        {noTeams ? <p className="empty">Join or create a team to see its leaderboard.</p> : null}
+        <PageState what="teams" empty={noTeams ? 'Join or create a team to see its leaderboard.' : null} testId="leaderboard-teams" />
         {teams && !noTeams ? (
           <form className="card toolbar filters-form" onSubmit={submit} aria-label="leaderboard filters" data-testid="leaderboard-form">
             <fieldset className="toolbar" style={{ border: 'none', padding: 0, margin: 0 }}>
@@ -180,17 +180,13 @@ function Leaderboard() {
             {formError}
           </div>
         ) : null}
-        <PageState loading={loading && !board} error={error} what="leaderboard" />
+        <PageState loading={loading && !board} error={error} what="leaderboard" onRetry={() => setQuery((q) => (q ? { ...q } : q))} />
         {board ? (
           <section className="card" aria-labelledby="board-head" aria-busy={loading}>
             <h2 id="board-head">
               {board.metric.label} · {board.scope === 'TEAM' ? (teamName ?? 'team') : 'all public teams'} · {board.suite} v{board.suiteVersion}
             </h2>
-            {board.entries.length === 0 ? (
-              <p className="empty" data-testid="leaderboard-empty">
-                No succeeded runs scored with this suite version match these filters.
-              </p>
-            ) : (
+            <PageState what="leaderboard" empty={board.entries.length === 0 ? 'No succeeded runs scored with this suite version match these filters.' : null} testId="leaderboard">
               <div className="table-scroll">
                 <table data-testid="leaderboard-table">
                   <thead>
@@ -229,7 +225,7 @@ function Leaderboard() {
                   </tbody>
                 </table>
               </div>
-            )}
+            </PageState>
           </section>
         ) : null}
       </main>

@@ -1,7 +1,7 @@
 'use client';
 import Link from 'next/link';
-import { useParams, useRouter } from 'next/navigation';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useParams, usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ColumnPicker } from '../../../components/ColumnPicker';
 import { ModelsList } from '../../../components/ModelsList';
 import { TradeoffChart } from '../../../components/LazyCharts';
@@ -10,16 +10,17 @@ import { NavBar } from '../../../components/NavBar';
 import { NewRunForm } from '../../../components/NewRunForm';
 import { ModelUpload } from '../../../components/ModelUpload';
 import { PageState } from '../../../components/PageState';
+import { RunFilters } from '../../../components/RunFilters';
 import { RunsTable } from '../../../components/RunsTable';
 import { usePolling } from '../../../components/usePolling';
 import { useRunPages } from '../../../components/useRunPages';
 import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
 import { MAX_COMPARE } from '../../../client/compare';
-import { PROJECT, TECHNIQUES, type ProjectAnswer, type RunRow, type RunStatus, type Technique } from '../../../client/queries';
+import { PROJECT, TECHNIQUES, type ProjectAnswer, type RunRow, type Technique } from '../../../client/queries';
+import { filterFromSearch, filterToSearch, isFiltered, type RunListFilter } from '../../../client/run-filters';
 import {
   DEFAULT_COLUMNS,
-  filterByFamily,
   metricColumnChoices,
   sortRuns,
   stepSummaries,
@@ -28,9 +29,17 @@ import {
   type SortState,
 } from '../../../client/runs-view';
 
-const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
+const SWEEP_NAMES = `query SweepNames($projectId: ID!) { sweeps(projectId: $projectId) { id name } }`;
 
 export default function ProjectPage() {
+  return (
+    <Suspense fallback={<PageState what="project" loading />}>
+      <Project />
+    </Suspense>
+  );
+}
+
+function Project() {
   // Non-null: app routes always have params (Next types them nullable once pages/ exists).
   const { id } = useParams<{ id: string }>()!;
   const router = useRouter();
@@ -47,20 +56,37 @@ export default function ProjectPage() {
     );
   }, []);
 
-  const [status, setStatus] = useState<RunStatus | ''>('');
-  const [family, setFamily] = useState('');
+  const [sweeps, setSweeps] = useState<{ id: string; name: string }[]>([]);
+  useEffect(() => {
+    gql<{ sweeps: { id: string; name: string }[] }>(SWEEP_NAMES, { projectId: id }).then(
+      (d) => setSweeps(d.sweeps),
+      () => setSweeps([]),
+    );
+  }, [id]);
+
+  // The filters live in the link, so a filtered list can be shared.
+  const search = useSearchParams();
+  const pathname = usePathname();
+  const searchText = search?.toString() ?? '';
+  const filter = useMemo(() => filterFromSearch(new URLSearchParams(searchText)), [searchText]);
+  const setFilter = useCallback(
+    (next: RunListFilter) => {
+      const q = filterToSearch(next);
+      router.replace(q ? `${pathname}?${q}` : (pathname ?? ''), { scroll: false });
+    },
+    [router, pathname],
+  );
   const [sort, setSort] = useState<SortState>({ key: 'createdAt', descending: true });
   const [columns, setColumns] = useState<string[]>(DEFAULT_COLUMNS);
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const pages = useRunPages(id, status, true);
+  const pages = useRunPages(id, filter, true);
 
   const defaults = useMemo(() => techniqueDefaults(techniques), [techniques]);
-  const familyOf = useMemo(() => new Map(techniques.map((t) => [t.id, t.family])), [techniques]);
   const families = useMemo(() => [...new Set(techniques.map((t) => t.family))].sort(), [techniques]);
-  const shown = useMemo(() => sortRuns(filterByFamily(pages.runs, family, familyOf), sort), [pages.runs, family, familyOf, sort]);
+  const shown = useMemo(() => sortRuns(pages.runs, sort), [pages.runs, sort]);
   const stepsOf = useCallback((run: RunRow) => stepSummaries(run.recipe, defaults), [defaults]);
   const labelOf = useCallback(
-    (run: RunRow) =>
+    (run: { recipe: unknown }) =>
       stepSummaries(run.recipe, defaults)
         .map((s) => (s.changed ? `${s.technique} (${s.changed})` : s.technique))
         .join(' → '),
@@ -85,6 +111,8 @@ export default function ProjectPage() {
 
   const project = data?.project;
   const baseIds = useMemo(() => pages.runs.map((r) => r.baseModel.id), [pages.runs]);
+  // New or finished runs among the newest ask the trade-off again; loading older pages does not.
+  const tradeoffKey = useMemo(() => pages.runs.slice(0, 50).map((r) => `${r.id}:${r.status}`).join(','), [pages.runs]);
   return (
     <>
       <NavBar crumbs={project ? [{ label: project.team.name, href: '/' }, { label: project.name }] : []} />
@@ -114,28 +142,6 @@ export default function ProjectPage() {
           <div className="section-head">
             <h2 id="runs-head">Runs</h2>
             <div className="toolbar">
-              <label>
-                Status{' '}
-                <select value={status} onChange={(e) => setStatus(e.target.value as RunStatus | '')} data-testid="filter-status">
-                  <option value="">any</option>
-                  {STATUSES.map((s) => (
-                    <option key={s} value={s}>
-                      {s}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Technique{' '}
-                <select value={family} onChange={(e) => setFamily(e.target.value)} data-testid="filter-family">
-                  <option value="">any</option>
-                  {families.map((f) => (
-                    <option key={f} value={f}>
-                      {f}
-                    </option>
-                  ))}
-                </select>
-              </label>
               <ColumnPicker choices={choices} columns={columns} onChange={setColumns} />
               <button
                 type="button"
@@ -149,20 +155,15 @@ export default function ProjectPage() {
               </button>
             </div>
           </div>
-          {pages.error ? (
-            <div className="error" role="alert">
-              Could not load runs: {pages.error}
-            </div>
-          ) : null}
-          {pages.loading && pages.runs.length === 0 && !pages.error ? (
-            <p className="loading" role="status">
-              Loading runs…
-            </p>
-          ) : null}
-          {!pages.loading && pages.runs.length === 0 && !pages.error ? (
-            <p className="empty">{status ? `No ${status} runs.` : 'No runs yet. Start one below.'}</p>
-          ) : null}
-          {pages.runs.length > 0 && shown.length === 0 ? <p className="empty">No loaded run uses a {family} technique.</p> : null}
+          <RunFilters filter={filter} onChange={setFilter} families={families} sweeps={sweeps} metrics={choices} />
+          <PageState
+            what="runs"
+            loading={pages.loading && pages.runs.length === 0}
+            error={pages.error}
+            onRetry={refresh}
+            empty={!pages.loading && pages.runs.length === 0 ? (isFiltered(filter) ? 'No run matches these filters.' : 'No runs yet. Start one below.') : null}
+            testId="runs"
+          />
           {shown.length > 0 ? (
             <RunsTable
               runs={shown}
@@ -180,7 +181,8 @@ export default function ProjectPage() {
           ) : null}
           {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
           <WhenVisible minHeight={380}>
-            <TradeoffChart runs={shown} labelOf={labelOf} />
+            <TradeoffChart scope={filter.sweepId ? { sweepId: filter.sweepId } : { projectId: id }} labelOf={labelOf} refreshKey={tradeoffKey} />
+            <p className="hint">{filter.sweepId ? "The trade-off of the sweep's runs." : "The trade-off of all the project's runs; pick a sweep to see its own."}</p>
           </WhenVisible>
         </section>
 

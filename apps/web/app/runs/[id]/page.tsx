@@ -130,11 +130,9 @@ export default function RunPage() {
 
             <section className="card" aria-labelledby="summary-head">
               <h2 id="summary-head">Base model vs. output</h2>
-              {summary.length > 0 ? (
+              <PageState what="figures" empty={summary.length === 0 ? (ACTIVE.has(run.status) ? 'Figures appear when the run finishes.' : 'This run recorded no figures.') : null} testId="run-summary">
                 <RunSummary rows={summary} />
-              ) : (
-                <p className="empty">{ACTIVE.has(run.status) ? 'Figures appear when the run finishes.' : 'This run recorded no figures.'}</p>
-              )}
+              </PageState>
               {notes.map((n) => (
                 <p key={n} className="hint">
                   {n}

@@ -57,7 +57,7 @@ export default function SweepPage() {
         }
       />
       <main>
-        <PageState loading={!data && !error} error={error} what="sweep" />
+        <PageState loading={!data && !error} error={error} what="sweep" onRetry={() => void reload()} />
         {sweep && progress ? (
           <>
             <div className="page-head">
@@ -93,11 +93,7 @@ export default function SweepPage() {
             <section className="card" aria-labelledby="sweep-front-head">
               <h2 id="sweep-front-head">Frontier</h2>
               {data.frontError ? <p className="hint">No frontier yet: {data.frontError}</p> : null}
-              {front && plotted === 0 ? (
-                <p className="empty" data-testid="sweep-front-empty">
-                  No finished run has both figures yet.
-                </p>
-              ) : null}
+              <PageState what="frontier" empty={front && plotted === 0 ? 'No finished run has both figures yet.' : null} testId="sweep-front" />
               {front && plotted > 0 ? (
                 <>
                   <SweepFrontChart front={front} />
@@ -109,9 +105,7 @@ export default function SweepPage() {
             </section>
             <section className="card" aria-labelledby="sweep-runs-head">
               <h2 id="sweep-runs-head">Runs ({sweep.runs.length})</h2>
-              {sweep.runs.length === 0 ? (
-                <p className="empty">No runs started yet.</p>
-              ) : (
+              <PageState what="runs" empty={sweep.runs.length === 0 ? 'No runs started yet.' : null} testId="sweep-runs">
                 <ul className="project-list">
                   {sweep.runs.map((r) => (
                     <li key={r.id} data-testid="sweep-run">
@@ -123,7 +117,7 @@ export default function SweepPage() {
                     </li>
                   ))}
                 </ul>
-              )}
+              </PageState>
             </section>
           </>
         ) : null}

@@ -150,9 +150,7 @@ export default function TeamPage() {
                   Create token
                 </button>
               </form>
-              {data.apiTokens.filter((t) => t.teamId === id).length === 0 ? (
-                <p className="empty">No tokens yet.</p>
-              ) : (
+              <PageState what="tokens" empty={data.apiTokens.filter((t) => t.teamId === id).length === 0 ? 'No tokens yet.' : null} testId="tokens">
                 <div className="table-scroll">
                   <table data-testid="tokens-table">
                     <thead>
@@ -183,7 +181,7 @@ export default function TeamPage() {
                     </tbody>
                   </table>
                 </div>
-              )}
+              </PageState>
             </section>
             {/* Owners only: the API refuses others, so the section is not offered to them. */}
             {owner ? <AuditLog teamId={id} members={team.members} /> : null}

@@ -23,7 +23,7 @@ export default function LineagePage() {
     () => Promise.all([gql<{ lineage: Graph }>(LINEAGE, { projectId: id }), gql<ProjectAnswer>(PROJECT, { id })]).then(([l, p]) => ({ lineage: l.lineage, project: p.project })),
     [id],
   );
-  const { data, error } = usePolling(load, () => false, 2000);
+  const { data, error, reload } = usePolling(load, () => false, 2000);
   const project = data?.project;
   const byId = useMemo(() => new Map((data?.lineage.nodes ?? []).map((n) => [n.id, n])), [data]);
   const runs = useMemo(() => (data?.lineage.nodes ?? []).filter((n) => n.kind === 'RUN'), [data]);
@@ -40,13 +40,15 @@ export default function LineagePage() {
             <p className="muted">Base models, the runs that compressed them, and the models those runs produced. Click a run to open it.</p>
           </div>
         </div>
-        <PageState loading={!data && !error} error={error} what="lineage" />
-        {data ? (
-          data.lineage.nodes.length === 0 ? (
-            <p className="empty" data-testid="lineage-empty">
-              No models in this project yet: import one, then start a run.
-            </p>
-          ) : (
+        <PageState
+          loading={!data && !error}
+          error={error}
+          what="lineage"
+          onRetry={() => void reload()}
+          empty={data && data.lineage.nodes.length === 0 ? 'No models in this project yet: import one, then start a run.' : null}
+          testId="lineage"
+        >
+          {data ? (
             <>
               {data.lineage.truncated ? (
                 <p className="hint" role="status">
@@ -58,9 +60,7 @@ export default function LineagePage() {
               </section>
               <section className="card" aria-labelledby="lineage-runs">
                 <h2 id="lineage-runs">Runs ({runs.length})</h2>
-                {runs.length === 0 ? (
-                  <p className="empty">No runs yet.</p>
-                ) : (
+                <PageState what="runs" empty={runs.length === 0 ? 'No runs yet.' : null} testId="lineage-runs">
                   <div className="table-scroll">
                     <table data-testid="lineage-table">
                       <thead>
@@ -91,11 +91,11 @@ export default function LineagePage() {
                       </tbody>
                     </table>
                   </div>
-                )}
+                </PageState>
               </section>
             </>
-          )
-        ) : null}
+          ) : null}
+        </PageState>
       </main>
     </>
   );

@@ -91,15 +91,11 @@ export default function SweepsPage() {
             <p className="muted">Runs of one saved recipe over a grid or random draws of its settings, or searching toward a trade-off frontier.</p>
           </div>
         </div>
-        <PageState loading={!data && !error} error={error} what="sweeps" />
+        <PageState loading={!data && !error} error={error} what="sweeps" onRetry={() => void reload()} />
         {data ? (
           <section className="card" aria-labelledby="sweeps-head">
             <h2 id="sweeps-head">Sweeps ({data.sweeps.length})</h2>
-            {data.sweeps.length === 0 ? (
-              <p className="empty" data-testid="sweeps-empty">
-                No sweeps yet.
-              </p>
-            ) : (
+            <PageState what="sweeps" empty={data.sweeps.length === 0 ? 'No sweeps yet.' : null} testId="sweeps">
               <div className="table-scroll">
                 <table data-testid="sweeps-table">
                   <thead>
@@ -131,7 +127,7 @@ export default function SweepsPage() {
                   </tbody>
                 </table>
               </div>
-            )}
+            </PageState>
           </section>
         ) : null}
         {data ? (

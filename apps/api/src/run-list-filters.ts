@@ -1,0 +1,62 @@
+/**
+ * The run list's filters beyond status and labels: technique family (a step whose
+ * technique id starts with "<family>."), sweep, and ranges on the latest value of
+ * catalogue metrics (what the runs page shows in its columns).
+ */
+import type { Prisma, PrismaClient } from '@distillery/db';
+import { describeMetric } from '@distillery/eval/metric-catalogue';
+import { TECHNIQUE_FAMILIES } from '@distillery/techniques';
+import { z } from 'zod';
+import { badInput, parseInput } from './errors';
+
+export const MAX_METRIC_RANGES = 8;
+
+export interface MetricRange {
+  name: string;
+  min?: number | null;
+  max?: number | null;
+}
+
+export interface ListFilter {
+  family?: string | null;
+  sweepId?: string | null;
+  metrics?: MetricRange[] | null;
+}
+
+const UuidSchema = z.uuid('not a valid id');
+const FamilySchema = z.enum(TECHNIQUE_FAMILIES, { message: `one of ${TECHNIQUE_FAMILIES.join(', ')}` });
+
+function checkRange(range: MetricRange, field: string): { name: string; min: number | null; max: number | null } {
+  if (!describeMetric(range.name)) throw badInput(`${field}.name`, `"${range.name}" is not a metric of the catalogue (see the metricCatalogue query)`);
+  const min = range.min ?? null;
+  const max = range.max ?? null;
+  if (min === null && max === null) throw badInput(field, 'give min, max or both');
+  if (min !== null && max !== null && min > max) throw badInput(`${field}.min`, `min (${min}) is above max (${max})`);
+  return { name: range.name, min, max };
+}
+
+/** The conditions these filters add to a project's run query. */
+export async function listConditions(prisma: PrismaClient, projectId: string, filter: ListFilter): Promise<Prisma.RunWhereInput[]> {
+  const out: Prisma.RunWhereInput[] = [];
+  if (filter.family) {
+    const family = parseInput(FamilySchema, filter.family, 'filter.family');
+    out.push({ steps: { some: { techniqueId: { startsWith: `${family}.` } } } });
+  }
+  if (filter.sweepId) out.push({ sweepId: parseInput(UuidSchema, filter.sweepId, 'filter.sweepId') });
+  const ranges = filter.metrics ?? [];
+  if (ranges.length > MAX_METRIC_RANGES) throw badInput('filter.metrics', `at most ${MAX_METRIC_RANGES} ranges`);
+  for (const [i, range] of ranges.entries()) {
+    const { name, min, max } = checkRange(range, `filter.metrics[${i}]`);
+    // The run's own latest value (not a step's report figure of the same name), as the runs list shows it.
+    const rows = await prisma.$queryRaw<{ runId: string }[]>`
+      SELECT l."runId"::text AS "runId" FROM (
+        SELECT DISTINCT ON (m."runId") m."runId", m.value
+        FROM "Metric" m JOIN "Run" r ON r.id = m."runId"
+        WHERE r."projectId" = ${projectId}::uuid AND m.name = ${name} AND m."runStepId" IS NULL
+        ORDER BY m."runId", m."createdAt" DESC, m.id DESC
+      ) l
+      WHERE (${min}::float8 IS NULL OR l.value >= ${min}::float8) AND (${max}::float8 IS NULL OR l.value <= ${max}::float8)`;
+    out.push({ id: { in: rows.map((r) => r.runId) } });
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * The run list's family, sweep and metric-range filters over real HTTP against a real
+ * Postgres: each alone, combined with the others and with tags and status, the latest
+ * value of a metric deciding, a step's own figure of the same name ignored, bad input named.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
+
+let h: Harness;
+let token: string;
+let projectId: string;
+let modelId: string;
+let sweepId: string;
+const ids: Record<'q4' | 'q8' | 'prune' | 'mixed' | 'swept', string> = { q4: '', q8: '', prune: '', mixed: '', swept: '' };
+
+const LIST = `query($p: ID!, $f: RunFilter) { runs(projectId: $p, filter: $f, first: 50) { edges { node { id } } } }`;
+
+/** A queued run with its steps, recorded as createRun records one (the list reads rows, whatever wrote them). */
+async function create(steps: { technique: string; params: Record<string, unknown> }[], tags: string[] = []): Promise<string> {
+  const run = await h.db.prisma.run.create({ data: { projectId, baseModelId: modelId, recipe: { steps } as object, status: 'queued', seed: 0, tags } });
+  await h.db.prisma.runStep.createMany({ data: steps.map((s, index) => ({ runId: run.id, index, techniqueId: s.technique, params: s.params as object })) });
+  return run.id;
+}
+async function list(filter: unknown): Promise<string[]> {
+  return ok(await h.gql<{ runs: { edges: { node: { id: string } }[] } }>(LIST, { p: projectId, f: filter }, token)).runs.edges.map((e) => e.node.id).sort();
+}
+const sorted = (...xs: string[]) => [...xs].sort();
+
+beforeAll(async () => {
+  h = await startHarness();
+  token = (await signUp(h, 'listfilters')).token;
+  const teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Filters") { id } }`, {}, token)).createTeam.id;
+  projectId = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "p") { id } }`, { t: teamId }, token)).createProject.id;
+  const up = await upload(h.api, tinyOnnxModel(4, 3), token, teamId);
+  modelId = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "base", sha256: $s) { id } }`, { p: projectId, s: up.body.sha256 }, token)).importModel.id;
+  expect((await waitForImport(h, modelId, token)).status).toBe('ready');
+
+  ids.q4 = await create([{ technique: 'quantize.rtn', params: { bits: 4 } }], ['keep']);
+  ids.q8 = await create([{ technique: 'quantize.rtn', params: { bits: 8 } }]);
+  ids.prune = await create([{ technique: 'prune.magnitude', params: { sparsity: 0.5 } }], ['keep']);
+  ids.mixed = await create([{ technique: 'prune.magnitude', params: { sparsity: 0.25 } }, { technique: 'quantize.rtn', params: { bits: 4 } }]);
+  ids.swept = await create([{ technique: 'quantize.rtn', params: { bits: 3 } }]);
+  const prisma = h.db.prisma;
+  const sweep = await prisma.sweep.create({
+    data: { projectId, baseModelId: modelId, name: 's', mode: 'grid', recipe: {}, space: {}, maxRuns: 1, parallelism: 1, seed: 0 },
+  });
+  sweepId = sweep.id;
+  await prisma.run.update({ where: { id: ids.swept }, data: { sweepId } });
+  // Perplexity of each run; q8 first recorded 90 then 40 (the latest value counts).
+  const ppl: [string, number, Date][] = [
+    [ids.q4, 60, new Date(2026, 0, 1)],
+    [ids.q8, 90, new Date(2026, 0, 1)],
+    [ids.q8, 40, new Date(2026, 0, 2)],
+    [ids.prune, 120, new Date(2026, 0, 1)],
+    [ids.swept, 75, new Date(2026, 0, 1)],
+  ];
+  await prisma.metric.createMany({ data: ppl.map(([runId, value, createdAt]) => ({ runId, name: 'perplexity', value, createdAt })) });
+  // A step's own figure named like a catalogue metric is not the run's.
+  const step = await prisma.runStep.findFirstOrThrow({ where: { runId: ids.mixed } });
+  await prisma.metric.create({ data: { runId: ids.mixed, runStepId: step.id, name: 'perplexity', value: 50 } });
+  await prisma.metric.createMany({ data: [ids.q4, ids.q8].map((runId, i) => ({ runId, name: 'size.bytes', value: [500, 900][i]! })) });
+});
+afterAll(async () => h?.close());
+
+describe('run list filters', () => {
+  it('filters by technique family: runs with any step of that family', async () => {
+    expect(await list({ family: 'prune' })).toEqual(sorted(ids.prune, ids.mixed));
+    expect(await list({ family: 'quantize' })).toEqual(sorted(ids.q4, ids.q8, ids.mixed, ids.swept));
+    expect(await list({ family: 'lowrank' })).toEqual([]);
+  });
+
+  it('filters by sweep', async () => {
+    expect(await list({ sweepId })).toEqual([ids.swept]);
+  });
+
+  it("filters by ranges on a metric's latest run-level value", async () => {
+    expect(await list({ metrics: [{ name: 'perplexity', max: 70 }] })).toEqual(sorted(ids.q4, ids.q8));
+    expect(await list({ metrics: [{ name: 'perplexity', min: 60, max: 75 }] })).toEqual(sorted(ids.q4, ids.swept));
+    expect(await list({ metrics: [{ name: 'perplexity', min: 100 }] })).toEqual([ids.prune]);
+    // Two ranges must both hold.
+    expect(await list({ metrics: [{ name: 'perplexity', max: 70 }, { name: 'size.bytes', max: 600 }] })).toEqual([ids.q4]);
+  });
+
+  it('combines with tags, status and the other filters', async () => {
+    expect(await list({ tags: ['keep'], family: 'quantize' })).toEqual([ids.q4]);
+    expect(await list({ family: 'quantize', metrics: [{ name: 'perplexity', min: 50 }], status: 'queued' })).toEqual(sorted(ids.q4, ids.swept));
+    expect(await list({ family: 'quantize', sweepId, metrics: [{ name: 'perplexity', max: 70 }] })).toEqual([]);
+    expect(await list({ status: 'succeeded', family: 'quantize' })).toEqual([]);
+  });
+
+  it('names bad input', async () => {
+    const fieldOf = async (f: unknown) => (await h.gql(LIST, { p: projectId, f }, token)).errors?.[0]?.extensions;
+    expect(await fieldOf({ family: 'shrink' })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.family' });
+    expect(await fieldOf({ sweepId: 'x' })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.sweepId' });
+    expect(await fieldOf({ metrics: [{ name: 'no.such.metric', min: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].name' });
+    expect(await fieldOf({ metrics: [{ name: 'perplexity' }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0]' });
+    expect(await fieldOf({ metrics: [{ name: 'perplexity', min: 5, max: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].min' });
+  });
+});
