@@ -64,7 +64,7 @@ function ofMetric(q: LeaderboardQuery, name: string, alias: string): Prisma.Sql 
   return Prisma.sql`${a}."suiteId" = ${q.suite} AND ${a}."suiteVersion" = ${q.suiteVersion} AND ${a}.name = ${name}`;
 }
 
-/** The run's final value of another metric (a primary-key lookup). */
+/** The run's final value of another metric (an index-only lookup on (runId, name, value)). */
 function figureOf(runId: Prisma.Sql, name: string): Prisma.Sql {
   return Prisma.sql`(SELECT o.value FROM "RunFinalMetric" o WHERE o."runId" = ${runId} AND o.name = ${name})`;
 }
@@ -87,10 +87,12 @@ async function leaderboardFrom(prisma: PrismaClient, q: LeaderboardQuery, source
     source.kind === 'prefix'
       ? Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')} ORDER BY ${rank} LIMIT ${q.maxSizeBytes === null && q.maxDecodeMsP50 === null ? WALK_PREFIX : WALK_PREFIX_WITH_BUDGET}) f`
       : source.kind === 'budget'
-        ? // LATERAL with LIMIT 1 keeps this a primary-key lookup per run within the budget: as a
+        ? // LATERAL with LIMIT 1 keeps this an index lookup per run within the budget: as a
           // plain join the planner overestimates the budget rows and hashes the whole metric.
-          Prisma.sql`(SELECT c.* FROM "RunFinalMetric" b
-            CROSS JOIN LATERAL (SELECT * FROM "RunFinalMetric" o WHERE o."runId" = b."runId" AND o.name = ${q.metric} LIMIT 1) c
+          // Only the value is looked up (team and families are the budget row's), so both the
+          // budget range and the lookups read indexes alone.
+          Prisma.sql`(SELECT b."runId", c.value, b."teamId" FROM "RunFinalMetric" b
+            CROSS JOIN LATERAL (SELECT o.value FROM "RunFinalMetric" o WHERE o."runId" = b."runId" AND o.name = ${q.metric} LIMIT 1) c
             WHERE ${ofMetric(q, source.name, 'b')} AND b.value <= ${source.max}${runConditions(q, 'b')}) f`
         : Prisma.sql`(SELECT * FROM "RunFinalMetric" c WHERE ${ofMetric(q, q.metric, 'c')}${runConditions(q, 'c')}) f`;
   const conditions: Prisma.Sql[] = q.teamId ? [] : [Prisma.sql`t."leaderboardPublic"`];
