@@ -1,3 +1,5 @@
+import type { ReactNode } from 'react';
+
 /** The loading and error states every page shows the same way. */
 export function PageState({ loading, error, what }: { loading: boolean; error: string | null; what: string }) {
   if (error) {
@@ -15,4 +17,16 @@ export function PageState({ loading, error, what }: { loading: boolean; error: s
     );
   }
   return null;
+}
+
+/** A loaded list's empty state: its message in place of the list, or the list itself. */
+export function EmptyOr({ empty, message, testId, children }: { empty: boolean; message: ReactNode; testId?: string; children: ReactNode }) {
+  if (empty) {
+    return (
+      <p className="empty" data-testid={testId}>
+        {message}
+      </p>
+    );
+  }
+  return <>{children}</>;
 }

@@ -8,7 +8,8 @@ import { useParams } from 'next/navigation';
 import { useCallback, useMemo } from 'react';
 import { LineageGraph } from '../../../../components/LazyCharts';
 import { NavBar } from '../../../../components/NavBar';
-import { PageState } from '../../../../components/PageState';
+import { EmptyOr, PageState } from '../../../../components/PageState';
+import { ScrollTable } from '../../../../components/ScrollTable';
 import { StatusBadge } from '../../../../components/StatusBadge';
 import { usePolling } from '../../../../components/usePolling';
 import { useSession } from '../../../../components/useSession';
@@ -58,40 +59,26 @@ export default function LineagePage() {
               </section>
               <section className="card" aria-labelledby="lineage-runs">
                 <h2 id="lineage-runs">Runs ({runs.length})</h2>
-                {runs.length === 0 ? (
-                  <p className="empty">No runs yet.</p>
-                ) : (
-                  <div className="table-scroll">
-                    <table data-testid="lineage-table">
-                      <thead>
-                        <tr>
-                          <th scope="col">Base model</th>
-                          <th scope="col">Run</th>
-                          <th scope="col">Status</th>
-                          <th scope="col">Produced</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {runs.map((r) => (
-                          <tr key={r.id} data-testid="lineage-run">
-                            <td className="wrap">{baseOf(r.id).join(', ')}</td>
-                            <td className="wrap">
-                              <Link href={`/runs/${r.id}`} prefetch={false} data-testid="lineage-run-link">
-                                {r.label}
-                              </Link>
-                            </td>
-                            <td>
-                              <StatusBadge status={r.status as RunStatus} />
-                            </td>
-                            <td className="wrap" data-testid="lineage-produced">
-                              {producedBy(r.id).join(', ') || '—'}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
+                <EmptyOr empty={runs.length === 0} message="No runs yet.">
+                  <ScrollTable testId="lineage-table" columns={['Base model', 'Run', 'Status', 'Produced']}>
+                    {runs.map((r) => (
+                      <tr key={r.id} data-testid="lineage-run">
+                        <td className="wrap">{baseOf(r.id).join(', ')}</td>
+                        <td className="wrap">
+                          <Link href={`/runs/${r.id}`} prefetch={false} data-testid="lineage-run-link">
+                            {r.label}
+                          </Link>
+                        </td>
+                        <td>
+                          <StatusBadge status={r.status as RunStatus} />
+                        </td>
+                        <td className="wrap" data-testid="lineage-produced">
+                          {producedBy(r.id).join(', ') || '—'}
+                        </td>
+                      </tr>
+                    ))}
+                  </ScrollTable>
+                </EmptyOr>
               </section>
             </>
           )

@@ -7,7 +7,8 @@ import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { NavBar } from '../../../../components/NavBar';
-import { PageState } from '../../../../components/PageState';
+import { EmptyOr, PageState } from '../../../../components/PageState';
+import { ScrollTable } from '../../../../components/ScrollTable';
 import { ProgressBar } from '../../../../components/ProgressBar';
 import { useLiveReload } from '../../../../components/useLiveReload';
 import { usePolling } from '../../../../components/usePolling';
@@ -95,43 +96,27 @@ export default function SweepsPage() {
         {data ? (
           <section className="card" aria-labelledby="sweeps-head">
             <h2 id="sweeps-head">Sweeps ({data.sweeps.length})</h2>
-            {data.sweeps.length === 0 ? (
-              <p className="empty" data-testid="sweeps-empty">
-                No sweeps yet.
-              </p>
-            ) : (
-              <div className="table-scroll">
-                <table data-testid="sweeps-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Mode</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Progress</th>
+            <EmptyOr empty={data.sweeps.length === 0} testId="sweeps-empty" message="No sweeps yet.">
+              <ScrollTable testId="sweeps-table" columns={['Name', 'Mode', 'Status', 'Progress']}>
+                {data.sweeps.map((s) => {
+                  const p = sweepProgress(s);
+                  return (
+                    <tr key={s.id} data-testid="sweep-row" data-status={s.status}>
+                      <td className="wrap">
+                        <Link href={`/sweeps/${s.id}`} prefetch={false}>
+                          {s.name}
+                        </Link>
+                      </td>
+                      <td>{s.mode}</td>
+                      <td>{s.status}</td>
+                      <td>
+                        <ProgressBar fraction={p.fraction} message={`${p.finished}/${s.maxRuns} runs`} />
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {data.sweeps.map((s) => {
-                      const p = sweepProgress(s);
-                      return (
-                        <tr key={s.id} data-testid="sweep-row" data-status={s.status}>
-                          <td className="wrap">
-                            <Link href={`/sweeps/${s.id}`} prefetch={false}>
-                              {s.name}
-                            </Link>
-                          </td>
-                          <td>{s.mode}</td>
-                          <td>{s.status}</td>
-                          <td>
-                            <ProgressBar fraction={p.fraction} message={`${p.finished}/${s.maxRuns} runs`} />
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
-            )}
+                  );
+                })}
+              </ScrollTable>
+            </EmptyOr>
           </section>
         ) : null}
         {data ? (
