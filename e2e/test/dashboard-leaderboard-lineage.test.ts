@@ -166,7 +166,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     await page.waitForURL(`**/leaderboard?team=${ws.teamId}`);
     const rows = page.getByTestId('leaderboard-row');
     // The seeded runs, and any run the live test finished that scored perplexity.
-    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(SEEDED);
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(SEEDED);
     const values = async () => Promise.all((await page.getByTestId('leaderboard-value').all()).map(async (c) => Number(await c.getAttribute('data-value'))));
     const ranked = await values();
     expect(ranked).toEqual([...ranked].sort((a, b) => a - b));
@@ -178,7 +178,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     // Seeded decode latencies lie in [2, 4) ms: a 3 ms budget keeps some runs, not all.
     await page.getByTestId('leaderboard-max-latency').fill('3');
     await page.getByTestId('leaderboard-apply').press('Enter');
-    await expect.poll(async () => { const n = await rows.count(); return n > 0 && n < SEEDED; }).toBe(true);
+    await expect.poll(async () => { const n = await rows.count(); return n > 0 && n < SEEDED; }, { timeout: 20_000 }).toBe(true);
     const narrowed = await rows.count();
     const latencies = await page.locator('[data-testid="leaderboard-row"] td:nth-child(6)').allInnerTexts();
     for (const l of latencies) expect(Number.parseFloat(l)).toBeLessThanOrEqual(3);
@@ -186,17 +186,17 @@ describe('live updates, leaderboard and lineage pages', () => {
     // A bad budget is refused with its name, and the board stays as it was.
     await page.getByTestId('leaderboard-max-size').fill('lots');
     await page.getByTestId('leaderboard-apply').click();
-    await expect.poll(() => page.getByTestId('leaderboard-form-error').innerText()).toContain('the size budget');
+    await expect.poll(() => page.getByTestId('leaderboard-form-error').innerText(), { timeout: 20_000 }).toContain('the size budget');
     await page.getByTestId('leaderboard-max-size').fill('');
     await page.getByTestId('leaderboard-max-latency').fill('');
 
     // The team has not opted in to public boards, so the public board has none of its runs.
     await page.getByTestId('scope-public').check();
     await page.getByTestId('leaderboard-apply').click();
-    await expect.poll(() => page.getByTestId('leaderboard-empty').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('leaderboard-empty').count(), { timeout: 20_000 }).toBe(1);
     await graphql(stack.graphqlUrl, 'mutation($t: ID!) { setLeaderboardPublic(teamId: $t, public: true) { id } }', { t: ws.teamId }, ws.token);
     await page.getByTestId('leaderboard-apply').click();
-    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(SEEDED);
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(SEEDED);
     expect(narrowed).toBeLessThan(SEEDED);
 
     await page.setViewportSize(PHONE);
@@ -210,7 +210,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     await page.goto(`${webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('open-lineage').click();
     await page.waitForURL(`**/projects/${ws.projectId}/lineage`);
-    await expect.poll(() => page.getByTestId('lineage-run').count()).toBe(SEEDED + liveRunIds.length);
+    await expect.poll(() => page.getByTestId('lineage-run').count(), { timeout: 20_000 }).toBe(SEEDED + liveRunIds.length);
     await page.getByTestId('lineage-chart').waitFor();
     const produced = await page.getByTestId('lineage-produced').allInnerTexts();
     // The produced model's name is shown as the text typed, never as markup.
@@ -236,7 +236,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     const page = await signedInPage(DESKTOP);
     await page.getByRole('link', { name: `Team ${ws.email}` }).click();
     await page.waitForURL(`**/teams/${ws.teamId}`);
-    await expect.poll(() => page.getByTestId('member-row').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('member-row').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.getByTestId('leaderboard-public').isChecked()).toBe(true);
     await page.getByTestId('token-name').fill(`${HOSTILE} notebook`);
     await page.getByTestId('create-token').click();

@@ -7,6 +7,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { formatDate } from '../client/format';
 import { gql } from '../client/graphql';
 import { AUDIT_LOG, type AuditEvent, type AuditLogAnswer } from '../client/team';
+import { PageState } from './PageState';
+import { ScrollTable } from './ScrollTable';
 
 const PAGE = 25;
 
@@ -57,44 +59,27 @@ export function AuditLog({ teamId, members }: { teamId: string; members: { userI
         </span>
       </div>
       <p className="hint">Every change made in this team and every refused attempt, newest first. Only owners see this.</p>
-      {error ? (
-        <div className="error" role="alert">
-          Could not load the audit log: {error}
-        </div>
-      ) : null}
+      {/* Loading shows as the disabled Refresh button: the rows already loaded stay meanwhile. */}
+      <PageState loading={false} error={error} what="audit log" />
       {!error && !loading && shown.length === 0 ? <p className="empty">{refusedOnly ? 'No refused call among the events loaded.' : 'Nothing recorded yet.'}</p> : null}
       {shown.length > 0 ? (
-        <div className="table-scroll">
-          <table data-testid="audit-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">On</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((e) => (
-                <tr key={e.id} data-testid="audit-row" data-action={e.action} data-outcome={e.outcome} data-created-at={e.createdAt}>
-                  <td>{formatDate(e.createdAt)}</td>
-                  <td className="wrap">
-                    {e.actorUserId ? (who.get(e.actorUserId) ?? `former member ${e.actorUserId.slice(0, 8)}`) : 'nobody signed in'}
-                    {e.credentialKind === 'apiToken' ? <span className="muted small"> (API token)</span> : null}
-                  </td>
-                  <td className="mono">{e.action}</td>
-                  <td>{e.outcome === 'ok' ? 'ok' : <strong className="verdict-worse">{e.outcome}</strong>}</td>
-                  <td className="mono small wrap" title={e.targetIds.join(', ')}>
-                    {e.targetIds.map((t) => t.slice(0, 8)).join(', ') || '—'}
-                  </td>
-                  <td className="mono small">{e.address ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable testId="audit-table" columns={['When', 'Who', 'Action', 'Outcome', 'On', 'From']}>
+          {shown.map((e) => (
+            <tr key={e.id} data-testid="audit-row" data-action={e.action} data-outcome={e.outcome} data-created-at={e.createdAt}>
+              <td>{formatDate(e.createdAt)}</td>
+              <td className="wrap">
+                {e.actorUserId ? (who.get(e.actorUserId) ?? `former member ${e.actorUserId.slice(0, 8)}`) : 'nobody signed in'}
+                {e.credentialKind === 'apiToken' ? <span className="muted small"> (API token)</span> : null}
+              </td>
+              <td className="mono">{e.action}</td>
+              <td>{e.outcome === 'ok' ? 'ok' : <strong className="verdict-worse">{e.outcome}</strong>}</td>
+              <td className="mono small wrap" title={e.targetIds.join(', ')}>
+                {e.targetIds.map((t) => t.slice(0, 8)).join(', ') || '—'}
+              </td>
+              <td className="mono small">{e.address ?? '—'}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       ) : null}
       <p className="inline-form">
         <span className="hint" data-testid="audit-count">

@@ -13,6 +13,7 @@ import { defaultParams } from '../client/params-schema';
 import { validateParams, type ParamIssue } from '../client/params-validate';
 import { CREATE_RUN, type ModelSummary, type Technique } from '../client/queries';
 import { SchemaForm } from './SchemaForm';
+import { TechniqueSelect } from './TechniqueSelect';
 
 /** The single step this form sends is step 0; the API names its fields under this path. */
 const PARAMS_FIELD = 'recipe.steps[0].params';
@@ -139,14 +140,7 @@ export function NewRunForm({
       </div>
       <div className="field">
         <label htmlFor="technique">Technique</label>
-        <select id="technique" value={techniqueId} onChange={(e) => setTechniqueId(e.target.value)}>
-          {techniques.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.title} ({t.id})
-            </option>
-          ))}
-        </select>
-        {technique ? <span className="hint">{technique.description}</span> : null}
+        <TechniqueSelect id="technique" value={techniqueId} techniques={techniques} onChange={setTechniqueId} />
       </div>
       <div className="field">
         <div className="section-head">

@@ -55,3 +55,4 @@ export function PageState({ what, loading = false, error = null, empty, onRetry,
   }
   return <>{children ?? null}</>;
 }
+

@@ -25,6 +25,7 @@ import {
   type SavedRecipe,
 } from '../client/recipes';
 import { SchemaForm } from './SchemaForm';
+import { TechniqueSelect } from './TechniqueSelect';
 
 type Obj = Record<string, unknown>;
 
@@ -115,30 +116,23 @@ export function RecipeBuilder({
       </div>
       <ol className="recipe-steps">
         {draft.steps.map((s, i) => {
-          const technique = techniques.find((t) => t.id === s.technique);
           return (
             <li key={s.key} data-testid="recipe-step" data-index={i}>
               <fieldset className="param-group">
                 <legend>Step {i + 1}</legend>
                 <div className="field">
                   <label htmlFor={`step-${s.key}-technique`}>Technique</label>
-                  <select
+                  <TechniqueSelect
                     id={`step-${s.key}-technique`}
                     value={s.technique}
-                    data-testid="step-technique"
-                    onChange={(e) => {
-                      const t = techniques.find((x) => x.id === e.target.value);
-                      setStep(i, { technique: e.target.value, params: t ? defaultParams(t.paramsSchema) : {} });
+                    techniques={techniques}
+                    testId="step-technique"
+                    markUnknown
+                    onChange={(id) => {
+                      const t = techniques.find((x) => x.id === id);
+                      setStep(i, { technique: id, params: t ? defaultParams(t.paramsSchema) : {} });
                     }}
-                  >
-                    {technique ? null : <option value={s.technique}>{s.technique || 'choose'} (unknown)</option>}
-                    {techniques.map((t) => (
-                      <option key={t.id} value={t.id}>
-                        {t.title} ({t.id})
-                      </option>
-                    ))}
-                  </select>
-                  {technique ? <span className="hint">{technique.description}</span> : null}
+                  />
                 </div>
                 {schemaOf(s.technique) !== undefined ? (
                   <SchemaForm idPrefix={`step-${s.key}-`} schema={schemaOf(s.technique)} value={s.params} issues={stepIssues(i)} onChange={(params: Obj) => setStep(i, { params })} />

@@ -13,6 +13,7 @@ import { REPRODUCE, REPRODUCTIONS, reproductionView, toleranceText, verdictHeadl
 import { RUN_EVENTS } from '../client/subscriptions';
 import { usePolling } from './usePolling';
 import { useLiveReload } from './useLiveReload';
+import { ScrollTable } from './ScrollTable';
 
 function Verdict({ r, rerunId }: { r: Reproduction; rerunId: string | null }) {
   const view = reproductionView(r);
@@ -43,34 +44,17 @@ function Verdict({ r, rerunId }: { r: Reproduction; rerunId: string | null }) {
             {view.figures.length} figures compared one by one
             {view.figures.some((m) => m.withinTolerance === false) ? `, ${view.figures.filter((m) => m.withinTolerance === false).length} outside tolerance` : ''}
           </summary>
-          <div className="table-scroll">
-            <table data-testid="reproduction-table">
-              <thead>
-                <tr>
-                  <th scope="col">Figure</th>
-                  <th scope="col" className="num">
-                    Original
-                  </th>
-                  <th scope="col" className="num">
-                    Re-run
-                  </th>
-                  <th scope="col">Tolerance</th>
-                  <th scope="col">Verdict</th>
-                </tr>
-              </thead>
-              <tbody>
-                {view.figures.map((m) => (
-                  <tr key={m.name} data-testid="reproduction-metric" data-metric={m.name} data-within={m.withinTolerance === null ? 'n/a' : m.withinTolerance ? 'yes' : 'no'}>
-                    <td className="wrap">{metricMeta(m.name).label}</td>
-                    <td className="num">{value(m.name, m.original)}</td>
-                    <td className="num">{value(m.name, m.rerun)}</td>
-                    <td className="small">{toleranceText(m)}</td>
-                    <td>{m.withinTolerance ? 'within' : <strong className="verdict-worse">outside</strong>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ScrollTable testId="reproduction-table" columns={['Figure', { label: 'Original', num: true }, { label: 'Re-run', num: true }, 'Tolerance', 'Verdict']}>
+            {view.figures.map((m) => (
+              <tr key={m.name} data-testid="reproduction-metric" data-metric={m.name} data-within={m.withinTolerance === null ? 'n/a' : m.withinTolerance ? 'yes' : 'no'}>
+                <td className="wrap">{metricMeta(m.name).label}</td>
+                <td className="num">{value(m.name, m.original)}</td>
+                <td className="num">{value(m.name, m.rerun)}</td>
+                <td className="small">{toleranceText(m)}</td>
+                <td>{m.withinTolerance ? 'within' : <strong className="verdict-worse">outside</strong>}</td>
+              </tr>
+            ))}
+          </ScrollTable>
         </details>
       ) : null}
       {view.seriesPoints > 0 ? (

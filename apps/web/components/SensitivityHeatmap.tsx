@@ -8,6 +8,7 @@ import { useMemo, useState } from 'react';
 import { formatMeasure, heatmapHeight, heatmapOption } from '../client/heatmap-option';
 import { mostSensitive, SENSITIVITY_MEASURES, sensitivityGrid, type LayerSensitivity, type SensitivityMeasure } from '../client/sensitivity-heatmap';
 import { EChart } from './EChart';
+import { ScrollTable } from './ScrollTable';
 
 export function SensitivityHeatmap({ rows }: { rows: LayerSensitivity[] }) {
   const [measure, setMeasure] = useState<SensitivityMeasure>('kl');
@@ -40,36 +41,17 @@ export function SensitivityHeatmap({ rows }: { rows: LayerSensitivity[] }) {
       <EChart option={option} label={`${meta.label} of ${grid.layers.length} layers under ${grid.probes.length} probes`} height={heatmapHeight(grid)} testId="sensitivity-canvas" />
       <details>
         <summary>Every cell as a table</summary>
-        <div className="table-scroll">
-          <table data-testid="sensitivity-table">
-            <thead>
-              <tr>
-                <th scope="col">Layer</th>
-                <th scope="col">Probe</th>
-                <th scope="col" className="num">
-                  KL (nats/token)
-                </th>
-                <th scope="col" className="num">
-                  Top-1 agreement
-                </th>
-                <th scope="col" className="num">
-                  Perplexity change
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {grid.cells.map((c) => (
-                <tr key={`${c.y}:${c.x}`} data-testid="sensitivity-cell" data-layer={c.row.layer} data-probe={grid.probes[c.x]}>
-                  <td className="mono wrap">{c.row.layer}</td>
-                  <td>{grid.probes[c.x]}</td>
-                  <td className="num">{formatMeasure(c.row.kl, 'kl')}</td>
-                  <td className="num">{c.row.top1 === null ? '—' : `${(c.row.top1 * 100).toFixed(1)} %`}</td>
-                  <td className="num">{formatMeasure(c.row.pplDelta, 'pplDelta')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable testId="sensitivity-table" columns={['Layer', 'Probe', { label: 'KL (nats/token)', num: true }, { label: 'Top-1 agreement', num: true }, { label: 'Perplexity change', num: true }]}>
+          {grid.cells.map((c) => (
+            <tr key={`${c.y}:${c.x}`} data-testid="sensitivity-cell" data-layer={c.row.layer} data-probe={grid.probes[c.x]}>
+              <td className="mono wrap">{c.row.layer}</td>
+              <td>{grid.probes[c.x]}</td>
+              <td className="num">{formatMeasure(c.row.kl, 'kl')}</td>
+              <td className="num">{c.row.top1 === null ? '—' : `${(c.row.top1 * 100).toFixed(1)} %`}</td>
+              <td className="num">{formatMeasure(c.row.pplDelta, 'pplDelta')}</td>
+            </tr>
+          ))}
+        </ScrollTable>
       </details>
     </figure>
   );

@@ -9,6 +9,7 @@ import { useCallback, useState, type FormEvent } from 'react';
 import { AuditLog } from '../../../components/AuditLog';
 import { NavBar } from '../../../components/NavBar';
 import { PageState } from '../../../components/PageState';
+import { ScrollTable } from '../../../components/ScrollTable';
 import { usePolling } from '../../../components/usePolling';
 import { useSession } from '../../../components/useSession';
 import { formatDate } from '../../../client/format';
@@ -69,51 +70,39 @@ export default function TeamPage() {
             </div>
             <section className="card" aria-labelledby="members-head">
               <h2 id="members-head">Members ({team.members.length})</h2>
-              <div className="table-scroll">
-                <table data-testid="members-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Member</th>
-                      <th scope="col">Role</th>
-                      <th scope="col">Since</th>
-                      {owner ? <th scope="col">Remove</th> : null}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {team.members.map((m) => (
-                      <tr key={m.userId} data-testid="member-row">
-                        <td className="wrap">
-                          {m.name ? `${m.name} · ` : ''}
-                          {m.email}
-                        </td>
-                        <td>
-                          {owner && m.userId !== data.viewer.id ? (
-                            <select aria-label={`role of ${m.email}`} value={m.role} onChange={(e) => act(gql(SET_MEMBER_ROLE, { teamId: id, userId: m.userId, role: e.target.value as Role }))}>
-                              {ROLES.map((r) => (
-                                <option key={r} value={r}>
-                                  {r}
-                                </option>
-                              ))}
-                            </select>
-                          ) : (
-                            m.role
-                          )}
-                        </td>
-                        <td>{formatDate(m.since)}</td>
-                        {owner ? (
-                          <td>
-                            {m.userId !== data.viewer.id ? (
-                              <button type="button" className="button-danger" onClick={() => act(gql(REMOVE_MEMBER, { teamId: id, userId: m.userId }))}>
-                                Remove
-                              </button>
-                            ) : null}
-                          </td>
+              <ScrollTable testId="members-table" columns={['Member', 'Role', 'Since', owner && 'Remove']}>
+                {team.members.map((m) => (
+                  <tr key={m.userId} data-testid="member-row">
+                    <td className="wrap">
+                      {m.name ? `${m.name} · ` : ''}
+                      {m.email}
+                    </td>
+                    <td>
+                      {owner && m.userId !== data.viewer.id ? (
+                        <select aria-label={`role of ${m.email}`} value={m.role} onChange={(e) => act(gql(SET_MEMBER_ROLE, { teamId: id, userId: m.userId, role: e.target.value as Role }))}>
+                          {ROLES.map((r) => (
+                            <option key={r} value={r}>
+                              {r}
+                            </option>
+                          ))}
+                        </select>
+                      ) : (
+                        m.role
+                      )}
+                    </td>
+                    <td>{formatDate(m.since)}</td>
+                    {owner ? (
+                      <td>
+                        {m.userId !== data.viewer.id ? (
+                          <button type="button" className="button-danger" onClick={() => act(gql(REMOVE_MEMBER, { teamId: id, userId: m.userId }))}>
+                            Remove
+                          </button>
                         ) : null}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </ScrollTable>
             </section>
             <section className="card" aria-labelledby="public-head">
               <h2 id="public-head">Public leaderboards</h2>
@@ -151,36 +140,24 @@ export default function TeamPage() {
                 </button>
               </form>
               <PageState what="tokens" empty={data.apiTokens.filter((t) => t.teamId === id).length === 0 ? 'No tokens yet.' : null} testId="tokens">
-                <div className="table-scroll">
-                  <table data-testid="tokens-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col">Starts with</th>
-                        <th scope="col">Last used</th>
-                        <th scope="col">State</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {data.apiTokens.filter((t) => t.teamId === id).map((t) => (
-                        <tr key={t.id} data-testid="token-row">
-                          <td className="wrap">{t.name}</td>
-                          <td className="mono">{t.prefix}…</td>
-                          <td>{t.lastUsedAt ? formatDate(t.lastUsedAt) : 'never'}</td>
-                          <td>
-                            {t.revokedAt ? (
-                              <span data-testid="token-revoked">revoked</span>
-                            ) : (
-                              <button type="button" className="button-danger" onClick={() => act(gql(REVOKE_API_TOKEN, { id: t.id }))} data-testid="revoke-token">
-                                Revoke
-                              </button>
-                            )}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <ScrollTable testId="tokens-table" columns={['Name', 'Starts with', 'Last used', 'State']}>
+                  {data.apiTokens.filter((t) => t.teamId === id).map((t) => (
+                    <tr key={t.id} data-testid="token-row">
+                      <td className="wrap">{t.name}</td>
+                      <td className="mono">{t.prefix}…</td>
+                      <td>{t.lastUsedAt ? formatDate(t.lastUsedAt) : 'never'}</td>
+                      <td>
+                        {t.revokedAt ? (
+                          <span data-testid="token-revoked">revoked</span>
+                        ) : (
+                          <button type="button" className="button-danger" onClick={() => act(gql(REVOKE_API_TOKEN, { id: t.id }))} data-testid="revoke-token">
+                            Revoke
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </ScrollTable>
               </PageState>
             </section>
             {/* Owners only: the API refuses others, so the section is not offered to them. */}

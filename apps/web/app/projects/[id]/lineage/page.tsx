@@ -9,6 +9,7 @@ import { useCallback, useMemo } from 'react';
 import { LineageGraph } from '../../../../components/LazyCharts';
 import { NavBar } from '../../../../components/NavBar';
 import { PageState } from '../../../../components/PageState';
+import { ScrollTable } from '../../../../components/ScrollTable';
 import { StatusBadge } from '../../../../components/StatusBadge';
 import { usePolling } from '../../../../components/usePolling';
 import { useSession } from '../../../../components/useSession';
@@ -61,36 +62,24 @@ export default function LineagePage() {
               <section className="card" aria-labelledby="lineage-runs">
                 <h2 id="lineage-runs">Runs ({runs.length})</h2>
                 <PageState what="runs" empty={runs.length === 0 ? 'No runs yet.' : null} testId="lineage-runs">
-                  <div className="table-scroll">
-                    <table data-testid="lineage-table">
-                      <thead>
-                        <tr>
-                          <th scope="col">Base model</th>
-                          <th scope="col">Run</th>
-                          <th scope="col">Status</th>
-                          <th scope="col">Produced</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {runs.map((r) => (
-                          <tr key={r.id} data-testid="lineage-run">
-                            <td className="wrap">{baseOf(r.id).join(', ')}</td>
-                            <td className="wrap">
-                              <Link href={`/runs/${r.id}`} prefetch={false} data-testid="lineage-run-link">
-                                {r.label}
-                              </Link>
-                            </td>
-                            <td>
-                              <StatusBadge status={r.status as RunStatus} />
-                            </td>
-                            <td className="wrap" data-testid="lineage-produced">
-                              {producedBy(r.id).join(', ') || '—'}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <ScrollTable testId="lineage-table" columns={['Base model', 'Run', 'Status', 'Produced']}>
+                    {runs.map((r) => (
+                      <tr key={r.id} data-testid="lineage-run">
+                        <td className="wrap">{baseOf(r.id).join(', ')}</td>
+                        <td className="wrap">
+                          <Link href={`/runs/${r.id}`} prefetch={false} data-testid="lineage-run-link">
+                            {r.label}
+                          </Link>
+                        </td>
+                        <td>
+                          <StatusBadge status={r.status as RunStatus} />
+                        </td>
+                        <td className="wrap" data-testid="lineage-produced">
+                          {producedBy(r.id).join(', ') || '—'}
+                        </td>
+                      </tr>
+                    ))}
+                  </ScrollTable>
                 </PageState>
               </section>
             </>

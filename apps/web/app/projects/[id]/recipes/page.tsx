@@ -9,6 +9,7 @@ import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { NavBar } from '../../../../components/NavBar';
 import { PageState } from '../../../../components/PageState';
+import { ScrollTable } from '../../../../components/ScrollTable';
 import { RecipeBuilder } from '../../../../components/RecipeBuilder';
 import { usePolling } from '../../../../components/usePolling';
 import { useSession } from '../../../../components/useSession';
@@ -141,53 +142,36 @@ export default function RecipesPage() {
 
             <section className="card" aria-labelledby="saved-head">
               <h2 id="saved-head">Saved recipes</h2>
-              {data.recipes.length === 0 ? (
-                <p className="empty" data-testid="recipes-empty">
-                  No saved recipes yet: compose one below.
-                </p>
-              ) : (
-                <div className="table-scroll">
-                  <table data-testid="recipes-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col">Latest</th>
-                        <th scope="col">Steps</th>
-                        <th scope="col">Saved</th>
-                        <th scope="col">Actions</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {data.recipes.map((r) => (
-                        <tr key={r.id} data-testid="recipe-row" data-name={r.name} data-version={r.version}>
-                          <td className="wrap">
-                            <strong>{r.name}</strong>
-                            {r.description ? <div className="muted small">{r.description}</div> : null}
-                          </td>
-                          <td>v{r.version}</td>
-                          <td className="mono small wrap" title={recipeSummary(r.recipe)}>
-                            {stepsText(r.recipe)}
-                          </td>
-                          <td>{formatDate(r.createdAt)}</td>
-                          <td>
-                            <span className="inline-form">
-                              <button type="button" className="button-secondary" onClick={() => loadIntoBuilder(r, false)} data-testid="recipe-edit">
-                                New version
-                              </button>
-                              <button type="button" className="button-secondary" onClick={() => loadIntoBuilder(r, true)} data-testid="recipe-clone">
-                                Clone
-                              </button>
-                              <button type="button" className="button-secondary" onClick={() => void showVersions(r.name)} data-testid="recipe-versions">
-                                Versions
-                              </button>
-                            </span>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              )}
+              <PageState what="recipes" empty={data.recipes.length === 0 ? 'No saved recipes yet: compose one below.' : null} testId="recipes">
+                <ScrollTable testId="recipes-table" columns={['Name', 'Latest', 'Steps', 'Saved', 'Actions']}>
+                  {data.recipes.map((r) => (
+                    <tr key={r.id} data-testid="recipe-row" data-name={r.name} data-version={r.version}>
+                      <td className="wrap">
+                        <strong>{r.name}</strong>
+                        {r.description ? <div className="muted small">{r.description}</div> : null}
+                      </td>
+                      <td>v{r.version}</td>
+                      <td className="mono small wrap" title={recipeSummary(r.recipe)}>
+                        {stepsText(r.recipe)}
+                      </td>
+                      <td>{formatDate(r.createdAt)}</td>
+                      <td>
+                        <span className="inline-form">
+                          <button type="button" className="button-secondary" onClick={() => loadIntoBuilder(r, false)} data-testid="recipe-edit">
+                            New version
+                          </button>
+                          <button type="button" className="button-secondary" onClick={() => loadIntoBuilder(r, true)} data-testid="recipe-clone">
+                            Clone
+                          </button>
+                          <button type="button" className="button-secondary" onClick={() => void showVersions(r.name)} data-testid="recipe-versions">
+                            Versions
+                          </button>
+                        </span>
+                      </td>
+                    </tr>
+                  ))}
+                </ScrollTable>
+              </PageState>
               {versionsError ? (
                 <div className="error" role="alert">
                   Could not load the versions: {versionsError}

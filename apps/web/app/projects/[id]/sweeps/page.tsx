@@ -8,6 +8,7 @@ import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { NavBar } from '../../../../components/NavBar';
 import { PageState } from '../../../../components/PageState';
+import { ScrollTable } from '../../../../components/ScrollTable';
 import { ProgressBar } from '../../../../components/ProgressBar';
 import { useLiveReload } from '../../../../components/useLiveReload';
 import { usePolling } from '../../../../components/usePolling';
@@ -96,37 +97,25 @@ export default function SweepsPage() {
           <section className="card" aria-labelledby="sweeps-head">
             <h2 id="sweeps-head">Sweeps ({data.sweeps.length})</h2>
             <PageState what="sweeps" empty={data.sweeps.length === 0 ? 'No sweeps yet.' : null} testId="sweeps">
-              <div className="table-scroll">
-                <table data-testid="sweeps-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Mode</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Progress</th>
+              <ScrollTable testId="sweeps-table" columns={['Name', 'Mode', 'Status', 'Progress']}>
+                {data.sweeps.map((s) => {
+                  const p = sweepProgress(s);
+                  return (
+                    <tr key={s.id} data-testid="sweep-row" data-status={s.status}>
+                      <td className="wrap">
+                        <Link href={`/sweeps/${s.id}`} prefetch={false}>
+                          {s.name}
+                        </Link>
+                      </td>
+                      <td>{s.mode}</td>
+                      <td>{s.status}</td>
+                      <td>
+                        <ProgressBar fraction={p.fraction} message={`${p.finished}/${s.maxRuns} runs`} />
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {data.sweeps.map((s) => {
-                      const p = sweepProgress(s);
-                      return (
-                        <tr key={s.id} data-testid="sweep-row" data-status={s.status}>
-                          <td className="wrap">
-                            <Link href={`/sweeps/${s.id}`} prefetch={false}>
-                              {s.name}
-                            </Link>
-                          </td>
-                          <td>{s.mode}</td>
-                          <td>{s.status}</td>
-                          <td>
-                            <ProgressBar fraction={p.fraction} message={`${p.finished}/${s.maxRuns} runs`} />
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
+                  );
+                })}
+              </ScrollTable>
             </PageState>
           </section>
         ) : null}
