@@ -54,7 +54,7 @@ describe('migrate', () => {
         'ApiToken', 'Artifact', 'Dataset', 'Membership', 'Metric', 'Model', 'Project', 'Run', 'RunStep', 'Team',
         'Upload', 'User', '_prisma_migrations',
         'Invitation', 'Session', 'SignInThrottle',
-        'Recipe', 'Sweep', 'AuditEvent', 'RateLimitWindow', 'RunFinalMetric',
+        'Recipe', 'Sweep', 'AuditEvent', 'RateLimitWindow', 'RunFinalMetric', 'RunEventLog',
       ].sort(),
     );
   });

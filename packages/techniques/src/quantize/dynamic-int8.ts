@@ -2,7 +2,8 @@
  * quantize.dynamic-int8: int8 weights and int8 activations quantized at run time, as
  * onnxruntime's quantize_dynamic produces (DynamicQuantizeLinear + MatMulInteger; Jacob et
  * al. 2018, sec. 2.2 integer-arithmetic matmul), with one symmetric weight scale per output
- * channel. ORT fuses the pattern into DynamicQuantizeMatMul.
+ * channel. ORT fuses the pattern into DynamicQuantizeMatMul. Weights use 7-bit codes (quantize_dynamic's
+ * reduce_range), stored as int8, so ORT's int16 pair sums cannot saturate on CPUs without VNNI.
  */
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
@@ -24,7 +25,7 @@ export async function quantizeDynamicInt8(model: Model, params: DynamicInt8Param
     selection: params,
     format: 'matmul-integer',
     ctx,
-    method: (t) => ({ kind: 'quantized', weight: quantizeWeight(t.values, t.inFeatures, t.outFeatures, { bits: 8, symmetric: true }, t.name) }),
+    method: (t) => ({ kind: 'quantized', weight: quantizeWeight(t.values, t.inFeatures, t.outFeatures, { bits: 7, symmetric: true }, t.name) }),
   });
   const emb = rewriteEmbeddings(rewrite.model, params.embeddings);
   ctx.onProgress(1);

@@ -2,8 +2,10 @@
  * Dynamic int8 output, as onnxruntime's quantize_dynamic writes it: per MatMul,
  * DynamicQuantizeLinear(A) -> (uint8 a, scale_a, zero_a); MatMulInteger(a, W_int8, zero_a)
  * -> int32; Cast to float; Mul by scale_a * scale_w[N]. ORT fuses the chain into
- * DynamicQuantizeMatMul. Needs an 8-bit symmetric weight with one scale per output
- * channel, and float32 activations (DynamicQuantizeLinear has no float16 kernel).
+ * DynamicQuantizeMatMul. Needs a 7- or 8-bit symmetric weight with one scale per output
+ * channel, and float32 activations (DynamicQuantizeLinear has no float16 kernel). 7-bit
+ * codes are quantize_dynamic's reduce_range: on CPUs without VNNI, ORT's uint8 x int8
+ * kernel adds product pairs in int16 (vpmaddubsw), which saturates for 8-bit weights.
  */
 import type { LinearWeight } from '../../linear-weights';
 import type { LinearEdit } from '../linear-edit';
@@ -14,8 +16,8 @@ const FLOAT = 1;
 export function writeMatMulInteger(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
   if (qw.floatZeros) throw new QuantSpecError('format', `${layer.matmuls[0]!.name}: format "matmul-integer" stores integer zero points only; real-valued zero points (HQQ) need format "matmulnbits"`);
   const name = layer.matmuls[0]!.name;
-  if (qw.bits !== 8 || !qw.symmetric || qw.groupSize !== qw.rows) {
-    throw new QuantSpecError('format', `${name}: format "matmul-integer" needs 8-bit symmetric weights with one scale per output channel, got ${qw.bits} bits, ${qw.symmetric ? 'symmetric' : 'asymmetric'}, group ${qw.groupSize === qw.rows ? 'per-channel' : qw.groupSize}`);
+  if ((qw.bits !== 8 && qw.bits !== 7) || !qw.symmetric || qw.groupSize !== qw.rows) {
+    throw new QuantSpecError('format', `${name}: format "matmul-integer" needs 7- or 8-bit symmetric weights with one scale per output channel, got ${qw.bits} bits, ${qw.symmetric ? 'symmetric' : 'asymmetric'}, group ${qw.groupSize === qw.rows ? 'per-channel' : qw.groupSize}`);
   }
   if (layer.computeDtype !== 'float32') throw new QuantSpecError('format', `${name}: format "matmul-integer" needs float32 activations; this layer computes in ${layer.computeDtype}`);
   const base = layer.weight.name;
