@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '@distillery/services';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -19,3 +19,15 @@ export async function launchChromium(): Promise<Browser> {
 
 export const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
+
+/** A new page signed in to the dashboard at `webUrl` through its sign-in form, on the home page. */
+export async function openSignedIn(browser: Browser, webUrl: string, who: { email: string; password: string }, viewport: { width: number; height: number } = DESKTOP): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${webUrl}/signin`);
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${webUrl}/`);
+  return page;
+}

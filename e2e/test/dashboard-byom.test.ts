@@ -14,19 +14,12 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, uploadBytes, waitForModelReady } from '@distillery/services';
-import { DESKTOP, launchChromium, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { writeByomFiles, type ByomFiles } from '../src/byom-files';
 import { createWorkspace, type Workspace } from '../src/scenario';
+import type { ImportReport } from '@distillery/formats';
 import { startStack, type Stack } from '../src/stack';
 
-interface Report {
-  format: string;
-  architecture: string;
-  parameters: number;
-  dtypes: Record<string, number>;
-  tokenizerKind: string | null;
-  warnings: string[];
-}
 
 const IMPORT = `mutation($p: ID!, $n: String!, $s: String!, $t: String, $c: String) {
   importModel(projectId: $p, name: $n, sha256: $s, tokenizerSha256: $t, configSha256: $c) { id } }`;
@@ -38,8 +31,8 @@ let ws: Workspace;
 let files: ByomFiles;
 let tmp: string;
 
-async function report(modelId: string): Promise<Report> {
-  const { model } = await graphql<{ model: { importReport: Report | null } }>(stack.graphqlUrl, MODEL, { id: modelId }, ws.token);
+async function report(modelId: string): Promise<ImportReport> {
+  const { model } = await graphql<{ model: { importReport: ImportReport | null } }>(stack.graphqlUrl, MODEL, { id: modelId }, ws.token);
   if (!model.importReport) throw new Error(`model ${modelId} has no import report`);
   return model.importReport;
 }
@@ -51,15 +44,8 @@ async function importThroughApi(name: string, model: Buffer, extra: { tokenizer?
   return r.importModel.id;
 }
 
-async function signedInPage(): Promise<Page> {
-  const page = await browser.newPage({ viewport: DESKTOP });
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${stack.webUrl!}/signin`);
-  await page.fill('#email', ws.email);
-  await page.fill('#password', ws.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${stack.webUrl!}/`);
-  return page;
+function signedInPage(): Promise<Page> {
+  return openSignedIn(browser, stack.webUrl!, ws);
 }
 
 const modelRow = (page: Page, name: string) => page.getByTestId('model-row').filter({ has: page.locator('strong', { hasText: new RegExp(`^${name}$`) }) });

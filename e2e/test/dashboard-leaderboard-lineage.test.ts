@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshFinalMetrics } from '@distillery/db';
 import { freePort, graphql, startApiProcess, startWebProcess, startWorkerProcess, type Service } from '@distillery/services';
 import { WebSocket } from 'ws';
-import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, PHONE, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { createWorkspace, type Workspace } from '../src/scenario';
 import { seedFinishedRuns } from '../src/seed-runs';
 import { startStack, type Stack } from '../src/stack';
@@ -32,15 +32,8 @@ let webProcess: Service | undefined;
 let webUrl = '';
 let liveRunIds: string[] = [];
 
-async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${webUrl}/signin`);
-  await page.fill('#email', ws.email);
-  await page.fill('#password', ws.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${webUrl}/`);
-  return page;
+function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
+  return openSignedIn(browser, webUrl, ws, viewport);
 }
 
 const pageWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth);

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, PHONE, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { createWorkspace, type Workspace } from '../src/scenario';
 import { seedFinishedRuns } from '../src/seed-runs';
 import { startStack, type Stack } from '../src/stack';
@@ -47,15 +47,8 @@ async function shownRunIds(page: Page): Promise<string[]> {
   return (await Promise.all((await page.getByTestId('run-row').all()).map((r) => r.getAttribute('data-run-id')))).map(String).sort();
 }
 
-async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${stack.webUrl}/signin`);
-  await page.fill('#email', ws.email);
-  await page.fill('#password', ws.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${stack.webUrl}/`);
-  return page;
+function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
+  return openSignedIn(browser, stack.webUrl!, ws, viewport);
 }
 
 async function noHorizontalOverflow(page: Page): Promise<number> {

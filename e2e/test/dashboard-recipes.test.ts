@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { graphql, uploadBytes, waitForModelReady } from '@distillery/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, PHONE, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { createWorkspace, type Workspace } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
@@ -71,13 +71,7 @@ beforeAll(async () => {
   demoModelId = m.importModel.id;
   await waitForModelReady(stack.apiUrl, ws.token, demoModelId);
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: DESKTOP });
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${stack.webUrl}/signin`);
-  await page.fill('#email', ws.email);
-  await page.fill('#password', ws.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${stack.webUrl}/`);
+  page = await openSignedIn(browser, stack.webUrl!, ws);
 }, 300_000);
 
 afterAll(async () => {

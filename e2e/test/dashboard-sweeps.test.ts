@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '@distillery/services';
-import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../src/browser';
+import { DESKTOP, launchChromium, PHONE, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { createWorkspace, waitForRun, type Workspace } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
@@ -22,15 +22,8 @@ let browser: Browser;
 let ws: Workspace;
 let webUrl = '';
 
-async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  page.setDefaultTimeout(30_000);
-  await page.goto(`${webUrl}/signin`);
-  await page.fill('#email', ws.email);
-  await page.fill('#password', ws.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${webUrl}/`);
-  return page;
+function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
+  return openSignedIn(browser, webUrl, ws, viewport);
 }
 
 beforeAll(async () => {
