@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { applyMask, pruneTargetParams, pruneWithActivations, refineTarget, sequentialParam } from './prune-layers';
+import { magnitudeMask } from './magnitude';
 import { maskFor, type SparsityTarget } from './sparsity-mask';
 
 /** ||X_j||_2 for every input feature from sum_t x_tj^2 (the diagonal of X^T X). */
@@ -26,6 +27,23 @@ export function inputNormSpread(norms: ArrayLike<number>): { p90OverP10: number;
   const s = Float64Array.from(norms).sort();
   const at = (p: number) => s[Math.max(0, Math.ceil(p * s.length) - 1)]!;
   return { p90OverP10: at(0.9) / at(0.1), maxOverMedian: s[s.length - 1]! / at(0.5) };
+}
+
+/**
+ * The layer's output error ||X (W - W_pruned)||_F^2 with X^T X cut to its diagonal:
+ * sum over pruned (j, c) of W_jc^2 ||X_j||_2^2. Wanda's score squared is each weight's share
+ * of it, so within an output Wanda's mask is the one that minimizes it (Sun et al. 2023,
+ * sec. 3, Wanda as SparseGPT's score with a diagonal Hessian).
+ */
+export function diagonalPruneError(w: Float32Array, rows: number, cols: number, mask: Uint8Array, sumSq: ArrayLike<number>): number {
+  if (sumSq.length !== rows || w.length !== rows * cols || mask.length !== rows * cols) throw new Error(`diagonalPruneError: a [${rows}, ${cols}] weight needs ${rows * cols} weights and mask entries and ${rows} input sums of squares`);
+  let e = 0;
+  for (let r = 0; r < rows; r++) {
+    let er = 0;
+    for (let c = 0; c < cols; c++) if (!mask[r * cols + c]) er += w[r * cols + c]! ** 2;
+    e += er * sumSq[r]!;
+  }
+  return e;
 }
 
 export function wandaScores(w: Float32Array, rows: number, cols: number, inputNorms: Float32Array): Float32Array {
@@ -57,22 +75,29 @@ export type WandaParams = z.output<typeof wandaParams>;
 export async function pruneWanda(model: Model, params: WandaParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.wanda';
   const spreads: { p90OverP10: number; maxOverMedian: number }[] = [];
+  // Per layer, Wanda's diagonal output error over that of per-layer magnitude pruning on the same activations.
+  const errorRatios: number[] = [];
   const result = await pruneWithActivations(model, what, params, ctx, false, (stats) => (t, target) => {
-    const norms = inputNorms(stats.get(t.name)!.sumSq);
+    const sumSq = stats.get(t.name)!.sumSq;
+    const norms = inputNorms(sumSq);
     spreads.push(inputNormSpread(norms));
     const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, norms, target, `${what}: layer ${t.name}`, params.comparison);
+    const magnitude = magnitudeMask(t.values, t.inFeatures, t.outFeatures, target, `${what}: layer ${t.name}`);
+    errorRatios.push(diagonalPruneError(t.values, t.inFeatures, t.outFeatures, mask, sumSq) / diagonalPruneError(t.values, t.inFeatures, t.outFeatures, magnitude, sumSq));
     return { values: applyMask(t.values, mask), mask };
   });
   // How far the activations could move the choice away from plain magnitude, over the layers pruned.
-  const p90 = spreads.map((x) => x.p90OverP10).sort((a, b) => a - b);
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.ceil(0.5 * v.length) - 1]!;
   const round = (v: number) => Number(v.toFixed(3));
   return {
     ...result,
     report: {
       ...result.report,
-      inputNormP90OverP10Median: round(p90[Math.ceil(0.5 * p90.length) - 1]!),
-      inputNormP90OverP10Max: round(p90[p90.length - 1]!),
+      inputNormP90OverP10Median: round(median(spreads.map((x) => x.p90OverP10))),
+      inputNormP90OverP10Max: round(Math.max(...spreads.map((x) => x.p90OverP10))),
       inputNormMaxOverMedianMax: round(Math.max(...spreads.map((x) => x.maxOverMedian))),
+      diagErrorVsMagnitudeMedian: round(median(errorRatios)),
+      diagErrorVsMagnitudeMin: round(Math.min(...errorRatios)),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globalMagnitudeMasks, inputNorms, inputNormSpread, magnitudeMask, nmMask, prunedCount, sparsityTarget, unstructuredMask, wandaMask } from '../../src';
+import { diagonalPruneError, globalMagnitudeMasks, inputNorms, inputNormSpread, magnitudeMask, nmMask, prunedCount, sparsityTarget, unstructuredMask, wandaMask } from '../../src';
 import { seededUniform } from '../mlp-fixture';
 
 /** Obviously-correct reference: sort (score, index) pairs and prune the first k. */
@@ -85,5 +85,52 @@ describe('sparsity masks', () => {
     expect(inputNormSpread([7, 3, 10, 1, 5, 9, 2, 8, 4, 6])).toEqual({ p90OverP10: 9, maxOverMedian: 2 });
     expect(inputNormSpread([2, 2, 2])).toEqual({ p90OverP10: 1, maxOverMedian: 1 });
     expect(() => inputNormSpread([])).toThrow(/no input norms/);
+  });
+});
+
+describe('Wanda against the diagonal output error', () => {
+  const rows = 6, cols = 3, tokens = 12;
+  const w = seededUniform(rows * cols, 21);
+  // Each token carries one input feature, so X's columns are orthogonal and X^T X is diagonal.
+  const x = new Float32Array(tokens * rows);
+  for (let t = 0; t < tokens; t++) x[t * rows + (t % rows)] = 0.5 + 3 * Math.abs(seededUniform(tokens, 5)[t]!);
+  const sumSq = Array.from({ length: rows }, (_, j) => Array.from({ length: tokens }, (_, t) => x[t * rows + j]! ** 2).reduce((a, b) => a + b, 0));
+
+  /** ||X (W - W masked)||_F^2 by explicit products. */
+  function outputError(mask: Uint8Array): number {
+    let e = 0;
+    for (let t = 0; t < tokens; t++) for (let c = 0; c < cols; c++) {
+      let y = 0;
+      for (let r = 0; r < rows; r++) if (!mask[r * cols + c]) y += x[t * rows + r]! * w[r * cols + c]!;
+      e += y * y;
+    }
+    return e;
+  }
+
+  it('equals the explicit output error when X^T X is diagonal', () => {
+    const mask = magnitudeMask(w, rows, cols, sparsityTarget({ sparsity: 0.5 }, 't'));
+    expect(diagonalPruneError(w, rows, cols, mask, sumSq)).toBeCloseTo(outputError(mask), 4);
+  });
+
+  it("Wanda's mask is the per-output minimum of that error (every 3-of-6 choice per column tried)", () => {
+    const mask = wandaMask(w, rows, cols, inputNorms(Float32Array.from(sumSq)), sparsityTarget({ sparsity: 0.5 }, 't'));
+    let best = 0;
+    for (let c = 0; c < cols; c++) {
+      let min = Infinity;
+      for (let bits = 0; bits < 1 << rows; bits++) {
+        if ([...Array(rows).keys()].filter((r) => bits & (1 << r)).length !== rows / 2) continue;
+        let e = 0;
+        for (let r = 0; r < rows; r++) if (bits & (1 << r)) e += w[r * cols + c]! ** 2 * sumSq[r]!;
+        min = Math.min(min, e);
+      }
+      best += min;
+    }
+    expect(diagonalPruneError(w, rows, cols, mask, sumSq)).toBeCloseTo(best, 5);
+    const magnitude = magnitudeMask(w, rows, cols, sparsityTarget({ sparsity: 0.5 }, 't'));
+    expect(diagonalPruneError(w, rows, cols, magnitude, sumSq)).toBeGreaterThan(best);
+  });
+
+  it('refuses mismatched sizes', () => {
+    expect(() => diagonalPruneError(w, rows, cols, new Uint8Array(rows * cols), [1, 2])).toThrow(/needs 18 weights and mask entries and 6 input sums/);
   });
 });
