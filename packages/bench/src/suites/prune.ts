@@ -123,7 +123,7 @@ const suite: BenchSuite = {
       const label = t.pattern ?? '50%';
       await add('magnitude', label, () => pruneMagnitude(b.model, magnitudeParams.parse(t), ctx));
       // Wanda reports how unequal its layers' input norms are: the room it has to differ from magnitude.
-      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax', 'diagErrorVsMagnitudeMedian', 'diagErrorVsMagnitudeMin']);
+      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax', 'diagErrorVsMagnitudeMedian', 'diagErrorVsMagnitudeMin', 'maskDiffersFromMagnitude']);
       await add('sparsegpt', label, () => pruneSparseGpt(b.model, sparseGptParams.parse(t), ctx));
     }
     const dense = rows[0]!.ppl as number;
@@ -135,7 +135,7 @@ const suite: BenchSuite = {
       if (m === 'wanda') {
         log(`wanda: input-norm spread per layer, 90th/10th percentile: median ${w.inputNormP90OverP10Median}, largest ${w.inputNormP90OverP10Max}; largest/median norm at most ${w.inputNormMaxOverMedianMax}`);
         // The error Wanda's criterion minimizes (X^T X's diagonal), as a share of magnitude's: how much of it the norms let Wanda remove.
-        log(`wanda: diagonal output error per layer / magnitude's on the same activations: median ${w.diagErrorVsMagnitudeMedian}, lowest ${w.diagErrorVsMagnitudeMin}`);
+        log(`wanda: diagonal output error per layer / magnitude's on the same activations: median ${w.diagErrorVsMagnitudeMedian}, lowest ${w.diagErrorVsMagnitudeMin}; ${w.maskDiffersFromMagnitude} of the weights kept or pruned differently`);
       }
       rows.find((r) => r.method === m && r.target === '50%')!.increaseVsMagnitude = round(share, 3);
     }

@@ -77,6 +77,8 @@ export async function pruneWanda(model: Model, params: WandaParams, ctx: Techniq
   const spreads: { p90OverP10: number; maxOverMedian: number }[] = [];
   // Per layer, Wanda's diagonal output error over that of per-layer magnitude pruning on the same activations.
   const errorRatios: number[] = [];
+  let differing = 0;
+  let weights = 0;
   const result = await pruneWithActivations(model, what, params, ctx, false, (stats) => (t, target) => {
     const sumSq = stats.get(t.name)!.sumSq;
     const norms = inputNorms(sumSq);
@@ -84,6 +86,8 @@ export async function pruneWanda(model: Model, params: WandaParams, ctx: Techniq
     const mask = wandaMask(t.values, t.inFeatures, t.outFeatures, norms, target, `${what}: layer ${t.name}`, params.comparison);
     const magnitude = magnitudeMask(t.values, t.inFeatures, t.outFeatures, target, `${what}: layer ${t.name}`);
     errorRatios.push(diagonalPruneError(t.values, t.inFeatures, t.outFeatures, mask, sumSq) / diagonalPruneError(t.values, t.inFeatures, t.outFeatures, magnitude, sumSq));
+    for (let i = 0; i < mask.length; i++) differing += mask[i] === magnitude[i] ? 0 : 1;
+    weights += mask.length;
     return { values: applyMask(t.values, mask), mask };
   });
   // How far the activations could move the choice away from plain magnitude, over the layers pruned.
@@ -98,6 +102,8 @@ export async function pruneWanda(model: Model, params: WandaParams, ctx: Techniq
       inputNormMaxOverMedianMax: round(Math.max(...spreads.map((x) => x.maxOverMedian))),
       diagErrorVsMagnitudeMedian: round(median(errorRatios)),
       diagErrorVsMagnitudeMin: round(Math.min(...errorRatios)),
+      /** Share of the pruned layers' weights whose keep-or-prune differs from per-layer magnitude's. */
+      maskDiffersFromMagnitude: round(differing / weights),
     },
   };
 }

@@ -53,6 +53,10 @@ describe('prune.wanda and prune.sparsegpt on a trained model', () => {
     const zeros = (m: Model) => row(m).filter((v) => v === 0).length;
     expect(zeros(mag.model)).toBeGreaterThan(5);
     expect(zeros(wanda.model)).toBeLessThanOrEqual(1);
+    // The report shows the difference: the outlier layer's diagonal output error falls well below magnitude's.
+    expect(wanda.report.diagErrorVsMagnitudeMin).toBeLessThan(0.5);
+    expect(wanda.report.maskDiffersFromMagnitude).toBeGreaterThan(0);
+    expect(wanda.report.maskDiffersFromMagnitude).toBeLessThan(1);
   });
 
   it('2:4 for both: N:M valid in every group; SparseGPT moves the kept weights, Wanda does not', async () => {
