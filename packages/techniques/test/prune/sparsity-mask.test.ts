@@ -130,6 +130,17 @@ describe('Wanda against the diagonal output error', () => {
     expect(diagonalPruneError(w, rows, cols, magnitude, sumSq)).toBeGreaterThan(best);
   });
 
+  it('Wanda is unchanged when an input channel is scaled up and its weight row down (the same function); magnitude is not', () => {
+    const norms = Float32Array.from({ length: rows }, () => 1);
+    const scaled = Float32Array.from(w);
+    const scaledNorms = Float32Array.from(norms);
+    scaledNorms[2] = 8;
+    for (let c = 0; c < cols; c++) scaled[2 * cols + c] = w[2 * cols + c]! / 8;
+    const t = sparsityTarget({ sparsity: 0.5 }, 't');
+    expect(Array.from(wandaMask(scaled, rows, cols, scaledNorms, t))).toEqual(Array.from(wandaMask(w, rows, cols, norms, t)));
+    expect(Array.from(magnitudeMask(scaled, rows, cols, t))).not.toEqual(Array.from(magnitudeMask(w, rows, cols, t)));
+  });
+
   it('refuses mismatched sizes', () => {
     expect(() => diagonalPruneError(w, rows, cols, new Uint8Array(rows * cols), [1, 2])).toThrow(/needs 18 weights and mask entries and 6 input sums/);
   });
