@@ -31,9 +31,9 @@ export interface ParetoAnswer {
 
 const PARETO_RUN = 'run { id recipe baseModel { id name } }';
 
-/** Give exactly one of projectId and sweepId; runIds narrows to those runs. */
-export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!]) {
-  pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds) {
+/** Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects. */
+export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!], $filter: RunFilter) {
+  pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds, filter: $filter) {
     frontier { x y ${PARETO_RUN} }
     dominated { x y dominatedBy ${PARETO_RUN} }
     missing
