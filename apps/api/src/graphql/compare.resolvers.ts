@@ -2,7 +2,7 @@ import type { Prisma, Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
-import { metricTable } from '../compare/metric-table';
+import { metricTable } from '@distillery/eval/metric-table';
 import { recipeDiff, type Json } from '../compare/recipe-diff';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
