@@ -2,8 +2,8 @@
  * The dashboard's pages in a real browser against a live stack with many runs: the runs
  * list (pages from the API's cursor, virtualized rows, sorting, column picker, parameters
  * per run), its filters answered by the API and kept in the link (status, family, tags,
- * step parameter, metric range, sweep), the trade-off chart's frontier as the API's
- * `pareto` decides it, the compare page from `compareRuns` with a chosen baseline, the run page's
+ * step parameter, metric range, sweep), the trade-off chart's points and frontier as the API's
+ * `pareto` decides them over the same filters, the compare page from `compareRuns` with a chosen baseline, the run page's
  * summary and samples, the paged models list, the sign-in page, phone layout without
  * horizontal scrolling, keyboard use, and text people typed never rendered as HTML.
  * Screenshots go to e2e/screenshots/.
@@ -32,15 +32,24 @@ let pplCut: number;
 let keptBelowCut: string[];
 const SWEPT = [10, 11, 12, 13, 14];
 
-async function apiFrontier(x: string, y: string, scope: { projectId?: string; sweepId?: string; runIds?: string[] }): Promise<{ frontier: string[]; dominated: string[] }> {
-  const q = `query($p: ID, $s: ID, $x: String!, $y: String!, $r: [ID!]) { pareto(projectId: $p, sweepId: $s, x: $x, y: $y, runIds: $r) { frontier { run { id } } dominated { run { id } } } }`;
+async function apiFrontier(
+  x: string,
+  y: string,
+  scope: { projectId?: string; sweepId?: string; runIds?: string[]; filter?: Record<string, unknown> },
+): Promise<{ frontier: string[]; dominated: string[] }> {
+  const q = `query($p: ID, $s: ID, $x: String!, $y: String!, $r: [ID!], $f: RunFilter) { pareto(projectId: $p, sweepId: $s, x: $x, y: $y, runIds: $r, filter: $f) { frontier { run { id } } dominated { run { id } } } }`;
   const { pareto } = await graphql<{ pareto: { frontier: { run: { id: string } }[]; dominated: { run: { id: string } }[] } }>(
     stack.graphqlUrl,
     q,
-    { p: scope.projectId ?? null, s: scope.sweepId ?? null, x, y, r: scope.runIds ?? null },
+    { p: scope.projectId ?? null, s: scope.sweepId ?? null, x, y, r: scope.runIds ?? null, f: scope.filter ?? null },
     ws.token,
   );
   return { frontier: pareto.frontier.map((f) => f.run.id).sort(), dominated: pareto.dominated.map((f) => f.run.id).sort() };
+}
+
+/** The runs the trade-off chart plots (its table of points), sorted. */
+async function plottedRunIds(page: Page): Promise<string[]> {
+  return page.getByTestId('tradeoff-chart').locator('[data-testid="tradeoff-point"][data-kind="run"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort());
 }
 
 async function shownRunIds(page: Page): Promise<string[]> {
@@ -175,12 +184,16 @@ describe('dashboard pages', () => {
     await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
     const count = page.getByTestId('runs-count');
     await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
+    // Unfiltered, the trade-off plots every seeded run (the failed one has no figures).
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await expect.poll(async () => (await plottedRunIds(page)).length, { timeout: 20_000 }).toBe(SEEDED);
 
-    // Tags: exactly the eight tagged runs.
+    // Tags: exactly the eight tagged runs, in the list and in the trade-off.
     await page.getByTestId('filter-tags').fill('keep');
     await page.getByTestId('filter-apply').click();
     await expect.poll(() => count.textContent()).toBe('8 runs loaded');
     expect(await shownRunIds(page)).toEqual([...keptIds].sort());
+    await expect.poll(() => plottedRunIds(page), { timeout: 20_000 }).toEqual([...keptIds].sort());
 
     // A perplexity range on top: exactly the tagged runs at or under the cut (the API reads the latest values).
     await page.getByTestId('filter-range-metric').selectOption('perplexity');
@@ -189,6 +202,13 @@ describe('dashboard pages', () => {
     await expect.poll(() => count.textContent()).toBe(`${keptBelowCut.length} runs loaded`);
     expect(await shownRunIds(page)).toEqual(keptBelowCut);
     expect(await page.getByTestId('filter-chip').allTextContents()).toEqual(['tag keep ✕', expect.stringMatching(/^Perplexity.* ≤ \d+\.\d+ ✕$/)]);
+    // The trade-off follows both filters, and its frontier is the API's over the same filter.
+    await expect.poll(() => plottedRunIds(page), { timeout: 20_000 }).toEqual(keptBelowCut);
+    const filteredFront = await apiFrontier('size.bytes', 'perplexity', { projectId: ws.projectId, filter: { tags: ['keep'], metrics: [{ name: 'perplexity', max: pplCut }] } });
+    expect([...filteredFront.frontier, ...filteredFront.dominated].sort()).toEqual(keptBelowCut);
+    expect(
+      await page.getByTestId('tradeoff-chart').locator('[data-testid="tradeoff-point"][data-frontier="yes"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort()),
+    ).toEqual(filteredFront.frontier);
 
     // The link carries the filters: opened afresh it shows the same runs.
     const link = page.url();

@@ -1,6 +1,6 @@
 /** The dashboard's pure view logic (summary, compare, runs list and its filters, trade-off points, number formats), by hand-computed values. */
 import { describe, expect, it } from 'vitest';
-import { defaultBaseModel } from '../../apps/web/client/base-model-choice';
+import { baseModelChoices, defaultBaseModel } from '../../apps/web/client/base-model-choice';
 import { bestIndices, parseCompareIds, recipeValueText, splitMetrics, type ComparedMetric } from '../../apps/web/client/compare';
 import { axisScale, axisTick, axisTitle, formatCell, formatDelta, formatInUnit, formatMetricValue, formatScore, headerUnit } from '../../apps/web/client/metric-format';
 import type { Metric, ModelSummary, RunRow, RunStatus } from '../../apps/web/client/queries';
@@ -181,6 +181,8 @@ describe('runs list', () => {
     expect(defaultBaseModel(models, ['first', 'late'])).toBe('first');
     expect(defaultBaseModel(models, ['busy'])).toBe('first');
     expect(defaultBaseModel([], [])).toBeNull();
+    // The pickers offer ready models only, imported ones before run outputs.
+    expect(baseModelChoices(models).map((m) => m.id)).toEqual(['late', 'first', 'out']);
   });
 });
 

@@ -1,13 +1,16 @@
 /**
- * The run list's filters beyond status and labels: technique family (a step whose
- * technique id starts with "<family>."), sweep, and ranges on the latest value of
- * catalogue metrics (what the runs page shows in its columns).
+ * The run list's filters (GraphQL `RunFilter`): status, base model, creation time, tags and a
+ * step parameter (run-labels.ts), technique family (a step whose technique id starts with
+ * "<family>."), sweep, and ranges on the latest value of catalogue metrics (what the runs
+ * page shows in its columns). Every query that answers "the runs this filter selects" (the
+ * list, the trade-off) builds its conditions here.
  */
-import type { Prisma, PrismaClient } from '@distillery/db';
+import type { Prisma, PrismaClient, RunStatus } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { TECHNIQUE_FAMILIES } from '@distillery/techniques';
 import { z } from 'zod';
 import { badInput, parseInput } from './errors';
+import { labelConditions, type ParamFilter } from './run-labels';
 
 export const MAX_METRIC_RANGES = 8;
 
@@ -21,6 +24,15 @@ export interface ListFilter {
   family?: string | null;
   sweepId?: string | null;
   metrics?: MetricRange[] | null;
+}
+
+/** GraphQL's `RunFilter` input. */
+export interface RunFilter extends ListFilter {
+  status?: RunStatus | null;
+  baseModelId?: string | null;
+  createdAfter?: Date | null;
+  tags?: string[] | null;
+  param?: ParamFilter | null;
 }
 
 const UuidSchema = z.uuid('not a valid id');
@@ -58,5 +70,16 @@ export async function listConditions(prisma: PrismaClient, projectId: string, fi
       WHERE (${min}::float8 IS NULL OR l.value >= ${min}::float8) AND (${max}::float8 IS NULL OR l.value <= ${max}::float8)`;
     out.push({ id: { in: rows.map((r) => r.runId) } });
   }
+  return out;
+}
+
+/** Every condition a `RunFilter` adds to a project's run query (none for an empty filter). */
+export async function runFilterConditions(prisma: PrismaClient, projectId: string, filter: RunFilter): Promise<Prisma.RunWhereInput[]> {
+  const out: Prisma.RunWhereInput[] = [];
+  if (filter.status) out.push({ status: filter.status });
+  if (filter.baseModelId) out.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
+  if (filter.createdAfter) out.push({ createdAt: { gt: filter.createdAfter } });
+  out.push(...(await labelConditions(prisma, projectId, filter)));
+  out.push(...(await listConditions(prisma, projectId, filter)));
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The run list's family, sweep and metric-range filters over real HTTP against a real
  * Postgres: each alone, combined with the others and with tags and status, the latest
- * value of a metric deciding, a step's own figure of the same name ignored, bad input named.
+ * value of a metric deciding, a step's own figure of the same name ignored, bad input named;
+ * and the trade-off (`pareto`) given the same filter plots exactly the runs the list shows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
@@ -58,7 +59,7 @@ beforeAll(async () => {
   // A step's own figure named like a catalogue metric is not the run's.
   const step = await prisma.runStep.findFirstOrThrow({ where: { runId: ids.mixed } });
   await prisma.metric.create({ data: { runId: ids.mixed, runStepId: step.id, name: 'perplexity', value: 50 } });
-  await prisma.metric.createMany({ data: [ids.q4, ids.q8].map((runId, i) => ({ runId, name: 'size.bytes', value: [500, 900][i]! })) });
+  await prisma.metric.createMany({ data: [ids.q4, ids.q8, ids.prune, ids.swept].map((runId, i) => ({ runId, name: 'size.bytes', value: [500, 900, 300, 400][i]! })) });
 });
 afterAll(async () => h?.close());
 
@@ -94,6 +95,67 @@ describe('run list filters', () => {
     expect(await fieldOf({ sweepId: 'x' })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.sweepId' });
     expect(await fieldOf({ metrics: [{ name: 'no.such.metric', min: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].name' });
     expect(await fieldOf({ metrics: [{ name: 'perplexity' }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0]' });
+    expect(await fieldOf({ metrics: [{ name: 'perplexity', min: 5, max: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].min' });
+  });
+});
+
+const PARETO = `query($p: ID, $s: ID, $f: RunFilter) { pareto(projectId: $p, sweepId: $s, x: "size.bytes", y: "perplexity", filter: $f) {
+  frontier { run { id } } dominated { run { id } } missing } }`;
+
+interface Front {
+  frontier: { run: { id: string } }[];
+  dominated: { run: { id: string } }[];
+  missing: number;
+}
+
+async function plotted(filter: unknown, scope: { p?: string; s?: string } = { p: projectId }): Promise<{ ids: string[]; missing: number }> {
+  const front = ok(await h.gql<{ pareto: Front }>(PARETO, { ...scope, f: filter }, token)).pareto;
+  return { ids: [...front.frontier, ...front.dominated].map((p) => p.run.id).sort(), missing: front.missing };
+}
+
+describe("the trade-off honours the list's filter", () => {
+  // Runs with both a run-level size and perplexity; the others are counted as missing.
+  const withBoth = () => new Set([ids.q4, ids.q8, ids.prune, ids.swept]);
+
+  it('plots exactly the listed runs that have both figures, for every kind of filter', async () => {
+    const filters: unknown[] = [
+      null,
+      { status: 'queued' },
+      { status: 'succeeded' },
+      { family: 'quantize' },
+      { family: 'prune' },
+      { tags: ['keep'] },
+      { param: { path: 'bits', equals: 4 } },
+      { sweepId },
+      { metrics: [{ name: 'perplexity', max: 70 }] },
+      { family: 'quantize', metrics: [{ name: 'perplexity', min: 50 }], tags: ['keep'] },
+    ];
+    const counts: number[] = [];
+    for (const f of filters) {
+      const listed = await list(f);
+      const got = await plotted(f);
+      expect(got.ids, JSON.stringify(f)).toEqual(listed.filter((id) => withBoth().has(id)));
+      counts.push(got.ids.length);
+    }
+    // The filters did narrow the chart (all four, then fewer).
+    expect(counts[0]).toBe(4);
+    expect(counts.slice(1)).toEqual([4, 0, 3, 1, 2, 1, 1, 2, 1]);
+  });
+
+  it('counts as missing only the filtered runs that lack a figure', async () => {
+    // mixed (prune + quantize) has no run-level size; prune has both.
+    expect((await plotted({ family: 'prune' })).missing).toBe(1);
+    expect((await plotted({ tags: ['keep'] })).missing).toBe(0);
+  });
+
+  it("narrows a sweep's trade-off too", async () => {
+    expect((await plotted({ family: 'quantize' }, { s: sweepId })).ids).toEqual([ids.swept]);
+    expect((await plotted({ family: 'prune' }, { s: sweepId })).ids).toEqual([]);
+  });
+
+  it('names bad filter input as the list does', async () => {
+    const fieldOf = async (f: unknown) => (await h.gql(PARETO, { p: projectId, f }, token)).errors?.[0]?.extensions;
+    expect(await fieldOf({ family: 'shrink' })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.family' });
     expect(await fieldOf({ metrics: [{ name: 'perplexity', min: 5, max: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].min' });
   });
 });

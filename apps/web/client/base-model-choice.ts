@@ -5,6 +5,14 @@
  */
 import type { ModelSummary } from './queries';
 
+export type ModelChoice = Pick<ModelSummary, 'id' | 'name' | 'status' | 'producedByRun'>;
+
+/** The models a run may start from, in the order a picker offers them: imported ones (the usual start) first, then run outputs. */
+export function baseModelChoices<M extends ModelChoice>(models: ReadonlyArray<M>): M[] {
+  const ready = models.filter((m) => m.status === 'ready');
+  return [...ready.filter((m) => !m.producedByRun), ...ready.filter((m) => m.producedByRun)];
+}
+
 export function defaultBaseModel(models: ReadonlyArray<ModelSummary>, runBaseModelIds: ReadonlyArray<string>): string | null {
   const ready = models.filter((m) => m.status === 'ready');
   if (ready.length === 0) return null;

@@ -4,6 +4,7 @@
  * What is left here is reading the link and presenting the answer. Pure.
  */
 import { describeMetric } from '@distillery/eval/metric-catalogue';
+import type { MetricTableRow as ComparedMetric } from '@distillery/eval/metric-table';
 import { RUN_ROW, type RunRow } from './queries';
 
 export const MAX_COMPARE = 100;
@@ -21,23 +22,8 @@ export const COMPARE_SERIES = `query CompareSeries($ids: [ID!]!, $name: String!)
   compareRuns(ids: $ids) { series(names: [$name]) { runId points { step value } } }
 }`;
 
-export interface ComparedCell {
-  runId: string;
-  value: number | null;
-  reference: number | null;
-  delta: number | null;
-  ratio: number | null;
-  better: boolean | null;
-}
-
-export interface ComparedMetric {
-  name: string;
-  label: string | null;
-  unit: string | null;
-  lowerIsBetter: boolean | null;
-  family: string | null;
-  cells: ComparedCell[];
-}
+/** compareRuns' metric rows and cells, as the API's metric table builds them. */
+export type { MetricCell as ComparedCell, MetricTableRow as ComparedMetric } from '@distillery/eval/metric-table';
 
 export type CompareRun = RunRow & { project: { id: string; name: string; team: { id: string; name: string } } };
 

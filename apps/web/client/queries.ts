@@ -1,4 +1,5 @@
 /** The GraphQL documents the dashboard sends, with the shapes they answer. */
+import type { ImportReport } from '@distillery/formats/import-report';
 import type { LayerSensitivity } from './sensitivity-heatmap';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -14,16 +15,6 @@ export interface Metric {
 }
 
 export type ModelStatus = 'importing' | 'ready' | 'failed';
-
-export interface ImportReport {
-  format: string;
-  architecture: string;
-  parameters: number;
-  /** Tensor count by stored type. */
-  dtypes: Record<string, number>;
-  tokenizerKind: string | null;
-  warnings: string[];
-}
 
 export interface ModelSummary {
   id: string;

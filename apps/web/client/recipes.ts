@@ -18,6 +18,9 @@ export interface SavedRecipe {
   recipe: unknown;
 }
 
+/** What a picker of saved recipe versions shows. */
+export type RecipeChoice = Pick<SavedRecipe, 'id' | 'name' | 'version'>;
+
 export interface RecipeSettingsSchemas {
   eval: unknown;
   calibration: unknown;

@@ -132,9 +132,19 @@ export function isFiltered(f: RunListFilter): boolean {
   return filterToSearch(f) !== '';
 }
 
+/** The API's RunFilter input, as this page sends it. */
+export interface ApiRunFilter {
+  status?: RunStatus;
+  family?: string;
+  tags?: string[];
+  param?: { path: string; equals: unknown };
+  metrics?: { name: string; min: number | null; max: number | null }[];
+  sweepId?: string;
+}
+
 /** The API's RunFilter, or null for none. */
-export function apiRunFilter(f: RunListFilter): Record<string, unknown> | null {
-  const out: Record<string, unknown> = {};
+export function apiRunFilter(f: RunListFilter): ApiRunFilter | null {
+  const out: ApiRunFilter = {};
   if (f.status) out.status = f.status;
   if (f.family) out.family = f.family;
   if (f.tags.length) out.tags = f.tags;

@@ -3,7 +3,7 @@
  * dominated runs as the API decided them, plus one point per distinct base model that has
  * both figures (from the base-scope names of the catalogue). Pure.
  */
-import { describeMetric, metricCatalogue } from '@distillery/eval/metric-catalogue';
+import { baseNameOf } from '@distillery/eval/metric-table';
 
 export interface ScatterPoint {
   /** A run's id, or `base:<model id>` for a base model. */
@@ -31,9 +31,9 @@ export interface ParetoAnswer {
 
 const PARETO_RUN = 'run { id recipe baseModel { id name } }';
 
-/** Give exactly one of projectId and sweepId; runIds narrows to those runs. */
-export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!]) {
-  pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds) {
+/** Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects. */
+export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!], $filter: RunFilter) {
+  pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds, filter: $filter) {
     frontier { x y ${PARETO_RUN} }
     dominated { x y dominatedBy ${PARETO_RUN} }
     missing
@@ -45,13 +45,6 @@ export function baseFiguresQuery(count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$b${i}: ID!`).join(', ');
   const fields = Array.from({ length: count }, (_, i) => `b${i}: run(id: $b${i}) { baseModel { id } metrics { name value runStepId } }`).join('\n');
   return `query BaseFigures(${vars}) {\n${fields}\n}`;
-}
-
-/** The base-model name of the same figure as `name`, if the catalogue records one. */
-export function baseNameOf(name: string): string | undefined {
-  const d = describeMetric(name);
-  if (!d || d.scope !== 'model') return undefined;
-  return metricCatalogue[d.key].names.base;
 }
 
 /** One run of each distinct base model among the answer's runs, by base model id. */

@@ -3,7 +3,8 @@
 import { useState } from 'react';
 import { formatBytes } from '../client/format';
 import { formatCount } from '../client/metric-format';
-import type { ImportReport, ModelSummary } from '../client/queries';
+import type { ImportReport } from '@distillery/formats/import-report';
+import type { ModelSummary } from '../client/queries';
 
 /** What the worker found in an imported file, in one line, with its warnings folded below. */
 function ImportReportLine({ report }: { report: ImportReport }) {

@@ -6,12 +6,13 @@
  * beside the field, before sending (schema checks here) and after (the API's own).
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { defaultBaseModel } from '../client/base-model-choice';
+import { baseModelChoices, defaultBaseModel } from '../client/base-model-choice';
 import { apiFieldIssues, issuesUnder } from '../client/api-issues';
 import { gql } from '../client/graphql';
 import { defaultParams } from '../client/params-schema';
 import { validateParams, type ParamIssue } from '../client/params-validate';
 import { CREATE_RUN, type ModelSummary, type Technique } from '../client/queries';
+import { BaseModelSelect } from './BaseModelSelect';
 import { SchemaForm } from './SchemaForm';
 import { TechniqueSelect } from './TechniqueSelect';
 
@@ -50,13 +51,11 @@ export function NewRunForm({
   const [busy, setBusy] = useState(false);
   const [tried, setTried] = useState(false);
 
-  const usable = models.filter((m) => m.status === 'ready');
-  // Imported models first: they are the usual starting point; produced ones follow.
-  const ordered = [...usable.filter((m) => !m.producedByRun), ...usable.filter((m) => m.producedByRun)];
+  const usable = useMemo(() => baseModelChoices(models), [models]);
   const preferred = useMemo(() => defaultBaseModel(models, runBaseModelIds), [models, runBaseModelIds]);
   useEffect(() => {
-    if (!ordered.some((m) => m.id === modelId) && preferred) setModelId(preferred);
-  }, [ordered, modelId, preferred]);
+    if (!usable.some((m) => m.id === modelId) && preferred) setModelId(preferred);
+  }, [usable, modelId, preferred]);
   useEffect(() => {
     // Quantization is the usual first try, so it is the first offered.
     const first = techniques.find((t) => t.family === 'quantize') ?? techniques[0];
@@ -129,14 +128,7 @@ export function NewRunForm({
     <form onSubmit={submit} data-testid="new-run-form" noValidate>
       <div className="field">
         <label htmlFor="base-model">Base model</label>
-        <select id="base-model" value={modelId} onChange={(e) => setModelId(e.target.value)}>
-          {ordered.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.name}
-              {m.id === preferred ? ' (project base)' : ''}
-            </option>
-          ))}
-        </select>
+        <BaseModelSelect id="base-model" value={modelId} models={usable} preferred={preferred} onChange={setModelId} />
       </div>
       <div className="field">
         <label htmlFor="technique">Technique</label>

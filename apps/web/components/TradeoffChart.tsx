@@ -2,7 +2,7 @@
 /**
  * Trade-off scatter of any two metrics with the Pareto frontier drawn and the base models
  * marked. The API's `pareto` query decides the frontier and the dominated runs (over a
- * project, a sweep, or the named runs of a comparison); hover for details, wheel or slider
+ * project, a sweep, the runs a list filter selects, or the named runs of a comparison); hover for details, wheel or slider
  * to zoom, click a run's point to open it. The same points are listed as a table for
  * keyboards and screen readers.
  */
@@ -16,6 +16,7 @@ import type { Metric } from '../client/queries';
 import { runLevelValues } from '../client/run-summary';
 import { baseFiguresQuery, PARETO, runPerBase, scatterPoints, type ParetoAnswer, type ParetoRun } from '../client/tradeoff-points';
 import { metricColumnChoices } from '../client/runs-view';
+import type { ApiRunFilter } from '../client/run-filters';
 import { EChart } from './EChart';
 import { PageState } from './PageState';
 
@@ -43,6 +44,8 @@ export interface TradeoffScope {
   sweepId?: string;
   /** Only these runs of the project (a comparison). */
   runIds?: string[];
+  /** Only the runs the runs list's filter selects (the API's RunFilter, from apiRunFilter). */
+  filter?: ApiRunFilter | null;
 }
 
 interface Loaded {
@@ -57,6 +60,7 @@ async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: str
     projectId: scope.sweepId ? null : (scope.projectId ?? null),
     sweepId: scope.sweepId ?? null,
     runIds: scope.runIds ?? null,
+    filter: scope.filter ?? null,
     x,
     y,
   });

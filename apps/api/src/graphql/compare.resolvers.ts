@@ -1,14 +1,15 @@
-import type { Run } from '@distillery/db';
+import type { Prisma, Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
-import { metricTable } from '../compare/metric-table';
+import { metricTable } from '@distillery/eval/metric-table';
 import { recipeDiff, type Json } from '../compare/recipe-diff';
 import type { ApiContext } from '../context';
 import { badInput, forbidden, parseInput } from '../errors';
 import { z } from 'zod';
 import { latestMetrics } from '../loaders';
 import { runDocument, type RunParent } from '../run-documents';
+import { runFilterConditions, type RunFilter } from '../run-list-filters';
 import type { ResolverMap } from './resolver-types';
 
 const UuidSchema = z.uuid('not a valid id');
@@ -56,6 +57,14 @@ function direction(name: string, lowerIsBetter: boolean | null | undefined, fiel
   }
 }
 
+/** The ids of the project's (or sweep's) runs the run list's filter selects; null for no filter (every run). */
+async function filteredRunIds(ctx: ApiContext, projectId: string, sweepId: string | null, filter: RunFilter): Promise<string[] | null> {
+  const conditions = await runFilterConditions(ctx.prisma, projectId, filter);
+  if (conditions.length === 0) return null;
+  const scope: Prisma.RunWhereInput[] = [{ projectId }, ...(sweepId ? [{ sweepId }] : []), ...conditions];
+  return (await ctx.prisma.run.findMany({ where: { AND: scope }, select: { id: true } })).map((r) => r.id);
+}
+
 export const compareResolvers: ResolverMap = {
   Query: {
     async compareRuns(_: unknown, args: { ids: string[]; baseline?: string | null }, ctx: ApiContext): Promise<Comparison> {
@@ -77,6 +86,7 @@ export const compareResolvers: ResolverMap = {
         xLowerIsBetter?: boolean | null;
         yLowerIsBetter?: boolean | null;
         runIds?: string[] | null;
+        filter?: RunFilter | null;
       },
       ctx: ApiContext,
     ) {
@@ -97,12 +107,14 @@ export const compareResolvers: ResolverMap = {
       const runIds = args.runIds ? [...new Set(args.runIds)] : null;
       if (runIds && runIds.length > MAX_COMPARED) throw badInput('runIds', `at most ${MAX_COMPARED} runs`);
       if (runIds) runIds.forEach((id, i) => parseInput(UuidSchema, id, `runIds[${i}]`));
+      const filtered = await filteredRunIds(ctx, projectId!, sweepId, args.filter ?? {});
       const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
         SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
         FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
         WHERE r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid) AND m.name IN (${args.x}, ${args.y})
           AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
           AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
+          AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))
         ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
       const byRun = valuesOf(rows);
       const points: { id: string; x: number; y: number }[] = [];

@@ -94,7 +94,8 @@ export const compareTypeDefs = /* GraphQL */ `
     metric catalogue; for other names (an external run's own metrics) give xLowerIsBetter / yLowerIsBetter.
     suiteVersion keeps only runs scored with that evaluation suite version, so figures of different suites are not mixed.
     runIds keeps only those runs of the project or sweep (a comparison's trade-off; at most 200).
+    filter keeps only the runs the runs list shows with the same filter (runs(projectId:, filter:)).
     """
-    pareto(projectId: ID, sweepId: ID, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean, runIds: [ID!]): ParetoFront!
+    pareto(projectId: ID, sweepId: ID, x: String!, y: String!, suiteVersion: Int, xLowerIsBetter: Boolean, yLowerIsBetter: Boolean, runIds: [ID!], filter: RunFilter): ParetoFront!
   }
 `;

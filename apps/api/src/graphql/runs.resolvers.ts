@@ -1,4 +1,4 @@
-import type { Artifact, Prisma, Run, RunStatus, RunStep } from '@distillery/db';
+import type { Artifact, Prisma, Run, RunStep } from '@distillery/db';
 import { catalogueNames, describeMetric } from '@distillery/eval/metric-catalogue';
 import { registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
@@ -9,8 +9,8 @@ import type { MetricRow } from '../loaders';
 import { OMIT_RUN_DOCUMENTS, runDocument, type RunParent } from '../run-documents';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { badInput, conflict, forbidden, parseInput } from '../errors';
-import { labelConditions, parseTags, type ParamFilter } from '../run-labels';
-import { listConditions, type ListFilter } from '../run-list-filters';
+import { parseTags } from '../run-labels';
+import { runFilterConditions, type RunFilter } from '../run-list-filters';
 import { cancelRun, createQueuedRun } from '@distillery/experiments';
 import { checkRunRequest, recipeSource } from '../run-request';
 import type { ResolverMap } from './resolver-types';
@@ -18,17 +18,8 @@ import type { ResolverMap } from './resolver-types';
 const MAX_PAGE = 100;
 const MAX_SERIES_POINTS = 10_000;
 
-interface RunFilter extends ListFilter {
-  status?: RunStatus | null;
-  baseModelId?: string | null;
-  createdAfter?: Date | null;
-  tags?: string[] | null;
-  param?: ParamFilter | null;
-}
-
 
 const SeedSchema = z.number().int().min(0).max(2 ** 31 - 1);
-const UuidSchema = z.uuid('not a valid id');
 
 export const runsResolvers: ResolverMap = {
   Query: {
@@ -58,12 +49,7 @@ export const runsResolvers: ResolverMap = {
       const first = args.first ?? 20;
       if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
       const filter = args.filter ?? {};
-      const and: Prisma.RunWhereInput[] = [{ projectId: args.projectId }];
-      if (filter.status) and.push({ status: filter.status });
-      if (filter.baseModelId) and.push({ baseModelId: parseInput(UuidSchema, filter.baseModelId, 'filter.baseModelId') });
-      if (filter.createdAfter) and.push({ createdAt: { gt: filter.createdAfter } });
-      and.push(...(await labelConditions(ctx.prisma, args.projectId, filter)));
-      and.push(...(await listConditions(ctx.prisma, args.projectId, filter)));
+      const and: Prisma.RunWhereInput[] = [{ projectId: args.projectId }, ...(await runFilterConditions(ctx.prisma, args.projectId, filter))];
       if (args.after) {
         const key = decodeCursor(args.after);
         if (!key) throw badInput('after', 'not a cursor returned by this API');

@@ -18,7 +18,7 @@ import { useSession } from '../../../components/useSession';
 import { gql } from '../../../client/graphql';
 import { MAX_COMPARE } from '../../../client/compare';
 import { PROJECT, TECHNIQUES, type ProjectAnswer, type RunRow, type Technique } from '../../../client/queries';
-import { filterFromSearch, filterToSearch, isFiltered, type RunListFilter } from '../../../client/run-filters';
+import { apiRunFilter, filterFromSearch, filterToSearch, isFiltered, type RunListFilter } from '../../../client/run-filters';
 import {
   DEFAULT_COLUMNS,
   metricColumnChoices,
@@ -181,8 +181,8 @@ function Project() {
           ) : null}
           {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
           <WhenVisible minHeight={380}>
-            <TradeoffChart scope={filter.sweepId ? { sweepId: filter.sweepId } : { projectId: id }} labelOf={labelOf} refreshKey={tradeoffKey} />
-            <p className="hint">{filter.sweepId ? "The trade-off of the sweep's runs." : "The trade-off of all the project's runs; pick a sweep to see its own."}</p>
+            <TradeoffChart scope={{ projectId: id, filter: apiRunFilter(filter) }} labelOf={labelOf} refreshKey={tradeoffKey} />
+            <p className="hint">{isFiltered(filter) ? 'The trade-off of the runs these filters select.' : "The trade-off of all the project's runs; the filters above narrow it."}</p>
           </WhenVisible>
         </section>
 

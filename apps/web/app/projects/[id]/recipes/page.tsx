@@ -7,13 +7,15 @@
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { BaseModelSelect } from '../../../../components/BaseModelSelect';
 import { NavBar } from '../../../../components/NavBar';
+import { RecipeSelect } from '../../../../components/RecipeSelect';
 import { PageState } from '../../../../components/PageState';
 import { ScrollTable } from '../../../../components/ScrollTable';
 import { RecipeBuilder } from '../../../../components/RecipeBuilder';
 import { usePolling } from '../../../../components/usePolling';
 import { useSession } from '../../../../components/useSession';
-import { defaultBaseModel } from '../../../../client/base-model-choice';
+import { baseModelChoices, defaultBaseModel } from '../../../../client/base-model-choice';
 import { formatDate, recipeSummary } from '../../../../client/format';
 import { gql } from '../../../../client/graphql';
 import { defaultParams } from '../../../../client/params-schema';
@@ -99,7 +101,7 @@ export default function RecipesPage() {
   };
 
   // Starting a run of a saved version.
-  const ready = project?.models.filter((m) => m.status === 'ready') ?? [];
+  const ready = project ? baseModelChoices(project.models) : [];
   const preferred = project ? defaultBaseModel(project.models, []) : null;
   const [start, setStart] = useState({ recipeId: '', baseModelId: '', seed: '0' });
   const [startError, setStartError] = useState<string | null>(null);
@@ -204,24 +206,17 @@ export default function RecipesPage() {
                 <form className="inline-form" onSubmit={startRun} data-testid="start-from-recipe">
                   <label>
                     Recipe{' '}
-                    <select value={start.recipeId || startable[0]!.id} onChange={(e) => setStart({ ...start, recipeId: e.target.value })} data-testid="start-recipe">
-                      {startable.map((r) => (
-                        <option key={r.id} value={r.id}>
-                          {r.name} v{r.version}
-                        </option>
-                      ))}
-                    </select>
+                    <RecipeSelect value={start.recipeId || startable[0]!.id} recipes={startable} onChange={(recipeId) => setStart({ ...start, recipeId })} testId="start-recipe" />
                   </label>
                   <label>
                     Base model{' '}
-                    <select value={start.baseModelId || preferred || ready[0]!.id} onChange={(e) => setStart({ ...start, baseModelId: e.target.value })} data-testid="start-base-model">
-                      {ready.map((m) => (
-                        <option key={m.id} value={m.id}>
-                          {m.name}
-                          {m.id === preferred ? ' (project base)' : ''}
-                        </option>
-                      ))}
-                    </select>
+                    <BaseModelSelect
+                      value={start.baseModelId || preferred || ready[0]!.id}
+                      models={ready}
+                      preferred={preferred}
+                      onChange={(baseModelId) => setStart({ ...start, baseModelId })}
+                      testId="start-base-model"
+                    />
                   </label>
                   <label>
                     Seed <input type="number" min={0} value={start.seed} onChange={(e) => setStart({ ...start, seed: e.target.value })} style={{ width: '6rem' }} />

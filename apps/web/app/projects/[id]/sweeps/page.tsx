@@ -6,7 +6,9 @@
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { BaseModelSelect } from '../../../../components/BaseModelSelect';
 import { NavBar } from '../../../../components/NavBar';
+import { RecipeSelect } from '../../../../components/RecipeSelect';
 import { PageState } from '../../../../components/PageState';
 import { ScrollTable } from '../../../../components/ScrollTable';
 import { ProgressBar } from '../../../../components/ProgressBar';
@@ -16,15 +18,9 @@ import { useSession } from '../../../../components/useSession';
 import { defaultBaseModel } from '../../../../client/base-model-choice';
 import { gql } from '../../../../client/graphql';
 import { PROJECT, type ProjectAnswer } from '../../../../client/queries';
+import type { RecipeChoice } from '../../../../client/recipes';
 import { PROJECT_RUN_EVENTS } from '../../../../client/subscriptions';
 import { CREATE_SWEEP, RECIPES, SWEEPS, parseSpace, sweepProgress, type SweepMode, type SweepSummary } from '../../../../client/sweeps';
-
-interface SavedRecipe {
-  id: string;
-  name: string;
-  version: number;
-  description: string | null;
-}
 
 const EXAMPLE_SPACE = '[{"path": "steps[0].params.bits", "values": [2, 4, 8]}]';
 
@@ -41,10 +37,10 @@ export default function SweepsPage() {
   useLiveReload(PROJECT_RUN_EVENTS, { projectId: id }, reload, anyActive);
   const project = data?.project;
 
-  const [recipes, setRecipes] = useState<SavedRecipe[] | null>(null);
+  const [recipes, setRecipes] = useState<RecipeChoice[] | null>(null);
   useEffect(() => {
     if (!project) return;
-    gql<{ recipes: SavedRecipe[] }>(RECIPES, { teamId: project.team.id }).then(
+    gql<{ recipes: RecipeChoice[] }>(RECIPES, { teamId: project.team.id }).then(
       (d) => setRecipes(d.recipes),
       () => setRecipes([]),
     );
@@ -54,8 +50,6 @@ export default function SweepsPage() {
   // The project's base model by default: the newest ready model is often a run's output, and
   // compressing it again (int8 weights quantized anew) is not what a sweep of the recipe means.
   const preferredModelId = useMemo(() => (models ? defaultBaseModel(models, []) : null), [models]);
-  const ready = models?.filter((m) => m.status === 'ready') ?? [];
-  const readyModels = [...ready.filter((m) => !m.producedByRun), ...ready.filter((m) => m.producedByRun)];
   const [form, setForm] = useState({ name: '', recipeId: '', baseModelId: '', mode: 'grid' as SweepMode, space: EXAMPLE_SPACE, maxRuns: '3', parallelism: '1' });
   const [formError, setFormError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
@@ -131,23 +125,17 @@ export default function SweepsPage() {
               </label>
               <label>
                 Recipe{' '}
-                <select value={form.recipeId || recipes?.[0]?.id || ''} onChange={(e) => setForm({ ...form, recipeId: e.target.value })} data-testid="sweep-recipe">
-                  {(recipes ?? []).map((r) => (
-                    <option key={r.id} value={r.id}>
-                      {r.name} v{r.version}
-                    </option>
-                  ))}
-                </select>
+                <RecipeSelect value={form.recipeId || recipes?.[0]?.id || ''} recipes={recipes ?? []} onChange={(recipeId) => setForm({ ...form, recipeId })} testId="sweep-recipe" />
               </label>
               <label>
                 Base model{' '}
-                <select value={form.baseModelId || preferredModelId || ''} onChange={(e) => setForm({ ...form, baseModelId: e.target.value })} data-testid="sweep-base-model">
-                  {readyModels.map((m) => (
-                    <option key={m.id} value={m.id}>
-                      {m.name}
-                    </option>
-                  ))}
-                </select>
+                <BaseModelSelect
+                  value={form.baseModelId || preferredModelId || ''}
+                  models={models ?? []}
+                  preferred={preferredModelId}
+                  onChange={(baseModelId) => setForm({ ...form, baseModelId })}
+                  testId="sweep-base-model"
+                />
               </label>
               <label>
                 Mode{' '}

@@ -2,9 +2,10 @@
  * The aligned metric table of a comparison: one row per metric name any run recorded,
  * one cell per run, each with its reference value (the run's own base model for catalogue
  * metrics, or a chosen baseline run's value), the difference, the ratio and whether the
- * change is an improvement in the catalogue's direction.
+ * change is an improvement in the catalogue's direction. The API's `compareRuns` builds it;
+ * its row and cell types are also the shapes the dashboard reads back.
  */
-import { describeMetric, metricCatalogue } from '@distillery/eval/metric-catalogue';
+import { describeMetric, metricCatalogue } from './metric-catalogue';
 
 export interface MetricCell {
   runId: string;
