@@ -51,7 +51,7 @@ async function convertFormat(
     case 'safetensors':
     case 'safetensors-index':
       if (input.sourceDir === null) {
-        throw new ModelRejectedError('a safetensors file needs the config.json of its folder: upload config.json too and name it with configSha256 in importModel, or import the folder (sharded ones too) with importModelFromPath from under the import root');
+        throw new ModelRejectedError('a safetensors file needs the config.json of its folder: upload config.json too and name it with configSha256 in importModel (a sharded folder: the index as sha256 and its shards in files), or import the folder with importModelFromPath from under the import root');
       }
       return await convertHfFolder(input.sourceDir, { onProgress: (f, tensor) => input.onProgress(0.1 + 0.6 * f, `converting ${tensor}`) });
     case 'llama2c': {
