@@ -6,6 +6,7 @@
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { ArtifactNotFoundError, folderFilesProblem, MAX_FOLDER_FILES, readArtifact, readArtifactHead, type ArtifactStore, type FolderFile, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
@@ -126,21 +127,26 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     // An uploaded model.safetensors (or shard index, with its shards) and config.json become a folder, converted like a server-side one.
-    const scratch =
-      attempt.configSha256 !== undefined && attempt.sourceDir === undefined && (format === 'safetensors' || format === 'safetensors-index')
-        ? await uploadedHfFolder(store, {
-            main: { name: format === 'safetensors' ? SINGLE_FILE : INDEX_FILE, sha256: model.sha256 },
-            files: attempt.files ?? [],
-            configJson: (await readBlob(store, attempt.configSha256, 'the uploaded config.json', MAX_CONFIG_BYTES)).toString('utf8'),
-            tokenizerJson,
-          })
+    const hfUpload = attempt.configSha256 !== undefined && attempt.sourceDir === undefined && (format === 'safetensors' || format === 'safetensors-index');
+    // GGUF and llama2.c are converted from a scratch copy read tensor by tensor, never from bytes in memory.
+    const copyName = format === 'gguf' ? 'model.gguf' : format === 'llama2c' ? 'model.bin' : null;
+    const scratch = hfUpload
+      ? await uploadedHfFolder(store, {
+          main: { name: format === 'safetensors' ? SINGLE_FILE : INDEX_FILE, sha256: model.sha256 },
+          files: attempt.files ?? [],
+          configJson: (await readBlob(store, attempt.configSha256!, 'the uploaded config.json', MAX_CONFIG_BYTES)).toString('utf8'),
+          tokenizerJson,
+        })
+      : copyName !== null
+        ? await uploadedHfFolder(store, { main: { name: copyName, sha256: model.sha256 }, files: [], configJson: null, tokenizerJson: null })
         : null;
-    const sourceDir = scratch?.dir ?? attempt.sourceDir;
+    const sourceDir = hfUpload ? scratch!.dir : attempt.sourceDir;
+    const modelFile = copyName !== null ? path.join(scratch!.dir, copyName) : null;
     const fromFolder = sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
     let outcome;
     try {
-      const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
-      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
+      const bytes = fromFolder || modelFile !== null ? head : await readBlob(store, model.sha256, 'the uploaded model');
+      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
     } finally {
       await scratch?.remove();
     }
