@@ -58,7 +58,11 @@ function converterOf(source: string): Promise<ConvertedModel> {
 const kept: Uint8Array[] = [];
 
 async function upload(source: string, out: string, held: boolean): Promise<number> {
-  if (held) kept.push(await readFile(source));
+  if (held) {
+    // A folder's upload is its shards.
+    const files = isGguf(source) || isLlama2c(source) ? [source] : (await readdir(source)).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(source, f));
+    for (const f of files) kept.push(await readFile(f));
+  }
   await writeConvertedModel(await converterOf(source), out);
   const back = await readFile(path.join(out, 'onnx', 'model.onnx'));
   kept.push(back);
