@@ -3,7 +3,7 @@
  * in a real browser: a Hugging Face folder (config.json, model.safetensors,
  * tokenizer.json) and a Q8_0 GGUF file, both written by our own writers from a small
  * decoder our builder made, imported through the API and through the project page's
- * upload form. Each import turns ready with its report (format, architecture,
+ * upload form (and the folder sharded, through the form's shard input). Each import turns ready with its report (format, architecture,
  * parameters, tensor types, tokenizer) shown in the models list; an int8 run with
  * evaluation started from the dashboard on each finishes, and its run page shows size
  * and perplexity against the imported model. Screenshots go to e2e/screenshots/.
@@ -110,6 +110,19 @@ describe('bring your own model', () => {
     expect(await ggufReport.getAttribute('data-format')).toBe('gguf v3');
     expect(await ggufReport.innerText()).toMatch(/Q8_0 ×\d+.*tokenizer: (?!none)/);
     await page.getByTestId('models-list').screenshot({ path: path.join(SCREENSHOTS, 'byom-models.png') });
+
+    // A sharded folder: the index as the model file, its shards through the multi-file input.
+    await page.setInputFiles('#model-file', { name: 'model.safetensors.index.json', mimeType: 'application/json', buffer: files.sharded.index });
+    await page.setInputFiles('#tokenizer-file', { name: 'tokenizer.json', mimeType: 'application/json', buffer: files.safetensors.tokenizer });
+    await page.setInputFiles('#config-file', { name: 'config.json', mimeType: 'application/json', buffer: files.safetensors.config });
+    await page.setInputFiles('#shard-files', files.sharded.shards.map((s) => ({ name: s.name, mimeType: 'application/octet-stream', buffer: s.bytes })));
+    await page.getByLabel('Model name').fill('ui-sharded');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const shardedRow = modelRow(page, 'ui-sharded');
+    await shardedRow.locator('[data-testid="model-status"][data-status="ready"]').waitFor({ timeout: 120_000 });
+    expect(await shardedRow.getByTestId('import-report').getAttribute('data-format')).toBe('safetensors');
+    const listed = await graphql<{ models: { id: string; name: string }[] }>(stack.graphqlUrl, 'query($p: ID!) { models(projectId: $p) { id name } }', { p: ws.projectId }, ws.token);
+    expect(await report(listed.models.find((m) => m.name === 'ui-sharded')!.id)).toMatchObject({ format: 'safetensors', parameters: files.weightCount });
 
     const { models } = await graphql<{ models: { id: string; name: string }[] }>(stack.graphqlUrl, 'query($p: ID!) { models(projectId: $p) { id name } }', { p: ws.projectId }, ws.token);
     for (const name of ['ui-safetensors', 'demo-q8_0']) {

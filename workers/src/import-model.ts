@@ -6,20 +6,32 @@
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
 import { stat } from 'node:fs/promises';
-import { ArtifactNotFoundError, readArtifact, readArtifactHead, type ArtifactStore, type PutResult } from '@distillery/artifacts';
+import path from 'node:path';
+import { ArtifactNotFoundError, folderFilesProblem, MAX_FOLDER_FILES, readArtifact, readArtifactHead, type ArtifactStore, type FolderFile, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { detectFormat, DETECT_BYTES, type ImportReport } from '@distillery/formats';
+import { detectFormat, DETECT_BYTES, INDEX_FILE, SINGLE_FILE, type ImportReport } from '@distillery/formats';
 import { tokenizerShaOf } from './base-evaluation';
-import { uploadedHfFolder } from './uploaded-hf-folder';
+import { FolderFileMissingError, uploadedHfFolder } from './uploaded-hf-folder';
 import { CancelFlag } from './cancel-flag';
 import { errorMessage } from './run-errors';
 import type { ThreadPool } from './thread-pool';
 
 export const IMPORT_MODEL_TASK = 'import-model';
 
-export const ImportPayloadSchema = z.object({ modelId: z.uuid(), sourceDir: z.string().min(1).optional(), configSha256: z.string().regex(/^[0-9a-f]{64}$/).optional() });
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const ImportPayloadSchema = z.object({
+  modelId: z.uuid(),
+  sourceDir: z.string().min(1).optional(),
+  configSha256: SHA256.optional(),
+  files: z
+    .array(z.object({ name: z.string(), sha256: SHA256 }))
+    .max(MAX_FOLDER_FILES)
+    .refine((files) => folderFilesProblem(files) === null, { message: 'folder files must have plain, distinct names' })
+    .optional(),
+});
 
 export interface ImportModelDeps {
   prisma: PrismaClient;
@@ -33,6 +45,8 @@ export interface ImportAttempt {
   sourceDir?: string;
   /** The uploaded config.json of an uploaded model.safetensors. */
   configSha256?: string;
+  /** Further uploaded files of that folder (shards), by name. */
+  files?: FolderFile[];
   /** 1-based, as graphile-worker counts it. */
   attempt: number;
   maxAttempts: number;
@@ -112,17 +126,27 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const format = detectFormat(head, Number(model.bytes)).format;
     const tokenizerSha = tokenizerShaOf(model);
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
-    // An uploaded model.safetensors and its config.json become a folder, converted like a server-side one.
-    const scratch =
-      attempt.configSha256 !== undefined && attempt.sourceDir === undefined && format === 'safetensors'
-        ? await uploadedHfFolder(store, { modelSha256: model.sha256, configJson: (await readBlob(store, attempt.configSha256, 'the uploaded config.json', MAX_CONFIG_BYTES)).toString('utf8'), tokenizerJson })
+    // An uploaded model.safetensors (or shard index, with its shards) and config.json become a folder, converted like a server-side one.
+    const hfUpload = attempt.configSha256 !== undefined && attempt.sourceDir === undefined && (format === 'safetensors' || format === 'safetensors-index');
+    // GGUF and llama2.c are converted from a scratch copy read tensor by tensor, never from bytes in memory.
+    const copyName = format === 'gguf' ? 'model.gguf' : format === 'llama2c' ? 'model.bin' : null;
+    const scratch = hfUpload
+      ? await uploadedHfFolder(store, {
+          main: { name: format === 'safetensors' ? SINGLE_FILE : INDEX_FILE, sha256: model.sha256 },
+          files: attempt.files ?? [],
+          configJson: (await readBlob(store, attempt.configSha256!, 'the uploaded config.json', MAX_CONFIG_BYTES)).toString('utf8'),
+          tokenizerJson,
+        })
+      : copyName !== null
+        ? await uploadedHfFolder(store, { main: { name: copyName, sha256: model.sha256 }, files: [], configJson: null, tokenizerJson: null })
         : null;
-    const sourceDir = scratch?.dir ?? attempt.sourceDir;
+    const sourceDir = hfUpload ? scratch!.dir : attempt.sourceDir;
+    const modelFile = copyName !== null ? path.join(scratch!.dir, copyName) : null;
     const fromFolder = sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
     let outcome;
     try {
-      const bytes = fromFolder ? head : await readBlob(store, model.sha256, 'the uploaded model');
-      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
+      const bytes = fromFolder || modelFile !== null ? head : await readBlob(store, model.sha256, 'the uploaded model');
+      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
     } finally {
       await scratch?.remove();
     }
@@ -161,7 +185,7 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     log.info({ modelId: model.id, sha256: stored.sha256, parameterCount: summary.parameterCount, format: summary.report.format, warnings: summary.report.warnings.length }, 'model imported');
     return 'ready';
   } catch (error) {
-    const final = error instanceof ImportRejectedError || attempt.attempt >= attempt.maxAttempts;
+    const final = error instanceof ImportRejectedError || error instanceof FolderFileMissingError || attempt.attempt >= attempt.maxAttempts;
     if (!final) {
       log.warn({ modelId: model.id, err: error, attempt: attempt.attempt }, 'model import attempt failed; will retry');
       throw error;

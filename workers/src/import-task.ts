@@ -53,7 +53,7 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
     ctx.onProgress(0, `reading ${format}`);
     let upload: ConvertedUpload | null;
     try {
-      upload = await convertUpload(format, bytes, { sourceDir: input.sourceDir, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
+      upload = await convertUpload(format, { sourceDir: input.sourceDir, modelFile: input.modelFile, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
     } catch (error) {
       if (error instanceof ModelRejectedError) throw error;
       throw new ModelRejectedError(`${format}: ${(error as Error).message ?? String(error)}`);

@@ -76,6 +76,8 @@ export interface ImportTaskInput extends ThreadTaskBase {
   tokenizerJson: string | null;
   /** Folder of a server-side import, from which external data files may be read. */
   sourceDir: string | null;
+  /** A scratch copy of the upload, for formats converted from a file by range (GGUF, llama2.c); `model` then holds only its first bytes. */
+  modelFile: string | null;
   /** Read from the upload's first bytes by the worker (which then sends only those when the folder is converted). */
   format: FileFormat;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGpt2Folder, exportHfFolder, writeLlama2c, writeLlama2cTokenizer } from '@distillery/formats';
 import { buildDecoder, createDecoderSession, decoderPreset, gpt2ReferenceForward, initDecoderWeights, initGpt2Weights, parseGpt2Config, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { readArtifact } from '@distillery/artifacts';
-import { decodeModel } from '@distillery/onnx';
+import { decodeModel, inspectModel } from '@distillery/onnx';
 import { importBytes, ok, signUp, startHarness, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
@@ -128,6 +128,58 @@ describe('importing other formats', () => {
     // The uploads it used are imported, not left for the garbage collector's pending sweep.
     const states = await h.db.prisma.upload.findMany({ where: { teamId, sha256: { in: [sent[1], sent[2]] } }, select: { state: true } });
     expect(states.map((u) => u.state)).toEqual(['imported', 'imported']);
+  });
+
+  it('converts an uploaded sharded folder (index, shards, config.json, tokenizer.json), and fails one missing a shard naming it', async () => {
+    const tok = trainBpe(['call me ishmael, some years ago, never mind how long precisely'], { vocabSize: 280 });
+    const config = decoderPreset('tiny', { vocabSize: tok.vocabSize });
+    const weights = initDecoderWeights(config, 8);
+    const dir = path.join(h.api.config.importRoot, 'hf-sharded-upload');
+    const written = await exportHfFolder(config, weights, dir, { dtype: 'F16', maxShardBytes: 20_000, tokenizerJson: JSON.stringify(toTokenizerJson(tok)) });
+    const shards = written.files.filter((f) => f !== 'model.safetensors.index.json');
+    expect(shards.length).toBeGreaterThanOrEqual(2);
+    const { readFile } = await import('node:fs/promises');
+    const sha = async (f: string) => {
+      const r = await upload(h.api, new Uint8Array(await readFile(path.join(dir, f))), token, teamId);
+      expect(r.status).toBe(201);
+      return String(r.body.sha256);
+    };
+    const [index, cfg, tokenizer] = [await sha('model.safetensors.index.json'), await sha('config.json'), await sha('tokenizer.json')];
+    const files = await Promise.all(shards.map(async (name) => ({ name, sha256: await sha(name) })));
+    const IMPORT = `mutation($p: ID!, $n: String!, $s: String!, $t: String, $c: String, $f: [ImportFileInput!]) { importModel(projectId: $p, name: $n, sha256: $s, tokenizerSha256: $t, configSha256: $c, files: $f) { id } }`;
+    const STATE = `query($id: ID!) { model(id: $id) { status error parameterCount importReport { format architecture parameters dtypes tokenizerKind } } }`;
+
+    // Names that cannot be laid out in a folder, and shards without their config.json, are refused before any job.
+    const badName = await h.gql(IMPORT, { p: projectId, n: 'bad', s: index, c: cfg, f: [{ name: '../escape.safetensors', sha256: files[0].sha256 }] }, token);
+    expect(badName.errors?.[0]?.extensions?.field).toBe('files');
+    expect(badName.errors?.[0]?.message).toMatch(/"\.\.\/escape\.safetensors" is not a plain file name/);
+    const noConfig = await h.gql(IMPORT, { p: projectId, n: 'bad', s: index, f: files }, token);
+    expect(noConfig.errors?.[0]?.message).toMatch(/configSha256/);
+    const notOurs = await h.gql(IMPORT, { p: projectId, n: 'bad', s: index, c: cfg, f: [{ name: shards[0], sha256: 'e'.repeat(64) }] }, token);
+    expect(notOurs.errors?.[0]?.message).toContain(`${shards[0]}: nothing was uploaded with this hash by this team`);
+
+    const m = ok(await h.gql<{ importModel: { id: string } }>(IMPORT, { p: projectId, n: 'uploaded-sharded', s: index, t: tokenizer, c: cfg, f: files }, token));
+    expect(await waitForImport(h, m.importModel.id, token, 120_000)).toMatchObject({ status: 'ready', error: null });
+    const parameters = [...weights.values()].reduce((n, w) => n + w.length, 0);
+    const r = ok(await h.gql<{ model: { parameterCount: number; importReport: Record<string, unknown> } }>(STATE, { id: m.importModel.id }, token)).model;
+    expect(r.importReport).toMatchObject({ format: 'safetensors', architecture: 'llama', parameters, tokenizerKind: 'BPE (byte-level)', dtypes: { F16: weights.size } });
+    // The stored model is the reference decoder: same initializers (weights plus rotary tables), same logits.
+    const referenceModel = buildDecoder(config, weights, { weightDtype: 'float16' });
+    expect(r.parameterCount).toBe(inspectModel(referenceModel).parameterCount);
+    const row = await h.db.prisma.model.findUniqueOrThrow({ where: { id: m.importModel.id } });
+    const session = await createDecoderSession(decodeModel(new Uint8Array(await readArtifact(h.store, row.sha256))));
+    const reference = await createDecoderSession(referenceModel);
+    const input = { inputIds: [[4, 9, 33, 2]] };
+    const [a, b] = [await runDecoder(session, config, input), await runDecoder(reference, config, input)];
+    let diff = 0;
+    for (let i = 0; i < a.logits.length; i++) diff = Math.max(diff, Math.abs(a.logits[i] - b.logits[i]));
+    expect(diff).toBeLessThanOrEqual(1e-4);
+
+    const missing = shards[shards.length - 1];
+    const partial = ok(await h.gql<{ importModel: { id: string } }>(IMPORT, { p: projectId, n: 'missing-shard', s: index, c: cfg, f: files.filter((f) => f.name !== missing) }, token));
+    const failed = await waitForImport(h, partial.importModel.id, token, 120_000);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe(`safetensors-index: model.safetensors.index.json: weight_map: names shard "${missing}", which is not in the folder`);
   });
 
   it('fails imports of bad files with the file, field and problem, and the worker keeps going', async () => {

@@ -123,8 +123,8 @@ export const CREATE_RUN = `mutation CreateRun($projectId: ID!, $baseModelId: ID!
   createRun(projectId: $projectId, baseModelId: $baseModelId, recipe: $recipe, seed: $seed) { id status }
 }`;
 
-export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String, $configSha256: String) {
-  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256, configSha256: $configSha256) { id name status }
+export const IMPORT_MODEL = `mutation ImportModel($projectId: ID!, $name: String!, $sha256: String!, $tokenizerSha256: String, $configSha256: String, $files: [ImportFileInput!]) {
+  importModel(projectId: $projectId, name: $name, sha256: $sha256, tokenizerSha256: $tokenizerSha256, configSha256: $configSha256, files: $files) { id name status }
 }`;
 
 export const RUN_PAGE = `query RunPage($id: ID!) {

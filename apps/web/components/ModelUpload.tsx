@@ -3,7 +3,8 @@
  * Upload a model file with, optionally, its tokenizer.json and config.json (each through
  * `POST /upload` as the team's uploads), then import them into the project
  * (`importModel`). The file may be ONNX, GGUF, a llama2.c checkpoint or the
- * model.safetensors of a Hugging Face folder (which needs the folder's config.json); the
+ * model.safetensors of a Hugging Face folder (which needs the folder's config.json), or a
+ * sharded folder's model.safetensors.index.json with its shards (uploaded one by one); the
  * worker reads the format from the bytes and converts it. The import finishes in a
  * worker: the models list shows it as importing, then ready (with its import report) or
  * failed. The tokenizer is what lets runs score perplexity on text.
@@ -12,12 +13,13 @@ import { useState, type FormEvent } from 'react';
 import { gql, uploadBytes } from '../client/graphql';
 import { IMPORT_MODEL } from '../client/queries';
 
-const MODEL_EXTENSION = /\.(onnx|gguf|safetensors|bin)$/i;
+const MODEL_EXTENSION = /(\.safetensors\.index\.json|\.onnx|\.gguf|\.safetensors|\.bin)$/i;
 
 export function ModelUpload({ projectId, teamId, onImported }: { projectId: string; teamId: string; onImported: () => Promise<void> }) {
   const [file, setFile] = useState<File | null>(null);
   const [tokenizer, setTokenizer] = useState<File | null>(null);
   const [config, setConfig] = useState<File | null>(null);
+  const [shards, setShards] = useState<File[]>([]);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -35,14 +37,19 @@ export function ModelUpload({ projectId, teamId, onImported }: { projectId: stri
         tokenizer ? uploadBytes(tokenizer, teamId) : Promise.resolve(null),
         config ? uploadBytes(config, teamId) : Promise.resolve(null),
       ]);
+      // Shards one at a time: each is streamed by the browser, and a large folder does not open many requests at once.
+      const files: { name: string; sha256: string }[] = [];
+      for (const shard of shards) files.push({ name: shard.name, sha256: (await uploadBytes(shard, teamId)).sha256 });
       await gql(IMPORT_MODEL, {
         projectId,
         name: name || file.name.replace(MODEL_EXTENSION, ''),
         sha256: model.sha256,
         tokenizerSha256: tok?.sha256 ?? null,
         configSha256: conf?.sha256 ?? null,
+        files: files.length > 0 ? files : null,
       });
       setFile(null);
+      setShards([]);
       setTokenizer(null);
       setConfig(null);
       setName('');
@@ -59,8 +66,11 @@ export function ModelUpload({ projectId, teamId, onImported }: { projectId: stri
     <form onSubmit={submit} style={{ marginTop: '1.25rem' }} data-testid="model-upload">
       <div className="field">
         <label htmlFor="model-file">Upload a model</label>
-        <input id="model-file" type="file" accept=".onnx,.gguf,.safetensors,.bin" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
-        <span className="hint">ONNX, GGUF, a llama2.c checkpoint, or the model.safetensors of a Hugging Face folder. Other formats are converted to ONNX on import.</span>
+        <input id="model-file" type="file" accept=".onnx,.gguf,.safetensors,.bin,.json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <span className="hint">
+          ONNX, GGUF, a llama2.c checkpoint, or the model.safetensors (model.safetensors.index.json when sharded) of a Hugging Face folder. Other formats are converted to ONNX on
+          import.
+        </span>
       </div>
       <div className="field">
         <label htmlFor="tokenizer-file">tokenizer.json (optional)</label>
@@ -73,6 +83,11 @@ export function ModelUpload({ projectId, teamId, onImported }: { projectId: stri
         <label htmlFor="config-file">config.json (for safetensors)</label>
         <input id="config-file" type="file" accept=".json,application/json" onChange={(e) => setConfig(e.target.files?.[0] ?? null)} />
         <span className="hint">The Hugging Face folder&apos;s config.json: a model.safetensors takes its shape from it.</span>
+      </div>
+      <div className="field">
+        <label htmlFor="shard-files">Shards (sharded safetensors)</label>
+        <input id="shard-files" type="file" multiple accept=".safetensors" onChange={(e) => setShards(Array.from(e.target.files ?? []))} />
+        <span className="hint">Every model-0000N-of-0000M.safetensors the index names, with the index as the model file.</span>
       </div>
       <div className="inline-form">
         <input aria-label="Model name" placeholder="Name (default: file name)" value={name} onChange={(e) => setName(e.target.value)} />

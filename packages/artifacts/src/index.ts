@@ -4,3 +4,4 @@ export * from './read-artifact';
 export * from './s3-artifact-store';
 export * from './artifact-store-config';
 export * from './local-blob-file';
+export * from './folder-files';

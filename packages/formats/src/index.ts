@@ -23,7 +23,7 @@ export { convertHfFolder, type ConvertedModel } from './safetensors/convert-hf-f
 export type { ImportReport } from './import-report';
 export { tokenizerKind, tokenizerReport, type TokenizerReport } from './tokenizer-report';
 export { halvesRow, interleavedToHalves, halvesToInterleaved } from './rotary-layout';
-export { readLlama2c, type Llama2cImport } from './llama2c/read-llama2c';
+export { planLlama2c, readLlama2c, readLlama2cTensor, type Llama2cImport, type Llama2cPlan, type Llama2cTensor } from './llama2c/read-llama2c';
 export { writeLlama2c } from './llama2c/write-llama2c';
 export { llama2cTokenizerJson, readLlama2cTokenizer, writeLlama2cTokenizer, type Llama2cPiece } from './llama2c/llama2c-tokenizer';
 export { convertLlama2c, LLAMA2C_TOKENIZER_FILE, type ConvertLlama2cOptions } from './llama2c/convert-llama2c';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoderSession, decoderPreset, initDecoderWeights, initGpt2Weights, parseGpt2Config, runDecoder, type DecoderShape } from '@distillery/nn';
 import { materializeModel, readModel, writeModel, type Model } from '@distillery/onnx';
 import { readModelFolder, referenceModelDir, writeModelFolder } from '@distillery/reference';
-import { convertGguf, convertHfFolder, exportGguf, exportGpt2Folder, exportHfFolder, writeConvertedModel, type ConvertedModel } from '../src/index';
+import { convertGguf, convertHfFolder, convertLlama2c, exportGguf, exportGpt2Folder, exportHfFolder, readLlama2c, writeConvertedModel, writeLlama2c, type ConvertedModel } from '../src/index';
 
 let root: string;
 beforeAll(async () => {
@@ -102,6 +102,32 @@ describe('streamed conversion', () => {
     const converted = await convertHfFolder(dir);
     const out = path.join(root, 'hf-nan-out');
     await expect(writeConvertedModel(converted, out)).rejects.toThrow(/^model\.safetensors: model\.layers\.1\.mlp\.up_proj\.weight: holds NaN at element \d+; weights must be finite$/);
+    await expect(stat(path.join(out, 'onnx', 'model.onnx'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('llama2.c: weights are read from the checkpoint as the file is written, equal to reading them all first', async () => {
+    const config = decoderPreset('tiny', { tieEmbeddings: false });
+    const weights = initDecoderWeights(config, 9, 0.2);
+    const file = path.join(root, 'stream.bin');
+    await writeLlama2c(file, config, weights);
+    const converted = await convertLlama2c(file, { tokenizerFile: null });
+    // Every weight is a source read while writing, none held by the converted model.
+    expect(converted.onnx.sources.size).toBe(weights.size);
+    expect(converted.onnx.model.graph.initializers.filter((t) => converted.onnx.sources.has(t.name)).every((t) => t.raw.byteLength === 0)).toBe(true);
+    const model = await expectStreamedEqualsWhole(converted, 'llama2c-out');
+    const read = await readLlama2c(file);
+    for (const [name, values] of read.weights) {
+      const t = model.graph.initializers.find((i) => i.name === name)!;
+      expect(Buffer.compare(Buffer.from(t.raw), Buffer.from(values.buffer, values.byteOffset, values.byteLength)), name).toBe(0);
+    }
+
+    // A bad weight is found when it is read for writing: the conversion itself read only the header.
+    weights.get('model.layers.1.self_attn.v_proj.weight')![3] = Number.POSITIVE_INFINITY;
+    const bad = path.join(root, 'stream-inf.bin');
+    await writeLlama2c(bad, config, weights);
+    const lazy = await convertLlama2c(bad, { tokenizerFile: null });
+    const out = path.join(root, 'llama2c-inf-out');
+    await expect(writeConvertedModel(lazy, out)).rejects.toThrow(/^stream-inf\.bin: wv\[layer 1\]: holds Infinity at element \d+; weights must be finite$/);
     await expect(stat(path.join(out, 'onnx', 'model.onnx'))).rejects.toThrow(/ENOENT/);
   });
 });

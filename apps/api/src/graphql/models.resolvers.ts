@@ -1,6 +1,6 @@
 import type { Artifact, Model } from '@distillery/db';
 import { lockBlob, tokenizerArtifact } from '@distillery/db';
-import { isSha256 } from '@distillery/artifacts';
+import { folderFilesProblem, isSha256, type FolderFile } from '@distillery/artifacts';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -53,6 +53,8 @@ interface ImportRequest {
   tokenizerSha256?: string;
   /** The uploaded config.json of a safetensors upload. */
   configSha256?: string;
+  /** Further uploaded files of that folder (the shards a model.safetensors.index.json names). */
+  files?: FolderFile[];
   sourceDir?: string;
 }
 
@@ -83,6 +85,10 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
       if (configBytes === null) throw badInput('configSha256', NOT_UPLOADED);
       if (configBytes > MAX_CONFIG_BYTES) throw badInput('configSha256', `a config.json is at most ${MAX_CONFIG_BYTES} bytes (this one has ${configBytes})`);
     }
+    for (const f of r.files ?? []) {
+      await lockBlob(tx, f.sha256, 'shared');
+      if (!(await teamHoldsBlob(tx, r.teamId, f.sha256)) || (await ctx.store.size(f.sha256)) === null) throw badInput('files', `${f.name}: ${NOT_UPLOADED}`);
+    }
     // The team's own bytes: saying they are missing reveals nothing about other teams.
     const size = await ctx.store.size(r.sha256);
     if (size === null) throw badInput('sha256', NOT_UPLOADED);
@@ -102,10 +108,10 @@ async function requestImport(ctx: ApiContext, r: ImportRequest): Promise<Model> 
         tokenizerId,
       },
     });
-    await enqueueModelImport(tx, model.id, { sourceDir: r.sourceDir, configSha256: r.configSha256 });
+    await enqueueModelImport(tx, model.id, { sourceDir: r.sourceDir, configSha256: r.configSha256, files: r.files });
     return model;
   });
-  ctx.log.info({ modelId: row.id, sha256: r.sha256, tokenizerSha256: r.tokenizerSha256, configSha256: r.configSha256 }, 'model import queued');
+  ctx.log.info({ modelId: row.id, sha256: r.sha256, tokenizerSha256: r.tokenizerSha256, configSha256: r.configSha256, files: r.files?.length ?? 0 }, 'model import queued');
   return row;
 }
 
@@ -138,13 +144,23 @@ export const modelsResolvers: ResolverMap = {
     },
   },
   Mutation: {
-    async importModel(_: unknown, args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null; configSha256?: string | null }, ctx: ApiContext) {
+    async importModel(
+      _: unknown,
+      args: { projectId: string; name: string; sha256: string; tokenizerSha256?: string | null; configSha256?: string | null; files?: { name: string; sha256: string }[] | null },
+      ctx: ApiContext,
+    ) {
       const { teamId } = await authorize(ctx, { projectId: args.projectId }, 'write');
       const name = parseInput(ModelNameSchema, args.name, 'name');
       const sha256 = parseSha(args.sha256, 'sha256');
       const tokenizerSha256 = args.tokenizerSha256 ? parseSha(args.tokenizerSha256, 'tokenizerSha256') : undefined;
       const configSha256 = args.configSha256 ? parseSha(args.configSha256, 'configSha256') : undefined;
-      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256, configSha256 });
+      const files = args.files?.map((f) => ({ name: f.name, sha256: f.sha256.trim().toLowerCase() }));
+      if (files !== undefined && files.length > 0) {
+        if (configSha256 === undefined) throw badInput('files', 'further files belong to an uploaded Hugging Face folder: name its config.json with configSha256 too');
+        const problem = folderFilesProblem(files);
+        if (problem !== null) throw badInput('files', problem);
+      }
+      return requestImport(ctx, { projectId: args.projectId, teamId, name, sha256, tokenizerSha256, configSha256, files: files?.length ? files : undefined });
     },
     async importModelFromPath(_: unknown, args: { projectId: string; name: string; path: string }, ctx: ApiContext) {
       const { teamId, viewer } = await authorize(ctx, { projectId: args.projectId }, 'write');

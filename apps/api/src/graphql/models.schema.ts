@@ -58,17 +58,26 @@ export const modelsTypeDefs = /* GraphQL */ `
     model(id: ID!): Model!
   }
 
+  "A further uploaded file of a model folder: its name in the folder and the sha256 that POST /upload returned."
+  input ImportFileInput {
+    name: String!
+    sha256: String!
+  }
+
   extend type Mutation {
     """
     Import bytes the team uploaded with 'POST /upload?teamId=' (which returns the sha256): an ONNX model,
     a GGUF file, a llama2.c checkpoint, or the model.safetensors of a Hugging Face folder (the format is
     read from the bytes; all but ONNX are converted to ONNX). tokenizerSha256
     names an uploaded tokenizer.json (Hugging Face layout): with it, runs report perplexity. configSha256
-    names the folder's uploaded config.json, which a single-file safetensors upload needs for its shape.
+    names the folder's uploaded config.json, which a safetensors upload needs for its shape.
+    A sharded folder: upload every file, pass model.safetensors.index.json as sha256, config.json as
+    configSha256 and each shard in files under the name the index gives it; a shard the index names
+    and files lacks fails the import with that file's name.
     A hash the team has not uploaded is refused the same way as one nobody stored. The model comes back
     in status importing; a worker validates it and moves it to ready or failed (poll model(id) { status error }).
     """
-    importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String, configSha256: String): Model!
+    importModel(projectId: ID!, name: String!, sha256: String!, tokenizerSha256: String, configSha256: String, files: [ImportFileInput!]): Model!
     """
     Import a file from the server's import root (MODEL_IMPORT_ROOT). A tokenizer.json beside the
     file, or in the folder above an onnx/ folder (a Hugging Face model folder), is imported with it.

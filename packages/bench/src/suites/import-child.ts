@@ -1,15 +1,18 @@
 /**
  * One measured step of the import bench in a process of its own, so its peak RSS is its own:
- * `convert SOURCE OUT` converts a Hugging Face folder or a GGUF file into the model folder OUT
- * as the import job writes it (the ONNX streamed one tensor at a time); `convert-whole SOURCE
- * OUT` reads every weight into the model first and writes its serialization, as imports did
- * before streaming; `read SOURCE` reads the same tensor bytes plainly, in the same
- * tensor-sized pieces.
+ * `convert SOURCE OUT` converts a Hugging Face folder, a GGUF file or a llama2.c checkpoint
+ * into the model folder OUT as the import job writes it (the ONNX streamed one tensor at a
+ * time); `convert-whole SOURCE OUT` reads every weight into the model first and writes its
+ * serialization, as imports did before streaming; `upload SOURCE OUT` is the import thread's
+ * path for an upload: the streamed conversion, then the ONNX file read back whole (the bytes
+ * handed to the store); `upload-held` is that with the whole upload read into memory first
+ * and kept, as the worker handled GGUF and llama2.c uploads before converting from a file;
+ * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { convertGguf, convertHfFolder, readGgufHeader, SafetensorsReader, writeConvertedModel } from '@distillery/formats';
+import { convertGguf, convertHfFolder, convertLlama2c, fileSource, planLlama2c, readGgufHeader, SafetensorsReader, writeConvertedModel, type ConvertedModel } from '@distillery/formats';
 import { materializeModel, serializeModel } from '@distillery/onnx';
 
 export interface ImportChildResult {
@@ -20,6 +23,7 @@ export interface ImportChildResult {
 }
 
 const isGguf = (source: string): boolean => source.endsWith('.gguf');
+const isLlama2c = (source: string): boolean => source.endsWith('.bin');
 
 async function plainRead(source: string): Promise<number> {
   let bytes = 0;
@@ -30,6 +34,13 @@ async function plainRead(source: string): Promise<number> {
     await handle.close();
     return bytes;
   }
+  if (isLlama2c(source)) {
+    const file = await fileSource(source);
+    const plan = await planLlama2c(file);
+    for (const t of plan.tensors) bytes += (await file.read(t.offset, t.elements * 4)).byteLength;
+    await file.close();
+    return bytes;
+  }
   for (const file of (await readdir(source)).filter((f) => f.endsWith('.safetensors')).sort()) {
     const reader = await SafetensorsReader.open(path.join(source, file));
     for (const name of reader.header.tensors.keys()) bytes += (await reader.readBytes(name)).byteLength;
@@ -37,8 +48,29 @@ async function plainRead(source: string): Promise<number> {
   return bytes;
 }
 
+function converterOf(source: string): Promise<ConvertedModel> {
+  if (isGguf(source)) return convertGguf(source);
+  if (isLlama2c(source)) return convertLlama2c(source, { tokenizerFile: null });
+  return convertHfFolder(source);
+}
+
+/** Bytes kept alive until the peak is read, so the measurement holds what the path holds. */
+const kept: Uint8Array[] = [];
+
+async function upload(source: string, out: string, held: boolean): Promise<number> {
+  if (held) {
+    // A folder's upload is its shards.
+    const files = isGguf(source) || isLlama2c(source) ? [source] : (await readdir(source)).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(source, f));
+    for (const f of files) kept.push(await readFile(f));
+  }
+  await writeConvertedModel(await converterOf(source), out);
+  const back = await readFile(path.join(out, 'onnx', 'model.onnx'));
+  kept.push(back);
+  return back.byteLength;
+}
+
 async function convert(source: string, out: string, whole: boolean): Promise<number> {
-  const converted = isGguf(source) ? await convertGguf(source) : await convertHfFolder(source);
+  const converted = await converterOf(source);
   if (!whole) return writeConvertedModel(converted, out);
   const bytes = serializeModel(await materializeModel(converted.onnx)).model;
   await mkdir(out, { recursive: true });
@@ -59,7 +91,9 @@ function peakRssMB(): number {
 
 const [mode, source, out] = process.argv.slice(2);
 const start = process.hrtime.bigint();
-const bytes = mode === 'read' ? await plainRead(source!) : await convert(source!, out!, mode === 'convert-whole');
+const bytes =
+  mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const result: ImportChildResult = { seconds, bytes, maxRssMB: peakRssMB() };
+if (mode.startsWith('upload') && kept.reduce((n, b) => n + b.byteLength, 0) < bytes) throw new Error('the upload path kept less than it produced');
 process.send?.(result);

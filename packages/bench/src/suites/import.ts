@@ -1,10 +1,12 @@
 /**
  * import: converting a bench-100m safetensors folder (random weights, written by our own
- * safetensors writer in float16, two shards) and a GGUF F16 file of the same weights (with
- * Llama 2's vocabulary) to the model folder the import job writes, as MB/s of source read,
- * against plainly reading the same bytes in the same run; each in a process of its own so
- * the peak RSS is the step's, reported over the ONNX file's size, next to the same
- * conversion holding the whole model before writing it. Then the tokenizers
+ * safetensors writer in float16, two shards), a GGUF F16 file of the same weights (with
+ * Llama 2's vocabulary) and a llama2.c checkpoint of them (float32) to the model folder the
+ * import job writes, as MB/s of source read, against plainly reading the same bytes in the
+ * same run; each in a process of its own so the peak RSS is the step's, reported over the
+ * ONNX file's size, next to the same conversion holding the whole model before writing it,
+ * and the import thread's upload path (conversion, then the ONNX bytes read back for the
+ * store) with and without the whole upload held in memory first. Then the tokenizers
  * suite's encoding rows (byte-level and SentencePiece-style against
  * @huggingface/tokenizers, identical ids).
  */
@@ -14,7 +16,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convertHfFolder, exportGguf, exportHfFolder, writeConvertedModel } from '@distillery/formats';
+import { convertHfFolder, exportGguf, exportHfFolder, writeConvertedModel, writeLlama2c } from '@distillery/formats';
 import { decoderPreset, initDecoderWeights, parameterCount } from '@distillery/nn';
 import type { BenchRow, BenchSuite } from '../suite';
 import type { ImportChildResult } from './import-child';
@@ -22,7 +24,7 @@ import type { ImportChildResult } from './import-child';
 const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
 const require = createRequire(import.meta.url);
 
-function runChild(args: ['convert' | 'convert-whole', string, string] | ['read', string]): Promise<ImportChildResult> {
+function runChild(args: ['convert' | 'convert-whole' | 'upload' | 'upload-held', string, string] | ['read', string]): Promise<ImportChildResult> {
   const mode = args[0];
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -46,11 +48,13 @@ const suite: BenchSuite = {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-bench-'));
     const rows: BenchRow[] = [];
     try {
-      log(`writing a ${(params / 1e6).toFixed(1)}M-parameter bench-100m folder (F16, 2 shards)`);
+      log(`writing a ${(params / 1e6).toFixed(1)}M-parameter bench-100m folder (F16, 2 shards) and llama2.c checkpoint`);
+      const llama2c = path.join(dir, 'bench-100m.bin');
       {
         const weights = initDecoderWeights(config, 1);
         const written = await exportHfFolder(config, weights, dir, { dtype: 'F16', maxShardBytes: Math.ceil((params * 2) / 2) + 1 });
         log(`wrote ${written.files.join(', ')}: ${(written.bytes / 1e6).toFixed(1)} MB`);
+        await writeLlama2c(llama2c, config, weights);
       }
       // The same weights as GGUF F16: our folder (converted once, outside the measurement) exported with Llama 2's 32000-token vocabulary.
       const folder = path.join(dir, 'folder');
@@ -60,10 +64,17 @@ const suite: BenchSuite = {
       await exportGguf(folder, gguf, 'f16');
       await rm(folder, { recursive: true, force: true });
       const repeats = quick ? 1 : 3;
-      for (const [name, source] of [['convert-safetensors-bench-100m', dir], ['convert-gguf-f16-bench-100m', gguf]] as const) {
+      const sources = [
+        ['convert-safetensors-bench-100m', dir],
+        ['convert-gguf-f16-bench-100m', gguf],
+        ['convert-llama2c-f32-bench-100m', llama2c],
+      ] as const;
+      for (const [name, source] of sources) {
         const reads: ImportChildResult[] = [];
         const converts: ImportChildResult[] = [];
         const wholes: ImportChildResult[] = [];
+        const uploads: ImportChildResult[] = [];
+        const helds: ImportChildResult[] = [];
         const out = path.join(dir, 'out');
         // Alternating, so load from other work on the machine hits both alike.
         for (let i = 0; i < repeats; i++) {
@@ -75,7 +86,14 @@ const suite: BenchSuite = {
           log(`${name}: whole-model conversion ${i + 1}/${repeats}`);
           wholes.push(await runChild(['convert-whole', source, out]));
           await rm(out, { recursive: true, force: true });
+          log(`${name}: upload path ${i + 1}/${repeats}`);
+          uploads.push(await runChild(['upload', source, out]));
+          await rm(out, { recursive: true, force: true });
+          log(`${name}: upload path, upload held whole ${i + 1}/${repeats}`);
+          helds.push(await runChild(['upload-held', source, out]));
+          await rm(out, { recursive: true, force: true });
         }
+        const peak = (rs: ImportChildResult[]) => Math.max(...rs.map((r) => r.maxRssMB));
         const sourceMB = reads[0].bytes / 1e6;
         const readSeconds = median(reads.map((r) => r.seconds));
         const convertSeconds = median(converts.map((r) => r.seconds));
@@ -97,6 +115,10 @@ const suite: BenchSuite = {
           wholePeakRssMB: round(Math.max(...wholes.map((r) => r.maxRssMB))),
           wholePeakRssOverOutput: round(Math.max(...wholes.map((r) => r.maxRssMB)) / outputMB),
           wholeSeconds: round(median(wholes.map((r) => r.seconds))),
+          uploadPeakRssMB: round(peak(uploads)),
+          uploadPeakRssOverOutput: round(peak(uploads) / outputMB),
+          heldUploadPeakRssMB: round(peak(helds)),
+          heldUploadPeakRssOverOutput: round(peak(helds) / outputMB),
         });
       }
     } finally {

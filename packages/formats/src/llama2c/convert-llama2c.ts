@@ -1,17 +1,19 @@
 /**
  * A llama2.c checkpoint (with the tokenizer.bin beside it, when there is one) into the parts
  * of our model folder: the ONNX decoder in float32 (as the checkpoint stores it), its HF
- * config.json, the tokenizer as tokenizer.json, and the import report.
+ * config.json, the tokenizer as tokenizer.json, and the import report. Only the header is
+ * read here; each weight is read from the checkpoint (a file handle per weight for a path)
+ * when the ONNX file is written, so a conversion holds one weight at a time.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildDecoder, toHfConfig } from '@distillery/nn';
-import { completeModel } from '@distillery/onnx';
-import type { ByteSource } from '../byte-source';
+import { buildDecoder, decoderWeightShapes, toHfConfig } from '@distillery/nn';
+import type { TensorSource } from '@distillery/onnx';
+import { fileSource, type ByteSource } from '../byte-source';
 import type { ConvertedModel } from '../safetensors/convert-hf-folder';
 import { tokenizerReport } from '../tokenizer-report';
 import { llama2cTokenizerJson, readLlama2cTokenizer } from './llama2c-tokenizer';
-import { readLlama2c } from './read-llama2c';
+import { planLlama2c, readLlama2cTensor } from './read-llama2c';
 
 export const LLAMA2C_TOKENIZER_FILE = 'tokenizer.bin';
 
@@ -21,9 +23,20 @@ export interface ConvertLlama2cOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** `input` is the checkpoint's path or its bytes (then name the tokenizer.bin, if any, in the options). */
+/** Opens the checkpoint for one read; a source handed in stays open (its owner closes it). */
+function opener(input: string | ByteSource): { open(): Promise<ByteSource>; done(source: ByteSource): Promise<void> } {
+  if (typeof input === 'string') return { open: () => fileSource(input), done: (s) => s.close() };
+  return { open: async () => input, done: async () => undefined };
+}
+
+/**
+ * `input` is the checkpoint's path or its bytes (then name the tokenizer.bin, if any, in the
+ * options). A source handed in must stay open until the converted model has been written.
+ */
 export async function convertLlama2c(input: string | ByteSource, options: ConvertLlama2cOptions = {}): Promise<ConvertedModel> {
-  const imported = await readLlama2c(input, options.onProgress);
+  const io = opener(input);
+  const headerSource = await io.open();
+  const plan = await planLlama2c(headerSource).finally(() => io.done(headerSource));
   const warnings: string[] = [];
   const beside = typeof input === 'string' ? path.join(path.dirname(input), LLAMA2C_TOKENIZER_FILE) : null;
   const tokenizerFile = options.tokenizerFile === undefined ? beside : options.tokenizerFile;
@@ -38,25 +51,42 @@ export async function convertLlama2c(input: string | ByteSource, options: Conver
   if (bytes === null) {
     warnings.push(`no ${LLAMA2C_TOKENIZER_FILE} beside the checkpoint: perplexity, tasks and samples will be skipped for this model`);
   } else {
-    const pieces = readLlama2cTokenizer(bytes, imported.config.vocabSize, tokenizerFile as string);
+    const pieces = readLlama2cTokenizer(bytes, plan.config.vocabSize, tokenizerFile as string);
     tokenizerJson = JSON.stringify(llama2cTokenizerJson(pieces));
-    const t = tokenizerReport(tokenizerJson, tokenizerFile as string, {}, {}, imported.config.vocabSize);
+    const t = tokenizerReport(tokenizerJson, tokenizerFile as string, {}, {}, plan.config.vocabSize);
     tokenizerKind = t.kind;
     warnings.push(...t.warnings);
     bos = t.bosTokenId;
     eos = t.eosTokenId;
   }
-  const model = buildDecoder(imported.config, imported.weights, { weightDtype: 'float32' });
-  const tensors = imported.weights.size;
-  imported.weights.clear();
+  const { config } = plan;
+  const shapes = decoderWeightShapes(config);
+  const sources = new Map<string, TensorSource>();
+  let done = 0;
+  for (const t of plan.tensors) {
+    sources.set(t.name, {
+      dtype: 'float32',
+      dims: shapes.get(t.name)!,
+      read: async () => {
+        const source = await io.open();
+        try {
+          const values = await readLlama2cTensor(source, config, t);
+          options.onProgress?.(++done / plan.tensors.length);
+          return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+        } finally {
+          await io.done(source);
+        }
+      },
+    });
+  }
   return {
-    onnx: completeModel(model),
-    config: imported.config,
+    onnx: { model: buildDecoder(config, new Map(), { sources }), sources },
+    config,
     weightDtype: 'float32',
-    hfConfig: toHfConfig(imported.config, { bosTokenId: bos, eosTokenId: eos, torchDtype: 'float32' }),
+    hfConfig: toHfConfig(config, { bosTokenId: bos, eosTokenId: eos, torchDtype: 'float32' }),
     tokenizerJson,
     tokenizerConfigJson: null,
-    report: { format: 'llama2c', architecture: 'llama', parameters: imported.parameters, dtypes: { F32: tensors }, tokenizerKind, warnings },
+    report: { format: 'llama2c', architecture: 'llama', parameters: plan.parameters, dtypes: { F32: plan.tensors.length }, tokenizerKind, warnings },
   };
 }
 

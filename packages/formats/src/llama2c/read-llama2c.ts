@@ -9,7 +9,7 @@ import { fileSource, type ByteSource } from '../byte-source';
 import { FormatError } from '../format-error';
 import { interleavedToHalves } from '../rotary-layout';
 import { transpose2d } from '../safetensors/hf-linear-layout';
-import { blockElements, LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS, llama2cBlocks, llama2cConfig } from './llama2c-layout';
+import { LLAMA2C_HEADER_BYTES, LLAMA2C_HEADER_FIELDS, llama2cBlocks, llama2cConfig } from './llama2c-layout';
 
 export interface Llama2cImport {
   readonly config: DecoderConfig;
@@ -35,47 +35,80 @@ function checkHeader(header: Header, file: string): DecoderConfig {
   }
 }
 
-/** `input` is a file path or bytes already read (with their file name for messages). */
+/** One of our weights in the checkpoint: where its float32 values start and how many there are. */
+export interface Llama2cTensor {
+  /** Our weight name. */
+  readonly name: string;
+  /** The llama2.c array, with the layer for per-layer ones (for messages and the layout change). */
+  readonly block: string;
+  readonly layer: number | null;
+  readonly offset: number;
+  readonly elements: number;
+}
+
+/** The checkpoint's config and where each weight is, from the header (checked against the file size); no weight is read. */
+export interface Llama2cPlan {
+  readonly config: DecoderConfig;
+  readonly tensors: readonly Llama2cTensor[];
+  readonly parameters: number;
+}
+
+export async function planLlama2c(source: ByteSource): Promise<Llama2cPlan> {
+  const file = source.name;
+  const size = source.size;
+  if (size < LLAMA2C_HEADER_BYTES) throw new FormatError(file, 'header', `the file has ${size} bytes, fewer than the ${LLAMA2C_HEADER_BYTES}-byte header (truncated?)`);
+  const head = await source.read(0, LLAMA2C_HEADER_BYTES);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const header = Object.fromEntries(LLAMA2C_HEADER_FIELDS.map((f, i) => [f, view.getInt32(i * 4, true)])) as Header;
+  const config = checkHeader(header, file);
+  const blocks = llama2cBlocks(config);
+  // BigInt: int32 fields multiplied together can pass 2^53; such a header must be refused, not rounded.
+  const expected = blocks.reduce((n, b) => n + BigInt(b.stored.reduce((m, d) => m * d, 1)) * BigInt(b.perLayer ? config.nLayers : 1) * 4n, BigInt(LLAMA2C_HEADER_BYTES));
+  if (expected !== BigInt(size)) {
+    const shape = LLAMA2C_HEADER_FIELDS.map((f) => `${f} ${header[f]}`).join(', ');
+    throw new FormatError(file, 'header', `${shape} implies ${expected} bytes but the file has ${size}${expected > BigInt(size) ? ' (truncated?)' : ''}`);
+  }
+  const tensors: Llama2cTensor[] = [];
+  let offset = LLAMA2C_HEADER_BYTES;
+  let parameters = 0;
+  for (const block of blocks) {
+    const items = block.perLayer ? config.nLayers : 1;
+    const elements = block.stored.reduce((n, d) => n * d, 1);
+    for (let i = 0; i < items; i++) {
+      if (block.weight !== null) {
+        tensors.push({ name: block.weight.replace('{i}', String(i)), block: block.name, layer: block.perLayer ? i : null, offset, elements });
+        parameters += elements;
+      }
+      offset += elements * 4;
+    }
+  }
+  return { config, tensors, parameters };
+}
+
+/** One weight read from the checkpoint, checked finite and put in our layout. */
+export async function readLlama2cTensor(source: ByteSource, config: DecoderConfig, t: Llama2cTensor): Promise<Float32Array> {
+  const bytes = await source.read(t.offset, t.elements * 4);
+  const field = t.layer === null ? t.block : `${t.block}[layer ${t.layer}]`;
+  if (bytes.byteLength !== t.elements * 4) throw new FormatError(source.name, field, `ends after ${bytes.byteLength} of ${t.elements * 4} bytes (the file changed while it was read?)`);
+  // A copy from the source, so aligned for a float view.
+  const values = new Float32Array(bytes.buffer, bytes.byteOffset, t.elements);
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k])) throw new FormatError(source.name, field, `holds ${values[k]} at element ${k}; weights must be finite`);
+  }
+  return toOurLayout(t.block, values, config);
+}
+
+/** Every weight in memory. `input` is a file path or bytes already read (with their file name for messages). */
 export async function readLlama2c(input: string | ByteSource, onProgress?: (fraction: number) => void): Promise<Llama2cImport> {
   const source = typeof input === 'string' ? await fileSource(input) : input;
-  const file = source.name;
   try {
-    const size = source.size;
-    if (size < LLAMA2C_HEADER_BYTES) throw new FormatError(file, 'header', `the file has ${size} bytes, fewer than the ${LLAMA2C_HEADER_BYTES}-byte header (truncated?)`);
-    const head = await source.read(0, LLAMA2C_HEADER_BYTES);
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const header = Object.fromEntries(LLAMA2C_HEADER_FIELDS.map((f, i) => [f, view.getInt32(i * 4, true)])) as Header;
-    const config = checkHeader(header, file);
-    const blocks = llama2cBlocks(config);
-    // BigInt: int32 fields multiplied together can pass 2^53; such a header must be refused, not rounded.
-    const expected = blocks.reduce((n, b) => n + BigInt(b.stored.reduce((m, d) => m * d, 1)) * BigInt(b.perLayer ? config.nLayers : 1) * 4n, BigInt(LLAMA2C_HEADER_BYTES));
-    if (expected !== BigInt(size)) {
-      const shape = LLAMA2C_HEADER_FIELDS.map((f) => `${f} ${header[f]}`).join(', ');
-      throw new FormatError(file, 'header', `${shape} implies ${expected} bytes but the file has ${size}${expected > BigInt(size) ? ' (truncated?)' : ''}`);
-    }
+    const plan = await planLlama2c(source);
     const weights: DecoderWeights = new Map();
-    let offset = LLAMA2C_HEADER_BYTES;
-    let parameters = 0;
-    const total = blocks.reduce((n, b) => n + blockElements(config, b), 0);
-    for (const block of blocks) {
-      const items = block.perLayer ? config.nLayers : 1;
-      const itemElements = block.stored.reduce((n, d) => n * d, 1);
-      for (let i = 0; i < items; i++) {
-        if (block.weight !== null) {
-          const name = block.weight.replace('{i}', String(i));
-          const bytes = await source.read(offset, itemElements * 4);
-          const values = new Float32Array(bytes.buffer, bytes.byteOffset, itemElements);
-          for (let k = 0; k < values.length; k++) {
-            if (!Number.isFinite(values[k])) throw new FormatError(file, block.perLayer ? `${block.name}[layer ${i}]` : block.name, `holds ${values[k]} at element ${k}; weights must be finite`);
-          }
-          weights.set(name, toOurLayout(block.name, values, config));
-          parameters += itemElements;
-        }
-        offset += itemElements * 4;
-        onProgress?.((offset - LLAMA2C_HEADER_BYTES) / 4 / total);
-      }
+    for (const [i, t] of plan.tensors.entries()) {
+      weights.set(t.name, await readLlama2cTensor(source, plan.config, t));
+      onProgress?.((i + 1) / plan.tensors.length);
     }
-    return { config, weights, parameters };
+    return { config: plan.config, weights, parameters: plan.parameters };
   } finally {
     await source.close();
   }
