@@ -180,7 +180,9 @@ function Project() {
             />
           ) : null}
           {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
-          <WhenVisible minHeight={380}>
+          {/* The project's trade-off is the page's heaviest query (every run of the project): it starts once the
+              list has arrived and the chart's place is actually on screen, not while the list is still loading. */}
+          <WhenVisible minHeight={380} ready={!(pages.loading && pages.runs.length === 0)} ahead={0} testId="tradeoff-slot">
             <TradeoffChart scope={filter.sweepId ? { sweepId: filter.sweepId } : { projectId: id }} labelOf={labelOf} refreshKey={tradeoffKey} />
             <p className="hint">{filter.sweepId ? "The trade-off of the sweep's runs." : "The trade-off of all the project's runs; pick a sweep to see its own."}</p>
           </WhenVisible>
