@@ -4,13 +4,20 @@
  * What is left here is reading the link and presenting the answer. Pure.
  */
 import { describeMetric } from '@distillery/eval/metric-catalogue';
-import { RUN_ROW, type RunRow } from './queries';
+import type { RunRow } from './queries';
 
 export const MAX_COMPARE = 100;
 
+/**
+ * What the page shows of each run. Its figures come aligned in `metrics`; of the run's own
+ * metrics only the names of step curves are needed (the curve picker), not a second copy
+ * of every figure with its label and unit, which would double the answer for 100 runs.
+ */
+const COMPARE_RUN = `id status recipe baseModel { id name } metrics { name step } project { id name team { id name } }`;
+
 export const COMPARE_RUNS = `query CompareRuns($ids: [ID!]!, $baseline: ID) {
   compareRuns(ids: $ids, baseline: $baseline) {
-    runs { ${RUN_ROW} project { id name team { id name } } }
+    runs { ${COMPARE_RUN} }
     baseline { id }
     metrics { name label unit lowerIsBetter family cells { runId value reference delta ratio better } }
     recipeDiff { path values }
@@ -39,7 +46,10 @@ export interface ComparedMetric {
   cells: ComparedCell[];
 }
 
-export type CompareRun = RunRow & { project: { id: string; name: string; team: { id: string; name: string } } };
+export type CompareRun = Pick<RunRow, 'id' | 'status' | 'recipe' | 'baseModel'> & {
+  metrics: { name: string; step: number | null }[];
+  project: { id: string; name: string; team: { id: string; name: string } };
+};
 
 export interface Comparison {
   runs: CompareRun[];

@@ -94,6 +94,7 @@ function Compare() {
   );
   const { main, other } = useMemo(() => splitMetrics(comparison?.metrics ?? []), [comparison]);
   const baselineIndex = runs && baseline ? runs.findIndex((r) => r.id === baseline) : -1;
+  const [otherOpened, setOtherOpened] = useState(false);
 
   const project = runs?.[0]?.project;
   return (
@@ -150,9 +151,10 @@ function Compare() {
                 <MetricTable runs={runs} metrics={main} baselineIndex={baselineIndex} testId="compare-metrics" />
               </PageState>
               {other.length > 0 ? (
-                <details className="chart-data">
+                // Folded, so its table (a cell per run and figure) is built when first opened, not before the page is usable.
+                <details className="chart-data" onToggle={(e) => e.currentTarget.open && setOtherOpened(true)}>
                   <summary>Other figures ({other.length}): base models, ratios, settings and steps&apos; own</summary>
-                  <MetricTable runs={runs} metrics={other} baselineIndex={baselineIndex} testId="compare-other-metrics" />
+                  {otherOpened ? <MetricTable runs={runs} metrics={other} baselineIndex={baselineIndex} testId="compare-other-metrics" /> : null}
                 </details>
               ) : null}
             </section>
