@@ -6,8 +6,8 @@
  * trade-off (the API's frontier of these runs).
  */
 import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { memo, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { LineChart, TradeoffChart } from '../../components/LazyCharts';
 import { NavBar } from '../../components/NavBar';
 import { WhenVisible } from '../../components/WhenVisible';
@@ -42,8 +42,6 @@ export default function ComparePage() {
 
 function Compare() {
   const search = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
   // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
   useSession();
   const [ids, idsError] = useMemo((): [string[], string | null] => {
@@ -73,13 +71,14 @@ function Compare() {
   const comparison = data;
   const stale = data !== null && (data.baseline?.id ?? null) !== baseline;
   const runs = comparison?.runs ?? null;
-  const setBaseline = (id: string | null) => {
+  const setBaseline = useCallback((id: string | null) => {
     setChosen(id);
-    const q = new URLSearchParams(search?.toString() ?? '');
+    const q = new URLSearchParams(window.location.search);
     if (id) q.set('baseline', id);
     else q.delete('baseline');
-    router.replace(`${pathname}?${q.toString()}`, { scroll: false });
-  };
+    // The history API, not router.replace: Next's router follows it (useSearchParams updates) without asking the server to render the page again.
+    window.history.replaceState(null, '', `${window.location.pathname}?${q.toString()}`);
+  }, []);
   const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
     gql<{ techniques: Technique[] }>(TECHNIQUES).then((d) => setTechniques(d.techniques), () => setTechniques([]));
@@ -123,26 +122,7 @@ function Compare() {
                 <label className="check">
                   <input type="radio" name="baseline" checked={baseline === null} onChange={() => setBaseline(null)} data-testid="baseline-base" /> Each run&apos;s base model
                 </label>
-                <ol className="compare-runs" data-testid="compare-runs">
-                  {runs.map((r, i) => (
-                    <li key={r.id} className="wrap">
-                      <label className="check">
-                        <input
-                          type="radio"
-                          name="baseline"
-                          checked={baseline === r.id}
-                          onChange={() => setBaseline(r.id)}
-                          aria-label={`Use run ${i + 1} as the baseline`}
-                          data-testid="baseline-run"
-                        />{' '}
-                        <span className="run-index">#{i + 1}</span>
-                      </label>{' '}
-                      <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
-                        {labelOf(r)}
-                      </Link> <span className="muted">on {r.baseModel.name}</span>
-                    </li>
-                  ))}
-                </ol>
+                <BaselineChoices runs={runs} baseline={baseline} onChoose={setBaseline} labelOf={labelOf} />
               </fieldset>
             </section>
             <section className="card" aria-busy={stale}>
@@ -161,32 +141,7 @@ function Compare() {
             <section className="card">
               <h2>Recipe differences</h2>
               <PageState what="recipes" empty={comparison.recipeDiff.length === 0 ? 'The recipes are identical.' : null} testId="recipe-diff">
-                <div className="table-scroll">
-                  <table className="compare-table" data-testid="recipe-diff">
-                    <thead>
-                      <tr>
-                        <th className="sticky-col">Setting</th>
-                        {runs.map((r, i) => (
-                          <th key={r.id}>#{i + 1}</th>
-                        ))}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {comparison.recipeDiff.map((d) => (
-                        <tr key={d.path} data-path={d.path}>
-                          <th scope="row" className="sticky-col mono wrap">
-                            {d.path}
-                          </th>
-                          {d.values.map((v, i) => (
-                            <td key={i} className="mono wrap">
-                              {recipeValueText(v)}
-                            </td>
-                          ))}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <RecipeDiffTable runs={runs} diff={comparison.recipeDiff} />
               </PageState>
             </section>
             <WhenVisible>
@@ -206,7 +161,79 @@ function Compare() {
   );
 }
 
-function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRun[]; metrics: ComparedMetric[]; baselineIndex: number; testId: string }) {
+/*
+ * The parts below are memoized: with 100 runs each holds hundreds of cells, and the page
+ * re-renders for things that do not touch them (the technique list arriving, a new answer
+ * pending, a fold opening).
+ */
+
+const BaselineChoices = memo(function BaselineChoices({
+  runs,
+  baseline,
+  onChoose,
+  labelOf,
+}: {
+  runs: CompareRun[];
+  baseline: string | null;
+  onChoose(id: string): void;
+  labelOf(run: { recipe: unknown }): string;
+}) {
+  return (
+    <ol className="compare-runs" data-testid="compare-runs">
+      {runs.map((r, i) => (
+        <li key={r.id} className="wrap">
+          <label className="check">
+            <input
+              type="radio"
+              name="baseline"
+              checked={baseline === r.id}
+              onChange={() => onChoose(r.id)}
+              aria-label={`Use run ${i + 1} as the baseline`}
+              data-testid="baseline-run"
+            />{' '}
+            <span className="run-index">#{i + 1}</span>
+          </label>{' '}
+          <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
+            {labelOf(r)}
+          </Link> <span className="muted">on {r.baseModel.name}</span>
+        </li>
+      ))}
+    </ol>
+  );
+});
+
+const RecipeDiffTable = memo(function RecipeDiffTable({ runs, diff }: { runs: CompareRun[]; diff: Comparison['recipeDiff'] }) {
+  return (
+    <div className="table-scroll">
+      <table className="compare-table" data-testid="recipe-diff">
+        <thead>
+          <tr>
+            <th className="sticky-col">Setting</th>
+            {runs.map((r, i) => (
+              <th key={r.id}>#{i + 1}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {diff.map((d) => (
+            <tr key={d.path} data-path={d.path}>
+              <th scope="row" className="sticky-col mono wrap">
+                {d.path}
+              </th>
+              {d.values.map((v, i) => (
+                <td key={i} className="mono wrap">
+                  {recipeValueText(v)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+});
+
+const MetricTable = memo(function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRun[]; metrics: ComparedMetric[]; baselineIndex: number; testId: string }) {
   return (
     <div className="table-scroll">
       <table className="compare-table" data-testid={testId}>
@@ -254,7 +281,7 @@ function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRu
       </table>
     </div>
   );
-}
+});
 
 function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { recipe: unknown }): string }) {
   const names = useMemo(() => [...new Set(runs.flatMap((r) => r.metrics.filter((m) => m.step !== null).map((m) => m.name)))].sort(), [runs]);
