@@ -17,8 +17,10 @@ import { usePolling } from '../../components/usePolling';
 import { useSession } from '../../components/useSession';
 import {
   bestIndices,
+  COMPARE_CURVE_NAMES,
   COMPARE_RUNS,
   COMPARE_SERIES,
+  curveNamesByRun,
   parseCompareIds,
   recipeValueText,
   splitMetrics,
@@ -284,15 +286,29 @@ const MetricTable = memo(function MetricTable({ runs, metrics, baselineIndex, te
 });
 
 function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { recipe: unknown }): string }) {
-  const names = useMemo(() => [...new Set(runs.flatMap((r) => r.metrics.filter((m) => m.step !== null).map((m) => m.name)))].sort(), [runs]);
-  const [name, setName] = useState('');
-  const chosen = name || names[0] || '';
-  const [series, setSeries] = useState<{ name: string; points: { x: number; y: number }[] }[] | null>(null);
+  // Which runs have which curves: asked once the section is in view (not with the page's first query).
+  const idList = useMemo(() => runs.map((r) => r.id).join(','), [runs]);
+  const [curvesOf, setCurvesOf] = useState<Map<string, Set<string>> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
-    if (!chosen) return;
-    const having = runs.filter((r) => r.metrics.some((m) => m.name === chosen && m.step !== null));
+    let alive = true;
+    setError(null);
+    gql<{ compareRuns: { runs: { id: string; metrics: { name: string; step: number | null }[] }[] } }>(COMPARE_CURVE_NAMES, { ids: idList.split(',') }).then(
+      (d) => alive && setCurvesOf(curveNamesByRun(d.compareRuns.runs)),
+      (e: Error) => alive && setError(e.message),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [idList, attempt]);
+  const names = useMemo(() => [...new Set([...(curvesOf?.values() ?? [])].flatMap((s) => [...s]))].sort(), [curvesOf]);
+  const [name, setName] = useState('');
+  const chosen = name || names[0] || '';
+  const [series, setSeries] = useState<{ name: string; points: { x: number; y: number }[] }[] | null>(null);
+  useEffect(() => {
+    if (!chosen || !curvesOf) return;
+    const having = runs.filter((r) => curvesOf.get(r.id)?.has(chosen));
     let alive = true;
     setSeries(null);
     setError(null);
@@ -314,8 +330,9 @@ function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { r
     return () => {
       alive = false;
     };
-  }, [chosen, runs, labelOf, attempt]);
-  if (names.length === 0) return null;
+  }, [chosen, runs, curvesOf, labelOf, attempt]);
+  // The section appears once there are curves to show (or the question failed).
+  if (names.length === 0 && !error) return null;
   return (
     <section className="card">
       <div className="section-head">
