@@ -247,7 +247,7 @@ describe('dashboard pages', () => {
     await expect.poll(() => count.textContent()).toBe('5 runs loaded');
     expect(await shownRunIds(page)).toEqual(SWEPT.map((i) => seededIds[i]!).sort());
     const chart = page.getByTestId('tradeoff-chart');
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.getByTestId('tradeoff-slot').scrollIntoViewIfNeeded();
     await expect.poll(() => chart.locator('[data-testid="tradeoff-point"][data-kind="run"]').count()).toBe(5);
     const api = await apiFrontier('size.bytes', 'perplexity', { sweepId });
     const drawn = await chart.locator('[data-testid="tradeoff-point"][data-frontier="yes"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort());
@@ -261,7 +261,7 @@ describe('dashboard pages', () => {
     await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
     await page.getByTestId('run-row').first().waitFor();
     // The chart is drawn once it scrolls into view.
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.getByTestId('tradeoff-slot').scrollIntoViewIfNeeded();
     const chart = page.getByTestId('tradeoff-chart');
     await chart.getByTestId('tradeoff-canvas').waitFor();
     // Every seeded run of the project (the failed one has no figures) plus the base model.

@@ -1,7 +1,7 @@
 /** The dashboard's pure view logic (summary, compare, runs list and its filters, trade-off points, number formats), by hand-computed values. */
 import { describe, expect, it } from 'vitest';
 import { baseModelChoices, defaultBaseModel } from '../../apps/web/client/base-model-choice';
-import { bestIndices, parseCompareIds, recipeValueText, splitMetrics, type ComparedMetric } from '../../apps/web/client/compare';
+import { bestIndices, curveNamesByRun, parseCompareIds, recipeValueText, splitMetrics, type ComparedMetric } from '../../apps/web/client/compare';
 import { axisScale, axisTick, axisTitle, formatCell, formatDelta, formatInUnit, formatMetricValue, formatScore, headerUnit } from '../../apps/web/client/metric-format';
 import type { Metric, ModelSummary, RunRow, RunStatus } from '../../apps/web/client/queries';
 import { summaryRows } from '../../apps/web/client/run-summary';
@@ -102,6 +102,16 @@ describe('compare', () => {
     expect(bestIndices(metric('eval.tokens', [1, 2, 3], null))).toEqual([]);
     expect(bestIndices(metric('perplexity', [null, null], true))).toEqual([]);
     expect([recipeValueText(4), recipeValueText(null), recipeValueText('a'), recipeValueText({})]).toEqual(['4', '—', '"a"', '{}']);
+  });
+
+  it('knows which runs have which curves from their per-step metrics only', () => {
+    const curves = curveNamesByRun([
+      { id: ID(1), metrics: [{ name: 'steps.0.train.loss', step: 3 }, { name: 'steps.0.train.loss', step: 4 }, { name: 'perplexity', step: null }] },
+      { id: ID(2), metrics: [{ name: 'perplexity', step: null }] },
+    ]);
+    expect([...curves.keys()]).toEqual([ID(1), ID(2)]);
+    expect([...curves.get(ID(1))!]).toEqual(['steps.0.train.loss']);
+    expect(curves.get(ID(2))!.size).toBe(0);
   });
 
   it('refuses compare links with fewer than two, more than 100 or malformed ids', () => {

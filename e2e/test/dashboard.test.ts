@@ -123,7 +123,7 @@ describe('dashboard', () => {
     expect(pplText).toBe(formatCell('perplexity', ppl));
 
     // The size/quality trade-off plot: the run (alone, so on the frontier), and its base model as a point of its own.
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.getByTestId('tradeoff-slot').scrollIntoViewIfNeeded();
     const tradeoff = page.getByTestId('tradeoff-chart');
     // Drawn once the API's pareto answer is in.
     await tradeoff.getByTestId('tradeoff-canvas').waitFor();

@@ -5,17 +5,28 @@
  */
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import type { MetricTableRow as ComparedMetric } from '@distillery/eval/metric-table';
-import { RUN_ROW, type RunRow } from './queries';
+import type { RunRow } from './queries';
 
 export const MAX_COMPARE = 100;
 
+/**
+ * What the page shows of each run first. Its figures come aligned in `metrics`, so the
+ * run's own metrics are not asked again here (for 100 runs they doubled the answer); the
+ * curves, further down, ask which series each run has when they come into view.
+ */
+const COMPARE_RUN = `id status recipe baseModel { id name } project { id name team { id name } }`;
+
 export const COMPARE_RUNS = `query CompareRuns($ids: [ID!]!, $baseline: ID) {
   compareRuns(ids: $ids, baseline: $baseline) {
-    runs { ${RUN_ROW} project { id name team { id name } } }
+    runs { ${COMPARE_RUN} }
     baseline { id }
     metrics { name label unit lowerIsBetter family cells { runId value reference delta ratio better } }
     recipeDiff { path values }
   }
+}`;
+
+export const COMPARE_CURVE_NAMES = `query CompareCurveNames($ids: [ID!]!) {
+  compareRuns(ids: $ids) { runs { id metrics { name step } } }
 }`;
 
 export const COMPARE_SERIES = `query CompareSeries($ids: [ID!]!, $name: String!) {
@@ -25,7 +36,9 @@ export const COMPARE_SERIES = `query CompareSeries($ids: [ID!]!, $name: String!)
 /** compareRuns' metric rows and cells, as the API's metric table builds them. */
 export type { MetricCell as ComparedCell, MetricTableRow as ComparedMetric } from '@distillery/eval/metric-table';
 
-export type CompareRun = RunRow & { project: { id: string; name: string; team: { id: string; name: string } } };
+export type CompareRun = Pick<RunRow, 'id' | 'status' | 'recipe' | 'baseModel'> & {
+  project: { id: string; name: string; team: { id: string; name: string } };
+};
 
 export interface Comparison {
   runs: CompareRun[];
@@ -37,6 +50,11 @@ export interface Comparison {
 export interface ComparedSeries {
   runId: string;
   points: { step: number | null; value: number }[];
+}
+
+/** Per run id, the names of the metrics it recorded per step (curves); runs without any have an empty set. */
+export function curveNamesByRun(runs: ReadonlyArray<{ id: string; metrics: ReadonlyArray<{ name: string; step: number | null }> }>): Map<string, Set<string>> {
+  return new Map(runs.map((r) => [r.id, new Set(r.metrics.filter((m) => m.step !== null).map((m) => m.name))]));
 }
 
 /** The output models' figures lead (catalogue scope `model`); base, ratio, setting and step figures follow, folded. */

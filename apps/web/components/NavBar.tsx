@@ -15,7 +15,7 @@ export function NavBar({ crumbs = [], email }: { crumbs?: Crumb[]; email?: strin
   return (
     <header className="topbar">
       <nav className="crumbs" aria-label="breadcrumbs">
-        <Link href="/" className="brand">
+        <Link href="/" className="brand" prefetch={false}>
           Distillery
         </Link>
         {crumbs.map((c, i) => (

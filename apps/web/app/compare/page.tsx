@@ -6,8 +6,8 @@
  * trade-off (the API's frontier of these runs).
  */
 import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { memo, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { LineChart, TradeoffChart } from '../../components/LazyCharts';
 import { NavBar } from '../../components/NavBar';
 import { WhenVisible } from '../../components/WhenVisible';
@@ -17,8 +17,10 @@ import { usePolling } from '../../components/usePolling';
 import { useSession } from '../../components/useSession';
 import {
   bestIndices,
+  COMPARE_CURVE_NAMES,
   COMPARE_RUNS,
   COMPARE_SERIES,
+  curveNamesByRun,
   parseCompareIds,
   recipeValueText,
   splitMetrics,
@@ -42,8 +44,6 @@ export default function ComparePage() {
 
 function Compare() {
   const search = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
   // Sends visitors without a session to sign-in; the queries start at once (an expired session redirects from their answer).
   useSession();
   const [ids, idsError] = useMemo((): [string[], string | null] => {
@@ -73,13 +73,14 @@ function Compare() {
   const comparison = data;
   const stale = data !== null && (data.baseline?.id ?? null) !== baseline;
   const runs = comparison?.runs ?? null;
-  const setBaseline = (id: string | null) => {
+  const setBaseline = useCallback((id: string | null) => {
     setChosen(id);
-    const q = new URLSearchParams(search?.toString() ?? '');
+    const q = new URLSearchParams(window.location.search);
     if (id) q.set('baseline', id);
     else q.delete('baseline');
-    router.replace(`${pathname}?${q.toString()}`, { scroll: false });
-  };
+    // The history API, not router.replace: Next's router follows it (useSearchParams updates) without asking the server to render the page again.
+    window.history.replaceState(null, '', `${window.location.pathname}?${q.toString()}`);
+  }, []);
   const [techniques, setTechniques] = useState<Technique[]>([]);
   useEffect(() => {
     gql<{ techniques: Technique[] }>(TECHNIQUES).then((d) => setTechniques(d.techniques), () => setTechniques([]));
@@ -94,6 +95,7 @@ function Compare() {
   );
   const { main, other } = useMemo(() => splitMetrics(comparison?.metrics ?? []), [comparison]);
   const baselineIndex = runs && baseline ? runs.findIndex((r) => r.id === baseline) : -1;
+  const [otherOpened, setOtherOpened] = useState(false);
 
   const project = runs?.[0]?.project;
   return (
@@ -122,26 +124,7 @@ function Compare() {
                 <label className="check">
                   <input type="radio" name="baseline" checked={baseline === null} onChange={() => setBaseline(null)} data-testid="baseline-base" /> Each run&apos;s base model
                 </label>
-                <ol className="compare-runs" data-testid="compare-runs">
-                  {runs.map((r, i) => (
-                    <li key={r.id} className="wrap">
-                      <label className="check">
-                        <input
-                          type="radio"
-                          name="baseline"
-                          checked={baseline === r.id}
-                          onChange={() => setBaseline(r.id)}
-                          aria-label={`Use run ${i + 1} as the baseline`}
-                          data-testid="baseline-run"
-                        />{' '}
-                        <span className="run-index">#{i + 1}</span>
-                      </label>{' '}
-                      <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
-                        {labelOf(r)}
-                      </Link> <span className="muted">on {r.baseModel.name}</span>
-                    </li>
-                  ))}
-                </ol>
+                <BaselineChoices runs={runs} baseline={baseline} onChoose={setBaseline} labelOf={labelOf} />
               </fieldset>
             </section>
             <section className="card" aria-busy={stale}>
@@ -150,41 +133,17 @@ function Compare() {
                 <MetricTable runs={runs} metrics={main} baselineIndex={baselineIndex} testId="compare-metrics" />
               </PageState>
               {other.length > 0 ? (
-                <details className="chart-data">
+                // Folded, so its table (a cell per run and figure) is built when first opened, not before the page is usable.
+                <details className="chart-data" onToggle={(e) => e.currentTarget.open && setOtherOpened(true)}>
                   <summary>Other figures ({other.length}): base models, ratios, settings and steps&apos; own</summary>
-                  <MetricTable runs={runs} metrics={other} baselineIndex={baselineIndex} testId="compare-other-metrics" />
+                  {otherOpened ? <MetricTable runs={runs} metrics={other} baselineIndex={baselineIndex} testId="compare-other-metrics" /> : null}
                 </details>
               ) : null}
             </section>
             <section className="card">
               <h2>Recipe differences</h2>
               <PageState what="recipes" empty={comparison.recipeDiff.length === 0 ? 'The recipes are identical.' : null} testId="recipe-diff">
-                <div className="table-scroll">
-                  <table className="compare-table" data-testid="recipe-diff">
-                    <thead>
-                      <tr>
-                        <th className="sticky-col">Setting</th>
-                        {runs.map((r, i) => (
-                          <th key={r.id}>#{i + 1}</th>
-                        ))}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {comparison.recipeDiff.map((d) => (
-                        <tr key={d.path} data-path={d.path}>
-                          <th scope="row" className="sticky-col mono wrap">
-                            {d.path}
-                          </th>
-                          {d.values.map((v, i) => (
-                            <td key={i} className="mono wrap">
-                              {recipeValueText(v)}
-                            </td>
-                          ))}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <RecipeDiffTable runs={runs} diff={comparison.recipeDiff} />
               </PageState>
             </section>
             <WhenVisible>
@@ -204,7 +163,79 @@ function Compare() {
   );
 }
 
-function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRun[]; metrics: ComparedMetric[]; baselineIndex: number; testId: string }) {
+/*
+ * The parts below are memoized: with 100 runs each holds hundreds of cells, and the page
+ * re-renders for things that do not touch them (the technique list arriving, a new answer
+ * pending, a fold opening).
+ */
+
+const BaselineChoices = memo(function BaselineChoices({
+  runs,
+  baseline,
+  onChoose,
+  labelOf,
+}: {
+  runs: CompareRun[];
+  baseline: string | null;
+  onChoose(id: string): void;
+  labelOf(run: { recipe: unknown }): string;
+}) {
+  return (
+    <ol className="compare-runs" data-testid="compare-runs">
+      {runs.map((r, i) => (
+        <li key={r.id} className="wrap">
+          <label className="check">
+            <input
+              type="radio"
+              name="baseline"
+              checked={baseline === r.id}
+              onChange={() => onChoose(r.id)}
+              aria-label={`Use run ${i + 1} as the baseline`}
+              data-testid="baseline-run"
+            />{' '}
+            <span className="run-index">#{i + 1}</span>
+          </label>{' '}
+          <StatusBadge status={r.status} /> <Link href={`/runs/${r.id}`} prefetch={false}>
+            {labelOf(r)}
+          </Link> <span className="muted">on {r.baseModel.name}</span>
+        </li>
+      ))}
+    </ol>
+  );
+});
+
+const RecipeDiffTable = memo(function RecipeDiffTable({ runs, diff }: { runs: CompareRun[]; diff: Comparison['recipeDiff'] }) {
+  return (
+    <div className="table-scroll">
+      <table className="compare-table" data-testid="recipe-diff">
+        <thead>
+          <tr>
+            <th className="sticky-col">Setting</th>
+            {runs.map((r, i) => (
+              <th key={r.id}>#{i + 1}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {diff.map((d) => (
+            <tr key={d.path} data-path={d.path}>
+              <th scope="row" className="sticky-col mono wrap">
+                {d.path}
+              </th>
+              {d.values.map((v, i) => (
+                <td key={i} className="mono wrap">
+                  {recipeValueText(v)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+});
+
+const MetricTable = memo(function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRun[]; metrics: ComparedMetric[]; baselineIndex: number; testId: string }) {
   return (
     <div className="table-scroll">
       <table className="compare-table" data-testid={testId}>
@@ -252,18 +283,32 @@ function MetricTable({ runs, metrics, baselineIndex, testId }: { runs: CompareRu
       </table>
     </div>
   );
-}
+});
 
 function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { recipe: unknown }): string }) {
-  const names = useMemo(() => [...new Set(runs.flatMap((r) => r.metrics.filter((m) => m.step !== null).map((m) => m.name)))].sort(), [runs]);
-  const [name, setName] = useState('');
-  const chosen = name || names[0] || '';
-  const [series, setSeries] = useState<{ name: string; points: { x: number; y: number }[] }[] | null>(null);
+  // Which runs have which curves: asked once the section is in view (not with the page's first query).
+  const idList = useMemo(() => runs.map((r) => r.id).join(','), [runs]);
+  const [curvesOf, setCurvesOf] = useState<Map<string, Set<string>> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
-    if (!chosen) return;
-    const having = runs.filter((r) => r.metrics.some((m) => m.name === chosen && m.step !== null));
+    let alive = true;
+    setError(null);
+    gql<{ compareRuns: { runs: { id: string; metrics: { name: string; step: number | null }[] }[] } }>(COMPARE_CURVE_NAMES, { ids: idList.split(',') }).then(
+      (d) => alive && setCurvesOf(curveNamesByRun(d.compareRuns.runs)),
+      (e: Error) => alive && setError(e.message),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [idList, attempt]);
+  const names = useMemo(() => [...new Set([...(curvesOf?.values() ?? [])].flatMap((s) => [...s]))].sort(), [curvesOf]);
+  const [name, setName] = useState('');
+  const chosen = name || names[0] || '';
+  const [series, setSeries] = useState<{ name: string; points: { x: number; y: number }[] }[] | null>(null);
+  useEffect(() => {
+    if (!chosen || !curvesOf) return;
+    const having = runs.filter((r) => curvesOf.get(r.id)?.has(chosen));
     let alive = true;
     setSeries(null);
     setError(null);
@@ -285,8 +330,9 @@ function CompareCurves({ runs, labelOf }: { runs: CompareRun[]; labelOf(run: { r
     return () => {
       alive = false;
     };
-  }, [chosen, runs, labelOf, attempt]);
-  if (names.length === 0) return null;
+  }, [chosen, runs, curvesOf, labelOf, attempt]);
+  // The section appears once there are curves to show (or the question failed).
+  if (names.length === 0 && !error) return null;
   return (
     <section className="card">
       <div className="section-head">

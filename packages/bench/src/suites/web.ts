@@ -93,7 +93,7 @@ const suite: BenchSuite = {
           url: `${stack.webUrl}/compare?runs=${ids.slice(0, 100).join(',')}`,
           interact: async (p) => {
             await p.locator('[data-testid="compare-metrics"] tr[data-metric="perplexity"] td').nth(99).waitFor();
-            await p.getByLabel('Use run 2 as the reference').check();
+            await p.getByLabel('Use run 2 as the baseline').check();
           },
         },
       ];

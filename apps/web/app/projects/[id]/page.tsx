@@ -180,7 +180,9 @@ function Project() {
             />
           ) : null}
           {sort.key !== 'createdAt' && pages.hasMore ? <p className="hint">Sorted among the runs loaded so far; scroll to load more.</p> : null}
-          <WhenVisible minHeight={380}>
+          {/* The project's trade-off is the page's heaviest query (every run of the project): it starts once the
+              list has arrived and the chart's place is actually on screen, not while the list is still loading. */}
+          <WhenVisible minHeight={380} ready={!(pages.loading && pages.runs.length === 0)} ahead={0} testId="tradeoff-slot">
             <TradeoffChart scope={{ projectId: id, filter: apiRunFilter(filter) }} labelOf={labelOf} refreshKey={tradeoffKey} />
             <p className="hint">{isFiltered(filter) ? 'The trade-off of the runs these filters select.' : "The trade-off of all the project's runs; the filters above narrow it."}</p>
           </WhenVisible>
