@@ -18,7 +18,7 @@
  */
 import { gemm } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
-import { quantizeValue, resolveSpec, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
+import { quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
 import { fitGroupGrid, type GroupGrid } from '../kit/grid-fit';
 
 export interface GptqOptions {
@@ -73,6 +73,40 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   const percDamp = opts.percDamp ?? 0.01;
   if (!(percDamp >= 0)) throw new Error(`${layer}: gptq percDamp must be >= 0, got ${percDamp}`);
   return { grid, blockSize, outerSize, percDamp, actOrder: opts.actOrder ?? false, layer };
+}
+
+/**
+ * Row `row` of `wp` rounded on its group's grid: codes, dequantized values and the scaled
+ * errors (w - ŵ) / d written at the same offset; returns the row's share of the loss.
+ * Kept apart from the async driver so V8 optimizes the loop on monomorphic typed arrays.
+ */
+function quantizeRow(wp: Float32Array, err: Float32Array, codes: Uint8Array, deq: Float32Array, row: number, cols: number, grid: GroupGrid, qgrid: QuantGrid, d: number): number {
+  const { scale, zero } = grid;
+  let loss = 0;
+  for (let c = 0; c < cols; c++) {
+    const x = wp[row + c]!;
+    const s = scale[c]!;
+    const z = zero[c]!;
+    const q = quantizeValue(x, s, z, qgrid);
+    const dq = Math.fround((q - z) * s);
+    codes[row + c] = q;
+    deq[row + c] = dq;
+    const r = (x - dq) / d;
+    err[row + c] = r;
+    loss += r * r;
+  }
+  return loss / 2;
+}
+
+/** Rows i+1 .. end-1 of `wp` take row i's error: W[k] -= U[i, k] · Err[i] (one contiguous loop per row). */
+function subtractRowError(wp: Float32Array, err: Float32Array, u: Float32Array, rows: number, cols: number, i: number, end: number): void {
+  const src = i * cols;
+  for (let k = i + 1; k < end; k++) {
+    const f = u[i * rows + k]!;
+    if (f === 0) continue;
+    const dst = k * cols;
+    for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[src + c]!;
+  }
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
@@ -155,27 +189,9 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
           grids[i / groupSize] = fitGroupGrid(wp.subarray(i * cols), n, cols, qgrid, fitOpts(diagP, i, n));
         }
         const grid = grids[Math.floor(perm[i]! / groupSize)]!;
-        const d = u[i * rows + i]!;
-        const row = i * cols;
-        for (let c = 0; c < cols; c++) {
-          const x = wp[row + c]!;
-          const s = grid.scale[c]!;
-          const z = grid.zero[c]!;
-          const q = quantizeValue(x, s, z, qgrid);
-          const dq = Math.fround((q - z) * s);
-          codesP[row + c] = q;
-          deqP[row + c] = dq;
-          const r = (x - dq) / d;
-          err[row + c] = r;
-          loss += (r * r) / 2;
-        }
+        loss += quantizeRow(wp, err, codesP, deqP, i * cols, cols, grid, qgrid, u[i * rows + i]!);
         // Within the block, every later row takes its share of this row's error at once.
-        for (let k = i + 1; k < i2; k++) {
-          const f = u[i * rows + k]!;
-          if (f === 0) continue;
-          const dst = k * cols;
-          for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[row + c]!;
-        }
+        subtractRowError(wp, err, u, rows, cols, i, i2);
       }
       await propagate(i1, i2, i2, o2);
     }
