@@ -32,7 +32,7 @@ export interface GptqOptions {
    * so blocks of 16 sit inside outer blocks of 128 that ORT updates.
    */
   blockSize?: number;
-  /** Rows per outer lazy batch, whose updates reach all later rows in one ORT product (default 128). */
+  /** Rows per outer lazy batch, which take the errors of all earlier rows in one ORT product when it starts (default 128). */
   outerBlockSize?: number;
   /** λ as a fraction of the mean Hessian diagonal; the paper uses 0.01. */
   percDamp?: number;
@@ -75,45 +75,67 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   return { grid, blockSize, outerSize, percDamp, actOrder: opts.actOrder ?? false, layer };
 }
 
-/**
- * Row `row` of `wp` rounded on its group's grid: codes, dequantized values and the scaled
- * errors (w - ŵ) / d written at the same offset; returns the row's share of the loss.
- * Kept apart from the async driver so V8 optimizes the loop on monomorphic typed arrays.
- */
-function quantizeRow(wp: Float32Array, err: Float32Array, codes: Uint8Array, deq: Float32Array, row: number, cols: number, grid: GroupGrid, qgrid: QuantGrid, d: number): number {
-  const { scale, zero } = grid;
-  let loss = 0;
-  for (let c = 0; c < cols; c++) {
-    const x = wp[row + c]!;
-    const s = scale[c]!;
-    const z = zero[c]!;
-    const q = quantizeValue(x, s, z, qgrid);
-    const dq = Math.fround((q - z) * s);
-    codes[row + c] = q;
-    deq[row + c] = dq;
-    const r = (x - dq) / d;
-    err[row + c] = r;
-    loss += r * r;
-  }
-  return loss / 2;
+/** dst -= p, elementwise (float32 results, as the weight is stored). */
+function subtract(dst: Float32Array, p: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i]! -= p[i]!;
 }
 
-/** Rows i+1 .. end-1 of `wp` take row i's error: W[k] -= U[i, k] · Err[i] (one contiguous loop per row). */
-function subtractRowError(wp: Float32Array, err: Float32Array, u: Float32Array, rows: number, cols: number, i: number, end: number): void {
-  const src = i * cols;
-  for (let k = i + 1; k < end; k++) {
-    const f = u[i * rows + k]!;
-    if (f === 0) continue;
-    const dst = k * cols;
-    for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[src + c]!;
+/**
+ * The inner loop of Algorithm 1 for rows [s0, s1) of a block that ends at `end`, taken one
+ * output column at a time (the columns are independent): the column's block values sit in
+ * `col`, each row is rounded on its grid (`scales[i]`, `zeros[i]` for row s0 + i) and its
+ * scaled error (w - ŵ) / U_ii subtracted from the later rows there, and rows [s1, end) are
+ * written back with those updates. Codes, dequantized values and the float32 errors (the
+ * lazy batch's update factors) go to their rows. Returns Σ err² / 2. A plain function on
+ * typed arrays, apart from the async driver, so V8 compiles its loops tightly.
+ */
+function quantizeSegment(
+  wp: Float32Array,
+  u: Float32Array,
+  rows: number,
+  cols: number,
+  s0: number,
+  s1: number,
+  end: number,
+  scales: Float32Array[],
+  zeros: Uint8Array[],
+  qgrid: QuantGrid,
+  out: { codes: Uint8Array; deq: Float32Array; err: Float32Array; col: Float32Array; ub: Float64Array },
+): number {
+  const { codes, deq, err, col, ub } = out;
+  const seg = s1 - s0;
+  const span = end - s0;
+  // U's rows of the segment, columns s0 .. end-1 (the diagonal included).
+  for (let i = 0; i < seg; i++) for (let k = i; k < span; k++) ub[i * span + k] = u[(s0 + i) * rows + s0 + k]!;
+  let loss = 0;
+  for (let c = 0; c < cols; c++) {
+    for (let k = 0; k < span; k++) col[k] = wp[(s0 + k) * cols + c]!;
+    for (let i = 0; i < seg; i++) {
+      const x = col[i]!;
+      const s = scales[i]![c]!;
+      const z = zeros[i]![c]!;
+      const q = quantizeValue(x, s, z, qgrid);
+      const dq = Math.fround((q - z) * s);
+      const at = (s0 + i) * cols + c;
+      codes[at] = q;
+      deq[at] = dq;
+      const r = (x - dq) / ub[i * span + i]!;
+      loss += r * r;
+      const e = Math.fround(r);
+      err[at] = e;
+      const base = i * span;
+      for (let k = i + 1; k < span; k++) col[k]! -= ub[base + k]! * e;
+    }
+    for (let k = seg; k < span; k++) wp[(s0 + k) * cols + c] = col[k]!;
   }
+  return loss / 2;
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
   const { grid: qgrid, blockSize, outerSize, percDamp, actOrder, layer } = validate(weight, rows, cols, hessian, opts);
   const { groupSize, groups } = qgrid;
-  const w = Float32Array.from(weight);
-  const h = Float64Array.from(hessian);
+  const w = weight.slice();
+  const h = new Float64Array(hessian);
 
   let deadInputs = 0;
   for (let i = 0; i < rows; i++) {
@@ -154,55 +176,72 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   const diagP = Float64Array.from({ length: rows }, (_, i) => hp[i * rows + i]!);
   const u = await inverseCholeskyUpper(hp, rows);
 
-  const codesP = new Uint8Array(rows * cols);
-  const deqP = new Float32Array(rows * cols);
-  // Scaled errors (w - ŵ) / [U]_ii of every quantized row: the lazy batch's update factors.
-  const err = new Float32Array(rows * cols);
-  /** Rows [r0, r1) take the updates of the quantized rows [e0, e1): W[r0:r1] -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], one ORT Gemm. */
-  const propagate = async (e0: number, e1: number, r0: number, r1: number): Promise<void> => {
+  // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update factors.
+  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: new Float32Array(rows * cols), col: new Float32Array(blockSize), ub: new Float64Array(blockSize * blockSize) };
+  const { codes: codesP, deq: deqP, err } = scratch;
+  /**
+   * `dst` (rows [r0, r1) of the weight, or a copy of them) takes the errors of the quantized
+   * rows [e0, e1): dst -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], the product in one ORT Gemm.
+   */
+  const lazyUpdate = async (dst: Float32Array, e0: number, e1: number, r0: number, r1: number): Promise<void> => {
     if (r1 <= r0 || e1 <= e0) return;
     const n = r1 - r0;
     const k = e1 - e0;
     const ub = new Float32Array(k * n);
     for (let r = e0; r < e1; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - e0) * n);
-    const updated = await gemm(
-      { data: ub, rows: k, cols: n },
-      { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols },
-      { data: wp.subarray(r0 * cols, r1 * cols), rows: n, cols },
-      { transA: true, alpha: -1, beta: 1 },
-    );
-    wp.set(updated.data, r0 * cols);
+    const p = await gemm({ data: ub, rows: k, cols: n }, { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols }, undefined, { transA: true });
+    subtract(dst, p.data);
+  };
+  /**
+   * The rows [s0, s0 + n) of a group with every earlier row's update, for fitting its grid.
+   * Rows past the current block have not taken the errors of its outer block's earlier rows
+   * yet (they do when their own block starts), so those are applied to a copy.
+   */
+  const groupValues = async (s0: number, n: number, o1: number, o2: number, i2: number): Promise<Float32Array> => {
+    if (s0 === 0 || s0 + n <= i2 || (s0 === o1 && s0 + n <= o2)) return wp.subarray(s0 * cols, (s0 + n) * cols);
+    if (s0 + n > o2) throw new Error(`${layer}: gptq group at row ${s0} straddles a block (block ${blockSize}, outer ${outerSize})`);
+    const v = wp.slice(s0 * cols, (s0 + n) * cols);
+    await lazyUpdate(v.subarray((i2 - s0) * cols), o1, s0, i2, s0 + n);
+    return v;
   };
   let loss = 0;
-  // Two levels of lazy batches (Step 2): rows in blocks of `blockSize` take each other's
-  // updates in JS; after each block, the rest of its outer block takes them in one product,
-  // and after each outer block all later rows do, so ORT's products stay large.
+  // Two levels of lazy batches (Step 2), left-looking: when an outer block (128 rows) starts,
+  // its rows take the errors of all rows before it in one ORT product; when an inner block
+  // (16 rows) starts, its rows take those of the outer block's earlier rows; inside an inner
+  // block, rows update each other in JS. Each product's output is one block of rows.
   for (let o1 = 0; o1 < rows; o1 += outerSize) {
     const o2 = Math.min(o1 + outerSize, rows);
+    await lazyUpdate(wp.subarray(o1 * cols, o2 * cols), 0, o1, o1, o2);
     for (let i1 = o1; i1 < o2; i1 += blockSize) {
       const i2 = Math.min(i1 + blockSize, o2);
-      for (let i = i1; i < i2; i++) {
-        if (!actOrder && i % groupSize === 0) {
-          // The group's rows must hold every earlier row's update (validate() aligns the blocks so).
-          const n = groupRows(i / groupSize);
-          if (!(i === o1 || (i === i1 && i + n <= o2) || i + n <= i2)) throw new Error(`${layer}: gptq group at row ${i} straddles a block (block ${blockSize}, outer ${outerSize})`);
-          grids[i / groupSize] = fitGroupGrid(wp.subarray(i * cols), n, cols, qgrid, fitOpts(diagP, i, n));
+      await lazyUpdate(wp.subarray(i1 * cols, i2 * cols), o1, i1, i1, i2);
+      // Segments end at group boundaries, so a group's grid is fitted after the rows before it updated its rows.
+      for (let s0 = i1; s0 < i2; ) {
+        let s1 = i2;
+        if (!actOrder) {
+          const g = Math.floor(s0 / groupSize);
+          if (s0 === g * groupSize) {
+            const n = groupRows(g);
+            grids[g] = fitGroupGrid(await groupValues(s0, n, o1, o2, i2), n, cols, qgrid, fitOpts(diagP, s0, n));
+          }
+          s1 = Math.min(i2, (g + 1) * groupSize);
         }
-        const grid = grids[Math.floor(perm[i]! / groupSize)]!;
-        loss += quantizeRow(wp, err, codesP, deqP, i * cols, cols, grid, qgrid, u[i * rows + i]!);
-        // Within the block, every later row takes its share of this row's error at once.
-        subtractRowError(wp, err, u, rows, cols, i, i2);
+        const rowGrids = perm.slice(s0, s1).map((r) => grids[Math.floor(r / groupSize)]!);
+        loss += quantizeSegment(wp, u, rows, cols, s0, s1, i2, rowGrids.map((g) => g.scale), rowGrids.map((g) => g.zero), qgrid, scratch);
+        s0 = s1;
       }
-      await propagate(i1, i2, i2, o2);
     }
-    await propagate(o1, o2, o2, rows);
   }
 
-  const codes = new Uint8Array(rows * cols);
-  const dequantized = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    codes.set(codesP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
-    dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+  let codes = codesP;
+  let dequantized = deqP;
+  if (actOrder) {
+    codes = new Uint8Array(rows * cols);
+    dequantized = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      codes.set(codesP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+      dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+    }
   }
   const scales = new Float32Array(groups * cols);
   const zeros = new Uint8Array(groups * cols);
