@@ -14,14 +14,43 @@ import { choleskyLower, lowerInverse, NotPositiveDefiniteError, reverseOrder } f
 /** Below this size a JS float64 factorization is cheaper than calling ORT. */
 const BASE = 64;
 
-/** L^-1 of L = chol(K) for a small K, in float64 JS; pivots are reported offset into the whole matrix. */
-function cholInvSmall(k: Float32Array, n: number, offset: number): Float32Array {
+/** A square block of a row-major matrix: rows and columns [at, at + n) of `data` with row stride `ld`. */
+interface Square {
+  data: Float32Array;
+  ld: number;
+  at: number;
+  n: number;
+}
+
+/** Row r, columns [c0, c1) of a square block. */
+const rowOf = (m: Square, r: number, c0: number, c1: number) => m.data.subarray((m.at + r) * m.ld + m.at + c0, (m.at + r) * m.ld + m.at + c1);
+
+/** Rows [r0, r1) x columns [c0, c1) of a square block, copied contiguous. */
+function block(m: Square, r0: number, r1: number, c0: number, c1: number): Float32Array {
+  const cols = c1 - c0;
+  const out = new Float32Array((r1 - r0) * cols);
+  for (let r = r0; r < r1; r++) out.set(rowOf(m, r, c0, c1), (r - r0) * cols);
+  return out;
+}
+
+/** Writes the row-major [rows, cols] matrix `src` into `dst` at (r0, c0). */
+function put(dst: Square, src: Float32Array, rows: number, cols: number, r0: number, c0: number): void {
+  for (let r = 0; r < rows; r++) dst.data.set(src.subarray(r * cols, (r + 1) * cols), (dst.at + r0 + r) * dst.ld + dst.at + c0);
+}
+
+/** L^-1 of L = chol(K) for a small K, in float64 JS, into `out`; pivots are reported offset into the whole matrix. */
+function cholInvSmall(k: Square, out: Square, offset: number): void {
+  const n = k.n;
+  const k64 = new Float64Array(n * n);
+  for (let r = 0; r < n; r++) k64.set(rowOf(k, r, 0, n), r * n);
+  let linv: Float64Array;
   try {
-    return new Float32Array(lowerInverse(choleskyLower(new Float64Array(k), n, 'inverseCholeskyUpper'), n));
+    linv = lowerInverse(choleskyLower(k64, n, 'inverseCholeskyUpper'), n);
   } catch (e) {
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(offset + e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
+  for (let r = 0; r < n; r++) out.data.set(linv.subarray(r * n, r * n + r + 1), (out.at + r) * out.ld + out.at);
 }
 
 let splitModel: Model | undefined;
@@ -46,48 +75,41 @@ function split(): Model {
   return splitModel;
 }
 
-/** Rows [r0, r1) x columns [c0, c1) of a row-major [*, n] matrix, copied. */
-function block(m: Float32Array, n: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
-  const cols = c1 - c0;
-  const out = new Float32Array((r1 - r0) * cols);
-  for (let r = r0; r < r1; r++) out.set(m.subarray(r * n + c0, r * n + c1), (r - r0) * cols);
-  return out;
-}
-
-/** L^-1 (row-major [n, n]) of L = chol(K) for symmetric positive definite K. */
-async function cholInv(k: Float32Array, n: number, offset: number): Promise<Float32Array> {
-  if (n <= BASE) return cholInvSmall(k, n, offset);
+/**
+ * L^-1 of L = chol(K) for symmetric positive definite K, written into the lower triangle
+ * of `out` (same size as K; its upper triangle is left as it was).
+ */
+async function cholInv(k: Square, out: Square, offset: number): Promise<void> {
+  const n = k.n;
+  if (n <= BASE) return cholInvSmall(k, out, offset);
   const n1 = Math.ceil(n / 2 / 32) * 32; // multiples of 32 keep ORT's kernels on aligned tiles
   const n2 = n - n1;
-  const li11 = await cholInv(block(k, n, 0, n1, 0, n1), n1, offset);
-  const out = await runGraph(split(), {
-    k21: { dtype: 'float32', dims: [n2, n1], data: block(k, n, n1, n, 0, n1) },
-    k22: { dtype: 'float32', dims: [n2, n2], data: block(k, n, n1, n, n1, n) },
+  await cholInv({ ...k, n: n1 }, { ...out, n: n1 }, offset);
+  const li11 = block(out, 0, n1, 0, n1);
+  const parts = await runGraph(split(), {
+    k21: { dtype: 'float32', dims: [n2, n1], data: block(k, n1, n, 0, n1) },
+    k22: { dtype: 'float32', dims: [n2, n2], data: block(k, n1, n, n1, n) },
     li11: { dtype: 'float32', dims: [n1, n1], data: li11 },
   });
-  const li22 = await cholInv(out.schur!.data as Float32Array, n2, offset + n1);
-  const li21 = (await gemm({ data: li22, rows: n2, cols: n2 }, { data: out.t!.data as Float32Array, rows: n2, cols: n1 }, undefined, { alpha: -1 })).data;
-  const inv = new Float32Array(n * n);
-  for (let r = 0; r < n1; r++) inv.set(li11.subarray(r * n1, r * n1 + n1), r * n);
-  for (let r = 0; r < n2; r++) {
-    inv.set(li21.subarray(r * n1, r * n1 + n1), (n1 + r) * n);
-    inv.set(li22.subarray(r * n2, r * n2 + n2), (n1 + r) * n + n1);
-  }
-  return inv;
+  // L22^-1 lands in place; a contiguous copy of it feeds the last product.
+  await cholInv({ data: parts.schur!.data as Float32Array, ld: n2, at: 0, n: n2 }, { data: out.data, ld: out.ld, at: out.at + n1, n: n2 }, offset + n1);
+  const li22 = block(out, n1, n, n1, n);
+  const li21 = await gemm({ data: li22, rows: n2, cols: n2 }, { data: parts.t!.data as Float32Array, rows: n2, cols: n1 }, undefined, { alpha: -1 });
+  put(out, li21.data, n2, n1, n1, 0);
 }
 
 /** U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError. */
 export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Promise<Float32Array> {
   if (h.length !== n * n) throw new Error(`inverseCholeskyUpper: ${h.length} values for a [${n}, ${n}] matrix`);
   const reversed = reverseOrder(h, n, new Float32Array(n * n));
-  let linv: Float32Array;
+  const linv = new Float32Array(n * n);
   try {
-    linv = await cholInv(reversed, n, 0);
+    await cholInv({ data: reversed, ld: n, at: 0, n }, { data: linv, ld: n, at: 0, n }, 0);
   } catch (e) {
     // Report the pivot in H's own order.
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(n - 1 - e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
-  // L^-1 is lower triangular, so J L^-1 J is the upper factor.
-  return reverseOrder(linv, n, new Float32Array(n * n));
+  // L^-1 is lower triangular, so J L^-1 J (the flat array reversed, see reverseOrder) is the upper factor.
+  return linv.reverse();
 }
