@@ -81,13 +81,59 @@ function subtract(dst: Float32Array, p: Float32Array): void {
 }
 
 /**
- * The inner loop of Algorithm 1 for rows [s0, s1) of a block that ends at `end`, taken one
- * output column at a time (the columns are independent): the column's block values sit in
- * `col`, each row is rounded on its grid (`scales[i]`, `zeros[i]` for row s0 + i) and its
- * scaled error (w - ŵ) / U_ii subtracted from the later rows there, and rows [s1, end) are
- * written back with those updates. Codes, dequantized values and the float32 errors (the
- * lazy batch's update factors) go to their rows. Returns Σ err² / 2. A plain function on
- * typed arrays, apart from the async driver, so V8 compiles its loops tightly.
+ * Row `r` of `wp` takes the errors of rows [e0, e1): W[r] -= Σ_i U[i, r] · Err[i], four
+ * error rows per pass over the row so each weight is loaded and stored once per four.
+ */
+function takeErrors(wp: Float32Array, err: Float32Array, u: Float32Array, rows: number, cols: number, e0: number, e1: number, r: number): void {
+  const dst = r * cols;
+  let i = e0;
+  for (; i + 4 <= e1; i += 4) {
+    const f0 = u[i * rows + r]!;
+    const f1 = u[(i + 1) * rows + r]!;
+    const f2 = u[(i + 2) * rows + r]!;
+    const f3 = u[(i + 3) * rows + r]!;
+    const a0 = i * cols;
+    const a1 = a0 + cols;
+    const a2 = a1 + cols;
+    const a3 = a2 + cols;
+    for (let c = 0; c < cols; c++) wp[dst + c] = wp[dst + c]! - (f0 * err[a0 + c]! + f1 * err[a1 + c]! + f2 * err[a2 + c]! + f3 * err[a3 + c]!);
+  }
+  for (; i < e1; i++) {
+    const f = u[i * rows + r]!;
+    const a = i * cols;
+    for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[a + c]!;
+  }
+}
+
+/**
+ * Row `r` rounded on its grid: codes, dequantized values and the scaled errors
+ * (w - ŵ) / U_rr (float32, the lazy batch's update factors) written to row r; returns
+ * Σ err² / 2 over the row.
+ */
+function quantizeRow(wp: Float32Array, out: { codes: Uint8Array; deq: Float32Array; err: Float32Array }, r: number, cols: number, scale: Float32Array, zero: Uint8Array, qgrid: QuantGrid, d: number): number {
+  const { codes, deq, err } = out;
+  const row = r * cols;
+  let loss = 0;
+  for (let c = 0; c < cols; c++) {
+    const x = wp[row + c]!;
+    const s = scale[c]!;
+    const z = zero[c]!;
+    const q = quantizeValue(x, s, z, qgrid);
+    const dq = Math.fround((q - z) * s);
+    codes[row + c] = q;
+    deq[row + c] = dq;
+    const e = (x - dq) / d;
+    err[row + c] = e;
+    loss += e * e;
+  }
+  return loss / 2;
+}
+
+/**
+ * The inner loop of Algorithm 1 for rows [s0, s1) of a block that ends at `end`: each row
+ * first takes the errors of the segment's earlier rows (left-looking), then is rounded;
+ * rows [s1, end) then take the errors of the whole segment. Rows are contiguous, so every
+ * inner loop runs along one. Returns Σ err² / 2.
  */
 function quantizeSegment(
   wp: Float32Array,
@@ -97,50 +143,31 @@ function quantizeSegment(
   s0: number,
   s1: number,
   end: number,
-  scales: Float32Array[],
-  zeros: Uint8Array[],
+  grids: readonly GroupGrid[],
   qgrid: QuantGrid,
-  out: { codes: Uint8Array; deq: Float32Array; err: Float32Array; col: Float32Array; ub: Float64Array },
+  out: { codes: Uint8Array; deq: Float32Array; err: Float32Array },
 ): number {
-  const { codes, deq, err, col, ub } = out;
-  const seg = s1 - s0;
-  const span = end - s0;
-  // U's rows of the segment, columns s0 .. end-1 (the diagonal included).
-  for (let i = 0; i < seg; i++) for (let k = i; k < span; k++) ub[i * span + k] = u[(s0 + i) * rows + s0 + k]!;
   let loss = 0;
-  for (let c = 0; c < cols; c++) {
-    for (let k = 0; k < span; k++) col[k] = wp[(s0 + k) * cols + c]!;
-    for (let i = 0; i < seg; i++) {
-      const x = col[i]!;
-      const s = scales[i]![c]!;
-      const z = zeros[i]![c]!;
-      const q = quantizeValue(x, s, z, qgrid);
-      const dq = Math.fround((q - z) * s);
-      const at = (s0 + i) * cols + c;
-      codes[at] = q;
-      deq[at] = dq;
-      const r = (x - dq) / ub[i * span + i]!;
-      loss += r * r;
-      const e = Math.fround(r);
-      err[at] = e;
-      const base = i * span;
-      for (let k = i + 1; k < span; k++) col[k]! -= ub[base + k]! * e;
-    }
-    for (let k = seg; k < span; k++) wp[(s0 + k) * cols + c] = col[k]!;
+  for (let r = s0; r < s1; r++) {
+    takeErrors(wp, out.err, u, rows, cols, s0, r, r);
+    const g = grids[r - s0]!;
+    loss += quantizeRow(wp, out, r, cols, g.scale, g.zero, qgrid, u[r * rows + r]!);
   }
-  return loss / 2;
+  for (let r = s1; r < end; r++) takeErrors(wp, out.err, u, rows, cols, s0, s1, r);
+  return loss;
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
   const { grid: qgrid, blockSize, outerSize, percDamp, actOrder, layer } = validate(weight, rows, cols, hessian, opts);
   const { groupSize, groups } = qgrid;
   const w = weight.slice();
-  const h = new Float64Array(hessian);
-
+  // H's diagonal, dead inputs (H_ii = 0) set to 1; the rest of H is read once, below.
+  const diag = new Float64Array(rows);
   let deadInputs = 0;
   for (let i = 0; i < rows; i++) {
-    if (h[i * rows + i] === 0) {
-      h[i * rows + i] = 1;
+    diag[i] = hessian[i * rows + i]!;
+    if (diag[i] === 0) {
+      diag[i] = 1;
       w.fill(0, i * cols, (i + 1) * cols);
       deadInputs++;
     }
@@ -148,36 +175,38 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
 
   const groupRows = (g: number) => Math.min(rows, (g + 1) * groupSize) - g * groupSize;
   const grids: (GroupGrid | undefined)[] = new Array(groups);
-  const fitOpts = (diag: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : diag.subarray(r0, r0 + n) });
+  const fitOpts = (d: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : d.subarray(r0, r0 + n) });
   if (actOrder) {
-    const diag = Float64Array.from({ length: rows }, (_, i) => h[i * rows + i]!);
     for (let g = 0; g < groups; g++) grids[g] = fitGroupGrid(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid, fitOpts(diag, g * groupSize, groupRows(g)));
   }
 
   // perm[k] = original row processed k-th.
   const perm = Array.from({ length: rows }, (_, i) => i);
-  if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
-  // Without act-order the permutation is the identity: work on the copies made above.
+  if (actOrder) perm.sort((a, b) => diag[b]! - diag[a]! || a - b);
+  // Without act-order the permutation is the identity: work on the copy made above.
   let wp = w;
-  let hp = h;
   if (actOrder) {
     wp = new Float32Array(rows * cols);
-    hp = new Float64Array(rows * rows);
-    for (let i = 0; i < rows; i++) {
-      wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
-      for (let j = 0; j < rows; j++) hp[i * rows + j] = h[perm[i]! * rows + perm[j]!]!;
-    }
+    for (let i = 0; i < rows; i++) wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
   }
 
   let meanDiag = 0;
-  for (let i = 0; i < rows; i++) meanDiag += hp[i * rows + i]!;
+  for (let i = 0; i < rows; i++) meanDiag += diag[perm[i]!]!;
   meanDiag /= rows;
-  for (let i = 0; i < rows; i++) hp[i * rows + i]! += percDamp * meanDiag;
-  const diagP = Float64Array.from({ length: rows }, (_, i) => hp[i * rows + i]!);
+  const diagP = Float64Array.from(perm, (r) => diag[r]! + percDamp * meanDiag);
+  // The permuted, dampened Hessian in float32, the precision its inverse is computed in.
+  const hp = new Float32Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    const src = perm[i]! * rows;
+    const dst = i * rows;
+    if (actOrder) for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + perm[j]!]!;
+    else for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + j]!;
+    hp[dst + i] = diagP[i]!;
+  }
   const u = await inverseCholeskyUpper(hp, rows);
 
   // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update factors.
-  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: new Float32Array(rows * cols), col: new Float32Array(blockSize), ub: new Float64Array(blockSize * blockSize) };
+  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: new Float32Array(rows * cols) };
   const { codes: codesP, deq: deqP, err } = scratch;
   /**
    * `dst` (rows [r0, r1) of the weight, or a copy of them) takes the errors of the quantized
@@ -227,7 +256,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
           s1 = Math.min(i2, (g + 1) * groupSize);
         }
         const rowGrids = perm.slice(s0, s1).map((r) => grids[Math.floor(r / groupSize)]!);
-        loss += quantizeSegment(wp, u, rows, cols, s0, s1, i2, rowGrids.map((g) => g.scale), rowGrids.map((g) => g.zero), qgrid, scratch);
+        loss += quantizeSegment(wp, u, rows, cols, s0, s1, i2, rowGrids, qgrid, scratch);
         s0 = s1;
       }
     }
