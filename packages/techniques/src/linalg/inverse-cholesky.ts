@@ -50,7 +50,8 @@ function cholInvSmall(k: Square, out: Square, offset: number): void {
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(offset + e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
-  for (let r = 0; r < n; r++) out.data.set(linv.subarray(r * n, r * n + r + 1), (out.at + r) * out.ld + out.at);
+  // Whole rows, zeros above the diagonal included: `out` may be K's own memory.
+  for (let r = 0; r < n; r++) out.data.set(linv.subarray(r * n, r * n + n), (out.at + r) * out.ld + out.at);
 }
 
 let splitModel: Model | undefined;
@@ -76,8 +77,9 @@ function split(): Model {
 }
 
 /**
- * L^-1 of L = chol(K) for symmetric positive definite K, written into the lower triangle
- * of `out` (same size as K; its upper triangle is left as it was).
+ * L^-1 of L = chol(K) for symmetric positive definite K, written into `out` (same size as
+ * K, zeros above the diagonal). `out` may be K itself: each block of K is read before the
+ * same block of `out` is written.
  */
 async function cholInv(k: Square, out: Square, offset: number): Promise<void> {
   const n = k.n;
@@ -96,13 +98,18 @@ async function cholInv(k: Square, out: Square, offset: number): Promise<void> {
   const li22 = block(out, n1, n, n1, n);
   const li21 = await gemm({ data: li22, rows: n2, cols: n2 }, { data: parts.t!.data as Float32Array, rows: n2, cols: n1 }, undefined, { alpha: -1 });
   put(out, li21.data, n2, n1, n1, 0);
+  for (let r = 0; r < n1; r++) out.data.fill(0, (out.at + r) * out.ld + out.at + n1, (out.at + r) * out.ld + out.at + n);
 }
 
-/** U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError. */
-export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Promise<Float32Array> {
+/**
+ * U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError.
+ * With `consume`, a float32 `h` the caller no longer needs is overwritten instead of copied.
+ */
+export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number, opts: { consume?: boolean } = {}): Promise<Float32Array> {
   if (h.length !== n * n) throw new Error(`inverseCholeskyUpper: ${h.length} values for a [${n}, ${n}] matrix`);
-  const reversed = reverseOrder(h, n, new Float32Array(n * n));
-  const linv = new Float32Array(n * n);
+  // J H J is the flat array reversed (see reverseOrder).
+  const reversed = opts.consume && h instanceof Float32Array ? h.reverse() : reverseOrder(h, n, new Float32Array(n * n));
+  const linv = reversed; // L^-1 overwrites J H J as it is computed
   try {
     await cholInv({ data: reversed, ld: n, at: 0, n }, { data: linv, ld: n, at: 0, n }, 0);
   } catch (e) {

@@ -108,7 +108,8 @@ function takeErrors(wp: Float32Array, err: Float32Array, u: Float32Array, rows: 
 /**
  * Row `r` rounded on its grid: codes, dequantized values and the scaled errors
  * (w - ŵ) / U_rr (float32, the lazy batch's update factors) written to row r; returns
- * Σ err² / 2 over the row.
+ * Σ err² / 2 over the row. `err` may be `wp` itself: each weight is read before its error
+ * is written.
  */
 function quantizeRow(wp: Float32Array, out: { codes: Uint8Array; deq: Float32Array; err: Float32Array }, r: number, cols: number, scale: Float32Array, zero: Uint8Array, qgrid: QuantGrid, d: number): number {
   const { codes, deq, err } = out;
@@ -203,11 +204,14 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     else for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + j]!;
     hp[dst + i] = diagP[i]!;
   }
-  const u = await inverseCholeskyUpper(hp, rows);
+  const u = await inverseCholeskyUpper(hp, rows, { consume: true });
 
-  // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update factors.
-  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: new Float32Array(rows * cols) };
+  // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update
+  // factors. A quantized row's weights are never read again, so its errors take their place.
+  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: wp };
   const { codes: codesP, deq: deqP, err } = scratch;
+  // U's block of one lazy update, copied contiguous (the largest is rows x outer block).
+  const ubAll = new Float32Array(rows * outerSize);
   /**
    * `dst` (rows [r0, r1) of the weight, or a copy of them) takes the errors of the quantized
    * rows [e0, e1): dst -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], the product in one ORT Gemm.
@@ -216,7 +220,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     if (r1 <= r0 || e1 <= e0) return;
     const n = r1 - r0;
     const k = e1 - e0;
-    const ub = new Float32Array(k * n);
+    const ub = ubAll.subarray(0, k * n);
     for (let r = e0; r < e1; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - e0) * n);
     const p = await gemm({ data: ub, rows: k, cols: n }, { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols }, undefined, { transA: true });
     subtract(dst, p.data);
