@@ -98,8 +98,22 @@ export function bfloat16ArrayToFloat32(src: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** Round half to even (Math.round rounds half up, which biases quantized weights). */
+/** 1.5 · 2^52: x + RNE_SHIFT - RNE_SHIFT is x rounded to an integer for |x| < 2^51. */
+const RNE_SHIFT = 6755399441055744;
+const RNE_LIMIT = 2251799813685248; // 2^51
+
+/**
+ * Round half to even (Math.round rounds half up, which biases quantized weights). Below
+ * 2^51 in magnitude, adding and subtracting 1.5 · 2^52 rounds in the arithmetic's own
+ * round-half-even mode (IEEE 754 roundTiesToEven, which ECMAScript mandates): every
+ * quantizer rounds each weight through here, and Math.round is several times slower.
+ */
 export function roundHalfEven(x: number): number {
+  if (x > -RNE_LIMIT && x < RNE_LIMIT) {
+    const r = x + RNE_SHIFT - RNE_SHIFT;
+    // Zero keeps x's sign, as Math.round(-0.3) is -0.
+    return r === 0 ? x * 0 : r;
+  }
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

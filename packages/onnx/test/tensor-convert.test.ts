@@ -240,6 +240,21 @@ describe('convertTensor', () => {
     expect(roundHalfEven(3.5)).toBe(4);
   });
 
+  it('rounds half to even like the Math.round definition, signed zeros, huge values and NaN included', () => {
+    const slow = (x: number) => {
+      const r = Math.round(x);
+      return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    };
+    const values = [0, -0, 0.3, -0.3, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 7.49999, 2 ** 23 + 0.5, 2 ** 51 - 0.5, -(2 ** 51) + 0.5, 2 ** 51 + 0.5, -(2 ** 51) - 1.5, 2 ** 52 + 2, 1e30, -1e30, Infinity, -Infinity, NaN];
+    let seed = 3;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const v = (seed / 2 ** 32 - 0.5) * 40;
+      values.push(v, Math.round(v * 2) / 2, Math.fround(v));
+    }
+    for (const v of values) expect(Object.is(roundHalfEven(v), slow(v)), `roundHalfEven(${v})`).toBe(true);
+  });
+
   it('round-trips between float32, float16, bfloat16, int64 and int4 keeping name and shape', () => {
     const t = float32Tensor('w', [2, 3], [1, -2, 0.5, 1024, -7, 3]);
     for (const d of ['float16', 'bfloat16', 'int64', 'int32', 'int8', 'float64'] as const) {

@@ -26,6 +26,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'quantization on ref-base (ppl, KL, top-1, bits/weight, bytes, decode) and 4-bit vs fp32 decode on bench-100m',
     load: async () => (await import('./quant')).default,
   },
+  'gptq-kernel': {
+    description: 'GPTQ on a 1024x1024 layer: FLOP/s against ORT MatMul in the same run (the quant suite row alone)',
+    load: async () => (await import('./gptq-kernel')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

@@ -36,16 +36,24 @@ export function choleskyLower(a: Float64Array, n: number, what = 'cholesky'): Fl
   return l;
 }
 
-/** Inverse of a lower-triangular [n, n] matrix (lower again), by forward substitution. */
+/**
+ * Inverse of a lower-triangular [n, n] matrix (lower again), by forward substitution:
+ * inv[i, c] = -Σ_{c<=p<i} l[i, p] inv[p, c] / l[i, i]. Row i is accumulated from rows p < i
+ * in increasing p (the same summation order as one dot product per entry), so every inner
+ * loop runs along a contiguous row.
+ */
 export function lowerInverse(l: Float64Array, n: number): Float64Array {
   const inv = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    inv[c * n + c] = 1 / l[c * n + c]!;
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let p = c; p < i; p++) s += l[i * n + p]! * inv[p * n + c]!;
-      inv[i * n + c] = -s / l[i * n + i]!;
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let p = 0; p < i; p++) {
+      const f = l[ri + p]!;
+      const rp = p * n;
+      for (let c = 0; c <= p; c++) inv[ri + c]! += f * inv[rp + c]!;
     }
+    const d = l[ri + i]!;
+    for (let c = 0; c < i; c++) inv[ri + c] = -inv[ri + c]! / d;
+    inv[ri + i] = 1 / d;
   }
   return inv;
 }

@@ -5,69 +5,118 @@
  * L = chol(J H J) lower triangular, U = J L^-1 J. L and L^-1 are computed together by
  * the blocked recursion chol([A, .; B, C]) (Golub & Van Loan, Matrix Computations, §4.2.8):
  * L11 = chol(A), L21 = B L11^-T, L22 = chol(C - L21 L21^T), (L^-1)21 = -L22^-1 L21 L11^-1,
- * whose products run in ORT; blocks up to BASE stay in float64 JS.
+ * whose products run in ORT (the first three in one session run per level); blocks up to
+ * BASE stay in float64 JS.
  */
-import { gemm, type Matrix } from '@distillery/onnx';
+import { attr, gemm, GraphBuilder, runGraph, type Model } from '@distillery/onnx';
 import { choleskyLower, lowerInverse, NotPositiveDefiniteError, reverseOrder } from './cholesky';
 
 /** Below this size a JS float64 factorization is cheaper than calling ORT. */
-const BASE = 128;
+const BASE = 64;
 
-/** L^-1 of L = chol(K) for a small K, in float64 JS; pivots are reported offset into the whole matrix. */
-function cholInvSmall(k: Float64Array, n: number, offset: number): Float64Array {
+/** A square block of a row-major matrix: rows and columns [at, at + n) of `data` with row stride `ld`. */
+interface Square {
+  data: Float32Array;
+  ld: number;
+  at: number;
+  n: number;
+}
+
+/** Row r, columns [c0, c1) of a square block. */
+const rowOf = (m: Square, r: number, c0: number, c1: number) => m.data.subarray((m.at + r) * m.ld + m.at + c0, (m.at + r) * m.ld + m.at + c1);
+
+/** Rows [r0, r1) x columns [c0, c1) of a square block, copied contiguous. */
+function block(m: Square, r0: number, r1: number, c0: number, c1: number): Float32Array {
+  const cols = c1 - c0;
+  const out = new Float32Array((r1 - r0) * cols);
+  for (let r = r0; r < r1; r++) out.set(rowOf(m, r, c0, c1), (r - r0) * cols);
+  return out;
+}
+
+/** Writes the row-major [rows, cols] matrix `src` into `dst` at (r0, c0). */
+function put(dst: Square, src: Float32Array, rows: number, cols: number, r0: number, c0: number): void {
+  for (let r = 0; r < rows; r++) dst.data.set(src.subarray(r * cols, (r + 1) * cols), (dst.at + r0 + r) * dst.ld + dst.at + c0);
+}
+
+/** L^-1 of L = chol(K) for a small K, in float64 JS, into `out`; pivots are reported offset into the whole matrix. */
+function cholInvSmall(k: Square, out: Square, offset: number): void {
+  const n = k.n;
+  const k64 = new Float64Array(n * n);
+  for (let r = 0; r < n; r++) k64.set(rowOf(k, r, 0, n), r * n);
+  let linv: Float64Array;
   try {
-    return lowerInverse(choleskyLower(k, n, 'inverseCholeskyUpper'), n);
+    linv = lowerInverse(choleskyLower(k64, n, 'inverseCholeskyUpper'), n);
   } catch (e) {
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(offset + e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
+  // Whole rows, zeros above the diagonal included: `out` may be K's own memory.
+  for (let r = 0; r < n; r++) out.data.set(linv.subarray(r * n, r * n + n), (out.at + r) * out.ld + out.at);
 }
 
-function block(m: Matrix, r0: number, r1: number, c0: number, c1: number): Matrix {
-  const rows = r1 - r0;
-  const cols = c1 - c0;
-  const data = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) data.set(m.data.subarray((r0 + r) * m.cols + c0, (r0 + r) * m.cols + c1), r * cols);
-  return { data, rows, cols };
-}
+let splitModel: Model | undefined;
 
-/** L^-1 of L = chol(K) for symmetric positive definite K. */
-async function cholInv(k: Matrix, offset: number): Promise<Matrix> {
-  const n = k.rows;
-  if (n <= BASE) {
-    const linv = cholInvSmall(Float64Array.from(k.data), n, offset);
-    return { data: Float32Array.from(linv), rows: n, cols: n };
+/**
+ * One graph for every size: from B, C and L11^-1, L21 = B L11^-T, the Schur complement
+ * S = C - L21 L21^T and T = L21 L11^-1, so a level costs one session run instead of three.
+ */
+function split(): Model {
+  if (!splitModel) {
+    const b = new GraphBuilder('cholesky-split');
+    const k21 = b.input('k21', 'float32', ['n2', 'n1']);
+    const k22 = b.input('k22', 'float32', ['n2', 'n2']);
+    const li11 = b.input('li11', 'float32', ['n1', 'n1']);
+    const l21 = b.op('Gemm', [k21, li11], { transB: attr.int(1) }, { name: 'l21', output: 'l21' });
+    const schur = b.op('Gemm', [l21, l21, k22], { transB: attr.int(1), alpha: attr.float(-1), beta: attr.float(1) }, { name: 'schur', output: 'schur' });
+    const t = b.op('MatMul', [l21, li11], {}, { name: 't', output: 't' });
+    b.output(schur, 'float32', ['n2', 'n2']);
+    b.output(t, 'float32', ['n2', 'n1']);
+    splitModel = b.toModel();
   }
+  return splitModel;
+}
+
+/**
+ * L^-1 of L = chol(K) for symmetric positive definite K, written into `out` (same size as
+ * K, zeros above the diagonal). `out` may be K itself: each block of K is read before the
+ * same block of `out` is written.
+ */
+async function cholInv(k: Square, out: Square, offset: number): Promise<void> {
+  const n = k.n;
+  if (n <= BASE) return cholInvSmall(k, out, offset);
   const n1 = Math.ceil(n / 2 / 32) * 32; // multiples of 32 keep ORT's kernels on aligned tiles
-  const li11 = await cholInv(block(k, 0, n1, 0, n1), offset);
-  // L21 = K21 L11^-T
-  const l21 = await gemm(block(k, n1, n, 0, n1), li11, undefined, { transB: true });
-  const schur = await gemm(l21, l21, block(k, n1, n, n1, n), { transB: true, alpha: -1, beta: 1 });
-  const li22 = await cholInv(schur, offset + n1);
-  const t = await gemm(l21, li11);
-  const li21 = await gemm(li22, t, undefined, { alpha: -1 });
-  const out = new Float32Array(n * n);
-  for (let r = 0; r < n1; r++) out.set(li11.data.subarray(r * n1, r * n1 + n1), r * n);
   const n2 = n - n1;
-  for (let r = 0; r < n2; r++) {
-    out.set(li21.data.subarray(r * n1, r * n1 + n1), (n1 + r) * n);
-    out.set(li22.data.subarray(r * n2, r * n2 + n2), (n1 + r) * n + n1);
-  }
-  return { data: out, rows: n, cols: n };
+  await cholInv({ ...k, n: n1 }, { ...out, n: n1 }, offset);
+  const li11 = block(out, 0, n1, 0, n1);
+  const parts = await runGraph(split(), {
+    k21: { dtype: 'float32', dims: [n2, n1], data: block(k, n1, n, 0, n1) },
+    k22: { dtype: 'float32', dims: [n2, n2], data: block(k, n1, n, n1, n) },
+    li11: { dtype: 'float32', dims: [n1, n1], data: li11 },
+  });
+  // L22^-1 lands in place; a contiguous copy of it feeds the last product.
+  await cholInv({ data: parts.schur!.data as Float32Array, ld: n2, at: 0, n: n2 }, { data: out.data, ld: out.ld, at: out.at + n1, n: n2 }, offset + n1);
+  const li22 = block(out, n1, n, n1, n);
+  const li21 = await gemm({ data: li22, rows: n2, cols: n2 }, { data: parts.t!.data as Float32Array, rows: n2, cols: n1 }, undefined, { alpha: -1 });
+  put(out, li21.data, n2, n1, n1, 0);
+  for (let r = 0; r < n1; r++) out.data.fill(0, (out.at + r) * out.ld + out.at + n1, (out.at + r) * out.ld + out.at + n);
 }
 
-/** U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError. */
-export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number): Promise<Float32Array> {
+/**
+ * U (row-major [n, n], upper triangular) with H^-1 = U^T U; throws NotPositiveDefiniteError.
+ * With `consume`, a float32 `h` the caller no longer needs is overwritten instead of copied.
+ */
+export async function inverseCholeskyUpper(h: ArrayLike<number>, n: number, opts: { consume?: boolean } = {}): Promise<Float32Array> {
   if (h.length !== n * n) throw new Error(`inverseCholeskyUpper: ${h.length} values for a [${n}, ${n}] matrix`);
-  const reversed = reverseOrder(h, n, new Float32Array(n * n));
-  let linv: Matrix;
+  // J H J is the flat array reversed (see reverseOrder).
+  const reversed = opts.consume && h instanceof Float32Array ? h.reverse() : reverseOrder(h, n, new Float32Array(n * n));
+  const linv = reversed; // L^-1 overwrites J H J as it is computed
   try {
-    linv = await cholInv({ data: reversed, rows: n, cols: n }, 0);
+    await cholInv({ data: reversed, ld: n, at: 0, n }, { data: linv, ld: n, at: 0, n }, 0);
   } catch (e) {
     // Report the pivot in H's own order.
     if (e instanceof NotPositiveDefiniteError) throw new NotPositiveDefiniteError(n - 1 - e.index, e.pivot, 'inverseCholeskyUpper');
     throw e;
   }
-  // L^-1 is lower triangular, so J L^-1 J is the upper factor.
-  return reverseOrder(linv.data, n, new Float32Array(n * n));
+  // L^-1 is lower triangular, so J L^-1 J (the flat array reversed, see reverseOrder) is the upper factor.
+  return linv.reverse();
 }

@@ -18,7 +18,7 @@
  */
 import { gemm } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
-import { quantizeValue, resolveSpec, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
+import { quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
 import { fitGroupGrid, type GroupGrid } from '../kit/grid-fit';
 
 export interface GptqOptions {
@@ -32,7 +32,7 @@ export interface GptqOptions {
    * so blocks of 16 sit inside outer blocks of 128 that ORT updates.
    */
   blockSize?: number;
-  /** Rows per outer lazy batch, whose updates reach all later rows in one ORT product (default 128). */
+  /** Rows per outer lazy batch, which take the errors of all earlier rows in one ORT product when it starts (default 128). */
   outerBlockSize?: number;
   /** λ as a fraction of the mean Hessian diagonal; the paper uses 0.01. */
   percDamp?: number;
@@ -75,16 +75,100 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   return { grid, blockSize, outerSize, percDamp, actOrder: opts.actOrder ?? false, layer };
 }
 
+/** dst -= p, elementwise (float32 results, as the weight is stored). */
+function subtract(dst: Float32Array, p: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i]! -= p[i]!;
+}
+
+/**
+ * Row `r` of `wp` takes the errors of rows [e0, e1): W[r] -= Σ_i U[i, r] · Err[i], four
+ * error rows per pass over the row so each weight is loaded and stored once per four.
+ */
+function takeErrors(wp: Float32Array, err: Float32Array, u: Float32Array, rows: number, cols: number, e0: number, e1: number, r: number): void {
+  const dst = r * cols;
+  let i = e0;
+  for (; i + 4 <= e1; i += 4) {
+    const f0 = u[i * rows + r]!;
+    const f1 = u[(i + 1) * rows + r]!;
+    const f2 = u[(i + 2) * rows + r]!;
+    const f3 = u[(i + 3) * rows + r]!;
+    const a0 = i * cols;
+    const a1 = a0 + cols;
+    const a2 = a1 + cols;
+    const a3 = a2 + cols;
+    for (let c = 0; c < cols; c++) wp[dst + c] = wp[dst + c]! - (f0 * err[a0 + c]! + f1 * err[a1 + c]! + f2 * err[a2 + c]! + f3 * err[a3 + c]!);
+  }
+  for (; i < e1; i++) {
+    const f = u[i * rows + r]!;
+    const a = i * cols;
+    for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[a + c]!;
+  }
+}
+
+/**
+ * Row `r` rounded on its grid: codes, dequantized values and the scaled errors
+ * (w - ŵ) / U_rr (float32, the lazy batch's update factors) written to row r; returns
+ * Σ err² / 2 over the row. `err` may be `wp` itself: each weight is read before its error
+ * is written.
+ */
+function quantizeRow(wp: Float32Array, out: { codes: Uint8Array; deq: Float32Array; err: Float32Array }, r: number, cols: number, scale: Float32Array, zero: Uint8Array, qgrid: QuantGrid, d: number): number {
+  const { codes, deq, err } = out;
+  const row = r * cols;
+  let loss = 0;
+  for (let c = 0; c < cols; c++) {
+    const x = wp[row + c]!;
+    const s = scale[c]!;
+    const z = zero[c]!;
+    const q = quantizeValue(x, s, z, qgrid);
+    const dq = Math.fround((q - z) * s);
+    codes[row + c] = q;
+    deq[row + c] = dq;
+    const e = (x - dq) / d;
+    err[row + c] = e;
+    loss += e * e;
+  }
+  return loss / 2;
+}
+
+/**
+ * The inner loop of Algorithm 1 for rows [s0, s1) of a block that ends at `end`: each row
+ * first takes the errors of the segment's earlier rows (left-looking), then is rounded;
+ * rows [s1, end) then take the errors of the whole segment. Rows are contiguous, so every
+ * inner loop runs along one. Returns Σ err² / 2.
+ */
+function quantizeSegment(
+  wp: Float32Array,
+  u: Float32Array,
+  rows: number,
+  cols: number,
+  s0: number,
+  s1: number,
+  end: number,
+  grids: readonly GroupGrid[],
+  qgrid: QuantGrid,
+  out: { codes: Uint8Array; deq: Float32Array; err: Float32Array },
+): number {
+  let loss = 0;
+  for (let r = s0; r < s1; r++) {
+    takeErrors(wp, out.err, u, rows, cols, s0, r, r);
+    const g = grids[r - s0]!;
+    loss += quantizeRow(wp, out, r, cols, g.scale, g.zero, qgrid, u[r * rows + r]!);
+  }
+  for (let r = s1; r < end; r++) takeErrors(wp, out.err, u, rows, cols, s0, s1, r);
+  return loss;
+}
+
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
   const { grid: qgrid, blockSize, outerSize, percDamp, actOrder, layer } = validate(weight, rows, cols, hessian, opts);
   const { groupSize, groups } = qgrid;
-  const w = Float32Array.from(weight);
-  const h = Float64Array.from(hessian);
-
+  const w = weight.slice();
+  // H's diagonal, dead inputs (H_ii = 0) set to 1; the rest of H is read once, below.
+  const diag = new Float64Array(rows);
   let deadInputs = 0;
   for (let i = 0; i < rows; i++) {
-    if (h[i * rows + i] === 0) {
-      h[i * rows + i] = 1;
+    diag[i] = hessian[i * rows + i]!;
+    if (diag[i] === 0) {
+      diag[i] = 1;
       w.fill(0, i * cols, (i + 1) * cols);
       deadInputs++;
     }
@@ -92,101 +176,105 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
 
   const groupRows = (g: number) => Math.min(rows, (g + 1) * groupSize) - g * groupSize;
   const grids: (GroupGrid | undefined)[] = new Array(groups);
-  const fitOpts = (diag: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : diag.subarray(r0, r0 + n) });
+  const fitOpts = (d: Float64Array, r0: number, n: number) => ({ shrinks: opts.shrinks, norm: opts.norm, rowWeights: opts.weightRows === false ? undefined : d.subarray(r0, r0 + n) });
   if (actOrder) {
-    const diag = Float64Array.from({ length: rows }, (_, i) => h[i * rows + i]!);
     for (let g = 0; g < groups; g++) grids[g] = fitGroupGrid(w.subarray(g * groupSize * cols), groupRows(g), cols, qgrid, fitOpts(diag, g * groupSize, groupRows(g)));
   }
 
   // perm[k] = original row processed k-th.
   const perm = Array.from({ length: rows }, (_, i) => i);
-  if (actOrder) perm.sort((a, b) => h[b * rows + b]! - h[a * rows + a]! || a - b);
-  // Without act-order the permutation is the identity: work on the copies made above.
+  if (actOrder) perm.sort((a, b) => diag[b]! - diag[a]! || a - b);
+  // Without act-order the permutation is the identity: work on the copy made above.
   let wp = w;
-  let hp = h;
   if (actOrder) {
     wp = new Float32Array(rows * cols);
-    hp = new Float64Array(rows * rows);
-    for (let i = 0; i < rows; i++) {
-      wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
-      for (let j = 0; j < rows; j++) hp[i * rows + j] = h[perm[i]! * rows + perm[j]!]!;
-    }
+    for (let i = 0; i < rows; i++) wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
   }
 
   let meanDiag = 0;
-  for (let i = 0; i < rows; i++) meanDiag += hp[i * rows + i]!;
+  for (let i = 0; i < rows; i++) meanDiag += diag[perm[i]!]!;
   meanDiag /= rows;
-  for (let i = 0; i < rows; i++) hp[i * rows + i]! += percDamp * meanDiag;
-  const diagP = Float64Array.from({ length: rows }, (_, i) => hp[i * rows + i]!);
-  const u = await inverseCholeskyUpper(hp, rows);
+  const diagP = Float64Array.from(perm, (r) => diag[r]! + percDamp * meanDiag);
+  // The permuted, dampened Hessian in float32, the precision its inverse is computed in.
+  const hp = new Float32Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    const src = perm[i]! * rows;
+    const dst = i * rows;
+    if (actOrder) for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + perm[j]!]!;
+    else for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + j]!;
+    hp[dst + i] = diagP[i]!;
+  }
+  const u = await inverseCholeskyUpper(hp, rows, { consume: true });
 
-  const codesP = new Uint8Array(rows * cols);
-  const deqP = new Float32Array(rows * cols);
-  // Scaled errors (w - ŵ) / [U]_ii of every quantized row: the lazy batch's update factors.
-  const err = new Float32Array(rows * cols);
-  /** Rows [r0, r1) take the updates of the quantized rows [e0, e1): W[r0:r1] -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], one ORT Gemm. */
-  const propagate = async (e0: number, e1: number, r0: number, r1: number): Promise<void> => {
+  // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update
+  // factors. A quantized row's weights are never read again, so its errors take their place.
+  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: wp };
+  const { codes: codesP, deq: deqP, err } = scratch;
+  // U's block of one lazy update, copied contiguous (the largest is rows x outer block).
+  const ubAll = new Float32Array(rows * outerSize);
+  /**
+   * `dst` (rows [r0, r1) of the weight, or a copy of them) takes the errors of the quantized
+   * rows [e0, e1): dst -= U[e0:e1, r0:r1]ᵀ Err[e0:e1], the product in one ORT Gemm.
+   */
+  const lazyUpdate = async (dst: Float32Array, e0: number, e1: number, r0: number, r1: number): Promise<void> => {
     if (r1 <= r0 || e1 <= e0) return;
     const n = r1 - r0;
     const k = e1 - e0;
-    const ub = new Float32Array(k * n);
+    const ub = ubAll.subarray(0, k * n);
     for (let r = e0; r < e1; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - e0) * n);
-    const updated = await gemm(
-      { data: ub, rows: k, cols: n },
-      { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols },
-      { data: wp.subarray(r0 * cols, r1 * cols), rows: n, cols },
-      { transA: true, alpha: -1, beta: 1 },
-    );
-    wp.set(updated.data, r0 * cols);
+    const p = await gemm({ data: ub, rows: k, cols: n }, { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols }, undefined, { transA: true });
+    subtract(dst, p.data);
+  };
+  /**
+   * The rows [s0, s0 + n) of a group with every earlier row's update, for fitting its grid.
+   * Rows past the current block have not taken the errors of its outer block's earlier rows
+   * yet (they do when their own block starts), so those are applied to a copy.
+   */
+  const groupValues = async (s0: number, n: number, o1: number, o2: number, i2: number): Promise<Float32Array> => {
+    if (s0 === 0 || s0 + n <= i2 || (s0 === o1 && s0 + n <= o2)) return wp.subarray(s0 * cols, (s0 + n) * cols);
+    if (s0 + n > o2) throw new Error(`${layer}: gptq group at row ${s0} straddles a block (block ${blockSize}, outer ${outerSize})`);
+    const v = wp.slice(s0 * cols, (s0 + n) * cols);
+    await lazyUpdate(v.subarray((i2 - s0) * cols), o1, s0, i2, s0 + n);
+    return v;
   };
   let loss = 0;
-  // Two levels of lazy batches (Step 2): rows in blocks of `blockSize` take each other's
-  // updates in JS; after each block, the rest of its outer block takes them in one product,
-  // and after each outer block all later rows do, so ORT's products stay large.
+  // Two levels of lazy batches (Step 2), left-looking: when an outer block (128 rows) starts,
+  // its rows take the errors of all rows before it in one ORT product; when an inner block
+  // (16 rows) starts, its rows take those of the outer block's earlier rows; inside an inner
+  // block, rows update each other in JS. Each product's output is one block of rows.
   for (let o1 = 0; o1 < rows; o1 += outerSize) {
     const o2 = Math.min(o1 + outerSize, rows);
+    await lazyUpdate(wp.subarray(o1 * cols, o2 * cols), 0, o1, o1, o2);
     for (let i1 = o1; i1 < o2; i1 += blockSize) {
       const i2 = Math.min(i1 + blockSize, o2);
-      for (let i = i1; i < i2; i++) {
-        if (!actOrder && i % groupSize === 0) {
-          // The group's rows must hold every earlier row's update (validate() aligns the blocks so).
-          const n = groupRows(i / groupSize);
-          if (!(i === o1 || (i === i1 && i + n <= o2) || i + n <= i2)) throw new Error(`${layer}: gptq group at row ${i} straddles a block (block ${blockSize}, outer ${outerSize})`);
-          grids[i / groupSize] = fitGroupGrid(wp.subarray(i * cols), n, cols, qgrid, fitOpts(diagP, i, n));
+      await lazyUpdate(wp.subarray(i1 * cols, i2 * cols), o1, i1, i1, i2);
+      // Segments end at group boundaries, so a group's grid is fitted after the rows before it updated its rows.
+      for (let s0 = i1; s0 < i2; ) {
+        let s1 = i2;
+        if (!actOrder) {
+          const g = Math.floor(s0 / groupSize);
+          if (s0 === g * groupSize) {
+            const n = groupRows(g);
+            grids[g] = fitGroupGrid(await groupValues(s0, n, o1, o2, i2), n, cols, qgrid, fitOpts(diagP, s0, n));
+          }
+          s1 = Math.min(i2, (g + 1) * groupSize);
         }
-        const grid = grids[Math.floor(perm[i]! / groupSize)]!;
-        const d = u[i * rows + i]!;
-        const row = i * cols;
-        for (let c = 0; c < cols; c++) {
-          const x = wp[row + c]!;
-          const s = grid.scale[c]!;
-          const z = grid.zero[c]!;
-          const q = quantizeValue(x, s, z, qgrid);
-          const dq = Math.fround((q - z) * s);
-          codesP[row + c] = q;
-          deqP[row + c] = dq;
-          const r = (x - dq) / d;
-          err[row + c] = r;
-          loss += (r * r) / 2;
-        }
-        // Within the block, every later row takes its share of this row's error at once.
-        for (let k = i + 1; k < i2; k++) {
-          const f = u[i * rows + k]!;
-          if (f === 0) continue;
-          const dst = k * cols;
-          for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[row + c]!;
-        }
+        const rowGrids = perm.slice(s0, s1).map((r) => grids[Math.floor(r / groupSize)]!);
+        loss += quantizeSegment(wp, u, rows, cols, s0, s1, i2, rowGrids, qgrid, scratch);
+        s0 = s1;
       }
-      await propagate(i1, i2, i2, o2);
     }
-    await propagate(o1, o2, o2, rows);
   }
 
-  const codes = new Uint8Array(rows * cols);
-  const dequantized = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    codes.set(codesP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
-    dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+  let codes = codesP;
+  let dequantized = deqP;
+  if (actOrder) {
+    codes = new Uint8Array(rows * cols);
+    dequantized = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      codes.set(codesP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+      dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
+    }
   }
   const scales = new Float32Array(groups * cols);
   const zeros = new Uint8Array(groups * cols);
