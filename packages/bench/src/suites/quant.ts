@@ -136,9 +136,15 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       }
     }
     const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
     const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
+    const t2 = performance.now();
     const div = await klOnCalibration(base, model, divergenceWindows);
+    const t3 = performance.now();
     const tokPerSec = await decodeSpeed(model, quick ? 32 : 128);
+    const t4 = performance.now();
+    // Where each row's time goes: method, perplexity, KL / top-1, decode speed.
+    const times = { quantizeSeconds: round(seconds, 2), pplSeconds: round((t2 - t1) / 1000, 2), klSeconds: round((t3 - t2) / 1000, 2), decodeSeconds: round((t4 - t3) / 1000, 2) };
     rows.push({
       model: 'ref-base',
       method: v.method,
@@ -152,10 +158,14 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       klVsBase: round(div.kl, 5),
       top1Agreement: round(div.top1, 4),
       decodeTokPerSec: round(tokPerSec, 1),
-      quantizeSeconds: round(seconds, 2),
+      ...times,
+      rowSeconds: round((t4 - t0) / 1000, 2),
       ...extra,
     });
-    log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}`);
+    log(
+      `${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}; ` +
+        `${((t4 - t0) / 1000).toFixed(1)} s (method ${times.quantizeSeconds}, ppl ${times.pplSeconds}, KL ${times.klSeconds}, decode ${times.decodeSeconds})`,
+    );
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
