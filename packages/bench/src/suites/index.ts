@@ -26,6 +26,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'quantization on ref-base (ppl, KL, top-1, bits/weight, bytes, decode) and 4-bit vs fp32 decode on bench-100m',
     load: async () => (await import('./quant')).default,
   },
+  awq: {
+    description: "AWQ's scale-search objectives (block, layer, whole-model oracle, no clip) on ref-base 4-bit g64 against RTN and GPTQ",
+    load: async () => (await import('./awq')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

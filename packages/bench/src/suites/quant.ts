@@ -29,7 +29,7 @@ import { disjointWindows } from './compression-rows';
 import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 import { llamaCppRows } from './quant-llamacpp';
 
-interface Variant {
+export interface Variant {
   method: string;
   /**
    * In the --quick subset: the rows the targets are read from (fp32, int8, 4-bit g64 RTN /
@@ -92,7 +92,8 @@ async function decodeSpeed(model: Model, tokens: number): Promise<number> {
   }
 }
 
-async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
+/** The ref-base rows of `variants` (all of them; --quick only shortens the test text and decode). */
+export async function refRows(variants: readonly Variant[], quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
   const dir = referenceModelDir();
   if (!existsSync(path.join(dir, MODEL_FILE))) {
     log(`no reference model at ${dir} (npm run train:reference): skipping the ref-base rows`);
@@ -113,7 +114,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   const base = await calibrationBase(fp32, divergenceWindows);
   log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceWindows.length * 256} for KL / top-1`);
   const rows: BenchRow[] = [];
-  for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
+  for (const v of variants) {
     const t0 = performance.now();
     let model: Model;
     let bitsPerWeight: number = v.bits;
@@ -169,7 +170,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
-  for (const v of REF_VARIANTS.filter((x) => x.baseline)) {
+  for (const v of variants.filter((x) => x.baseline)) {
     const row = rows.find((r) => r.method === v.method && r.group === v.group);
     const before = rows.find((r) => r.method === v.baseline && r.group === v.group);
     if (!row || !before || fp === undefined) continue;
@@ -268,7 +269,7 @@ const suite: BenchSuite = {
     // Elapsed seconds on every line, so a slow run shows which rows took the time.
     const t0 = performance.now();
     const log = (m: string) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
-    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
+    const rows = [...(await refRows(REF_VARIANTS.filter((x) => !quick || x.quick), quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
     methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
     if (int8) log(`int8 per-channel RTN perplexity / fp32: ${int8.pplVsFp32} (target <= 1.01)`);

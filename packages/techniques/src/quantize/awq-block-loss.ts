@@ -57,6 +57,20 @@ export function blockModel(model: Model, group: LayerGroup, target: string): Mod
   return { ...model, graph };
 }
 
+/** The group's weights side by side [in, Σ out] split back into each layer's [in, out]. */
+export function splitGroupWeights(group: LayerGroup, effective: Float32Array): Float32Array[] {
+  const cols = group.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
+  if (effective.length !== group.inFeatures * cols) throw new Error(`awq: ${effective.length} effective weights for a group of [${group.inFeatures}, ${cols}]`);
+  let off = 0;
+  return group.layers.map((l) => {
+    const n = l.layer.outFeatures;
+    const w = new Float32Array(group.inFeatures * n);
+    for (let r = 0; r < group.inFeatures; r++) w.set(effective.subarray(r * cols + off, r * cols + off + n), r * n);
+    off += n;
+    return w;
+  });
+}
+
 export interface BlockLoss {
   /** Σ over the captured sequences of ||y(W_eff) - y(W)||² at the block output; `effective` is the group's weights side by side [in, Σ out]. */
   loss(effective: Float32Array): Promise<number>;
@@ -109,17 +123,11 @@ export async function blockLoss(model: Model, group: LayerGroup, target: string,
   const session = await createSession(sub);
   const dtype = group.layers[0]!.layer.computeDtype;
   const inputs = new Set(session.inputNames);
-  const cols = group.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
   return {
     async loss(effective) {
       const weights: Record<string, ort.Tensor> = {};
-      let off = 0;
-      for (const [i, l] of group.layers.entries()) {
-        const n = l.layer.outFeatures;
-        const w = new Float32Array(l.layer.inFeatures * n);
-        for (let r = 0; r < l.layer.inFeatures; r++) w.set(effective.subarray(r * cols + off, r * cols + off + n), r * n);
-        off += n;
-        const dims = [l.layer.inFeatures, n];
+      for (const [i, w] of splitGroupWeights(group, effective).entries()) {
+        const dims = [group.layers[i]!.layer.inFeatures, group.layers[i]!.layer.outFeatures];
         weights[weightInput(i)] = dtype === 'float16' ? new ort.Tensor('float16', float32ToFloat16Array(w), dims) : new ort.Tensor('float32', w, dims);
       }
       let total = 0;
