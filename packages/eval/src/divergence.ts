@@ -74,6 +74,15 @@ function concat(sequences: readonly ArrayLike<number>[]): { tokens: Int32Array; 
   return { tokens, length };
 }
 
+/** The sequences' tokens, after checking they are the ones the base was scored on. */
+function matchingBase(base: CalibrationBase, sequences: readonly ArrayLike<number>[]): { tokens: Int32Array; length: number } {
+  const { tokens, length } = concat(sequences);
+  if (length !== base.sequenceLength || sequences.length !== base.sequences) {
+    throw new Error(`the calibration base was scored on ${base.sequences} x ${base.sequenceLength} tokens, not ${sequences.length} x ${length}`);
+  }
+  return { tokens, length };
+}
+
 /** Scores the base once on the calibration sequences, keeping its rows in memory for every candidate. */
 export async function calibrationBase(base: Model, sequences: readonly ArrayLike<number>[], opts: { threads?: number; batch?: number } = {}): Promise<CalibrationBase> {
   const { tokens, length } = concat(sequences);
@@ -105,17 +114,29 @@ export async function klOnCalibration(
   sequences: readonly ArrayLike<number>[],
   opts: { threads?: number; batch?: number; signal?: AbortSignal } = {},
 ): Promise<CalibrationDivergence> {
-  const { tokens, length } = concat(sequences);
-  if (length !== base.sequenceLength || sequences.length !== base.sequences) {
-    throw new Error(`the calibration base was scored on ${base.sequences} x ${base.sequenceLength} tokens, not ${sequences.length} x ${length}`);
-  }
+  matchingBase(base, sequences);
   const scorer = await openScorer(candidate, { threads: opts.threads, withBase: true });
   try {
-    const res = await perplexity(scorer, tokens, { window: length, batch: opts.batch, base: cachedBase(base.rows), signal: opts.signal });
-    return { ...res.divergence!, nll: res.nll, baseNll: base.nll };
+    return await klWithScorer(base, scorer, sequences, opts);
   } finally {
     await scorer.release();
   }
+}
+
+/**
+ * klOnCalibration on a scorer the caller opened (withBase) and keeps: many candidates that
+ * differ only in fed inputs (a probed layer's weight) then share one session.
+ */
+export async function klWithScorer(
+  base: CalibrationBase,
+  scorer: WindowScorer,
+  sequences: readonly ArrayLike<number>[],
+  opts: { batch?: number; signal?: AbortSignal } = {},
+): Promise<CalibrationDivergence> {
+  const { tokens, length } = matchingBase(base, sequences);
+  if (!scorer.withBase) throw new Error('klWithScorer needs a scorer opened withBase');
+  const res = await perplexity(scorer, tokens, { window: length, batch: opts.batch, base: cachedBase(base.rows), signal: opts.signal });
+  return { ...res.divergence!, nll: res.nll, baseNll: base.nll };
 }
 
 /**

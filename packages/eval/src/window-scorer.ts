@@ -13,6 +13,13 @@ export interface ScorerOptions {
   threads?: number;
   /** Build the KL input and output (needed to compare with a base model). */
   withBase?: boolean;
+  /** Graph inputs the caller feeds on every call (e.g. a probed layer's weight), read when each batch runs. */
+  inputs?: ScorerInputs;
+}
+
+export interface ScorerInputs {
+  readonly names: readonly string[];
+  feeds(): Record<string, ort.Tensor>;
 }
 
 export interface BatchRequest {
@@ -58,7 +65,7 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
   const session = await ort.InferenceSession.create(serializeModel(scoring).model, { intraOpNumThreads: threads, interOpNumThreads: 1 });
   let io: DecoderIo;
   try {
-    io = decoderIo(session, new Set([SCORE.targets, SCORE.baseLogprobs]));
+    io = decoderIo(session, new Set([SCORE.targets, SCORE.baseLogprobs, ...(opts.inputs?.names ?? [])]));
   } catch (error) {
     await session.release();
     throw error;
@@ -82,6 +89,7 @@ export async function openScorer(model: Model, opts: ScorerOptions = {}): Promis
       ...tokenFeeds(io, ids, B, T),
       [SCORE.targets]: new ort.Tensor('int64', targets, [B, T]),
       ...emptyPastFeeds(io, B),
+      ...opts.inputs?.feeds(),
     };
     const fetches: string[] = [SCORE.targetLogprob, SCORE.topIds];
     if (req.logprobs) fetches.push(SCORE.logprobs);

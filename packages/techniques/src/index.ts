@@ -25,6 +25,8 @@ export * from './finetune/lora-adapters';
 export * from './kit/linear-result';
 export * from './kit/select-linear';
 export * from './kit/rewrite-linear';
+export * from './kit/weight-inputs';
+export { MATMUL_INTEGER_WEIGHT_SPEC, quantizeForMatMulInteger } from './kit/formats/matmul-integer';
 export * from './kit/raise-opset';
 export * from './kit/rewrite-embedding';
 export * from './kit/capture-activations';

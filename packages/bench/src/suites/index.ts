@@ -30,6 +30,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: 'GPTQ on a 1024x1024 layer: FLOP/s against ORT MatMul in the same run (the quant suite row alone)',
     load: async () => (await import('./gptq-kernel')).default,
   },
+  awq: {
+    description: "AWQ's scale-search objectives (block, layer, whole-model oracle, no clip) on ref-base 4-bit g64 against RTN and GPTQ",
+    load: async () => (await import('./awq')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

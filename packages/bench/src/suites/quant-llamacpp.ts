@@ -35,7 +35,9 @@ async function speedRows(tmp: string, quick: boolean, log: (m: string) => void):
   const tokens = quick ? 32 : 128;
   const rounds = quick ? 3 : 5;
   const rows: BenchRow[] = [];
-  for (const threads of [...new Set([1, cores])]) {
+  // --quick: 1 thread shows the ratio at the same thread count; all cores in the full run
+  // (on a shared machine llama.cpp's spinning threads starve there: 0.6-0.8 tok/s, 150 s of a run).
+  for (const threads of quick ? [1] : [...new Set([1, cores])]) {
     const session = await createSession(ours, threads);
     const llama = await openLlamaCpp(file, { threads, contextSize: tokens + 8 });
     const oursSpeed: number[] = [];

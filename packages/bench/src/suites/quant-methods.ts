@@ -42,7 +42,8 @@ const nbits = (bits: number, groupSize: number, symmetric: boolean) => ({ bits, 
 
 export const METHOD_VARIANTS: MethodVariant[] = [
   { quick: true, method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
-  { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
+  // The layer objective: in the awq suite (32,768 test tokens) it recovered 0.30 against the block objective's 0.26 in half the time.
+  { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: { ...nbits(4, 64, true), objective: 'layer' }, calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
   // Calibration-free; its grid is asymmetric with real zero points, so it is compared with asymmetric RTN.
   { method: 'hqq 4-bit nbits', technique: 'quantize.hqq', params: { bits: 4, groupSize: 64 }, calibrated: false, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
   { method: 'gptq 4-bit nbits asym', technique: 'quantize.gptq', params: nbits(4, 64, false), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits asym' },
@@ -52,7 +53,8 @@ export const METHOD_VARIANTS: MethodVariant[] = [
   { method: 'mixed {2,4,8} nbits @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 4, 8], groupSize: 64, format: 'matmulnbits', sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
   { method: 'mixed {2,3,4,8} @3.5 bpw', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit (int4 DQ)' },
   // Both stored at their true width: an average of 3 code bits with float32 g64 scales is 3.5 stored bits per weight, as uniform 3-bit is.
-  { quick: true, method: 'mixed', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, format: 'bitpacked', sensitivitySequences: 8 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit bitpacked' },
+  // Sensitivity on 4 calibration sequences: its cost is a forward pass per probe (116 probes), and 4 chose the same widths as 8.
+  { quick: true, method: 'mixed', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, format: 'bitpacked', sensitivitySequences: 4 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit bitpacked' },
 ];
 
 /** Adds recoveryVsRtn to the method rows and logs the targets. */

@@ -29,7 +29,7 @@ import { disjointWindows } from './compression-rows';
 import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 import { llamaCppRows } from './quant-llamacpp';
 
-interface Variant {
+export interface Variant {
   method: string;
   /**
    * In the --quick subset: the rows the targets are read from (fp32, int8, 4-bit g64 RTN /
@@ -92,7 +92,8 @@ async function decodeSpeed(model: Model, tokens: number): Promise<number> {
   }
 }
 
-async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
+/** The ref-base rows of `variants` (all of them; --quick only shortens the test text and decode). */
+export async function refRows(variants: readonly Variant[], quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
   const dir = referenceModelDir();
   if (!existsSync(path.join(dir, MODEL_FILE))) {
     log(`no reference model at ${dir} (npm run train:reference): skipping the ref-base rows`);
@@ -113,7 +114,7 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
   const base = await calibrationBase(fp32, divergenceWindows);
   log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceWindows.length * 256} for KL / top-1`);
   const rows: BenchRow[] = [];
-  for (const v of REF_VARIANTS.filter((x) => !quick || x.quick)) {
+  for (const v of variants) {
     const t0 = performance.now();
     let model: Model;
     let bitsPerWeight: number = v.bits;
@@ -136,9 +137,15 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       }
     }
     const seconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
     const ppl = (await modelPerplexity(model, test, { window: 256, stride: 128 })).perplexity;
+    const t2 = performance.now();
     const div = await klOnCalibration(base, model, divergenceWindows);
+    const t3 = performance.now();
     const tokPerSec = await decodeSpeed(model, quick ? 32 : 128);
+    const t4 = performance.now();
+    // Where each row's time goes: method, perplexity, KL / top-1, decode speed.
+    const times = { quantizeSeconds: round(seconds, 2), pplSeconds: round((t2 - t1) / 1000, 2), klSeconds: round((t3 - t2) / 1000, 2), decodeSeconds: round((t4 - t3) / 1000, 2) };
     rows.push({
       model: 'ref-base',
       method: v.method,
@@ -152,14 +159,18 @@ async function refRows(quick: boolean, log: (m: string) => void): Promise<BenchR
       klVsBase: round(div.kl, 5),
       top1Agreement: round(div.top1, 4),
       decodeTokPerSec: round(tokPerSec, 1),
-      quantizeSeconds: round(seconds, 2),
+      ...times,
+      rowSeconds: round((t4 - t0) / 1000, 2),
       ...extra,
     });
-    log(`${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}`);
+    log(
+      `${v.method} g${v.group ?? '-'}: ppl ${ppl.toFixed(3)}, KL ${div.kl.toFixed(5)}, top-1 ${div.top1.toFixed(4)}; ` +
+        `${((t4 - t0) / 1000).toFixed(1)} s (method ${times.quantizeSeconds}, ppl ${times.pplSeconds}, KL ${times.klSeconds}, decode ${times.decodeSeconds})`,
+    );
   }
   const fp = rows.find((r) => r.method === 'fp32')?.ppl as number | undefined;
   for (const r of rows) if (fp) r.pplVsFp32 = round((r.ppl as number) / fp, 4);
-  for (const v of REF_VARIANTS.filter((x) => x.baseline)) {
+  for (const v of variants.filter((x) => x.baseline)) {
     const row = rows.find((r) => r.method === v.method && r.group === v.group);
     const before = rows.find((r) => r.method === v.baseline && r.group === v.group);
     if (!row || !before || fp === undefined) continue;
@@ -258,7 +269,7 @@ const suite: BenchSuite = {
     // Elapsed seconds on every line, so a slow run shows which rows took the time.
     const t0 = performance.now();
     const log = (m: string) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
-    const rows = [...(await refRows(quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
+    const rows = [...(await refRows(REF_VARIANTS.filter((x) => !quick || x.quick), quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
     methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
     if (int8) log(`int8 per-channel RTN perplexity / fp32: ${int8.pplVsFp32} (target <= 1.01)`);

@@ -59,7 +59,8 @@ export interface RewriteLinearResult {
   report: TechniqueReport;
 }
 
-function checkFinite(technique: string, t: LinearTarget): void {
+/** Refuses a layer with NaN or infinite weights, naming the layer and the first bad entry. */
+export function checkFinite(technique: string, t: LinearTarget): void {
   const v = t.values;
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i]!)) {
@@ -75,7 +76,8 @@ function transposed(v: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-function targetOf(l: SelectedLayer): LinearTarget {
+/** A selected layer as methods see it: float32 values [in, out] whatever the stored dtype or a tied head's transpose. */
+export function targetOf(l: SelectedLayer): LinearTarget {
   const w = l.layer.weight;
   return {
     name: l.name,

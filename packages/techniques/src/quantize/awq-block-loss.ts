@@ -9,7 +9,8 @@
  * the loss is the squared difference from the float outputs.
  */
 import { causalLm, createSession, decoderIo, emptyPastFeeds, tokenFeeds } from '@distillery/eval';
-import { eliminateDeadCode, float16ArrayToFloat32, float32ToFloat16Array, ort, type Model, type Node, type ValueInfo } from '@distillery/onnx';
+import { eliminateDeadCode, float16ArrayToFloat32, type Model, type ValueInfo, type ort } from '@distillery/onnx';
+import { weightFeed, weightsAsInputs, type WeightInput } from '../kit/weight-inputs';
 import type { SelectedLayer } from '../kit/select-linear';
 import type { CalibrationSet } from '../technique';
 import type { LayerGroup } from './input-scaling';
@@ -27,34 +28,38 @@ export function blockTarget(group: LayerGroup, found: readonly SelectedLayer[]):
   return target?.layer.matmuls.length === 1 ? target.layer.matmuls[0]!.outputs[0] : undefined;
 }
 
-const weightInput = (i: number) => `awq_block/weight_${i}`;
-
-/** The graph from the group's activation to `target`, with the group's weights as inputs `awq_block/weight_i` [in, out]. */
-export function blockModel(model: Model, group: LayerGroup, target: string): Model {
+/** The graph from the group's activation to `target`, the group's weights graph inputs [in, out] (kit/weight-inputs.ts). */
+export function blockModel(model: Model, group: LayerGroup, target: string): { model: Model; weights: WeightInput[] } {
   const dtype = group.layers[0]!.layer.computeDtype;
-  const byName = new Map(group.layers.flatMap((l, i) => l.layer.matmuls.map((m) => [m.name, i] as const)));
-  const nodes: Node[] = model.graph.nodes
-    .filter((n) => !n.outputs.includes(group.activation))
-    .map((n) => {
-      const i = byName.get(n.name);
-      return i === undefined ? n : { ...n, inputs: [n.inputs[0]!, weightInput(i), ...n.inputs.slice(2)] };
-    });
+  const probed = weightsAsInputs(model, group.layers);
+  const g = probed.model.graph;
   const graph = {
-    ...model.graph,
-    nodes,
-    initializers: [...model.graph.initializers],
+    ...g,
+    nodes: g.nodes.filter((n) => !n.outputs.includes(group.activation)),
+    initializers: [...g.initializers],
     outputs: [{ name: target, dtype }] as ValueInfo[],
   };
   eliminateDeadCode(graph);
   const read = new Set(graph.nodes.flatMap((n) => n.inputs));
   const produced = new Set(graph.nodes.flatMap((n) => n.outputs));
-  graph.inputs = [
-    ...model.graph.inputs.filter((v) => read.has(v.name)),
-    { name: group.activation, dtype },
-    ...group.layers.map((l, i) => ({ name: weightInput(i), dtype, shape: [l.layer.inFeatures, l.layer.outFeatures] })),
-  ];
+  const weightNames = new Set(probed.inputs.map((w) => w.input));
+  graph.inputs = [...model.graph.inputs.filter((v) => read.has(v.name)), { name: group.activation, dtype }, ...g.inputs.filter((v) => weightNames.has(v.name))];
   graph.valueInfo = graph.valueInfo.filter((v) => produced.has(v.name));
-  return { ...model, graph };
+  return { model: { ...model, graph }, weights: probed.inputs };
+}
+
+/** The group's weights side by side [in, Σ out] split back into each layer's [in, out]. */
+export function splitGroupWeights(group: LayerGroup, effective: Float32Array): Float32Array[] {
+  const cols = group.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
+  if (effective.length !== group.inFeatures * cols) throw new Error(`awq: ${effective.length} effective weights for a group of [${group.inFeatures}, ${cols}]`);
+  let off = 0;
+  return group.layers.map((l) => {
+    const n = l.layer.outFeatures;
+    const w = new Float32Array(group.inFeatures * n);
+    for (let r = 0; r < group.inFeatures; r++) w.set(effective.subarray(r * cols + off, r * cols + off + n), r * n);
+    off += n;
+    return w;
+  });
 }
 
 export interface BlockLoss {
@@ -106,22 +111,12 @@ function toFloat32(t: ort.Tensor): Float32Array {
 
 export async function blockLoss(model: Model, group: LayerGroup, target: string, capture: Capture): Promise<BlockLoss> {
   const sub = blockModel(model, group, target);
-  const session = await createSession(sub);
-  const dtype = group.layers[0]!.layer.computeDtype;
+  const session = await createSession(sub.model);
   const inputs = new Set(session.inputNames);
-  const cols = group.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
   return {
     async loss(effective) {
       const weights: Record<string, ort.Tensor> = {};
-      let off = 0;
-      for (const [i, l] of group.layers.entries()) {
-        const n = l.layer.outFeatures;
-        const w = new Float32Array(l.layer.inFeatures * n);
-        for (let r = 0; r < l.layer.inFeatures; r++) w.set(effective.subarray(r * cols + off, r * cols + off + n), r * n);
-        off += n;
-        const dims = [l.layer.inFeatures, n];
-        weights[weightInput(i)] = dtype === 'float16' ? new ort.Tensor('float16', float32ToFloat16Array(w), dims) : new ort.Tensor('float32', w, dims);
-      }
+      for (const [i, w] of splitGroupWeights(group, effective).entries()) weights[sub.weights[i]!.input] = weightFeed(sub.weights[i]!, w);
       let total = 0;
       for (const [s, feeds] of capture.feeds.entries()) {
         const given: Record<string, ort.Tensor> = { ...weights, [group.activation]: capture.activation[s]! };

@@ -17,6 +17,7 @@ import { noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { throwIfCanceled } from '../canceled';
 import { awqSearch } from './awq';
 import { blockLoss, blockTarget, captureBlockIo } from './awq-block-loss';
+import { openModelLoss } from './awq-model-loss';
 import { chooseClip } from './activation-clip';
 import { fitGroupGridByGram, quantizeWithGrids, shrinkCandidates } from '../kit/grid-fit';
 import { InputScaling, inputGroups, type LayerGroup, type ScaleSink } from './input-scaling';
@@ -33,10 +34,12 @@ export const awqParams = z
     /**
      * What the scale search minimises: `block`, the output of the attention for q/k/v and of
      * the MLP for gate/up (the authors' code; other groups use their layer output), or
-     * `layer`, each group's own layer outputs (from the Gram matrix, exact over all calibration tokens).
+     * `layer`, each group's own layer outputs (from the Gram matrix, exact over all calibration tokens),
+     * or `model`, the whole model's KL against the base on calibration text with only that group
+     * quantized (awq-model-loss.ts; one forward pass over blockSequences per candidate α).
      */
-    objective: z.enum(['block', 'layer']).default('block'),
-    /** Calibration sequences the block objective runs on (the layer objective uses all). */
+    objective: z.enum(['block', 'layer', 'model']).default('block'),
+    /** Calibration sequences the block and model objectives run on (the layer objective uses all). */
     blockSequences: z.number().int().min(1).default(16),
     /** Fold 1/s into the preceding norm or linear layer where possible; false = always an explicit Mul. */
     fold: z.boolean().default(true),
@@ -72,31 +75,37 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
     }
   }
   const blockIo = targets.length ? await captureBlockIo(model, targets, ctx.calibration, params.blockSequences) : undefined;
-  for (const [k, g] of groups.entries()) {
-    throwIfCanceled(ctx.signal, ID);
-    const s = stats.get(g.layers[0]!.name)!;
-    const cols = g.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
-    const w = new Float32Array(g.inFeatures * cols);
-    let off = 0;
-    for (const l of g.layers) {
-      const v = tensorToFloat32(l.layer.weight);
-      const n = l.layer.outFeatures;
-      for (let r = 0; r < g.inFeatures; r++) w.set(v.subarray(r * n, (r + 1) * n), r * cols + off);
-      off += n;
+  const modelLoss = params.objective === 'model' ? await openModelLoss(model, sel.selected, ctx.calibration.sequences.slice(0, params.blockSequences)) : undefined;
+  try {
+    for (const [k, g] of groups.entries()) {
+      throwIfCanceled(ctx.signal, ID);
+      const s = stats.get(g.layers[0]!.name)!;
+      const cols = g.layers.reduce((c, l) => c + l.layer.outFeatures, 0);
+      const w = new Float32Array(g.inFeatures * cols);
+      let off = 0;
+      for (const l of g.layers) {
+        const v = tensorToFloat32(l.layer.weight);
+        const n = l.layer.outFeatures;
+        for (let r = 0; r < g.inFeatures; r++) w.set(v.subarray(r * n, (r + 1) * n), r * cols + off);
+        off += n;
+      }
+      const meanAbs = Float32Array.from(s.sumAbs, (x) => x / s.count);
+      const target = targets.find((t) => t.group === g)?.target;
+      const block = target ? await blockLoss(model, g, target, blockIo!.get(g.activation)!) : undefined;
+      const outputLoss = modelLoss ? (eff: Float32Array) => modelLoss.loss(g, eff) : block?.loss;
+      let found;
+      try {
+        found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + '), outputLoss });
+      } finally {
+        await block?.release();
+      }
+      for (const l of g.layers) alphas[l.name] = found.alpha;
+      if (found.alpha === 0) continue; // s = 1: plain RTN, nothing to move
+      scaling.add(g, found.scales);
+      ctx.onProgress(0.2 + (0.6 * (k + 1)) / groups.length, `scales for ${g.layers.map((l) => l.name).join(', ')}`);
     }
-    const meanAbs = Float32Array.from(s.sumAbs, (x) => x / s.count);
-    const target = targets.find((t) => t.group === g)?.target;
-    const block = target ? await blockLoss(model, g, target, blockIo!.get(g.activation)!) : undefined;
-    let found;
-    try {
-      found = await awqSearch(w, g.inFeatures, cols, { gram: Float32Array.from(s.gram!), meanAbs }, { spec, gridPoints: params.gridPoints, layer: g.layers.map((l) => l.name).join(' + '), outputLoss: block?.loss });
-    } finally {
-      await block?.release();
-    }
-    for (const l of g.layers) alphas[l.name] = found.alpha;
-    if (found.alpha === 0) continue; // s = 1: plain RTN, nothing to move
-    scaling.add(g, found.scales);
-    ctx.onProgress(0.2 + (0.6 * (k + 1)) / groups.length, `scales for ${g.layers.map((l) => l.name).join(', ')}`);
+  } finally {
+    await modelLoss?.release();
   }
   const out = await rewriteLinear(scaling.scaledModel(), {
     technique: ID,

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Model } from '@distillery/onnx';
-import { quantizeWeight } from '../kit/quantizer';
+import { quantizeForMatMulInteger } from '../kit/formats/matmul-integer';
 import { rewriteEmbeddings, EMBEDDING_STORAGE } from '../kit/rewrite-embedding';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { linearSelectionParams } from '../kit/select-linear';
@@ -25,7 +25,7 @@ export async function quantizeDynamicInt8(model: Model, params: DynamicInt8Param
     selection: params,
     format: 'matmul-integer',
     ctx,
-    method: (t) => ({ kind: 'quantized', weight: quantizeWeight(t.values, t.inFeatures, t.outFeatures, { bits: 7, symmetric: true }, t.name) }),
+    method: (t) => ({ kind: 'quantized', weight: quantizeForMatMulInteger(t.values, t.inFeatures, t.outFeatures, t.name) }),
   });
   const emb = rewriteEmbeddings(rewrite.model, params.embeddings);
   ctx.onProgress(1);

@@ -3,14 +3,15 @@
  * al. 2022, §4). Per layer group reading one input, s = max|X_j|^α / max|W_j|^(1-α)
  * (smoothquant.ts) from the calibration capture's per-channel max |x|; the weights' rows
  * are multiplied by s and 1/s folded into the op before them (input-scaling.ts), then
- * every weight is int8 per output channel and every activation is quantized to 8 bits
- * at run time (DynamicQuantizeLinear + MatMulInteger, the kit's matmul-integer format).
+ * every weight gets 7-bit codes (stored int8) per output channel, the matmul-integer
+ * format's grid that ORT's int16 pair sums cannot saturate, and every activation is
+ * quantized to 8 bits at run time (DynamicQuantizeLinear + MatMulInteger).
  */
 import { z } from 'zod';
 import { tensorToFloat32, type Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { captureActivations } from '../kit/capture-activations';
-import { quantizeWeight } from '../kit/quantizer';
+import { quantizeForMatMulInteger } from '../kit/formats/matmul-integer';
 import { rewriteLinear } from '../kit/rewrite-linear';
 import { linearSelectionParams, noLayerMatched, selectLinearLayers } from '../kit/select-linear';
 import { InputScaling, inputGroups, type ScaleSink } from './input-scaling';
@@ -47,7 +48,7 @@ export async function quantizeSmoothQuant(model: Model, params: SmoothQuantParam
     format: 'matmul-integer',
     ctx: { ...ctx, onProgress: (f, m) => ctx.onProgress(0.5 + 0.5 * f, m) },
     method: (t) => {
-      return { kind: 'quantized', weight: quantizeWeight(scaling.scaleWeight(t), t.inFeatures, t.outFeatures, { bits: 8, symmetric: true }, t.name) };
+      return { kind: 'quantized', weight: quantizeForMatMulInteger(scaling.scaleWeight(t), t.inFeatures, t.outFeatures, t.name) };
     },
   });
   const count = (kind: ScaleSink['kind']) => scaling.count(kind);

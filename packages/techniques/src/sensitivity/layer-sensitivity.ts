@@ -5,17 +5,20 @@
  * perplexity change (the one-layer-at-a-time measurement of HAWQ/ZeroQ-style mixed
  * precision, e.g. Dong et al. 2019 "HAWQ", §3, with KL on real text in place of the
  * Hessian spectrum). Mixed precision reads the table; runs store it with their report.
+ * All probes share one ORT session whose selected weights are graph inputs
+ * (kit/weight-inputs.ts): a probe feeds the base weights with its layer's changed
+ * (dequantized or masked) values, and the base's distribution is scored once.
  */
 import type { Model } from '@distillery/onnx';
 import { z } from 'zod';
-import { calibrationBase, klOnCalibration, type CalibrationDivergence } from '@distillery/eval';
-import { bitsPerWeight, quantizeWeight } from '../kit/quantizer';
-import { rewriteLinear } from '../kit/rewrite-linear';
+import { calibrationBase, klWithScorer, openScorer, type CalibrationDivergence } from '@distillery/eval';
+import type { ort } from '@distillery/onnx';
+import { bitsPerWeight, dequantizeWeight, quantizeWeight } from '../kit/quantizer';
+import { checkFinite, targetOf } from '../kit/rewrite-linear';
+import { weightFeed, weightsAsInputs } from '../kit/weight-inputs';
 import { noLayerMatched, selectLinearLayers, type LinearSelectionInput, type SelectedLayer } from '../kit/select-linear';
-import type { LinearResult } from '../kit/linear-result';
 import { magnitudeMask } from '../prune/magnitude';
 import { applyMask } from '../prune/prune-layers';
-import { quietContext } from '../technique';
 import { throwIfCanceled } from '../canceled';
 
 export type SensitivityProbe = { bits: number } | { sparsity: number };
@@ -81,14 +84,15 @@ export function sensitivityRow(layer: string, weights: number, probe: Sensitivit
   };
 }
 
-function probeResult(l: SelectedLayer, values: Float32Array, probe: SensitivityProbe, opts: SensitivityOptions): { result: LinearResult; bpw: number | null } {
+/** The layer's weight under the probe, as the float values the model computes with. */
+function probeValues(l: SelectedLayer, values: Float32Array, probe: SensitivityProbe, opts: SensitivityOptions): { values: Float32Array; bpw: number | null } {
   const { inFeatures: rows, outFeatures: cols } = l.layer;
   if ('bits' in probe) {
     const weight = quantizeWeight(values, rows, cols, { bits: probe.bits, symmetric: opts.symmetric, groupSize: opts.groupSize }, l.name);
-    return { result: { kind: 'quantized', weight }, bpw: bitsPerWeight(weight) };
+    return { values: dequantizeWeight(weight), bpw: bitsPerWeight(weight) };
   }
   const mask = magnitudeMask(values, rows, cols, { kind: 'unstructured', sparsity: probe.sparsity }, l.name);
-  return { result: { kind: 'dense', values: applyMask(Float32Array.from(values), mask) }, bpw: null };
+  return { values: applyMask(Float32Array.from(values), mask), bpw: null };
 }
 
 export async function measureSensitivity(model: Model, sequences: readonly ArrayLike<number>[], opts: SensitivityOptions): Promise<SensitivityTable> {
@@ -96,29 +100,30 @@ export async function measureSensitivity(model: Model, sequences: readonly Array
   if (!opts.probes.length) throw new Error(`${technique}: no probes (bits or sparsity) to measure`);
   const sel = selectLinearLayers(model, opts.selection ?? {});
   if (!sel.selected.length) throw noLayerMatched(technique, model, sel);
+  const targets = sel.selected.map((l) => targetOf(l));
+  for (const t of targets) checkFinite(technique, t);
   const base = await calibrationBase(model, sequences);
+  const probed = weightsAsInputs(model, sel.selected);
+  const baseFeeds: Record<string, ort.Tensor> = Object.fromEntries(probed.inputs.map((w, i) => [w.input, weightFeed(w, targets[i]!.values)]));
+  let feeds = baseFeeds;
+  const scorer = await openScorer(probed.model, { withBase: true, inputs: { names: probed.inputs.map((w) => w.input), feeds: () => feeds } });
   const rows: SensitivityRow[] = [];
   const total = sel.selected.length * opts.probes.length;
-  const ctx = quietContext(opts.signal ? { signal: opts.signal } : {});
-  for (const l of sel.selected) {
-    for (const probe of opts.probes) {
-      throwIfCanceled(ctx.signal, technique);
-      let bpw: number | null = null;
-      const candidate = await rewriteLinear(model, {
-        technique,
-        layers: [l],
-        format: 'dequantize-linear',
-        ctx,
-        method: (t) => {
-          const p = probeResult(l, t.values, probe, opts);
-          bpw = p.bpw;
-          return p.result;
-        },
-      });
-      const d = await klOnCalibration(base, candidate.model, sequences, { signal: opts.signal });
-      rows.push(sensitivityRow(l.name, l.layer.inFeatures * l.layer.outFeatures, probe, bpw, d));
-      opts.onProgress?.(rows.length / total, `${l.name} ${'bits' in probe ? `${probe.bits} bits` : `${probe.sparsity * 100}% pruned`}`);
+  const signal = opts.signal ?? new AbortController().signal;
+  try {
+    for (const [i, l] of sel.selected.entries()) {
+      const w = probed.inputs[i]!;
+      for (const probe of opts.probes) {
+        throwIfCanceled(signal, technique);
+        const p = probeValues(l, targets[i]!.values, probe, opts);
+        feeds = { ...baseFeeds, [w.input]: weightFeed(w, p.values) };
+        const d = await klWithScorer(base, scorer, sequences, { signal: opts.signal });
+        rows.push(sensitivityRow(l.name, l.layer.inFeatures * l.layer.outFeatures, probe, p.bpw, d));
+        opts.onProgress?.(rows.length / total, `${l.name} ${'bits' in probe ? `${probe.bits} bits` : `${probe.sparsity * 100}% pruned`}`);
+      }
     }
+  } finally {
+    await scorer.release();
   }
   return { rows, basePerplexity: Math.exp(base.nll), tokens: sequences.length * (sequences[0]!.length - 1) };
 }

@@ -9,9 +9,20 @@
  */
 import type { LinearWeight } from '../../linear-weights';
 import type { LinearEdit } from '../linear-edit';
-import { QuantSpecError, signedCodes, type QuantizedWeight } from '../quantizer';
+import { QuantSpecError, quantizeWeight, signedCodes, type QuantSpec, type QuantizedWeight } from '../quantizer';
 
 const FLOAT = 1;
+
+/**
+ * The grid every technique writing this format quantizes its weights on: 7-bit symmetric
+ * codes, one scale per output channel (quantize_dynamic's reduce_range, see above).
+ */
+export const MATMUL_INTEGER_WEIGHT_SPEC: Readonly<QuantSpec> = Object.freeze({ bits: 7, symmetric: true });
+
+/** A [rows, cols] weight on MATMUL_INTEGER_WEIGHT_SPEC, ready for writeMatMulInteger. */
+export function quantizeForMatMulInteger(values: Float32Array, rows: number, cols: number, layer: string): QuantizedWeight {
+  return quantizeWeight(values, rows, cols, { ...MATMUL_INTEGER_WEIGHT_SPEC }, layer);
+}
 
 export function writeMatMulInteger(edit: LinearEdit, layer: LinearWeight, qw: QuantizedWeight): void {
   if (qw.floatZeros) throw new QuantSpecError('format', `${layer.matmuls[0]!.name}: format "matmul-integer" stores integer zero points only; real-valued zero points (HQQ) need format "matmulnbits"`);
