@@ -5,7 +5,8 @@
  * are not plain float initializers of the expected shape (quantized, factorized) are
  * refused, naming each one.
  */
-import { tensorToFloat32, type Model, type Tensor } from '@distillery/onnx';
+import type { Model } from '@distillery/onnx';
+import { floatCopy } from '../decoder/weights-from-model';
 import { readGpt2Config } from './build-gpt2';
 import { gpt2WeightShapes, type Gpt2Config, type Gpt2Weights } from './gpt2-config';
 
@@ -14,12 +15,6 @@ export interface Gpt2FromModel {
   weights: Gpt2Weights;
   /** The storage type found (float16 when any weight was half). */
   weightDtype: 'float32' | 'float16';
-}
-
-function floatCopy(t: Tensor): Float32Array {
-  // tensorToFloat32 copies, so the result never aliases the model's bytes.
-  const raw = t.raw.byteOffset % 4 === 0 ? t.raw : new Uint8Array(t.raw);
-  return tensorToFloat32({ ...t, raw });
 }
 
 export function gpt2WeightsFromModel(model: Model): Gpt2FromModel {

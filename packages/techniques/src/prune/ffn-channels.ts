@@ -39,19 +39,25 @@ export interface StructuredResult {
   kept: number[][];
 }
 
+/** Refuses a kept size that removes every channel or none, and importance of the wrong shape. */
+function checkFfnTarget(F: number, nLayers: number, importance: ArrayLike<number>[], keep: number, what: string): void {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels would remove every channel of the MLP`);
+  if (keep >= F) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels removes nothing`);
+  if (importance.length !== nLayers) throw new Error(`${what}: importance for ${importance.length} layers, the model has ${nLayers}`);
+  importance.forEach((imp, i) => {
+    if (imp.length !== F) throw new Error(`${what}: layer ${i} has ${imp.length} channel scores, expected ${F}`);
+  });
+}
+
 /** Keep `keep` channels per layer by `importance[layer][channel]`. */
 export function pruneFfnChannels(config: DecoderConfig, weights: DecoderWeights, importance: ArrayLike<number>[], keep: number, what = 'prune.ffn-channels'): StructuredResult {
   const F = config.ffnSize;
   const D = config.hiddenSize;
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels would remove every channel of the MLP`);
-  if (keep >= F) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels removes nothing`);
-  if (importance.length !== config.nLayers) throw new Error(`${what}: importance for ${importance.length} layers, the model has ${config.nLayers}`);
+  checkFfnTarget(F, config.nLayers, importance, keep, what);
   const out: DecoderWeights = new Map(weights);
   const kept: number[][] = [];
   for (let i = 0; i < config.nLayers; i++) {
-    const imp = importance[i]!;
-    if (imp.length !== F) throw new Error(`${what}: layer ${i} has ${imp.length} channel scores, expected ${F}`);
-    const idx = topIndices(imp, keep);
+    const idx = topIndices(importance[i]!, keep);
     kept.push(idx);
     const p = layerPrefix(i);
     out.set(`${p}.mlp.gate_proj.weight`, selectColumns(weights.get(`${p}.mlp.gate_proj.weight`)!, D, F, idx));
@@ -68,15 +74,11 @@ export function pruneFfnChannels(config: DecoderConfig, weights: DecoderWeights,
 export function pruneGpt2FfnChannels(config: Gpt2Config, weights: Gpt2Weights, importance: ArrayLike<number>[], keep: number, what = 'prune.ffn-channels'): { config: Gpt2Config; weights: Gpt2Weights; kept: number[][] } {
   const F = config.ffnSize;
   const D = config.hiddenSize;
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels would remove every channel of the MLP`);
-  if (keep >= F) throw new Error(`${what}: keeping ${keep} of ${F} FFN channels removes nothing`);
-  if (importance.length !== config.nLayers) throw new Error(`${what}: importance for ${importance.length} layers, the model has ${config.nLayers}`);
+  checkFfnTarget(F, config.nLayers, importance, keep, what);
   const out: Gpt2Weights = new Map(weights);
   const kept: number[][] = [];
   for (let i = 0; i < config.nLayers; i++) {
-    const imp = importance[i]!;
-    if (imp.length !== F) throw new Error(`${what}: layer ${i} has ${imp.length} channel scores, expected ${F}`);
-    const idx = topIndices(imp, keep);
+    const idx = topIndices(importance[i]!, keep);
     kept.push(idx);
     const p = `${gpt2BlockPrefix(i)}.mlp`;
     out.set(`${p}.c_fc.weight`, selectColumns(weights.get(`${p}.c_fc.weight`)!, D, F, idx));
