@@ -79,7 +79,7 @@ export async function runTechniqueTask(input: TechniqueTaskInput): Promise<Threa
     const out = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(out).set(bytes);
     const outConfig = readDecoderConfig(result.model);
-    // Weight techniques keep a GPT-2 model's shape, so its config.json still describes it.
+    // A GPT-2 model's config.json is written from the config it carries (structured pruning rebuilds it with the new n_inner / n_layer).
     const gpt2 = outConfig ? undefined : readGpt2Config(result.model);
     return {
       ok: true,

@@ -101,7 +101,7 @@ export interface TechniqueTaskOutput {
   report: TechniqueReport;
   parameters: number;
   series: SeriesPoint[];
-  /** The output's config.json (Hugging Face LlamaConfig) when it is a decoder; stored on its model row. */
+  /** The output's config.json (Hugging Face LlamaConfig or GPT2Config) when it is a decoder; stored on its model row. */
   decoderConfig: Record<string, unknown> | null;
   /** The calibration set the technique received: its sha256 and the bytes the run stores. */
   calibration?: { sha256: string; bytes: Uint8Array };

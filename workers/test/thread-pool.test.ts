@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
-import { decodeModel, serializeModel } from '@distillery/onnx';
+import { buildDecoder, buildGpt2, decoderPreset, initDecoderWeights, initGpt2Weights, parseGpt2Config, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { decodeModel, inspectModel, serializeModel } from '@distillery/onnx';
 import { splitBundledCorpora } from '@distillery/data';
 import { defaultSuiteSettings, type SuiteSettings } from '@distillery/eval';
 import { CancelFlag } from '../src/cancel-flag';
@@ -50,6 +50,20 @@ describe('thread pool', () => {
     expect(model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(15);
     expect(out.value.report.layersQuantized).toBe(15);
     expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('prunes a block of a GPT-2 in a thread and hands back its config.json with the new n_layer', async () => {
+    const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 41, hiddenSize: 32, nLayers: 3, nHeads: 4, ffnSize: 64, maxPositions: 32 });
+    const gpt2 = serializeModel(buildGpt2(c, initGpt2Weights(c, 4, 0.1))).model;
+    const input = new ArrayBuffer(gpt2.byteLength);
+    new Uint8Array(input).set(gpt2);
+    const out = await pool.runTechnique({ model: input, techniqueId: 'prune.blocks', params: { blocks: [1] }, tokenizerJson: null }, { cancel: new CancelFlag(), onProgress: () => undefined });
+    if (!out.ok) throw new Error(out.message);
+    expect(out.value.decoderConfig).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_inner: 64, n_head: 4, n_embd: 32 });
+    // A GPT-2 block holds 4 D^2 + 2 D F + 9 D + F parameters (D = 32, F = 64: 8 D^2 + 11 D); the graph's few constants count on both sides.
+    const before = inspectModel(decodeModel(gpt2)).parameterCount;
+    expect(before - out.value.parameters).toBe(8 * 32 * 32 + 11 * 32);
+    expect((out.value.report.paramsBefore as number) - (out.value.report.paramsAfter as number)).toBe(8 * 32 * 32 + 11 * 32);
   });
 
   it('reports bad parameters as an invalid outcome, naming the field', async () => {

@@ -64,6 +64,7 @@ export * from './prune/attention-heads';
 export * from './prune/embedding-width';
 export * from './prune/sparse-storage';
 export * from './prune/decoder-rebuild';
+export * from './prune/gpt2-rebuild';
 export * from './prune/block-influence';
 export * from './prune/prune-layers';
 export * from './lowrank/lowrank-layers';

@@ -123,22 +123,22 @@ describe('techniques on contrib-op graphs', () => {
     expect(relError(await logits(halfPruned.model), halfRef)).toBeGreaterThan(0);
   });
 
-  it('structured pruning refuses an imported GPT-2, saying what it found and what applies instead', async () => {
+  it('head and width pruning refuse an imported GPT-2, saying what is missing and what applies instead; FFN and block pruning rebuild it', async () => {
     const c = parseGpt2Config({ arch: 'gpt2', vocabSize: 41, hiddenSize: 32, nLayers: 2, nHeads: 4, ffnSize: 128, maxPositions: 32 });
+    const applies = 'prune.ffn-channels, prune.blocks, prune.magnitude and quantize.rtn-int8 apply to it';
     for (const weightDtype of ['float32', 'float16'] as const) {
       const model = buildGpt2(c, initGpt2Weights(c, 5, 0.1), { weightDtype });
-      const cases: [string, unknown][] = [
-        ['prune.width', { ratio: 0.25 }],
-        ['prune.ffn-channels', { ratio: 0.25 }],
-        ['prune.heads', { groups: 1 }],
-        ['prune.blocks', { blocks: [1] }],
+      const cases: [string, unknown, string][] = [
+        ['prune.width', { ratio: 0.25 }, "pruning GPT-2's embedding width is not built"],
+        ['prune.heads', { groups: 1 }, "GPT-2's config.json has no head size of its own"],
       ];
-      for (const [id, params] of cases) {
-        await expect(apply(id, model, params), `${id} ${weightDtype}`).rejects.toThrow(
-          `${id}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and structured pruning rebuilds Llama-style decoders only; prune.magnitude and quantize.rtn-int8 apply to it`,
-        );
+      for (const [id, params, missing] of cases) {
+        const refused = apply(id, model, params);
+        await expect(refused, `${id} ${weightDtype}`).rejects.toThrow(`${id}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and ${missing}`);
+        await expect(refused, `${id} ${weightDtype}`).rejects.toThrow(applies);
       }
+      const blocks = await apply('prune.blocks', model, { blocks: [1] });
+      expect(readGpt2Config(blocks.model)).toEqual({ ...c, nLayers: 1 });
     }
   });
 });
-

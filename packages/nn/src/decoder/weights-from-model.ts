@@ -50,7 +50,8 @@ export interface DecoderFromModel {
   quantized: Map<string, WeightQuantization>;
 }
 
-function floatCopy(t: Tensor): Float32Array {
+/** float32 values of a float32/float16 initializer, never aliasing the model's bytes (the GPT-2 reader shares it). */
+export function floatCopy(t: Tensor): Float32Array {
   // tensorToFloat32 copies, so the result never aliases the model's bytes.
   const raw = t.raw.byteOffset % 4 === 0 ? t.raw : new Uint8Array(t.raw);
   return tensorToFloat32({ ...t, raw });

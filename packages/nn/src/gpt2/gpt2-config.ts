@@ -36,6 +36,16 @@ export function parseGpt2Config(input: unknown): Gpt2Config {
 /** Weights by checkpoint name, [in, out] for Conv1D, row-major float32. */
 export type Gpt2Weights = Map<string, Float32Array>;
 
+/** `transformer.h.3`: the checkpoint name prefix of block i. */
+export const gpt2BlockPrefix = (i: number): string => `transformer.h.${i}`;
+
+/** Number of scalar parameters (the LM head is tied to wte and counted once). */
+export function gpt2ParameterCount(c: Gpt2Config): number {
+  let n = 0;
+  for (const shape of gpt2WeightShapes(c).values()) n += shape.reduce((a, d) => a * d, 1);
+  return n;
+}
+
 /** Every weight of the model with its checkpoint shape, in checkpoint order. */
 export function gpt2WeightShapes(c: Gpt2Config): Map<string, number[]> {
   const D = c.hiddenSize;
@@ -44,7 +54,7 @@ export function gpt2WeightShapes(c: Gpt2Config): Map<string, number[]> {
     ['transformer.wpe.weight', [c.maxPositions, D]],
   ]);
   for (let i = 0; i < c.nLayers; i++) {
-    const p = `transformer.h.${i}`;
+    const p = gpt2BlockPrefix(i);
     shapes.set(`${p}.ln_1.weight`, [D]).set(`${p}.ln_1.bias`, [D]);
     shapes.set(`${p}.attn.c_attn.weight`, [D, 3 * D]).set(`${p}.attn.c_attn.bias`, [3 * D]);
     shapes.set(`${p}.attn.c_proj.weight`, [D, D]).set(`${p}.attn.c_proj.bias`, [D]);

@@ -61,7 +61,12 @@ export type HeadsParams = z.output<typeof headsParams>;
 
 export async function pruneHeads(model: Model, params: HeadsParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.heads';
-  const parts = decoderParts(model, what);
+  // Not a missing feature of this code alone: a model with fewer heads of the same size has no GPT-2 config.json.
+  const parts = decoderParts(
+    model,
+    what,
+    "GPT-2's config.json has no head size of its own (head_dim = n_embd / n_head, and c_attn is n_embd -> 3 x n_embd), so a GPT-2 with fewer heads cannot be described or loaded as GPT-2",
+  );
   const { nKvHeads, nHeads } = parts.config;
   const keep = nKvHeads - params.groups;
   if (keep < 1) throw new Error(`${what}: removing ${params.groups} of ${nKvHeads} KV head groups would prune every head of a layer`);

@@ -18,12 +18,16 @@ export interface DecoderParts {
   weightDtype: 'float32' | 'float16';
 }
 
-/** The float decoder inside a model; GPT-2, quantized or factorized models are refused saying what was found. */
-export function decoderParts(model: Model, technique: string): DecoderParts {
+/**
+ * The float decoder inside a model; quantized or factorized models are refused saying what
+ * was found, and so is a GPT-2 model, with `gpt2Refusal` saying what the technique lacks for
+ * it (methods that handle GPT-2 read it with gpt2Parts first).
+ */
+export function decoderParts(model: Model, technique: string, gpt2Refusal = 'this technique rebuilds Llama-style decoders only'): DecoderParts {
   if (readGpt2Config(model) !== undefined) {
     throw new Error(
-      `${technique}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and structured pruning rebuilds Llama-style decoders only; ` +
-        'prune.magnitude and quantize.rtn-int8 apply to it',
+      `${technique}: this is a GPT-2 model (LayerNorm, learned positions, fused c_attn), and ${gpt2Refusal}; ` +
+        'prune.ffn-channels, prune.blocks, prune.magnitude and quantize.rtn-int8 apply to it',
     );
   }
   let read;

@@ -71,7 +71,11 @@ export type WidthParams = z.output<typeof widthParams>;
 
 export async function pruneWidth(model: Model, params: WidthParams, ctx: TechniqueContext): Promise<TechniqueResult> {
   const what = 'prune.width';
-  const parts = decoderParts(model, what);
+  const parts = decoderParts(
+    model,
+    what,
+    "pruning GPT-2's embedding width is not built (n_embd also sets the head size n_embd / n_head, and the learned position table and every LayerNorm would have to shrink with it)",
+  );
   const D = parts.config.hiddenSize;
   const keep = params.keep ?? D - Math.round(params.ratio! * D);
   if (keep < 1) throw new Error(`${what}: removing ${D - keep} of ${D} hidden dimensions would remove the whole embedding width`);
