@@ -5,8 +5,8 @@
  * import job writes, as MB/s of source read, against plainly reading the same bytes in the
  * same run; each in a process of its own so the peak RSS is the step's, reported over the
  * ONNX file's size, next to the same conversion holding the whole model before writing it,
- * and the import thread's upload path (conversion, then the ONNX bytes read back for the
- * store) with and without the whole upload held in memory first. Then the tokenizers
+ * and the import job's upload path (the thread's conversion and checks, then the ONNX file
+ * streamed into an artifact store) with and without the whole upload held in memory first. Then the tokenizers
  * suite's encoding rows (byte-level and SentencePiece-style against
  * @huggingface/tokenizers, identical ids).
  */
