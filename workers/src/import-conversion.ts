@@ -72,9 +72,9 @@ export async function convertUpload(format: FileFormat, input: UploadInput, outF
   try {
     const converted = await convertFormat(format, input);
     if (converted === null) return null;
-    // The sources read the upload's files now, one weight at a time, and each is dropped once written.
     // The graph first: a bad one fails before any weight is read.
     const summary = checkDeferredModel(converted.onnx);
+    // The sources read the upload's files now, one weight at a time, and each is dropped once written.
     const bytes = await writeDeferredModel(finiteSources(converted.onnx), outFile);
     const size = (await stat(outFile)).size;
     if (size !== bytes) throw new Error(`${path.basename(outFile)} holds ${size} bytes after writing ${bytes}`);

@@ -8,7 +8,8 @@
  * as written), then the worker's streaming put of the ONNX file into an artifact store in OUT;
  * `upload-held` is that with the whole upload read into memory first and kept, as the worker
  * handled GGUF and llama2.c uploads before converting from a file;
- * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces.
+ * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces; `idle`
+ * does nothing, so its peak is what Node and the modules loaded here take before any work.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -100,7 +101,7 @@ function peakRssMB(): number {
 const [mode, source, out] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 const bytes =
-  mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
+  mode === 'idle' ? 0 : mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const result: ImportChildResult = { seconds, bytes, maxRssMB: peakRssMB() };
 if (mode === 'upload-held' && kept.length === 0) throw new Error('the held upload path kept nothing');
