@@ -3,37 +3,23 @@
  * the bytes, a Hugging Face safetensors folder is converted from the import's folder
  * (config.json and shards live there), a llama2.c checkpoint (with the tokenizer.bin beside
  * it on server-side imports) and a GGUF file from the worker's scratch copy of the upload,
- * read one tensor at a time. The ONNX model is written to a scratch file one weight at a time
- * and read back as the bytes to store, so the thread holds the serialized model once, not
- * the upload, the weights, the model and its encoding.
+ * read one tensor at a time. The ONNX model is written to the file the worker names, one
+ * weight at a time, each checked finite as it passes; the graph is validated without its
+ * weights and the worker streams the file into the store, so no one holds the serialized
+ * model: peak memory is the largest tensor or two, not the model.
  */
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { convertGguf, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
 import { writeDeferredModel } from '@distillery/onnx';
-import { ModelRejectedError } from './model-validation';
+import { checkDeferredModel, finiteSources, ModelRejectedError, type ModelSummary } from './model-validation';
 
-/** A conversion: what it made, and the ONNX file's bytes in an ArrayBuffer of their own (to hand to the worker without a copy). */
+/** A conversion: what it made (its graph, weights as placeholders), the ONNX file it was written to, and the checked model's summary. */
 export interface ConvertedUpload {
   converted: ConvertedModel;
-  onnx: ArrayBuffer;
-}
-
-async function readWhole(file: string): Promise<ArrayBuffer> {
-  const handle = await open(file, 'r');
-  try {
-    const out = new ArrayBuffer((await handle.stat()).size);
-    const bytes = new Uint8Array(out);
-    for (let done = 0; done < bytes.byteLength; ) {
-      const n = (await handle.read(bytes, done, bytes.byteLength - done, done)).bytesRead;
-      if (n === 0) throw new Error(`${file} ended after ${done} of ${bytes.byteLength} bytes`);
-      done += n;
-    }
-    return out;
-  } finally {
-    await handle.close();
-  }
+  file: string;
+  bytes: number;
+  summary: ModelSummary;
 }
 
 export interface UploadInput {
@@ -77,22 +63,27 @@ async function convertFormat(format: FileFormat, input: UploadInput): Promise<Co
   }
 }
 
-/** The converted model and its ONNX bytes for a safetensors, llama2.c or GGUF upload; null when the bytes are ONNX (or unknown: ONNX decoding then says why). */
-export async function convertUpload(format: FileFormat, input: UploadInput): Promise<ConvertedUpload | null> {
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-'));
+/**
+ * Converts a safetensors, llama2.c or GGUF upload into the ONNX file `outFile` and checks it
+ * like any import (checkModel's checks, weights as they are written); a failed conversion
+ * or check leaves no file. Null when the bytes are ONNX (or unknown: ONNX decoding then says why).
+ */
+export async function convertUpload(format: FileFormat, input: UploadInput, outFile: string): Promise<ConvertedUpload | null> {
   try {
     const converted = await convertFormat(format, input);
     if (converted === null) return null;
-    // The sources read the upload's files now, one weight at a time.
-    const file = path.join(scratch, 'model.onnx');
-    await writeDeferredModel(converted.onnx, file);
-    return { converted, onnx: await readWhole(file) };
+    // The graph first: a bad one fails before any weight is read.
+    const summary = checkDeferredModel(converted.onnx);
+    // The sources read the upload's files now, one weight at a time, and each is dropped once written.
+    const bytes = await writeDeferredModel(finiteSources(converted.onnx), outFile);
+    const size = (await stat(outFile)).size;
+    if (size !== bytes) throw new Error(`${path.basename(outFile)} holds ${size} bytes after writing ${bytes}`);
+    return { converted, file: outFile, bytes, summary };
   } catch (error) {
+    await rm(outFile, { force: true });
     if (error instanceof FormatError) throw new ModelRejectedError(`${format}: ${error.message}`);
     // Name the upload, not its scratch copy.
     if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
     throw error;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,8 @@
  * the team's pending upload of those bytes and asks blob-references whether the bytes may
  * go, so it never deletes what another model, tokenizer, run or team still uses.
  */
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ArtifactNotFoundError, folderFilesProblem, MAX_FOLDER_FILES, readArtifact, readArtifactHead, type ArtifactStore, type FolderFile, type PutResult } from '@distillery/artifacts';
 import { deleteBlobIfUnreferenced, lockBlob, tokenizerArtifact, type Model, type Prisma, type PrismaClient } from '@distillery/db';
@@ -143,17 +144,25 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const sourceDir = hfUpload ? scratch!.dir : attempt.sourceDir;
     const modelFile = copyName !== null ? path.join(scratch!.dir, copyName) : null;
     const fromFolder = sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
+    // A conversion writes its ONNX file here; it is hashed and stored as a stream, never read whole.
+    const out = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-out-'));
     let outcome;
-    try {
-      const bytes = fromFolder || modelFile !== null ? head : await readBlob(store, model.sha256, 'the uploaded model');
-      outcome = await deps.pool.importModel({ model: exactBuffer(bytes), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format }, { cancel: new CancelFlag(), onProgress: () => {} });
-    } finally {
-      await scratch?.remove();
-    }
-    if (!outcome.ok) throw new ImportRejectedError(outcome.message);
-    const summary = outcome.value;
     let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
-    if (summary.inlineModel !== null) stored = await store.put(new Uint8Array(summary.inlineModel));
+    try {
+      try {
+        const bytes = fromFolder || modelFile !== null ? head : await readBlob(store, model.sha256, 'the uploaded model');
+        const job = { model: exactBuffer(bytes), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format, outFile: path.join(out, 'model.onnx') };
+        outcome = await deps.pool.importModel(job, { cancel: new CancelFlag(), onProgress: () => {} });
+      } finally {
+        await scratch?.remove();
+      }
+      if (!outcome.ok) throw new ImportRejectedError(outcome.message);
+      if (outcome.value.modelFile !== null) stored = await store.putFile(outcome.value.modelFile);
+      else if (outcome.value.inlineModel !== null) stored = await store.put(new Uint8Array(outcome.value.inlineModel));
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+    const summary = outcome.value;
     // A conversion's tokenizer (llama2.c's tokenizer.bin as tokenizer.json) becomes the model's when it has none.
     const madeTokenizer = tokenizerSha === null && summary.tokenizerJson !== null ? await store.put(new TextEncoder().encode(summary.tokenizerJson)) : null;
     const ready = await prisma.$transaction(async (tx) => {

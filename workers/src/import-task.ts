@@ -2,15 +2,16 @@
  * Model import inside a Piscina thread: the format is read from the bytes; safetensors and
  * llama2.c are converted to our ONNX decoder first (import-conversion.ts). Then decode,
  * validate, refuse non-finite weights, check the tokenizer, count parameters, and report
- * {format, architecture, parameters, dtypes, tokenizer kind, warnings}. A model that was
- * converted or needed external data files comes back serialized, since the store holds
+ * {format, architecture, parameters, dtypes, tokenizer kind, warnings}. A converted model
+ * is written to the worker's outFile and checked without reading its weights back; an ONNX
+ * upload that needed external data files comes back serialized, since the store holds
  * single files.
  */
 import { tokenizerReport, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { decodeModel, inspectModel, serializeModel, type Model } from '@distillery/onnx';
+import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
 import { convertUpload, type ConvertedUpload } from './import-conversion';
-import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError } from './model-validation';
+import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError, type ModelSummary } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
 
@@ -53,27 +54,27 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
     ctx.onProgress(0, `reading ${format}`);
     let upload: ConvertedUpload | null;
     try {
-      upload = await convertUpload(format, { sourceDir: input.sourceDir, modelFile: input.modelFile, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress });
+      upload = await convertUpload(format, { sourceDir: input.sourceDir, modelFile: input.modelFile, tokenizerJson: input.tokenizerJson, onProgress: ctx.onProgress }, input.outFile);
     } catch (error) {
       if (error instanceof ModelRejectedError) throw error;
       throw new ModelRejectedError(`${format}: ${(error as Error).message ?? String(error)}`);
     }
     const converted = upload?.converted ?? null;
     let model: Model;
+    let summary: ModelSummary;
     let inline: ArrayBuffer | null = null;
     if (upload !== null) {
-      // Decoding keeps views of the bytes, so the model and the bytes to store are one copy.
-      inline = upload.onnx;
-      model = decodeModel(new Uint8Array(inline));
-      ctx.onProgress(0.75, 'validating the converted model');
+      // The graph as written, its weights placeholders: convertUpload checked them as they were written.
+      model = upload.converted.onnx.model;
+      summary = upload.summary;
     } else {
       ctx.onProgress(0, 'decoding');
       const decoded = decodeForImport(bytes, input.sourceDir ?? undefined);
       model = decoded.model;
       if (decoded.usesExternalData) inline = exactBuffer(serializeModel(model).model);
       ctx.onProgress(0.5, 'validating');
+      summary = checkModel(model);
     }
-    const summary = checkModel(model);
     const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
     if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
     const report = converted?.report ?? onnxReport(model, input.tokenizerJson);
@@ -83,6 +84,7 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
       value: {
         ...summary,
         inlineModel: inline,
+        modelFile: upload?.file ?? null,
         decoderConfig: converted ? (converted.hfConfig as unknown as Record<string, unknown>) : decoderConfigOf(model),
         report,
         // A tokenizer the conversion made or found (llama2.c's tokenizer.bin, a folder's tokenizer.json), for the worker to store.

@@ -80,6 +80,8 @@ export interface ImportTaskInput extends ThreadTaskBase {
   modelFile: string | null;
   /** Read from the upload's first bytes by the worker (which then sends only those when the folder is converted). */
   format: FileFormat;
+  /** Where a conversion writes the ONNX file (in a scratch folder of the worker's, which removes it). */
+  outFile: string;
 }
 
 export type ThreadTaskInput = TechniqueTaskInput | EvaluateTaskInput | ImportTaskInput;
@@ -113,6 +115,8 @@ export interface ImportTaskOutput {
   opset: number;
   /** The model with external data inlined (to be stored instead of the upload), or null. */
   inlineModel: ArrayBuffer | null;
+  /** The converted model's ONNX file (the input's outFile), for the worker to stream into the store; null when nothing was converted. */
+  modelFile: string | null;
   /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
   decoderConfig: Record<string, unknown> | null;
   /** Stored in Model.config.importReport. */

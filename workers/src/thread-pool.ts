@@ -40,7 +40,7 @@ export interface ThreadPool {
   evaluate(job: Omit<EvaluateTaskInput, 'kind' | 'progress' | 'cancel'>, hooks: TaskHooks): Promise<ThreadOutcome<EvaluateTaskOutput>>;
   /** Decode and validate an uploaded model. `model` is transferred. */
   importModel(
-    job: { model: ArrayBuffer; modelFile: string | null; tokenizerJson: string | null; sourceDir: string | null; format: FileFormat },
+    job: { model: ArrayBuffer; modelFile: string | null; tokenizerJson: string | null; sourceDir: string | null; format: FileFormat; outFile: string },
     hooks: TaskHooks,
   ): Promise<ThreadOutcome<ImportTaskOutput>>;
   /** Waits for running and queued tasks, then ends the threads. */

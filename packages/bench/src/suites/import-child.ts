@@ -3,17 +3,21 @@
  * `convert SOURCE OUT` converts a Hugging Face folder, a GGUF file or a llama2.c checkpoint
  * into the model folder OUT as the import job writes it (the ONNX streamed one tensor at a
  * time); `convert-whole SOURCE OUT` reads every weight into the model first and writes its
- * serialization, as imports did before streaming; `upload SOURCE OUT` is the import thread's
- * path for an upload: the streamed conversion, then the ONNX file read back whole (the bytes
- * handed to the store); `upload-held` is that with the whole upload read into memory first
- * and kept, as the worker handled GGUF and llama2.c uploads before converting from a file;
- * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces.
+ * serialization, as imports did before streaming; `upload SOURCE OUT` is the import job's
+ * path for an upload: the thread's convertUpload (streamed conversion, checks, weights checked
+ * as written), then the worker's streaming put of the ONNX file into an artifact store in OUT;
+ * `upload-held` is that with the whole upload read into memory first and kept, as the worker
+ * handled GGUF and llama2.c uploads before converting from a file;
+ * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces; `idle`
+ * does nothing, so its peak is what Node and the modules loaded here take before any work.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { convertGguf, convertHfFolder, convertLlama2c, fileSource, planLlama2c, readGgufHeader, SafetensorsReader, writeConvertedModel, type ConvertedModel } from '@distillery/formats';
+import { LocalArtifactStore } from '@distillery/artifacts';
+import { convertGguf, convertHfFolder, convertLlama2c, fileSource, planLlama2c, readGgufHeader, SafetensorsReader, writeConvertedModel, type ConvertedModel, type FileFormat } from '@distillery/formats';
 import { materializeModel, serializeModel } from '@distillery/onnx';
+import { convertUpload } from '@distillery/workers/import-conversion';
 
 export interface ImportChildResult {
   seconds: number;
@@ -63,10 +67,15 @@ async function upload(source: string, out: string, held: boolean): Promise<numbe
     const files = isGguf(source) || isLlama2c(source) ? [source] : (await readdir(source)).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(source, f));
     for (const f of files) kept.push(await readFile(f));
   }
-  await writeConvertedModel(await converterOf(source), out);
-  const back = await readFile(path.join(out, 'onnx', 'model.onnx'));
-  kept.push(back);
-  return back.byteLength;
+  const fromFile = isGguf(source) || isLlama2c(source);
+  const format: FileFormat = isGguf(source) ? 'gguf' : isLlama2c(source) ? 'llama2c' : 'safetensors-index';
+  await mkdir(out, { recursive: true });
+  const input = { sourceDir: fromFile ? null : source, modelFile: fromFile ? source : null, tokenizerJson: null, onProgress: () => {} };
+  const converted = await convertUpload(format, input, path.join(out, 'model.onnx'));
+  if (converted === null) throw new Error(`${source}: convertUpload converted nothing`);
+  const stored = await new LocalArtifactStore(path.join(out, 'store')).putFile(converted.file);
+  if (stored.bytes !== converted.bytes) throw new Error(`the store holds ${stored.bytes} bytes of a ${converted.bytes}-byte model`);
+  return stored.bytes;
 }
 
 async function convert(source: string, out: string, whole: boolean): Promise<number> {
@@ -92,8 +101,8 @@ function peakRssMB(): number {
 const [mode, source, out] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 const bytes =
-  mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
+  mode === 'idle' ? 0 : mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const result: ImportChildResult = { seconds, bytes, maxRssMB: peakRssMB() };
-if (mode.startsWith('upload') && kept.reduce((n, b) => n + b.byteLength, 0) < bytes) throw new Error('the upload path kept less than it produced');
+if (mode === 'upload-held' && kept.length === 0) throw new Error('the held upload path kept nothing');
 process.send?.(result);

@@ -5,8 +5,9 @@
  * import job writes, as MB/s of source read, against plainly reading the same bytes in the
  * same run; each in a process of its own so the peak RSS is the step's, reported over the
  * ONNX file's size, next to the same conversion holding the whole model before writing it,
- * and the import thread's upload path (conversion, then the ONNX bytes read back for the
- * store) with and without the whole upload held in memory first. Then the tokenizers
+ * and the import job's upload path (the thread's conversion and checks, then the ONNX file
+ * streamed into an artifact store) with and without the whole upload held in memory first,
+ * and the peak of a child that does nothing (Node and its modules). Then the tokenizers
  * suite's encoding rows (byte-level and SentencePiece-style against
  * @huggingface/tokenizers, identical ids).
  */
@@ -24,7 +25,7 @@ import type { ImportChildResult } from './import-child';
 const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
 const require = createRequire(import.meta.url);
 
-function runChild(args: ['convert' | 'convert-whole' | 'upload' | 'upload-held', string, string] | ['read', string]): Promise<ImportChildResult> {
+function runChild(args: ['convert' | 'convert-whole' | 'upload' | 'upload-held', string, string] | ['read', string] | ['idle']): Promise<ImportChildResult> {
   const mode = args[0];
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -64,6 +65,8 @@ const suite: BenchSuite = {
       await exportGguf(folder, gguf, 'f16');
       await rm(folder, { recursive: true, force: true });
       const repeats = quick ? 1 : 3;
+      // What a child peaks at before any work (Node and the modules it loads), to read the rows' peaks against.
+      const idleRssMB = (await runChild(['idle'])).maxRssMB;
       const sources = [
         ['convert-safetensors-bench-100m', dir],
         ['convert-gguf-f16-bench-100m', gguf],
@@ -119,6 +122,8 @@ const suite: BenchSuite = {
           uploadPeakRssOverOutput: round(peak(uploads) / outputMB),
           heldUploadPeakRssMB: round(peak(helds)),
           heldUploadPeakRssOverOutput: round(peak(helds) / outputMB),
+          idlePeakRssMB: round(idleRssMB),
+          uploadAboveIdleOverOutput: round((peak(uploads) - idleRssMB) / outputMB),
         });
       }
     } finally {
