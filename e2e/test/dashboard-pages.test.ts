@@ -185,7 +185,7 @@ describe('dashboard pages', () => {
     const count = page.getByTestId('runs-count');
     await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
     // Unfiltered, the trade-off plots every seeded run (the failed one has no figures).
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.getByTestId('tradeoff-slot').scrollIntoViewIfNeeded();
     await expect.poll(async () => (await plottedRunIds(page)).length, { timeout: 20_000 }).toBe(SEEDED);
 
     // Tags: exactly the eight tagged runs, in the list and in the trade-off.
