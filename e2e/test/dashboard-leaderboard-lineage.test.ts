@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshFinalMetrics } from '@distillery/db';
-import { freePort, graphql, startApiProcess, startWebProcess, startWorkerProcess, type Service } from '@distillery/services';
+import { graphql, startWorkerProcess, type Service } from '@distillery/services';
 import { WebSocket } from 'ws';
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS, openSignedIn } from '../src/browser';
 import { createWorkspace, type Workspace } from '../src/scenario';
@@ -27,8 +27,6 @@ let browser: Browser;
 let ws: Workspace;
 let seededIds: string[];
 let extraWorker: Service | undefined;
-let apiProcess: Service | undefined;
-let webProcess: Service | undefined;
 let webUrl = '';
 let liveRunIds: string[] = [];
 
@@ -40,13 +38,7 @@ const pageWidth = (page: Page) => page.evaluate(() => document.documentElement.s
 
 beforeAll(async () => {
   stack = await startStack({ web: true });
-  // Subscriptions need the API as its own process (as in production): inside the test
-  // runner, graphql-ws and the schema load different copies of graphql.
-  const apiPort = await freePort();
-  apiProcess = await startApiProcess({ port: apiPort, env: { DATABASE_URL: stack.db.url, ARTIFACTS_DIR: stack.artifactsDir, LOG_LEVEL: 'warn' } });
-  const webPort = await freePort();
-  webProcess = await startWebProcess({ port: webPort, apiUrl: `http://127.0.0.1:${apiPort}` });
-  webUrl = `http://127.0.0.1:${webPort}`;
+  webUrl = stack.webUrl!;
   ws = await createWorkspace(stack.apiUrl, 'board');
   const prisma = stack.db.prisma;
   seededIds = await seedFinishedRuns(prisma, { projectId: ws.projectId, baseModelId: ws.modelId, count: SEEDED });
@@ -64,8 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await extraWorker?.stop('SIGTERM');
-  await webProcess?.stop('SIGTERM', 10_000);
-  await apiProcess?.stop('SIGTERM');
   await stack?.close();
 });
 
@@ -118,6 +108,7 @@ describe('live updates, leaderboard and lineage pages', () => {
     await page.locator('[data-testid="run-status"][data-status="succeeded"]').first().waitFor({ timeout: 120_000 });
     // The run's events came over the socket, its change to succeeded among them.
     expect(received.some((f) => f.includes('"runEvents"') && f.includes('"succeeded"'))).toBe(true);
+    expect(await page.getByTestId('run-live').getAttribute('data-transport')).toBe('subscription');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'run-live-desktop.png'), fullPage: true });
 
     // The runs list: a run started elsewhere appears and turns succeeded from the project's events.

@@ -2,14 +2,15 @@
  * The dashboard in a real browser (Debian Chromium driven by playwright-core) against a
  * live stack: sign up, create a team and a project, upload a model with its tokenizer,
  * start an int8 run from the form prefilled with the schema's defaults, and watch it
- * succeed with its metrics (perplexity included) shown; then a short fine-tune whose loss
+ * succeed with its metrics (perplexity included) shown, its run page following it live from
+ * subscription events over the page's WebSocket (no polling fallback); then a short fine-tune whose loss
  * curve the run page plots, and the Cancel button on a queued and on a running run.
  */
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCell } from '../../apps/web/client/metric-format';
-import { graphql } from '@distillery/services';
+import { graphql, startWorkerProcess, type Service } from '@distillery/services';
 import { buildSmallDemoModel } from '../src/demo-model';
 import { uniqueEmail } from '../src/scenario';
 import { startStack, type Stack } from '../src/stack';
@@ -24,6 +25,24 @@ let page: Page;
 let projectUrl = '';
 /** A session of the browser's user, for reading what the API recorded (the browser's own is in an httpOnly cookie). */
 let apiToken = '';
+/** Replaces the stack's worker, which is stopped while a run page subscribes. */
+let worker: Service | undefined;
+
+interface RunEventFrame {
+  kind: string;
+  runId: string;
+  status: string | null;
+  progress: number | null;
+}
+
+/** The run events in graphql-ws `next` frames the page received. */
+function runEventsIn(frames: string[]): RunEventFrame[] {
+  return frames.flatMap((f) => {
+    const message = JSON.parse(f) as { type: string; payload?: { data?: { runEvents?: RunEventFrame } } };
+    const event = message.type === 'next' ? message.payload?.data?.runEvents : undefined;
+    return event ? [event] : [];
+  });
+}
 
 beforeAll(async () => {
   stack = await startStack({ web: true });
@@ -33,6 +52,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
+  await worker?.stop('SIGTERM');
   await stack?.close();
 });
 
@@ -97,10 +117,29 @@ describe('dashboard', () => {
     expect(await page.getByTestId('run-row').count()).toBe(0);
     await page.fill('#param-minSize', '0');
     expect(await page.getByTestId('param-error').count()).toBe(0);
+    // Without a worker the run waits queued until its page has subscribed, so the page sees all of it.
+    await stack.worker.stop('SIGTERM');
     await page.getByRole('button', { name: 'Start run' }).click();
-
-    // The list polls while the run is queued or running; wait for the badge to turn.
     const row = page.getByTestId('run-row').first();
+    const runId = (await row.getAttribute('data-run-id'))!;
+
+    // The run page follows the run from events over its WebSocket (relayed by the dashboard to the API).
+    const frames: string[] = [];
+    page.on('websocket', (socket) => socket.on('framereceived', (f) => frames.push(String(f.payload))));
+    await page.goto(`${web}/runs/${runId}`);
+    await page.locator('[data-testid="live-state"][data-state="live"]').waitFor();
+    worker = await startWorkerProcess({ databaseUrl: stack.db.url, artifactsDir: stack.artifactsDir, threads: 1, extraEnv: { WORKER_POLL_INTERVAL_MS: '500' } });
+    await page.locator('.page-head [data-status="succeeded"]').waitFor({ timeout: 90_000 });
+    const events = runEventsIn(frames);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.runId === runId)).toBe(true);
+    expect(events.filter((e) => e.kind === 'status').map((e) => e.status)).toEqual(['running', 'succeeded']);
+    expect(events.filter((e) => e.kind === 'step').map((e) => e.status)).toEqual(['running', 'succeeded']);
+    expect(events.some((e) => e.kind === 'progress' && (e.progress ?? 0) > 0)).toBe(true);
+    // No subscription failed over to polling on the way.
+    expect(await page.getByTestId('run-live').getAttribute('data-transport')).toBe('subscription');
+    await page.goto(projectUrl);
+
     await row.locator('[data-status="succeeded"]').waitFor({ timeout: 90_000 });
     const ratioText = await row.locator('[data-metric="ratio.size"]').innerText();
     expect(ratioText).toMatch(/^0\.\d{3}×$/);
@@ -109,7 +148,6 @@ describe('dashboard', () => {
     expect(pplText).toMatch(/^\d[\d,]*(\.\d+)?$/);
 
     // The figure shown is the one the API recorded.
-    const runId = await row.getAttribute('data-run-id');
     const { run } = await graphql<{ run: { metrics: { name: string; value: number; runStepId: string | null }[] } }>(
       stack.graphqlUrl,
       'query($id: ID!) { run(id: $id) { metrics { name value runStepId } } }',

@@ -9,12 +9,15 @@ import { useEffect, useRef, useState } from 'react';
 import { subscribe } from '../client/subscriptions';
 
 export type LiveState = 'connecting' | 'live' | 'lost';
+/** How the page learns of changes: subscription events, or polling once a subscription failed (kept after the page stops following). */
+export type LiveTransport = 'subscription' | 'polling';
 
 const COALESCE_MS = 250;
 const FALLBACK_POLL_MS = 3000;
 
-export function useLiveReload(query: string, variables: Record<string, unknown>, reload: () => Promise<unknown>, enabled = true): { state: LiveState; error: string | null } {
+export function useLiveReload(query: string, variables: Record<string, unknown>, reload: () => Promise<unknown>, enabled = true): { state: LiveState; error: string | null; transport: LiveTransport } {
   const [state, setState] = useState<LiveState>('connecting');
+  const [transport, setTransport] = useState<LiveTransport>('subscription');
   const [error, setError] = useState<string | null>(null);
   const reloadRef = useRef(reload);
   reloadRef.current = reload;
@@ -49,6 +52,7 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
       if (!timer) timer = setTimeout(() => void run(), COALESCE_MS);
     };
     setState('connecting');
+    setTransport('subscription');
     const stop = subscribe<unknown>(query, JSON.parse(key) as Record<string, unknown>, {
       next: () => schedule(),
       error: (message) => {
@@ -56,6 +60,7 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
         setError(message);
         // Without events the page would go stale: poll until the page is left.
         if (!fallback) fallback = setInterval(schedule, FALLBACK_POLL_MS);
+        setTransport('polling');
       },
       connected: () => {
         setState('live');
@@ -70,5 +75,5 @@ export function useLiveReload(query: string, variables: Record<string, unknown>,
     };
   }, [query, key, enabled]);
 
-  return { state, error };
+  return { state, error, transport };
 }

@@ -107,7 +107,8 @@ export default function RunPage() {
                   on {run.baseModel.name} · seed {run.seed} · attempt {run.attempts} · {formatDuration(runDuration(run.startedAt, run.finishedAt, now))}
                 </p>
               </div>
-              <div className="inline-form">
+              {/* data-transport stays after the run ends: whether its updates came by subscription or fell back to polling. */}
+              <div className="inline-form" data-testid="run-live" data-transport={live.transport}>
                 <StatusBadge status={run.status} />
                 {ACTIVE.has(run.status) ? (
                   <span className="hint" data-testid="live-state" data-state={live.state} title={live.error ?? undefined}>
