@@ -10,9 +10,9 @@
  */
 import { tokenizerReport, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { inspectModel, writeDeferredModel, type Model } from '@distillery/onnx';
-import { convertUpload, type ConvertedUpload } from './import-conversion';
-import { checkOnnxFile, checkTokenizer, ModelRejectedError, OnnxFileRejectedError, type ModelSummary } from './model-validation';
+import { inspectModel, type Model } from '@distillery/onnx';
+import { checkOnnxUpload, convertUpload, type ConvertedUpload } from './import-conversion';
+import { checkTokenizer, ModelRejectedError, type ModelSummary } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
 
@@ -65,24 +65,10 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
       // The worker's scratch copy of the upload: its graph is read with the weights left in the file.
       if (input.modelFile === null) throw new Error('an ONNX upload is checked from a file: the worker passes its scratch copy as modelFile');
       ctx.onProgress(0, 'reading the graph');
-      let checked;
-      try {
-        checked = await checkOnnxFile(input.modelFile, { dir: input.sourceDir ?? undefined });
-      } catch (error) {
-        // Bytes of no known format were tried as ONNX: say that they are neither.
-        if (format === 'unknown' && error instanceof OnnxFileRejectedError) {
-          throw new ModelRejectedError(`not a usable ONNX model: not an ONNX model (nor any other format known by its first bytes): ${error.problem}`);
-        }
-        throw error;
-      }
-      model = checked.model.model;
+      const checked = await checkOnnxUpload(format, { modelFile: input.modelFile, sourceDir: input.sourceDir }, input.outFile);
+      model = checked.model;
       summary = checked.summary;
-      // Weights in external data files are written into one ONNX file, one at a time, since the store holds single files.
-      if ([...checked.model.ranges.values()].some((r) => r.file !== input.modelFile)) {
-        ctx.onProgress(0.5, 'inlining external data');
-        await writeDeferredModel(checked.model, input.outFile);
-        modelFile = input.outFile;
-      }
+      if (checked.file !== null) modelFile = checked.file;
     }
     const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
     if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
