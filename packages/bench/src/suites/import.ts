@@ -68,7 +68,7 @@ const suite: BenchSuite = {
       await exportGguf(folder, gguf, 'f16');
       // The same model as an ONNX upload: the folder's model.onnx, as our writer wrote it.
       const onnx = path.join(dir, 'bench-100m-f16.onnx');
-      await copyFile(path.join(folder, 'model.onnx'), onnx);
+      await copyFile(path.join(folder, 'onnx', 'model.onnx'), onnx);
       await rm(folder, { recursive: true, force: true });
       const repeats = quick ? 1 : 3;
       // What a child peaks at before any work (Node and the modules it loads), to read the rows' peaks against.
