@@ -113,8 +113,7 @@ export async function checkOnnxUpload(format: FileFormat, input: { modelFile: st
     }
     throw error;
   }
-  const external = [...checked.model.ranges.values()].some((r) => r.file !== input.modelFile);
-  if (!external) return { model: checked.model.model, summary: checked.summary, file: null };
+  if (!checked.model.usesExternalData) return { model: checked.model.model, summary: checked.summary, file: null };
   try {
     await writeDeferredModel(checked.model, outFile);
   } catch (error) {

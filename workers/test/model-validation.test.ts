@@ -123,6 +123,7 @@ describe('model validation (worker side of an import)', () => {
         const whole = decodeModel(readFileSync(file));
         const { model: skimmed, summary } = await checkOnnxFile(file, { readBelow });
         expect(summary).toEqual(checkModel(whole));
+        expect(skimmed.usesExternalData).toBe(false);
         const deferred = whole.graph.initializers.filter((t) => t.raw.byteLength >= readBelow && t.raw.byteLength > 0);
         expect(deferred.length).toBeGreaterThan(0);
         expect([...skimmed.ranges.keys()]).toEqual(deferred.map((t) => t.name));
@@ -177,6 +178,7 @@ describe('model validation (worker side of an import)', () => {
       await expect(checkOnnxFile(path.join(folder, 'model.onnx'))).rejects.toThrow(/uses external data \("model\.onnx\.data"\) but no model folder was given; upload a model with its weights inline/);
       const { model: skimmed, summary } = await checkOnnxFile(path.join(folder, 'model.onnx'), { dir: folder });
       expect(summary).toEqual(checkModel(model));
+      expect(skimmed.usesExternalData).toBe(true);
       expect([...skimmed.ranges.values()].some((r) => r.file.endsWith('model.onnx.data'))).toBe(true);
       await writeDeferredModel(skimmed, path.join(dir, 'inlined.onnx'));
       expect(Buffer.compare(readFileSync(path.join(dir, 'inlined.onnx')), Buffer.from(serializeModel(model).model))).toBe(0);

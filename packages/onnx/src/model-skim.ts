@@ -25,6 +25,8 @@ export interface FileRange {
 export interface SkimmedModel extends DeferredModel {
   /** Where each deferred initializer's bytes are, by name. */
   readonly ranges: ReadonlyMap<string, FileRange>;
+  /** Whether any initializer's bytes are in an external data file (deferred or read). */
+  readonly usesExternalData: boolean;
 }
 
 export interface SkimOptions {
@@ -168,6 +170,7 @@ function readRangeSync(range: FileRange): Uint8Array {
 interface SkimmedTensor {
   tensor: Tensor;
   range: FileRange | null;
+  external?: boolean;
 }
 
 /**
@@ -220,7 +223,8 @@ export function skimModelFile(file: string, opts: SkimOptions = {}): SkimmedMode
       ranges.set(tensor.name, range);
       sources.set(tensor.name, rangeSource(tensor, range));
     }
-    return { model: { ...model, graph: { ...model.graph, initializers: initializers.map((i) => i.tensor) } }, sources, ranges };
+    const usesExternalData = initializers.some((i) => i.external === true);
+    return { model: { ...model, graph: { ...model.graph, initializers: initializers.map((i) => i.tensor) } }, sources, ranges, usesExternalData };
   } finally {
     closeSync(fd);
   }
@@ -289,7 +293,7 @@ function skimTensor(cursor: Cursor, end: number, field: string, dir: string | un
     const length = ref.length ?? size - ref.offset;
     if (length !== expected) fail(`${where}.external_data length is ${length} bytes for ${dtype}[${dims.join(',')}] (expected ${expected})`);
     if (ref.offset < 0 || ref.offset + length > size) fail(`${where}.external_data range ${ref.offset}+${length} is outside "${ref.location}" (${size} bytes)`);
-    return { tensor: { name, dtype, dims, raw: new Uint8Array(0) }, range: { file, offset: ref.offset, length } };
+    return { tensor: { name, dtype, dims, raw: new Uint8Array(0) }, range: { file, offset: ref.offset, length }, external: true };
   }
   if (raw !== null && raw.length > 0) {
     if (raw.length !== expected) fail(`${where}.raw_data holds ${raw.length} bytes for ${dtype}[${dims.join(',')}] (expected ${expected})`);
