@@ -8,7 +8,7 @@
  * Every refusal names what is wrong (tensor, field).
  */
 import { parseTokenizer } from '@distillery/nn';
-import { firstNonFiniteWeight, inspectModel, nonFiniteIn, nonFiniteInFile, OnnxSkimError, skimModelFile, validate, type DeferredModel, type Model, type SkimmedModel, type SkimOptions, type TensorSource } from '@distillery/onnx';
+import { firstNonFiniteWeight, inspectModel, nonFiniteChunkBuffer, nonFiniteIn, nonFiniteInFile, OnnxSkimError, skimModelFile, validate, type DeferredModel, type Model, type SkimmedModel, type SkimOptions, type TensorSource } from '@distillery/onnx';
 
 export class ModelRejectedError extends Error {
   override name = 'ModelRejectedError';
@@ -91,10 +91,11 @@ export async function checkOnnxFile(file: string, opts: SkimOptions = {}): Promi
     throw new OnnxFileRejectedError(e.message, inline);
   }
   const summary = checkDeferredModel(skimmed);
+  const scratch = nonFiniteChunkBuffer();
   for (const t of skimmed.model.graph.initializers) {
     const range = skimmed.ranges.get(t.name);
     if (range === undefined) continue;
-    const bad = await nonFiniteInFile(range, t.dtype);
+    const bad = await nonFiniteInFile(range, t.dtype, scratch);
     if (bad) throw nonFiniteRefusal(t.name, bad);
   }
   return { model: skimmed, summary };

@@ -75,16 +75,23 @@ export function firstNonFiniteWeight(model: Model): NonFiniteWeight | null {
 /** Elements read at a time when a weight is checked from its file. */
 const RANGE_CHUNK_ELEMENTS = 1 << 22;
 
+/** A buffer for nonFiniteInFile to read chunks into, shared by the weights of one check. */
+export function nonFiniteChunkBuffer(): Uint8Array {
+  return new Uint8Array(RANGE_CHUNK_ELEMENTS * 8);
+}
+
 /**
  * nonFiniteIn for a weight still in a file (`length` bytes at `offset`), read a chunk at a
  * time so the check holds a few MB, not the tensor; integer dtypes are not read at all.
+ * `scratch` (nonFiniteChunkBuffer) lets a caller checking many weights reuse one buffer.
  */
-export async function nonFiniteInFile(range: { file: string; offset: number; length: number }, dtype: DType): Promise<{ index: number; value: string } | null> {
+export async function nonFiniteInFile(range: { file: string; offset: number; length: number }, dtype: DType, scratch?: Uint8Array): Promise<{ index: number; value: string } | null> {
   if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16' && dtype !== 'bfloat16') return null;
   const elementBytes = byteLength(dtype, [1]);
   const handle = await open(range.file, 'r');
   try {
-    const buffer = new Uint8Array(Math.min(range.length, RANGE_CHUNK_ELEMENTS * elementBytes));
+    const chunkBytes = RANGE_CHUNK_ELEMENTS * elementBytes;
+    const buffer = scratch !== undefined && scratch.byteLength >= chunkBytes ? scratch.subarray(0, chunkBytes) : new Uint8Array(Math.min(range.length, chunkBytes));
     for (let done = 0; done < range.length; ) {
       const want = Math.min(buffer.byteLength, range.length - done);
       let got = 0;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { firstNonFiniteWeight, GraphBuilder, makeTensor, nonFiniteIn, nonFiniteInFile, tensorToFloat32, type DType, type Tensor } from '../src/index';
+import { firstNonFiniteWeight, GraphBuilder, makeTensor, nonFiniteChunkBuffer, nonFiniteIn, nonFiniteInFile, tensorToFloat32, type DType, type Tensor } from '../src/index';
 
 /** Slow reference: decode every element to a number and test it. */
 function referenceFirstBad(t: Tensor): { index: number; value: string } | null {
@@ -77,6 +77,7 @@ describe('non-finite weights', () => {
         const found = await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, dtype);
         expect(found).toEqual(referenceFirstBad(t));
         expect(found?.index).toBe((1 << 22) + 5);
+        expect(await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, dtype, nonFiniteChunkBuffer())).toEqual(found);
         // Integer weights are not read: the same bytes as int32 hold nothing to refuse.
         expect(await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, 'int32')).toBeNull();
       }
