@@ -6,13 +6,14 @@
  * read one tensor at a time. The ONNX model is written to the file the worker names, one
  * weight at a time, each checked finite as it passes; the graph is validated without its
  * weights and the worker streams the file into the store, so no one holds the serialized
- * model: peak memory is the largest tensor or two, not the model.
+ * model: peak memory is the largest tensor or two, not the model. An ONNX upload needs no
+ * conversion: it is checked from its graph with its weights left in the file (checkOnnxUpload).
  */
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { convertGguf, convertHfFolder, convertLlama2c, FormatError, GgufFormatError, LLAMA2C_TOKENIZER_FILE, tokenizerReport, type ConvertedModel, type FileFormat } from '@distillery/formats';
-import { writeDeferredModel } from '@distillery/onnx';
-import { checkDeferredModel, finiteSources, ModelRejectedError, type ModelSummary } from './model-validation';
+import { writeDeferredModel, type Model } from '@distillery/onnx';
+import { checkDeferredModel, checkOnnxFile, finiteSources, ModelRejectedError, OnnxFileRejectedError, type ModelSummary } from './model-validation';
 
 /** A conversion: what it made (its graph, weights as placeholders), the ONNX file it was written to, and the checked model's summary. */
 export interface ConvertedUpload {
@@ -86,4 +87,37 @@ export async function convertUpload(format: FileFormat, input: UploadInput, outF
     if (error instanceof GgufFormatError) throw new ModelRejectedError(`GGUF upload: ${error.field}: ${error.problem}`);
     throw error;
   }
+}
+
+/** A checked ONNX upload: its graph (weights as placeholders), summary, and the file to store instead of the upload, if any. */
+export interface CheckedOnnxUpload {
+  model: Model;
+  summary: ModelSummary;
+  /** `outFile` when the upload's external data was written into it; null when the upload is stored as it is. */
+  file: string | null;
+}
+
+/**
+ * Checks an ONNX upload (or bytes of no known format, tried as ONNX) from its file without
+ * holding its weights (checkOnnxFile). External data, read from `sourceDir` only, is written
+ * with the model into `outFile` a weight at a time, since the store holds single files.
+ */
+export async function checkOnnxUpload(format: FileFormat, input: { modelFile: string; sourceDir: string | null }, outFile: string): Promise<CheckedOnnxUpload> {
+  let checked;
+  try {
+    checked = await checkOnnxFile(input.modelFile, { dir: input.sourceDir ?? undefined });
+  } catch (error) {
+    // Bytes of no known format were tried as ONNX: say that they are neither.
+    if (format === 'unknown' && error instanceof OnnxFileRejectedError) {
+      throw new ModelRejectedError(`not a usable ONNX model: not an ONNX model (nor any other format known by its first bytes): ${error.problem}`);
+    }
+    throw error;
+  }
+  if (!checked.model.usesExternalData) return { model: checked.model.model, summary: checked.summary, file: null };
+  try {
+    await writeDeferredModel(checked.model, outFile);
+  } catch (error) {
+    throw new ModelRejectedError(`not a usable ONNX model: writing its external data inline: ${(error as Error).message}`);
+  }
+  return { model: checked.model.model, summary: checked.summary, file: outFile };
 }

@@ -129,8 +129,9 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const tokenizerJson = tokenizerSha === null ? null : (await readBlob(store, tokenizerSha, 'the uploaded tokenizer.json', MAX_TOKENIZER_BYTES)).toString('utf8');
     // An uploaded model.safetensors (or shard index, with its shards) and config.json become a folder, converted like a server-side one.
     const hfUpload = attempt.configSha256 !== undefined && attempt.sourceDir === undefined && (format === 'safetensors' || format === 'safetensors-index');
-    // GGUF and llama2.c are converted from a scratch copy read tensor by tensor, never from bytes in memory.
-    const copyName = format === 'gguf' ? 'model.gguf' : format === 'llama2c' ? 'model.bin' : null;
+    // GGUF and llama2.c are converted, and ONNX (or bytes of no known format, which ONNX parsing then refuses) checked,
+    // from a scratch copy read tensor by tensor, never from bytes in memory.
+    const copyName = format === 'gguf' ? 'model.gguf' : format === 'llama2c' ? 'model.bin' : format === 'onnx' || format === 'unknown' ? 'model.onnx' : null;
     const scratch = hfUpload
       ? await uploadedHfFolder(store, {
           main: { name: format === 'safetensors' ? SINGLE_FILE : INDEX_FILE, sha256: model.sha256 },
@@ -144,21 +145,19 @@ export async function importModel(attempt: ImportAttempt, deps: ImportModelDeps)
     const sourceDir = hfUpload ? scratch!.dir : attempt.sourceDir;
     const modelFile = copyName !== null ? path.join(scratch!.dir, copyName) : null;
     const fromFolder = sourceDir !== undefined && (format === 'safetensors' || format === 'safetensors-index');
-    // A conversion writes its ONNX file here; it is hashed and stored as a stream, never read whole.
+    // A conversion (or an ONNX model with its external data inlined) writes its ONNX file here; it is hashed and stored as a stream, never read whole.
     const out = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-out-'));
     let outcome;
     let stored: PutResult = { sha256: model.sha256, bytes: Number(model.bytes), path: model.storagePath };
     try {
       try {
-        const bytes = fromFolder || modelFile !== null ? head : await readBlob(store, model.sha256, 'the uploaded model');
-        const job = { model: exactBuffer(bytes), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format, outFile: path.join(out, 'model.onnx') };
+        const job = { model: exactBuffer(head), modelFile, tokenizerJson, sourceDir: sourceDir ?? null, format, outFile: path.join(out, 'model.onnx') };
         outcome = await deps.pool.importModel(job, { cancel: new CancelFlag(), onProgress: () => {} });
       } finally {
         await scratch?.remove();
       }
       if (!outcome.ok) throw new ImportRejectedError(outcome.message);
       if (outcome.value.modelFile !== null) stored = await store.putFile(outcome.value.modelFile);
-      else if (outcome.value.inlineModel !== null) stored = await store.put(new Uint8Array(outcome.value.inlineModel));
     } finally {
       await rm(out, { recursive: true, force: true });
     }

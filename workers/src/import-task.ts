@@ -4,14 +4,15 @@
  * validate, refuse non-finite weights, check the tokenizer, count parameters, and report
  * {format, architecture, parameters, dtypes, tokenizer kind, warnings}. A converted model
  * is written to the worker's outFile and checked without reading its weights back; an ONNX
- * upload that needed external data files comes back serialized, since the store holds
- * single files.
+ * upload is checked from the worker's scratch copy with its weights left in the file, and
+ * one with external data files is written into outFile as one file (the store holds single
+ * files), a weight at a time.
  */
 import { tokenizerReport, type ImportReport } from '@distillery/formats';
 import { readDecoderConfig, toHfConfig } from '@distillery/nn';
-import { inspectModel, serializeModel, type Model } from '@distillery/onnx';
-import { convertUpload, type ConvertedUpload } from './import-conversion';
-import { checkModel, checkTokenizer, decodeForImport, ModelRejectedError, type ModelSummary } from './model-validation';
+import { inspectModel, type Model } from '@distillery/onnx';
+import { checkOnnxUpload, convertUpload, type ConvertedUpload } from './import-conversion';
+import { checkTokenizer, ModelRejectedError, type ModelSummary } from './model-validation';
 import { threadContext } from './thread-context';
 import type { ImportTaskInput, ImportTaskOutput, ThreadOutcome } from './thread-messages';
 
@@ -23,12 +24,6 @@ function decoderConfigOf(model: Model): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(out).set(bytes);
-  return out;
 }
 
 function onnxReport(model: Model, tokenizerJson: string | null): ImportReport {
@@ -49,7 +44,6 @@ function onnxReport(model: Model, tokenizerJson: string | null): ImportReport {
 export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutcome<ImportTaskOutput>> {
   const ctx = threadContext(input);
   try {
-    const bytes = new Uint8Array(input.model);
     const format = input.format;
     ctx.onProgress(0, `reading ${format}`);
     let upload: ConvertedUpload | null;
@@ -62,18 +56,19 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
     const converted = upload?.converted ?? null;
     let model: Model;
     let summary: ModelSummary;
-    let inline: ArrayBuffer | null = null;
+    let modelFile: string | null = upload?.file ?? null;
     if (upload !== null) {
       // The graph as written, its weights placeholders: convertUpload checked them as they were written.
       model = upload.converted.onnx.model;
       summary = upload.summary;
     } else {
-      ctx.onProgress(0, 'decoding');
-      const decoded = decodeForImport(bytes, input.sourceDir ?? undefined);
-      model = decoded.model;
-      if (decoded.usesExternalData) inline = exactBuffer(serializeModel(model).model);
-      ctx.onProgress(0.5, 'validating');
-      summary = checkModel(model);
+      // The worker's scratch copy of the upload: its graph is read with the weights left in the file.
+      if (input.modelFile === null) throw new Error('an ONNX upload is checked from a file: the worker passes its scratch copy as modelFile');
+      ctx.onProgress(0, 'reading the graph');
+      const checked = await checkOnnxUpload(format, { modelFile: input.modelFile, sourceDir: input.sourceDir }, input.outFile);
+      model = checked.model;
+      summary = checked.summary;
+      if (checked.file !== null) modelFile = checked.file;
     }
     const tokenizerJson = converted?.tokenizerJson ?? input.tokenizerJson;
     if (tokenizerJson !== null) checkTokenizer(tokenizerJson, converted?.tokenizerJson ? 'tokenizer' : 'tokenizerSha256');
@@ -83,8 +78,7 @@ export async function runImportTask(input: ImportTaskInput): Promise<ThreadOutco
       ok: true,
       value: {
         ...summary,
-        inlineModel: inline,
-        modelFile: upload?.file ?? null,
+        modelFile,
         decoderConfig: converted ? (converted.hfConfig as unknown as Record<string, unknown>) : decoderConfigOf(model),
         report,
         // A tokenizer the conversion made or found (llama2.c's tokenizer.bin, a folder's tokenizer.json), for the worker to store.

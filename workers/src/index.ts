@@ -1,6 +1,6 @@
 export { startWorker, WORKER_TASKS, type BlobGcSettings, type RunningWorker, type WorkerSettings, type WorkerTask } from './start-worker';
 export { importModel, IMPORT_MODEL_TASK, type ImportAttempt, type ImportModelDeps, type ImportOutcome } from './import-model';
-export { checkModel, checkTokenizer, decodeForImport, ModelRejectedError, type ModelSummary } from './model-validation';
+export { checkModel, checkOnnxFile, checkTokenizer, ModelRejectedError, OnnxFileRejectedError, type ModelSummary } from './model-validation';
 export { workerConfigFromEnv, type WorkerConfig } from './worker-config';
 export {
   executeRun,

@@ -1,12 +1,14 @@
 /**
- * Whether bytes are an ONNX model we can accept, decided in a worker thread before the
- * model is marked ready: it must decode (external data only from the folder of a
+ * Whether an ONNX model is one we can accept, decided in a worker thread before the
+ * model is marked ready: its file must parse (external data only from the folder of a
  * server-side import), have at least one node and output, pass packages/onnx
  * `validate`, and hold only finite weights; a tokenizer.json given with it must load.
+ * An ONNX file is checked from its graph with weights as file ranges (checkOnnxFile), so
+ * no one holds its weights.
  * Every refusal names what is wrong (tensor, field).
  */
 import { parseTokenizer } from '@distillery/nn';
-import { decodeModel, decodeModelFromDir, firstNonFiniteWeight, inspectModel, nonFiniteIn, validate, type DeferredModel, type Model, type TensorSource } from '@distillery/onnx';
+import { firstNonFiniteWeight, inspectModel, nonFiniteChunkBuffer, nonFiniteIn, nonFiniteInFile, OnnxSkimError, skimModelFile, validate, type DeferredModel, type Model, type SkimmedModel, type SkimOptions, type TensorSource } from '@distillery/onnx';
 
 export class ModelRejectedError extends Error {
   override name = 'ModelRejectedError';
@@ -18,27 +20,17 @@ export interface ModelSummary {
   opset: number;
 }
 
-const MAX_LISTED_ISSUES = 3;
-
-/** Decode a single-file model; `dir` allows external data files beside it (server-side imports). */
-export function decodeForImport(bytes: Uint8Array, dir?: string): { model: Model; usesExternalData: boolean } {
-  try {
-    return { model: decodeModel(bytes), usesExternalData: false };
-  } catch (e) {
-    const message = (e as Error).message;
-    if (dir !== undefined && /external data/.test(message)) {
-      try {
-        return { model: decodeModelFromDir(bytes, dir), usesExternalData: true };
-      } catch (inner) {
-        throw new ModelRejectedError(`not a usable ONNX model: ${(inner as Error).message}`);
-      }
-    }
-    if (/external data/.test(message)) {
-      throw new ModelRejectedError(`not a usable ONNX model: ${message}; upload a model with its weights inline (a single .onnx file)`);
-    }
-    throw new ModelRejectedError(`not a usable ONNX model: ${message}`);
+/** An ONNX file that does not parse; `problem` names the file, the field and what is wrong. */
+export class OnnxFileRejectedError extends ModelRejectedError {
+  constructor(
+    readonly problem: string,
+    hint = '',
+  ) {
+    super(`not a usable ONNX model: ${problem}${hint}`);
   }
 }
+
+const MAX_LISTED_ISSUES = 3;
 
 function nonFiniteRefusal(tensor: string, bad: { index: number; value: string }): ModelRejectedError {
   return new ModelRejectedError(`weight "${tensor}" holds ${bad.value} at element ${bad.index}; models with NaN or infinite weights are refused`);
@@ -81,6 +73,32 @@ export function checkDeferredModel(d: DeferredModel): ModelSummary {
   const bad = firstNonFiniteWeight(complete);
   if (bad) throw nonFiniteRefusal(bad.tensor, bad);
   return summaryOf(d.model);
+}
+
+/**
+ * An ONNX file checked like checkModel without holding its weights: the graph is skimmed
+ * (weights left in the file as ranges), checked with placeholders, then each weight is read
+ * from its range a chunk at a time and refused if it holds NaN or Inf. `dir` allows external
+ * data files beside it (server-side imports); `label` is how errors name the file.
+ */
+export async function checkOnnxFile(file: string, opts: SkimOptions = {}): Promise<{ model: SkimmedModel; summary: ModelSummary }> {
+  let skimmed: SkimmedModel;
+  try {
+    skimmed = skimModelFile(file, opts);
+  } catch (e) {
+    if (!(e instanceof OnnxSkimError)) throw e;
+    const inline = opts.dir === undefined && /external data/.test(e.message) ? '; upload a model with its weights inline (a single .onnx file)' : '';
+    throw new OnnxFileRejectedError(e.message, inline);
+  }
+  const summary = checkDeferredModel(skimmed);
+  const scratch = nonFiniteChunkBuffer();
+  for (const t of skimmed.model.graph.initializers) {
+    const range = skimmed.ranges.get(t.name);
+    if (range === undefined) continue;
+    const bad = await nonFiniteInFile(range, t.dtype, scratch);
+    if (bad) throw nonFiniteRefusal(t.name, bad);
+  }
+  return { model: skimmed, summary };
 }
 
 /** The same model whose sources refuse a NaN or infinite weight as they are read. */

@@ -16,12 +16,7 @@ export default async function runThreadTask(input: ThreadTaskInput): Promise<unk
     return outcome;
   }
   if (input.kind === 'import') {
-    const outcome = await runImportTask(input);
-    if (outcome.ok && outcome.value.inlineModel !== null) {
-      const movable = { [Piscina.transferableSymbol]: [outcome.value.inlineModel], [Piscina.valueSymbol]: outcome };
-      return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
-    }
-    return outcome;
+    return runImportTask(input);
   }
   return runEvaluateTask(input);
 }

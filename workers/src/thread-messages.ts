@@ -76,7 +76,7 @@ export interface ImportTaskInput extends ThreadTaskBase {
   tokenizerJson: string | null;
   /** Folder of a server-side import, from which external data files may be read. */
   sourceDir: string | null;
-  /** A scratch copy of the upload, for formats converted from a file by range (GGUF, llama2.c); `model` then holds only its first bytes. */
+  /** A scratch copy of the upload, read by range (ONNX, GGUF, llama2.c); `model` then holds only its first bytes. */
   modelFile: string | null;
   /** Read from the upload's first bytes by the worker (which then sends only those when the folder is converted). */
   format: FileFormat;
@@ -113,9 +113,7 @@ export interface ImportTaskOutput {
   parameterCount: number;
   nodeCount: number;
   opset: number;
-  /** The model with external data inlined (to be stored instead of the upload), or null. */
-  inlineModel: ArrayBuffer | null;
-  /** The converted model's ONNX file (the input's outFile), for the worker to stream into the store; null when nothing was converted. */
+  /** The ONNX file to store instead of the upload (the input's outFile: a conversion, or an ONNX model with its external data inlined), for the worker to stream into the store; null when the upload is stored as it is. */
   modelFile: string | null;
   /** The decoder's config.json (Hugging Face LlamaConfig) when the graph carries one; createRun judges recipes by it. */
   decoderConfig: Record<string, unknown> | null;

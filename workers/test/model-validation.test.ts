@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GraphBuilder, makeTensor, placeholderTensor, serializeModel, writeDeferredModel, type DeferredModel, type Model, type TensorSource } from '@distillery/onnx';
-import { toTokenizerJson, trainBpe } from '@distillery/nn';
-import { describe, expect, it } from 'vitest';
-import { checkDeferredModel, checkModel, checkTokenizer, decodeForImport, finiteSources, ModelRejectedError } from '../src/model-validation';
+import { decodeModel, GraphBuilder, makeTensor, materializeModel, placeholderTensor, serializeModel, writeDeferredModel, writeModel, type DeferredModel, type Model, type TensorSource } from '@distillery/onnx';
+import { buildDecoder, decoderPreset, initDecoderWeights, toTokenizerJson, trainBpe } from '@distillery/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDeferredModel, checkModel, checkOnnxFile, checkTokenizer, finiteSources, ModelRejectedError } from '../src/model-validation';
 
 /** y = x @ W with an Optimum-style node name; `poison` puts a value into W. */
 function tinyModel(poison?: number, dtype: 'float32' | 'float16' = 'float32') {
@@ -40,14 +40,7 @@ function deferred(model: Model): { d: DeferredModel; reads: () => number } {
 }
 
 describe('model validation (worker side of an import)', () => {
-  it('accepts a real model and counts its parameters', () => {
-    const { model, usesExternalData } = decodeForImport(serializeModel(tinyModel()).model);
-    expect(usesExternalData).toBe(false);
-    expect(checkModel(model)).toMatchObject({ parameterCount: 12, nodeCount: 1 });
-  });
-
-  it('rejects non-models and broken graphs with the reason', () => {
-    expect(() => decodeForImport(new TextEncoder().encode('hello'))).toThrow(ModelRejectedError);
+  it('rejects broken graphs with the reason', () => {
     const b = new GraphBuilder('broken');
     const x = b.input('x', 'float32', [1, 2]);
     b.output(b.op('MatMul', [x, 'nowhere'], {}, { output: 'y' }), 'float32', [1, 2]);
@@ -103,5 +96,92 @@ describe('model validation (worker side of an import)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('an ONNX file checked from its graph, weights left in the file', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-onnx-file-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    /** The model with every weight's bytes a plain Uint8Array (protobuf decoding gives Buffers). */
+    const plainBytes = (m: Model): Model => ({ ...m, graph: { ...m.graph, initializers: m.graph.initializers.map((t) => ({ ...t, raw: new Uint8Array(t.raw) })) } });
+
+    const decoder = (): Model => {
+      const c = decoderPreset('tiny');
+      return buildDecoder(c, initDecoderWeights(c, 3, 0.2));
+    };
+
+    it('gives the summary of the whole model, and its weights read from their ranges are the file\'s', async () => {
+      // The tiny model's one weight is deferred however small; the decoder's shape constants are read, its weights deferred.
+      for (const [name, model, readBelow] of [['tiny', tinyModel(), 0], ['decoder', decoder(), 4096]] as const) {
+        const file = path.join(dir, `${name}.onnx`);
+        await writeModel(model, file);
+        const whole = decodeModel(readFileSync(file));
+        const { model: skimmed, summary } = await checkOnnxFile(file, { readBelow });
+        expect(summary).toEqual(checkModel(whole));
+        expect(skimmed.usesExternalData).toBe(false);
+        const deferred = whole.graph.initializers.filter((t) => t.raw.byteLength >= readBelow && t.raw.byteLength > 0);
+        expect(deferred.length).toBeGreaterThan(0);
+        expect([...skimmed.ranges.keys()]).toEqual(deferred.map((t) => t.name));
+        expect(skimmed.model.graph.initializers.every((t) => !skimmed.ranges.has(t.name) || t.raw.byteLength === 0)).toBe(true);
+        expect(plainBytes(await materializeModel(skimmed))).toEqual(plainBytes(whole));
+        // Written back a weight at a time, it is the same file.
+        await writeDeferredModel(skimmed, path.join(dir, `${name}-again.onnx`));
+        expect(Buffer.compare(readFileSync(path.join(dir, `${name}-again.onnx`)), readFileSync(file))).toBe(0);
+      }
+    });
+
+    it('refuses a NaN or infinite weight naming the tensor and the element', async () => {
+      for (const [poison, dtype, value] of [[Number.NaN, 'float32', 'NaN'], [-Infinity, 'float32', '-Infinity'], [Infinity, 'float16', 'Infinity']] as const) {
+        const file = path.join(dir, `poisoned-${dtype}.onnx`);
+        await writeModel(tinyModel(poison, dtype), file);
+        const checked = checkOnnxFile(file, { readBelow: 0 });
+        await expect(checked).rejects.toThrow(ModelRejectedError);
+        await expect(checked).rejects.toThrow(`weight "model.layers.0.mlp.down_proj.weight" holds ${value} at element 5`);
+      }
+    });
+
+    it('refuses a truncated or foreign file naming the file and the field', async () => {
+      const bytes = serializeModel(decoder()).model;
+      const cut = path.join(dir, 'cut.onnx');
+      writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.byteLength / 2)));
+      await expect(checkOnnxFile(cut)).rejects.toThrow(/^not a usable ONNX model: cut\.onnx: ModelProto\.graph at byte \d+ claims \d+ bytes, but the file ends at byte \d+ \(truncated or corrupt\)$/);
+      writeFileSync(cut, bytes.subarray(0, 3));
+      await expect(checkOnnxFile(cut, { label: 'the upload' })).rejects.toThrow(/^not a usable ONNX model: the upload: /);
+      // A graph field whose initializer claims more than the graph holds: the initializer is named.
+      const tensor = Buffer.from([0x0a, 0x01, 0x77, 0x10, 0x01, 0x4a, 0x10, 0, 0, 0, 0]);
+      const graph = Buffer.concat([Buffer.from([0x2a, tensor.byteLength]), tensor]);
+      writeFileSync(cut, Buffer.concat([Buffer.from([0x08, 0x08, 0x3a, graph.byteLength]), graph]));
+      await expect(checkOnnxFile(cut)).rejects.toThrow(/cut\.onnx: GraphProto\.initializer\[0\]\.raw_data at byte \d+ claims 16 bytes, but the file ends at byte 17/);
+      const foreign = path.join(dir, 'hello.onnx');
+      writeFileSync(foreign, 'hello');
+      await expect(checkOnnxFile(foreign)).rejects.toThrow(/^not a usable ONNX model: hello\.onnx: /);
+    });
+
+    it('refuses a weight whose raw_data is not its dims\' size, naming it', async () => {
+      // TensorProto { name "w", data_type FLOAT, dims [2], raw_data 4 bytes }.
+      const tensor = Buffer.from([0x08, 0x02, 0x10, 0x01, 0x42, 0x01, 0x77, 0x4a, 0x04, 0, 0, 0, 0]);
+      const graph = Buffer.concat([Buffer.from([0x2a, tensor.byteLength]), tensor]);
+      const file = path.join(dir, 'short.onnx');
+      writeFileSync(file, Buffer.concat([Buffer.from([0x08, 0x08, 0x3a, graph.byteLength]), graph]));
+      await expect(checkOnnxFile(file)).rejects.toThrow('short.onnx: GraphProto.initializer[0] ("w").raw_data holds 4 bytes for float32[2] (expected 8)');
+    });
+
+    it('reads external data only from the given folder, and writes it inline a weight at a time', async () => {
+      const folder = path.join(dir, 'external');
+      const model = decoder();
+      await writeModel(model, path.join(folder, 'model.onnx'), { externalData: { threshold: 64 } });
+      await expect(checkOnnxFile(path.join(folder, 'model.onnx'))).rejects.toThrow(/uses external data \("model\.onnx\.data"\) but no model folder was given; upload a model with its weights inline/);
+      const { model: skimmed, summary } = await checkOnnxFile(path.join(folder, 'model.onnx'), { dir: folder });
+      expect(summary).toEqual(checkModel(model));
+      expect(skimmed.usesExternalData).toBe(true);
+      expect([...skimmed.ranges.values()].some((r) => r.file.endsWith('model.onnx.data'))).toBe(true);
+      await writeDeferredModel(skimmed, path.join(dir, 'inlined.onnx'));
+      expect(Buffer.compare(readFileSync(path.join(dir, 'inlined.onnx')), Buffer.from(serializeModel(model).model))).toBe(0);
+    });
   });
 });

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGpt2Folder, exportHfFolder, writeLlama2c, writeLlama2cTokenizer } from '@distillery/formats';
 import { buildDecoder, createDecoderSession, decoderPreset, gpt2ReferenceForward, initDecoderWeights, initGpt2Weights, parseGpt2Config, runDecoder, toTokenizerJson, trainBpe } from '@distillery/nn';
 import { readArtifact } from '@distillery/artifacts';
-import { decodeModel, inspectModel } from '@distillery/onnx';
+import { createHash } from 'node:crypto';
+import { decodeModel, inspectModel, serializeModel, writeModel } from '@distillery/onnx';
 import { importBytes, ok, signUp, startHarness, upload, waitForImport, type Harness } from './harness';
 
 let h: Harness;
@@ -198,5 +199,39 @@ describe('importing other formats', () => {
     // The worker still imports after the failures.
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(hf));
     expect((await importPath('hf-bad/model.safetensors')).status).toBe('ready');
+  });
+
+  it('checks ONNX uploads from their graph: stored as uploaded, external data stored inline, NaN weights and truncated files refused by name', async () => {
+    const config = decoderPreset('tiny');
+    const model = buildDecoder(config, initDecoderWeights(config, 9, 0.2));
+    const bytes = serializeModel(model).model;
+    const good = await importBytes(h, token, teamId, projectId, bytes, 'onnx-as-is');
+    expect(good.error ?? null).toBeNull();
+    expect(good.status).toBe('ready');
+    const row = await h.db.prisma.model.findFirstOrThrow({ where: { name: 'onnx-as-is', teamId } });
+    expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(Number(row.parameterCount)).toBe(inspectModel(model).parameterCount);
+    expect((row.config as { importReport: Record<string, unknown> }).importReport).toMatchObject({ format: 'onnx', architecture: 'llama', parameters: inspectModel(model).parameterCount });
+
+    // A server-side folder with external data becomes one stored file, the same bytes as the model serialized inline.
+    const dir = path.join(h.api.config.importRoot, 'onnx-external');
+    await writeModel(model, path.join(dir, 'model.onnx'), { externalData: { threshold: 1024 } });
+    const external = await importPath('onnx-external/model.onnx');
+    expect(external.error).toBeNull();
+    expect(external.status).toBe('ready');
+    const stored = await h.db.prisma.model.findUniqueOrThrow({ where: { id: external.id } });
+    expect(Buffer.compare(await readArtifact(h.store, stored.sha256), Buffer.from(bytes))).toBe(0);
+
+    const embed = model.graph.initializers.find((t) => t.name === 'model.embed_tokens.weight')!;
+    const poisoned = new Uint8Array(embed.raw);
+    new DataView(poisoned.buffer).setFloat32(7 * 4, Number.NaN, true);
+    const nan = { ...model, graph: { ...model.graph, initializers: model.graph.initializers.map((t) => (t === embed ? { ...t, raw: poisoned } : t)) } };
+    const refused = await importBytes(h, token, teamId, projectId, serializeModel(nan).model, 'onnx-nan');
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/^weight "model\.embed_tokens\.weight" holds NaN at element 7/);
+
+    const cut = await importBytes(h, token, teamId, projectId, bytes.subarray(0, Math.floor(bytes.byteLength / 2)), 'onnx-cut');
+    expect(cut.status).toBe('failed');
+    expect(cut.error).toMatch(/^not a usable ONNX model: model\.onnx: ModelProto\.graph at byte \d+ claims \d+ bytes, but the file ends at byte \d+ \(truncated or corrupt\)$/);
   });
 });

@@ -3,7 +3,8 @@
  * tensor. Floats are tested on their bit patterns (IEEE 754-2019 §3.4: an all-ones
  * exponent field encodes Inf or NaN), which needs no conversion of 16-bit formats.
  */
-import { elementCount } from './dtype';
+import { open } from 'node:fs/promises';
+import { byteLength, elementCount, type DType } from './dtype';
 import type { Graph, Model, Tensor } from './model';
 import { tensorData } from './tensor';
 
@@ -69,4 +70,42 @@ export function firstNonFiniteWeight(model: Model): NonFiniteWeight | null {
     if (bad) return { tensor: t.name, ...bad };
   }
   return null;
+}
+
+/** Elements read at a time when a weight is checked from its file. */
+const RANGE_CHUNK_ELEMENTS = 1 << 22;
+
+/** A buffer for nonFiniteInFile to read chunks into, shared by the weights of one check. */
+export function nonFiniteChunkBuffer(): Uint8Array {
+  return new Uint8Array(RANGE_CHUNK_ELEMENTS * 8);
+}
+
+/**
+ * nonFiniteIn for a weight still in a file (`length` bytes at `offset`), read a chunk at a
+ * time so the check holds a few MB, not the tensor; integer dtypes are not read at all.
+ * `scratch` (nonFiniteChunkBuffer) lets a caller checking many weights reuse one buffer.
+ */
+export async function nonFiniteInFile(range: { file: string; offset: number; length: number }, dtype: DType, scratch?: Uint8Array): Promise<{ index: number; value: string } | null> {
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16' && dtype !== 'bfloat16') return null;
+  const elementBytes = byteLength(dtype, [1]);
+  const handle = await open(range.file, 'r');
+  try {
+    const chunkBytes = RANGE_CHUNK_ELEMENTS * elementBytes;
+    const buffer = scratch !== undefined && scratch.byteLength >= chunkBytes ? scratch.subarray(0, chunkBytes) : new Uint8Array(Math.min(range.length, chunkBytes));
+    for (let done = 0; done < range.length; ) {
+      const want = Math.min(buffer.byteLength, range.length - done);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await handle.read(buffer, got, want - got, range.offset + done + got);
+        if (bytesRead === 0) throw new Error(`${range.file} ended at byte ${range.offset + done + got}, inside a weight's range ${range.offset}+${range.length}`);
+        got += bytesRead;
+      }
+      const bad = nonFiniteIn({ name: '', dtype, dims: [want / elementBytes], raw: buffer.subarray(0, want) });
+      if (bad) return { index: done / elementBytes + bad.index, value: bad.value };
+      done += want;
+    }
+    return null;
+  } finally {
+    await handle.close();
+  }
 }

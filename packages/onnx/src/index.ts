@@ -15,3 +15,4 @@ export * from './finite-weights';
 export * from './gemm';
 export * from './ort-runtime';
 export * from './deferred-model';
+export * from './model-skim';

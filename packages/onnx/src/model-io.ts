@@ -22,6 +22,25 @@ export function resolveExternalLocation(modelDir: string, location: string): str
   return full;
 }
 
+/**
+ * The real path of an external data file under modelDir: the location must stay inside the
+ * folder, and so must a symbolic link's target (it could otherwise point anywhere).
+ */
+export function externalDataFile(modelDir: string, location: string, tensorName: string): string {
+  const file = resolveExternalLocation(modelDir, location);
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    throw new Error(`tensor "${tensorName}": external data file "${location}" not found next to the model`);
+  }
+  const root = realpathSync(modelDir);
+  if (!real.startsWith(root + path.sep)) {
+    throw new Error(`external data location "${location}" escapes the model's folder (symbolic link to "${real}")`);
+  }
+  return real;
+}
+
 /** Decode model bytes; external data is read from files under modelDir. */
 export function decodeModelFromDir(bytes: Uint8Array, modelDir: string): Model {
   const fds = new Map<string, number>();
@@ -30,18 +49,7 @@ export function decodeModelFromDir(bytes: Uint8Array, modelDir: string): Model {
       const file = resolveExternalLocation(modelDir, ref.location);
       let fd = fds.get(file);
       if (fd === undefined) {
-        let real: string;
-        try {
-          real = realpathSync(file);
-        } catch {
-          throw new Error(`tensor "${name}": external data file "${ref.location}" not found next to the model`);
-        }
-        // A symlink inside the folder could still point anywhere; judge where it really leads.
-        const root = realpathSync(modelDir);
-        if (!real.startsWith(root + path.sep)) {
-          throw new Error(`external data location "${ref.location}" escapes the model's folder (symbolic link to "${real}")`);
-        }
-        fd = openSync(real, 'r');
+        fd = openSync(externalDataFile(modelDir, ref.location, name), 'r');
         fds.set(file, fd);
       }
       const size = fstatSync(fd).size;

@@ -28,21 +28,33 @@ export interface ExternalRef {
 
 export type ExternalLoader = (ref: ExternalRef, tensorName: string) => Uint8Array;
 
+/** Where a TensorProto's bytes live when it uses external data (its length defaults to its dtype and dims); null when inline. */
+export function externalRefOf(t: onnxProto.onnx.ITensorProto): ExternalRef | null {
+  if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return null;
+  const name = t.name ?? '';
+  const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = kv.get('location');
+  if (!location) throw new Error(`tensor "${name}" has external data without a location`);
+  const dtype = dtypeFromCode(t.dataType ?? 0);
+  const expected = dtype === 'string' ? undefined : byteLength(dtype, (t.dims ?? []).map((d) => num(d)));
+  return { location, offset: Number(kv.get('offset') ?? 0), length: kv.has('length') ? Number(kv.get('length')) : expected };
+}
+
+/** A TensorProto's fields (raw_data left out by the caller, say), for reading a tensor's head without its bytes. */
+export function decodeTensorProto(bytes: Uint8Array): onnxProto.onnx.TensorProto {
+  return onnx.TensorProto.decode(bytes);
+}
+
 export function tensorFromProto(t: onnxProto.onnx.ITensorProto, loadExternal?: ExternalLoader): Tensor {
   const name = t.name ?? '';
   const dtype = dtypeFromCode(t.dataType ?? 0);
   const dims = (t.dims ?? []).map((d) => num(d));
   const expected = dtype === 'string' ? -1 : byteLength(dtype, dims);
   let raw: Uint8Array;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+  const ref = externalRefOf(t);
+  if (ref !== null) {
     if (!loadExternal) throw new Error(`tensor "${name}" uses external data but no model folder was given`);
-    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const location = kv.get('location');
-    if (!location) throw new Error(`tensor "${name}" has external data without a location`);
-    raw = loadExternal(
-      { location, offset: Number(kv.get('offset') ?? 0), length: kv.has('length') ? Number(kv.get('length')) : expected },
-      name,
-    );
+    raw = loadExternal(ref, name);
   } else if (t.rawData && t.rawData.length > 0) {
     raw = t.rawData;
   } else {

@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { firstNonFiniteWeight, GraphBuilder, makeTensor, nonFiniteIn, tensorToFloat32, type DType, type Tensor } from '../src/index';
+import { firstNonFiniteWeight, GraphBuilder, makeTensor, nonFiniteChunkBuffer, nonFiniteIn, nonFiniteInFile, tensorToFloat32, type DType, type Tensor } from '../src/index';
 
 /** Slow reference: decode every element to a number and test it. */
 function referenceFirstBad(t: Tensor): { index: number; value: string } | null {
@@ -57,5 +60,29 @@ describe('non-finite weights', () => {
     model.graph.initializers.pop();
     model.graph.nodes.push({ name: 'c', opType: 'Constant', domain: '', inputs: [], outputs: ['c'], attributes: { value: { type: 'tensor', value: makeTensor('const.value', 'float32', [1], Float32Array.from([Number.NaN])) } } });
     expect(firstNonFiniteWeight(model)).toEqual({ tensor: 'const.value', index: 0, value: 'NaN' });
+  });
+
+  it('finds the same first bad element in a weight read from a file a chunk at a time, past the first chunk', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-finite-file-'));
+    try {
+      // 4M elements a chunk: the bad ones sit in the second chunk, after a 13-byte prefix that is not the weight's.
+      const n = (1 << 22) + 64;
+      for (const [dtype, bits, bad] of [['float32', 32, Number.NaN], ['bfloat16', 16, -Infinity], ['float16', 16, Infinity]] as const) {
+        const values = new Float32Array(n).fill(0.5);
+        values[(1 << 22) + 5] = bad;
+        values[(1 << 22) + 9] = Number.NaN;
+        const t = bits === 32 ? makeTensor('w', dtype, [n], values) : makeTensor('w', dtype, [n], Uint16Array.from(values, (v) => (v === Infinity ? (dtype === 'float16' ? 0x7c00 : 0x7f80) : v === -Infinity ? (dtype === 'float16' ? 0xfc00 : 0xff80) : Number.isNaN(v) ? 0x7fc0 /* NaN in both 16-bit formats */ : dtype === 'float16' ? 0x3800 : 0x3f00)));
+        const file = path.join(dir, `${dtype}.bin`);
+        await writeFile(file, Buffer.concat([Buffer.alloc(13, 7), Buffer.from(t.raw), Buffer.alloc(5, 0xff)]));
+        const found = await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, dtype);
+        expect(found).toEqual(referenceFirstBad(t));
+        expect(found?.index).toBe((1 << 22) + 5);
+        expect(await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, dtype, nonFiniteChunkBuffer())).toEqual(found);
+        // Integer weights are not read: the same bytes as int32 hold nothing to refuse.
+        expect(await nonFiniteInFile({ file, offset: 13, length: t.raw.byteLength }, 'int32')).toBeNull();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

