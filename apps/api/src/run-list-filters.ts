@@ -10,6 +10,7 @@ import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { TECHNIQUE_FAMILIES } from '@distillery/techniques';
 import { z } from 'zod';
 import { badInput, parseInput } from './errors';
+import { latestRunLevelValues } from './run-level-values';
 import { labelConditions, type ParamFilter } from './run-labels';
 
 export const MAX_METRIC_RANGES = 8;
@@ -61,12 +62,7 @@ export async function listConditions(prisma: PrismaClient, projectId: string, fi
     const { name, min, max } = checkRange(range, `filter.metrics[${i}]`);
     // The run's own latest value (not a step's report figure of the same name), as the runs list shows it.
     const rows = await prisma.$queryRaw<{ runId: string }[]>`
-      SELECT l."runId"::text AS "runId" FROM (
-        SELECT DISTINCT ON (m."runId") m."runId", m.value
-        FROM "Metric" m JOIN "Run" r ON r.id = m."runId"
-        WHERE r."projectId" = ${projectId}::uuid AND m.name = ${name} AND m."runStepId" IS NULL
-        ORDER BY m."runId", m."createdAt" DESC, m.id DESC
-      ) l
+      SELECT l."runId" FROM (${latestRunLevelValues(projectId, [name])}) l
       WHERE (${min}::float8 IS NULL OR l.value >= ${min}::float8) AND (${max}::float8 IS NULL OR l.value <= ${max}::float8)`;
     out.push({ id: { in: rows.map((r) => r.runId) } });
   }

@@ -1,4 +1,4 @@
-import type { Prisma, Run } from '@distillery/db';
+import { Prisma, type Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { latestMetrics } from '../loaders';
 import { runDocument, type RunParent } from '../run-documents';
 import { runFilterConditions, type RunFilter } from '../run-list-filters';
+import { latestRunLevelValues } from '../run-level-values';
 import type { ResolverMap } from './resolver-types';
 
 const UuidSchema = z.uuid('not a valid id');
@@ -108,14 +109,17 @@ export const compareResolvers: ResolverMap = {
       if (runIds && runIds.length > MAX_COMPARED) throw badInput('runIds', `at most ${MAX_COMPARED} runs`);
       if (runIds) runIds.forEach((id, i) => parseInput(UuidSchema, id, `runIds[${i}]`));
       const filtered = await filteredRunIds(ctx, projectId!, sweepId, args.filter ?? {});
-      const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
-        SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
-        FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
-        WHERE r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid) AND m.name IN (${args.x}, ${args.y})
-          AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
-          AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
-          AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))
-        ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
+      // The same run-level values the run list shows and filters on.
+      const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>(
+        latestRunLevelValues(
+          projectId!,
+          [args.x, args.y],
+          Prisma.sql`AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid)
+            AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
+            AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
+            AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))`,
+        ),
+      );
       const byRun = valuesOf(rows);
       const points: { id: string; x: number; y: number }[] = [];
       let missing = 0;
