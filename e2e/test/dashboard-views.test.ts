@@ -204,7 +204,7 @@ describe('trade-off points', () => {
         { x: 2e6, y: 22, run: pr(2) },
         { x: 1e6, y: 30, run: pr(1) },
       ],
-      dominated: [{ x: 3e6, y: 25, dominatedBy: [ID(2)], run: pr(3, 'm2') }],
+      dominated: [{ x: 3e6, y: 25, dominatedByCount: 1, run: pr(3, 'm2') }],
       missing: 1,
     };
     expect([...runPerBase(front)]).toEqual([['m1', ID(2)], ['m2', ID(3)]]);

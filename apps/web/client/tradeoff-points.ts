@@ -25,17 +25,20 @@ export interface ParetoRun {
 
 export interface ParetoAnswer {
   frontier: { x: number; y: number; run: ParetoRun }[];
-  dominated: { x: number; y: number; dominatedBy: string[]; run: ParetoRun }[];
+  dominated: { x: number; y: number; dominatedByCount: number; run: ParetoRun }[];
   missing: number;
 }
 
 const PARETO_RUN = 'run { id recipe baseModel { id name } }';
 
-/** Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects. */
+/**
+ * Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects.
+ * Only what the chart draws: the count of a run's dominators, not their ids (a list per run over a large project).
+ */
 export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!], $filter: RunFilter) {
   pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds, filter: $filter) {
     frontier { x y ${PARETO_RUN} }
-    dominated { x y dominatedBy ${PARETO_RUN} }
+    dominated { x y dominatedByCount ${PARETO_RUN} }
     missing
   }
 }`;
@@ -64,7 +67,7 @@ export function scatterPoints(
 ): ScatterPoint[] {
   const runs: ScatterPoint[] = [
     ...front.frontier.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: true, dominatedBy: 0 })),
-    ...front.dominated.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: false, dominatedBy: p.dominatedBy.length })),
+    ...front.dominated.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: false, dominatedBy: p.dominatedByCount })),
   ];
   if (runs.length === 0) return [];
   const bx = baseNameOf(xName);

@@ -1,6 +1,6 @@
 import { Prisma, type Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
-import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
+import { dominatorCount, dominatorsOf, metricDirection, paretoFrontier, ParetoInputError, type DominatedPoint, type Direction, type ParetoResult } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
 import { metricTable } from '@distillery/eval/metric-table';
 import { recipeDiff, type Json } from '../compare/recipe-diff';
@@ -32,6 +32,15 @@ function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<s
     m.set(r.name, r.value);
   }
   return out;
+}
+
+/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
+interface DominatedParent {
+  run: RunParent;
+  x: number;
+  y: number;
+  front: ParetoResult;
+  point: DominatedPoint;
 }
 
 interface SeriesRow {
@@ -136,10 +145,14 @@ export const compareResolvers: ResolverMap = {
         x: axis(args.x, dx),
         y: axis(args.y, dy),
         frontier: await Promise.all(front.frontier.map(async (id) => ({ run: await runOf(id), x: at.get(id)!.x, y: at.get(id)!.y }))),
-        dominated: await Promise.all(front.dominated.map(async (d) => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, dominatedBy: d.dominatedBy }))),
+        dominated: await Promise.all(front.dominated.map(async (d): Promise<DominatedParent> => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, front, point: d }))),
         missing,
       };
     },
+  },
+  DominatedRun: {
+    dominatedBy: (d: DominatedParent) => dominatorsOf(d.front, d.point),
+    dominatedByCount: (d: DominatedParent) => dominatorCount(d.point),
   },
   RunComparison: {
     async metrics(c: Comparison, _: unknown, ctx: ApiContext) {
