@@ -1,4 +1,4 @@
-import { Prisma, type Run } from '@distillery/db';
+import { latestRunLevelValues, Prisma, type Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { dominatorCount, dominatorsOf, metricDirection, paretoFrontier, ParetoInputError, type DominatedPoint, type Direction, type ParetoResult } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { latestMetrics } from '../loaders';
 import { runDocument, type RunParent } from '../run-documents';
 import { runFilterConditions, type RunFilter } from '../run-list-filters';
-import { latestRunLevelValues } from '../run-level-values';
 import type { ResolverMap } from './resolver-types';
 
 const UuidSchema = z.uuid('not a valid id');
@@ -121,9 +120,8 @@ export const compareResolvers: ResolverMap = {
       // The same run-level values the run list shows and filters on.
       const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>(
         latestRunLevelValues(
-          projectId!,
           [args.x, args.y],
-          Prisma.sql`AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid)
+          Prisma.sql`r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid)
             AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
             AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
             AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))`,
