@@ -36,15 +36,20 @@ async function apiFrontier(
   x: string,
   y: string,
   scope: { projectId?: string; sweepId?: string; runIds?: string[]; filter?: Record<string, unknown> },
-): Promise<{ frontier: string[]; dominated: string[] }> {
-  const q = `query($p: ID, $s: ID, $x: String!, $y: String!, $r: [ID!], $f: RunFilter) { pareto(projectId: $p, sweepId: $s, x: $x, y: $y, runIds: $r, filter: $f) { frontier { run { id } } dominated { run { id } } } }`;
-  const { pareto } = await graphql<{ pareto: { frontier: { run: { id: string } }[]; dominated: { run: { id: string } }[] } }>(
+): Promise<{ frontier: string[]; dominated: string[]; dominators: Record<string, number> }> {
+  const q = `query($p: ID, $s: ID, $x: String!, $y: String!, $r: [ID!], $f: RunFilter) { pareto(projectId: $p, sweepId: $s, x: $x, y: $y, runIds: $r, filter: $f) { frontier { run { id } } dominated { run { id } dominatedBy } } }`;
+  const { pareto } = await graphql<{ pareto: { frontier: { run: { id: string } }[]; dominated: { run: { id: string }; dominatedBy: string[] }[] } }>(
     stack.graphqlUrl,
     q,
     { p: scope.projectId ?? null, s: scope.sweepId ?? null, x, y, r: scope.runIds ?? null, f: scope.filter ?? null },
     ws.token,
   );
-  return { frontier: pareto.frontier.map((f) => f.run.id).sort(), dominated: pareto.dominated.map((f) => f.run.id).sort() };
+  return {
+    frontier: pareto.frontier.map((f) => f.run.id).sort(),
+    dominated: pareto.dominated.map((f) => f.run.id).sort(),
+    // From the id lists, to check the count the chart asks for against them.
+    dominators: Object.fromEntries(pareto.dominated.map((d) => [d.run.id, d.dominatedBy.length])),
+  };
 }
 
 /** The runs the trade-off chart plots (its table of points), sorted. */
@@ -184,7 +189,8 @@ describe('dashboard pages', () => {
     await page.goto(`${stack.webUrl}/projects/${ws.projectId}`);
     const count = page.getByTestId('runs-count');
     await expect.poll(() => count.textContent()).toBe('50 runs loaded, more on the server');
-    // Unfiltered, the trade-off plots every seeded run (the failed one has no figures).
+    // Unfiltered, the trade-off plots every seeded run (the failed one has no figures). The chart
+    // loads once its place is on screen; the page's bottom is below it.
     await page.getByTestId('tradeoff-slot').scrollIntoViewIfNeeded();
     await expect.poll(async () => (await plottedRunIds(page)).length, { timeout: 20_000 }).toBe(SEEDED);
 
@@ -277,6 +283,12 @@ describe('dashboard pages', () => {
     expect(await chart.locator('[data-testid="tradeoff-point"][data-kind="run"][data-frontier="no"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')!).sort())).toEqual(
       sizePpl.dominated,
     );
+    // Each dominated run's "dominated by N" is the length of the API's list of its dominators.
+    const counts = await chart
+      .locator('[data-testid="tradeoff-point"][data-kind="run"][data-frontier="no"]')
+      .evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-key')!, r.querySelectorAll('td')[3]?.textContent ?? '']));
+    expect(Object.fromEntries(counts)).toEqual(Object.fromEntries(Object.entries(sizePpl.dominators).map(([id, n]) => [id, `dominated by ${n}`])));
+    expect(Object.values(sizePpl.dominators).some((n) => n > 1)).toBe(true);
     // Switching the y metric to top-1 agreement (higher is better) asks the API again.
     await chart.getByTestId('tradeoff-y').selectOption('divergence.top1');
     await expect.poll(() => chart.locator('th').nth(2).textContent()).toBe('Top-1 agreement with the base');

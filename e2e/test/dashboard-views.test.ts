@@ -198,17 +198,17 @@ describe('runs list', () => {
 
 describe('trade-off points', () => {
   it("plots the API's frontier and dominated runs and places each base model from its base figures", () => {
-    const pr = (n: number, base = 'm1') => ({ id: ID(n), recipe: { steps: [] }, baseModel: { id: base, name: `base ${base}` } });
+    const pr = (n: number, base = 'm1') => ({ id: ID(n), recipe: { steps: [] }, baseModelId: base });
     const front: ParetoAnswer = {
       frontier: [
         { x: 2e6, y: 22, run: pr(2) },
         { x: 1e6, y: 30, run: pr(1) },
       ],
-      dominated: [{ x: 3e6, y: 25, dominatedBy: [ID(2)], run: pr(3, 'm2') }],
+      dominated: [{ x: 3e6, y: 25, dominatedByCount: 1, run: pr(3, 'm2') }],
       missing: 1,
     };
     expect([...runPerBase(front)]).toEqual([['m1', ID(2)], ['m2', ID(3)]]);
-    const bases = new Map([['m1', new Map([['base.size.bytes', 4e6], ['base.perplexity', 20]])]]);
+    const bases = new Map([['m1', { name: 'base m1', values: new Map([['base.size.bytes', 4e6], ['base.perplexity', 20]]) }]]);
     const pts = scatterPoints(front, 'size.bytes', 'perplexity', (r) => `run ${r.id.slice(-1)}`, bases);
     expect(pts.map((p) => [p.key.slice(-6), p.kind, p.x, p.y, p.frontier, p.dominatedBy])).toEqual([
       ['000002', 'run', 2e6, 22, true, 0],
@@ -217,6 +217,7 @@ describe('trade-off points', () => {
       // m2 has no base figures: not placed.
       ['ase:m1', 'base', 4e6, 20, false, 0],
     ]);
+    expect(pts.find((p) => p.kind === 'base')?.label).toBe('base m1');
     expect(frontierLine(pts).map((p) => p.label)).toEqual(['run 1', 'run 2']);
     expect(scatterPoints({ frontier: [], dominated: [], missing: 3 }, 'size.bytes', 'perplexity', () => '', bases)).toEqual([]);
   });

@@ -5,7 +5,7 @@
  * page shows in its columns). Every query that answers "the runs this filter selects" (the
  * list, the trade-off) builds its conditions here.
  */
-import type { Prisma, PrismaClient, RunStatus } from '@distillery/db';
+import { latestRunLevelValues, Prisma, type PrismaClient, type RunStatus } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { TECHNIQUE_FAMILIES } from '@distillery/techniques';
 import { z } from 'zod';
@@ -61,12 +61,7 @@ export async function listConditions(prisma: PrismaClient, projectId: string, fi
     const { name, min, max } = checkRange(range, `filter.metrics[${i}]`);
     // The run's own latest value (not a step's report figure of the same name), as the runs list shows it.
     const rows = await prisma.$queryRaw<{ runId: string }[]>`
-      SELECT l."runId"::text AS "runId" FROM (
-        SELECT DISTINCT ON (m."runId") m."runId", m.value
-        FROM "Metric" m JOIN "Run" r ON r.id = m."runId"
-        WHERE r."projectId" = ${projectId}::uuid AND m.name = ${name} AND m."runStepId" IS NULL
-        ORDER BY m."runId", m."createdAt" DESC, m.id DESC
-      ) l
+      SELECT l."runId" FROM (${latestRunLevelValues([name], Prisma.sql`r."projectId" = ${projectId}::uuid`)}) l
       WHERE (${min}::float8 IS NULL OR l.value >= ${min}::float8) AND (${max}::float8 IS NULL OR l.value <= ${max}::float8)`;
     out.push({ id: { in: rows.map((r) => r.runId) } });
   }

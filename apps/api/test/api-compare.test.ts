@@ -131,14 +131,14 @@ describe('compareRuns', () => {
 });
 
 const PARETO = `query($p: ID!, $x: String!, $y: String!, $v: Int) { pareto(projectId: $p, x: $x, y: $y, suiteVersion: $v) {
-  x { name lowerIsBetter } y { name lowerIsBetter } frontier { run { id } x y } dominated { run { id } dominatedBy } missing } }`;
+  x { name lowerIsBetter } y { name lowerIsBetter } frontier { run { id } x y } dominated { run { id } dominatedBy dominatedByCount } missing } }`;
 
 describe('pareto', () => {
   it('finds the frontier of a project on size and perplexity, per suite version', async () => {
-    const r = ok(await h.gql<{ pareto: { frontier: { run: { id: string }; x: number; y: number }[]; dominated: { run: { id: string }; dominatedBy: string[] }[]; missing: number; y: { lowerIsBetter: boolean } } }>(
+    const r = ok(await h.gql<{ pareto: { frontier: { run: { id: string }; x: number; y: number }[]; dominated: { run: { id: string }; dominatedBy: string[]; dominatedByCount: number }[]; missing: number; y: { lowerIsBetter: boolean } } }>(
       PARETO, { p: projectId, x: 'size.bytes', y: 'perplexity', v: 1 }, owner.token)).pareto;
     expect(r.frontier.map((f) => f.run.id)).toEqual([runs[1]!.runId, runs[0]!.runId]);
-    expect(r.dominated).toEqual([{ run: { id: runs[2]!.runId }, dominatedBy: [runs[1]!.runId] }]);
+    expect(r.dominated).toEqual([{ run: { id: runs[2]!.runId }, dominatedBy: [runs[1]!.runId], dominatedByCount: 1 }]);
     expect(r.missing).toBe(0);
     expect(r.y.lowerIsBetter).toBe(true);
     // Without the version filter the version-2 run joins and dominates everything.

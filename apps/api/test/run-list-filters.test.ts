@@ -2,7 +2,8 @@
  * The run list's family, sweep and metric-range filters over real HTTP against a real
  * Postgres: each alone, combined with the others and with tags and status, the latest
  * value of a metric deciding, a step's own figure of the same name ignored, bad input named;
- * and the trade-off (`pareto`) given the same filter plots exactly the runs the list shows.
+ * and the trade-off (`pareto`) given the same filter plots exactly the runs the list shows,
+ * at the same run-level values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, signUp, startHarness, tinyOnnxModel, upload, waitForImport, type Harness } from './harness';
@@ -12,6 +13,7 @@ let token: string;
 let projectId: string;
 let modelId: string;
 let sweepId: string;
+let teamId: string;
 const ids: Record<'q4' | 'q8' | 'prune' | 'mixed' | 'swept', string> = { q4: '', q8: '', prune: '', mixed: '', swept: '' };
 
 const LIST = `query($p: ID!, $f: RunFilter) { runs(projectId: $p, filter: $f, first: 50) { edges { node { id } } } }`;
@@ -30,7 +32,7 @@ const sorted = (...xs: string[]) => [...xs].sort();
 beforeAll(async () => {
   h = await startHarness();
   token = (await signUp(h, 'listfilters')).token;
-  const teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Filters") { id } }`, {}, token)).createTeam.id;
+  teamId = ok(await h.gql<{ createTeam: { id: string } }>(`mutation { createTeam(name: "Filters") { id } }`, {}, token)).createTeam.id;
   projectId = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "p") { id } }`, { t: teamId }, token)).createProject.id;
   const up = await upload(h.api, tinyOnnxModel(4, 3), token, teamId);
   modelId = ok(await h.gql<{ importModel: { id: string } }>(`mutation($p: ID!, $s: String!) { importModel(projectId: $p, name: "base", sha256: $s) { id } }`, { p: projectId, s: up.body.sha256 }, token)).importModel.id;
@@ -59,7 +61,8 @@ beforeAll(async () => {
   // A step's own figure named like a catalogue metric is not the run's.
   const step = await prisma.runStep.findFirstOrThrow({ where: { runId: ids.mixed } });
   await prisma.metric.create({ data: { runId: ids.mixed, runStepId: step.id, name: 'perplexity', value: 50 } });
-  await prisma.metric.createMany({ data: [ids.q4, ids.q8, ids.prune, ids.swept].map((runId, i) => ({ runId, name: 'size.bytes', value: [500, 900, 300, 400][i]! })) });
+  // mixed has a run-level size but only that step's perplexity: it lacks a figure to plot.
+  await prisma.metric.createMany({ data: [ids.q4, ids.q8, ids.prune, ids.swept, ids.mixed].map((runId, i) => ({ runId, name: 'size.bytes', value: [500, 900, 300, 400, 700][i]! })) });
 });
 afterAll(async () => h?.close());
 
@@ -143,7 +146,7 @@ describe("the trade-off honours the list's filter", () => {
   });
 
   it('counts as missing only the filtered runs that lack a figure', async () => {
-    // mixed (prune + quantize) has no run-level size; prune has both.
+    // mixed (prune + quantize) has a run-level size and only a step's perplexity; prune has both.
     expect((await plotted({ family: 'prune' })).missing).toBe(1);
     expect((await plotted({ tags: ['keep'] })).missing).toBe(0);
   });
@@ -157,5 +160,50 @@ describe("the trade-off honours the list's filter", () => {
     const fieldOf = async (f: unknown) => (await h.gql(PARETO, { p: projectId, f }, token)).errors?.[0]?.extensions;
     expect(await fieldOf({ family: 'shrink' })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.family' });
     expect(await fieldOf({ metrics: [{ name: 'perplexity', min: 5, max: 1 }] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.metrics[0].min' });
+  });
+});
+
+describe('the trade-off reads the same run-level values as the list', () => {
+  it("ignores a step's own figure recorded later under a catalogue metric's name", async () => {
+    const p = ok(await h.gql<{ createProject: { id: string } }>(`mutation($t: ID!) { createProject(teamId: $t, name: "levels") { id } }`, { t: teamId }, token)).createProject.id;
+    const prisma = h.db.prisma;
+    const run = async () => {
+      const r = await prisma.run.create({ data: { projectId: p, baseModelId: modelId, recipe: { steps: [] }, status: 'succeeded', seed: 0 } });
+      const s = await prisma.runStep.create({ data: { runId: r.id, index: 0, techniqueId: 'quantize.rtn', params: { bits: 4 } } });
+      return { id: r.id, stepId: s.id };
+    };
+    const [small, big, stepOnly] = [await run(), await run(), await run()];
+    const early = new Date(2026, 0, 1);
+    const late = new Date(2026, 0, 2);
+    await prisma.metric.createMany({
+      data: [
+        { runId: small.id, name: 'size.bytes', value: 100, createdAt: early },
+        { runId: small.id, name: 'perplexity', value: 50, createdAt: early },
+        // Recorded after the run's own value: the newest row, but a step's figure.
+        { runId: small.id, runStepId: small.stepId, name: 'perplexity', value: 10, createdAt: late },
+        { runId: big.id, name: 'size.bytes', value: 200, createdAt: early },
+        { runId: big.id, name: 'perplexity', value: 30, createdAt: early },
+        // Only a step's perplexity: the run has no run-level figure to plot.
+        { runId: stepOnly.id, name: 'size.bytes', value: 150, createdAt: early },
+        { runId: stepOnly.id, runStepId: stepOnly.stepId, name: 'perplexity', value: 5, createdAt: late },
+      ],
+    });
+    const front = ok(
+      await h.gql<{ pareto: { frontier: { run: { id: string }; x: number; y: number }[]; dominated: { run: { id: string } }[]; missing: number } }>(
+        `query($p: ID!) { pareto(projectId: $p, x: "size.bytes", y: "perplexity") { frontier { run { id } x y } dominated { run { id } } missing } }`,
+        { p },
+        token,
+      ),
+    ).pareto;
+    // With the step's 10, small would dominate big; with its own 50 both are on the frontier.
+    expect(front.frontier).toEqual([
+      { run: { id: small.id }, x: 100, y: 50 },
+      { run: { id: big.id }, x: 200, y: 30 },
+    ]);
+    expect(front.dominated).toEqual([]);
+    expect(front.missing).toBe(1);
+    // The list's range on the same metric sees the same values.
+    const listed = ok(await h.gql<{ runs: { edges: { node: { id: string } }[] } }>(LIST, { p, f: { metrics: [{ name: 'perplexity', max: 40 }] } }, token)).runs.edges.map((e) => e.node.id);
+    expect(listed).toEqual([big.id]);
   });
 });

@@ -20,38 +20,47 @@ export interface ScatterPoint {
 export interface ParetoRun {
   id: string;
   recipe: unknown;
-  baseModel: { id: string; name: string };
+  baseModelId: string;
 }
 
 export interface ParetoAnswer {
   frontier: { x: number; y: number; run: ParetoRun }[];
-  dominated: { x: number; y: number; dominatedBy: string[]; run: ParetoRun }[];
+  dominated: { x: number; y: number; dominatedByCount: number; run: ParetoRun }[];
   missing: number;
 }
 
-const PARETO_RUN = 'run { id recipe baseModel { id name } }';
+// The base model's id only: its name is read once per base model with its figures.
+const PARETO_RUN = 'run { id recipe baseModelId }';
 
-/** Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects. */
+/**
+ * Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects.
+ * Only what the chart draws: the count of a run's dominators, not their ids (a list per run over a large project).
+ */
 export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!], $filter: RunFilter) {
   pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds, filter: $filter) {
     frontier { x y ${PARETO_RUN} }
-    dominated { x y dominatedBy ${PARETO_RUN} }
+    dominated { x y dominatedByCount ${PARETO_RUN} }
     missing
   }
 }`;
 
-/** The run-level figures of one run per base model (aliases b0, b1, …), to place the base models. */
+/** The run-level figures and base model name of one run per base model (aliases b0, b1, …), to place the base models. */
 export function baseFiguresQuery(count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$b${i}: ID!`).join(', ');
-  const fields = Array.from({ length: count }, (_, i) => `b${i}: run(id: $b${i}) { baseModel { id } metrics { name value runStepId } }`).join('\n');
+  const fields = Array.from({ length: count }, (_, i) => `b${i}: run(id: $b${i}) { baseModel { id name } metrics { name value runStepId } }`).join('\n');
   return `query BaseFigures(${vars}) {\n${fields}\n}`;
 }
 
 /** One run of each distinct base model among the answer's runs, by base model id. */
 export function runPerBase(front: ParetoAnswer): Map<string, string> {
   const out = new Map<string, string>();
-  for (const p of [...front.frontier, ...front.dominated]) if (!out.has(p.run.baseModel.id)) out.set(p.run.baseModel.id, p.run.id);
+  for (const p of [...front.frontier, ...front.dominated]) if (!out.has(p.run.baseModelId)) out.set(p.run.baseModelId, p.run.id);
   return out;
+}
+
+export interface BaseFigures {
+  name: string;
+  values: ReadonlyMap<string, number>;
 }
 
 export function scatterPoints(
@@ -59,23 +68,22 @@ export function scatterPoints(
   xName: string,
   yName: string,
   labelOf: (run: ParetoRun) => string,
-  /** Run-level figures of a run of each base model, by base model id. */
-  baseFigures: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(),
+  /** The name and run-level figures of a run of each base model, by base model id. */
+  baseFigures: ReadonlyMap<string, BaseFigures> = new Map(),
 ): ScatterPoint[] {
   const runs: ScatterPoint[] = [
     ...front.frontier.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: true, dominatedBy: 0 })),
-    ...front.dominated.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: false, dominatedBy: p.dominatedBy.length })),
+    ...front.dominated.map((p) => ({ key: p.run.id, kind: 'run' as const, label: labelOf(p.run), x: p.x, y: p.y, frontier: false, dominatedBy: p.dominatedByCount })),
   ];
   if (runs.length === 0) return [];
   const bx = baseNameOf(xName);
   const by = baseNameOf(yName);
-  const names = new Map([...front.frontier, ...front.dominated].map((p) => [p.run.baseModel.id, p.run.baseModel.name]));
   const bases: ScatterPoint[] = [];
-  for (const [id, name] of names) {
-    const v = baseFigures.get(id);
-    const x = bx ? v?.get(bx) : undefined;
-    const y = by ? v?.get(by) : undefined;
-    if (x !== undefined && y !== undefined) bases.push({ key: `base:${id}`, kind: 'base', label: name, x, y, frontier: false, dominatedBy: 0 });
+  for (const id of runPerBase(front).keys()) {
+    const b = baseFigures.get(id);
+    const x = bx ? b?.values.get(bx) : undefined;
+    const y = by ? b?.values.get(by) : undefined;
+    if (b && x !== undefined && y !== undefined) bases.push({ key: `base:${id}`, kind: 'base', label: b.name, x, y, frontier: false, dominatedBy: 0 });
   }
   return [...runs, ...bases];
 }

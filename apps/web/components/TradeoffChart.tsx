@@ -14,7 +14,7 @@ import { gql } from '../client/graphql';
 import { formatMetricValue, metricMeta } from '../client/metric-format';
 import type { Metric } from '../client/queries';
 import { runLevelValues } from '../client/run-summary';
-import { baseFiguresQuery, PARETO, runPerBase, scatterPoints, type ParetoAnswer, type ParetoRun } from '../client/tradeoff-points';
+import { baseFiguresQuery, PARETO, runPerBase, scatterPoints, type BaseFigures, type ParetoAnswer, type ParetoRun } from '../client/tradeoff-points';
 import { metricColumnChoices } from '../client/runs-view';
 import type { ApiRunFilter } from '../client/run-filters';
 import { EChart } from './EChart';
@@ -52,7 +52,7 @@ interface Loaded {
   /** The scope and axes it answers (a stale answer is not drawn on new axes). */
   key: string;
   front: ParetoAnswer;
-  bases: Map<string, Map<string, number>>;
+  bases: Map<string, BaseFigures>;
 }
 
 async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: string): Promise<Loaded> {
@@ -65,10 +65,10 @@ async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: str
     y,
   });
   const perBase = [...runPerBase(front).values()].slice(0, MAX_BASES);
-  const bases = new Map<string, Map<string, number>>();
+  const bases = new Map<string, BaseFigures>();
   if (perBase.length > 0) {
-    const answer = await gql<Record<string, { baseModel: { id: string }; metrics: Metric[] }>>(baseFiguresQuery(perBase.length), Object.fromEntries(perBase.map((id, i) => [`b${i}`, id])));
-    for (const r of Object.values(answer)) bases.set(r.baseModel.id, runLevelValues(r.metrics));
+    const answer = await gql<Record<string, { baseModel: { id: string; name: string }; metrics: Metric[] }>>(baseFiguresQuery(perBase.length), Object.fromEntries(perBase.map((id, i) => [`b${i}`, id])));
+    for (const r of Object.values(answer)) bases.set(r.baseModel.id, { name: r.baseModel.name, values: runLevelValues(r.metrics) });
   }
   return { key, front, bases };
 }

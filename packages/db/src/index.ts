@@ -25,3 +25,4 @@ export {
 export { collectGarbage, type BlobGcOptions, type BlobGcResult, type CollectableStore } from './blob-gc.ts';
 export * from './run-lifecycle/index.ts';
 export { tokenizerArtifact, type TokenizerBlob } from './tokenizer-artifacts.ts';
+export { latestRunLevelValues } from './run-level-values.ts';

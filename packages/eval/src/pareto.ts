@@ -17,8 +17,13 @@ export interface ParetoPoint {
 
 export interface DominatedPoint {
   id: string;
-  /** Ids of the frontier points that dominate this one, in frontier order. */
-  dominatedBy: string[];
+  /**
+   * The frontier points that dominate this one are always a contiguous run of the frontier:
+   * `frontier.slice(from, to)` (see dominatorsOf). A range, not a list, keeps the result
+   * O(n) in size; a list per point grows with n times the frontier's length.
+   */
+  from: number;
+  to: number;
 }
 
 export interface ParetoResult {
@@ -68,15 +73,21 @@ export function paretoFrontier(points: readonly ParetoPoint[], dx: Direction, dy
   }
 
   // Along the frontier x rises and y falls; a dominated point's dominators are the
-  // frontier points with x <= its x (a prefix) and y <= its y (a suffix).
+  // frontier points with x <= its x (a prefix) and y <= its y (a suffix): two binary searches.
   const dominated = dominatedRows
     .sort((a, b) => a.index - b.index)
-    .map((p) => {
-      const end = upperBound(onFrontier, (f) => f.x <= p.x);
-      const start = firstIndex(onFrontier, (f) => f.y <= p.y);
-      return { id: points[p.index]!.id, dominatedBy: onFrontier.slice(start, end).map((f) => points[f.index]!.id) };
-    });
+    .map((p) => ({ id: points[p.index]!.id, from: firstIndex(onFrontier, (f) => f.y <= p.y), to: upperBound(onFrontier, (f) => f.x <= p.x) }));
   return { frontier: onFrontier.map((f) => points[f.index]!.id), dominated };
+}
+
+/** Ids of the frontier points that dominate `d`, in frontier order. */
+export function dominatorsOf(result: ParetoResult, d: DominatedPoint): string[] {
+  return result.frontier.slice(d.from, d.to);
+}
+
+/** How many frontier points dominate `d` (at least one). */
+export function dominatorCount(d: DominatedPoint): number {
+  return d.to - d.from;
 }
 
 /** Number of leading elements satisfying a predicate that holds on a prefix. */

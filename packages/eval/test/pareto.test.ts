@@ -1,6 +1,6 @@
 import { mulberry32 } from '@distillery/data';
 import { describe, expect, it } from 'vitest';
-import { dominates, metricDirection, paretoFrontier, ParetoInputError, type Direction, type ParetoPoint } from '../src/pareto';
+import { dominatorCount, dominatorsOf, dominates, metricDirection, paretoFrontier, ParetoInputError, type Direction, type ParetoPoint, type ParetoResult } from '../src/pareto';
 
 /** O(n^2) reference: a point is on the frontier when nothing dominates it. */
 function bruteForce(points: ParetoPoint[], dx: Direction, dy: Direction) {
@@ -17,6 +17,11 @@ function randomPoints(seed: number, n: number, grid: number): ParetoPoint[] {
   return Array.from({ length: n }, (_, i) => ({ id: `p${i}`, x: Math.floor(r.nextFloat() * grid), y: Math.floor(r.nextFloat() * grid) }));
 }
 
+/** The sweep's answer in the reference's shape: dominator lists read from the ranges. */
+function asLists(r: ParetoResult) {
+  return r.dominated.map((d) => ({ id: d.id, dominatedBy: dominatorsOf(r, d).sort() }));
+}
+
 describe('pareto frontier', () => {
   const directions: [Direction, Direction][] = [['min', 'min'], ['min', 'max'], ['max', 'min'], ['max', 'max']];
 
@@ -27,7 +32,22 @@ describe('pareto frontier', () => {
         const got = paretoFrontier(points, dx, dy);
         const want = bruteForce(points, dx, dy);
         expect([...got.frontier].sort()).toEqual(want.frontier);
-        expect(got.dominated.map((d) => ({ id: d.id, dominatedBy: [...d.dominatedBy].sort() }))).toEqual(want.dominated);
+        expect(asLists(got)).toEqual(want.dominated);
+        expect(got.dominated.map(dominatorCount)).toEqual(want.dominated.map((d) => d.dominatedBy.length));
+      }
+    }
+  });
+
+  it('matches the brute force on larger sets with many equal x, equal y and duplicate points', () => {
+    for (let seed = 100; seed < 106; seed++) {
+      // 400 points on a 12x12 grid: every value repeats, and so do whole points.
+      const points = randomPoints(seed, 400, 12);
+      for (const [dx, dy] of directions) {
+        const got = paretoFrontier(points, dx, dy);
+        const want = bruteForce(points, dx, dy);
+        expect([...got.frontier].sort()).toEqual(want.frontier);
+        expect(asLists(got)).toEqual(want.dominated);
+        expect(got.dominated.every((d) => dominatorCount(d) >= 1)).toBe(true);
       }
     }
   });
@@ -41,13 +61,14 @@ describe('pareto frontier', () => {
     ];
     const r = paretoFrontier(points, 'min', 'min');
     expect(r.frontier).toEqual(['small-bad', 'mid', 'big-good']);
-    expect(r.dominated).toEqual([{ id: 'worse-than-mid', dominatedBy: ['mid'] }]);
+    expect(asLists(r)).toEqual([{ id: 'worse-than-mid', dominatedBy: ['mid'] }]);
   });
 
   it('keeps identical points both on the frontier', () => {
     const r = paretoFrontier([{ id: 'a', x: 1, y: 1 }, { id: 'b', x: 1, y: 1 }, { id: 'c', x: 1, y: 2 }], 'min', 'min');
     expect(r.frontier.sort()).toEqual(['a', 'b']);
-    expect(r.dominated).toEqual([{ id: 'c', dominatedBy: ['a', 'b'] }]);
+    expect(asLists(r)).toEqual([{ id: 'c', dominatedBy: ['a', 'b'] }]);
+    expect(dominatorCount(r.dominated[0]!)).toBe(2);
   });
 
   it('refuses non-finite coordinates, naming the point', () => {

@@ -5,7 +5,7 @@
  * for. Called by createSweep and then by the `advance-sweep` job, which reschedules
  * itself while the sweep is active (or canceling), so new runs start as earlier ones finish.
  */
-import type { Prisma, PrismaClient, SweepStatus } from '@distillery/db';
+import { latestRunLevelValues, Prisma, type PrismaClient, type SweepStatus } from '@distillery/db';
 import { metricDirection, type Direction } from '@distillery/eval/pareto';
 import { parseRecipe, RecipeError, registry, seedRecipe } from '@distillery/techniques';
 import { z } from 'zod';
@@ -54,10 +54,10 @@ export async function scheduleSweepAdvance(tx: Prisma.TransactionClient | Prisma
 
 async function evaluatedConfigs(tx: Prisma.TransactionClient, space: SweepSpace, runs: { id: string; recipe: unknown }[], o: Objective): Promise<EvaluatedConfig[]> {
   if (!runs.length) return [];
-  const rows = await tx.$queryRaw<{ runId: string; name: string; value: number }[]>`
-    SELECT DISTINCT ON ("runId", name) "runId"::text AS "runId", name, value FROM "Metric"
-    WHERE "runId" = ANY(${runs.map((r) => r.id)}::uuid[]) AND name IN (${o.x}, ${o.y})
-    ORDER BY "runId", name, "createdAt" DESC, id DESC`;
+  // The runs' own figures, as the trade-off and the run list read them.
+  const rows = await tx.$queryRaw<{ runId: string; name: string; value: number }[]>(
+    latestRunLevelValues([o.x, o.y], Prisma.sql`r.id = ANY(${runs.map((r) => r.id)}::uuid[])`),
+  );
   const values = new Map<string, Map<string, number>>();
   for (const r of rows) values.set(r.runId, (values.get(r.runId) ?? new Map()).set(r.name, r.value));
   const out: EvaluatedConfig[] = [];

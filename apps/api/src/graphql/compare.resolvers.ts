@@ -1,6 +1,6 @@
-import type { Prisma, Run } from '@distillery/db';
+import { latestRunLevelValues, Prisma, type Run } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
-import { metricDirection, paretoFrontier, ParetoInputError, type Direction } from '@distillery/eval/pareto';
+import { dominatorCount, dominatorsOf, metricDirection, paretoFrontier, ParetoInputError, type DominatedPoint, type Direction, type ParetoResult } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
 import { metricTable } from '@distillery/eval/metric-table';
 import { recipeDiff, type Json } from '../compare/recipe-diff';
@@ -31,6 +31,15 @@ function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<s
     m.set(r.name, r.value);
   }
   return out;
+}
+
+/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
+interface DominatedParent {
+  run: RunParent;
+  x: number;
+  y: number;
+  front: ParetoResult;
+  point: DominatedPoint;
 }
 
 interface SeriesRow {
@@ -108,14 +117,16 @@ export const compareResolvers: ResolverMap = {
       if (runIds && runIds.length > MAX_COMPARED) throw badInput('runIds', `at most ${MAX_COMPARED} runs`);
       if (runIds) runIds.forEach((id, i) => parseInput(UuidSchema, id, `runIds[${i}]`));
       const filtered = await filteredRunIds(ctx, projectId!, sweepId, args.filter ?? {});
-      const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>`
-        SELECT DISTINCT ON (m."runId", m.name) m."runId"::text AS "runId", m.name, m.value
-        FROM "Run" r JOIN "Metric" m ON m."runId" = r.id
-        WHERE r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid) AND m.name IN (${args.x}, ${args.y})
-          AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
-          AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
-          AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))
-        ORDER BY m."runId", m.name, m."createdAt" DESC, m.id DESC`;
+      // The same run-level values the run list shows and filters on.
+      const rows = await ctx.prisma.$queryRaw<{ runId: string; name: string; value: number }[]>(
+        latestRunLevelValues(
+          [args.x, args.y],
+          Prisma.sql`r."projectId" = ${projectId}::uuid AND (${sweepId}::uuid IS NULL OR r."sweepId" = ${sweepId}::uuid)
+            AND (${version}::int IS NULL OR r.evaluation->'suite'->>'version' = ${version}::int::text)
+            AND (${runIds}::uuid[] IS NULL OR r.id = ANY(${runIds}::uuid[]))
+            AND (${filtered}::uuid[] IS NULL OR r.id = ANY(${filtered}::uuid[]))`,
+        ),
+      );
       const byRun = valuesOf(rows);
       const points: { id: string; x: number; y: number }[] = [];
       let missing = 0;
@@ -132,10 +143,14 @@ export const compareResolvers: ResolverMap = {
         x: axis(args.x, dx),
         y: axis(args.y, dy),
         frontier: await Promise.all(front.frontier.map(async (id) => ({ run: await runOf(id), x: at.get(id)!.x, y: at.get(id)!.y }))),
-        dominated: await Promise.all(front.dominated.map(async (d) => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, dominatedBy: d.dominatedBy }))),
+        dominated: await Promise.all(front.dominated.map(async (d): Promise<DominatedParent> => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, front, point: d }))),
         missing,
       };
     },
+  },
+  DominatedRun: {
+    dominatedBy: (d: DominatedParent) => dominatorsOf(d.front, d.point),
+    dominatedByCount: (d: DominatedParent) => dominatorCount(d.point),
   },
   RunComparison: {
     async metrics(c: Comparison, _: unknown, ctx: ApiContext) {

@@ -72,8 +72,10 @@ export const compareTypeDefs = /* GraphQL */ `
     run: Run!
     x: Float!
     y: Float!
-    "Frontier runs that are no worse on both metrics and better on one."
+    "Frontier runs that are no worse on both metrics and better on one (listed only when asked: the count is cheaper)."
     dominatedBy: [ID!]!
+    "How many frontier runs dominate this one (at least 1)."
+    dominatedByCount: Int!
   }
 
   type ParetoFront {

@@ -21,6 +21,8 @@ export const runsTypeDefs = /* GraphQL */ `
     id: ID!
     project: Project!
     baseModel: Model!
+    "The base model's id, without reading the model (cheap over many runs, e.g. a trade-off's points)."
+    baseModelId: ID!
     "The recipe as validated, with each technique's default parameters filled in."
     recipe: JSON!
     status: RunStatus!

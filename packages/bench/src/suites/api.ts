@@ -2,7 +2,8 @@
  * api: the GraphQL API over HTTP against a fresh database seeded with COPY (100,000 runs
  * with steps and metrics). Metric ingest through logMetrics (one client, 5,000-point
  * batches) is measured against a plain SQL COPY of the same number of points in the same
- * run (batches sent one at a time, and four in flight); run-list, compare (100 runs) and leaderboard queries report p50/p95/p99 against
+ * run (batches sent one at a time, and four in flight); run-list, compare (100 runs), leaderboard and trade-off (pareto over
+ * ~10,000 runs) queries report p50/p95/p99 against
  * the p95 of the cheapest request (`{ apiVersion }`) over the same HTTP path. Target:
  * >= 20,000 points/s ingest, p95 < 100 ms for every query.
  */
@@ -70,7 +71,7 @@ function latencyRow(scenario: string, ms: number[], baselineP95: number): BenchR
 
 const suite: BenchSuite = {
   name: 'api',
-  description: 'GraphQL over HTTP: metric ingest vs SQL COPY; run-list, compare, leaderboard p95 over 100,000 seeded runs',
+  description: 'GraphQL over HTTP: metric ingest vs SQL COPY; run-list, compare, leaderboard, pareto p95 over 100,000 seeded runs',
   async run({ quick, log }) {
     const runs = 100_000;
     const points = quick ? 100_000 : 500_000;
@@ -163,6 +164,25 @@ const suite: BenchSuite = {
       rows.push(latencyRow('leaderboard team', await board(null, 'TEAM'), floorP95));
       rows.push(latencyRow('leaderboard team, size <= 3 MB, family prune', await board({ maxSizeBytes: 3_000_000, techniqueFamily: 'prune' }, 'TEAM'), floorP95));
       rows.push(latencyRow('leaderboard public', await board({ maxDecodeMsP50: 5 }, 'PUBLIC'), floorP95));
+
+      // The runs page's trade-off over one technique family (a fifth of the project, ~10,000
+      // runs): what the chart asks now, and what it asked before (dominator lists, each run's
+      // base model read), in the same run.
+      let paretoRuns = 0;
+      const paretoRequests = quick ? 10 : 40;
+      const tradeoff = (point: string, dominated: string) =>
+        timeRequests(paretoRequests, async () => {
+          const r = await gql<{ pareto: { frontier: unknown[]; dominated: unknown[] } }>(
+            `query($p: ID!, $f: RunFilter) { pareto(projectId: $p, x: "size.bytes", y: "perplexity", filter: $f) {
+              frontier { ${point} } dominated { ${point} ${dominated} } missing } }`,
+            { p: mine.projectId, f: { family: 'prune' } },
+          );
+          paretoRuns = r.pareto.frontier.length + r.pareto.dominated.length;
+        });
+      const chart = await tradeoff('x y run { id recipe baseModelId }', 'dominatedByCount');
+      if (paretoRuns < 5_000) throw new Error(`pareto plotted only ${paretoRuns} runs; the family filter should select about a fifth of the project`);
+      rows.push(latencyRow(`pareto ${paretoRuns} runs, the chart's selection (dominatedByCount, baseModelId)`, chart, floorP95));
+      rows.push(latencyRow(`pareto ${paretoRuns} runs, the previous selection (dominatedBy lists, baseModel)`, await tradeoff('x y run { id recipe baseModel { id name } }', 'dominatedBy'), floorP95));
     } finally {
       await api.close();
       await db.drop();
