@@ -55,7 +55,8 @@ async function timeRequests(count: number, request: (i: number) => Promise<unkno
 
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-function latencyRow(scenario: string, ms: number[], baselineP95: number): BenchRow {
+/** `targeted: false` for queries the issue sets no latency target for (the trade-off over a whole project). */
+function latencyRow(scenario: string, ms: number[], baselineP95: number, targeted = true): BenchRow {
   const p95 = percentile(ms, 95);
   return {
     scenario,
@@ -65,7 +66,7 @@ function latencyRow(scenario: string, ms: number[], baselineP95: number): BenchR
     p99Ms: round(percentile(ms, 99)),
     baseline: round(baselineP95),
     ratio: round(p95 / baselineP95),
-    withinTarget: p95 < TARGET_P95_MS,
+    withinTarget: targeted ? p95 < TARGET_P95_MS : null,
   };
 }
 
@@ -181,8 +182,8 @@ const suite: BenchSuite = {
         });
       const chart = await tradeoff('x y run { id recipe baseModelId }', 'dominatedByCount');
       if (paretoRuns < 5_000) throw new Error(`pareto plotted only ${paretoRuns} runs; the family filter should select about a fifth of the project`);
-      rows.push(latencyRow(`pareto ${paretoRuns} runs, the chart's selection (dominatedByCount, baseModelId)`, chart, floorP95));
-      rows.push(latencyRow(`pareto ${paretoRuns} runs, the previous selection (dominatedBy lists, baseModel)`, await tradeoff('x y run { id recipe baseModel { id name } }', 'dominatedBy'), floorP95));
+      rows.push(latencyRow(`pareto ${paretoRuns} runs, the chart's selection (dominatedByCount, baseModelId)`, chart, floorP95, false));
+      rows.push(latencyRow(`pareto ${paretoRuns} runs, the previous selection (dominatedBy lists, baseModel)`, await tradeoff('x y run { id recipe baseModel { id name } }', 'dominatedBy'), floorP95, false));
     } finally {
       await api.close();
       await db.drop();
