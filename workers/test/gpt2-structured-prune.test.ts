@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
+import { transformersGreedy } from '@distillery/e2e/transformers-greedy';
 import { convertHfFolder, exportGpt2Folder, writeConvertedModel } from '@distillery/formats';
 import { createDecoderSession, generate, gpt2BlockPrefix, gpt2ReferenceForward, gpt2WeightsFromModel, initGpt2Weights, parseGpt2Config, readGpt2Config, runDecoder, toGpt2HfConfig, type Gpt2Config } from '@distillery/nn';
 import { readModel, writeModel, type Model } from '@distillery/onnx';
@@ -19,9 +19,6 @@ const PROMPT = [4, 17, 33, 2, 58, 9, 11];
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'distillery-gpt2-prune-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = root;
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -39,17 +36,6 @@ async function ours(model: Model, config: Gpt2Config): Promise<{ logits: Float32
     return { logits: (await runDecoder(session, config, { inputIds: [PROMPT] })).logits.slice(), greedy: await generate(session, config, PROMPT, { maxNewTokens: 10 }) };
   } finally {
     await session.release();
-  }
-}
-
-async function theirGreedy(name: string): Promise<number[]> {
-  const theirs = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
-  try {
-    const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-    const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
-    return (gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number);
-  } finally {
-    await theirs.dispose();
   }
 }
 
@@ -92,6 +78,6 @@ describe('structured pruning of an imported GPT-2', () => {
     await mkdir(path.join(folder, 'onnx'), { recursive: true });
     await writeModel(pruned, path.join(folder, 'onnx', 'model.onnx'));
     await writeFile(path.join(folder, 'config.json'), JSON.stringify(hf, null, 2));
-    expect(await theirGreedy('pruned')).toEqual(mine.greedy);
+    expect(await transformersGreedy(root, 'pruned', PROMPT, 10)).toEqual(mine.greedy);
   });
 });

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
+import { transformersGreedy } from '@distillery/e2e/transformers-greedy';
 import { createDecoderSession, generate, gpt2ReferenceForward, initGpt2Weights, parseGpt2Config, runDecoder, type Gpt2Weights } from '@distillery/nn';
 import { float16BitsToFloat32, float32ToFloat16Bits, readModel, type Model } from '@distillery/onnx';
 import { convertHfFolder, exportGpt2Folder, writeConvertedModel } from '../src/index';
@@ -17,9 +17,6 @@ const PROMPT = [4, 17, 33, 2, 58, 9, 11];
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'distillery-gpt2-folder-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = root;
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -33,18 +30,6 @@ async function ours(model: Model): Promise<{ logits: Float32Array; greedy: numbe
     return { logits: (await runDecoder(session, c, { inputIds: [PROMPT] })).logits.slice(), greedy: await generate(session, c, PROMPT, { maxNewTokens: 10 }) };
   } finally {
     await session.release();
-  }
-}
-
-/** Greedy tokens transformers.js generates from the model folder `name` under root. */
-async function theirGreedy(name: string): Promise<number[]> {
-  const theirs = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
-  try {
-    const i64 = (v: number[]) => new Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
-    const gen = (await theirs.generate({ input_ids: i64(PROMPT), attention_mask: i64(PROMPT.map(() => 1)), max_new_tokens: 10, do_sample: false })) as Tensor;
-    return (gen.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number);
-  } finally {
-    await theirs.dispose();
   }
 }
 
@@ -63,7 +48,7 @@ describe('GPT-2 safetensors folders', () => {
     expect(report.parameters).toBe([...w.values()].reduce((n, v) => n + v.length, 0));
     const mine = await ours(await readModel(path.join(out, 'onnx', 'model.onnx')));
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, w, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
-    expect(await theirGreedy('gpt2-f32')).toEqual(mine.greedy);
+    expect(await transformersGreedy(root, 'gpt2-f32', PROMPT, 10)).toEqual(mine.greedy);
   });
 
   it('F16 weights stay float16 in the model and transformers.js generates our greedy tokens; unsupported variants and a wrong tied head are refused naming the key', async () => {
@@ -87,7 +72,7 @@ describe('GPT-2 safetensors folders', () => {
     const rounded: Gpt2Weights = new Map([...w].map(([k, v]) => [k, v.map((x) => float16BitsToFloat32(float32ToFloat16Bits(x)))]));
     const mine = await ours(model);
     expect(maxDiff(mine.logits, gpt2ReferenceForward(c, rounded, PROMPT).flat())).toBeLessThanOrEqual(1e-4);
-    expect(await theirGreedy('gpt2-f16')).toEqual(mine.greedy);
+    expect(await transformersGreedy(root, 'gpt2-f16', PROMPT, 10)).toEqual(mine.greedy);
 
     const json = JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(source, 'config.json'), JSON.stringify({ ...json, activation_function: 'relu' }));

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoModelForCausalLM, Tensor, env } from '@huggingface/transformers';
+import { transformersGreedy } from '@distillery/e2e/transformers-greedy';
 import { createDecoderSession, decoderPreset, generate, initDecoderWeights, type DecoderShape } from '@distillery/nn';
 import { readModel, type Model } from '@distillery/onnx';
 import { referenceModelDir } from '@distillery/reference';
@@ -16,9 +16,6 @@ import { convertHfFolder, exportGguf, exportHfFolder, importGguf, writeConverted
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'distillery-import-tjs-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = root;
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
@@ -26,18 +23,6 @@ afterAll(async () => {
 
 const PROMPT = [5, 12, 40, 7, 90, 3];
 const NEW_TOKENS = 10;
-
-async function theirGreedy(name: string): Promise<number[]> {
-  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
-  try {
-    const ids = new Tensor('int64', BigInt64Array.from(PROMPT.map(BigInt)), [1, PROMPT.length]);
-    const mask = new Tensor('int64', BigInt64Array.from(PROMPT.map(() => 1n)), [1, PROMPT.length]);
-    const out = (await model.generate({ input_ids: ids, attention_mask: mask, max_new_tokens: NEW_TOKENS, do_sample: false })) as Tensor;
-    return (out.tolist() as bigint[][])[0]!.slice(PROMPT.length).map(Number);
-  } finally {
-    await model.dispose();
-  }
-}
 
 async function ourGreedy(model: Model, config: DecoderShape): Promise<number[]> {
   const session = await createDecoderSession(model);
@@ -58,7 +43,7 @@ describe('imported model folders load in transformers.js', () => {
     await writeConvertedModel(converted, dir);
     const ours = await ourGreedy(await readModel(path.join(dir, 'onnx', 'model.onnx')), converted.config);
     expect(ours).toHaveLength(NEW_TOKENS);
-    expect(await theirGreedy('from-safetensors')).toEqual(ours);
+    expect(await transformersGreedy(root, 'from-safetensors', PROMPT, NEW_TOKENS)).toEqual(ours);
   });
 
   it('an imported GGUF file (F16 export of ref-base) generates our greedy tokens', async () => {
@@ -68,6 +53,6 @@ describe('imported model folders load in transformers.js', () => {
     const imported = await importGguf(file, dir);
     const ours = await ourGreedy(await readModel(path.join(dir, 'onnx', 'model.onnx')), imported.config);
     expect(ours).toHaveLength(NEW_TOKENS);
-    expect(await theirGreedy('from-gguf')).toEqual(ours);
+    expect(await transformersGreedy(root, 'from-gguf', PROMPT, NEW_TOKENS)).toEqual(ours);
   });
 });
