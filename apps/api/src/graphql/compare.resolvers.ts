@@ -1,4 +1,4 @@
-import { latestRunLevelValues, Prisma, type Run } from '@distillery/db';
+import { latestRunLevelValues, Prisma } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { dominatorCount, dominatorsOf, metricDirection, paretoFrontier, ParetoInputError, type DominatedPoint, type Direction, type ParetoResult } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
@@ -33,14 +33,44 @@ function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<s
   return out;
 }
 
-/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
-interface DominatedParent {
-  run: RunParent;
+/** What the chart draws of a point's run, read for every point of an answer in one query, and only when a field asks. */
+interface PointRun {
+  baseModelId: string;
+  recipe: Prisma.JsonValue;
+}
+
+/** A plotted run before its fields resolve: the run itself is read only when `run` is asked for. */
+interface PointParent {
+  runId: string;
   x: number;
   y: number;
+  pointRuns: () => Promise<Map<string, PointRun>>;
+}
+
+/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
+interface DominatedParent extends PointParent {
   front: ParetoResult;
   point: DominatedPoint;
 }
+
+/** Memoised: the first call starts the query, later calls share its answer. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= f());
+}
+
+async function pointRunOf(p: PointParent): Promise<PointRun> {
+  const r = (await p.pointRuns()).get(p.runId);
+  if (!r) throw new Error(`run ${p.runId} of the trade-off has no row`);
+  return r;
+}
+
+const pointFields = {
+  run: async (p: PointParent, _: unknown, ctx: ApiContext) => (await ctx.loaders.run.load(p.runId))!,
+  runId: (p: PointParent) => p.runId,
+  baseModelId: async (p: PointParent) => (await pointRunOf(p)).baseModelId,
+  recipe: async (p: PointParent) => (await pointRunOf(p)).recipe,
+};
 
 interface SeriesRow {
   runId: string;
@@ -138,17 +168,26 @@ export const compareResolvers: ResolverMap = {
       }
       const front = paretoFrontier(points, dx, dy);
       const at = new Map(points.map((p) => [p.id, p]));
-      const runOf = async (id: string) => (await ctx.loaders.run.load(id))!;
+      // Every point's base model and recipe in one query (not a run read per point), only if a field asks.
+      const pointRuns = once(async () => {
+        const ids = points.map((p) => p.id);
+        const rs = await ctx.prisma.$queryRaw<{ id: string; baseModelId: string; recipe: Prisma.JsonValue }[]>`
+          SELECT id::text AS id, "baseModelId"::text AS "baseModelId", recipe FROM "Run" WHERE id = ANY(${ids}::uuid[])`;
+        return new Map(rs.map((r) => [r.id, { baseModelId: r.baseModelId, recipe: r.recipe }]));
+      });
+      const pointOf = (id: string): PointParent => ({ runId: id, x: at.get(id)!.x, y: at.get(id)!.y, pointRuns });
       return {
         x: axis(args.x, dx),
         y: axis(args.y, dy),
-        frontier: await Promise.all(front.frontier.map(async (id) => ({ run: await runOf(id), x: at.get(id)!.x, y: at.get(id)!.y }))),
-        dominated: await Promise.all(front.dominated.map(async (d): Promise<DominatedParent> => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, front, point: d }))),
+        frontier: front.frontier.map(pointOf),
+        dominated: front.dominated.map((d): DominatedParent => ({ ...pointOf(d.id), front, point: d })),
         missing,
       };
     },
   },
+  ParetoPoint: pointFields,
   DominatedRun: {
+    ...pointFields,
     dominatedBy: (d: DominatedParent) => dominatorsOf(d.front, d.point),
     dominatedByCount: (d: DominatedParent) => dominatorCount(d.point),
   },
