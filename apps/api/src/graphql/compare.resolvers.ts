@@ -33,18 +33,17 @@ function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<s
   return out;
 }
 
-/** What the chart draws of a point's run, read for every point of an answer in one query, and only when a field asks. */
-interface PointRun {
-  baseModelId: string;
-  recipe: Prisma.JsonValue;
-}
-
-/** A plotted run before its fields resolve: the run itself is read only when `run` is asked for. */
+/**
+ * A plotted run before its fields resolve: what a chart draws of it (base model id, recipe) is
+ * read for every point of the answer in one query and served as plain properties (no resolver
+ * call per point); the run itself is read only when `run` is asked for.
+ */
 interface PointParent {
   runId: string;
+  baseModelId: string;
+  recipe: Prisma.JsonValue;
   x: number;
   y: number;
-  pointRuns: () => Promise<Map<string, PointRun>>;
 }
 
 /** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
@@ -53,24 +52,7 @@ interface DominatedParent extends PointParent {
   point: DominatedPoint;
 }
 
-/** Memoised: the first call starts the query, later calls share its answer. */
-function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | null = null;
-  return () => (p ??= f());
-}
-
-async function pointRunOf(p: PointParent): Promise<PointRun> {
-  const r = (await p.pointRuns()).get(p.runId);
-  if (!r) throw new Error(`run ${p.runId} of the trade-off has no row`);
-  return r;
-}
-
-const pointFields = {
-  run: async (p: PointParent, _: unknown, ctx: ApiContext) => (await ctx.loaders.run.load(p.runId))!,
-  runId: (p: PointParent) => p.runId,
-  baseModelId: async (p: PointParent) => (await pointRunOf(p)).baseModelId,
-  recipe: async (p: PointParent) => (await pointRunOf(p)).recipe,
-};
+const pointRun = async (p: PointParent, _: unknown, ctx: ApiContext) => (await ctx.loaders.run.load(p.runId))!;
 
 interface SeriesRow {
   runId: string;
@@ -167,15 +149,15 @@ export const compareResolvers: ResolverMap = {
         else points.push({ id, x, y });
       }
       const front = paretoFrontier(points, dx, dy);
+      const runRows = await ctx.prisma.$queryRaw<{ id: string; baseModelId: string; recipe: Prisma.JsonValue }[]>`
+        SELECT id::text AS id, "baseModelId"::text AS "baseModelId", recipe FROM "Run" WHERE id = ANY(${points.map((p) => p.id)}::uuid[])`;
+      const runsById = new Map(runRows.map((r) => [r.id, r]));
       const at = new Map(points.map((p) => [p.id, p]));
-      // Every point's base model and recipe in one query (not a run read per point), only if a field asks.
-      const pointRuns = once(async () => {
-        const ids = points.map((p) => p.id);
-        const rs = await ctx.prisma.$queryRaw<{ id: string; baseModelId: string; recipe: Prisma.JsonValue }[]>`
-          SELECT id::text AS id, "baseModelId"::text AS "baseModelId", recipe FROM "Run" WHERE id = ANY(${ids}::uuid[])`;
-        return new Map(rs.map((r) => [r.id, { baseModelId: r.baseModelId, recipe: r.recipe }]));
-      });
-      const pointOf = (id: string): PointParent => ({ runId: id, x: at.get(id)!.x, y: at.get(id)!.y, pointRuns });
+      const pointOf = (id: string): PointParent => {
+        const r = runsById.get(id);
+        if (!r) throw new Error(`run ${id} of the trade-off has no row`);
+        return { runId: id, baseModelId: r.baseModelId, recipe: r.recipe, x: at.get(id)!.x, y: at.get(id)!.y };
+      };
       return {
         x: axis(args.x, dx),
         y: axis(args.y, dy),
@@ -185,9 +167,9 @@ export const compareResolvers: ResolverMap = {
       };
     },
   },
-  ParetoPoint: pointFields,
+  ParetoPoint: { run: pointRun },
   DominatedRun: {
-    ...pointFields,
+    run: pointRun,
     dominatedBy: (d: DominatedParent) => dominatorsOf(d.front, d.point),
     dominatedByCount: (d: DominatedParent) => dominatorCount(d.point),
   },
