@@ -7,7 +7,7 @@ import type { Metric, ModelSummary, RunRow, RunStatus } from '../../apps/web/cli
 import { summaryRows } from '../../apps/web/client/run-summary';
 import { mergeNewest, sortRuns, stepSummaries } from '../../apps/web/client/runs-view';
 import { apiRunFilter, filterFromSearch, filterToSearch, NO_FILTER, parseParamCondition, parseRange, parseTagList } from '../../apps/web/client/run-filters';
-import { frontierLine, runPerBase, scatterPoints, type ParetoAnswer } from '../../apps/web/client/tradeoff-points';
+import { frontierLine, paretoAnswer, runPerBase, scatterPoints, type ParetoAnswer } from '../../apps/web/client/tradeoff-points';
 import { evaluationSamples } from '../../apps/web/client/run-evaluation';
 import { groupSeries } from '../../apps/web/client/series-groups';
 import { escapeHtml } from '../../apps/web/client/escape-html';
@@ -220,6 +220,20 @@ describe('trade-off points', () => {
     expect(pts.find((p) => p.kind === 'base')?.label).toBe('base m1');
     expect(frontierLine(pts).map((p) => p.label)).toEqual(['run 1', 'run 2']);
     expect(scatterPoints({ frontier: [], dominated: [], missing: 3 }, 'size.bytes', 'perplexity', () => '', bases)).toEqual([]);
+  });
+
+  it("gathers the API's flat point fields under each point's run", () => {
+    const recipe = { steps: [{ technique: 'prune' }] };
+    const answer = paretoAnswer({
+      frontier: [{ x: 1, y: 2, runId: ID(1), baseModelId: 'm1', recipe }],
+      dominated: [{ x: 3, y: 4, runId: ID(2), baseModelId: 'm2', recipe: null, dominatedByCount: 2 }],
+      missing: 5,
+    });
+    expect(answer).toEqual({
+      frontier: [{ x: 1, y: 2, run: { id: ID(1), baseModelId: 'm1', recipe } }],
+      dominated: [{ x: 3, y: 4, dominatedByCount: 2, run: { id: ID(2), baseModelId: 'm2', recipe: null } }],
+      missing: 5,
+    });
   });
 });
 

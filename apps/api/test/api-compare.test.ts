@@ -146,6 +146,17 @@ describe('pareto', () => {
     expect(all.frontier.map((f) => f.run.id)).toEqual([runs[3]!.runId]);
   });
 
+  it("gives each point its run's id, base model id and recipe, the same as the run's own fields", async () => {
+    const q = `query($p: ID!) { pareto(projectId: $p, x: "size.bytes", y: "perplexity") {
+      frontier { runId baseModelId recipe run { id baseModelId recipe } } dominated { runId baseModelId recipe run { id baseModelId recipe } } } }`;
+    type Point = { runId: string; baseModelId: string; recipe: unknown; run: { id: string; baseModelId: string; recipe: unknown } };
+    const r = ok(await h.gql<{ pareto: { frontier: Point[]; dominated: Point[] } }>(q, { p: projectId }, owner.token)).pareto;
+    const points = [...r.frontier, ...r.dominated];
+    expect(points.length).toBe(4);
+    for (const p of points) expect({ id: p.runId, baseModelId: p.baseModelId, recipe: p.recipe }).toEqual(p.run);
+    expect(points.every((p) => p.recipe !== null && typeof p.recipe === 'object')).toBe(true);
+  });
+
   it("keeps only the named runs when given runIds (a comparison's trade-off)", async () => {
     const q = `query($p: ID!, $ids: [ID!]) { pareto(projectId: $p, x: "size.bytes", y: "perplexity", suiteVersion: 1, runIds: $ids) { frontier { run { id } } dominated { run { id } } } }`;
     // Without runs[1] (which dominated runs[2]), runs[2] joins the frontier.

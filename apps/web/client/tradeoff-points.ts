@@ -29,8 +29,11 @@ export interface ParetoAnswer {
   missing: number;
 }
 
-// The base model's id only: its name is read once per base model with its figures.
-const PARETO_RUN = 'run { id recipe baseModelId }';
+/**
+ * Per point only what the chart draws and labels: the run's id, base model id and recipe, read by the API
+ * for every point in one query (asking for `run { … }` would read each run in full).
+ */
+const PARETO_POINT = 'x y runId baseModelId recipe';
 
 /**
  * Give exactly one of projectId and sweepId; runIds narrows to those runs, filter to the runs the runs list's filter selects.
@@ -38,11 +41,36 @@ const PARETO_RUN = 'run { id recipe baseModelId }';
  */
 export const PARETO = `query Tradeoff($projectId: ID, $sweepId: ID, $x: String!, $y: String!, $runIds: [ID!], $filter: RunFilter) {
   pareto(projectId: $projectId, sweepId: $sweepId, x: $x, y: $y, runIds: $runIds, filter: $filter) {
-    frontier { x y ${PARETO_RUN} }
-    dominated { x y dominatedByCount ${PARETO_RUN} }
+    frontier { ${PARETO_POINT} }
+    dominated { ${PARETO_POINT} dominatedByCount }
     missing
   }
 }`;
+
+interface WirePoint {
+  x: number;
+  y: number;
+  runId: string;
+  baseModelId: string;
+  recipe: unknown;
+}
+
+/** The `pareto` answer as PARETO asks for it. */
+export interface ParetoWire {
+  frontier: WirePoint[];
+  dominated: (WirePoint & { dominatedByCount: number })[];
+  missing: number;
+}
+
+/** PARETO's flat points with their run's fields gathered under `run`. */
+export function paretoAnswer(wire: ParetoWire): ParetoAnswer {
+  const runOf = (p: WirePoint): ParetoRun => ({ id: p.runId, recipe: p.recipe, baseModelId: p.baseModelId });
+  return {
+    frontier: wire.frontier.map((p) => ({ x: p.x, y: p.y, run: runOf(p) })),
+    dominated: wire.dominated.map((p) => ({ x: p.x, y: p.y, dominatedByCount: p.dominatedByCount, run: runOf(p) })),
+    missing: wire.missing,
+  };
+}
 
 /** The run-level figures and base model name of one run per base model (aliases b0, b1, …), to place the base models. */
 export function baseFiguresQuery(count: number): string {

@@ -14,7 +14,7 @@ import { gql } from '../client/graphql';
 import { formatMetricValue, metricMeta } from '../client/metric-format';
 import type { Metric } from '../client/queries';
 import { runLevelValues } from '../client/run-summary';
-import { baseFiguresQuery, PARETO, runPerBase, scatterPoints, type BaseFigures, type ParetoAnswer, type ParetoRun } from '../client/tradeoff-points';
+import { baseFiguresQuery, PARETO, paretoAnswer, runPerBase, scatterPoints, type BaseFigures, type ParetoAnswer, type ParetoRun, type ParetoWire } from '../client/tradeoff-points';
 import { metricColumnChoices } from '../client/runs-view';
 import type { ApiRunFilter } from '../client/run-filters';
 import { EChart } from './EChart';
@@ -56,7 +56,7 @@ interface Loaded {
 }
 
 async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: string): Promise<Loaded> {
-  const { pareto: front } = await gql<{ pareto: ParetoAnswer }>(PARETO, {
+  const { pareto: wire } = await gql<{ pareto: ParetoWire }>(PARETO, {
     projectId: scope.sweepId ? null : (scope.projectId ?? null),
     sweepId: scope.sweepId ?? null,
     runIds: scope.runIds ?? null,
@@ -64,6 +64,7 @@ async function loadTradeoff(key: string, scope: TradeoffScope, x: string, y: str
     x,
     y,
   });
+  const front = paretoAnswer(wire);
   const perBase = [...runPerBase(front).values()].slice(0, MAX_BASES);
   const bases = new Map<string, BaseFigures>();
   if (perBase.length > 0) {

@@ -1,4 +1,4 @@
-import { latestRunLevelValues, Prisma, type Run } from '@distillery/db';
+import { latestRunLevelValues, Prisma } from '@distillery/db';
 import { describeMetric } from '@distillery/eval/metric-catalogue';
 import { dominatorCount, dominatorsOf, metricDirection, paretoFrontier, ParetoInputError, type DominatedPoint, type Direction, type ParetoResult } from '@distillery/eval/pareto';
 import { authorize, authorizeRuns } from '../authorization';
@@ -33,14 +33,26 @@ function valuesOf(rows: { runId: string; name: string; value: number }[]): Map<s
   return out;
 }
 
-/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
-interface DominatedParent {
-  run: RunParent;
+/**
+ * A plotted run before its fields resolve: what a chart draws of it (base model id, recipe) is
+ * read for every point of the answer in one query and served as plain properties (no resolver
+ * call per point); the run itself is read only when `run` is asked for.
+ */
+interface PointParent {
+  runId: string;
+  baseModelId: string;
+  recipe: Prisma.JsonValue;
   x: number;
   y: number;
+}
+
+/** A dominated run before its fields resolve: its dominators stay a range of the frontier until asked for. */
+interface DominatedParent extends PointParent {
   front: ParetoResult;
   point: DominatedPoint;
 }
+
+const pointRun = async (p: PointParent, _: unknown, ctx: ApiContext) => (await ctx.loaders.run.load(p.runId))!;
 
 interface SeriesRow {
   runId: string;
@@ -137,18 +149,27 @@ export const compareResolvers: ResolverMap = {
         else points.push({ id, x, y });
       }
       const front = paretoFrontier(points, dx, dy);
+      const runRows = await ctx.prisma.$queryRaw<{ id: string; baseModelId: string; recipe: Prisma.JsonValue }[]>`
+        SELECT id::text AS id, "baseModelId"::text AS "baseModelId", recipe FROM "Run" WHERE id = ANY(${points.map((p) => p.id)}::uuid[])`;
+      const runsById = new Map(runRows.map((r) => [r.id, r]));
       const at = new Map(points.map((p) => [p.id, p]));
-      const runOf = async (id: string) => (await ctx.loaders.run.load(id))!;
+      const pointOf = (id: string): PointParent => {
+        const r = runsById.get(id);
+        if (!r) throw new Error(`run ${id} of the trade-off has no row`);
+        return { runId: id, baseModelId: r.baseModelId, recipe: r.recipe, x: at.get(id)!.x, y: at.get(id)!.y };
+      };
       return {
         x: axis(args.x, dx),
         y: axis(args.y, dy),
-        frontier: await Promise.all(front.frontier.map(async (id) => ({ run: await runOf(id), x: at.get(id)!.x, y: at.get(id)!.y }))),
-        dominated: await Promise.all(front.dominated.map(async (d): Promise<DominatedParent> => ({ run: await runOf(d.id), x: at.get(d.id)!.x, y: at.get(d.id)!.y, front, point: d }))),
+        frontier: front.frontier.map(pointOf),
+        dominated: front.dominated.map((d): DominatedParent => ({ ...pointOf(d.id), front, point: d })),
         missing,
       };
     },
   },
+  ParetoPoint: { run: pointRun },
   DominatedRun: {
+    run: pointRun,
     dominatedBy: (d: DominatedParent) => dominatorsOf(d.front, d.point),
     dominatedByCount: (d: DominatedParent) => dominatorCount(d.point),
   },

@@ -63,13 +63,21 @@ export const compareTypeDefs = /* GraphQL */ `
   }
 
   type ParetoPoint {
+    "The run (read per answer with one query; a chart of many runs asks only runId, baseModelId and recipe)."
     run: Run!
+    runId: ID!
+    baseModelId: ID!
+    "The run's recipe (a chart's label), read for every point of the answer in one query."
+    recipe: JSON!
     x: Float!
     y: Float!
   }
 
   type DominatedRun {
     run: Run!
+    runId: ID!
+    baseModelId: ID!
+    recipe: JSON!
     x: Float!
     y: Float!
     "Frontier runs that are no worse on both metrics and better on one (listed only when asked: the count is cheaper)."
