@@ -10,6 +10,7 @@
  */
 import type { BenchRow, BenchSuite } from '../suite';
 import { refRows, type Variant } from './quant';
+import { elapsedLog, recoveryVsRtn } from './quant-methods';
 
 const nbits = { bits: 4, groupSize: 64, symmetric: true, format: 'matmulnbits' };
 
@@ -27,8 +28,7 @@ const suite: BenchSuite = {
   name: 'awq',
   description: "AWQ's scale-search objectives (block, layer, whole-model oracle, no clip) on ref-base 4-bit g64 against RTN and GPTQ",
   async run({ quick, log: print }) {
-    const t0 = performance.now();
-    const log = (m: string) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
+    const log = elapsedLog(print);
     const rows: BenchRow[] = await refRows(quick ? VARIANTS.filter((v) => !v.method.includes('no clip')) : VARIANTS, quick, log);
     const ppl = (m: string) => rows.find((r) => r.method === m)?.ppl as number | undefined;
     const fp32 = ppl('fp32');
@@ -36,7 +36,7 @@ const suite: BenchSuite = {
     if (fp32 === undefined || rtn === undefined) return rows;
     for (const r of rows) {
       if (r.method === 'fp32' || r.method === 'rtn 4-bit nbits') continue;
-      r.recoveryVsRtn = Math.round((((rtn - (r.ppl as number)) / (rtn - fp32)) * 1000)) / 1000;
+      r.recoveryVsRtn = recoveryVsRtn(r.ppl as number, rtn, fp32);
       log(`${r.method}: ppl ${r.ppl} vs rtn ${rtn} (fp32 ${fp32}): recovery ${r.recoveryVsRtn} (target >= 0.5)`);
     }
     return rows;

@@ -57,6 +57,17 @@ export const METHOD_VARIANTS: MethodVariant[] = [
   { quick: true, method: 'mixed', technique: 'quantize.mixed', params: { targetBitsPerWeight: 3.5, choices: [2, 3, 4, 8], groupSize: 64, format: 'bitpacked', sensitivitySequences: 4 }, calibrated: true, bits: 3, group: 64, rtn: 'rtn 3-bit bitpacked' },
 ];
 
+/** Share of RTN's perplexity increase over fp32 a method recovers, (ppl_rtn - ppl) / (ppl_rtn - ppl_fp32), to 3 decimals. */
+export function recoveryVsRtn(ppl: number, rtnPpl: number, fp32Ppl: number): number {
+  return Math.round(((rtnPpl - ppl) / (rtnPpl - fp32Ppl)) * 1000) / 1000;
+}
+
+/** A logger that prefixes the seconds since it was made, so a slow run shows which rows took the time. */
+export function elapsedLog(print: (m: string) => void): (m: string) => void {
+  const t0 = performance.now();
+  return (m) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
+}
+
 /** Adds recoveryVsRtn to the method rows and logs the targets. */
 export function methodTargets(rows: BenchRow[], log: (m: string) => void): void {
   const ref = (method: string, group: unknown) => rows.find((r) => r.model === 'ref-base' && r.method === method && r.group === group);
@@ -65,8 +76,7 @@ export function methodTargets(rows: BenchRow[], log: (m: string) => void): void 
     const row = ref(v.method, v.group);
     const rtn = v.rtn ? ref(v.rtn, v.group) : undefined;
     if (!row || !rtn || fp32 === undefined) continue;
-    const recovery = ((rtn.ppl as number) - (row.ppl as number)) / ((rtn.ppl as number) - fp32);
-    row.recoveryVsRtn = Math.round(recovery * 1000) / 1000;
+    row.recoveryVsRtn = recoveryVsRtn(row.ppl as number, rtn.ppl as number, fp32);
     row.klRecoveryVsRtn = Math.round((1 - (row.klVsBase as number) / (rtn.klVsBase as number)) * 1000) / 1000;
     row.rtnPpl = rtn.ppl;
     row.rtnBitsPerWeight = rtn.bitsPerWeight;

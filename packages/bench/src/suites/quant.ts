@@ -26,7 +26,7 @@ import * as ort from 'onnxruntime-node';
 import { profileDecode, type DecodeProfile } from '../decode-profile';
 import type { BenchRow, BenchSuite } from '../suite';
 import { disjointWindows } from './compression-rows';
-import { gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
+import { elapsedLog, gptqKernelRow, METHOD_VARIANTS, methodTargets } from './quant-methods';
 import { llamaCppRows } from './quant-llamacpp';
 
 export interface Variant {
@@ -266,9 +266,7 @@ const suite: BenchSuite = {
   name: 'quant',
   description: 'quantization methods on ref-base (ppl, KL, top-1, bits/weight, size, decode) and 4-bit decode speed vs fp32 on bench-100m',
   async run({ quick, log: print }) {
-    // Elapsed seconds on every line, so a slow run shows which rows took the time.
-    const t0 = performance.now();
-    const log = (m: string) => print(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
+    const log = elapsedLog(print);
     const rows = [...(await refRows(REF_VARIANTS.filter((x) => !quick || x.quick), quick, log)), ...(await largeRows(quick, log)), await gptqKernelRow(quick, log), ...(await llamaCppRows(quick, log))];
     methodTargets(rows, log);
     const int8 = rows.find((r) => r.model === 'ref-base' && r.method === 'rtn int8');
