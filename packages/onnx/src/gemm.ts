@@ -21,6 +21,11 @@ export interface GemmOptions {
   alpha?: number;
   /** Weight of C; only used when C is given. */
   beta?: number;
+  /**
+   * Write the result here (m * n values) instead of a new array; may be C's own array, for
+   * an in-place update C -= A B (ORT's CPU Gemm copies C into Y before accumulating).
+   */
+  out?: Float32Array;
 }
 
 const models = new Map<string, Model>();
@@ -65,11 +70,14 @@ export async function gemm(a: Matrix, b: Matrix, c?: Matrix, opts: GemmOptions =
     check(c, 'C');
     if (c.rows !== m || c.cols !== n) throw new Error(`gemm: C is [${c.rows}, ${c.cols}], the product is [${m}, ${n}]`);
   }
+  const out = opts.out;
+  if (out && out.length !== m * n) throw new Error(`gemm: out has ${out.length} values for a [${m}, ${n}] product`);
   // Empty products are legal in the algorithms that call this (the last block has nothing after it).
-  if (m === 0 || n === 0) return { data: new Float32Array(0), rows: m, cols: n };
+  if (m === 0 || n === 0) return { data: out ?? new Float32Array(0), rows: m, cols: n };
   if (k === 0) {
-    const data = new Float32Array(m * n);
+    const data = out ?? new Float32Array(m * n);
     if (c) for (let i = 0; i < data.length; i++) data[i] = beta * c.data[i]!;
+    else data.fill(0);
     return { data, rows: m, cols: n };
   }
   const feeds = {
@@ -77,6 +85,7 @@ export async function gemm(a: Matrix, b: Matrix, c?: Matrix, opts: GemmOptions =
     b: { dtype: 'float32' as const, dims: [b.rows, b.cols], data: b.data },
     ...(c ? { c: { dtype: 'float32' as const, dims: [c.rows, c.cols], data: c.data } } : {}),
   };
-  const out = await runGraph(gemmModel(transA, transB, alpha, beta, c !== undefined), feeds);
-  return { data: out.y!.data as Float32Array, rows: m, cols: n };
+  const into = out ? { y: { dtype: 'float32' as const, dims: [m, n], data: out } } : undefined;
+  const y = await runGraph(gemmModel(transA, transB, alpha, beta, c !== undefined), feeds, { into });
+  return { data: y.y!.data as Float32Array, rows: m, cols: n };
 }

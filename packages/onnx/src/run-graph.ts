@@ -29,6 +29,11 @@ export interface RunOptions {
   outputs?: string[];
   /** Merged over the defaults { intraOpNumThreads: 1, interOpNumThreads: 1 }. */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /**
+   * Preallocated outputs: ORT writes each named output into its array (dims must match), so
+   * hot loops of small runs allocate nothing; the returned output is that array.
+   */
+  into?: Record<string, Feed>;
 }
 
 export type GraphSource = Model | Uint8Array;
@@ -110,8 +115,16 @@ export async function runGraph(
   const session = await sessionFor(source, opts.sessionOptions);
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [name, feed] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(feed, name);
-  const fetched = opts.outputs ? await session.run(ortFeeds, opts.outputs) : await session.run(ortFeeds);
+  let fetched: ort.InferenceSession.ReturnType;
+  if (opts.into) {
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of opts.outputs ?? session.outputNames) fetches[name] = null;
+    for (const [name, feed] of Object.entries(opts.into)) fetches[name] = toOrtTensor(feed, name);
+    fetched = await session.run(ortFeeds, fetches);
+  } else fetched = opts.outputs ? await session.run(ortFeeds, opts.outputs) : await session.run(ortFeeds);
   const out: Record<string, RunOutput> = {};
   for (const [name, t] of Object.entries(fetched)) out[name] = fromOrtTensor(t, name);
+  // The binding hands back its own view of a preallocated output: return the caller's array.
+  for (const [name, feed] of Object.entries(opts.into ?? {})) out[name] = { dtype: feed.dtype, dims: [...feed.dims], data: feed.data };
   return out;
 }
