@@ -10,7 +10,7 @@ describe('profileDecode', () => {
     const p = await profileDecode(serializeModel(model).model, 4);
     const ops = p.kernels.map((k) => k.op);
     expect(ops).toContain('MatMul');
-    expect(ops).toContain('Softmax');
+    expect(ops).toContain('GroupQueryAttention');
     expect(p.runMs).toBeGreaterThan(0);
     expect(p.stepMs).toBeGreaterThan(0);
     // Kernels run inside session.run: their sum cannot exceed it.

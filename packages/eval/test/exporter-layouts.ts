@@ -22,7 +22,10 @@ function renameOutput(model: Model, from: string, to: string): void {
 
 const layers = (model: Model): number => model.graph.inputs.filter((i) => /^past_key_values\.\d+\.key$/.test(i.name)).length;
 
-/** Optimum's export without past_key_values: each cache Concat becomes the new keys alone. */
+/**
+ * Optimum's export without past_key_values: each cache Concat becomes the new keys alone, and
+ * a GroupQueryAttention loses its optional past inputs (it then attends to the new keys alone).
+ */
 export function withoutCache(model: Model): Model {
   const m = clone(model);
   for (const n of m.graph.nodes) {
@@ -31,6 +34,7 @@ export function withoutCache(model: Model): Model {
       n.inputs = [n.inputs[1]!];
       n.attributes = {};
     }
+    if (n.opType === 'GroupQueryAttention') n.inputs = n.inputs.map((i) => (i.startsWith('past_key_values.') ? '' : i));
   }
   m.graph.inputs = m.graph.inputs.filter((i) => !i.name.startsWith('past_key_values.'));
   m.graph.outputs = m.graph.outputs.filter((o) => !o.name.startsWith('present.'));

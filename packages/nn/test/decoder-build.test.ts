@@ -12,6 +12,7 @@ import {
   readDecoderConfig,
   referenceForward,
   runDecoder,
+  usesFusedAttention,
   type DecoderConfig,
   type DecoderStepOutput,
 } from '../src/decoder/index';
@@ -34,6 +35,10 @@ const configs: [string, DecoderConfig][] = [
   ['MHA 4q/4kv, tied', decoderPreset('tiny', { nKvHeads: 4, tieEmbeddings: true })],
   ['MQA 4q/1kv, 3 layers, other theta/eps', decoderPreset('tiny', { nKvHeads: 1, nLayers: 3, ropeTheta: 500, normEps: 1e-6, vocabSize: 70 })],
   ['GQA 6q/2kv, tied, hd 6', decoderPreset('tiny', { hiddenSize: 36, nHeads: 6, nKvHeads: 2, headDim: 6, ffnSize: 40, tieEmbeddings: true })],
+  // Head sizes that are a multiple of 8 take GroupQueryAttention, hd 6 standard ops (usesFusedAttention).
+  ['GroupQueryAttention 4q/2kv, hd 16, untied', decoderPreset('tiny', { headDim: 16 })],
+  ['GroupQueryAttention 4q/4kv, hd 16, tied', decoderPreset('tiny', { nKvHeads: 4, headDim: 16, tieEmbeddings: true })],
+  ['GroupQueryAttention 4q/1kv, hd 32, 3 layers, other theta/eps', decoderPreset('tiny', { nKvHeads: 1, headDim: 32, nLayers: 3, ropeTheta: 500, normEps: 1e-6, vocabSize: 70 })],
 ];
 
 describe('buildDecoder in onnxruntime-node vs referenceForward', () => {
@@ -60,8 +65,7 @@ describe('buildDecoder in onnxruntime-node vs referenceForward', () => {
     }
   });
 
-  it('uses position_ids for RoPE: relative shifts are invisible, uneven gaps are not', async () => {
-    const c = configs[0]![1];
+  it.each([configs[0]!, configs[3]!])('%s: uses position_ids for RoPE: relative shifts are invisible, uneven gaps are not', async (_name, c) => {
     const w = initDecoderWeights(c, 3, 0.2);
     const session = await createDecoderSession(buildDecoder(c, w));
     const ids = [[4, 9, 16, 25]];
@@ -94,7 +98,7 @@ describe('model interface', () => {
       'logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value',
     ]);
     expect(model.graph.outputs[0]!.shape).toEqual(['batch_size', 'sequence_length', c.vocabSize]);
-    expect(model.opsetImports).toEqual([{ domain: '', version: 17 }]);
+    expect(model.opsetImports).toEqual([{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }]);
   });
 
   it('names linear layers as Optimum exports do, with unique node names', () => {
@@ -123,9 +127,29 @@ describe('model interface', () => {
     }
   });
 
+  it('takes one GroupQueryAttention per layer when the head size allows it, standard ops (RoPE by RotaryEmbedding) otherwise', () => {
+    const count = (m: typeof model, op: string) => m.graph.nodes.filter((n) => n.opType === op).length;
+    expect(usesFusedAttention(c)).toBe(true);
+    expect(count(model, 'GroupQueryAttention')).toBe(c.nLayers);
+    expect(count(model, 'RotaryEmbedding')).toBe(2 * c.nLayers);
+    expect(count(model, 'Softmax')).toBe(0);
+    expect(model.graph.nodes.filter((n) => n.opType === 'GroupQueryAttention' || n.opType === 'RotaryEmbedding').every((n) => n.domain === 'com.microsoft')).toBe(true);
+    const c6 = decoderPreset('tiny', { headDim: 6 });
+    const standard = buildDecoder(c6, initDecoderWeights(c6, 1));
+    expect(usesFusedAttention(c6)).toBe(false);
+    expect(count(standard, 'GroupQueryAttention')).toBe(0);
+    expect(count(standard, 'RotaryEmbedding')).toBe(2 * c6.nLayers);
+    expect(count(standard, 'Softmax')).toBe(c6.nLayers);
+    // GQA reads each kv head once: no Expand of K or V.
+    expect(count(standard, 'Expand')).toBe(0);
+  });
+
   it('masks with Where and never multiplies by -inf', () => {
-    const ops = model.graph.nodes.map((n) => n.opType);
-    expect(ops.filter((o) => o === 'Where')).toHaveLength(c.nLayers);
+    const ops = (m: typeof model) => m.graph.nodes.map((n) => n.opType);
+    // Once per step as GroupQueryAttention's finite additive bias; per layer on the scores otherwise.
+    expect(ops(model).filter((o) => o === 'Where')).toHaveLength(1);
+    const c6 = decoderPreset('tiny', { headDim: 6 });
+    expect(ops(buildDecoder(c6, initDecoderWeights(c6, 1))).filter((o) => o === 'Where')).toHaveLength(c6.nLayers);
     for (const t of model.graph.initializers) {
       if (t.dtype === 'float32' && t.dims.length === 0) expect(Number.isFinite(new Float32Array(t.raw.slice().buffer)[0]!)).toBe(true);
     }

@@ -17,10 +17,16 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return d;
 };
 
-describe('KV cache', () => {
+// Head size 8 takes one GroupQueryAttention per layer, 6 the standard-op attention (usesFusedAttention).
+const paths: [string, { headDim?: number }][] = [
+  ['GroupQueryAttention', {}],
+  ['standard-op attention', { headDim: 6 }],
+];
+
+describe.each(paths)('KV cache, %s', (_path, hd) => {
   it.each([
-    ['GQA untied', decoderPreset('tiny')],
-    ['MHA tied', decoderPreset('tiny', { nKvHeads: 4, tieEmbeddings: true })],
+    ['GQA untied', decoderPreset('tiny', hd)],
+    ['MHA tied', decoderPreset('tiny', { nKvHeads: 4, tieEmbeddings: true, ...hd })],
   ])('%s: token-by-token decoding equals one full forward (<= 1e-4)', async (_n, c) => {
     const w = initDecoderWeights(c, 5, 0.2);
     const session = await createDecoderSession(buildDecoder(c, w));
@@ -44,7 +50,7 @@ describe('KV cache', () => {
   });
 
   it('a multi-token chunk on top of a cache matches the reference given the same cache', async () => {
-    const c = decoderPreset('tiny', { nKvHeads: 1 });
+    const c = decoderPreset('tiny', { nKvHeads: 1, ...hd });
     const w = initDecoderWeights(c, 9, 0.2);
     const session = await createDecoderSession(buildDecoder(c, w));
     const first = referenceForward(c, w, [[5, 6, 7, 8]]);
@@ -55,9 +61,9 @@ describe('KV cache', () => {
   });
 });
 
-describe('attention_mask padding', () => {
+describe.each(paths)('attention_mask padding, %s', (_path, hd) => {
   it('a left-padded row gives the same logits for its real tokens as the sequence alone, also while decoding', async () => {
-    const c = decoderPreset('tiny');
+    const c = decoderPreset('tiny', hd);
     const w = initDecoderWeights(c, 21, 0.2);
     const session = await createDecoderSession(buildDecoder(c, w));
     const short = [14, 3, 27];
@@ -91,7 +97,7 @@ describe('attention_mask padding', () => {
   });
 
   it('masking a middle token changes later logits exactly as the reference says', async () => {
-    const c = decoderPreset('tiny', { nKvHeads: 4 });
+    const c = decoderPreset('tiny', { nKvHeads: 4, ...hd });
     const w = initDecoderWeights(c, 2, 0.2);
     const session = await createDecoderSession(buildDecoder(c, w));
     const ids = [[3, 4, 5, 6]];
