@@ -41,6 +41,29 @@ describe('quantize.gptq and quantize.awq on a trained model', () => {
     expect((a.report.foldedIntoNorm as number) + (a.report.foldedIntoLinear as number) + (a.report.explicitMul as number)).toBe(a.report.groupsScaled);
   });
 
+  it("AWQ with clipQK false clips every layer but q and k, as the authors' auto_clip", async () => {
+    const ctx = quietContext({ calibration: { sequences: calib } });
+    const run = async (p: Record<string, unknown>) => {
+      const out = await awqTechnique.apply(model, awqParams.parse({ ...grid, gridPoints: 4, ...p }), ctx);
+      return new Map(out.model.graph.initializers.map((t) => [t.name, Buffer.from(t.raw).toString('hex')]));
+    };
+    const [all, noQK, none] = [await run({}), await run({ clipQK: false }), await run({ clip: false })];
+    const isQK = (name: string) => /(q|k)_proj/.test(name);
+    let qkClipped = 0;
+    let othersClipped = 0;
+    for (const [name, bytes] of noQK) {
+      if (isQK(name)) {
+        expect(bytes).toBe(none.get(name));
+        if (all.get(name) !== bytes) qkClipped++;
+      } else {
+        expect(bytes).toBe(all.get(name));
+        if (none.get(name) !== bytes) othersClipped++;
+      }
+    }
+    expect(qkClipped).toBeGreaterThan(0);
+    expect(othersClipped).toBeGreaterThan(0);
+  });
+
   it('refuse 3 bits as MatMulNBits and a group MatMulNBits cannot store when parsing, naming the parameter', () => {
     for (const schema of [gptqParams, awqParams]) {
       const bits = schema.safeParse({ bits: 3, format: 'matmulnbits' });

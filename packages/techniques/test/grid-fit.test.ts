@@ -57,6 +57,36 @@ describe('fitGroupGrid', () => {
     }
   });
 
+  it("by a Gram matrix with the authors' clamp: the min/max grid of the weights clamped to ±f·max|w| (brute force)", async () => {
+    const grid = resolveSpec({ bits: 3, symmetric: false }, n);
+    // Skewed columns (mostly positive with one large value), where clamping and scaling the range differ.
+    const skewed = Float32Array.from(values, (v) => v + 0.3);
+    const x = correlatedActivations(64, n, 5);
+    const g = slowGram(x, 64, n);
+    const err = (d: number[]) => d.reduce((s, di, i) => s + di * d.reduce((t, dj, j) => t + g[i * n + j]! * dj, 0), 0);
+    const fit = await fitGroupGridByGram(skewed, n, cols, grid, shrinks, Float32Array.from(g), 'clamp');
+    let keptMin = 0;
+    for (let c = 0; c < cols; c++) {
+      const col = Array.from({ length: n }, (_, r) => skewed[r * cols + c]!);
+      const a = Math.max(...col.map(Math.abs));
+      const grids = shrinks.map((f) => {
+        const clamped = col.map((v) => Math.min(Math.max(v, -f * a), f * a));
+        return groupScale(Math.min(...clamped), Math.max(...clamped), grid);
+      });
+      const errs = grids.map((q) => err(col.map((v) => v - (quantizeValue(v, q.scale, q.zero, grid) - q.zero) * q.scale)));
+      const best = errs.indexOf(Math.min(...errs));
+      expect([fit.scale[c], fit.zero[c]]).toEqual([grids[best]!.scale, grids[best]!.zero]);
+      if (best > 0 && grids[best]!.zero !== groupScale(shrinks[best]! * Math.min(...col), shrinks[best]! * Math.max(...col), grid).zero) keptMin++;
+    }
+    expect(keptMin).toBeGreaterThan(0);
+  });
+
+  it('gives a symmetric grid the same scales in both shrink forms', async () => {
+    const grid = resolveSpec({ bits: 3, symmetric: true }, n);
+    const g = Float32Array.from(slowGram(correlatedActivations(64, n, 5), 64, n));
+    expect(await fitGroupGridByGram(values, n, cols, grid, shrinks, g, 'clamp')).toEqual(await fitGroupGridByGram(values, n, cols, grid, shrinks, g, 'range'));
+  });
+
   it('without shrinks is the min/max grid of quantizeWeight, and quantizeWithGrids rounds on the fitted grids', async () => {
     const rows = 32;
     const w = seededUniform(rows * cols, 9, 0.3);

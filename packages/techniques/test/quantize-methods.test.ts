@@ -48,7 +48,9 @@ describe('quantize.rtn', () => {
     const out = await apply('quantize.rtn', fp16, { bits: 4, groupSize: 32, format: 'matmulnbits', embeddings: 'int8' });
     const ops = inspectModel(out.model).opHistogram;
     expect(ops['com.microsoft.MatMulNBits']).toBe(2 * 7 + 1);
-    expect(ops.MatMul ?? 0).toBe(2 * 2); // attention's two MatMuls per block stay
+    // No float MatMul is left: attention (one GroupQueryAttention per block) stays as it was.
+    expect(ops.MatMul ?? 0).toBe(0);
+    expect(ops['com.microsoft.GroupQueryAttention']).toBe(2);
     expect(out.report).toMatchObject({ layersRewritten: 15, embeddingTables: 1, bits: 4, groupSize: 32, format: 'matmulnbits' });
     expect(out.report.bitsPerWeight).toBe(5); // 4 + 32/32: one float32 scale per 32 weights
     const ref = await logits(fp32);

@@ -6,7 +6,10 @@
  * optional per-row importance such as the Hessian diagonal, weights the rows), or with
  * `fitGroupGridByGram` the least share of the layer output error dᵀ G d per column, G the
  * group's input Gram matrix and d = w - ŵ (AWQ's clip search, Lin et al. 2023, code
- * release `auto_clip`), all candidates in one ORT product.
+ * release `auto_clip`), all candidates in one ORT product. A candidate f is either the range
+ * [f·min, f·max] (`range`) or, as `auto_clip` does, the min/max of the weights clamped to
+ * ±f·max|w| (`clamp`): only the side beyond f·max|w| moves. Symmetric grids get the same
+ * scale either way; on an asymmetric grid `clamp` keeps the shorter side's end.
  */
 import { gemm } from '@distillery/onnx';
 import { groupScale, quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from './quantizer';
@@ -48,13 +51,17 @@ function columnRange(values: Float32Array, n: number, cols: number): { lo: Float
   return { lo, hi };
 }
 
+/** How a shrink factor f moves a group's range (see the header). */
+export type ShrinkForm = 'range' | 'clamp';
+
 /** The grid of every column for the range shrunk by f. */
-function shrunkGrid(lo: Float64Array, hi: Float64Array, f: number, grid: QuantGrid): GroupGrid {
+function shrunkGrid(lo: Float64Array, hi: Float64Array, f: number, grid: QuantGrid, form: ShrinkForm = 'range'): GroupGrid {
   const cols = lo.length;
   const scale = new Float32Array(cols);
   const zero = new Uint8Array(cols);
   for (let c = 0; c < cols; c++) {
-    const g = groupScale(f * lo[c]!, f * hi[c]!, grid);
+    const m = f * Math.max(-lo[c]!, hi[c]!);
+    const g = form === 'range' ? groupScale(f * lo[c]!, f * hi[c]!, grid) : groupScale(Math.max(lo[c]!, -m), Math.min(hi[c]!, m), grid);
     scale[c] = g.scale;
     zero[c] = g.zero;
   }
@@ -98,10 +105,18 @@ export function fitGroupGrid(values: Float32Array, n: number, cols: number, grid
 }
 
 /** Grid of `n` rows with the least dᵀ G d per column among the shrinks; G is the group's [n, n] input Gram matrix. */
-export async function fitGroupGridByGram(values: Float32Array, n: number, cols: number, grid: QuantGrid, shrinks: readonly number[], gram: Float32Array): Promise<GroupGrid> {
+export async function fitGroupGridByGram(
+  values: Float32Array,
+  n: number,
+  cols: number,
+  grid: QuantGrid,
+  shrinks: readonly number[],
+  gram: Float32Array,
+  form: ShrinkForm = 'range',
+): Promise<GroupGrid> {
   if (gram.length !== n * n) throw new Error(`fitGroupGridByGram: a Gram matrix of ${gram.length} values for a group of ${n} rows`);
   const { lo, hi } = columnRange(values, n, cols);
-  const candidates = shrinks.map((f) => shrunkGrid(lo, hi, f, grid));
+  const candidates = shrinks.map((f) => shrunkGrid(lo, hi, f, grid, form));
   const k = candidates.length;
   // D [n, k * cols]: each candidate's rounding errors side by side, so one product G D serves all.
   const d = new Float32Array(n * k * cols);

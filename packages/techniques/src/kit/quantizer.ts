@@ -109,9 +109,14 @@ export function groupScale(min: number, max: number, grid: QuantGrid): { scale: 
 
 /** The unsigned code of one value: clamp(round_half_even(w / s) + z, 0, 2^b - 1) (ONNX QuantizeLinear). */
 export function quantizeValue(w: number, scale: number, zero: number, grid: QuantGrid): number {
+  return quantizeCode(w, scale, zero, grid.qmax);
+}
+
+/** The code of w on a grid given by its largest code: round half to even of w / scale in float32, plus zero, clamped to [0, qmax]. */
+export function quantizeCode(w: number, scale: number, zero: number, qmax: number): number {
   const v = roundHalfEven(Math.fround(w / scale)) + zero;
   // Symmetric grids keep the code range symmetric around z except where clipping reaches -2^(b-1).
-  return v < 0 ? 0 : v > grid.qmax ? grid.qmax : v;
+  return v < 0 ? 0 : v > qmax ? qmax : v;
 }
 
 export function quantizeWeight(w: Float32Array, rows: number, cols: number, spec: QuantSpec, layer = 'weight'): QuantizedWeight {

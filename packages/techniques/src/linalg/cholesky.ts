@@ -26,7 +26,22 @@ export function choleskyLower(a: Float64Array, n: number, what = 'cholesky'): Fl
     if (!(d > 0)) throw new NotPositiveDefiniteError(j, d, what);
     const ljj = Math.sqrt(d);
     l[lj + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
+    // Two rows per pass share the loads of row j (each entry's sum keeps its own order).
+    let i = j + 1;
+    for (; i + 1 < n; i += 2) {
+      const li = i * n;
+      const lk = li + n;
+      let s = a[li + j]!;
+      let t = a[lk + j]!;
+      for (let p = 0; p < j; p++) {
+        const v = l[lj + p]!;
+        s -= l[li + p]! * v;
+        t -= l[lk + p]! * v;
+      }
+      l[li + j] = s / ljj;
+      l[lk + j] = t / ljj;
+    }
+    for (; i < n; i++) {
       const li = i * n;
       let s = a[li + j]!;
       for (let p = 0; p < j; p++) s -= l[li + p]! * l[lj + p]!;
@@ -44,16 +59,40 @@ export function choleskyLower(a: Float64Array, n: number, what = 'cholesky'): Fl
  */
 export function lowerInverse(l: Float64Array, n: number): Float64Array {
   const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
+  const finish = (i: number) => {
+    const ri = i * n;
+    const d = l[ri + i]!;
+    for (let c = 0; c < i; c++) inv[ri + c] = -inv[ri + c]! / d;
+    inv[ri + i] = 1 / d;
+  };
+  // Rows i and i + 1 in one pass over rows p < i (sharing their loads); row i + 1 then takes row i.
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const ri = i * n;
+    const rk = ri + n;
+    for (let p = 0; p < i; p++) {
+      const f = l[ri + p]!;
+      const g = l[rk + p]!;
+      const rp = p * n;
+      for (let c = 0; c <= p; c++) {
+        const v = inv[rp + c]!;
+        inv[ri + c]! += f * v;
+        inv[rk + c]! += g * v;
+      }
+    }
+    finish(i);
+    const g = l[rk + i]!;
+    for (let c = 0; c <= i; c++) inv[rk + c]! += g * inv[ri + c]!;
+    finish(i + 1);
+  }
+  if (i < n) {
     const ri = i * n;
     for (let p = 0; p < i; p++) {
       const f = l[ri + p]!;
       const rp = p * n;
       for (let c = 0; c <= p; c++) inv[ri + c]! += f * inv[rp + c]!;
     }
-    const d = l[ri + i]!;
-    for (let c = 0; c < i; c++) inv[ri + c] = -inv[ri + c]! / d;
-    inv[ri + i] = 1 / d;
+    finish(i);
   }
   return inv;
 }

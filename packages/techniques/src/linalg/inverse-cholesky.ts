@@ -25,10 +25,36 @@ interface Square {
 /** Row r, columns [c0, c1) of a square block. */
 const rowOf = (m: Square, r: number, c0: number, c1: number) => m.data.subarray((m.at + r) * m.ld + m.at + c0, (m.at + r) * m.ld + m.at + c1);
 
-/** Rows [r0, r1) x columns [c0, c1) of a square block, copied contiguous. */
+/**
+ * Scratch arrays by length, reused across levels and calls: each level's copies and products
+ * are megabytes, and a fresh array costs a page fault per 4 KiB on first touch. An array is
+ * held by one caller between take and give, so concurrent calls never share one.
+ */
+const pool = new Map<number, Float32Array[]>();
+let pooledBytes = 0;
+const POOL_BYTES = 32 << 20;
+
+function take(length: number): Float32Array {
+  const a = pool.get(length)?.pop();
+  if (!a) return new Float32Array(length);
+  pooledBytes -= a.byteLength;
+  return a;
+}
+
+function give(...arrays: Float32Array[]): void {
+  for (const a of arrays) {
+    if (pooledBytes + a.byteLength > POOL_BYTES) continue;
+    pooledBytes += a.byteLength;
+    const free = pool.get(a.length);
+    if (free) free.push(a);
+    else pool.set(a.length, [a]);
+  }
+}
+
+/** Rows [r0, r1) x columns [c0, c1) of a square block, copied contiguous (into a scratch array). */
 function block(m: Square, r0: number, r1: number, c0: number, c1: number): Float32Array {
   const cols = c1 - c0;
-  const out = new Float32Array((r1 - r0) * cols);
+  const out = take((r1 - r0) * cols);
   for (let r = r0; r < r1; r++) out.set(rowOf(m, r, c0, c1), (r - r0) * cols);
   return out;
 }
@@ -88,16 +114,24 @@ async function cholInv(k: Square, out: Square, offset: number): Promise<void> {
   const n2 = n - n1;
   await cholInv({ ...k, n: n1 }, { ...out, n: n1 }, offset);
   const li11 = block(out, 0, n1, 0, n1);
-  const parts = await runGraph(split(), {
-    k21: { dtype: 'float32', dims: [n2, n1], data: block(k, n1, n, 0, n1) },
-    k22: { dtype: 'float32', dims: [n2, n2], data: block(k, n1, n, n1, n) },
-    li11: { dtype: 'float32', dims: [n1, n1], data: li11 },
-  });
+  const k21 = block(k, n1, n, 0, n1);
+  const k22 = block(k, n1, n, n1, n);
+  const schur = take(n2 * n2);
+  const t = take(n2 * n1);
+  await runGraph(
+    split(),
+    { k21: { dtype: 'float32', dims: [n2, n1], data: k21 }, k22: { dtype: 'float32', dims: [n2, n2], data: k22 }, li11: { dtype: 'float32', dims: [n1, n1], data: li11 } },
+    { into: { schur: { dtype: 'float32', dims: [n2, n2], data: schur }, t: { dtype: 'float32', dims: [n2, n1], data: t } } },
+  );
+  give(li11, k21, k22);
   // L22^-1 lands in place; a contiguous copy of it feeds the last product.
-  await cholInv({ data: parts.schur!.data as Float32Array, ld: n2, at: 0, n: n2 }, { data: out.data, ld: out.ld, at: out.at + n1, n: n2 }, offset + n1);
+  await cholInv({ data: schur, ld: n2, at: 0, n: n2 }, { data: out.data, ld: out.ld, at: out.at + n1, n: n2 }, offset + n1);
+  give(schur);
   const li22 = block(out, n1, n, n1, n);
-  const li21 = await gemm({ data: li22, rows: n2, cols: n2 }, { data: parts.t!.data as Float32Array, rows: n2, cols: n1 }, undefined, { alpha: -1 });
-  put(out, li21.data, n2, n1, n1, 0);
+  const li21 = take(n2 * n1);
+  await gemm({ data: li22, rows: n2, cols: n2 }, { data: t, rows: n2, cols: n1 }, undefined, { alpha: -1, out: li21 });
+  put(out, li21, n2, n1, n1, 0);
+  give(li22, t, li21);
   for (let r = 0; r < n1; r++) out.data.fill(0, (out.at + r) * out.ld + out.at + n1, (out.at + r) * out.ld + out.at + n);
 }
 

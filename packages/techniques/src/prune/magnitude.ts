@@ -1,7 +1,9 @@
 /**
  * Magnitude pruning (Han et al. 2015, "Learning both Weights and Connections for Efficient
- * Neural Networks", sec. 3): a weight's importance is |w|; the smallest go, per layer or
- * with one threshold over all layers (global).
+ * Neural Networks", sec. 3): a weight's importance is |w|; the smallest go, per layer, per
+ * output (the comparison group Wanda uses, Sun et al. 2023 §5 "comparison group", which
+ * separates what Wanda's activation norms add from what its grouping adds) or with one
+ * threshold over all layers (global).
  */
 import { z } from 'zod';
 import { tensorToFloat32, type Model } from '@distillery/onnx';
@@ -14,9 +16,9 @@ export function magnitudeScores(w: Float32Array): Float32Array {
   return Float32Array.from(w, Math.abs);
 }
 
-/** Per-layer magnitude mask for W[rows = in, cols = out]. */
-export function magnitudeMask(w: Float32Array, rows: number, cols: number, target: SparsityTarget, what = 'prune.magnitude'): Uint8Array {
-  return maskFor(magnitudeScores(w), rows, cols, target, 'layer', what);
+/** Magnitude mask for W[rows = in, cols = out], weights compared within the layer or within each output. */
+export function magnitudeMask(w: Float32Array, rows: number, cols: number, target: SparsityTarget, what = 'prune.magnitude', scope: 'layer' | 'output' = 'layer'): Uint8Array {
+  return maskFor(magnitudeScores(w), rows, cols, target, scope, what);
 }
 
 /** One threshold over every layer's |w| (unstructured only: N:M is a per-group rule already). */
@@ -27,8 +29,8 @@ export function globalMagnitudeMasks(weights: Float32Array[], sparsity: number, 
 export const magnitudeParams = z
   .object({
     ...pruneTargetParams,
-    /** layer: each layer loses the same share; global: one |w| threshold over all selected layers. */
-    scope: z.enum(['layer', 'global']).default('layer'),
+    /** layer: each layer loses the same share; output: each output (column) of each layer does; global: one |w| threshold over all selected layers. */
+    scope: z.enum(['layer', 'output', 'global']).default('layer'),
   })
   .strict()
   .superRefine(refineTarget)
@@ -48,7 +50,8 @@ export async function pruneMagnitude(model: Model, params: MagnitudeParams, ctx:
     global = new Map(sel.selected.map((l, i) => [l.layer.weight.name, masks[i]!]));
   }
   return pruneLinearLayers(model, what, params, ctx, (t, target) => {
-    const mask = global?.get(t.weightName) ?? magnitudeMask(t.values, t.inFeatures, t.outFeatures, target, `${what}: layer ${t.name}`);
+    const scope = params.scope === 'output' ? 'output' : 'layer';
+    const mask = global?.get(t.weightName) ?? magnitudeMask(t.values, t.inFeatures, t.outFeatures, target, `${what}: layer ${t.name}`, scope);
     return { values: applyMask(t.values, mask), mask };
   });
 }
@@ -58,7 +61,7 @@ export const pruneMagnitudeTechnique = defineTechnique({
   family: 'prune',
   title: 'Magnitude pruning (unstructured or N:M)',
   description:
-    'Zeroes the smallest-magnitude weights of the linear layers: a sparsity per layer or with one global threshold, or an N:M pattern ' +
+    'Zeroes the smallest-magnitude weights of the linear layers: a sparsity per layer, per output or with one global threshold, or an N:M pattern ' +
     '(2:4, 4:8). The file keeps dense zeros (ONNX Runtime has no sparse kernel); the report gives dense and packed sizes.',
   params: magnitudeParams,
   apply: pruneMagnitude,

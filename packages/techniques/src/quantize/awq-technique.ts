@@ -8,7 +8,7 @@
  * the output error over the group's inputs (kit/grid-fit.ts), or per layer (activation-clip.ts).
  */
 import { z } from 'zod';
-import { tensorToFloat32, type Model } from '@distillery/onnx';
+import { tensorToFloat32, type LinearRole, type Model } from '@distillery/onnx';
 import { defineTechnique, type TechniqueContext, type TechniqueResult } from '../technique';
 import { captureActivations } from '../kit/capture-activations';
 import { quantizeWeight, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
@@ -19,7 +19,7 @@ import { awqSearch } from './awq';
 import { blockLoss, blockTarget, captureBlockIo } from './awq-block-loss';
 import { openModelLoss } from './awq-model-loss';
 import { chooseClip } from './activation-clip';
-import { fitGroupGridByGram, quantizeWithGrids, shrinkCandidates } from '../kit/grid-fit';
+import { fitGroupGridByGram, quantizeWithGrids, shrinkCandidates, type ShrinkForm } from '../kit/grid-fit';
 import { InputScaling, inputGroups, type LayerGroup, type ScaleSink } from './input-scaling';
 import { specOf, weightQuantParams } from './weight-quant-params';
 import { checkMatMulNBitsParams } from './rtn';
@@ -52,6 +52,20 @@ export const awqParams = z
      * (4-bit g64) KL vs fp32 on test text: group 0.0128, layer 0.0164 (RTN 0.0175).
      */
     clipBy: z.enum(['group', 'layer']).default('group'),
+    /**
+     * How the group clip shrinks an asymmetric range (kit/grid-fit.ts): `clamp`, the weights
+     * clamped to ±f·max|w| as the authors' auto_clip does, or `range`, both ends scaled by f.
+     * The same on a symmetric grid. On ref-base 4-bit g64 asymmetric (`npm run bench -- awq
+     * --quick`) the share of RTN's perplexity increase recovered: block objective 0.003 with
+     * `range`, 0.160 with `clamp`; layer objective 0.054 and 0.166.
+     */
+    clipShrink: z.enum(['clamp', 'range']).default('clamp'),
+    /**
+     * Clip q and k too. The authors' auto_clip skips them (their outputs meet in q·kᵀ, which
+     * a per-layer output error does not measure) and quantizes them on the min/max grid; the
+     * awq bench's full run compares both (`awq layer, q/k unclipped`); clipped by default.
+     */
+    clipQK: z.boolean().default(true),
   })
   .strict()
   .superRefine((p, ctx) => checkMatMulNBitsParams(p, ctx));
@@ -117,8 +131,9 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
       const v = scaling.scaleWeight(t);
       const rs = scaling.rowScaleOf(t.name);
       const st = stats.get(t.name);
-      if (!params.clip || !st) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
-      if (params.clipBy === 'group') return { kind: 'quantized', weight: await clipPerGroup(v, t.inFeatures, t.outFeatures, spec, st.gram!, rs, t.name) };
+      const skipClip = !params.clipQK && QK_ROLES.has(t.role);
+      if (!params.clip || !st || skipClip) return { kind: 'quantized', weight: quantizeWeight(v, t.inFeatures, t.outFeatures, spec, t.name) };
+      if (params.clipBy === 'group') return { kind: 'quantized', weight: await clipPerGroup(v, t.inFeatures, t.outFeatures, spec, st.gram!, rs, t.name, params.clipShrink) };
       // E[(x_i / s_i)^2]: the scaled layer's input second moments weight the clip error.
       const importance = Float64Array.from(st.sumSq, (q, i) => q / Math.max(1, st.count) / (rs ? rs[i]! * rs[i]! : 1));
       return { kind: 'quantized', weight: chooseClip(v, t.inFeatures, t.outFeatures, spec, importance, t.name).weight };
@@ -140,8 +155,10 @@ export async function quantizeAwq(model: Model, params: AwqParams, ctx: Techniqu
   };
 }
 
+const QK_ROLES: ReadonlySet<LinearRole> = new Set(['q', 'k', 'qkv']);
+
 /** AWQ's clip search on the scaled weight diag(s) W, whose inputs x / s have the Gram matrix G_ij / (s_i s_j). */
-function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSpec, gram: Float64Array, rs: Float32Array | undefined, layer: string): Promise<QuantizedWeight> {
+function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSpec, gram: Float64Array, rs: Float32Array | undefined, layer: string, form: ShrinkForm): Promise<QuantizedWeight> {
   const shrinks = shrinkCandidates(0.55, 0.05);
   return quantizeWithGrids(
     v,
@@ -151,7 +168,7 @@ function clipPerGroup(v: Float32Array, rows: number, cols: number, spec: QuantSp
     (values, r0, n, grid) => {
       const g = new Float32Array(n * n);
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) g[i * n + j] = gram[(r0 + i) * rows + r0 + j]! / (rs ? rs[r0 + i]! * rs[r0 + j]! : 1);
-      return fitGroupGridByGram(values, n, cols, grid, shrinks, g);
+      return fitGroupGridByGram(values, n, cols, grid, shrinks, g, form);
     },
     layer,
   );

@@ -26,7 +26,7 @@ export const gptqParams = z
     /** Quantize input features by decreasing Hessian diagonal (grids stay contiguous groups). */
     actOrder: z.boolean().default(false),
     /** Lazy-batch block in rows; changes speed only. */
-    blockSize: z.number().int().min(1).max(1024).default(16),
+    blockSize: z.number().int().min(1).max(1024).default(32),
     /**
      * Capture each transformer block's inputs after quantizing the blocks before it, as the
      * reference code does. Off by default: on ref-base (4-bit g64 with grid search, LM head

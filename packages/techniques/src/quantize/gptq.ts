@@ -18,8 +18,9 @@
  */
 import { gemm } from '@distillery/onnx';
 import { inverseCholeskyUpper } from '../linalg/inverse-cholesky';
-import { quantizeValue, resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
+import { resolveSpec, type QuantGrid, type QuantizedWeight, type QuantSpec } from '../kit/quantizer';
 import { fitGroupGrid, type GroupGrid } from '../kit/grid-fit';
+import { GptqKernel } from './gptq-kernel';
 
 export interface GptqOptions {
   /** Bits, symmetric or not, and rows per grid (default: one grid per output channel). */
@@ -27,9 +28,10 @@ export interface GptqOptions {
   /** Names the layer in errors. */
   layer?: string;
   /**
-   * Inner lazy-batch block (rows) whose rows update each other in JS; only speed depends
-   * on it. The paper uses one level of B = 128; here the JS share grows with the block,
-   * so blocks of 16 sit inside outer blocks of 128 that ORT updates.
+   * Inner lazy-batch block (rows) whose rows update each other in the WebAssembly kernels
+   * (gptq-kernel.ts); only speed depends on it. The paper uses one level of B = 128; here
+   * the kernels' share grows with the block and ORT's per-run cost with the number of
+   * blocks, so blocks of 32 sit inside outer blocks of 128 that ORT updates.
    */
   blockSize?: number;
   /** Rows per outer lazy batch, which take the errors of all earlier rows in one ORT product when it starts (default 128). */
@@ -59,7 +61,7 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   if (w.length !== rows * cols) throw new Error(`${layer}: gptq got ${w.length} weight values, expected ${rows}x${cols}`);
   if (h.length !== rows * rows) throw new Error(`${layer}: gptq got a Hessian of ${h.length} values, expected ${rows}x${rows}`);
   const grid = resolveSpec(opts.spec, rows, layer);
-  let blockSize = opts.blockSize ?? 16;
+  let blockSize = opts.blockSize ?? 32;
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`${layer}: gptq blockSize must be a positive integer, got ${blockSize}`);
   // A group must never straddle a block boundary part-way, or its grid would see rows
   // missing some of the current block's updates.
@@ -75,93 +77,29 @@ function validate(w: Float32Array, rows: number, cols: number, h: ArrayLike<numb
   return { grid, blockSize, outerSize, percDamp, actOrder: opts.actOrder ?? false, layer };
 }
 
-/** dst -= p, elementwise (float32 results, as the weight is stored). */
-function subtract(dst: Float32Array, p: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i]! -= p[i]!;
-}
-
-/**
- * Row `r` of `wp` takes the errors of rows [e0, e1): W[r] -= Σ_i U[i, r] · Err[i], four
- * error rows per pass over the row so each weight is loaded and stored once per four.
- */
-function takeErrors(wp: Float32Array, err: Float32Array, u: Float32Array, rows: number, cols: number, e0: number, e1: number, r: number): void {
-  const dst = r * cols;
-  let i = e0;
-  for (; i + 4 <= e1; i += 4) {
-    const f0 = u[i * rows + r]!;
-    const f1 = u[(i + 1) * rows + r]!;
-    const f2 = u[(i + 2) * rows + r]!;
-    const f3 = u[(i + 3) * rows + r]!;
-    const a0 = i * cols;
-    const a1 = a0 + cols;
-    const a2 = a1 + cols;
-    const a3 = a2 + cols;
-    for (let c = 0; c < cols; c++) wp[dst + c] = wp[dst + c]! - (f0 * err[a0 + c]! + f1 * err[a1 + c]! + f2 * err[a2 + c]! + f3 * err[a3 + c]!);
-  }
-  for (; i < e1; i++) {
-    const f = u[i * rows + r]!;
-    const a = i * cols;
-    for (let c = 0; c < cols; c++) wp[dst + c]! -= f * err[a + c]!;
-  }
-}
-
-/**
- * Row `r` rounded on its grid: codes, dequantized values and the scaled errors
- * (w - ŵ) / U_rr (float32, the lazy batch's update factors) written to row r; returns
- * Σ err² / 2 over the row. `err` may be `wp` itself: each weight is read before its error
- * is written.
- */
-function quantizeRow(wp: Float32Array, out: { codes: Uint8Array; deq: Float32Array; err: Float32Array }, r: number, cols: number, scale: Float32Array, zero: Uint8Array, qgrid: QuantGrid, d: number): number {
-  const { codes, deq, err } = out;
-  const row = r * cols;
-  let loss = 0;
-  for (let c = 0; c < cols; c++) {
-    const x = wp[row + c]!;
-    const s = scale[c]!;
-    const z = zero[c]!;
-    const q = quantizeValue(x, s, z, qgrid);
-    const dq = Math.fround((q - z) * s);
-    codes[row + c] = q;
-    deq[row + c] = dq;
-    const e = (x - dq) / d;
-    err[row + c] = e;
-    loss += e * e;
-  }
-  return loss / 2;
-}
-
 /**
  * The inner loop of Algorithm 1 for rows [s0, s1) of a block that ends at `end`: each row
  * first takes the errors of the segment's earlier rows (left-looking), then is rounded;
  * rows [s1, end) then take the errors of the whole segment. Rows are contiguous, so every
  * inner loop runs along one. Returns Σ err² / 2.
  */
-function quantizeSegment(
-  wp: Float32Array,
-  u: Float32Array,
-  rows: number,
-  cols: number,
-  s0: number,
-  s1: number,
-  end: number,
-  grids: readonly GroupGrid[],
-  qgrid: QuantGrid,
-  out: { codes: Uint8Array; deq: Float32Array; err: Float32Array },
-): number {
+function quantizeSegment(k: GptqKernel, u: Float32Array, s0: number, s1: number, end: number, grids: readonly GroupGrid[], qgrid: QuantGrid): number {
   let loss = 0;
   for (let r = s0; r < s1; r++) {
-    takeErrors(wp, out.err, u, rows, cols, s0, r, r);
-    const g = grids[r - s0]!;
-    loss += quantizeRow(wp, out, r, cols, g.scale, g.zero, qgrid, u[r * rows + r]!);
+    k.takeErrors(u, s0, r, r);
+    loss += k.quantizeRow(r, grids[r - s0]!, qgrid.qmax, u[r * k.rows + r]!);
   }
-  for (let r = s1; r < end; r++) takeErrors(wp, out.err, u, rows, cols, s0, s1, r);
+  for (let r = s1; r < end; r++) k.takeErrors(u, s0, s1, r);
   return loss;
 }
 
 export async function gptq(weight: Float32Array, rows: number, cols: number, hessian: ArrayLike<number>, opts: GptqOptions): Promise<GptqResult> {
   const { grid: qgrid, blockSize, outerSize, percDamp, actOrder, layer } = validate(weight, rows, cols, hessian, opts);
   const { groupSize, groups } = qgrid;
-  const w = weight.slice();
+  // The working weights live in the kernel's memory (directly, or after the act-order permutation).
+  const kernel = GptqKernel.acquire(rows, cols);
+  const w = actOrder ? weight.slice() : kernel.wp;
+  if (!actOrder) w.set(weight);
   // H's diagonal, dead inputs (H_ii = 0) set to 1; the rest of H is read once, below.
   const diag = new Float64Array(rows);
   let deadInputs = 0;
@@ -185,9 +123,8 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   const perm = Array.from({ length: rows }, (_, i) => i);
   if (actOrder) perm.sort((a, b) => diag[b]! - diag[a]! || a - b);
   // Without act-order the permutation is the identity: work on the copy made above.
-  let wp = w;
+  const wp = kernel.wp;
   if (actOrder) {
-    wp = new Float32Array(rows * cols);
     for (let i = 0; i < rows; i++) wp.set(w.subarray(perm[i]! * cols, (perm[i]! + 1) * cols), i * cols);
   }
 
@@ -196,11 +133,12 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   meanDiag /= rows;
   const diagP = Float64Array.from(perm, (r) => diag[r]! + percDamp * meanDiag);
   // The permuted, dampened Hessian in float32, the precision its inverse is computed in.
-  const hp = new Float32Array(rows * rows);
+  const hp = kernel.h;
   for (let i = 0; i < rows; i++) {
     const src = perm[i]! * rows;
     const dst = i * rows;
     if (actOrder) for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + perm[j]!]!;
+    else if (ArrayBuffer.isView(hessian)) hp.set((hessian as Float32Array | Float64Array).subarray(src, src + rows), dst); // converts natively
     else for (let j = 0; j < rows; j++) hp[dst + j] = hessian[src + j]!;
     hp[dst + i] = diagP[i]!;
   }
@@ -208,8 +146,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
 
   // err: scaled errors (w - ŵ) / [U]_ii of every quantized row, the lazy batch's update
   // factors. A quantized row's weights are never read again, so its errors take their place.
-  const scratch = { codes: new Uint8Array(rows * cols), deq: new Float32Array(rows * cols), err: wp };
-  const { codes: codesP, deq: deqP, err } = scratch;
+  const { codes: codesP, deq: deqP, wp: err } = kernel;
   // U's block of one lazy update, copied contiguous (the largest is rows x outer block).
   const ubAll = new Float32Array(rows * outerSize);
   /**
@@ -222,8 +159,8 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
     const k = e1 - e0;
     const ub = ubAll.subarray(0, k * n);
     for (let r = e0; r < e1; r++) ub.set(u.subarray(r * rows + r0, r * rows + r1), (r - e0) * n);
-    const p = await gemm({ data: ub, rows: k, cols: n }, { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols }, undefined, { transA: true });
-    subtract(dst, p.data);
+    // In place through Gemm's C input: no product array to allocate and subtract in JS.
+    await gemm({ data: ub, rows: k, cols: n }, { data: err.subarray(e0 * cols, e1 * cols), rows: k, cols }, { data: dst, rows: n, cols }, { transA: true, alpha: -1, out: dst });
   };
   /**
    * The rows [s0, s0 + n) of a group with every earlier row's update, for fitting its grid.
@@ -240,8 +177,8 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
   let loss = 0;
   // Two levels of lazy batches (Step 2), left-looking: when an outer block (128 rows) starts,
   // its rows take the errors of all rows before it in one ORT product; when an inner block
-  // (16 rows) starts, its rows take those of the outer block's earlier rows; inside an inner
-  // block, rows update each other in JS. Each product's output is one block of rows.
+  // (32 rows) starts, its rows take those of the outer block's earlier rows; inside an inner
+  // block, rows update each other in the WebAssembly kernels. Each product's output is one block of rows.
   for (let o1 = 0; o1 < rows; o1 += outerSize) {
     const o2 = Math.min(o1 + outerSize, rows);
     await lazyUpdate(wp.subarray(o1 * cols, o2 * cols), 0, o1, o1, o2);
@@ -260,15 +197,19 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
           s1 = Math.min(i2, (g + 1) * groupSize);
         }
         const rowGrids = perm.slice(s0, s1).map((r) => grids[Math.floor(r / groupSize)]!);
-        loss += quantizeSegment(wp, u, rows, cols, s0, s1, i2, rowGrids, qgrid, scratch);
+        loss += quantizeSegment(kernel, u, s0, s1, i2, rowGrids, qgrid);
         s0 = s1;
       }
     }
   }
 
-  let codes = codesP;
-  let dequantized = deqP;
-  if (actOrder) {
+  // Copies out of the kernel's memory (or, with act-order, back in the original row order).
+  let codes: Uint8Array;
+  let dequantized: Float32Array;
+  if (!actOrder) {
+    codes = codesP.slice();
+    dequantized = deqP.slice();
+  } else {
     codes = new Uint8Array(rows * cols);
     dequantized = new Float32Array(rows * cols);
     for (let i = 0; i < rows; i++) {
@@ -276,6 +217,7 @@ export async function gptq(weight: Float32Array, rows: number, cols: number, hes
       dequantized.set(deqP.subarray(i * cols, (i + 1) * cols), perm[i]! * cols);
     }
   }
+  kernel.release();
   const scales = new Float32Array(groups * cols);
   const zeros = new Uint8Array(groups * cols);
   for (let g = 0; g < groups; g++) {

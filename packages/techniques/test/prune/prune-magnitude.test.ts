@@ -52,6 +52,36 @@ describe('prune.magnitude', () => {
     expect(new Set(ws.map((w) => zerosOf(w) / w.length)).size).toBeGreaterThan(1);
   });
 
+  it('output scope: every output of every layer loses exactly half, its smallest |w| (brute force per column)', async () => {
+    const out = await pruneMagnitude(base, magnitudeParams.parse({ sparsity: 0.5, scope: 'output' }), quietContext());
+    const dense = blockWeights(base);
+    let checked = 0;
+    for (const [name, w] of blockWeights(out.model)) {
+      const cols = name.includes('down_proj') || name.includes('o_proj') ? tinyConfig.hiddenSize : w.length / tinyConfig.hiddenSize;
+      const rows = w.length / cols;
+      const d = dense.get(name)!;
+      for (let c = 0; c < cols; c++) {
+        const column = Array.from({ length: rows }, (_, r) => Math.abs(d[r * cols + c]!));
+        const threshold = [...column].sort((a, b) => a - b)[rows / 2 - 1]!;
+        let zeros = 0;
+        for (let r = 0; r < rows; r++) {
+          if (w[r * cols + c] === 0) {
+            zeros++;
+            expect(column[r]!).toBeLessThanOrEqual(threshold);
+          } else expect(w[r * cols + c]).toBe(d[r * cols + c]);
+        }
+        expect(zeros).toBe(rows / 2);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    // Not the per-layer mask: some column keeps a share other than half there.
+    const layer = await pruneMagnitude(base, magnitudeParams.parse({ sparsity: 0.5 }), quietContext());
+    const perOutput = blockWeights(out.model);
+    const differs = [...blockWeights(layer.model)].some(([name, w]) => w.some((v, i) => (v === 0) !== (perOutput.get(name)![i] === 0)));
+    expect(differs).toBe(true);
+  });
+
   it('the pruned graph in ORT equals the TypeScript reference forward with the pruned weights', async () => {
     const out = await pruneMagnitude(base, magnitudeParams.parse({ pattern: '2:4' }), quietContext());
     const { config, weights } = decoderWeightsFromModel(out.model);
