@@ -104,3 +104,13 @@ export async function pairedDecode(models: { label: string; model: Model }[], op
     for (const lm of sessions) await lm.session.release();
   }
 }
+
+/**
+ * Which of several repeated measurements is the median one (the lower middle for an even
+ * count), so a row can report that measurement whole rather than mixing figures of different ones.
+ */
+export function medianIndex(xs: readonly number[]): number {
+  if (!xs.length) throw new Error('medianIndex: empty list');
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]! || a - b);
+  return order[Math.floor((xs.length - 1) / 2)]!;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDecoder, decoderPreset, initDecoderWeights } from '@distillery/nn';
-import { pairedDecode } from '../src/paired-decode';
+import { medianIndex, pairedDecode } from '../src/paired-decode';
 
 describe('pairedDecode', () => {
   it('interleaves the steps of the models and reports the medians of paired ratios (injected clocks)', async () => {
@@ -45,5 +45,12 @@ describe('pairedDecode', () => {
     const [r] = await pairedDecode([{ label: 'tiny', model }], { tokens: 4, rounds: 1 });
     expect(r!.wallMsPerToken).toBeGreaterThan(0);
     expect(r!.steps).toBe(4);
+  });
+
+  it('medianIndex picks the median measurement of an odd count, the lower middle of an even one, and refuses none', () => {
+    expect(medianIndex([1.28, 1.08, 1.2])).toBe(2);
+    expect(medianIndex([3, 1, 2, 4])).toBe(2);
+    expect(medianIndex([5])).toBe(0);
+    expect(() => medianIndex([])).toThrow(/empty/);
   });
 });

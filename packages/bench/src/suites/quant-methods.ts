@@ -62,6 +62,16 @@ export function recoveryVsRtn(ppl: number, rtnPpl: number, fp32Ppl: number): num
   return Math.round(((rtnPpl - ppl) / (rtnPpl - fp32Ppl)) * 1000) / 1000;
 }
 
+/**
+ * A method row measured against the RTN row on its grid: recoveryVsRtn, klRecoveryVsRtn
+ * (the share of RTN's KL against fp32 removed) and rtnPpl.
+ */
+export function compareWithRtn(row: BenchRow, rtn: BenchRow, fp32Ppl: number): void {
+  row.recoveryVsRtn = recoveryVsRtn(row.ppl as number, rtn.ppl as number, fp32Ppl);
+  row.klRecoveryVsRtn = Math.round((1 - (row.klVsBase as number) / (rtn.klVsBase as number)) * 1000) / 1000;
+  row.rtnPpl = rtn.ppl;
+}
+
 /** A logger that prefixes the seconds since it was made, so a slow run shows which rows took the time. */
 export function elapsedLog(print: (m: string) => void): (m: string) => void {
   const t0 = performance.now();
@@ -76,9 +86,7 @@ export function methodTargets(rows: BenchRow[], log: (m: string) => void): void 
     const row = ref(v.method, v.group);
     const rtn = v.rtn ? ref(v.rtn, v.group) : undefined;
     if (!row || !rtn || fp32 === undefined) continue;
-    row.recoveryVsRtn = recoveryVsRtn(row.ppl as number, rtn.ppl as number, fp32);
-    row.klRecoveryVsRtn = Math.round((1 - (row.klVsBase as number) / (rtn.klVsBase as number)) * 1000) / 1000;
-    row.rtnPpl = rtn.ppl;
+    compareWithRtn(row, rtn, fp32);
     row.rtnBitsPerWeight = rtn.bitsPerWeight;
     row.beatsRtn = (row.ppl as number) < (rtn.ppl as number);
     const target =
