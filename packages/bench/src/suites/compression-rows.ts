@@ -122,8 +122,8 @@ export async function compressionRow(b: RefBench, r: RowInput, quick: boolean): 
 }
 
 /** The dense reference row every compression suite starts with. */
-export async function denseRow(b: RefBench, quick: boolean, log: (m: string) => void): Promise<BenchRow> {
-  const row = await compressionRow(b, { model: 'ref-base', method: 'dense', target: '-', compressed: b.model }, quick);
+export async function denseRow(b: RefBench, quick: boolean, log: (m: string) => void, label = 'ref-base'): Promise<BenchRow> {
+  const row = await compressionRow(b, { model: label, method: 'dense', target: '-', compressed: b.model }, quick);
   log(`dense: ppl ${row.ppl}`);
   return row;
 }

@@ -34,6 +34,10 @@ export const suites: Record<string, { description: string; load: () => Promise<B
     description: "AWQ's scale-search objectives (block, layer, whole-model oracle, no clip) on ref-base 4-bit g64 against RTN and GPTQ",
     load: async () => (await import('./awq')).default,
   },
+  outliers: {
+    description: 'AWQ/GPTQ against RTN and Wanda/SparseGPT against magnitude on ref-base with outlier channels (the same function), beside ref-base',
+    load: async () => (await import('./outliers')).default,
+  },
   distill: {
     description: 'KD student vs the same student trained from scratch: test perplexity, size',
     load: async () => (await import('./distill')).default,

@@ -33,11 +33,12 @@ import {
   sparseGptParams,
   wandaParams,
   widthParams,
+  type TechniqueContext,
   type TechniqueResult,
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
 import { medianIndex, pairedDecode } from '../paired-decode';
-import { benchContext, compressionRow, denseRow, loadRefBase, round } from './compression-rows';
+import { benchContext, compressionRow, denseRow, loadRefBase, round, type RefBench } from './compression-rows';
 
 /** Multiply-adds per decoded token in the linear layers (the tied LM head included). */
 function linearMacs(m: Model): number {
@@ -103,61 +104,78 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
   ];
 }
 
+/** Process CPU seconds, shown next to wall seconds: on the shared machine CPU time shows what costs the suite its time. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Runs a technique on the bench model and appends its row (perplexity, KL, bytes, decode) to `rows`. */
+export type AddRow = (method: string, target: string, run: () => Promise<TechniqueResult>, extra?: BenchRow, reportFields?: string[]) => Promise<TechniqueResult>;
+
+export function rowAdder(b: RefBench, quick: boolean, log: (m: string) => void, rows: BenchRow[], label = 'ref-base'): AddRow {
+  return async (method, target, run, extra = {}, reportFields = []) => {
+    const [t0, c0] = [performance.now(), cpuSeconds()];
+    const out = await run();
+    const seconds = round((performance.now() - t0) / 1000, 1);
+    const cpu = round(cpuSeconds() - c0, 1);
+    const [t1, c1] = [performance.now(), cpuSeconds()];
+    const fromReport: BenchRow = {};
+    for (const k of reportFields) if (out.report[k] !== undefined) fromReport[k] = out.report[k]!;
+    const row = await compressionRow(b, { model: label, method, target, compressed: out.model, report: out.report, extra: { seconds, cpuSeconds: cpu, ...extra, ...fromReport } }, quick);
+    rows.push(row);
+    log(`${method} ${target}: ppl ${row.ppl} (technique ${seconds} s, ${cpu} s CPU; evaluation ${round((performance.now() - t1) / 1000, 1)} s, ${round(cpuSeconds() - c1, 1)} s CPU)`);
+    return out;
+  };
+}
+
+/**
+ * Magnitude (per layer, and per output at 50%), Wanda and SparseGPT at 50% and, unless
+ * `halfOnly`, 2:4, after the dense row in `rows`; each 50% row gets its perplexity
+ * increase as a share of magnitude's (`increaseVsMagnitude`; target <= 0.5 for Wanda and
+ * SparseGPT).
+ */
+export async function unstructuredRows(b: RefBench, ctx: TechniqueContext, add: AddRow, rows: BenchRow[], log: (m: string) => void, halfOnly = false): Promise<void> {
+  for (const t of halfOnly ? [{ sparsity: 0.5 }] : [{ sparsity: 0.5 }, { pattern: '2:4' }]) {
+    const label = t.pattern ?? '50%';
+    await add('magnitude', label, () => pruneMagnitude(b.model, magnitudeParams.parse(t), ctx));
+    // Magnitude compared within each output, as Wanda compares: what Wanda's grouping alone gives, apart from its activation norms.
+    if (!t.pattern) await add('magnitude per output', label, () => pruneMagnitude(b.model, magnitudeParams.parse({ ...t, scope: 'output' }), ctx));
+    // Wanda reports how unequal its layers' input norms are: the room it has to differ from magnitude.
+    await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax', 'diagErrorVsMagnitudeMedian', 'diagErrorVsMagnitudeMin', 'maskDiffersFromMagnitude']);
+    await add('sparsegpt', label, () => pruneSparseGpt(b.model, sparseGptParams.parse(t), ctx));
+  }
+  const dense = rows.find((r) => r.method === 'dense')!.ppl as number;
+  const increase = (m: string) => (rows.find((r) => r.method === m && r.target === '50%')!.ppl as number) - dense;
+  for (const m of ['wanda', 'sparsegpt']) {
+    const share = increase(m) / increase('magnitude');
+    log(`${m} 50%: perplexity increase ${round(share, 3)} of magnitude's (target <= 0.5): ${share <= 0.5 ? 'met' : 'NOT met'}`);
+    const w = rows.find((r) => r.method === 'wanda' && r.target === '50%')!;
+    if (m === 'wanda') {
+      log(`wanda: input-norm spread per layer, 90th/10th percentile: median ${w.inputNormP90OverP10Median}, largest ${w.inputNormP90OverP10Max}; largest/median norm at most ${w.inputNormMaxOverMedianMax}`);
+      // The error Wanda's criterion minimizes (X^T X's diagonal), as a share of magnitude's: how much of it the norms let Wanda remove.
+      log(`wanda: diagonal output error per layer / magnitude's on the same activations: median ${w.diagErrorVsMagnitudeMedian}, lowest ${w.diagErrorVsMagnitudeMin}; ${w.maskDiffersFromMagnitude} of the weights kept or pruned differently`);
+    }
+    rows.find((r) => r.method === m && r.target === '50%')!.increaseVsMagnitude = round(share, 3);
+  }
+  const perOutput = increase('magnitude per output') / increase('magnitude');
+  rows.find((r) => r.method === 'magnitude per output')!.increaseVsMagnitude = round(perOutput, 3);
+  log(`magnitude compared within each output: perplexity increase ${round(perOutput, 3)} of per-layer magnitude's (Wanda's comparison group without its activation norms)`);
+}
+
 const suite: BenchSuite = {
   name: 'prune',
   description: 'magnitude/Wanda/SparseGPT at 50% and 2:4, FFN-width, embedding-width and depth pruning with recovery on ref-base; FFN-pruned decode speed on bench-100m',
   async run({ quick, log: print }) {
-    // Process CPU seconds next to wall seconds: on the shared machine, CPU time shows what costs the suite its time.
-    const cpuSeconds = () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1e6;
-    };
     // Elapsed wall and CPU seconds on every line, so a slow run shows which rows took the time.
     const [start, startCpu] = [performance.now(), cpuSeconds()];
     const log = (m: string) => print(`[${((performance.now() - start) / 1000).toFixed(0)} s, ${(cpuSeconds() - startCpu).toFixed(0)} s CPU] ${m}`);
     const b = await loadRefBase(quick, log);
     const ctx = benchContext(b, log);
     const rows: BenchRow[] = [];
-    const add = async (method: string, target: string, run: () => Promise<TechniqueResult>, extra: BenchRow = {}, reportFields: string[] = []) => {
-      const [t0, c0] = [performance.now(), cpuSeconds()];
-      const out = await run();
-      const seconds = round((performance.now() - t0) / 1000, 1);
-      const cpu = round(cpuSeconds() - c0, 1);
-      const [t1, c1] = [performance.now(), cpuSeconds()];
-      const fromReport: BenchRow = {};
-      for (const k of reportFields) if (out.report[k] !== undefined) fromReport[k] = out.report[k]!;
-      const row = await compressionRow(b, { model: 'ref-base', method, target, compressed: out.model, report: out.report, extra: { seconds, cpuSeconds: cpu, ...extra, ...fromReport } }, quick);
-      rows.push(row);
-      log(`${method} ${target}: ppl ${row.ppl} (technique ${seconds} s, ${cpu} s CPU; evaluation ${round((performance.now() - t1) / 1000, 1)} s, ${round(cpuSeconds() - c1, 1)} s CPU)`);
-      return out;
-    };
+    const add = rowAdder(b, quick, log, rows);
     rows.push(await denseRow(b, quick, log));
-
-    for (const t of [{ sparsity: 0.5 }, { pattern: '2:4' }]) {
-      const label = t.pattern ?? '50%';
-      await add('magnitude', label, () => pruneMagnitude(b.model, magnitudeParams.parse(t), ctx));
-      // Magnitude compared within each output, as Wanda compares: what Wanda's grouping alone gives, apart from its activation norms.
-      if (!t.pattern) await add('magnitude per output', label, () => pruneMagnitude(b.model, magnitudeParams.parse({ ...t, scope: 'output' }), ctx));
-      // Wanda reports how unequal its layers' input norms are: the room it has to differ from magnitude.
-      await add('wanda', label, () => pruneWanda(b.model, wandaParams.parse(t), ctx), {}, ['inputNormP90OverP10Median', 'inputNormP90OverP10Max', 'inputNormMaxOverMedianMax', 'diagErrorVsMagnitudeMedian', 'diagErrorVsMagnitudeMin', 'maskDiffersFromMagnitude']);
-      await add('sparsegpt', label, () => pruneSparseGpt(b.model, sparseGptParams.parse(t), ctx));
-    }
-    const dense = rows[0]!.ppl as number;
-    const increase = (m: string) => (rows.find((r) => r.method === m && r.target === '50%')!.ppl as number) - dense;
-    for (const m of ['wanda', 'sparsegpt']) {
-      const share = increase(m) / increase('magnitude');
-      log(`${m} 50%: perplexity increase ${round(share, 3)} of magnitude's (target <= 0.5): ${share <= 0.5 ? 'met' : 'NOT met'}`);
-      const w = rows.find((r) => r.method === 'wanda' && r.target === '50%')!;
-      if (m === 'wanda') {
-        log(`wanda: input-norm spread per layer, 90th/10th percentile: median ${w.inputNormP90OverP10Median}, largest ${w.inputNormP90OverP10Max}; largest/median norm at most ${w.inputNormMaxOverMedianMax}`);
-        // The error Wanda's criterion minimizes (X^T X's diagonal), as a share of magnitude's: how much of it the norms let Wanda remove.
-        log(`wanda: diagonal output error per layer / magnitude's on the same activations: median ${w.diagErrorVsMagnitudeMedian}, lowest ${w.diagErrorVsMagnitudeMin}; ${w.maskDiffersFromMagnitude} of the weights kept or pruned differently`);
-      }
-      rows.find((r) => r.method === m && r.target === '50%')!.increaseVsMagnitude = round(share, 3);
-    }
-    const perOutput = increase('magnitude per output') / increase('magnitude');
-    rows.find((r) => r.method === 'magnitude per output')!.increaseVsMagnitude = round(perOutput, 3);
-    log(`magnitude compared within each output: perplexity increase ${round(perOutput, 3)} of per-layer magnitude's (Wanda's comparison group without its activation norms)`);
+    await unstructuredRows(b, ctx, add, rows, log);
 
     // Quick keeps recovery short: on a loaded 2-core machine 60 steps of 8 x 128 took over 3 minutes.
     const steps = quick ? 20 : 300;

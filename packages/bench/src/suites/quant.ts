@@ -92,8 +92,14 @@ async function decodeSpeed(model: Model, tokens: number): Promise<number> {
   }
 }
 
+/** A model made from ref-base that the rows are measured on instead (e.g. with outlier channels), and its rows' `model` label. */
+export interface RefSource {
+  label: string;
+  make: (refBase: Model) => Model;
+}
+
 /** The ref-base rows of `variants` (all of them; --quick only shortens the test text and decode). */
-export async function refRows(variants: readonly Variant[], quick: boolean, log: (m: string) => void): Promise<BenchRow[]> {
+export async function refRows(variants: readonly Variant[], quick: boolean, log: (m: string) => void, source?: RefSource): Promise<BenchRow[]> {
   const dir = referenceModelDir();
   if (!existsSync(path.join(dir, MODEL_FILE))) {
     log(`no reference model at ${dir} (npm run train:reference): skipping the ref-base rows`);
@@ -108,11 +114,13 @@ export async function refRows(variants: readonly Variant[], quick: boolean, log:
   const train = folder.tokenizer.encodeDocuments(split.train.map((d) => d.text));
   // 64 sequences in both modes: 16 left GPTQ's Hessians noisier (KL vs fp32 0.0099 against 0.0090 with 64); 128 gained nothing.
   const calibration: CalibrationSet = { sequences: sampleSequences(train, 64, 256, 0) };
-  const { config, weights } = decoderWeightsFromModel(folder.model);
-  const fp32 = { ...buildDecoder(config, weights), metadata: folder.model.metadata };
+  const stored = source ? source.make(folder.model) : folder.model;
+  const { config, weights } = decoderWeightsFromModel(stored);
+  const fp32 = { ...buildDecoder(config, weights), metadata: stored.metadata };
   // fp32 scored once on the KL windows; every variant is compared with these rows.
   const base = await calibrationBase(fp32, divergenceWindows);
-  log(`ref-base: ${test.length} test tokens for perplexity, ${divergenceWindows.length * 256} for KL / top-1`);
+  const label = source?.label ?? 'ref-base';
+  log(`${label}: ${test.length} test tokens for perplexity, ${divergenceWindows.length * 256} for KL / top-1`);
   const rows: BenchRow[] = [];
   for (const v of variants) {
     const t0 = performance.now();
@@ -121,9 +129,9 @@ export async function refRows(variants: readonly Variant[], quick: boolean, log:
     let averageBits: number = v.bits;
     let extra: Record<string, number> = {};
     if (v.method === 'fp32') model = fp32;
-    else if (!v.technique) model = folder.model;
+    else if (!v.technique) model = stored;
     else {
-      const out = await apply(v.technique, folder.model, v.params ?? {}, v.calibrated ? calibration : undefined);
+      const out = await apply(v.technique, stored, v.params ?? {}, v.calibrated ? calibration : undefined);
       model = out.model;
       bitsPerWeight = Number(out.report.bitsPerWeight);
       if (out.report.averageBits !== undefined) averageBits = Number(out.report.averageBits);
@@ -147,7 +155,7 @@ export async function refRows(variants: readonly Variant[], quick: boolean, log:
     // Where each row's time goes: method, perplexity, KL / top-1, decode speed.
     const times = { quantizeSeconds: round(seconds, 2), pplSeconds: round((t2 - t1) / 1000, 2), klSeconds: round((t3 - t2) / 1000, 2), decodeSeconds: round((t4 - t3) / 1000, 2) };
     rows.push({
-      model: 'ref-base',
+      model: label,
       method: v.method,
       bits: v.bits,
       group: v.group,
