@@ -1,7 +1,11 @@
 import type { BenchSuite } from '../suite';
 
-/** Suites load lazily so one suite's imports never slow another. */
-export const suites: Record<string, { description: string; load: () => Promise<BenchSuite> }> = {
+/**
+ * Suites load lazily so one suite's imports never slow another. `hugePages`: the suite runs
+ * with malloc on transparent huge pages (huge-pages.ts), where it compares decode speeds of
+ * sessions that would otherwise differ by where their pages fall.
+ */
+export const suites: Record<string, { description: string; load: () => Promise<BenchSuite>; hugePages?: boolean }> = {
   'model-core': {
     description: 'tokenizer speed; 100M-parameter decoder build + load time',
     load: async () => (await import('./model-core')).default,
@@ -45,6 +49,7 @@ export const suites: Record<string, { description: string; load: () => Promise<B
   prune: {
     description: 'pruning on ref-base (unstructured, 2:4, FFN width, depth) and FFN-pruned decode speed on bench-100m',
     load: async () => (await import('./prune')).default,
+    hugePages: true,
   },
   lowrank: {
     description: 'plain, activation-aware (ASVD) and whitened (SVD-LLM) low-rank factorization on ref-base at equal parameters',

@@ -38,6 +38,7 @@ import {
 } from '@distillery/techniques';
 import type { BenchRow, BenchSuite } from '../suite';
 import { medianIndex, pairedDecode } from '../paired-decode';
+import { anonHugePagesMiB } from '../huge-pages';
 import { benchContext, compressionRow, denseRow, loadRefBase, round, type RefBench } from './compression-rows';
 
 /** Multiply-adds per decoded token in the linear layers (the tied LM head included). */
@@ -73,6 +74,9 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
     pairs.push(pair);
   }
   const speedups = pairs.map((pair) => pair[1]!.wallSpeedup);
+  // Whether the sessions' buffers sat on huge pages (the CLI runs this suite with glibc.malloc.hugetlb=1).
+  const hugePagesMiB = anonHugePagesMiB();
+  log(`bench-100m decode: ${hugePagesMiB ?? 'unknown'} MiB of the process on transparent huge pages`);
   const [d, p] = pairs[medianIndex(speedups)]!;
   log(`bench-100m decode, median session pair, medians over ${p!.steps} paired steps: wall ms/token dense ${round(d!.wallMsPerToken, 2)}, ffn-30% ${round(p!.wallMsPerToken, 2)}; CPU ms/token dense ${round(d!.cpuMsPerToken, 2)}, ffn-30% ${round(p!.cpuMsPerToken, 2)}`);
   const row = (m: Model, method: string, target: string, tps: number): BenchRow => ({
@@ -99,6 +103,7 @@ async function largeRows(quick: boolean, log: (m: string) => void): Promise<Benc
       pairedSteps: p!.steps,
       sessionPairs: repeats,
       speedupsBySessionPair: speedups.map((x) => round(x, 3)).join(', '),
+      anonHugePagesMiB: hugePagesMiB,
       macCeiling,
     },
   ];
