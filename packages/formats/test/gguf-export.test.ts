@@ -110,6 +110,13 @@ describe('GGUF export of a model folder', () => {
     const report = await exportGguf(dir, f32, 'f32');
     expect(report.tensorTypes.F32).toBe(report.tensors);
     expect((await llamaCppGreedy(f32, prompt, 16)).tokens).toEqual(ours);
+    // Weights read into memory instead of mapped (the quant bench's setting): the same tokens.
+    const inMemory = await openLlamaCpp(f32, { useMmap: false, contextSize: 64 });
+    try {
+      expect((await inMemory.greedy(prompt, 16)).tokens).toEqual(ours);
+    } finally {
+      await inMemory.dispose();
+    }
     for (const type of ['q8_0', 'q4_0'] as const) {
       const file = path.join(tmp, `tiny-${type}.gguf`);
       const r = await exportGguf(dir, file, type);

@@ -29,6 +29,7 @@ export const suites: Record<string, { description: string; load: () => Promise<B
   quant: {
     description: 'quantization on ref-base (ppl, KL, top-1, bits/weight, bytes, decode) and 4-bit vs fp32 decode on bench-100m',
     load: async () => (await import('./quant')).default,
+    hugePages: true,
   },
   'gptq-kernel': {
     description: 'GPTQ on a 1024x1024 layer: FLOP/s against ORT MatMul in the same run (the quant suite row alone)',

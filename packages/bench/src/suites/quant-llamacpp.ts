@@ -4,7 +4,10 @@
  *   (LM head 4-bit on its own weight) on ONNX Runtime against the same weights exported as
  *   GGUF Q4_0 (32-weight blocks, fp16 scale) decoded by llama.cpp, batch 1 from a 1-token
  *   prompt, at 1 thread and at one thread per core; rounds interleaved so machine load hits
- *   both alike; the figure is the median per-round ratio ours / llama.cpp.
+ *   both alike; the figure is the median per-round ratio ours / llama.cpp. llama.cpp reads
+ *   its weights into memory (useMmap false) rather than mapping the file, so that in this
+ *   suite's process (malloc on transparent huge pages, huge-pages.ts) both runtimes' weights
+ *   sit on the same kind of pages.
  * - model "ref-base": the Q4_0 export's perplexity, by importing the file back (the same
  *   weights llama.cpp runs), on the tokens and window of the other ref-base rows.
  */
@@ -39,7 +42,7 @@ async function speedRows(tmp: string, quick: boolean, log: (m: string) => void):
   // (on a shared machine llama.cpp's spinning threads starve there: 0.6-0.8 tok/s, 150 s of a run).
   for (const threads of quick ? [1] : [...new Set([1, cores])]) {
     const session = await createSession(ours, threads);
-    const llama = await openLlamaCpp(file, { threads, contextSize: tokens + 8 });
+    const llama = await openLlamaCpp(file, { threads, contextSize: tokens + 8, useMmap: false });
     const oursSpeed: number[] = [];
     const theirs: number[] = [];
     try {

@@ -27,9 +27,10 @@ export interface LlamaCppRunner {
   dispose(): Promise<void>;
 }
 
-export async function openLlamaCpp(file: string, opts: { threads?: number; contextSize?: number } = {}): Promise<LlamaCppRunner> {
+export async function openLlamaCpp(file: string, opts: { threads?: number; contextSize?: number; useMmap?: boolean } = {}): Promise<LlamaCppRunner> {
   const l = await cpuLlama();
-  const model: LlamaModel = await l.loadModel({ modelPath: file, gpuLayers: 0 });
+  // useMmap false reads the weights into malloc'd memory (which huge pages can back) instead of mapping the file.
+  const model: LlamaModel = await l.loadModel({ modelPath: file, gpuLayers: 0, ...(opts.useMmap === undefined ? {} : { useMmap: opts.useMmap }) });
   let context: LlamaContext;
   try {
     context = await model.createContext({ contextSize: opts.contextSize ?? 256, threads: opts.threads ?? 1, sequences: 1 });
