@@ -8,7 +8,7 @@
  * of the layers reading them (q/k/v, gate/up) divided by it, so each product x_j w_j, and
  * the model's output, stays the same up to float rounding.
  */
-import { buildDecoder, decoderWeightsFromModel } from '@distillery/nn';
+import { buildDecoder, decoderWeightsFromModel, layerPrefix } from '@distillery/nn';
 import type { Model } from '@distillery/onnx';
 
 export interface OutlierChannelsOptions {
@@ -40,18 +40,18 @@ export function withOutlierChannels(model: Model, o: OutlierChannelsOptions): Ou
     if (!w) throw new Error(`withOutlierChannels: the model has no weight ${name}`);
     return w;
   };
-  const norms = Array.from({ length: config.nLayers }, (_, i) => Object.keys(READERS).map((n) => `model.layers.${i}.${n}.weight`)).flat();
+  const norms = Array.from({ length: config.nLayers }, (_, i) => Object.keys(READERS).map((n) => `${layerPrefix(i)}.${n}.weight`)).flat();
   const meanAbs = new Float64Array(D);
   for (const n of norms) get(n).forEach((g, j) => (meanAbs[j]! += Math.abs(g) / norms.length));
   const channels = [...meanAbs.keys()].sort((a, b) => meanAbs[b]! - meanAbs[a]! || a - b).slice(0, o.count);
   const out = new Map(weights);
   for (let i = 0; i < config.nLayers; i++) {
     for (const [norm, readers] of Object.entries(READERS)) {
-      const gamma = Float32Array.from(get(`model.layers.${i}.${norm}.weight`));
+      const gamma = Float32Array.from(get(`${layerPrefix(i)}.${norm}.weight`));
       for (const j of channels) gamma[j]! *= o.factor;
-      out.set(`model.layers.${i}.${norm}.weight`, gamma);
+      out.set(`${layerPrefix(i)}.${norm}.weight`, gamma);
       for (const r of readers) {
-        const name = `model.layers.${i}.${r}.weight`;
+        const name = `${layerPrefix(i)}.${r}.weight`;
         // Weights are [in, out]: row j holds what input channel j contributes.
         const w = Float32Array.from(get(name));
         const cols = w.length / D;

@@ -16,16 +16,9 @@
  */
 import type { BenchRow, BenchSuite } from '../suite';
 import { refRows, type Variant } from './quant';
-import { compareWithRtn, elapsedLog } from './quant-methods';
+import { compareVariantsWithRtn, elapsedLog, nbits } from './quant-methods';
 
-const nbits = (groupSize: number, symmetric: boolean) => ({ bits: 4, groupSize, symmetric, format: 'matmulnbits' });
-
-interface AwqVariant extends Variant {
-  /** The RTN row on the same grid; absent for fp32 and the RTN rows themselves. */
-  rtn?: string;
-}
-
-const sym = nbits(64, true);
+const sym = nbits(4, 64, true);
 const SYM_RTN = 'rtn 4-bit nbits';
 
 /**
@@ -33,10 +26,10 @@ const SYM_RTN = 'rtn 4-bit nbits';
  * AWQ with its clip shrinking the range at both ends (`range`, the earlier default) and with
  * the authors' clamp to ±f·max|w| (`clamp`, the default).
  */
-function asymmetricRows(group: number): AwqVariant[] {
-  const p = nbits(group, false);
+function asymmetricRows(group: number): Variant[] {
+  const p = nbits(4, group, false);
   const rtn = `rtn 4-bit nbits asym g${group}`;
-  const awq = (objective: string, clipShrink: string): AwqVariant => ({
+  const awq = (objective: string, clipShrink: string): Variant => ({
     method: `awq ${objective} asym g${group}, ${clipShrink} clip`,
     technique: 'quantize.awq',
     params: { ...p, objective, clipShrink },
@@ -55,7 +48,7 @@ function asymmetricRows(group: number): AwqVariant[] {
   ];
 }
 
-const VARIANTS: AwqVariant[] = [
+const VARIANTS: Variant[] = [
   { method: 'fp32', bits: 32, group: null },
   { method: SYM_RTN, technique: 'quantize.rtn', params: sym, bits: 4, group: 64 },
   { method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: sym, calibrated: true, bits: 4, group: 64, rtn: SYM_RTN },
@@ -76,17 +69,7 @@ const suite: BenchSuite = {
     const log = elapsedLog(print);
     const variants = quick ? VARIANTS.filter((v) => !v.method.includes('no clip') && !v.method.includes('unclipped') && v.group !== 128) : VARIANTS;
     const rows: BenchRow[] = await refRows(variants, quick, log);
-    const ppl = (m: string) => rows.find((r) => r.method === m)?.ppl as number | undefined;
-    const fp32 = ppl('fp32');
-    if (fp32 === undefined) return rows;
-    for (const v of variants) {
-      const row = rows.find((r) => r.method === v.method);
-      const rtn = v.rtn ? rows.find((r) => r.method === v.rtn) : undefined;
-      if (!row || !rtn) continue;
-      row.rtnMethod = rtn.method;
-      compareWithRtn(row, rtn, fp32);
-      log(`${v.method}: ppl ${row.ppl} vs ${rtn.method} ${rtn.ppl} (fp32 ${fp32}): recovery ${row.recoveryVsRtn} (target >= 0.5), KL recovery ${row.klRecoveryVsRtn}`);
-    }
+    compareVariantsWithRtn(rows, variants, 'ref-base', log);
     return rows;
   },
 };

@@ -38,7 +38,8 @@ export function disjointWindows(tokens: Int32Array, window: number): Int32Array[
   return Array.from({ length: n }, (_, i) => tokens.subarray(i * window, (i + 1) * window));
 }
 
-export async function loadRefBase(quick: boolean, log: (m: string) => void): Promise<RefBench> {
+/** ref-base and its bench data; `make` turns it into the model the rows measure instead (its divergence base too). */
+export async function loadRefBase(quick: boolean, log: (m: string) => void, make?: (refBase: Model) => Model): Promise<RefBench> {
   const dir = referenceModelDir();
   if (!existsSync(path.join(dir, MODEL_FILE))) throw new Error(`models/ref-base is missing at ${dir}: run npm run train:reference first`);
   const folder = await readModelFolder(dir);
@@ -52,8 +53,9 @@ export async function loadRefBase(quick: boolean, log: (m: string) => void): Pro
   log(`ref-base: ${train.length} train tokens, ${test.length} test tokens, ${calibration.length} calibration windows`);
   const window = 256;
   const divergenceWindows = disjointWindows(test.subarray(0, quick ? 1024 : 4096), window);
-  const divergenceBase = await calibrationBase(folder.model, divergenceWindows);
-  return { model: folder.model, tokenizer: folder.tokenizer, train, test, window, calibration, divergenceWindows, divergenceBase };
+  const model = make ? make(folder.model) : folder.model;
+  const divergenceBase = await calibrationBase(model, divergenceWindows);
+  return { model, tokenizer: folder.tokenizer, train, test, window, calibration, divergenceWindows, divergenceBase };
 }
 
 export function benchContext(b: RefBench, log: (m: string) => void, extra: Partial<TechniqueContext> = {}): TechniqueContext {

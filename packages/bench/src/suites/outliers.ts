@@ -11,21 +11,20 @@
  * Pruning at 50%: magnitude (per layer, per output), Wanda, SparseGPT, each increase over
  * dense as a share of magnitude's, issue 18's measure.
  */
-import { calibrationBase } from '@distillery/eval';
 import type { Model } from '@distillery/onnx';
 import type { BenchRow, BenchSuite } from '../suite';
 import { withOutlierChannels, type OutlierChannelsOptions } from '../outlier-channels';
 import { benchContext, denseRow, loadRefBase } from './compression-rows';
 import { refRows, type Variant } from './quant';
-import { compareWithRtn, elapsedLog } from './quant-methods';
+import { compareVariantsWithRtn, elapsedLog, nbits } from './quant-methods';
 import { rowAdder, unstructuredRows } from './prune';
 
 const OUTLIERS: OutlierChannelsOptions = { count: 2, factor: 20 };
 const LABEL = `ref-base, ${OUTLIERS.count} outlier channels x${OUTLIERS.factor}`;
 
-const sym = { bits: 4, groupSize: 64, symmetric: true, format: 'matmulnbits' };
+const sym = nbits(4, 64, true);
 const RTN = 'rtn 4-bit nbits';
-const VARIANTS: (Variant & { rtn?: string })[] = [
+const VARIANTS: Variant[] = [
   { method: 'fp32', bits: 32, group: null },
   { method: RTN, technique: 'quantize.rtn', params: sym, bits: 4, group: 64 },
   { method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: sym, calibrated: true, bits: 4, group: 64, rtn: RTN },
@@ -44,20 +43,12 @@ const suite: BenchSuite = {
       return o.model;
     };
     const rows: BenchRow[] = [...(await refRows(VARIANTS.slice(0, 1), quick, log)), ...(await refRows(VARIANTS, quick, log, { label: LABEL, make }))];
-    const mine = (m: string) => rows.find((r) => r.model === LABEL && r.method === m);
-    const fp32 = mine('fp32');
-    const rtn = mine(RTN);
-    if (!fp32 || !rtn) return rows;
+    const fp32 = rows.find((r) => r.model === LABEL && r.method === 'fp32');
+    if (!fp32) return rows;
     log(`fp32 perplexity: ref-base ${rows[0]!.ppl}, with outlier channels ${fp32.ppl}`);
-    for (const v of VARIANTS.filter((x) => x.rtn)) {
-      const row = mine(v.method)!;
-      compareWithRtn(row, rtn, fp32.ppl as number);
-      log(`${LABEL}: ${v.method} ppl ${row.ppl} vs RTN ${rtn.ppl} (fp32 ${fp32.ppl}): recovery ${row.recoveryVsRtn} (target >= 0.5)`);
-    }
+    compareVariantsWithRtn(rows, VARIANTS, LABEL, log);
 
-    const ref = await loadRefBase(quick, log);
-    const model = make(ref.model);
-    const b = { ...ref, model, divergenceBase: await calibrationBase(model, ref.divergenceWindows) };
+    const b = await loadRefBase(quick, log, make);
     const pruneRows: BenchRow[] = [];
     pruneRows.push(await denseRow(b, quick, log, LABEL));
     await unstructuredRows(b, benchContext(b, log), rowAdder(b, quick, log, pruneRows, LABEL), pruneRows, log, true);

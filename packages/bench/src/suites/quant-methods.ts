@@ -24,23 +24,12 @@ import { openMatMul } from '@distillery/nn';
 import { gram } from '@distillery/onnx';
 import { gptq } from '@distillery/techniques';
 import type { BenchRow } from '../suite';
+import type { Variant } from './quant';
 
-export interface MethodVariant {
-  method: string;
-  technique: string;
-  params: Record<string, unknown>;
-  calibrated: boolean;
-  bits: number;
-  group: number | string | null;
-  /** The RTN row on the same grid. */
-  rtn?: string;
-  /** In the --quick subset. */
-  quick?: boolean;
-}
+/** MatMulNBits parameters of quantize.rtn / gptq / awq. */
+export const nbits = (bits: number, groupSize: number, symmetric: boolean) => ({ bits, groupSize, symmetric, format: 'matmulnbits' });
 
-const nbits = (bits: number, groupSize: number, symmetric: boolean) => ({ bits, groupSize, symmetric, format: 'matmulnbits' });
-
-export const METHOD_VARIANTS: MethodVariant[] = [
+export const METHOD_VARIANTS: Variant[] = [
   { quick: true, method: 'gptq 4-bit nbits', technique: 'quantize.gptq', params: nbits(4, 64, true), calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
   // The layer objective: in the awq suite (32,768 test tokens) it recovered 0.30 against the block objective's 0.26 in half the time.
   { quick: true, method: 'awq 4-bit nbits', technique: 'quantize.awq', params: { ...nbits(4, 64, true), objective: 'layer' }, calibrated: true, bits: 4, group: 64, rtn: 'rtn 4-bit nbits' },
@@ -70,6 +59,24 @@ export function compareWithRtn(row: BenchRow, rtn: BenchRow, fp32Ppl: number): v
   row.recoveryVsRtn = recoveryVsRtn(row.ppl as number, rtn.ppl as number, fp32Ppl);
   row.klRecoveryVsRtn = Math.round((1 - (row.klVsBase as number) / (rtn.klVsBase as number)) * 1000) / 1000;
   row.rtnPpl = rtn.ppl;
+}
+
+/**
+ * Each of `variants` naming an RTN row (`rtn`) compared with it (compareWithRtn, and the RTN
+ * row's name as rtnMethod) among the rows of `model`, against that model's fp32 row; logged.
+ */
+export function compareVariantsWithRtn(rows: BenchRow[], variants: readonly Variant[], model: string, log: (m: string) => void): void {
+  const find = (m: string) => rows.find((r) => r.model === model && r.method === m);
+  const fp32 = find('fp32')?.ppl as number | undefined;
+  if (fp32 === undefined) return;
+  for (const v of variants) {
+    const row = find(v.method);
+    const rtn = v.rtn ? find(v.rtn) : undefined;
+    if (!row || !rtn) continue;
+    row.rtnMethod = rtn.method;
+    compareWithRtn(row, rtn, fp32);
+    log(`${model}: ${v.method} ppl ${row.ppl} vs ${rtn.method} ${rtn.ppl} (fp32 ${fp32}): recovery ${row.recoveryVsRtn} (target >= 0.5), KL recovery ${row.klRecoveryVsRtn}`);
+  }
 }
 
 /** A logger that prefixes the seconds since it was made, so a slow run shows which rows took the time. */

@@ -42,6 +42,8 @@ export interface Variant {
   calibrated?: boolean;
   /** A second step applied to the first one's output (fine-tuning on the train split). */
   then?: { technique: string; params: Record<string, unknown> };
+  /** The RTN row on the same grid this method's recovery is measured against. */
+  rtn?: string;
   /** The row this one is compared with (ppl before the second step). */
   baseline?: string;
   bits: number;

@@ -123,6 +123,10 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
   const pad = emit('Unsqueeze', '/model/mask/Unsqueeze_1', [padBool, b.constI64([1, 2])]);
   const visible = emit('And', '/model/mask/And', [causal, pad]);
   const masked = b.constF32(MASKED_SCORE);
+  // com.microsoft RotaryEmbedding (rotate_half layout, interleaved 0), positions from position_ids:
+  // on [b, s, heads * hd] it needs num_heads, on [b, heads, s, hd] it reads them from the shape.
+  const rotary = (x: string, prefix: string, numHeads?: number): string =>
+    emit('RotaryEmbedding', `${prefix}/RotaryEmbedding`, [x, positionIds, 'cos_cached', 'sin_cached'], { interleaved: attr.int(0), ...(numHeads ? { num_heads: attr.int(numHeads) } : {}) }, undefined, MS_DOMAIN);
   const attention = fusedAttention ? gqaInputs() : standardInputs();
   const two = b.constF32(2);
 
@@ -139,8 +143,6 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
     const totalI32 = emit('Cast', '/model/mask/Cast_2', [totalLen], { to: attr.int(6) });
     // RoPE by RotaryEmbedding on [b, s, heads * hd]: GroupQueryAttention's own rotary (do_rotary)
     // takes positions from the cache length on CPU, not from position_ids, which padded rows need.
-    const rope = (x: string, heads: number, prefix: string): string =>
-      emit('RotaryEmbedding', `${prefix}/RotaryEmbedding`, [x, positionIds, 'cos_cached', 'sin_cached'], { interleaved: attr.int(0), num_heads: attr.int(heads) }, undefined, MS_DOMAIN);
     // The cache concat, scores, mask, softmax and the weighted sum of V in one kernel that reads
     // each kv head once for its group of query heads; q, k, v and the output stay
     // [b, s, heads * hd], the cache keeps the [b, kv, T, hd] layout of past/present.
@@ -149,7 +151,7 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
         emit(
           'GroupQueryAttention',
           `${a}/GroupQueryAttention`,
-          [rope(q, nHeads, `${a}/q_rope`), rope(k, nKvHeads, `${a}/k_rope`), v, pastNames[i]!.key, pastNames[i]!.value, seqlensK, totalI32, '', '', '', maskBias],
+          [rotary(q, `${a}/q_rope`, nHeads), rotary(k, `${a}/k_rope`, nKvHeads), v, pastNames[i]!.key, pastNames[i]!.value, seqlensK, totalI32, '', '', '', maskBias],
           { num_heads: attr.int(nHeads), kv_num_heads: attr.int(nKvHeads), scale: attr.float(1 / Math.sqrt(hd)) },
           [`${a}/GroupQueryAttention_output_0`, `present.${i}.key`, `present.${i}.value`],
           MS_DOMAIN,
@@ -167,10 +169,8 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
       const r = emit('Reshape', `${prefix}/Reshape`, [x, b.constI64([0, 0, n, hd])]);
       return emit('Transpose', `${prefix}/Transpose`, [r], { perm: attr.ints([0, 2, 1, 3]) });
     };
-    // x * cos + rotate_half(x) * sin on [b, heads, s, hd] in one kernel (rotate_half layout:
-    // interleaved 0) instead of Slice, Neg, Concat, Mul, Mul, Add for q and for k in every layer.
-    const applyRope = (x: string, prefix: string): string =>
-      emit('RotaryEmbedding', `${prefix}/RotaryEmbedding`, [x, positionIds, 'cos_cached', 'sin_cached'], { interleaved: attr.int(0) }, undefined, MS_DOMAIN);
+    // x * cos + rotate_half(x) * sin on [b, heads, s, hd] in one kernel instead of Slice, Neg,
+    // Concat, Mul, Mul, Add for q and for k in every layer.
     // [b, nHeads, s, hd] <-> [b, kv, group * s, hd]: K and V are read once per kv head, never expanded.
     const groupRows = (x: string, prefix: string): string =>
       group === 1 ? x : emit('Reshape', `${prefix}/Reshape`, [x, b.constI64([0, nKvHeads, -1, hd])]);
@@ -178,8 +178,8 @@ export function buildDecoder(config: DecoderConfig, weights: DecoderWeights, opt
       group === 1 ? x : emit('Reshape', `${prefix}/Reshape`, [x, b.constI64([0, nHeads, -1, hd])]);
     return {
       layer: (q, k, v, i, a) => {
-        const qr = applyRope(heads(q, nHeads, `${a}/q`), `${a}/q_rope`);
-        const kr = applyRope(heads(k, nKvHeads, `${a}/k`), `${a}/k_rope`);
+        const qr = rotary(heads(q, nHeads, `${a}/q`), `${a}/q_rope`);
+        const kr = rotary(heads(k, nKvHeads, `${a}/k`), `${a}/k_rope`);
         const vh = heads(v, nKvHeads, `${a}/v`);
         const presentK = emit('Concat', `${a}/present_key/Concat`, [pastNames[i]!.key, kr], { axis: attr.int(2) }, [`present.${i}.key`]);
         const presentV = emit('Concat', `${a}/present_value/Concat`, [pastNames[i]!.value, vh], { axis: attr.int(2) }, [`present.${i}.value`]);
